@@ -1,0 +1,33 @@
+"""Checks on the text of a chat message (PROTOCOL.md section 4), in the order the spec fixes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from chatproto.errors import ErrorCode, PacketRejected
+
+#: Category Cc (U+0000-U+001F, U+007F-U+009F) less tab and newline.
+_FORBIDDEN_CONTROLS: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def check_message(message: Any, max_bytes: int) -> str:
+    """Return the message text to broadcast (CR LF normalised to LF).
+
+    @raise PacketRejected: C{malformed}, C{too-long}, C{empty} or C{control-chars}.
+    """
+    if not isinstance(message, str):
+        raise PacketRejected(ErrorCode.MALFORMED, "message must be a string")
+    # A str from the JSON decoder never holds more than 4 bytes per code point,
+    # so the encode is skipped for the common short message.
+    if len(message) * 4 > max_bytes and len(message.encode("utf-8")) > max_bytes:
+        raise PacketRejected(ErrorCode.TOO_LONG, f"a message has at most {max_bytes} bytes")
+    if not message or message.isspace():
+        raise PacketRejected(ErrorCode.EMPTY, "a message cannot be empty")
+    if "\r" in message:
+        message = message.replace("\r\n", "\n")
+    if _FORBIDDEN_CONTROLS.search(message):
+        raise PacketRejected(
+            ErrorCode.CONTROL_CHARS, "a message may not contain control characters"
+        )
+    return message

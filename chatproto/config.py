@@ -1,0 +1,20 @@
+"""The room's settings: every limit of PROTOCOL.md section 7 plus history replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RoomConfig:
+    """What a room enforces. A limit of 0 is off, except C{max_message_bytes}."""
+
+    handshake_timeout: float = 30.0
+    max_message_bytes: int = 4096
+    rate: float = 10.0
+    burst: int = 20
+    flood_errors: int = 50
+    sendq_bytes: int = 1048576
+    max_clients: int = 10000
+    max_per_ip: int = 64
+    history_replay: int = 100

@@ -1,0 +1,28 @@
+"""Error codes the server sends in `error` notices (PROTOCOL.md section 5)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """The `code` of an `error` notice."""
+
+    MALFORMED = "malformed"
+    EMPTY = "empty"
+    TOO_LONG = "too-long"
+    CONTROL_CHARS = "control-chars"
+    RATE_LIMITED = "rate-limited"
+    NO_SUCH_USER = "no-such-user"
+    UNKNOWN_COMMAND = "unknown-command"
+    SERVER_FULL = "server-full"
+    UNAVAILABLE = "unavailable"
+
+
+class PacketRejected(Exception):
+    """A client's packet breaks a rule; C{code} says which, C{detail} says it for people."""
+
+    def __init__(self, code: ErrorCode, detail: str) -> None:
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail

@@ -1,0 +1,55 @@
+"""Nickname rules and collision keys (PROTOCOL.md section 3), shared by server and client."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Final
+
+from chatproto.wire import CONTROL_WORDS
+
+MAX_NICKNAME_CODE_POINTS: Final = 32
+#: The name the server signs its notices with; nobody may hold it.
+SERVER_NAME: Final = "server"
+#: General categories a nickname may not contain: controls, format characters,
+#: surrogates and unassigned code points.
+_FORBIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Cn"})
+
+
+class InvalidNickname(ValueError):
+    """A nickname breaks a rule; the message says which, in words for a person."""
+
+
+def nickname_key(name: str) -> str:
+    """The collision key: names with equal keys cannot be held at once."""
+    return unicodedata.normalize(
+        "NFKC", unicodedata.normalize("NFKC", name).casefold()
+    )
+
+
+_RESERVED_KEYS: Final = frozenset(nickname_key(word) for word in (SERVER_NAME,))
+
+
+def validate_nickname(raw: str) -> str:
+    """Return the display form (NFKC) of a valid nickname.
+
+    @raise InvalidNickname: with a reason a person can read.
+    """
+    if raw in CONTROL_WORDS:
+        raise InvalidNickname(f"{raw!r} is a protocol word, not a nickname")
+    name = unicodedata.normalize("NFKC", raw)
+    if not name:
+        raise InvalidNickname("a nickname cannot be empty")
+    if len(name) > MAX_NICKNAME_CODE_POINTS:
+        raise InvalidNickname(f"a nickname has at most {MAX_NICKNAME_CODE_POINTS} characters")
+    if name in CONTROL_WORDS:
+        raise InvalidNickname(f"{name!r} is a protocol word, not a nickname")
+    for char in name:
+        if char.isspace():
+            raise InvalidNickname("a nickname cannot contain spaces")
+        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+            raise InvalidNickname(
+                f"a nickname cannot contain the invisible or unassigned character U+{ord(char):04X}"
+            )
+    if nickname_key(name) in _RESERVED_KEYS:
+        raise InvalidNickname(f"{name!r} is reserved")
+    return name

@@ -1,0 +1,131 @@
+"""The word packet: framing, control words and strict JSON packets (PROTOCOL.md section 1)."""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, Final
+
+#: The largest text a frame can carry: its length prefix is a uint16.
+MAX_FRAME_BYTES: Final = 0xFFFF
+#: JSON packets nested deeper than this are not packets.
+MAX_JSON_DEPTH: Final = 32
+
+HELLO: Final = "HELLO"
+NICK: Final = "NICK"
+READY: Final = "READY"
+RETRY: Final = "RETRY"
+BYE: Final = "BYE"
+CONTROL_WORDS: Final = frozenset({HELLO, NICK, READY, RETRY, BYE})
+
+_PREFIX: Final = struct.Struct(">H")
+
+
+class FrameTooLong(ValueError):
+    """Raised when a text does not fit in one frame (more than 65535 bytes)."""
+
+
+class NotAPacket(ValueError):
+    """Raised when a frame's text is not a JSON packet as PROTOCOL.md defines one."""
+
+
+def frame(payload: bytes) -> bytes:
+    """Return C{payload} with its big-endian uint16 length prefix."""
+    if len(payload) > MAX_FRAME_BYTES:
+        raise FrameTooLong(len(payload))
+    return _PREFIX.pack(len(payload)) + payload
+
+
+def frame_text(text: str) -> bytes:
+    """Return the frame carrying C{text} as UTF-8."""
+    return frame(text.encode("utf-8"))
+
+
+#: Pre-encoded frames of the control words, written as they are.
+CONTROL_FRAMES: Final = {word: frame_text(word) for word in CONTROL_WORDS}
+
+
+def dump_json(packet: dict[str, Any]) -> bytes:
+    """Encode a packet as compact UTF-8 JSON (no frame prefix)."""
+    return json.dumps(packet, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def encode_packet(packet: dict[str, Any]) -> bytes:
+    """Encode a packet as one frame, ready to be written to any number of transports."""
+    return frame(dump_json(packet))
+
+
+def _reject_constant(name: str) -> Any:
+    raise NotAPacket(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise NotAPacket("duplicate key")
+    return obj
+
+
+_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_unique_keys, parse_constant=_reject_constant, strict=True
+)
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(map(_has_lone_surrogate, value))
+    return False
+
+
+def parse_packet(text: str) -> dict[str, Any]:
+    """Parse a frame's text as a JSON packet, strictly.
+
+    @raise NotAPacket: for anything but one JSON object free of duplicate keys,
+        NaN/Infinity, lone surrogates and nesting deeper than L{MAX_JSON_DEPTH}.
+    """
+    if not text.startswith("{"):
+        raise NotAPacket("not a JSON object")
+    # The cheap counts keep the full walks off the path of ordinary packets.
+    if text.count("{") + text.count("[") > MAX_JSON_DEPTH:
+        _check_depth_before_parsing(text)
+    try:
+        value = _DECODER.decode(text)
+    except (ValueError, RecursionError) as e:
+        raise NotAPacket(str(e)) from None
+    if not isinstance(value, dict):
+        raise NotAPacket("not a JSON object")
+    if "\\u" in text:
+        if _has_lone_surrogate(value):
+            raise NotAPacket("lone surrogate")
+    return value
+
+
+def _check_depth_before_parsing(text: str) -> None:
+    """Reject nesting deeper than the limit without building it (brackets in strings skipped)."""
+    depth = 0
+    in_string = False
+    escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise NotAPacket("nested too deeply")
+        elif char in "}]":
+            depth -= 1
