@@ -1,0 +1,26 @@
+"""Lift the open-file limit: every client is a file descriptor."""
+
+from __future__ import annotations
+
+try:
+    import resource
+except ImportError:  # not on every platform
+    resource = None  # type: ignore[assignment]
+
+
+def raise_open_file_limit() -> int | None:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return the effective limit.
+
+    Returns None where the platform has no such limit.
+    """
+    if resource is None:
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass  # some systems cap below the hard limit; keep what we have
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return soft

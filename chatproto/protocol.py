@@ -1,0 +1,293 @@
+"""One client connection: the handshake state machine, frame handling and output bounds.
+
+States and transitions (PROTOCOL.md section 2)::
+
+    CHOOSING --valid free nickname--> JOINED      (READY, replay, welcome)
+    CHOOSING --anything else-------> CHOOSING    (RETRY)
+    CHOOSING --BYE, timeout, close--> CLOSED
+    JOINED   --BYE, drop, close----> CLOSED      (leave notice to the others)
+
+The machine is a plain state field rather than automat: every chat frame
+passes through it, and a method dispatch per frame is the cheap way.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.interfaces import IDelayedCall, IPushProducer
+from twisted.protocols.basic import Int16StringReceiver
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from chatproto.chat_text import check_message
+from chatproto.errors import ErrorCode, PacketRejected
+from chatproto.nicknames import InvalidNickname, validate_nickname
+from chatproto.wire import BYE, CONTROL_FRAMES, CONTROL_WORDS, HELLO, NICK, READY, RETRY
+from chatproto.wire import NotAPacket, parse_packet
+
+if TYPE_CHECKING:
+    from chatproto.room import ChatRoom
+
+_BYE_BYTES = BYE.encode("ascii")
+_GREETING = CONTROL_FRAMES[HELLO] + CONTROL_FRAMES[NICK]
+_READY_FRAME = CONTROL_FRAMES[READY]
+_RETRY_FRAME = CONTROL_FRAMES[RETRY]
+
+
+class ConnectionState(Enum):
+    """Where a connection is in its life."""
+
+    CHOOSING = "choosing"
+    JOINED = "joined"
+    CLOSED = "closed"
+
+
+class LeaveReason(StrEnum):
+    """The `reason` of a `leave` notice."""
+
+    BYE = "bye"
+    DISCONNECTED = "disconnected"
+    SLOW = "slow"
+    FLOOD = "flood"
+
+
+@implementer(IPushProducer)
+class ChatProtocol(Int16StringReceiver):
+    """The server side of one client connection.
+
+    It registers itself as a streaming producer on its transport only to learn
+    when the transport's buffer is full, so that it can bound what waits for a
+    client that does not read (C{--sendq-bytes}).
+    """
+
+    factory: ChatRoom
+    state = ConnectionState.CHOOSING
+    #: Nickname key and display form once joined.
+    key: str | None = None
+    nickname = ""
+    #: The host a per-IP limit counted this connection against, if any.
+    limited_host: str | None = None
+    _handshake_timer: IDelayedCall | None = None
+    # Token bucket over frames (--rate, --burst) and rate-limited errors in a row.
+    _tokens = 0.0
+    _refilled_at = 0.0
+    _rate_errors = 0
+    # Set while the transport's buffer is over its size; bytes written since.
+    _output_paused = False
+    _queued_while_paused = 0
+
+    # -- connection events -----------------------------------------------
+
+    def connectionMade(self) -> None:
+        """Greet the client with HELLO and NICK, or refuse it when the server is full."""
+        room = self.factory
+        if not room.admit(self, self.transport.getPeer()):
+            self.state = ConnectionState.CLOSED
+            self.transport.loseConnection()
+            return
+        self.transport.registerProducer(self, True)
+        self.send(_GREETING)
+        timeout = room.config.handshake_timeout
+        if timeout:
+            self._handshake_timer = room.reactor.callLater(timeout, self.close)
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
+        """A dropped connection is a leave like BYE."""
+        self.state = ConnectionState.CLOSED
+        self._cancel_handshake_timer()
+        self.factory.leave(self, LeaveReason.DISCONNECTED)
+        self.factory.release(self)
+
+    def stringReceived(self, data: bytes) -> None:
+        """Handle one frame according to the state (frames after close are ignored)."""
+        state = self.state
+        if state is ConnectionState.JOINED:
+            self._joined_frame(data)
+        elif state is ConnectionState.CHOOSING:
+            self._choosing_frame(data)
+
+    # -- choosing ----------------------------------------------------------
+
+    def _choosing_frame(self, data: bytes) -> None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.send(_RETRY_FRAME)
+            return
+        if text == BYE:
+            self.close()
+            return
+        choice = _nickname_choice(text)
+        if choice is None:
+            self.send(_RETRY_FRAME)
+            return
+        nickname, since = choice
+        room = self.factory
+        if not room.is_free(nickname):
+            self.send(_RETRY_FRAME)
+            return
+        self.state = ConnectionState.JOINED
+        self._cancel_handshake_timer()
+        self._tokens = float(room.config.burst)
+        self._refilled_at = room.reactor.seconds()
+        self.send(_READY_FRAME)
+        room.join(self, nickname, since)
+
+    # -- joined ------------------------------------------------------------
+
+    def _joined_frame(self, data: bytes) -> None:
+        if data == _BYE_BYTES:
+            self.leave()
+            return
+        if self.factory.config.rate and not self._take_token():
+            return
+        try:
+            self._handle_joined_text(data)
+        except PacketRejected as rejected:
+            if self.state is ConnectionState.JOINED:
+                self.factory.send_error(self, rejected.code, rejected.detail)
+
+    def _handle_joined_text(self, data: bytes) -> None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PacketRejected(ErrorCode.MALFORMED, "a frame must be UTF-8") from None
+        if text in CONTROL_WORDS:
+            raise PacketRejected(ErrorCode.UNKNOWN_COMMAND, f"{text} is not a command here")
+        try:
+            packet = parse_packet(text)
+        except NotAPacket:
+            raise PacketRejected(ErrorCode.MALFORMED, "a frame must be a JSON object") from None
+        if "message" in packet:
+            self._chat_packet(packet)
+        elif "command" in packet:
+            if packet["command"] != "who":
+                raise PacketRejected(ErrorCode.UNKNOWN_COMMAND, "the only command is who")
+            self.factory.who(self)
+        else:
+            raise PacketRejected(ErrorCode.MALFORMED, "a packet needs a message or a command")
+
+    def _chat_packet(self, packet: dict[str, Any]) -> None:
+        message = packet["message"]
+        room = self.factory
+        if "to" not in packet:
+            if message == BYE:  # the original library's way to leave
+                self.leave()
+                return
+            room.publish(self, check_message(message, room.config.max_message_bytes))
+            return
+        to = packet["to"]
+        if not isinstance(to, str):
+            raise PacketRejected(ErrorCode.MALFORMED, "to must be a nickname")
+        room.send_private(self, to, check_message(message, room.config.max_message_bytes))
+
+    def _take_token(self) -> bool:
+        """Spend a token of the bucket, or refuse the frame with `rate-limited`."""
+        room = self.factory
+        config = room.config
+        now = room.reactor.seconds()
+        tokens = min(float(config.burst), self._tokens + (now - self._refilled_at) * config.rate)
+        self._refilled_at = now
+        if tokens >= 1.0:
+            self._tokens = tokens - 1.0
+            self._rate_errors = 0
+            return True
+        self._tokens = tokens
+        self._rate_errors += 1
+        retry_after = round((1.0 - tokens) / config.rate, 3)
+        room.send_error(
+            self, ErrorCode.RATE_LIMITED, "Too many frames: slow down", retry_after=retry_after
+        )
+        if config.flood_errors and self._rate_errors >= config.flood_errors:
+            self._drop(LeaveReason.FLOOD)
+        return False
+
+    # -- leaving -----------------------------------------------------------
+
+    def leave(self) -> None:
+        """BYE: deliver what the client is owed, free the nickname, close."""
+        room = self.factory
+        room.flush()
+        self.state = ConnectionState.CLOSED
+        room.leave(self, LeaveReason.BYE)
+        self.close()
+
+    def _drop(self, reason: LeaveReason) -> None:
+        """Disconnect a client for abuse; a slow one is not waited for."""
+        self.state = ConnectionState.CLOSED
+        self.factory.leave(self, reason)
+        self.transport.unregisterProducer()
+        if reason is LeaveReason.SLOW:
+            self.transport.abortConnection()
+        else:
+            self.transport.loseConnection()
+
+    def close(self) -> None:
+        """Close the connection after what is already written (no leave notice)."""
+        self.state = ConnectionState.CLOSED
+        self._cancel_handshake_timer()
+        # A paused producer left registered can keep the close from completing.
+        self.transport.unregisterProducer()
+        self.transport.loseConnection()
+
+    def _cancel_handshake_timer(self) -> None:
+        timer = self._handshake_timer
+        if timer is not None:
+            self._handshake_timer = None
+            if timer.active():
+                timer.cancel()
+
+    # -- output ------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Write C{data}, dropping the client as slow once too much waits for it."""
+        if self._output_paused:
+            self._queued_while_paused += len(data)
+            if self._queued_while_paused > self.factory.config.sendq_bytes > 0:
+                self._drop(LeaveReason.SLOW)
+                return
+        self.transport.write(data)
+
+    def pauseProducing(self) -> None:
+        """The transport's buffer is full: start counting what waits (reading goes on)."""
+        if not self._output_paused:
+            self._output_paused = True
+            self._queued_while_paused = 0
+
+    def resumeProducing(self) -> None:
+        """The transport's buffer is empty again."""
+        self._output_paused = False
+        self._queued_while_paused = 0
+
+    def stopProducing(self) -> None:
+        """The connection is going away; connectionLost does the bookkeeping."""
+
+    def display_name(self) -> str:
+        """The nickname, or the peer address before one was chosen (for logs)."""
+        if self.nickname:
+            return self.nickname
+        return str(self.transport.getPeer()) if self.transport else "?"
+
+
+def _nickname_choice(text: str) -> tuple[str, int | None] | None:
+    """Parse a nickname frame (bare or resume form) into (display name, since)."""
+    since: Any = None
+    if text.startswith("{"):
+        try:
+            packet = parse_packet(text)
+        except NotAPacket:
+            return None
+        text = packet.get("nickname")  # type: ignore[assignment]
+        since = packet.get("since")
+        if not isinstance(text, str):
+            return None
+        if since is not None and (
+            not isinstance(since, int) or isinstance(since, bool) or since < 0
+        ):
+            return None
+    try:
+        return validate_nickname(text), since
+    except InvalidNickname:
+        return None

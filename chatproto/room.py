@@ -1,0 +1,318 @@
+"""The room: nickname registry, broadcast and history, shared by every connection.
+
+Outgoing room-wide frames are queued during a reactor turn and written at the
+end of it as one blob per recipient: a flood of N messages to M clients costs
+M writes per turn, not N * M.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.protocol import ServerFactory
+from twisted.logger import Logger
+
+from chatproto.config import RoomConfig
+from chatproto.errors import ErrorCode, PacketRejected
+from chatproto.history import HistoryUnavailable, IHistoryStore
+from chatproto.hub import IBroadcastHub, LocalHub
+from chatproto.nicknames import nickname_key
+from chatproto.notices import error_notice, notice, users_notice
+from chatproto.protocol import ChatProtocol, LeaveReason
+from chatproto.timestamps import rfc3339_millis
+from chatproto.wire import dump_json, frame
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+
+_REPLAY_MARK = b',"history":true}'
+
+
+class ChatRoom(ServerFactory):
+    """The factory of L{ChatProtocol}s and the one room they all share."""
+
+    protocol = ChatProtocol
+    log = Logger()
+
+    def __init__(
+        self,
+        config: RoomConfig,
+        history: IHistoryStore,
+        reactor: IReactorTime,
+        hub: IBroadcastHub | None = None,
+    ) -> None:
+        self.config = config
+        self.reactor = reactor
+        self._history = history
+        self._hub = hub if hub is not None else LocalHub()
+        self._hub.subscribe(self._queue_broadcast)
+        #: Joined members by nickname key, in join order.
+        self._members: dict[str, ChatProtocol] = {}
+        self._connections: set[ChatProtocol] = set()
+        self._per_host: Counter[str] = Counter()
+        # Room-wide frames of this turn: (frame, key of the member it skips).
+        self._pending: list[tuple[bytes, str | None]] = []
+        self._pending_last_id = history.last_id
+        self._flush_call: IDelayedCall | None = None
+        # Batches written to the history but waiting for fsync (fsync=always).
+        self._unsynced: list[tuple[list[tuple[bytes, str | None]], int]] = []
+        self._syncing = False
+        #: The newest id any client may have seen; replay never goes past it.
+        self.visible_id = history.last_id
+        self._shutdown_at: float | None = None
+
+    # -- connections -----------------------------------------------------
+
+    def admit(self, connection: ChatProtocol, peer: IAddress) -> bool:
+        """Count a new connection; refuse it (C{server-full}) past the limits."""
+        host = _limited_host(peer)
+        limits = self.config
+        if (limits.max_clients and len(self._connections) >= limits.max_clients) or (
+            host is not None and limits.max_per_ip and self._per_host[host] >= limits.max_per_ip
+        ):
+            self.log.info("refused {peer}: server full", peer=str(peer))
+            connection.send(
+                error_notice(self.timestamp(), ErrorCode.SERVER_FULL, "The server is full")
+            )
+            return False
+        self._connections.add(connection)
+        if host is not None:
+            self._per_host[host] += 1
+        connection.limited_host = host
+        return True
+
+    def release(self, connection: ChatProtocol) -> None:
+        """Forget a closed connection."""
+        if connection in self._connections:
+            self._connections.discard(connection)
+            host = connection.limited_host
+            if host is not None:
+                self._per_host[host] -= 1
+                if not self._per_host[host]:
+                    del self._per_host[host]
+
+    # -- membership ------------------------------------------------------
+
+    def is_free(self, nickname: str) -> bool:
+        """Whether nobody holds a nickname that collides with C{nickname}."""
+        return nickname_key(nickname) not in self._members
+
+    def join(self, member: ChatProtocol, nickname: str, since: int | None) -> None:
+        """Make C{member} joined as C{nickname}, which L{is_free} said is free.
+
+        Replay and subscription happen in this one synchronous call, so the
+        joiner sees neither a gap nor a duplicate between history and live traffic.
+        """
+        key = nickname_key(nickname)
+        self.flush()
+        member.key = key
+        member.nickname = nickname
+        self._members[key] = member
+        self._replay(member, since)
+        now = self.timestamp()
+        users = [m.nickname for m in self._members.values()]
+        first_id = self._history.first_id if self._history.first_id <= self.visible_id else 0
+        member.send(
+            users_notice(
+                now,
+                "welcome",
+                f"Welcome, {nickname}! {len(users)} online.",
+                users,
+                last_id=self.visible_id,
+                first_id=first_id,
+            )
+        )
+        if self._shutdown_at is not None:
+            member.send(self._shutdown_notice())
+        self._hub.publish(notice(now, "join", f"{nickname} joined", user=nickname), key)
+        self.log.info("{nickname} joined", nickname=nickname, event_kind="join")
+
+    def _replay(self, member: ChatProtocol, since: int | None) -> None:
+        if since is None:
+            count = self.config.history_replay
+            records = self._history.recent(count) if count else []
+        else:
+            records = self._history.since(since)
+        visible = self.visible_id
+        blob = b"".join(
+            frame(record[:-1] + _REPLAY_MARK) for message_id, record in records if message_id <= visible
+        )
+        if blob:
+            member.send(blob)
+
+    def leave(self, member: ChatProtocol, reason: LeaveReason) -> None:
+        """Free C{member}'s nickname at once and tell the others why it left."""
+        key = member.key
+        if key is None or self._members.get(key) is not member:
+            return
+        del self._members[key]
+        nickname = member.nickname
+        if self._shutdown_at is None:
+            self._hub.publish(
+                notice(self.timestamp(), "leave", f"{nickname} left", user=nickname, reason=reason),
+                None,
+            )
+        self.log.info("{nickname} left ({reason})", nickname=nickname, reason=reason, event_kind="leave")
+
+    def users(self) -> list[str]:
+        """Every joined nickname, in join order."""
+        return [member.nickname for member in self._members.values()]
+
+    def who(self, member: ChatProtocol) -> None:
+        """Answer a `who` command."""
+        users = self.users()
+        self.unicast(member, users_notice(self.timestamp(), "who", f"{len(users)} online", users))
+
+    # -- messages --------------------------------------------------------
+
+    def publish(self, sender: ChatProtocol, text: str) -> None:
+        """Store a public message, then queue it for every joined client.
+
+        @raise PacketRejected: C{unavailable} when the history store cannot take
+            it; nobody sees the message then.
+        """
+        message_id = self._history.last_id + 1
+        packet: dict[str, Any] = {
+            "id": message_id,
+            "timestamp": self.timestamp(),
+            "nickname": sender.nickname,
+            "message": text,
+        }
+        record = dump_json(packet)
+        try:
+            self._history.append(message_id, record)
+        except HistoryUnavailable as e:
+            self.log.error("history unavailable: {why}", why=str(e))
+            raise PacketRejected(ErrorCode.UNAVAILABLE, "The message could not be stored") from e
+        self._pending_last_id = message_id
+        self._hub.publish(frame(record), None)
+
+    def send_private(self, sender: ChatProtocol, to: str, text: str) -> None:
+        """Send a private message to C{to} and a copy to the sender.
+
+        @raise PacketRejected: C{no-such-user} when nobody holds that name.
+        """
+        recipient = self._members.get(nickname_key(to))
+        if recipient is None:
+            raise PacketRejected(ErrorCode.NO_SUCH_USER, f"Nobody is called {to}")
+        packet = {
+            "timestamp": self.timestamp(),
+            "nickname": sender.nickname,
+            "message": text,
+            "to": recipient.nickname,
+        }
+        data = frame(dump_json(packet))
+        self.flush()
+        recipient.send(data)
+        if recipient is not sender:
+            sender.send(data)
+
+    def send_error(self, member: ChatProtocol, code: ErrorCode, detail: str, **extra: Any) -> None:
+        """Tell C{member} its frame was refused, and log it (never the frame's content)."""
+        self.log.info(
+            "error {code} for {who}", code=str(code), who=member.display_name(), event_kind="error"
+        )
+        self.unicast(member, error_notice(self.timestamp(), code, detail, **extra))
+
+    def unicast(self, member: ChatProtocol, data: bytes) -> None:
+        """Write C{data} to one client after everything queued before it."""
+        self.flush()
+        member.send(data)
+
+    def timestamp(self) -> str:
+        """The server's clock now, as every packet carries it."""
+        return rfc3339_millis(self.reactor.seconds())
+
+    # -- delivery --------------------------------------------------------
+
+    def _queue_broadcast(self, data: bytes, exclude_key: str | None) -> None:
+        self._pending.append((data, exclude_key))
+        if self._flush_call is None:
+            self._flush_call = self.reactor.callLater(0, self.flush)
+
+    def flush(self) -> None:
+        """Write every queued room-wide frame now (or once it is durable)."""
+        if self._flush_call is not None:
+            if self._flush_call.active():
+                self._flush_call.cancel()
+            self._flush_call = None
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        # With fsync=always a batch holding new messages waits for its fsync,
+        # and every later batch waits behind it so the order never changes.
+        if self._syncing or (
+            self._history.durable_before_delivery and self._pending_last_id > self.visible_id
+        ):
+            self._unsynced.append((batch, self._pending_last_id))
+            if not self._syncing:
+                self._sync_then_deliver()
+            return
+        self._deliver(batch, self._pending_last_id)
+
+    def _sync_then_deliver(self) -> None:
+        batches, self._unsynced = self._unsynced, []
+        self._syncing = True
+
+        def deliver(result: object) -> None:
+            self._syncing = False
+            for batch, last_id in batches:
+                self._deliver(batch, last_id)
+            if self._unsynced:
+                self._sync_then_deliver()
+
+        synced: Deferred[None] = self._history.sync()
+        synced.addErrback(lambda failure: self.log.failure("fsync failed", failure))
+        synced.addCallback(deliver)
+
+    def _deliver(self, batch: list[tuple[bytes, str | None]], last_id: int) -> None:
+        self.visible_id = last_id
+        everyone = b"".join(data for data, _ in batch)
+        excluded = {key for _, key in batch if key is not None}
+        for key, member in list(self._members.items()):
+            if key in excluded:
+                mine = b"".join(data for data, skip in batch if skip != key)
+                if mine:
+                    member.send(mine)
+            else:
+                member.send(everyone)
+
+    # -- shutdown --------------------------------------------------------
+
+    def announce_shutdown(self, grace: float) -> None:
+        """Tell every joined client the server closes in C{grace} seconds."""
+        self._shutdown_at = self.reactor.seconds() + grace
+        self._hub.publish(self._shutdown_notice(), None)
+        self.log.info("shutting down in {grace} seconds", grace=grace)
+
+    def _shutdown_notice(self) -> bytes:
+        assert self._shutdown_at is not None
+        left = max(0, math.ceil(self._shutdown_at - self.reactor.seconds()))
+        return notice(
+            self.timestamp(), "shutdown", f"Server closing in {left} seconds", grace=left
+        )
+
+    def close_all(self) -> None:
+        """Close every connection, choosing ones included, without `leave` notices."""
+        if self._shutdown_at is None:
+            self._shutdown_at = self.reactor.seconds()
+        self.flush()
+        for connection in list(self._connections):
+            connection.close()
+
+
+def _limited_host(peer: IAddress) -> str | None:
+    """The host a per-IP limit counts for C{peer}; None when exempt (loopback, unix)."""
+    host = getattr(peer, "host", None)
+    if not isinstance(host, str):
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        return host
+    return host

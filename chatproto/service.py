@@ -1,0 +1,175 @@
+"""The `chat` twistd plugin's options and the service they build.
+
+This is the only place where command-line options become objects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from twisted.application import strports
+from twisted.application.internet import TimerService
+from twisted.application.service import IService, MultiService, Service
+from twisted.internet import endpoints
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
+from twisted.python import usage
+
+from chatproto.config import RoomConfig
+from chatproto.fdlimit import raise_open_file_limit
+from chatproto.history import IHistoryStore, JsonLinesHistory
+from chatproto.room import ChatRoom
+
+FSYNC_POLICIES = ("always", "interval", "never")
+#: How often `--fsync interval` makes the history durable, in seconds.
+FSYNC_INTERVAL = 1.0
+
+
+def _bounded(kind: type[int] | type[float], low: float, high: float | None = None) -> Any:
+    """A coercer for usage.Options that checks a number's range with a clear message."""
+
+    def coerce(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a {kind.__name__}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ValueError(f"{text} is out of range: {span}")
+        return value
+
+    coerce.coerceDoc = (  # type: ignore[attr-defined]
+        f"{kind.__name__}, {low}..{high}" if high is not None else f"{kind.__name__} >= {low}"
+    )
+    return coerce
+
+
+class Options(usage.Options):
+    """Command-line options of `twistd chat`; every limit of PROTOCOL.md section 7."""
+
+    optParameters: list[list[Any]] = [
+        ["port", "p", "tcp:10328", "Where to listen: an endpoint description; a bare number is tcp"],
+        ["history-file", None, "chat-history.jsonl", "The JSON Lines history file"],
+        ["history-replay", None, 100, "Messages replayed to a joiner (0: none)", _bounded(int, 0)],
+        ["history-retain", None, 10000, "Messages kept replayable", _bounded(int, 0)],
+        ["fsync", None, "interval", "When history is fsynced: always, interval or never"],
+        ["shutdown-grace", None, 5.0, "Seconds served after SIGTERM/SIGINT", _bounded(float, 0)],
+        ["handshake-timeout", None, 30.0, "Seconds to reach READY (0: off)", _bounded(float, 0)],
+        ["max-message-bytes", None, 4096, "Largest message, UTF-8 bytes", _bounded(int, 1, 16384)],
+        ["rate", None, 10.0, "Frames a second per client (0: off)", _bounded(float, 0)],
+        ["burst", None, 20, "Frames a client may send at once", _bounded(int, 0)],
+        ["flood-errors", None, 50, "rate-limited errors in a row before disconnect (0: off)",
+         _bounded(int, 0)],
+        ["sendq-bytes", None, 1048576, "Unsent bytes per client before it is dropped (0: off)",
+         _bounded(int, 0)],
+        ["max-clients", None, 10000, "Connections at once, choosing ones included (0: off)",
+         _bounded(int, 0)],
+        ["max-per-ip", None, 64, "Connections per non-loopback address (0: off)", _bounded(int, 0)],
+    ]  # fmt: skip
+
+    compData = usage.Completions(
+        optActions={"fsync": usage.CompleteList(list(FSYNC_POLICIES))}
+    )
+
+    def postOptions(self) -> None:
+        """Normalise the endpoint and check what single options cannot."""
+        from twisted.internet import reactor
+
+        port = str(self["port"])
+        if port.isdigit():
+            port = f"tcp:{port}"
+        try:
+            endpoints.serverFromString(reactor, port)
+        except (ValueError, KeyError, TypeError, OSError) as e:
+            raise usage.UsageError(f"--port {port!r} is not a usable endpoint: {e}") from None
+        self["port"] = port
+        if self["fsync"] not in FSYNC_POLICIES:
+            raise usage.UsageError(f"--fsync must be one of {', '.join(FSYNC_POLICIES)}")
+        if self["rate"] and not self["burst"]:
+            raise usage.UsageError("--burst must be at least 1 while --rate is on")
+        _check_writable(str(self["history-file"]))
+
+    def room_config(self) -> RoomConfig:
+        """The room settings these options describe."""
+        return RoomConfig(
+            handshake_timeout=self["handshake-timeout"],
+            max_message_bytes=self["max-message-bytes"],
+            rate=self["rate"],
+            burst=self["burst"],
+            flood_errors=self["flood-errors"],
+            sendq_bytes=self["sendq-bytes"],
+            max_clients=self["max-clients"],
+            max_per_ip=self["max-per-ip"],
+            history_replay=self["history-replay"],
+        )
+
+
+def _check_writable(path: str) -> None:
+    """Fail early, as a usage error, when the history file cannot be opened for appending."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+    except OSError as e:
+        raise usage.UsageError(f"--history-file {path!r}: {e.strerror}") from None
+
+
+class RoomService(Service):
+    """Owns the room's life: on stop, announce, serve through the grace, close, sync."""
+
+    log = Logger()
+
+    def __init__(
+        self, room: ChatRoom, history: IHistoryStore, grace: float, reactor: IReactorTime
+    ) -> None:
+        self.room = room
+        self.history = history
+        self.grace = grace
+        self.reactor = reactor
+
+    def startService(self) -> None:
+        """Lift the open-file limit so the room can hold its --max-clients."""
+        super().startService()
+        limit = raise_open_file_limit()
+        if limit is not None:
+            self.log.info("open-file limit is {limit}", limit=limit)
+
+    def stopService(self) -> Deferred[None]:
+        """Announce the shutdown, keep serving for the grace, then close everything."""
+        super().stopService()
+        self.room.announce_shutdown(self.grace)
+        done: Deferred[None] = deferLater(self.reactor, self.grace, self.room.close_all)
+        done.addCallback(lambda _: self.history.close())
+        return done
+
+
+def _logging_errors(action: Callable[[], Deferred[None]], log: Logger) -> Callable[[], Any]:
+    """Wrap a periodic action so one failure is logged and the loop goes on."""
+
+    def run() -> Deferred[None]:
+        return action().addErrback(lambda failure: log.failure("periodic fsync failed", failure))
+
+    return run
+
+
+def makeService(options: Options, reactor: Any = None) -> IService:
+    """Build the chat service: the room, its listener and the history's fsync timer."""
+    if reactor is None:
+        from twisted.internet import reactor as global_reactor
+
+        reactor = global_reactor
+    history = JsonLinesHistory(
+        str(options["history-file"]), retain=options["history-retain"], fsync=options["fsync"]
+    )
+    room = ChatRoom(options.room_config(), history, reactor)
+    top = MultiService()
+    # Children stop in reverse order: the listener stops before the room's grace begins.
+    RoomService(room, history, options["shutdown-grace"], reactor).setServiceParent(top)
+    # strports makes a failure to listen (port in use) stop the start-up loudly.
+    strports.service(options["port"], room).setServiceParent(top)
+    if options["fsync"] == "interval":
+        sync = _logging_errors(history.sync, RoomService.log)
+        TimerService(FSYNC_INTERVAL, sync).setServiceParent(top)
+    return top
