@@ -11,13 +11,14 @@ from chatproto.errors import ErrorCode, PacketRejected
 _FORBIDDEN_CONTROLS: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def check_message(message: Any, max_bytes: int) -> str:
+def check_message(value: Any, max_bytes: int) -> str:
     """Return the message text to broadcast (CR LF normalised to LF).
 
     @raise PacketRejected: C{malformed}, C{too-long}, C{empty} or C{control-chars}.
     """
-    if not isinstance(message, str):
+    if not isinstance(value, str):
         raise PacketRejected(ErrorCode.MALFORMED, "message must be a string")
+    message: str = value
     # A str from the JSON decoder never holds more than 4 bytes per code point,
     # so the encode is skipped for the common short message.
     if len(message) * 4 > max_bytes and len(message.encode("utf-8")) > max_bytes:

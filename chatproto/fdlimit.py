@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 try:
     import resource
 except ImportError:  # not on every platform
@@ -18,9 +20,8 @@ def raise_open_file_limit() -> int | None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or hard > soft:
         target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
-        try:
+        # Some systems cap below the hard limit; then keep what we have.
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (ValueError, OSError):
-            pass  # some systems cap below the hard limit; keep what we have
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     return soft

@@ -14,9 +14,10 @@ passes through it, and a method dispatch per frame is the cheap way.
 from __future__ import annotations
 
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from twisted.internet.interfaces import IDelayedCall, IPushProducer
+from twisted.internet.interfaces import IAddress, IDelayedCall, IPushProducer
+from twisted.internet.protocol import connectionDone
 from twisted.protocols.basic import Int16StringReceiver
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -24,8 +25,17 @@ from zope.interface import implementer
 from chatproto.chat_text import check_message
 from chatproto.errors import ErrorCode, PacketRejected
 from chatproto.nicknames import InvalidNickname, validate_nickname
-from chatproto.wire import BYE, CONTROL_FRAMES, CONTROL_WORDS, HELLO, NICK, READY, RETRY
-from chatproto.wire import NotAPacket, parse_packet
+from chatproto.wire import (
+    BYE,
+    CONTROL_FRAMES,
+    CONTROL_WORDS,
+    HELLO,
+    NICK,
+    READY,
+    RETRY,
+    NotAPacket,
+    parse_packet,
+)
 
 if TYPE_CHECKING:
     from chatproto.room import ChatRoom
@@ -34,6 +44,17 @@ _BYE_BYTES = BYE.encode("ascii")
 _GREETING = CONTROL_FRAMES[HELLO] + CONTROL_FRAMES[NICK]
 _READY_FRAME = CONTROL_FRAMES[READY]
 _RETRY_FRAME = CONTROL_FRAMES[RETRY]
+
+
+class ServerTransport(Protocol):
+    """What the protocol uses of its transport (TCP, TLS and UNIX ones all have it)."""
+
+    def write(self, data: bytes) -> None: ...
+    def loseConnection(self) -> None: ...
+    def abortConnection(self) -> None: ...
+    def getPeer(self) -> IAddress: ...
+    def registerProducer(self, producer: object, streaming: bool) -> None: ...
+    def unregisterProducer(self) -> None: ...
 
 
 class ConnectionState(Enum):
@@ -63,6 +84,7 @@ class ChatProtocol(Int16StringReceiver):
     """
 
     factory: ChatRoom
+    transport: ServerTransport  # type: ignore[assignment]
     state = ConnectionState.CHOOSING
     #: Nickname key and display form once joined.
     key: str | None = None
@@ -70,6 +92,7 @@ class ChatProtocol(Int16StringReceiver):
     #: The host a per-IP limit counted this connection against, if any.
     limited_host: str | None = None
     _handshake_timer: IDelayedCall | None = None
+    _registered_as_producer = False
     # Token bucket over frames (--rate, --burst) and rate-limited errors in a row.
     _tokens = 0.0
     _refilled_at = 0.0
@@ -88,12 +111,13 @@ class ChatProtocol(Int16StringReceiver):
             self.transport.loseConnection()
             return
         self.transport.registerProducer(self, True)
+        self._registered_as_producer = True
         self.send(_GREETING)
         timeout = room.config.handshake_timeout
         if timeout:
             self._handshake_timer = room.reactor.callLater(timeout, self.close)
 
-    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         """A dropped connection is a leave like BYE."""
         self.state = ConnectionState.CLOSED
         self._cancel_handshake_timer()
@@ -218,7 +242,7 @@ class ChatProtocol(Int16StringReceiver):
         """Disconnect a client for abuse; a slow one is not waited for."""
         self.state = ConnectionState.CLOSED
         self.factory.leave(self, reason)
-        self.transport.unregisterProducer()
+        self._unregister_producer()
         if reason is LeaveReason.SLOW:
             self.transport.abortConnection()
         else:
@@ -228,9 +252,14 @@ class ChatProtocol(Int16StringReceiver):
         """Close the connection after what is already written (no leave notice)."""
         self.state = ConnectionState.CLOSED
         self._cancel_handshake_timer()
-        # A paused producer left registered can keep the close from completing.
-        self.transport.unregisterProducer()
+        self._unregister_producer()
         self.transport.loseConnection()
+
+    def _unregister_producer(self) -> None:
+        # A paused producer left registered can keep a close from completing.
+        if self._registered_as_producer:
+            self._registered_as_producer = False
+            self.transport.unregisterProducer()
 
     def _cancel_handshake_timer(self) -> None:
         timer = self._handshake_timer

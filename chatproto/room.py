@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _REPLAY_MARK = b',"history":true}'
 
 
-class ChatRoom(ServerFactory):
+class ChatRoom(ServerFactory[ChatProtocol]):
     """The factory of L{ChatProtocol}s and the one room they all share."""
 
     protocol = ChatProtocol
@@ -139,7 +139,9 @@ class ChatRoom(ServerFactory):
             records = self._history.since(since)
         visible = self.visible_id
         blob = b"".join(
-            frame(record[:-1] + _REPLAY_MARK) for message_id, record in records if message_id <= visible
+            frame(record[:-1] + _REPLAY_MARK)
+            for message_id, record in records
+            if message_id <= visible
         )
         if blob:
             member.send(blob)
@@ -156,7 +158,9 @@ class ChatRoom(ServerFactory):
                 notice(self.timestamp(), "leave", f"{nickname} left", user=nickname, reason=reason),
                 None,
             )
-        self.log.info("{nickname} left ({reason})", nickname=nickname, reason=reason, event_kind="leave")
+        self.log.info(
+            "{nickname} left ({reason})", nickname=nickname, reason=reason, event_kind="leave"
+        )
 
     def users(self) -> list[str]:
         """Every joined nickname, in join order."""
@@ -292,9 +296,7 @@ class ChatRoom(ServerFactory):
     def _shutdown_notice(self) -> bytes:
         assert self._shutdown_at is not None
         left = max(0, math.ceil(self._shutdown_at - self.reactor.seconds()))
-        return notice(
-            self.timestamp(), "shutdown", f"Server closing in {left} seconds", grace=left
-        )
+        return notice(self.timestamp(), "shutdown", f"Server closing in {left} seconds", grace=left)
 
     def close_all(self) -> None:
         """Close every connection, choosing ones included, without `leave` notices."""

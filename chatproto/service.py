@@ -52,7 +52,7 @@ class Options(usage.Options):
     """Command-line options of `twistd chat`; every limit of PROTOCOL.md section 7."""
 
     optParameters: list[list[Any]] = [
-        ["port", "p", "tcp:10328", "Where to listen: an endpoint description; a bare number is tcp"],
+        ["port", "p", "tcp:10328", "Endpoint description to listen on; a bare number is tcp"],
         ["history-file", None, "chat-history.jsonl", "The JSON Lines history file"],
         ["history-replay", None, 100, "Messages replayed to a joiner (0: none)", _bounded(int, 0)],
         ["history-retain", None, 10000, "Messages kept replayable", _bounded(int, 0)],
@@ -71,9 +71,7 @@ class Options(usage.Options):
         ["max-per-ip", None, 64, "Connections per non-loopback address (0: off)", _bounded(int, 0)],
     ]  # fmt: skip
 
-    compData = usage.Completions(
-        optActions={"fsync": usage.CompleteList(list(FSYNC_POLICIES))}
-    )
+    compData = usage.Completions(optActions={"fsync": usage.CompleteList(list(FSYNC_POLICIES))})
 
     def postOptions(self) -> None:
         """Normalise the endpoint and check what single options cannot."""
@@ -131,14 +129,14 @@ class RoomService(Service):
 
     def startService(self) -> None:
         """Lift the open-file limit so the room can hold its --max-clients."""
-        super().startService()
+        super().startService()  # type: ignore[no-untyped-call]
         limit = raise_open_file_limit()
         if limit is not None:
             self.log.info("open-file limit is {limit}", limit=limit)
 
     def stopService(self) -> Deferred[None]:
         """Announce the shutdown, keep serving for the grace, then close everything."""
-        super().stopService()
+        super().stopService()  # type: ignore[no-untyped-call]
         self.room.announce_shutdown(self.grace)
         done: Deferred[None] = deferLater(self.reactor, self.grace, self.room.close_all)
         done.addCallback(lambda _: self.history.close())
@@ -166,7 +164,8 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     room = ChatRoom(options.room_config(), history, reactor)
     top = MultiService()
     # Children stop in reverse order: the listener stops before the room's grace begins.
-    RoomService(room, history, options["shutdown-grace"], reactor).setServiceParent(top)
+    room_service = RoomService(room, history, options["shutdown-grace"], reactor)
+    room_service.setServiceParent(top)  # type: ignore[no-untyped-call]
     # strports makes a failure to listen (port in use) stop the start-up loudly.
     strports.service(options["port"], room).setServiceParent(top)
     if options["fsync"] == "interval":

@@ -102,9 +102,8 @@ def parse_packet(text: str) -> dict[str, Any]:
         raise NotAPacket(str(e)) from None
     if not isinstance(value, dict):
         raise NotAPacket("not a JSON object")
-    if "\\u" in text:
-        if _has_lone_surrogate(value):
-            raise NotAPacket("lone surrogate")
+    if "\\u" in text and _has_lone_surrogate(value):
+        raise NotAPacket("lone surrogate")
     return value
 
 

@@ -1,0 +1,40 @@
+"""Fixtures: a real chat server on a loopback port, inside the test's reactor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.endpoints import serverFromString
+
+from chatproto.config import RoomConfig
+from chatproto.history import JsonLinesHistory
+from chatproto.room import ChatRoom
+
+
+@dataclass
+class RunningServer:
+    """A room listening on 127.0.0.1:C{port}."""
+
+    room: ChatRoom
+    port: int
+    history_path: Path
+
+
+@pytest.fixture
+def chat_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A chat server with default limits and a history file in tmp_path."""
+    path = tmp_path / "history.jsonl"
+    history = JsonLinesHistory(str(path), retain=10000, fsync="never")
+    room = ChatRoom(RoomConfig(history_replay=100), history, reactor)
+    listening = pytest_twisted.blockon(
+        serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(room)
+    )
+    yield RunningServer(room, listening.getHost().port, path)
+    pytest_twisted.blockon(listening.stopListening())
+    room.close_all()
+    pytest_twisted.blockon(history.close())

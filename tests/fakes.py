@@ -1,0 +1,146 @@
+"""Fakes for unit tests: an in-memory history store and clients on StringTransports."""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections import deque
+from typing import Any
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from zope.interface import implementer
+
+from chatproto.config import RoomConfig
+from chatproto.history import HistoryUnavailable, IHistoryStore
+from chatproto.protocol import ChatProtocol
+from chatproto.room import ChatRoom
+from chatproto.wire import frame
+
+
+@implementer(IHistoryStore)
+class MemoryHistory:
+    """An IHistoryStore in memory; C{fail} makes appends fail, C{hold_syncs} defers syncs."""
+
+    def __init__(self, retain: int = 10000, durable_before_delivery: bool = False) -> None:
+        self.records: deque[tuple[int, bytes]] = deque(maxlen=retain)
+        self.last_id = 0
+        self.durable_before_delivery = durable_before_delivery
+        self.fail = False
+        self.held_syncs: list[Deferred[None]] | None = None
+        self.closed = False
+
+    @property
+    def first_id(self) -> int:
+        return self.records[0][0] if self.records else 0
+
+    def append(self, message_id: int, record: bytes) -> None:
+        if self.fail:
+            raise HistoryUnavailable("disk full")
+        self.records.append((message_id, record))
+        self.last_id = message_id
+
+    def recent(self, count: int) -> list[tuple[int, bytes]]:
+        return list(self.records)[-count:] if count else []
+
+    def since(self, message_id: int) -> list[tuple[int, bytes]]:
+        return [(i, r) for i, r in self.records if i > message_id]
+
+    def sync(self) -> Deferred[None]:
+        if self.held_syncs is None:
+            return succeed(None)
+        held: Deferred[None] = Deferred()
+        self.held_syncs.append(held)
+        return held
+
+    def close(self) -> Deferred[None]:
+        self.closed = True
+        return succeed(None)
+
+
+def decode_frames(data: bytes) -> list[Any]:
+    """Split a byte stream into frames: control words as str, JSON packets as dicts."""
+    frames: list[Any] = []
+    offset = 0
+    while offset < len(data):
+        (length,) = struct.unpack(">H", data[offset : offset + 2])
+        text = data[offset + 2 : offset + 2 + length].decode("utf-8")
+        offset += 2 + length
+        frames.append(json.loads(text) if text.startswith("{") else text)
+    return frames
+
+
+class FakeClient:
+    """One connection to a room over a StringTransport."""
+
+    def __init__(self, room: ChatRoom, host: str = "127.0.0.1", port: int = 40000) -> None:
+        self.transport = StringTransport(peerAddress=_address(host, port))
+        proto = room.buildProtocol(self.transport.getPeer())
+        assert isinstance(proto, ChatProtocol)
+        self.protocol = proto
+        proto.makeConnection(self.transport)
+        self._clock = room.reactor
+
+    def send(self, text: str | bytes) -> None:
+        """Send one frame holding C{text}."""
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        self.protocol.dataReceived(frame(data))
+
+    def send_json(self, packet: dict[str, Any]) -> None:
+        """Send a JSON packet."""
+        self.send(json.dumps(packet))
+
+    def received(self) -> list[Any]:
+        """Frames received since the last call, once the current reactor turn has ended."""
+        assert isinstance(self._clock, Clock)
+        self._clock.advance(0)
+        data = self.transport.value()
+        self.transport.clear()
+        return decode_frames(data)
+
+    def events(self) -> list[Any]:
+        """Received frames reduced to control words, notice events and (nickname, message)."""
+        return [_summary(f) for f in self.received()]
+
+    def join(self, nickname: str) -> list[Any]:
+        """Run the handshake and return what followed READY."""
+        frames = self.received()
+        self.send(nickname)
+        frames = self.received()
+        assert frames[0] == "READY", frames
+        return frames[1:]
+
+    def drop(self) -> None:
+        """The network drops the connection."""
+        self.protocol.connectionLost()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.transport.disconnecting)
+
+
+def _summary(packet: Any) -> Any:
+    if isinstance(packet, str):
+        return packet
+    if "event" in packet:
+        return packet["event"]
+    return (packet["nickname"], packet["message"])
+
+
+def _address(host: str, port: int) -> Any:
+    from twisted.internet.address import IPv4Address, IPv6Address
+
+    if ":" in host:
+        return IPv6Address("TCP", host, port)
+    return IPv4Address("TCP", host, port)
+
+
+def make_room(
+    history: MemoryHistory | None = None, **limits: Any
+) -> tuple[ChatRoom, Clock, MemoryHistory]:
+    """A room on a fake clock, with a memory history unless one is given."""
+    clock = Clock()
+    clock.advance(1_800_000_000)
+    store = history if history is not None else MemoryHistory()
+    return ChatRoom(RoomConfig(**limits), store, clock), clock, store

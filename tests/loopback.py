@@ -1,0 +1,83 @@
+"""A raw protocol client for tests over real loopback sockets, written from PROTOCOL.md."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, DeferredQueue
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.protocols.basic import Int16StringReceiver
+from twisted.python.failure import Failure
+
+#: How long a test waits for a frame before failing (a deadline, not a sleep).
+DEADLINE = 10.0
+
+
+class RawClient(Int16StringReceiver):
+    """Queues every frame it receives: control words as str, JSON packets as dicts."""
+
+    def __init__(self) -> None:
+        self.frames: DeferredQueue[Any] = DeferredQueue()
+        self.lost: Deferred[None] = Deferred()
+
+    def stringReceived(self, data: bytes) -> None:
+        text = data.decode("utf-8")
+        self.frames.put(json.loads(text) if text.startswith("{") else text)
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
+        self.lost.callback(None)
+
+    def send(self, text: str) -> None:
+        """Send one frame."""
+        self.sendString(text.encode("utf-8"))
+
+    def send_json(self, packet: dict[str, Any]) -> None:
+        """Send a JSON packet."""
+        self.send(json.dumps(packet))
+
+    async def next(self) -> Any:
+        """The next frame, or a timeout failure after DEADLINE seconds."""
+        got = self.frames.get()
+        got.addTimeout(DEADLINE, reactor)
+        return await got
+
+    async def next_chat(self) -> dict[str, Any]:
+        """The next chat packet, skipping notices."""
+        while True:
+            frame = await self.next()
+            if isinstance(frame, dict) and "event" not in frame:
+                return frame
+
+    async def until_event(self, event: str) -> dict[str, Any]:
+        """The next notice with this event, skipping everything before it."""
+        while True:
+            frame = await self.next()
+            if isinstance(frame, dict) and frame.get("event") == event:
+                return frame
+
+    async def join(self, nickname: str) -> list[Any]:
+        """Handshake as C{nickname}; return the replay and welcome that follow READY."""
+        assert await self.next() == "HELLO"
+        assert await self.next() == "NICK"
+        self.send(nickname)
+        answer = await self.next()
+        assert answer == "READY", answer
+        after = []
+        while True:
+            frame = await self.next()
+            after.append(frame)
+            if isinstance(frame, dict) and frame.get("event") == "welcome":
+                return after
+
+    async def closed(self) -> None:
+        """Wait until the server closes the connection."""
+        self.lost.addTimeout(DEADLINE, reactor)
+        await self.lost
+
+
+async def connect(port: int) -> RawClient:
+    """Connect a RawClient to 127.0.0.1:C{port}."""
+    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+    return await connectProtocol(endpoint, RawClient())

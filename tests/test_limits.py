@@ -1,0 +1,126 @@
+"""The limits of PROTOCOL.md section 7, on fakes with a fake clock."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from chatproto.protocol import ChatProtocol
+from tests.fakes import FakeClient, make_room
+
+
+class RateLimitTests(SynchronousTestCase):
+    """--rate/--burst token bucket and --flood-errors."""
+
+    def setUp(self) -> None:
+        self.room, self.clock, self.history = make_room(rate=2, burst=3, flood_errors=4)
+        self.alice = FakeClient(self.room, port=1)
+        self.alice.join("alice")
+
+    def send(self, count: int) -> list[object]:
+        for n in range(count):
+            self.alice.send_json({"message": f"m{n}"})
+        return self.alice.received()
+
+    def test_burst_then_rate_limited_with_retry_after(self) -> None:
+        frames = self.send(4)
+        self.assertEqual(len([f for f in frames if isinstance(f, dict) and "id" in f]), 3)
+        error = frames[-1]
+        assert isinstance(error, dict)
+        self.assertEqual(error["code"], "rate-limited")
+        self.assertEqual(error["retry_after"], 0.5)
+        self.clock.advance(0.5)
+        self.assertEqual(self.alice.events(), [])
+        self.alice.send_json({"message": "paced"})
+        self.assertEqual(self.alice.events(), [("alice", "paced")])
+
+    def test_bye_is_not_counted(self) -> None:
+        self.send(4)
+        self.alice.send("BYE")
+        self.assertTrue(self.alice.closed)
+
+    def test_flood_disconnects(self) -> None:
+        watcher = FakeClient(self.room, port=2)
+        watcher.join("watcher")
+        frames = self.send(3 + 4)
+        self.assertEqual([f["code"] for f in frames if isinstance(f, dict) and "code" in f],
+                         ["rate-limited"] * 4)  # fmt: skip
+        self.assertTrue(self.alice.closed)
+        leave = watcher.received()[-1]
+        self.assertEqual((leave["event"], leave["reason"]), ("leave", "flood"))
+
+    def test_an_accepted_frame_resets_the_run(self) -> None:
+        self.send(3 + 3)
+        self.clock.advance(0.5)
+        self.send(1 + 3)
+        self.assertFalse(self.alice.closed)
+
+    def test_rate_zero_is_off(self) -> None:
+        room, _, _ = make_room(rate=0)
+        client = FakeClient(room)
+        client.join("fast")
+        for n in range(100):
+            client.send_json({"message": str(n)})
+        self.assertEqual(len(client.received()), 100)
+
+
+class SlowReaderTests(SynchronousTestCase):
+    """--sendq-bytes: a client that does not read is dropped, others unaffected."""
+
+    def test_slow_reader_dropped(self) -> None:
+        room, clock, _ = make_room(sendq_bytes=1000, rate=0)
+        slow = FakeClient(room, port=1)
+        slow.join("slow")
+        fast = FakeClient(room, port=2)
+        fast.join("fast")
+        slow.received()
+        protocol: ChatProtocol = slow.protocol
+        protocol.pauseProducing()  # what the transport does when its buffer is full
+        for n in range(20):
+            fast.send_json({"message": "x" * 100 + str(n)})
+            clock.advance(0)
+        self.assertTrue(slow.transport.disconnecting or not slow.transport.connected)
+        frames = fast.received()
+        leaves = [f for f in frames if f.get("event") == "leave"]
+        self.assertEqual([(f["user"], f["reason"]) for f in leaves], [("slow", "slow")])
+        self.assertEqual(len([f for f in frames if "id" in f]), 20)
+
+    def test_resume_resets_count(self) -> None:
+        room, clock, _ = make_room(sendq_bytes=1000, rate=0)
+        reader = FakeClient(room, port=1)
+        reader.join("reader")
+        for _ in range(5):
+            reader.protocol.pauseProducing()
+            reader.send_json({"message": "y" * 600})
+            clock.advance(0)
+            reader.protocol.resumeProducing()
+        self.assertEqual(len(reader.received()), 5)
+
+
+class ConnectionLimitTests(SynchronousTestCase):
+    """--max-clients and --max-per-ip (loopback exempt)."""
+
+    def test_max_clients_counts_choosing(self) -> None:
+        room, _, _ = make_room(max_clients=2)
+        FakeClient(room, port=1)
+        FakeClient(room, port=2)
+        third = FakeClient(room, port=3)
+        (error,) = third.received()
+        self.assertEqual(error["code"], "server-full")
+        self.assertTrue(third.closed)
+
+    def test_room_is_open_again_after_a_leave(self) -> None:
+        room, _, _ = make_room(max_clients=1)
+        first = FakeClient(room, port=1)
+        first.drop()
+        self.assertEqual(FakeClient(room, port=2).received(), ["HELLO", "NICK"])
+
+    def test_max_per_ip(self) -> None:
+        room, _, _ = make_room(max_per_ip=2)
+        for port in (1, 2):
+            FakeClient(room, host="192.0.2.7", port=port)
+        refused = FakeClient(room, host="192.0.2.7", port=3)
+        self.assertEqual(refused.received()[0]["code"], "server-full")
+        self.assertEqual(FakeClient(room, host="192.0.2.8").received(), ["HELLO", "NICK"])
+        for port in range(10):
+            self.assertEqual(FakeClient(room, port=port).received(), ["HELLO", "NICK"])
+            self.assertEqual(FakeClient(room, host="::1", port=port).received(), ["HELLO", "NICK"])

@@ -1,0 +1,52 @@
+"""The server behind an `ssl:` endpoint description, with a certificate made in the test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest_twisted
+from twisted.internet import reactor, ssl
+from twisted.internet.endpoints import (
+    TCP4ClientEndpoint,
+    connectProtocol,
+    serverFromString,
+    wrapClientTLS,
+)
+
+from chatproto.config import RoomConfig
+from chatproto.room import ChatRoom
+from chatproto.service import Options
+from tests.certs import make_certificate
+from tests.fakes import MemoryHistory
+from tests.loopback import RawClient
+
+
+@pytest_twisted.ensureDeferred
+async def test_chat_over_tls_with_hostname_check(tmp_path: Path) -> None:
+    cert, key = make_certificate(tmp_path)
+    options = Options()
+    options.parseOptions(
+        ["--port", f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
+         "--history-file", str(tmp_path / "h.jsonl")]
+    )  # fmt: skip
+    room = ChatRoom(RoomConfig(), MemoryHistory(), reactor)
+    port = await serverFromString(reactor, options["port"]).listen(room)
+    try:
+        trust = ssl.Certificate.loadPEM(cert.read_bytes())
+
+        async def client_for(hostname: str) -> RawClient:
+            tls = ssl.optionsForClientTLS(hostname, trustRoot=trust)
+            tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+            return await connectProtocol(wrapClientTLS(tls, tcp), RawClient())
+
+        alice = await client_for("localhost")
+        await alice.join("alice")
+        alice.send_json({"message": "secret"})
+        assert (await alice.next_chat())["message"] == "secret"
+
+        impostor = await client_for("example.com")  # the certificate does not name it
+        await impostor.closed()  # the handshake fails: not even HELLO gets through
+        assert impostor.frames.pending == []
+    finally:
+        room.close_all()
+        await port.stopListening()
