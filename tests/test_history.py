@@ -1,0 +1,457 @@
+"""Tests for chatproto.history: the JSON Lines history store and its crash recovery."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from chatproto import history
+from chatproto.history import FsyncPolicy, HistoryUnavailable, IHistoryStore, JsonLinesHistory
+
+
+def record(message_id: int, message: str = "hello") -> bytes:
+    """A record as the room broadcasts it: compact UTF-8 JSON."""
+    packet = {
+        "id": message_id,
+        "timestamp": "2026-11-24T03:30:44.123Z",
+        "nickname": "alice",
+        "message": message,
+    }
+    return json.dumps(packet, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def lines(*ids: int) -> bytes:
+    """File content holding the records with C{ids}."""
+    return b"".join(record(i) + b"\n" for i in ids)
+
+
+class Runner:
+    """A stand-in for deferToThread: runs jobs at once, or when the test says (C{manual})."""
+
+    def __init__(self, manual: bool = False) -> None:
+        self.manual = manual
+        self.calls = 0
+        self.pending: list[tuple[Callable[[], None], Deferred[None]]] = []
+
+    def __call__(self, job: Callable[[], None]) -> Deferred[None]:
+        self.calls += 1
+        if not self.manual:
+            job()
+            return succeed(None)
+        done: Deferred[None] = Deferred()
+        self.pending.append((job, done))
+        return done
+
+    def finish(self) -> None:
+        """Run the oldest pending job and fire its Deferred."""
+        job, done = self.pending.pop(0)
+        job()
+        done.callback(None)
+
+
+class StoreTestCase(SynchronousTestCase):
+    """Helpers: a history path in a fresh temporary directory and stores that close."""
+
+    def setUp(self) -> None:
+        self.path = self.mktemp()
+
+    def write(self, content: bytes) -> None:
+        """Replace the history file's content, as an earlier server run left it."""
+        with open(self.path, "wb") as f:
+            f.write(content)
+
+    def content(self) -> bytes:
+        """The history file's content."""
+        with open(self.path, "rb") as f:
+            return f.read()
+
+    def open(
+        self, retain: int = 10000, fsync: FsyncPolicy = "interval", runner: Runner | None = None
+    ) -> JsonLinesHistory:
+        """Open the store at C{self.path}; it is closed when the test ends."""
+        store = JsonLinesHistory(self.path, retain, fsync, runner or Runner())
+        self.addCleanup(store.close)
+        return store
+
+    def reopen(self, store: JsonLinesHistory, **kwargs: Any) -> JsonLinesHistory:
+        """Close C{store} and open the file again, as a restarted server does."""
+        self.successResultOf(store.close())
+        return self.open(**kwargs)
+
+
+class AppendAndReplayTests(StoreTestCase):
+    """append, recent and since."""
+
+    def test_provides_interface(self) -> None:
+        """JsonLinesHistory provides IHistoryStore."""
+        self.assertTrue(verifyObject(IHistoryStore, self.open()))
+
+    def test_empty(self) -> None:
+        """A new file has no ids and nothing to replay."""
+        store = self.open()
+        self.assertEqual((store.last_id, store.first_id), (0, 0))
+        self.assertEqual((store.recent(10), store.since(0)), ([], []))
+        self.assertEqual(self.content(), b"")
+
+    def test_append_writes_a_line(self) -> None:
+        """Each record is written to the file at once as one line."""
+        store = self.open()
+        store.append(1, record(1))
+        store.append(2, record(2, "zwei ✓"))
+        self.assertEqual(self.content(), record(1) + b"\n" + record(2, "zwei ✓") + b"\n")
+        self.assertEqual((store.last_id, store.first_id), (2, 1))
+
+    def test_recent(self) -> None:
+        """recent(n) is the newest n records, oldest first."""
+        store = self.open()
+        for i in range(1, 6):
+            store.append(i, record(i))
+        self.assertEqual(store.recent(2), [(4, record(4)), (5, record(5))])
+        self.assertEqual([i for i, _ in store.recent(100)], [1, 2, 3, 4, 5])
+        self.assertEqual(store.recent(0), [])
+
+    def test_since(self) -> None:
+        """since(n) is every retained record with id > n, oldest first."""
+        store = self.open()
+        for i in range(1, 6):
+            store.append(i, record(i))
+        self.assertEqual(store.since(3), [(4, record(4)), (5, record(5))])
+        self.assertEqual([i for i, _ in store.since(0)], [1, 2, 3, 4, 5])
+        self.assertEqual(store.since(5), [])
+
+    def test_retain_limits_replay(self) -> None:
+        """Only the newest `retain` records are replayable; first_id tells the oldest."""
+        store = self.open(retain=2)
+        for i in range(1, 6):
+            store.append(i, record(i))
+        self.assertEqual([i for i, _ in store.since(0)], [4, 5])
+        self.assertEqual(store.first_id, 4)
+
+    def test_ids_must_increase(self) -> None:
+        """An id not above last_id is a programming error, and nothing is written."""
+        store = self.open()
+        store.append(5, record(5))
+        self.assertRaises(ValueError, store.append, 5, record(5))
+        self.assertRaises(ValueError, store.append, 4, record(4))
+        self.assertEqual(self.content(), lines(5))
+
+    def test_record_with_newline(self) -> None:
+        """A record holding a newline would split into two lines: refused."""
+        store = self.open()
+        self.assertRaises(ValueError, store.append, 1, b'{"id":1,\n"message":"x"}')
+        self.assertEqual((self.content(), store.last_id), (b"", 0))
+
+    def test_retain_zero(self) -> None:
+        """retain=0 replays nothing, but ids still continue, also across a restart."""
+        store = self.open(retain=0)
+        for i in range(1, 4):
+            store.append(i, record(i))
+        self.assertEqual((store.recent(10), store.since(0), store.first_id), ([], [], 0))
+        store = self.reopen(store, retain=0)
+        self.assertEqual((store.last_id, store.recent(10)), (3, []))
+        store.append(4, record(4))
+        self.assertEqual(self.content(), lines(1, 2, 3, 4))
+
+
+class RestartTests(StoreTestCase):
+    """Opening an existing file."""
+
+    def test_restart_continues(self) -> None:
+        """A restarted store knows the last id and replays the same bytes."""
+        store = self.open()
+        for i in range(1, 4):
+            store.append(i, record(i, f"message {i}"))
+        before = store.recent(10)
+        store = self.reopen(store)
+        self.assertEqual((store.last_id, store.first_id), (3, 1))
+        self.assertEqual(store.recent(10), before)
+        store.append(4, record(4))
+        self.assertEqual(store.since(2), [(3, record(3, "message 3")), (4, record(4))])
+
+    def test_ids_need_not_be_contiguous(self) -> None:
+        """Ids only have to increase."""
+        self.write(lines(2, 7, 40))
+        store = self.open()
+        self.assertEqual([i for i, _ in store.since(0)], [2, 7, 40])
+        self.assertEqual(store.since(7), [(40, record(40))])
+
+    def test_missing_directory(self) -> None:
+        """A history file in a directory that does not exist is a clear error."""
+        path = os.path.join(self.mktemp(), "history.jsonl")
+        error = self.assertRaises(HistoryUnavailable, JsonLinesHistory, path)
+        self.assertIn(path, str(error))
+        self.assertIn("No such file or directory", str(error))
+
+    def test_one_writer(self) -> None:
+        """A file another store has open is refused until that store closes."""
+        store = self.open()
+        error = self.assertRaises(HistoryUnavailable, JsonLinesHistory, self.path)
+        self.assertIn("in use", str(error))
+        self.successResultOf(store.close())
+        self.open()
+
+
+class RecoveryTests(StoreTestCase):
+    """Torn and corrupt lines left by a crash or by hand."""
+
+    def test_torn_last_line_is_cut(self) -> None:
+        """A torn last line is truncated away before anything is appended, and logged."""
+        self.write(lines(1, 2) + record(3)[:20])
+        with capturedLogs() as events:
+            store = self.open()
+        self.assertEqual(self.content(), lines(1, 2))
+        self.assertEqual(store.last_id, 2)
+        [event] = events
+        self.assertEqual((event["length"], event["offset"]), (20, len(lines(1, 2))))
+        self.assertNotIn("hello", formatEvent(event))
+
+        store.append(3, record(3))
+        store = self.reopen(store)
+        self.assertEqual([i for i, _ in store.since(0)], [1, 2, 3])
+        self.assertEqual(self.content(), lines(1, 2, 3))
+
+    def test_file_of_only_a_torn_line(self) -> None:
+        """A file without any newline is all torn line."""
+        self.write(record(1)[:-3])
+        store = self.open()
+        self.assertEqual((self.content(), store.last_id), (b"", 0))
+
+    def test_corrupt_lines_are_skipped(self) -> None:
+        """Lines that are no records are skipped and logged by offset; nothing else is lost."""
+        bad = [
+            b"not json",
+            b"",
+            b"[1, 2]",
+            b'{"id": "3"}',
+            b'{"id": 0}',
+            b'{"id": true}',
+            b'{"message": "no id"}',
+            b'{"id": 3, "message": "caf\xe9"}',  # Latin-1, not UTF-8
+            b"[" * 100000 + b"]" * 100000,
+        ]
+        good_before, good_after = lines(1, 2), lines(3, 4)
+        self.write(good_before + b"".join(line + b"\n" for line in bad) + good_after)
+        with capturedLogs() as events:
+            store = self.open()
+        self.assertEqual([i for i, _ in store.since(0)], [1, 2, 3, 4])
+        self.assertEqual(store.recent(4)[2], (3, record(3)))
+        [event] = events
+        self.assertEqual(event["count"], len(bad))
+        self.assertEqual(event["offsets"][0], len(good_before))
+        self.assertNotIn("no id", formatEvent(event))
+
+    def test_ids_not_increasing_are_skipped(self) -> None:
+        """An older line whose id is not below a newer one's is corrupt."""
+        self.write(lines(1, 9, 2, 3))
+        store = self.open()
+        self.assertEqual([i for i, _ in store.since(0)], [1, 2, 3])
+        self.assertEqual(store.last_id, 3)
+
+    def test_last_id_behind_corrupt_tail(self) -> None:
+        """Even with retain=0, last_id comes from the newest valid line."""
+        self.write(lines(1, 2) + b"garbage\n" * 3)
+        store = self.open(retain=0)
+        self.assertEqual(store.last_id, 2)
+
+    def test_lines_longer_than_a_block(self) -> None:
+        """Lines, torn or not, may span many read blocks."""
+        long = record(2, "x" * 40000)
+        content = lines(1) + long + b"\n" + b"junk" * 100 + b"\n" + lines(3) + long[:5000]
+        for block_size in (1, 2, 7, 64, 4096, 65536):
+            self.patch(history, "BLOCK_SIZE", block_size)
+            self.write(content)
+            store = JsonLinesHistory(self.path, run_in_thread=Runner())
+            self.assertEqual(store.since(0), [(1, record(1)), (2, long), (3, record(3))])
+            self.successResultOf(store.close())
+
+    def test_million_lines_reads_only_the_tail(self) -> None:
+        """Start-up reads about `retain` lines from the end, whatever the file's size."""
+        count, retain = 1_000_000, 1000
+        template = b'{"id":%d,"timestamp":"2026-11-24T03:30:44.123Z","message":"m"}\n'
+        self.write(b"".join([template % i for i in range(1, count + 1)]) + b'{"id":')
+        read = [0]
+        real_pread = os.pread
+
+        def counting_pread(fd: int, length: int, offset: int) -> bytes:
+            data = real_pread(fd, length, offset)
+            read[0] += len(data)
+            return data
+
+        self.patch(os, "pread", counting_pread)
+        store = self.open(retain=retain)
+        self.assertEqual((store.last_id, store.first_id), (count, count - retain + 1))
+        self.assertEqual(store.recent(1), [(count, template[:-1] % count)])
+        self.assertLess(read[0], retain * len(template % count) + 3 * history.BLOCK_SIZE)
+
+
+class FailedAppendTests(StoreTestCase):
+    """Appends the disk refuses."""
+
+    def fail_writes(self, after_bytes: int) -> list[bool]:
+        """While the returned flag is set, os.write writes C{after_bytes} once, then ENOSPC."""
+        failing = [True]
+        allowance = [after_bytes]
+        real_write = os.write
+
+        def write(fd: int, data: bytes) -> int:
+            if not failing[0]:
+                return real_write(fd, data)
+            if allowance[0]:
+                written = real_write(fd, data[: allowance[0]])
+                allowance[0] -= written
+                return written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        self.patch(os, "write", write)
+        return failing
+
+    def test_disk_full(self) -> None:
+        """A failed append raises, leaves no partial line, and the store keeps working."""
+        store = self.open()
+        store.append(1, record(1))
+        failing = self.fail_writes(after_bytes=10)
+        with capturedLogs():
+            self.assertRaises(HistoryUnavailable, store.append, 2, record(2))
+        self.assertEqual(self.content(), lines(1))
+        self.assertEqual((store.last_id, store.recent(10)), (1, [(1, record(1))]))
+
+        failing[0] = False
+        store.append(2, record(2))
+        store = self.reopen(store)
+        self.assertEqual([i for i, _ in store.since(0)], [1, 2])
+        self.assertEqual(self.content(), lines(1, 2))
+
+    def test_truncate_fails_too(self) -> None:
+        """When the partial line cannot be cut at once, the next append cuts it first."""
+        store = self.open()
+        store.append(1, record(1))
+        failing = self.fail_writes(after_bytes=10)
+        real_ftruncate = os.ftruncate
+
+        def ftruncate(fd: int, length: int) -> None:
+            if failing[0]:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            real_ftruncate(fd, length)
+
+        self.patch(os, "ftruncate", ftruncate)
+        with capturedLogs():
+            self.assertRaises(HistoryUnavailable, store.append, 2, record(2))
+        self.assertEqual(self.content(), lines(1) + record(2)[:10])
+
+        failing[0] = False
+        store.append(2, record(2))
+        self.assertEqual(self.content(), lines(1, 2))
+
+    def test_append_after_close(self) -> None:
+        """A closed store takes nothing."""
+        store = self.open()
+        self.successResultOf(store.close())
+        self.assertRaises(HistoryUnavailable, store.append, 1, record(1))
+
+
+class SyncTests(StoreTestCase):
+    """sync() and close()."""
+
+    def test_sync_fsyncs_in_a_thread(self) -> None:
+        """sync() hands an fsync of the history file to run_in_thread."""
+        fsynced: list[int] = []
+        self.patch(os, "fsync", fsynced.append)
+        runner = Runner()
+        store = self.open(runner=runner)
+        store.append(1, record(1))
+        self.successResultOf(store.sync())
+        self.assertEqual(runner.calls, 1)
+        [fd] = fsynced
+        self.assertEqual(os.fstat(fd).st_ino, os.stat(self.path).st_ino)
+
+    def test_sync_with_nothing_new(self) -> None:
+        """sync() is a cheap no-op when nothing was appended since the last one."""
+        runner = Runner()
+        store = self.open(runner=runner)
+        self.successResultOf(store.sync())
+        store.append(1, record(1))
+        self.successResultOf(store.sync())
+        self.successResultOf(store.sync())
+        self.assertEqual(runner.calls, 1)
+
+    def test_concurrent_syncs_coalesce(self) -> None:
+        """Calls during an fsync share it, or share one follow-up when there is more to sync."""
+        runner = Runner(manual=True)
+        store = self.open(runner=runner)
+        store.append(1, record(1))
+        first = [store.sync(), store.sync()]
+        store.append(2, record(2))
+        second = [store.sync(), store.sync()]
+        self.assertEqual(runner.calls, 1)
+
+        runner.finish()
+        for d in first:
+            self.successResultOf(d)
+        for d in second:
+            self.assertNoResult(d)
+        self.assertEqual(runner.calls, 2)
+
+        runner.finish()
+        for d in second:
+            self.successResultOf(d)
+        self.successResultOf(store.sync())
+        self.assertEqual(runner.calls, 2)
+
+    def test_failed_fsync(self) -> None:
+        """A failed fsync errbacks with HistoryUnavailable; the next sync tries again."""
+        outcomes = [fail(OSError(errno.EIO, "I/O error")), succeed(None)]
+        calls: list[Callable[[], None]] = []
+
+        def runner(job: Callable[[], None]) -> Deferred[None]:
+            calls.append(job)
+            return outcomes.pop(0)
+
+        store = JsonLinesHistory(self.path, run_in_thread=runner)
+        store.append(1, record(1))
+        with capturedLogs():
+            self.failureResultOf(store.sync(), HistoryUnavailable)
+        self.successResultOf(store.sync())
+        self.assertEqual(len(calls), 2)
+        self.successResultOf(store.close())
+
+    def test_policies(self) -> None:
+        """Only fsync=always asks the room to wait for sync; fsync=never never fsyncs."""
+        policies: list[tuple[FsyncPolicy, bool]] = [
+            ("always", True),
+            ("interval", False),
+            ("never", False),
+        ]
+        for policy, durable in policies:
+            store = JsonLinesHistory(self.path, fsync=policy, run_in_thread=Runner())
+            self.assertIs(store.durable_before_delivery, durable)
+            self.successResultOf(store.close())
+        runner = Runner()
+        store = self.open(fsync="never", runner=runner)
+        store.append(1, record(1))
+        self.successResultOf(store.sync())
+        self.successResultOf(store.close())
+        self.assertEqual(runner.calls, 0)
+
+    def test_close_syncs_and_is_idempotent(self) -> None:
+        """close() waits for the fsync in flight, fsyncs once, and can be called again."""
+        runner = Runner(manual=True)
+        store = self.open(runner=runner)
+        store.append(1, record(1))
+        synced = store.sync()
+        closes = [store.close(), store.close()]
+        for d in [synced, *closes]:
+            self.assertNoResult(d)
+        runner.finish()
+        for d in [synced, *closes]:
+            self.successResultOf(d)
+        self.successResultOf(store.close())
+        self.successResultOf(store.sync())
+        self.assertEqual(runner.calls, 1)
