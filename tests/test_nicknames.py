@@ -1,0 +1,56 @@
+"""Nickname rules and collision keys (PROTOCOL.md section 3)."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from chatproto.nicknames import InvalidNickname, nickname_key, validate_nickname
+
+
+class NicknameTests(SynchronousTestCase):
+    """Valid names keep their NFKC spelling; keys fold case and width."""
+
+    def test_valid(self) -> None:
+        for name in ["alice", "Zoë", "李小龍", "🦊fox", "x" * 32, "a.b-c_d", "👨‍👩‍👧"[:1]]:
+            self.assertEqual(validate_nickname(name), name)
+
+    def test_display_form_is_nfkc(self) -> None:
+        self.assertEqual(validate_nickname("ａｌｉｃｅ"), "alice")
+        self.assertEqual(validate_nickname("ﬁsh"), "fish")
+        self.assertEqual(validate_nickname("e\u0301"), "é")
+
+    def test_collisions(self) -> None:
+        keys = {nickname_key(name) for name in ["Alice", "alice", "ａlice", "ALICE"]}
+        self.assertEqual(len(keys), 1)
+        self.assertEqual(nickname_key("Straße"), nickname_key("STRASSE"))
+        self.assertNotEqual(nickname_key("alice"), nickname_key("alicia"))
+
+    def test_invalid(self) -> None:
+        for name in [
+            "",
+            "two words",
+            "tab\t",
+            "nbsp\u00a0x",
+            "bell\x07",
+            "del\x7f",
+            "zw\u200bj",
+            "rtl\u202e",
+            "unassigned\U000e0080",
+            "x" * 33,
+            "HELLO",
+            "NICK",
+            "READY",
+            "RETRY",
+            "BYE",
+            "ＢＹＥ",
+            "server",
+            "SERVER",
+            "ｓｅｒｖｅｒ",
+        ]:
+            with self.assertRaises(InvalidNickname, msg=repr(name)):
+                validate_nickname(name)
+
+    def test_length_counts_code_points_after_nfkc(self) -> None:
+        self.assertEqual(len(validate_nickname("é" * 32)), 32)
+        with self.assertRaises(InvalidNickname):
+            validate_nickname("㍻" * 17)  # 17 characters, 34 code points after NFKC
