@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,29 +32,34 @@ def error_notice(timestamp: str, code: ErrorCode, message: str, **extra: Any) ->
     return notice(timestamp, "error", message, code=str(code), **extra)
 
 
+def encode_nickname(nickname: str) -> bytes:
+    """A nickname as a JSON string, encoded once per member for every users list."""
+    return json.dumps(nickname, ensure_ascii=False).encode("utf-8")
+
+
 def users_notice(
-    timestamp: str, event: str, message: str, users: Sequence[str], **extra: Any
+    timestamp: str, event: str, message: str, users: Sequence[bytes], **extra: Any
 ) -> bytes:
-    """Encode a notice that lists C{users}.
+    """Encode a notice that lists C{users} (each already a JSON string, L{encode_nickname}).
 
     A frame holds at most 65535 bytes; a room too big to list in one frame gets
     the longest prefix of C{users} that fits, plus C{"truncated": true} and the
     full C{"count"} (additive fields, so clients of the original design are
     unaffected).
     """
-    payload = _notice_json(timestamp, event, message, {"users": list(users), **extra})
-    if len(payload) <= MAX_FRAME_BYTES:
-        return frame(payload)
+    head = _notice_json(timestamp, event, message, extra)[:-1]  # open: fields follow
+    listed = b",".join(users)
+    if len(head) + len(_USERS_OPEN) + len(listed) + 2 > MAX_FRAME_BYTES:
+        head += b',"truncated":true,"count":%d' % len(users)
+        budget = MAX_FRAME_BYTES - len(head) - len(_USERS_OPEN) - 2
+        fitting = 0
+        for user in users:
+            budget -= len(user) + (1 if fitting else 0)
+            if budget < 0:
+                break
+            fitting += 1
+        listed = b",".join(users[:fitting])
+    return frame(head + _USERS_OPEN + listed + b"]}")
 
-    def cut(count: int) -> bytes:
-        fields = {"users": list(users[:count]), "truncated": True, "count": len(users)}
-        return _notice_json(timestamp, event, message, {**fields, **extra})
 
-    low, high = 0, len(users)
-    while low < high:  # binary search for the largest prefix that fits
-        middle = (low + high + 1) // 2
-        if len(cut(middle)) <= MAX_FRAME_BYTES:
-            low = middle
-        else:
-            high = middle - 1
-    return frame(cut(low))
+_USERS_OPEN = b',"users":['

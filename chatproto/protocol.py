@@ -89,6 +89,7 @@ class ChatProtocol(Int16StringReceiver):
     #: Nickname key and display form once joined.
     key: str | None = None
     nickname = ""
+    encoded_nickname = b'""'
     #: The host a per-IP limit counted this connection against, if any.
     limited_host: str | None = None
     _handshake_timer: IDelayedCall | None = None

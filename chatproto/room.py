@@ -21,7 +21,7 @@ from chatproto.errors import ErrorCode, PacketRejected
 from chatproto.history import HistoryUnavailable, IHistoryStore
 from chatproto.hub import IBroadcastHub, LocalHub
 from chatproto.nicknames import nickname_key
-from chatproto.notices import error_notice, notice, users_notice
+from chatproto.notices import encode_nickname, error_notice, notice, users_notice
 from chatproto.protocol import ChatProtocol, LeaveReason
 from chatproto.timestamps import rfc3339_millis
 from chatproto.wire import dump_json, frame
@@ -111,10 +111,11 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         self.flush()
         member.key = key
         member.nickname = nickname
+        member.encoded_nickname = encode_nickname(nickname)
         self._members[key] = member
         self._replay(member, since)
         now = self.timestamp()
-        users = [m.nickname for m in self._members.values()]
+        users = self._encoded_users()
         first_id = self._history.first_id if self._history.first_id <= self.visible_id else 0
         member.send(
             users_notice(
@@ -162,13 +163,13 @@ class ChatRoom(ServerFactory[ChatProtocol]):
             "{nickname} left ({reason})", nickname=nickname, reason=reason, event_kind="leave"
         )
 
-    def users(self) -> list[str]:
-        """Every joined nickname, in join order."""
-        return [member.nickname for member in self._members.values()]
+    def _encoded_users(self) -> list[bytes]:
+        """Every joined nickname in join order, each a JSON string."""
+        return [member.encoded_nickname for member in self._members.values()]
 
     def who(self, member: ChatProtocol) -> None:
         """Answer a `who` command."""
-        users = self.users()
+        users = self._encoded_users()
         self.unicast(member, users_notice(self.timestamp(), "who", f"{len(users)} online", users))
 
     # -- messages --------------------------------------------------------

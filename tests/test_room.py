@@ -294,3 +294,4 @@ class ShutdownTests(SynchronousTestCase):
         self.assertTrue(alice.closed and choosing.closed)
         alice.drop()
         self.assertEqual(choosing.received(), [])
+

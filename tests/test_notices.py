@@ -1,0 +1,45 @@
+"""Notices that list users stay within one frame."""
+
+from __future__ import annotations
+
+import json
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from chatproto.notices import encode_nickname, users_notice
+from chatproto.wire import MAX_FRAME_BYTES
+
+
+class UsersNoticeTests(SynchronousTestCase):
+    """The users list is complete when it fits, else the longest prefix that fits."""
+
+    def decode(self, data: bytes) -> dict[str, object]:
+        self.assertLessEqual(len(data) - 2, MAX_FRAME_BYTES)
+        self.assertEqual(int.from_bytes(data[:2], "big"), len(data) - 2)
+        packet = json.loads(data[2:])
+        assert isinstance(packet, dict)
+        return packet
+
+    def test_small_room_complete(self) -> None:
+        names = ["alice", "Zoë", "李"]
+        packet = self.decode(
+            users_notice("t", "who", "3 online", [encode_nickname(n) for n in names], last_id=4)
+        )
+        self.assertEqual(packet["users"], names)
+        self.assertEqual(packet["last_id"], 4)
+        self.assertNotIn("truncated", packet)
+
+    def test_big_room_truncated(self) -> None:
+        names = [f"{n:05d}" + "é" * 27 for n in range(5000)]
+        packet = self.decode(
+            users_notice("t", "welcome", "hi", [encode_nickname(n) for n in names])
+        )
+        users = packet["users"]
+        assert isinstance(users, list)
+        self.assertEqual(users, names[: len(users)])
+        self.assertGreater(len(users), 1000)
+        self.assertEqual((packet["truncated"], packet["count"]), (True, 5000))
+        one_more = users_notice(
+            "t", "welcome", "hi", [encode_nickname(n) for n in names[: len(users) + 1]]
+        )
+        self.assertTrue(self.decode(one_more).get("truncated"))
