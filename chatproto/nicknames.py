@@ -21,9 +21,7 @@ class InvalidNickname(ValueError):
 
 def nickname_key(name: str) -> str:
     """The collision key: names with equal keys cannot be held at once."""
-    return unicodedata.normalize(
-        "NFKC", unicodedata.normalize("NFKC", name).casefold()
-    )
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
 _RESERVED_KEYS: Final = frozenset(nickname_key(word) for word in (SERVER_NAME,))
