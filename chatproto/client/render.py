@@ -1,0 +1,153 @@
+"""How each received item and local notice looks: styled fragments, or plain text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+from chatproto.client.escaping import split_unsafe
+from chatproto.client.incoming import (
+    ChatMessage,
+    Incoming,
+    Notice,
+    Unreadable,
+    string_field,
+    string_list,
+)
+
+#: A line to show: (style class, text) fragments, as prompt_toolkit's formatted text.
+Line = list[tuple[str, str]]
+
+#: Continuation lines of a multi-line message are indented by this much.
+INDENT: Final = "    "
+#: An unreadable frame is shown cut to this many characters.
+_UNREADABLE_SHOWN: Final = 200
+
+_LEAVE_REASONS: Final = {
+    "bye": "left",
+    "disconnected": "left (connection lost)",
+    "slow": "was disconnected (too slow to keep up)",
+    "flood": "was disconnected (flooding)",
+}
+
+
+class Level(StrEnum):
+    """How much a local notice matters."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class LocalNotice:
+    """Something the client itself tells the person (connecting, reconnecting, help, ...)."""
+
+    level: Level
+    text: str
+
+
+Shown = Incoming | LocalNotice
+
+
+@dataclass(frozen=True)
+class _Net:
+    """A piece of text from the network: escaped when shown."""
+
+    text: str
+
+
+def _untrusted(style: str, text: str, *, one_line: bool) -> Line:
+    """Fragments showing network text: controls escaped (styled C{escaped}), never obeyed.
+
+    Unless C{one_line}, tabs become spaces and newlines start an indented line.
+    """
+    fragments: Line = []
+    pieces = [text] if one_line else text.replace("\t", INDENT).split("\n")
+    for index, piece in enumerate(pieces):
+        if index:
+            fragments.append((style, "\n" + INDENT))
+        for unsafe, run in split_unsafe(piece):
+            fragments.append(("class:escaped" if unsafe else style, run))
+    return fragments
+
+
+def _line(style: str, *parts: str | _Net, one_line: bool = True) -> Line:
+    """Fragments in one style from our own words (C{str}) and network text (L{_Net})."""
+    fragments: Line = []
+    for part in parts:
+        if isinstance(part, _Net):
+            fragments += _untrusted(style, part.text, one_line=one_line)
+        else:
+            fragments.append((style, part))
+    return fragments
+
+
+def clock(moment: datetime | None) -> str:
+    """C{[HH:MM]} in local time, or C{[--:--]} when the server gave no readable time."""
+    if moment is None:
+        return "[--:--]"
+    return moment.astimezone().strftime("[%H:%M]")
+
+
+def _names(names: list[str]) -> Line:
+    fragments: Line = []
+    for index, name in enumerate(names):
+        fragments += _line("class:nick", ", " if index else "", _Net(name))
+    return fragments
+
+
+def _chat(message: ChatMessage, one_line: bool) -> Line:
+    nick_style = "class:own" if message.own else "class:nick"
+    text_style = "class:history" if message.history else "class:text"
+    line: Line = []
+    if message.history:
+        line.append(("class:history", "(history) "))
+    line.append(("class:time", clock(message.time) + " "))
+    line += _line(nick_style, _Net(message.nickname))
+    if message.to is not None:
+        line += _line("class:private", " -> ", _Net(message.to), " (private)")
+    return line + _line(text_style, ": ", _Net(message.text), one_line=one_line)
+
+
+def _notice_body(notice: Notice, one_line: bool) -> Line:
+    packet = notice.packet
+    user = _Net(string_field(packet, "user") or "?")
+    if notice.event in ("welcome", "who"):
+        users = string_list(packet, "users")
+        greeting = "Welcome! " if notice.event == "welcome" else ""
+        return [("class:notice", f"*** {greeting}Online ({len(users)}): "), *_names(users)]
+    if notice.event == "join":
+        return _line("class:join", "*** ", user, " joined")
+    if notice.event == "leave":
+        reason = string_field(packet, "reason") or "bye"
+        said = _LEAVE_REASONS.get(reason)
+        if said is None:
+            return _line("class:leave", "*** ", user, " left (", _Net(reason), ")")
+        return _line("class:leave", "*** ", user, f" {said}")
+    message = _Net(notice.message)
+    if notice.event == "error":
+        code = _Net(string_field(packet, "code") or "error")
+        return _line("class:error", "!!! ", message, " (", code, ")", one_line=one_line)
+    if notice.event == "shutdown":
+        return _line("class:shutdown", "!!! ", message, one_line=one_line)
+    return _line("class:notice", "*** ", message, one_line=one_line)
+
+
+def render(item: Shown, *, one_line: bool = False) -> Line:
+    """The line showing C{item}; with C{one_line}, newlines and tabs are escaped too."""
+    if isinstance(item, ChatMessage):
+        return _chat(item, one_line)
+    if isinstance(item, Notice):
+        return [("class:time", clock(item.time) + " "), *_notice_body(item, one_line)]
+    if isinstance(item, Unreadable):
+        shown = _Net(item.text[:_UNREADABLE_SHOWN])
+        return _line("class:error", "!!! The server sent something unreadable: ", shown)
+    return [(f"class:status.{item.level}", "--- " + item.text)]
+
+
+def plain(line: Line) -> str:
+    """The text of a line without its styles."""
+    return "".join(text for _, text in line)

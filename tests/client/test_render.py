@@ -1,0 +1,97 @@
+"""How received items look: `[HH:MM] nick: text` in local time, notices apart, escapes visible."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chatproto.client.incoming import classify
+from chatproto.client.render import Level, LocalNotice, plain, render
+
+STAMP = "2026-11-24T03:30:44.123Z"
+
+
+@pytest.fixture(autouse=True)
+def india_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time UTC+05:30, so a test sees the conversion from the server's UTC."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def shown(packet: dict[str, Any], *, one_line: bool = False) -> str:
+    return plain(render(classify(packet), one_line=one_line))
+
+
+def chat(**fields: Any) -> dict[str, Any]:
+    return {"id": 1, "timestamp": STAMP, "nickname": "bob", "message": "hi"} | fields
+
+
+def notice(event: str, **fields: Any) -> dict[str, Any]:
+    packet = {"nickname": "server", "timestamp": STAMP, "event": event, "message": "m"}
+    return packet | fields
+
+
+def test_live_message_in_local_time() -> None:
+    assert shown(chat()) == "[09:00] bob: hi"
+
+
+def test_history_is_marked() -> None:
+    assert shown(chat(history=True)) == "(history) [09:00] bob: hi"
+
+
+def test_private_message() -> None:
+    assert shown(chat(to="al")) == "[09:00] bob -> al (private): hi"
+
+
+def test_missing_time() -> None:
+    assert shown(chat(timestamp="soon")) == "[--:--] bob: hi"
+
+
+def test_multi_line_message_is_indented_on_a_terminal_and_escaped_in_one_line() -> None:
+    assert shown(chat(message="a\nb\tc")) == "[09:00] bob: a\n    b    c"
+    assert shown(chat(message="a\nb\tc"), one_line=True) == "[09:00] bob: a\\nb\\tc"
+
+
+def test_escape_sequences_in_nickname_and_text_are_shown_not_obeyed() -> None:
+    line = render(classify(chat(nickname="\x1b[2Jx", message="\x1b]0;pwn\x07")))
+    assert plain(line) == "[09:00] \\x1b[2Jx: \\x1b]0;pwn\\x07"
+    assert ("class:escaped", "\\x1b") in line
+
+
+def test_notices() -> None:
+    assert (
+        shown(notice("welcome", users=["al", "bob"])) == "[09:00] *** Welcome! Online (2): al, bob"
+    )
+    assert shown(notice("who", users=["al"])) == "[09:00] *** Online (1): al"
+    assert shown(notice("join", user="bob")) == "[09:00] *** bob joined"
+    assert shown(notice("leave", user="bob", reason="bye")) == "[09:00] *** bob left"
+    assert (
+        shown(notice("leave", user="bob", reason="slow"))
+        == "[09:00] *** bob was disconnected (too slow to keep up)"
+    )
+    assert shown(notice("leave", user="bob", reason="\x07")) == "[09:00] *** bob left (\\x07)"
+    assert (
+        shown(notice("error", code="too-long", message="at most 4096 bytes"))
+        == "[09:00] !!! at most 4096 bytes (too-long)"
+    )
+    assert shown(notice("shutdown", message="Server closing in 5 seconds")) == (
+        "[09:00] !!! Server closing in 5 seconds"
+    )
+
+
+def test_notices_look_different_from_chat() -> None:
+    styles = {style for style, _ in render(classify(notice("join", user="bob")))}
+    assert "class:join" in styles
+    assert "class:text" not in styles
+    error_styles = {style for style, _ in render(classify(notice("error", code="x")))}
+    assert "class:error" in error_styles
+
+
+def test_local_notice() -> None:
+    assert plain(render(LocalNotice(Level.WARNING, "Connection lost."))) == "--- Connection lost."
