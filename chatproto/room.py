@@ -1,22 +1,18 @@
-"""The room: nickname registry, broadcast and history, shared by every connection.
-
-Outgoing room-wide frames are queued during a reactor turn and written at the
-end of it as one blob per recipient: a flood of N messages to M clients costs
-M writes per turn, not N * M.
-"""
+"""The room: nickname registry, broadcast and history, shared by every connection."""
 
 from __future__ import annotations
 
 import ipaddress
 import math
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 
 from chatproto.config import RoomConfig
+from chatproto.delivery import TurnBatcher
 from chatproto.errors import ErrorCode, PacketRejected
 from chatproto.history import HistoryUnavailable, IHistoryStore
 from chatproto.hub import IBroadcastHub, LocalHub
@@ -25,9 +21,6 @@ from chatproto.notices import encode_nickname, error_notice, notice, users_notic
 from chatproto.protocol import ChatProtocol, LeaveReason
 from chatproto.timestamps import rfc3339_millis
 from chatproto.wire import dump_json, frame
-
-if TYPE_CHECKING:
-    from twisted.internet.defer import Deferred
 
 _REPLAY_MARK = b',"history":true}'
 
@@ -48,21 +41,13 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         self.config = config
         self.reactor = reactor
         self._history = history
-        self._hub = hub if hub is not None else LocalHub()
-        self._hub.subscribe(self._queue_broadcast)
         #: Joined members by nickname key, in join order.
         self._members: dict[str, ChatProtocol] = {}
         self._connections: set[ChatProtocol] = set()
         self._per_host: Counter[str] = Counter()
-        # Room-wide frames of this turn: (frame, key of the member it skips).
-        self._pending: list[tuple[bytes, str | None]] = []
-        self._pending_last_id = history.last_id
-        self._flush_call: IDelayedCall | None = None
-        # Batches written to the history but waiting for fsync (fsync=always).
-        self._unsynced: list[tuple[list[tuple[bytes, str | None]], int]] = []
-        self._syncing = False
-        #: The newest id any client may have seen; replay never goes past it.
-        self.visible_id = history.last_id
+        self.batcher = TurnBatcher(reactor, history, self._members.items)
+        self._hub = hub if hub is not None else LocalHub()
+        self._hub.subscribe(self.batcher.queue)
         self._shutdown_at: float | None = None
 
     # -- connections -----------------------------------------------------
@@ -108,41 +93,41 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         joiner sees neither a gap nor a duplicate between history and live traffic.
         """
         key = nickname_key(nickname)
-        self.flush()
         member.key = key
         member.nickname = nickname
         member.encoded_nickname = encode_nickname(nickname)
         self._members[key] = member
-        self._replay(member, since)
+        self.batcher.joined(member)
+        last_id = self.batcher.replay_limit()
+        self._replay(member, since, last_id)
         now = self.timestamp()
         users = self._encoded_users()
-        first_id = self._history.first_id if self._history.first_id <= self.visible_id else 0
+        first_id = self._history.first_id if self._history.first_id <= last_id else 0
         member.send(
             users_notice(
                 now,
                 "welcome",
                 f"Welcome, {nickname}! {len(users)} online.",
                 users,
-                last_id=self.visible_id,
+                last_id=last_id,
                 first_id=first_id,
             )
         )
         if self._shutdown_at is not None:
             member.send(self._shutdown_notice())
-        self._hub.publish(notice(now, "join", f"{nickname} joined", user=nickname), key)
+        self._hub.publish(notice(now, "join", f"{nickname} joined", user=nickname), key, None)
         self.log.info("{nickname} joined", nickname=nickname, event_kind="join")
 
-    def _replay(self, member: ChatProtocol, since: int | None) -> None:
+    def _replay(self, member: ChatProtocol, since: int | None, last_id: int) -> None:
         if since is None:
             count = self.config.history_replay
             records = self._history.recent(count) if count else []
         else:
             records = self._history.since(since)
-        visible = self.visible_id
         blob = b"".join(
             frame(record[:-1] + _REPLAY_MARK)
             for message_id, record in records
-            if message_id <= visible
+            if message_id <= last_id
         )
         if blob:
             member.send(blob)
@@ -157,6 +142,7 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         if self._shutdown_at is None:
             self._hub.publish(
                 notice(self.timestamp(), "leave", f"{nickname} left", user=nickname, reason=reason),
+                None,
                 None,
             )
         self.log.info(
@@ -193,8 +179,7 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         except HistoryUnavailable as e:
             self.log.error("history unavailable: {why}", why=str(e))
             raise PacketRejected(ErrorCode.UNAVAILABLE, "The message could not be stored") from e
-        self._pending_last_id = message_id
-        self._hub.publish(frame(record), None)
+        self._hub.publish(frame(record), None, message_id)
 
     def send_private(self, sender: ChatProtocol, to: str, text: str) -> None:
         """Send a private message to C{to} and a copy to the sender.
@@ -211,10 +196,9 @@ class ChatRoom(ServerFactory[ChatProtocol]):
             "to": recipient.nickname,
         }
         data = frame(dump_json(packet))
-        self.flush()
-        recipient.send(data)
+        self.unicast(recipient, data)
         if recipient is not sender:
-            sender.send(data)
+            self.unicast(sender, data)
 
     def send_error(self, member: ChatProtocol, code: ErrorCode, detail: str, **extra: Any) -> None:
         """Tell C{member} its frame was refused, and log it (never the frame's content)."""
@@ -224,74 +208,23 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         self.unicast(member, error_notice(self.timestamp(), code, detail, **extra))
 
     def unicast(self, member: ChatProtocol, data: bytes) -> None:
-        """Write C{data} to one client after everything queued before it."""
-        self.flush()
+        """Write C{data} to one client after its share of what is queued before it.
+
+        With fsync=always, a reply may overtake a message still waiting for its fsync.
+        """
+        self.batcher.catch_up(member)
         member.send(data)
 
     def timestamp(self) -> str:
         """The server's clock now, as every packet carries it."""
         return rfc3339_millis(self.reactor.seconds())
 
-    # -- delivery --------------------------------------------------------
-
-    def _queue_broadcast(self, data: bytes, exclude_key: str | None) -> None:
-        self._pending.append((data, exclude_key))
-        if self._flush_call is None:
-            self._flush_call = self.reactor.callLater(0, self.flush)
-
-    def flush(self) -> None:
-        """Write every queued room-wide frame now (or once it is durable)."""
-        if self._flush_call is not None:
-            if self._flush_call.active():
-                self._flush_call.cancel()
-            self._flush_call = None
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        # With fsync=always a batch holding new messages waits for its fsync,
-        # and every later batch waits behind it so the order never changes.
-        if self._syncing or (
-            self._history.durable_before_delivery and self._pending_last_id > self.visible_id
-        ):
-            self._unsynced.append((batch, self._pending_last_id))
-            if not self._syncing:
-                self._sync_then_deliver()
-            return
-        self._deliver(batch, self._pending_last_id)
-
-    def _sync_then_deliver(self) -> None:
-        batches, self._unsynced = self._unsynced, []
-        self._syncing = True
-
-        def deliver(result: object) -> None:
-            self._syncing = False
-            for batch, last_id in batches:
-                self._deliver(batch, last_id)
-            if self._unsynced:
-                self._sync_then_deliver()
-
-        synced: Deferred[None] = self._history.sync()
-        synced.addErrback(lambda failure: self.log.failure("fsync failed", failure))
-        synced.addCallback(deliver)
-
-    def _deliver(self, batch: list[tuple[bytes, str | None]], last_id: int) -> None:
-        self.visible_id = last_id
-        everyone = b"".join(data for data, _ in batch)
-        excluded = {key for _, key in batch if key is not None}
-        for key, member in list(self._members.items()):
-            if key in excluded:
-                mine = b"".join(data for data, skip in batch if skip != key)
-                if mine:
-                    member.send(mine)
-            else:
-                member.send(everyone)
-
     # -- shutdown --------------------------------------------------------
 
     def announce_shutdown(self, grace: float) -> None:
         """Tell every joined client the server closes in C{grace} seconds."""
         self._shutdown_at = self.reactor.seconds() + grace
-        self._hub.publish(self._shutdown_notice(), None)
+        self._hub.publish(self._shutdown_notice(), None, None)
         self.log.info("shutting down in {grace} seconds", grace=grace)
 
     def _shutdown_notice(self) -> bytes:
@@ -303,7 +236,7 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         """Close every connection, choosing ones included, without `leave` notices."""
         if self._shutdown_at is None:
             self._shutdown_at = self.reactor.seconds()
-        self.flush()
+        self.batcher.flush()
         for connection in list(self._connections):
             connection.close()
 

@@ -295,3 +295,47 @@ class ShutdownTests(SynchronousTestCase):
         alice.drop()
         self.assertEqual(choosing.received(), [])
 
+
+class SameTurnOrderTests(SynchronousTestCase):
+    """Frames of one reactor turn reach each client once, in server order."""
+
+    def setUp(self) -> None:
+        self.room, self.clock, self.history = make_room(rate=0)
+        self.alice = FakeClient(self.room, port=1)
+        self.alice.join("alice")
+
+    def test_joiner_mid_turn_gets_queued_message_once_and_no_stale_notice(self) -> None:
+        first = FakeClient(self.room, port=2)
+        first.received()
+        first.send("first")  # its join notice is queued, not yet written
+        self.alice.send_json({"message": "queued"})
+        late = FakeClient(self.room, port=3)
+        late.received()
+        late.send("late")
+        frames = late.received()
+        self.assertEqual(frames[0], "READY")
+        self.assertEqual(
+            [(p.get("id"), p.get("event")) for p in frames[1:]], [(1, None), (None, "welcome")]
+        )
+        self.assertEqual(frames[-1]["users"], ["alice", "first", "late"])
+        self.assertEqual(self.alice.events(), ["join", ("alice", "queued"), "join"])
+
+    def test_error_reply_comes_after_what_was_queued_before_it(self) -> None:
+        self.alice.protocol.dataReceived(
+            frame(b'{"message": "one"}') + frame(b"junk") + frame(b'{"message": "two"}')
+        )
+        self.assertEqual(self.alice.events(), [("alice", "one"), "error", ("alice", "two")])
+
+    def test_durable_bye_waits_for_the_fsync_of_its_last_message(self) -> None:
+        history = MemoryHistory(durable_before_delivery=True)
+        history.held_syncs = []
+        room, _, _ = make_room(history=history)
+        alice = FakeClient(room, port=1)
+        alice.join("alice")
+        alice.protocol.dataReceived(frame(b'{"message": "last"}') + frame(b"BYE"))
+        alice.received()
+        self.assertFalse(alice.closed)
+        history.held_syncs.pop().callback(None)
+        self.assertEqual(alice.events(), [("alice", "last")])
+        self.assertTrue(alice.closed)
+        self.assertTrue(room.is_free("alice"))
