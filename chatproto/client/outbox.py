@@ -1,0 +1,97 @@
+"""What we send, one frame at a time, so that nothing is lost to a rate limit or a reconnect."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A frame to send; C{text} is a public message's text, to recognise it in a replay."""
+
+    frame: bytes
+    text: str | None = None
+
+
+class Outbox:
+    """Sends queued frames one at a time: the next goes once the server answered the last.
+
+    The server answers every chat or command frame with exactly one packet, in
+    order (the echo, a C{who} notice or an C{error}), so keeping one frame in
+    flight is enough to resend one that a rate limit dropped, and to send
+    nothing twice after a reconnect: a frame in flight when the connection
+    dropped is sent again unless the replay shows the server accepted it.
+    """
+
+    def __init__(self, clock: IReactorTime) -> None:
+        self._clock = clock
+        self._queue: deque[Outgoing] = deque()
+        self._in_flight: Outgoing | None = None
+        self._send: Callable[[bytes], None] | None = None
+        self._retry: IDelayedCall | None = None
+        self._waiting_for_empty: list[Deferred[None]] = []
+
+    def put(self, item: Outgoing) -> None:
+        """Queue C{item}; it is sent as soon as everything before it was answered."""
+        self._queue.append(item)
+        self._pump()
+
+    def open(self, send: Callable[[bytes], None]) -> None:
+        """Start sending through C{send}: first the frame that was in flight, if any."""
+        self._send = send
+        if self._in_flight is not None:
+            send(self._in_flight.frame)
+        else:
+            self._pump()
+
+    def close(self) -> None:
+        """Stop sending (the connection is gone); what is in flight stays unconfirmed."""
+        self._send = None
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+
+    def answered(self) -> None:
+        """The server answered the frame in flight: send the next."""
+        if self._in_flight is not None and self._retry is None:
+            self._in_flight = None
+            self._pump()
+
+    def retry_later(self, delay: float) -> None:
+        """The server dropped the frame in flight for now: send it again after C{delay}."""
+        if self._in_flight is not None and self._retry is None:
+            self._retry = self._clock.callLater(max(delay, 0.0), self._resend)
+
+    def replayed(self, text: str) -> None:
+        """The replay after a reconnect holds our message C{text}: it needs no resending."""
+        if self._send is None and self._in_flight is not None and self._in_flight.text == text:
+            self._in_flight = None
+
+    def when_empty(self) -> Deferred[None]:
+        """A Deferred that fires once everything queued was sent and answered."""
+        waiting: Deferred[None] = Deferred()
+        self._waiting_for_empty.append(waiting)
+        self._pump()
+        return waiting
+
+    def _resend(self) -> None:
+        self._retry = None
+        if self._send is not None and self._in_flight is not None:
+            self._send(self._in_flight.frame)
+
+    def _pump(self) -> None:
+        if self._in_flight is not None:
+            return
+        if self._queue:
+            if self._send is not None:
+                self._in_flight = self._queue.popleft()
+                self._send(self._in_flight.frame)
+            return
+        waiting, self._waiting_for_empty = self._waiting_for_empty, []
+        for done in waiting:
+            done.callback(None)

@@ -1,0 +1,76 @@
+"""One connection to a chat server: frames in and out; the session decides what they mean."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from twisted.internet.interfaces import ITransport
+from twisted.internet.protocol import connectionDone
+from twisted.protocols.basic import Int16StringReceiver
+from twisted.python.failure import Failure
+
+from chatproto.client.incoming import Incoming, Unreadable, classify
+from chatproto.wire import CONTROL_WORDS, NotAPacket, parse_packet
+
+
+class ConnectionHandler(Protocol):
+    """What a L{ChatClientProtocol} reports to (the session)."""
+
+    def connected(self, link: ChatClientProtocol) -> None:
+        """A connection was made; C{link} sends on it."""
+
+    def control_word(self, word: str) -> None:
+        """The server sent a control word (C{HELLO}, C{NICK}, C{READY}, ...)."""
+
+    def received(self, item: Incoming) -> None:
+        """The server sent a packet (or something unreadable)."""
+
+    def disconnected(self, link: ChatClientProtocol, reason: Failure) -> None:
+        """The connection C{link} is gone."""
+
+
+class ChatClientProtocol(Int16StringReceiver):
+    """Decodes the server's frames for a L{ConnectionHandler} and writes ours."""
+
+    transport: ITransport
+
+    def __init__(self, handler: ConnectionHandler) -> None:
+        self._handler = handler
+        self._closing = False
+
+    def connectionMade(self) -> None:
+        """Tell the handler."""
+        self._handler.connected(self)
+
+    def stringReceived(self, string: bytes) -> None:
+        """Hand one frame to the handler as a control word, a packet or something unreadable."""
+        if self._closing:
+            return
+        try:
+            text = string.decode("utf-8")
+        except UnicodeDecodeError:
+            self._handler.received(Unreadable(repr(string)))
+            return
+        if text in CONTROL_WORDS:
+            self._handler.control_word(text)
+            return
+        try:
+            packet: dict[str, Any] = parse_packet(text)
+        except NotAPacket:
+            self._handler.received(Unreadable(text))
+            return
+        self._handler.received(classify(packet))
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Tell the handler."""
+        self._handler.disconnected(self, reason)
+
+    def send(self, frame: bytes) -> None:
+        """Write one ready-made frame."""
+        if not self._closing:
+            self.transport.write(frame)
+
+    def close(self) -> None:
+        """Close the connection once what was written is sent; ignore frames after this."""
+        self._closing = True
+        self.transport.loseConnection()
