@@ -1,0 +1,113 @@
+"""The pipe front end: input lines become messages, what arrives is printed one per line."""
+
+from __future__ import annotations
+
+from typing import Final, Protocol, TextIO, cast
+
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.interfaces import IHalfCloseableProtocol, IReactorFDSet
+from twisted.internet.protocol import connectionDone
+from twisted.internet.stdio import StandardIO
+from twisted.protocols.basic import LineReceiver
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from chatproto.client.escaping import escape_json_line
+from chatproto.client.incoming import ChatMessage, Notice
+from chatproto.client.options import PROGRAM
+from chatproto.client.render import LocalNotice, Shown, plain, render
+from chatproto.client.session import GiveUpError, Session
+from chatproto.wire import dump_json
+
+#: The longest input line read; a longer one is cut into pieces of this size.
+MAX_LINE_BYTES: Final = 1 << 20
+
+
+class _StandardIO(Protocol):
+    """The part of Twisted's (untyped) C{StandardIO} used here."""
+
+    def write(self, data: bytes) -> None:
+        """Write to standard output (buffered, never blocking)."""
+
+    def loseConnection(self) -> None:
+        """Flush and close standard output; stop reading standard input."""
+
+    def pauseProducing(self) -> None:
+        """Stop reading standard input for now."""
+
+    def resumeProducing(self) -> None:
+        """Read standard input again."""
+
+
+@implementer(IHalfCloseableProtocol)
+class _StandardStreams(LineReceiver):
+    """Standard input as lines for the session; standard output as a buffered writer."""
+
+    delimiter = b"\n"
+    MAX_LENGTH = MAX_LINE_BYTES
+
+    def __init__(self) -> None:
+        self.session: Session | None = None
+        self.closed: Deferred[None] = Deferred()
+
+    def lineReceived(self, line: bytes) -> None:
+        """Send the line as a message."""
+        if self.session is not None:
+            self.session.message(line.decode("utf-8", "replace").removesuffix("\r"))
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        """Send an overlong line in pieces rather than dropping input."""
+        for start in range(0, len(line), self.MAX_LENGTH):
+            self.lineReceived(line[start : start + self.MAX_LENGTH])
+
+    def readConnectionLost(self) -> None:
+        """End of input: leave once everything was sent."""
+        if self.session is not None:
+            self.session.finish()
+
+    def writeConnectionLost(self) -> None:
+        """Nobody reads our output any more: leave."""
+        if self.session is not None:
+            self.session.quit()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Both streams are closed and flushed."""
+        self.closed.callback(None)
+
+
+class PipeFrontend:
+    """Reads messages from standard input once joined; prints plain lines or JSON Lines."""
+
+    def __init__(self, reactor: IReactorFDSet, *, json: bool, errors: TextIO) -> None:
+        self._json = json
+        self._errors = errors
+        self._streams = _StandardStreams()
+        stdio = StandardIO(self._streams, reactor=reactor)  # type: ignore[no-untyped-call]
+        self._stdio = cast(_StandardIO, stdio)
+        # Input waits until we joined; output can go at once (the history replay).
+        self._stdio.pauseProducing()
+
+    def ask_nickname(self, problem: str | None) -> Deferred[str]:
+        """There is nobody to ask: give up with status 1."""
+        return fail(GiveUpError(1, problem or "a nickname is needed: give --nick"))
+
+    def joined(self, session: Session) -> None:
+        """Start reading input for C{session}."""
+        self._streams.session = session
+        self._stdio.resumeProducing()
+
+    def show(self, item: Shown) -> None:
+        """Print a received item on standard output, a local notice on standard error."""
+        if isinstance(item, LocalNotice):
+            self._errors.write(f"{PROGRAM}: {item.text}\n")
+            self._errors.flush()
+        elif self._json and isinstance(item, ChatMessage | Notice):
+            line = escape_json_line(dump_json(item.packet).decode("utf-8"))
+            self._stdio.write(line.encode("utf-8") + b"\n")
+        else:
+            self._stdio.write(plain(render(item, one_line=True)).encode("utf-8") + b"\n")
+
+    def close(self) -> Deferred[None]:
+        """Flush standard output, then fire."""
+        self._stdio.loseConnection()
+        return self._streams.closed

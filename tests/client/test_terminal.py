@@ -1,0 +1,130 @@
+"""The interactive client in a real terminal (tmux), as a person uses it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import pytest_twisted
+
+from tests.client.fake_server import FakeServer
+from tests.client.processes import Tmux, client_argv
+from tests.conftest import RunningServer
+from tests.loopback import connect
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    terminal = Tmux(tmp_path)
+    yield terminal
+    terminal.stop()
+
+
+def prompt_line(screen: list[str]) -> str:
+    """The last non-blank line: where the prompt and the half-typed input are."""
+    return [line for line in screen if line][-1]
+
+
+@pytest_twisted.ensureDeferred
+async def test_join_through_retry_chat_while_typing_and_leave_with_ctrl_c(
+    chat_server: RunningServer, tmux: Tmux
+) -> None:
+    alice = await connect(chat_server.port)
+    await alice.join("alice")
+    alice.send_json({"message": "before you came"})
+    await alice.next_chat()
+
+    tmux.start(client_argv("127.0.0.1", str(chat_server.port)), TZ="UTC", LC_ALL="C.UTF-8")
+    await tmux.shows_line("Nickname:")
+    tmux.type("alice")
+    tmux.keys("Enter")
+    await tmux.shows_line("--- The nickname alice is taken.")
+    tmux.type("carol")
+    tmux.keys("Enter")
+    screen = await tmux.shows_line("*** Welcome! Online (2): alice, carol")
+    history = next(i for i, line in enumerate(screen) if "alice: before you came" in line)
+    assert screen[history].startswith("(history) [")
+    assert history < next(i for i, line in enumerate(screen) if "Welcome!" in line)
+    await alice.until_event("join")
+
+    half = "half typed é 日本語 ✓"
+    tmux.type(half)
+    await tmux.shows(lambda s: prompt_line(s) == f"carol> {half}", "the half-typed line")
+    for n in range(5):
+        alice.send_json({"message": f"incoming {n}"})
+    screen = await tmux.shows_line("alice: incoming 4")
+    assert prompt_line(screen) == f"carol> {half}"
+    assert sum("alice: incoming" in line for line in screen) == 5
+
+    tmux.type(" sent")
+    tmux.keys("Enter")
+    echo = await alice.next_chat()
+    while echo["nickname"] == "alice":
+        echo = await alice.next_chat()
+    assert (echo["nickname"], echo["message"]) == ("carol", f"{half} sent")
+    screen = await tmux.shows_line(f"carol: {half} sent")
+    assert not any(line.startswith(f"carol> {half}") for line in screen)
+
+    tmux.keys("Up")
+    await tmux.shows(lambda s: prompt_line(s) == f"carol> {half} sent", "the recalled line")
+    tmux.keys("C-u")
+    tmux.type("/who")
+    tmux.keys("Enter")
+    await tmux.shows_line("*** Online (2): alice, carol")
+
+    tmux.keys("C-c")
+    leave = await alice.until_event("leave")
+    assert (leave["user"], leave["reason"]) == ("carol", "bye")
+    await tmux.shows_line("[exit status 0]")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_hostile_server_cannot_drive_the_terminal(tmux: Tmux) -> None:
+    server = FakeServer()
+    port = await server.listen()
+    try:
+        tmux.start(client_argv("--nick", "eve", "127.0.0.1", str(port)), TZ="UTC")
+        mallory = await server.accept()
+        await tmux.shows_line("--- Connecting to")
+        title = tmux.title()
+        mallory.send_text("HELLO")
+        mallory.send_text("NICK")
+        assert await mallory.next_frame() == "eve"
+        mallory.send_text("READY")
+        mallory.send_packet(
+            {
+                "id": 1,
+                "timestamp": "2026-11-24T03:30:44.123Z",
+                "nickname": "\x1b]0;PWNED\x07mallory",
+                "message": "\x1b[2J\x1b[H\x1b[31mred\x1b[0m \x9b2J \u202eevil",
+            }
+        )
+        mallory.send_raw(b"\x1b]2;raw title\x07\xff")
+        mallory.send_text("\x1bc")
+        mallory.send_packet(
+            {
+                "nickname": "server",
+                "timestamp": "2026-11-24T03:30:45.000Z",
+                "event": "welcome",
+                "message": "hi",
+                "users": ["\x1b[8mghost", "eve"],
+            }
+        )
+        screen = await tmux.shows_line("*** Welcome!")
+        assert (
+            "[03:30] \\x1b]0;PWNED\\x07mallory: \\x1b[2J\\x1b[H\\x1b[31mred\\x1b[0m \\x9b2J"
+            " \\u202eevil"
+        ) in screen
+        assert "!!! The server sent something unreadable: b'\\x1b]2;raw title\\x07\\xff'" in screen
+        assert "!!! The server sent something unreadable: \\x1bc" in screen
+        assert "[03:30] *** Welcome! Online (2): \\x1b[8mghost, eve" in screen
+        assert screen[0].startswith("--- Connecting to")
+        assert tmux.title() == title
+
+        tmux.keys("C-d")
+        assert await mallory.next_frame() == "BYE"
+        mallory.close()
+        await tmux.shows_line("[exit status 0]")
+    finally:
+        await server.stop()
