@@ -62,10 +62,16 @@ class Outbox:
             self._in_flight = None
             self._pump()
 
-    def retry_later(self, delay: float) -> None:
-        """The server dropped the frame in flight for now: send it again after C{delay}."""
-        if self._in_flight is not None and self._retry is None:
+    def retry_later(self, delay: float) -> bool:
+        """The server dropped the frame in flight for now: send it again after C{delay}.
+
+        @return: whether a frame will be sent again (there was one in flight).
+        """
+        if self._in_flight is None:
+            return False
+        if self._retry is None:
             self._retry = self._clock.callLater(max(delay, 0.0), self._resend)
+        return True
 
     def replayed(self, text: str) -> None:
         """The replay after a reconnect holds our message C{text}: it needs no resending."""

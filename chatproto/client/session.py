@@ -301,19 +301,16 @@ class Session:
         self._frontend.show(message)
 
     def _notice_received(self, notice: Notice) -> None:
+        if notice.event == "error" and notice.packet.get("code") == "rate-limited":
+            retry_after = number_field(notice.packet, "retry_after")
+            delay = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
+            if self._outbox.retry_later(delay):
+                return  # Handled: the frame goes again, nothing is lost, nothing to tell.
         self._frontend.show(notice)
         if notice.event == "welcome":
             self._welcomed(notice)
-        elif notice.event == "who":
+        elif notice.event in ("who", "error"):
             self._outbox.answered()
-        elif notice.event == "error":
-            if notice.packet.get("code") == "rate-limited":
-                retry_after = number_field(notice.packet, "retry_after")
-                self._outbox.retry_later(
-                    DEFAULT_RETRY_AFTER if retry_after is None else retry_after
-                )
-            else:
-                self._outbox.answered()
         elif notice.event == "shutdown":
             self._server_closing = True
 

@@ -123,6 +123,12 @@ class SendingTests(SynchronousTestCase):
         self.assertEqual(h.sent(), [])
         h.clock.advance(0.05)
         self.assertEqual(h.sent(), [{"message": "one"}])
+        self.assertEqual(h.frontend.lines(), [], "a handled rate limit is not worth a word")
+
+    def test_a_rate_limit_with_nothing_in_flight_is_shown(self) -> None:
+        h = self.h
+        h.server(notice("error", "slow down", code="rate-limited", retry_after=0.25))
+        self.assertEqual(h.frontend.lines(), ["[03:30] !!! slow down (rate-limited)"])
 
     def test_a_rejected_message_is_dropped_and_the_next_goes(self) -> None:
         h = self.h

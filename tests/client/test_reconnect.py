@@ -1,0 +1,95 @@
+"""Reconnect after a real server restart: said, retried with backoff, no duplicate, no gap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IListeningPort
+
+from chatproto.config import RoomConfig
+from chatproto.history import JsonLinesHistory
+from chatproto.room import ChatRoom
+from tests.client.processes import spawn_pipe_client
+from tests.client.test_pipe import chat_from
+from tests.loopback import connect
+
+
+@dataclass
+class Server:
+    """A room with its history file, listening on some ports."""
+
+    room: ChatRoom
+    history: JsonLinesHistory
+    ports: list[IListeningPort]
+
+    async def listen(self, port: int = 0) -> int:
+        """Listen on 127.0.0.1:C{port} too; return the port number."""
+        listening = await serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1").listen(
+            self.room
+        )
+        self.ports.append(listening)
+        return int(listening.getHost().port)
+
+    async def stop(self) -> None:
+        """Shut down as the server does: notice, close everyone, make the history durable."""
+        self.room.announce_shutdown(0)
+        self.room.close_all()
+        for listening in self.ports:
+            await listening.stopListening()
+        await self.history.close()
+
+
+def start_server(path: Path) -> Server:
+    """A room keeping its history in C{path} (which may hold an earlier run's)."""
+    history = JsonLinesHistory(str(path), retain=10000, fsync="never")
+    return Server(ChatRoom(RoomConfig(), history, reactor), history, [])
+
+
+@pytest_twisted.ensureDeferred
+async def test_rejoins_after_a_restart_with_no_duplicate_and_no_gap(tmp_path: Path) -> None:
+    first = start_server(tmp_path / "history.jsonl")
+    port = await first.listen()
+    alice = await connect(port)
+    await alice.join("alice")
+    alice.send_json({"message": "m1"})
+    bot = spawn_pipe_client("--nick", "bot", "127.0.0.1", str(port))
+    await bot.output_line(lambda line: line.endswith("alice: m1"), "m1")
+    await first.stop()
+    await bot.output_line(lambda line: "Welcome!" in line, "the welcome")
+
+    bot.send("said while away\n")
+    second = start_server(tmp_path / "history.jsonl")
+    side_door = await second.listen()
+    alice = await connect(side_door)
+    await alice.join("alice")
+    alice.send_json({"message": "m2"})
+    alice.send_json({"message": "m3"})
+    await chat_from(alice, "alice")
+    await chat_from(alice, "alice")
+    await second.listen(port)
+    assert await chat_from(alice, "bot") == "said while away"
+    alice.send_json({"message": "m4"})
+    await bot.output_line(lambda line: line.endswith("alice: m4"), "m4")
+    bot.end_input()
+    assert await bot.exit_status() == 0
+    await second.stop()
+
+    chat = [line.split("] ", 1)[1] for line in bot.lines() if ": m" in line or "bot:" in line]
+    assert "!!! Server closing in 0 seconds" in bot.lines()[2]
+    assert chat == [
+        "alice: m1",
+        "alice: m2",
+        "alice: m3",
+        "bot: said while away",
+        "alice: m4",
+    ]
+    replayed = [line.startswith("(history)") for line in bot.lines() if "alice: m" in line]
+    assert replayed == [True, True, True, False]
+    notices = bot.stderr.decode().splitlines()
+    assert notices[0] == "chatproto-client: The server shut down."
+    assert notices[1].startswith(f"chatproto-client: Reconnecting to 127.0.0.1:{port} in ")
+    assert notices[-1] == f"chatproto-client: Connected to 127.0.0.1:{port} again."
