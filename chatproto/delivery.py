@@ -11,6 +11,10 @@ few who need a different share:
 - a client that needs a reply of its own mid-turn (error, who, private message,
   BYE) is first caught up with its share, so it sees everything in server order.
 
+Presence notices alone (join, leave, shutdown) may wait up to L{NOTICE_DELAY}
+for more company: during a storm of joins every member then gets one write
+per window instead of one per join. A chat message ends the window at once.
+
 With C{--fsync always} a batch that holds new messages is shown to nobody
 until the history's fsync (in a thread) completes; later batches wait behind
 it so the order never changes.
@@ -29,6 +33,9 @@ from chatproto.history import IHistoryStore
 
 if TYPE_CHECKING:
     from chatproto.protocol import ChatProtocol
+
+#: How long a batch of notices only may wait for more frames, in seconds.
+NOTICE_DELAY = 0.025
 
 #: One queued frame and the key of the member it skips, if any.
 Entry = tuple[bytes, str | None]
@@ -54,6 +61,7 @@ class TurnBatcher:
         self._cursors: dict[ChatProtocol, int] = {}
         self._pending_last_id = history.last_id
         self._flush_call: IDelayedCall | None = None
+        self._flush_is_delayed = False
         # fsync=always: batches waiting for the fsync round to come, and the
         # callers waiting for the round in flight / the next one.
         self._unsynced: list[tuple[list[Entry], int]] = []
@@ -66,10 +74,18 @@ class TurnBatcher:
     def queue(self, data: bytes, skip_key: str | None, message_id: int | None = None) -> None:
         """Add a frame to this turn's batch (C{message_id} when it is a stored message)."""
         self._pending.append((data, skip_key))
+        call = self._flush_call
         if message_id is not None:
             self._pending_last_id = message_id
-        if self._flush_call is None:
-            self._flush_call = self._reactor.callLater(0, self.flush)
+            if call is not None and self._flush_is_delayed:
+                call.cancel()
+                call = None
+            if call is None:
+                self._flush_call = self._reactor.callLater(0, self.flush)
+                self._flush_is_delayed = False
+        elif call is None:
+            self._flush_call = self._reactor.callLater(NOTICE_DELAY, self.flush)
+            self._flush_is_delayed = True
 
     def replay_limit(self) -> int:
         """The newest id a joiner's replay may hold: what is stored, or, with

@@ -13,6 +13,7 @@ passes through it, and a method dispatch per frame is the cheap way.
 
 from __future__ import annotations
 
+import socket
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,6 +25,7 @@ from zope.interface import implementer
 
 from chatproto.chat_text import check_message
 from chatproto.errors import ErrorCode, PacketRejected
+from chatproto.fastwrite import direct_socket, send_now
 from chatproto.nicknames import InvalidNickname, validate_nickname
 from chatproto.wire import (
     BYE,
@@ -31,7 +33,6 @@ from chatproto.wire import (
     CONTROL_WORDS,
     HELLO,
     NICK,
-    READY,
     RETRY,
     NotAPacket,
     parse_packet,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 
 _BYE_BYTES = BYE.encode("ascii")
 _GREETING = CONTROL_FRAMES[HELLO] + CONTROL_FRAMES[NICK]
-_READY_FRAME = CONTROL_FRAMES[READY]
 _RETRY_FRAME = CONTROL_FRAMES[RETRY]
 
 
@@ -94,6 +94,8 @@ class ChatProtocol(Int16StringReceiver):
     limited_host: str | None = None
     _handshake_timer: IDelayedCall | None = None
     _registered_as_producer = False
+    #: The TCP socket to write to directly while Twisted has nothing queued.
+    _socket: socket.socket | None = None
     # Token bucket over frames (--rate, --burst) and rate-limited errors in a row.
     _tokens = 0.0
     _refilled_at = 0.0
@@ -118,6 +120,7 @@ class ChatProtocol(Int16StringReceiver):
             set_no_delay(True)
         self.transport.registerProducer(self, True)
         self._registered_as_producer = True
+        self._socket = direct_socket(self.transport)
         self.send(_GREETING)
         timeout = room.config.handshake_timeout
         if timeout:
@@ -162,7 +165,6 @@ class ChatProtocol(Int16StringReceiver):
         self._cancel_handshake_timer()
         self._tokens = float(room.config.burst)
         self._refilled_at = room.reactor.seconds()
-        self.send(_READY_FRAME)
         room.join(self, nickname, since)
 
     # -- joined ------------------------------------------------------------
@@ -287,6 +289,10 @@ class ChatProtocol(Int16StringReceiver):
             self._queued_while_paused += len(data)
             if self._queued_while_paused > self.factory.config.sendq_bytes > 0:
                 self._drop(LeaveReason.SLOW)
+                return
+        elif self._socket is not None:
+            data = send_now(self.transport, self._socket, data)
+            if not data:
                 return
         self.transport.write(data)
 

@@ -20,9 +20,10 @@ from chatproto.nicknames import nickname_key
 from chatproto.notices import encode_nickname, error_notice, notice, users_notice
 from chatproto.protocol import ChatProtocol, LeaveReason
 from chatproto.timestamps import rfc3339_millis
-from chatproto.wire import dump_json, frame
+from chatproto.wire import CONTROL_FRAMES, READY, dump_json, frame
 
 _REPLAY_MARK = b',"history":true}'
+_READY_FRAME = CONTROL_FRAMES[READY]
 
 
 class ChatRoom(ServerFactory[ChatProtocol]):
@@ -43,6 +44,8 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         self._history = history
         #: Joined members by nickname key, in join order.
         self._members: dict[str, ChatProtocol] = {}
+        # Their nicknames as JSON strings, in the same order, for users lists.
+        self._listed_names: list[bytes] = []
         self._connections: set[ChatProtocol] = set()
         self._per_host: Counter[str] = Counter()
         self.batcher = TurnBatcher(reactor, history, self._members.items)
@@ -89,48 +92,47 @@ class ChatRoom(ServerFactory[ChatProtocol]):
     def join(self, member: ChatProtocol, nickname: str, since: int | None) -> None:
         """Make C{member} joined as C{nickname}, which L{is_free} said is free.
 
-        Replay and subscription happen in this one synchronous call, so the
-        joiner sees neither a gap nor a duplicate between history and live traffic.
+        READY, the replay and the welcome go out in one write. Replay and
+        subscription happen in this one synchronous call, so the joiner sees
+        neither a gap nor a duplicate between history and live traffic.
         """
         key = nickname_key(nickname)
         member.key = key
         member.nickname = nickname
         member.encoded_nickname = encode_nickname(nickname)
         self._members[key] = member
+        self._listed_names.append(member.encoded_nickname)
         self.batcher.joined(member)
         last_id = self.batcher.replay_limit()
-        self._replay(member, since, last_id)
         now = self.timestamp()
-        users = self._encoded_users()
         first_id = self._history.first_id if self._history.first_id <= last_id else 0
-        member.send(
-            users_notice(
-                now,
-                "welcome",
-                f"Welcome, {nickname}! {len(users)} online.",
-                users,
-                last_id=last_id,
-                first_id=first_id,
-            )
+        welcome = users_notice(
+            now,
+            "welcome",
+            f"Welcome, {nickname}! {len(self._members)} online.",
+            self._listed_names,
+            last_id=last_id,
+            first_id=first_id,
         )
+        parts = [_READY_FRAME, *self._replay(since, last_id), welcome]
         if self._shutdown_at is not None:
-            member.send(self._shutdown_notice())
+            parts.append(self._shutdown_notice())
+        member.send(b"".join(parts))
         self._hub.publish(notice(now, "join", f"{nickname} joined", user=nickname), key, None)
         self.log.info("{nickname} joined", nickname=nickname, event_kind="join")
 
-    def _replay(self, member: ChatProtocol, since: int | None, last_id: int) -> None:
+    def _replay(self, since: int | None, last_id: int) -> list[bytes]:
+        """The history frames a joiner is owed, marked as history."""
         if since is None:
             count = self.config.history_replay
             records = self._history.recent(count) if count else []
         else:
             records = self._history.since(since)
-        blob = b"".join(
+        return [
             frame(record[:-1] + _REPLAY_MARK)
             for message_id, record in records
             if message_id <= last_id
-        )
-        if blob:
-            member.send(blob)
+        ]
 
     def leave(self, member: ChatProtocol, reason: LeaveReason) -> None:
         """Free C{member}'s nickname at once and tell the others why it left."""
@@ -138,6 +140,7 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         if key is None or self._members.get(key) is not member:
             return
         del self._members[key]
+        self._listed_names.remove(member.encoded_nickname)
         nickname = member.nickname
         if self._shutdown_at is None:
             self._hub.publish(
@@ -149,13 +152,9 @@ class ChatRoom(ServerFactory[ChatProtocol]):
             "{nickname} left ({reason})", nickname=nickname, reason=reason, event_kind="leave"
         )
 
-    def _encoded_users(self) -> list[bytes]:
-        """Every joined nickname in join order, each a JSON string."""
-        return [member.encoded_nickname for member in self._members.values()]
-
     def who(self, member: ChatProtocol) -> None:
         """Answer a `who` command."""
-        users = self._encoded_users()
+        users = self._listed_names
         self.unicast(member, users_notice(self.timestamp(), "who", f"{len(users)} online", users))
 
     # -- messages --------------------------------------------------------

@@ -81,6 +81,7 @@ class FakeClient:
         self.protocol = proto
         proto.makeConnection(self.transport)
         self._clock = room.reactor
+        self._room = room
 
     def send(self, text: str | bytes) -> None:
         """Send one frame holding C{text}."""
@@ -92,9 +93,11 @@ class FakeClient:
         self.send(json.dumps(packet))
 
     def received(self) -> list[Any]:
-        """Frames received since the last call, once the current reactor turn has ended."""
+        """Frames received since the last call, once the reactor turn (and any
+        window in which notices wait for company) has ended."""
         assert isinstance(self._clock, Clock)
         self._clock.advance(0)
+        self._room.batcher.flush()
         data = self.transport.value()
         self.transport.clear()
         return decode_frames(data)
