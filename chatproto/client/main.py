@@ -16,7 +16,7 @@ from chatproto.client.options import PROGRAM, ClientOptions, UsageError, parse_o
 from chatproto.client.pipe import PipeFrontend
 from chatproto.client.render import Level, LocalNotice
 from chatproto.client.session import Session
-from chatproto.client.terminal import TerminalFrontend
+from chatproto.client.terminal import TerminalFrontend, use_colour
 
 
 class _Outcome:
@@ -66,8 +66,8 @@ def _run(
     outcome = _Outcome(core)
     frontend: TerminalFrontend | PipeFrontend
     if interactive:
-        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        frontend = TerminalFrontend(colour=colour)
+        colour = use_colour(sys.stdout, os.environ)
+        frontend = TerminalFrontend(colour=colour, on_quit=lambda: outcome(0, None))
     else:
         frontend = PipeFrontend(reactor, json=options.json, errors=sys.stderr)
     session = Session(

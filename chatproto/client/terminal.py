@@ -3,14 +3,16 @@
 prompt_toolkit runs on asyncio; the program installs Twisted's asyncio reactor,
 so the prompt and the connection share one event loop. Whatever is printed
 while a line is being typed goes above the prompt, which is redrawn with the
-half-typed line intact.
+half-typed line intact. One prompt serves both questions: it reads a nickname
+while one is asked for (also after a reconnect found ours taken) and chat
+lines otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any, Final
+from collections.abc import Callable, Mapping
+from typing import Final, TextIO
 
 from prompt_toolkit import PromptSession, print_formatted_text
 from prompt_toolkit.formatted_text import FormattedText
@@ -20,7 +22,7 @@ from prompt_toolkit.styles import Style
 from twisted.internet.defer import Deferred
 
 from chatproto.client.render import Level, LocalNotice, Shown, render
-from chatproto.client.session import GiveUpError, Session
+from chatproto.client.session import Session
 
 #: Colours by style class (see L{chatproto.client.render}).
 COLOURS: Final = {
@@ -41,17 +43,28 @@ COLOURS: Final = {
 }
 
 
-class TerminalFrontend:
-    """Asks for the nickname, prints traffic above the input line and reads lines to send."""
+def use_colour(output: TextIO, environ: Mapping[str, str]) -> bool:
+    """Colours only on a terminal, and only when C{NO_COLOR} is unset."""
+    return output.isatty() and "NO_COLOR" not in environ
 
-    def __init__(self, *, colour: bool) -> None:
+
+class TerminalFrontend:
+    """Prints traffic above the input line; reads nicknames and chat lines from it."""
+
+    def __init__(self, *, colour: bool, on_quit: Callable[[], None]) -> None:
         self._style = Style.from_dict(COLOURS) if colour else Style([])
         self._depth = None if colour else ColorDepth.DEPTH_1_BIT
-        self._lines: PromptSession[str] = PromptSession(
+        self._quit = on_quit
+        self._prompt: PromptSession[str] = PromptSession(
             history=InMemoryHistory(), erase_when_done=True
         )
+        self._asking: Deferred[str] | None = None
+        #: A half-typed chat line, put aside while a nickname is asked for.
+        self._draft = ""
         self._session: Session | None = None
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._reading: asyncio.Task[None] | None = None
+        #: Whether a prompt is showing, waiting for a line.
+        self._waiting = False
 
     def show(self, item: Shown) -> None:
         """Print C{item} above the prompt (or plainly, when no prompt is showing)."""
@@ -63,42 +76,58 @@ class TerminalFrontend:
         )
 
     def ask_nickname(self, problem: str | None) -> Deferred[str]:
-        """Prompt for a nickname; Ctrl+C or Ctrl+D there leaves with status 0."""
+        """Say C{problem}, then take the next line typed as the nickname.
+
+        A half-typed chat line is put aside meanwhile and comes back afterwards.
+        """
         if problem is not None:
             self.show(LocalNotice(Level.WARNING, problem))
-        return Deferred.fromFuture(self._start(self._ask()))
+        if self._waiting and self._asking is None:
+            # The chat prompt is showing: put what is typed aside, show the question.
+            typed = self._prompt.default_buffer
+            self._draft = typed.text
+            typed.reset()
+            self._prompt.app.invalidate()
+        self._asking = Deferred()
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read_lines())
+        return self._asking
 
     def joined(self, session: Session) -> None:
-        """Start reading lines for C{session}, once."""
-        if self._session is None:
-            self._session = session
-            self._start(self._read_lines(session))
+        """Hand the lines typed from now on to C{session}."""
+        self._session = session
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read_lines())
 
     def close(self) -> Deferred[None]:
         """Stop prompting and give the terminal back as it was."""
         return Deferred.fromFuture(asyncio.ensure_future(self._stop()))
 
-    async def _stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    def _prompt_text(self) -> str:
+        if self._asking is not None or self._session is None:
+            return "Nickname: "
+        return f"{self._session.nickname}> "
 
-    def _start(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(work)
-        self._tasks.append(task)
-        return task
-
-    async def _ask(self) -> str:
-        try:
-            return await PromptSession[str]().prompt_async("Nickname: ")
-        except (KeyboardInterrupt, EOFError):
-            raise GiveUpError(0) from None
-
-    async def _read_lines(self, session: Session) -> None:
+    async def _read_lines(self) -> None:
         while True:
+            draft = ""
+            if self._asking is None:
+                draft, self._draft = self._draft, ""
+            self._waiting = True
             try:
-                line = await self._lines.prompt_async(lambda: f"{session.nickname}> ")
+                line = await self._prompt.prompt_async(self._prompt_text, default=draft)
             except (KeyboardInterrupt, EOFError):
-                session.quit()
+                self._quit()
                 return
-            session.typed(line)
+            finally:
+                self._waiting = False
+            asking, self._asking = self._asking, None
+            if asking is not None:
+                asking.callback(line)
+            elif self._session is not None:
+                self._session.typed(line)
+
+    async def _stop(self) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
+            await asyncio.gather(self._reading, return_exceptions=True)

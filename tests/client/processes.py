@@ -158,6 +158,10 @@ class Tmux:
         lines = self._tmux("capture-pane", "-p", "-t", "chat").rstrip("\n").split("\n")
         return [line.rstrip() for line in lines]
 
+    def painted(self) -> str:
+        """The visible text with the terminal's colour and attribute escapes, as tmux has it."""
+        return self._tmux("capture-pane", "-p", "-e", "-t", "chat")
+
     def title(self) -> str:
         """The pane's title (what an OSC title sequence would change)."""
         return self._tmux("display-message", "-p", "-t", "chat", "#{pane_title}").strip()

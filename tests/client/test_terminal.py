@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest_twisted
 
 from tests.client.fake_server import FakeServer
 from tests.client.processes import Tmux, client_argv
+from tests.client.servers import start_server
 from tests.conftest import RunningServer
 from tests.loopback import connect
 
@@ -121,6 +123,7 @@ async def test_a_hostile_server_cannot_drive_the_terminal(tmux: Tmux) -> None:
         assert "[03:30] *** Welcome! Online (2): \\x1b[8mghost, eve" in screen
         assert screen[0].startswith("--- Connecting to")
         assert tmux.title() == title
+        assert re.search(r"\x1b\[[\d;]*[39]\dm", tmux.painted()), "colours on a terminal"
 
         tmux.keys("C-d")
         assert await mallory.next_frame() == "BYE"
@@ -128,3 +131,44 @@ async def test_a_hostile_server_cannot_drive_the_terminal(tmux: Tmux) -> None:
         await tmux.shows_line("[exit status 0]")
     finally:
         await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_after_a_restart_rejoins_and_asks_when_the_nickname_was_taken(
+    tmp_path: Path, tmux: Tmux
+) -> None:
+    history = tmp_path / "history.jsonl"
+    first = start_server(history)
+    port = await first.listen()
+    argv = client_argv("--nick", "carol", "127.0.0.1", str(port))
+    tmux.start(argv, TZ="UTC", NO_COLOR="1")
+    await tmux.shows_line("*** Welcome! Online (1): carol")
+    tmux.type("draft")
+    await tmux.shows(lambda s: prompt_line(s) == "carol> draft", "the draft")
+    await first.stop()
+    await tmux.shows_line("--- The server shut down.")
+    await tmux.shows_line(f"--- Reconnecting to 127.0.0.1:{port} in ")
+
+    second = start_server(history)
+    thief = await connect(await second.listen())
+    await thief.join("carol")
+    await second.listen(port)
+    await tmux.shows_line("--- The nickname carol is taken.")
+    await tmux.shows(lambda s: prompt_line(s) == "Nickname:", "the nickname question")
+    tmux.type("caroline")
+    tmux.keys("Enter")
+    await tmux.shows_line("*** Welcome! Online (2): carol, caroline")
+    await tmux.shows(lambda s: prompt_line(s) == "caroline> draft", "the draft, back")
+    tmux.keys("Enter")
+    said = await thief.next_chat()
+    while said["nickname"] != "caroline":
+        said = await thief.next_chat()
+    assert said["message"] == "draft"
+    await tmux.shows_line("] caroline: draft")
+    assert "\x1b[3" not in tmux.painted(), "NO_COLOR is set: no colours"
+
+    tmux.keys("C-d")
+    leave = await thief.until_event("leave")
+    assert (leave["user"], leave["reason"]) == ("caroline", "bye")
+    await tmux.shows_line("[exit status 0]")
+    await second.stop()
