@@ -1,0 +1,164 @@
+"""Slow readers (issue 4, item 2), over real loopback sockets.
+
+A client that stops reading while another floods the room is dropped with
+`leave` reason `slow` once its unsent output passes --sendq-bytes; the others
+keep receiving every message, in order, and what the server wrote for the
+slow client stays bounded by the kernel's socket buffers plus the limits.
+
+The kernel absorbs megabytes on loopback before Twisted's buffer starts to
+fill, so the flood runs until the drop is seen (bounded by a byte budget and a
+deadline), not for a fixed count. The slow client shrinks its receive buffer
+so that this takes about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.endpoints import serverFromString
+
+from chatproto.config import RoomConfig
+from chatproto.history import JsonLinesHistory
+from chatproto.room import ChatRoom
+from tests.conftest import RunningServer
+from tests.loopback import RawClient, connect
+
+#: --sendq-bytes for the test room: small, so the drop comes soon after the kernel fills.
+SENDQ_BYTES = 128 * 1024
+#: What Twisted keeps in user space before it calls pauseProducing (FileDescriptor.bufferSize).
+TWISTED_BUFFER = 64 * 1024
+#: Bytes of each flood message, and how many the flooder may have unechoed at once.
+MESSAGE_BYTES = 4000
+WINDOW = 16
+#: The whole test must finish within this many seconds.
+TOTAL_DEADLINE = 30.0
+
+
+@pytest.fixture
+def flood_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A chat server as in conftest, with the rate limit off and a small send queue."""
+    path = tmp_path / "history.jsonl"
+    history = JsonLinesHistory(str(path), retain=10000, fsync="never")
+    config = RoomConfig(rate=0, sendq_bytes=SENDQ_BYTES, history_replay=0)
+    room = ChatRoom(config, history, reactor)
+    listening = pytest_twisted.blockon(
+        serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(room)
+    )
+    yield RunningServer(room, listening.getHost().port, path)
+    pytest_twisted.blockon(listening.stopListening())
+    room.close_all()
+    pytest_twisted.blockon(history.close())
+
+
+def kernel_send_buffer_max() -> int:
+    """The most a server socket's send buffer may autotune to (Linux tcp_wmem), or 16 MiB."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    except (OSError, IndexError, ValueError):
+        return 16 * 1024 * 1024
+
+
+def stop_reading(client: RawClient) -> int:
+    """Make C{client} a slow reader: shrink its receive buffer and stop reading.
+
+    Returns the most its kernel may hold for it: the larger of the buffer before
+    and after shrinking, since a window already advertised is never taken back.
+    """
+    transport: Any = client.transport  # a TCP transport: a producer with a socket
+    handle: socket.socket = transport.getHandle()
+    before = handle.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    handle.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    transport.pauseProducing()
+    return max(before, handle.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+
+
+def frame_bytes(packet: dict[str, Any]) -> int:
+    """The size on the wire of a packet as the server encodes it (compact UTF-8 JSON)."""
+    return 2 + len(json.dumps(packet, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+@pytest_twisted.ensureDeferred
+async def test_slow_reader_is_dropped_and_the_others_get_everything(
+    flood_server: RunningServer,
+) -> None:
+    started = time.monotonic()
+    port = flood_server.port
+    slow = await connect(port)
+    await slow.join("slow")
+    watcher = await connect(port)
+    await watcher.join("watcher")
+    flooder = await connect(port)
+    await flooder.join("flooder")
+    assert (await slow.until_event("join"))["user"] == "watcher"
+    assert (await slow.until_event("join"))["user"] == "flooder"
+    assert (await watcher.until_event("join"))["user"] == "flooder"
+    receive_buffer = stop_reading(slow)
+
+    # Everything the slow client could have held, in the kernel and in the server.
+    bound = receive_buffer + kernel_send_buffer_max() + TWISTED_BUFFER + SENDQ_BYTES
+    bound += 2 * WINDOW * (MESSAGE_BYTES + 200)  # one reactor turn's batch, with slack
+    filler = "x" * (MESSAGE_BYTES - 6)
+    sent: list[str] = []
+    echoed = 0
+    written_for_slow = 0  # broadcast bytes the server owed the slow client
+    leave: dict[str, Any] | None = None
+    while leave is None:
+        assert time.monotonic() - started < TOTAL_DEADLINE, "the flood took too long"
+        assert written_for_slow <= bound, f"no drop after {written_for_slow} bytes"
+        while len(sent) - echoed < WINDOW:
+            sent.append(f"{len(sent):06d}{filler}")
+            flooder.send_json({"message": sent[-1]})
+        packet = await flooder.next()
+        if packet.get("event") == "leave":
+            leave = packet
+        elif "id" in packet:
+            assert packet["message"] == sent[echoed]
+            echoed += 1
+            written_for_slow += frame_bytes(packet)
+    assert (leave["user"], leave["reason"]) == ("slow", "slow")
+
+    # The others keep chatting; a last message marks the end of the flood.
+    sent.append("after the drop")
+    flooder.send_json({"message": sent[-1]})
+    flooder_ids = []
+    while echoed < len(sent):
+        packet = await flooder.next_chat()
+        assert packet["message"] == sent[echoed]
+        flooder_ids.append(packet["id"])
+        echoed += 1
+
+    # The watcher got every message in order, and the slow one's leave once.
+    watcher_chats: list[tuple[int, str]] = []
+    watcher_leaves = []
+    while len(watcher_chats) < len(sent):
+        packet = await watcher.next()
+        if packet.get("event") == "leave":
+            watcher_leaves.append((packet["user"], packet["reason"]))
+        elif "id" in packet:
+            watcher_chats.append((packet["id"], packet["message"]))
+    assert [message for _, message in watcher_chats] == sent
+    ids = [message_id for message_id, _ in watcher_chats]
+    assert ids == list(range(ids[0], ids[0] + len(sent)))
+    assert flooder_ids[-1] == ids[-1]
+    assert watcher_leaves == [("slow", "slow")]
+
+    # The slow client, reading again, finds its connection closed by the server.
+    transport: Any = slow.transport
+    transport.resumeProducing()
+    await slow.closed()
+    # Its nickname is free at once, and the newcomer is not flooded with the backlog.
+    again = await connect(port)
+    welcome = (await again.join("slow"))[-1]
+    assert welcome["users"] == ["watcher", "flooder", "slow"]
+    assert time.monotonic() - started < TOTAL_DEADLINE
+    for client in (watcher, flooder, again):
+        client.send("BYE")
+        await client.closed()
