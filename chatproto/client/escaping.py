@@ -40,11 +40,6 @@ def split_unsafe(text: str) -> list[tuple[bool, str]]:
     return runs
 
 
-def escape(text: str) -> str:
-    """C{text} with every unsafe character replaced by its visible escape."""
-    return _UNSAFE.sub(lambda match: escape_char(match.group()), text)
-
-
 def escape_json_line(line: str) -> str:
     """A JSON text (from L{chatproto.wire.dump_json}) with no character a terminal obeys.
 

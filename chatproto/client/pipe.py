@@ -16,7 +16,7 @@ from chatproto.client.escaping import escape_json_line
 from chatproto.client.incoming import ChatMessage, Notice
 from chatproto.client.options import PROGRAM
 from chatproto.client.render import LocalNotice, Shown, plain, render
-from chatproto.client.session import GiveUpError, Session
+from chatproto.client.session import NoNicknameError, Session
 from chatproto.wire import dump_json
 
 #: The longest input line read; a longer one is cut into pieces of this size.
@@ -88,8 +88,8 @@ class PipeFrontend:
         self._stdio.pauseProducing()
 
     def ask_nickname(self, problem: str | None) -> Deferred[str]:
-        """There is nobody to ask: give up with status 1."""
-        return fail(GiveUpError(1, problem or "a nickname is needed: give --nick"))
+        """There is nobody to ask: the program ends with status 1, saying C{problem}."""
+        return fail(NoNicknameError(problem or "a nickname is needed: give --nick"))
 
     def joined(self, session: Session) -> None:
         """Start reading input for C{session}."""

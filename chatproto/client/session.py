@@ -45,20 +45,15 @@ BYE_GRACE: Final = 3.0
 DEFAULT_RETRY_AFTER: Final = 1.0
 
 
-class GiveUpError(Exception):
-    """A front end cannot go on (e.g. no nickname to offer): exit with C{status}."""
-
-    def __init__(self, status: int, message: str | None = None) -> None:
-        super().__init__(status, message)
-        self.status = status
-        self.message = message
+class NoNicknameError(Exception):
+    """A front end has no nickname to offer (pipe mode): the program ends with status 1."""
 
 
 class Frontend(Protocol):
     """What a session needs from the people (or the pipe) it serves."""
 
     def ask_nickname(self, problem: str | None) -> Deferred[str]:
-        """Ask for a nickname, first saying C{problem} if any; may fail with L{GiveUpError}."""
+        """Ask for a nickname, first saying C{problem} if any; may fail with L{NoNicknameError}."""
 
     def joined(self, session: Session) -> None:
         """The session (re)joined: take input now, and hand it to C{session}."""
@@ -183,7 +178,7 @@ class Session:
 
     def retrying(self, delay: float) -> None:
         """The next connection attempt is C{delay} seconds away."""
-        if self._was_joined and not self._exited:
+        if self._was_joined and not self._exited and self._leaving is None:
             self._notice(Level.INFO, f"Reconnecting to {self._server} in {delay:.1f} s...")
 
     # What the person (or the pipe) does.
@@ -256,10 +251,7 @@ class Session:
 
     def _not_chosen(self, failure: Failure) -> None:
         self._asking = False
-        if isinstance(failure.value, GiveUpError):
-            self._exit(failure.value.status, failure.value.message)
-        else:
-            self._exit(1, failure.getErrorMessage())
+        self._exit(1, failure.getErrorMessage())
 
     def _send_nickname(self, nickname: str) -> None:
         if self._link is None:

@@ -7,7 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.client.commands import HELP
 from chatproto.client.incoming import ChatMessage, Unreadable
-from chatproto.client.session import BYE_GRACE, GiveUpError
+from chatproto.client.session import BYE_GRACE, NoNicknameError
 from tests.client.fakes import Harness, chat, notice, welcome
 
 
@@ -62,7 +62,7 @@ class HandshakeTests(SynchronousTestCase):
 
     def test_a_front_end_that_cannot_ask_ends_the_program(self) -> None:
         h = Harness("alice")
-        h.frontend.ask_nickname = lambda problem: fail(GiveUpError(1, problem))  # type: ignore[method-assign]
+        h.frontend.ask_nickname = lambda problem: fail(NoNicknameError(problem))  # type: ignore[method-assign]
         h.connect()
         h.server("HELLO", "NICK", "RETRY")
         self.assertEqual(h.exits, [(1, "The nickname alice is taken.")])
@@ -170,11 +170,14 @@ class LeavingTests(SynchronousTestCase):
     def test_leave_sends_bye_and_waits_for_the_server_to_close(self) -> None:
         h = Harness()
         h.join()
+        h.frontend.lines()
         left = h.session.leave()
         self.assertEqual(h.sent(), ["BYE"])
         self.assertNoResult(left)
         h.drop(clean=True)
         self.successResultOf(left)
+        h.session.retrying(0.5)
+        self.assertEqual(h.frontend.lines(), [], "no reconnect talk while leaving")
         self.assertEqual(h.exits, [])
 
     def test_leave_closes_the_connection_itself_if_the_server_does_not(self) -> None:
