@@ -1,0 +1,179 @@
+"""Crashes (issue 4, item 4): SIGKILL the real `twistd chat` while messages flow.
+
+PROTOCOL.md section 6: every accepted message is stored before anyone sees it,
+so after a crash and a restart every message any client received is replayable
+with the same id, timestamp, nickname and text; a torn last line is cut before
+anything is appended; and nothing appended after that repair is lost either.
+
+These tests run the installed plugin (`make install` after changing chatproto/).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest_twisted
+from twisted.internet.error import ProcessDone, ProcessTerminated
+
+from tests.loopback import RawClient, connect
+from tests.test_twistd import TwistdProcess, start_twistd
+
+#: Options of every server here: no rate limit, so the clients can flood; quick SIGINT.
+OPTIONS = ("--rate", "0", "--shutdown-grace", "0")
+#: Messages each talker keeps in flight, unechoed: some are always in flight at the kill.
+WINDOW = 8
+#: The kill comes once the first talker has received this many messages.
+KILL_AFTER = 150
+#: What a crash mid-append could leave: a record without its end and newline.
+TORN = b'{"id":999999,"timestamp":"2026-11-24T03:30:44.123Z","nickname":"ghost","mess'
+
+
+class Talker:
+    """A joined client that keeps L{WINDOW} messages in flight and records every chat packet."""
+
+    def __init__(self, client: RawClient, nickname: str) -> None:
+        self.client = client
+        self.nickname = nickname
+        self.sent = 0
+        self.echoed = 0
+        self.chats: list[dict[str, Any]] = []
+
+    def top_up(self) -> None:
+        """Send messages until L{WINDOW} of them are waiting for their echo."""
+        while self.sent - self.echoed < WINDOW:
+            self.client.send_json({"message": f"{self.nickname} says {self.sent}"})
+            self.sent += 1
+
+    def record(self, packet: Any) -> None:
+        """Keep a received chat packet (notices are not stored, so they are not kept)."""
+        if isinstance(packet, dict) and "id" in packet:
+            self.chats.append(packet)
+            if packet["nickname"] == self.nickname:
+                self.echoed += 1
+
+    def take_queued(self) -> None:
+        """Record every frame already received, without waiting."""
+        while self.client.frames.pending:
+            self.record(self.client.frames.pending.pop(0))
+
+
+async def join_talker(port: int, nickname: str) -> Talker:
+    """Connect and join; the replay and welcome are not part of the talk."""
+    client = await connect(port)
+    await client.join(nickname)
+    return Talker(client, nickname)
+
+
+async def talk_then_kill(server: TwistdProcess, talkers: list[Talker]) -> None:
+    """Flood from every talker, SIGKILL the server mid-flow, collect what each received."""
+    first = talkers[0]
+    while len(first.chats) < KILL_AFTER:
+        for talker in talkers:
+            talker.take_queued()
+            talker.top_up()
+        first.record(await first.client.next())
+    server.transport.signalProcess("KILL")
+    for talker in talkers:
+        await talker.client.closed()
+        talker.take_queued()
+    ended = await server.ended
+    assert isinstance(ended, ProcessTerminated) and ended.signal == signal.SIGKILL
+
+
+async def replay_all(port: int, nickname: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Join with `since` 0: every retained message, then the welcome."""
+    client = await connect(port)
+    after = await client.join(json.dumps({"nickname": nickname, "since": 0}))
+    client.send("BYE")
+    await client.closed()
+    return after[:-1], after[-1]
+
+
+def assert_replayable(replay: list[dict[str, Any]], talkers: list[Talker]) -> None:
+    """Ids 1..N without a gap, and each message any talker received is there, unchanged."""
+    assert [packet["id"] for packet in replay] == list(range(1, len(replay) + 1))
+    by_id = {}
+    for packet in replay:
+        assert packet.pop("history") is True  # marked as replayed, otherwise as broadcast
+        by_id[packet["id"]] = packet
+    for talker in talkers:
+        assert talker.chats, talker.nickname
+        for packet in talker.chats:
+            assert by_id.get(packet["id"]) == packet, (talker.nickname, packet)
+
+
+def history_lines(path: Path) -> list[dict[str, Any]]:
+    """The history file's records; every line must be a whole JSON object."""
+    data = path.read_bytes()
+    assert data.endswith(b"\n")
+    return [json.loads(line) for line in data.splitlines()]
+
+
+async def stop(server: TwistdProcess) -> None:
+    """SIGINT and wait for a clean exit."""
+    server.transport.signalProcess("INT")
+    ended = await server.ended
+    assert isinstance(ended, ProcessDone | ProcessTerminated)
+    assert ended.exitCode == 0 or ended.signal == signal.SIGINT, server.output
+    assert b"Traceback" not in server.output
+
+
+@pytest_twisted.ensureDeferred
+async def test_sigkill_while_messages_flow_loses_nothing_any_client_received(
+    tmp_path: Path,
+) -> None:
+    server = start_twistd(tmp_path, *OPTIONS)
+    port = await server.listening
+    talkers = [await join_talker(port, "alice"), await join_talker(port, "bob")]
+    await talk_then_kill(server, talkers)
+
+    again = start_twistd(tmp_path, *OPTIONS)
+    port = await again.listening
+    replay, welcome = await replay_all(port, "carol")
+    assert_replayable(replay, talkers)
+    assert (welcome["first_id"], welcome["last_id"]) == (1, len(replay))
+    # Ids continue after the crash.
+    dave = await join_talker(port, "dave")
+    dave.client.send_json({"message": "after the crash"})
+    assert (await dave.client.next_chat())["id"] == len(replay) + 1
+    await stop(again)
+    assert b"torn" not in again.output  # whole lines only: a kill does not tear a write
+
+
+@pytest_twisted.ensureDeferred
+async def test_torn_line_is_cut_and_nothing_appended_after_the_repair_is_lost(
+    tmp_path: Path,
+) -> None:
+    history = tmp_path / "h.jsonl"
+    server = start_twistd(tmp_path, *OPTIONS)
+    port = await server.listening
+    before = [await join_talker(port, "alice")]
+    await talk_then_kill(server, before)
+    kept = history.read_bytes()
+    with history.open("ab") as file:  # as if the crash had come in the middle of a write
+        file.write(TORN)
+
+    # First restart: the torn line is cut, and logged, before anything is appended.
+    repaired = start_twistd(tmp_path, *OPTIONS)
+    port = await repaired.listening
+    assert history.read_bytes() == kept
+    replay, _ = await replay_all(port, "carol")
+    assert_replayable(replay, before)
+    after = [await join_talker(port, "bob"), await join_talker(port, "dave")]
+    await talk_then_kill(repaired, after)
+    assert b"cut a torn last line of %d bytes" % len(TORN) in repaired.output
+
+    # Second restart: what was appended after the repair is all there, with no corrupt line.
+    final = start_twistd(tmp_path, *OPTIONS)
+    port = await final.listening
+    replay, welcome = await replay_all(port, "erin")
+    assert_replayable(replay, before + after)
+    assert min(packet["id"] for t in after for packet in t.chats) > len(kept.splitlines())
+    await stop(final)
+    assert b"corrupt" not in final.output and b"torn" not in final.output
+    assert [record["id"] for record in history_lines(history)] == list(
+        range(1, welcome["last_id"] + 1)
+    )
