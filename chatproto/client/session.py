@@ -116,7 +116,9 @@ class Session:
         self._outbox = Outbox(clock)
         self._link: ChatClientProtocol | None = None
         self._phase = Phase.OFFLINE
-        self._was_joined = False
+        #: Whether a chat server ever asked us for a nickname: until then a lost
+        #: connection (refused TLS, not a chat server) ends the program.
+        self._greeted = False
         self._asking = False
         self._since_sent: int | None = None
         self._server_closing = False
@@ -130,13 +132,14 @@ class Session:
         """A connection was made; wait for the server's C{NICK}."""
         self._link = link
         self._phase = Phase.GREETED
-        if self._was_joined:
+        if self._greeted:
             self._notice(Level.INFO, f"Connected to {self._server} again.")
 
     def control_word(self, word: str) -> None:
         """Follow the handshake: NICK asks for a nickname, RETRY refuses it, READY accepts it."""
         if word == NICK and self._phase is Phase.GREETED:
             self._phase = Phase.CHOOSING
+            self._greeted = True
             self._offer_nickname(None)
         elif word == RETRY and self._phase is Phase.CHOOSING:
             refused, self.nickname = self.nickname, None
@@ -166,7 +169,7 @@ class Session:
             self._leaving.done.callback(None)
             return
         why = _describe(reason)
-        if not self._was_joined:
+        if not self._greeted:
             self._exit(1, f"the connection to {self._server} ended before we joined ({why})")
             return
         what = "The server shut down" if self._server_closing else f"Connection lost ({why})"
@@ -178,7 +181,7 @@ class Session:
 
     def retrying(self, delay: float) -> None:
         """The next connection attempt is C{delay} seconds away."""
-        if self._was_joined and not self._exited and self._leaving is None:
+        if self._greeted and not self._exited and self._leaving is None:
             self._notice(Level.INFO, f"Reconnecting to {self._server} in {delay:.1f} s...")
 
     # What the person (or the pipe) does.
@@ -317,7 +320,6 @@ class Session:
             )
         if newest is not None:
             self.last_id = max(self.last_id or 0, newest)
-        self._was_joined = True
         if self._link is not None:
             self._outbox.open(self._link.send)
         self._frontend.joined(self)

@@ -79,6 +79,20 @@ class HandshakeTests(SynchronousTestCase):
             "the connection to chat.example:10328 ended before we joined (closed by the server)",
         )
 
+    def test_a_drop_while_the_person_thinks_of_a_nickname_reconnects(self) -> None:
+        h = Harness(None)
+        h.connect()
+        h.server("HELLO", "NICK")
+        [(_, answer)] = h.frontend.questions
+        h.drop(clean=True)
+        self.assertEqual(h.exits, [])
+        self.assertEqual(h.frontend.notices(), ["Connection lost (closed by the server)."])
+        h.connect()
+        h.server("HELLO", "NICK")
+        self.assertEqual(len(h.frontend.questions), 1, "the question still stands")
+        answer.callback("bob")
+        self.assertEqual(h.sent(), ["bob"])
+
     def test_unreadable_frames_are_shown_escaped(self) -> None:
         h = Harness()
         h.join()
