@@ -104,9 +104,10 @@ class TerminalFrontend:
         return Deferred.fromFuture(asyncio.ensure_future(self._stop()))
 
     def _prompt_text(self) -> str:
-        if self._asking is not None or self._session is None:
+        nickname = None if self._session is None else self._session.nickname
+        if self._asking is not None or nickname is None:
             return "Nickname: "
-        return f"{self._session.nickname}> "
+        return f"{nickname}> "
 
     async def _read_lines(self) -> None:
         while True:

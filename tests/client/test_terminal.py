@@ -57,7 +57,8 @@ async def test_join_through_retry_chat_while_typing_and_leave_with_ctrl_c(
         alice.send_json({"message": f"incoming {n}"})
     screen = await tmux.shows_line("alice: incoming 4")
     assert prompt_line(screen) == f"carol> {half}"
-    assert sum("alice: incoming" in line for line in screen) == 5
+    incoming = [line.split("] ", 1)[1] for line in screen if "alice: incoming" in line]
+    assert incoming == [f"alice: incoming {n}" for n in range(5)]
 
     tmux.type(" sent")
     tmux.keys("Enter")
