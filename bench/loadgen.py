@@ -160,6 +160,7 @@ class Conn:
         "probe_tail",
         "recv_into",
         "sock",
+        "started",
     )
 
     def __init__(self, sock: socket.socket, nickname: str, handshake: Handshake, carry: bytes):
@@ -172,6 +173,7 @@ class Conn:
         self.out = b""
         self.probe_tail = b""
         self.recv_into = sock.recv_into
+        self.started = time.perf_counter()
 
 
 def read_rss_kib(pid: int) -> int:
@@ -213,6 +215,29 @@ class Probe:
     cpu: float
     server_cpu: float | None
     total: int
+    #: Busy clock ticks of each core (softirq included: loopback TCP work lands there).
+    cores: dict[int, int]
+
+
+def read_core_ticks() -> dict[int, int]:
+    """Busy clock ticks (everything but idle and iowait) of every core so far."""
+    ticks: dict[int, int] = {}
+    with open("/proc/stat") as stat:
+        for line in stat:
+            if line.startswith("cpu") and line[3].isdigit():
+                name, *values = line.split()
+                v = [int(x) for x in values]
+                ticks[int(name[3:])] = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+    return ticks
+
+
+def only_core(pid: int) -> int | None:
+    """The core process C{pid} is pinned to, if exactly one."""
+    try:
+        cores = os.sched_getaffinity(pid)
+    except OSError:
+        return None
+    return next(iter(cores)) if len(cores) == 1 else None
 
 
 class LoadGenerator:
@@ -231,6 +256,8 @@ class LoadGenerator:
         self.adapter = adapter
         self.address = (host, port)
         self.server_pid = server_pid
+        self.server_core = only_core(server_pid) if server_pid else None
+        self.own_core = only_core(0)
         self.tags = [MARKER + letter.encode() for letter in TAG_LETTERS[:senders]]
         self.counter = MarkerCounter(MARKER, self.tags)
         #: Joined clients, and those still connecting or handshaking, on separate sets, so
@@ -390,12 +417,22 @@ class LoadGenerator:
                 raise OSError(errno.EAGAIN, "short send during the handshake")
 
     def join(
-        self, count: int, inflight: int, prefix: str, limit: float, sweep: float = 0.002
+        self,
+        count: int,
+        inflight: int,
+        prefix: str,
+        limit: float,
+        sweep: float = 0.002,
+        patience: float = 10.0,
     ) -> tuple[list[Conn], dict[str, Any]]:
         """Join C{count} clients, C{inflight} handshakes at a time; return them and figures.
 
         Handshakes are served as soon as they have events; the joined clients, who
-        receive a join notice per newcomer, are read every C{sweep} seconds.
+        receive a join notice per newcomer, are read every C{sweep} seconds. A
+        handshake that has not finished after C{patience} seconds is abandoned and
+        started again (a server whose accept queue overflowed may have dropped a
+        connection its client believes open, and a chat client waits for the
+        server to speak first); the figures count those retries.
 
         @raise RuntimeError: when they are not all joined within C{limit} seconds.
         """
@@ -406,7 +443,8 @@ class LoadGenerator:
         begin = self._probe()
         start = begin.wall
         deadline = start + limit
-        last_sweep = start
+        last_sweep = last_check = start
+        retries = 0
         while len(joined) < count:
             while started < count and started - len(joined) - self._failed < inflight:
                 self._connect(f"{prefix}{started}")
@@ -421,6 +459,14 @@ class LoadGenerator:
             if now - last_sweep >= sweep:
                 self.pump(0)
                 last_sweep = now
+            if now - last_check >= 0.5:
+                last_check = now
+                for conn in [c for c in self.handshaking.values() if now - c.started > patience]:
+                    self._close(conn)
+                    self._connect(conn.nickname)
+                    retries += 1
+                if retries > count:
+                    raise RuntimeError(f"{retries} handshakes retried: is the server stuck?")
             self.pump_handshakes(max(0.0, last_sweep + sweep - now))
         end = self._probe()
         wall = end.wall - begin.wall
@@ -429,10 +475,9 @@ class LoadGenerator:
             "inflight": inflight,
             "seconds": round(wall, 4),
             "joins_per_s": round(len(joined) / wall),
-            "gen_cpu": round((end.cpu - begin.cpu) / wall, 3),
+            "retries": retries,
+            **self.costs(begin, end),
         }
-        if begin.server_cpu is not None and end.server_cpu is not None:
-            figures["server_cpu"] = round((end.server_cpu - begin.server_cpu) / wall, 3)
         return joined, figures
 
     def leave(self, clients: Iterable[Conn]) -> None:
@@ -448,7 +493,21 @@ class LoadGenerator:
 
     def _probe(self) -> Probe:
         server_cpu = read_cpu_seconds(self.server_pid) if self.server_pid else None
-        return Probe(time.perf_counter(), time.process_time(), server_cpu, self.total)
+        return Probe(
+            time.perf_counter(), time.process_time(), server_cpu, self.total, read_core_ticks()
+        )
+
+    def costs(self, begin: Probe, end: Probe) -> dict[str, float]:
+        """CPU shares between two probes: ours, the server's, and their cores' whole load."""
+        wall = end.wall - begin.wall
+        figures = {"gen_cpu": round((end.cpu - begin.cpu) / wall, 3)}
+        if begin.server_cpu is not None and end.server_cpu is not None:
+            figures["server_cpu"] = round((end.server_cpu - begin.server_cpu) / wall, 3)
+        for key, core in (("server_core", self.server_core), ("gen_core", self.own_core)):
+            if core is not None and core in begin.cores and core in end.cores:
+                busy = (end.cores[core] - begin.cores[core]) / CLK_TCK
+                figures[key] = round(busy / wall, 3)
+        return figures
 
     def settle(self, longest: float, shortest: float = 0.3, idle: float = 0.05) -> float:
         """Keep reading until the server is idle (or C{longest} s); return the seconds."""
@@ -552,10 +611,8 @@ class LoadGenerator:
             "messages_per_s": round(messages / wall),
             "lost": lost,
             "disconnects": self.disconnects - disconnects,
-            "gen_cpu": round((end.cpu - begin.cpu) / wall, 3),
+            **self.costs(begin, end),
         }
-        if begin.server_cpu is not None and end.server_cpu is not None:
-            result["server_cpu"] = round((end.server_cpu - begin.server_cpu) / wall, 3)
         return result
 
     def _flush(self, conn: Conn) -> None:
@@ -615,7 +672,6 @@ class LoadGenerator:
         receivers = len(clients) if self.adapter.echoes_sender else len(clients) - 1
         read = sorted(self.read_latencies)
         arrival = sorted(self.arrival_latencies) or read
-        wall = end.wall - begin.wall
         result: dict[str, Any] = {
             "clients": len(clients),
             "rate": rate,
@@ -628,10 +684,8 @@ class LoadGenerator:
             "max_ms": round(arrival[-1] / 1e6, 3) if arrival else None,
             "read_p50_ms": round(percentile(read, 0.50) / 1e6, 3),
             "read_p99_ms": round(percentile(read, 0.99) / 1e6, 3),
-            "gen_cpu": round((end.cpu - begin.cpu) / wall, 3),
+            **self.costs(begin, end),
         }
-        if begin.server_cpu is not None and end.server_cpu is not None:
-            result["server_cpu"] = round((end.server_cpu - begin.server_cpu) / wall, 3)
         return result
 
 
@@ -712,29 +766,36 @@ def run(gen: LoadGenerator, settings: Settings, log: Any = sys.stderr) -> dict[s
     return result
 
 
+def describe_costs(figures: dict[str, Any]) -> str:
+    """The CPU shares of one phase, in words."""
+    parts = [f"gen cpu {figures['gen_cpu']:.0%}"]
+    if "server_cpu" in figures:
+        parts.append(f"server cpu {figures['server_cpu']:.0%}")
+    if "server_core" in figures:
+        parts.append(f"server core {figures['server_core']:.0%}")
+    if "gen_core" in figures:
+        parts.append(f"gen core {figures['gen_core']:.0%}")
+    return ", ".join(parts)
+
+
 def format_table(result: dict[str, Any]) -> str:
     """A human-readable table of one run's figures."""
     rows: list[tuple[str, str]] = []
     for key, label in (("joins", "joins/s"), ("small_joins", "joins/s")):
         if key in result:
             j = result[key]
-            cpu = f"gen cpu {j['gen_cpu']:.0%}"
-            if "server_cpu" in j:
-                cpu += f", server cpu {j['server_cpu']:.0%}"
-            rows.append((f"{label} N={j['clients']}", f"{j['joins_per_s']:,} ({cpu})"))
+            value = f"{j['joins_per_s']:,} ({describe_costs(j)})"
+            rows.append((f"{label} N={j['clients']}", value))
     if "rss" in result:
         rss = result["rss"]
         rows.append((f"RSS KiB per idle client N={rss['clients']}", f"{rss['kib_per_client']}"))
     for key in ("flood", "flood-gap", "small_flood", "small_flood-gap"):
         if key in result:
             f = result[key]
-            cpu = f"gen cpu {f['gen_cpu']:.0%}"
-            if "server_cpu" in f:
-                cpu += f", server cpu {f['server_cpu']:.0%}"
             rows.append(
                 (
                     f"deliveries/s N={f['clients']} gap={f['gap_ms']:g}ms",
-                    f"{f['deliveries_per_s']:,} ({cpu}, lost {f['lost']})",
+                    f"{f['deliveries_per_s']:,} ({describe_costs(f)}, lost {f['lost']})",
                 )
             )
     if "latency" in result:

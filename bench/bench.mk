@@ -1,0 +1,21 @@
+# Benchmarks (issue 5), included from the top-level Makefile (which defines BIN, STAMP, PYTHON).
+#   make bench         our server on CPU 0, the load generator on CPU 1, and, when installed,
+#                      ngIRCd and InspIRCd under the same workload; median of BENCH_RUNS runs.
+#   make bench-peers   installs ngIRCd and InspIRCd (Debian packages) and writes their
+#                      loopback-only configs to bench/results/peers/ for manual runs.
+# Extra load-generator options go in BENCH_ARGS, e.g. BENCH_ARGS="--duration 5 --window 32".
+BENCH_RUNS ?= 3
+BENCH_ARGS ?=
+BENCH_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: bench bench-peers
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_bench --runs $(BENCH_RUNS) --twistd $(BIN)/twistd $(BENCH_ARGS)
+
+bench-peers:
+	$(BENCH_SUDO) apt-get update -qq
+	$(BENCH_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngircd inspircd
+	@# Debian may start the packaged daemons on port 6667; the bench runs its own instances.
+	@$(BENCH_SUDO) systemctl disable --now ngircd inspircd >/dev/null 2>&1 || true
+	$(BENCH_SUDO) $(PYTHON) -m bench.run_bench --write-peer-configs bench/results/peers
