@@ -374,7 +374,9 @@ class LoadGenerator:
             raise OSError(err, os.strerror(err))
         conn = Conn(sock, nickname, self.adapter.handshake(nickname), self.counter.fresh_carry())
         self.handshaking[conn.fd] = conn
-        self.hs_epoll.register(conn.fd, select.EPOLLOUT)
+        # A client that waits for the server to speak first need not see the connect finish.
+        speaks_first = bool(conn.handshake.greeting())
+        self.hs_epoll.register(conn.fd, select.EPOLLOUT if speaks_first else select.EPOLLIN)
 
     def _handshake_event(self, conn: Conn, events: int) -> None:
         try:
@@ -500,6 +502,8 @@ class LoadGenerator:
     def costs(self, begin: Probe, end: Probe) -> dict[str, float]:
         """CPU shares between two probes: ours, the server's, and their cores' whole load."""
         wall = end.wall - begin.wall
+        if wall < 0.5:  # /proc counts in clock ticks (10 ms): too coarse for a blink
+            return {}
         figures = {"gen_cpu": round((end.cpu - begin.cpu) / wall, 3)}
         if begin.server_cpu is not None and end.server_cpu is not None:
             figures["server_cpu"] = round((end.server_cpu - begin.server_cpu) / wall, 3)
@@ -768,6 +772,8 @@ def run(gen: LoadGenerator, settings: Settings, log: Any = sys.stderr) -> dict[s
 
 def describe_costs(figures: dict[str, Any]) -> str:
     """The CPU shares of one phase, in words."""
+    if "gen_cpu" not in figures:
+        return "too short for CPU shares"
     parts = [f"gen cpu {figures['gen_cpu']:.0%}"]
     if "server_cpu" in figures:
         parts.append(f"server cpu {figures['server_cpu']:.0%}")
