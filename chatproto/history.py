@@ -137,7 +137,7 @@ class JsonLinesHistory:
     torn last line, then reads only the file's tail, backwards, until C{retain} valid
     records (and at least the newest one) are found. Corrupt lines are skipped and logged.
     C{fsync} is C{"always"} (the room awaits L{sync} before delivery), C{"interval"} (the
-    service calls L{sync} once a second) or C{"never"} (no fsync at all, not even on
+    service calls L{sync} once a second) or C{"never"} (no fsync but the one at
     close). C{run_in_thread} runs the blocking fsync off the reactor thread.
     """
 
@@ -281,7 +281,13 @@ class JsonLinesHistory:
         Calls while an fsync is in flight share it when it covers everything appended so
         far, else share one follow-up fsync. Errbacks with L{HistoryUnavailable}.
         """
-        if self._fsync == "never" or self._fd < 0 or self.last_id <= self._synced_id:
+        if self._fsync == "never":
+            return succeed(None)
+        return self._sync_appended()
+
+    def _sync_appended(self) -> Deferred[None]:
+        """Fsync whatever was appended since the last fsync, whatever the policy."""
+        if self._fd < 0 or self.last_id <= self._synced_id:
             return succeed(None)
         waiter: Deferred[None] = Deferred()
         if self._sync_target is None:
@@ -318,14 +324,15 @@ class JsonLinesHistory:
             self._start_fsync()
 
     def close(self) -> Deferred[None]:
-        """Refuse further appends, sync (unless fsync is "never"), then close the file."""
+        """Refuse further appends, sync (with every policy: shutdown makes history
+        durable), then close the file."""
         if self._fd < 0:
             return succeed(None)
         waiter: Deferred[None] = Deferred()
         self._close_waiters.append(waiter)
         if not self._closing:
             self._closing = True
-            self.sync().addBoth(self._finish_close)
+            self._sync_appended().addBoth(self._finish_close)
         return waiter
 
     def _finish_close(self, result: Failure | None) -> None:

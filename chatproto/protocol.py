@@ -13,6 +13,7 @@ passes through it, and a method dispatch per frame is the cheap way.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,6 +36,7 @@ from chatproto.wire import (
     NICK,
     RETRY,
     NotAPacket,
+    looks_like_packet,
     parse_packet,
 )
 
@@ -124,7 +126,7 @@ class ChatProtocol(Int16StringReceiver):
         self.send(_GREETING)
         timeout = room.config.handshake_timeout
         if timeout:
-            self._handshake_timer = room.reactor.callLater(timeout, self.close)
+            self._handshake_timer = room.reactor.callLater(timeout, self._handshake_expired)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """A dropped connection is a leave like BYE."""
@@ -174,6 +176,10 @@ class ChatProtocol(Int16StringReceiver):
             self.leave()
             return
         if self.factory.config.rate and not self._take_token():
+            if _is_json_bye(data):  # BYE in the original library's form is exempt too
+                self.leave()
+            else:
+                self._rate_limited()
             return
         try:
             self._handle_joined_text(data)
@@ -216,10 +222,9 @@ class ChatProtocol(Int16StringReceiver):
         room.send_private(self, to, check_message(message, room.config.max_message_bytes))
 
     def _take_token(self) -> bool:
-        """Spend a token of the bucket, or refuse the frame with `rate-limited`."""
-        room = self.factory
-        config = room.config
-        now = room.reactor.seconds()
+        """Spend a token of the bucket (C{--rate}, C{--burst}) if there is one."""
+        config = self.factory.config
+        now = self.factory.reactor.seconds()
         tokens = min(float(config.burst), self._tokens + (now - self._refilled_at) * config.rate)
         self._refilled_at = now
         if tokens >= 1.0:
@@ -227,14 +232,19 @@ class ChatProtocol(Int16StringReceiver):
             self._rate_errors = 0
             return True
         self._tokens = tokens
+        return False
+
+    def _rate_limited(self) -> None:
+        """Refuse a frame with `rate-limited`; too many in a row is a flood."""
+        room = self.factory
+        config = room.config
         self._rate_errors += 1
-        retry_after = round((1.0 - tokens) / config.rate, 3)
+        retry_after = round((1.0 - self._tokens) / config.rate, 3)
         room.send_error(
             self, ErrorCode.RATE_LIMITED, "Too many frames: slow down", retry_after=retry_after
         )
         if config.flood_errors and self._rate_errors >= config.flood_errors:
             self._drop(LeaveReason.FLOOD)
-        return False
 
     # -- leaving -----------------------------------------------------------
 
@@ -273,6 +283,14 @@ class ChatProtocol(Int16StringReceiver):
         if self._registered_as_producer:
             self._registered_as_producer = False
             self.transport.unregisterProducer()
+
+    def _handshake_expired(self) -> None:
+        """Abort, not close: a TLS client stuck before its handshake would hold a
+        graceful close (and its --max-clients place) open forever."""
+        self._handshake_timer = None
+        self.state = ConnectionState.CLOSED
+        self._unregister_producer()
+        self.transport.abortConnection()
 
     def _cancel_handshake_timer(self) -> None:
         timer = self._handshake_timer
@@ -317,14 +335,27 @@ class ChatProtocol(Int16StringReceiver):
         return str(self.transport.getPeer()) if self.transport else "?"
 
 
+def _is_json_bye(data: bytes) -> bool:
+    """Whether a frame is a chat packet without `to` whose message is exactly BYE."""
+    try:
+        packet = parse_packet(data.decode("utf-8"))
+    except (UnicodeDecodeError, NotAPacket):
+        return False
+    return packet.get("message") == BYE and "to" not in packet
+
+
 def _nickname_choice(text: str) -> tuple[str, int | None] | None:
-    """Parse a nickname frame (bare or resume form) into (display name, since)."""
+    """Parse a nickname frame (bare or resume form) into (display name, since).
+
+    A frame that parses as a JSON object is a packet: the resume form or
+    nothing. Anything else, even C{{abc}, is a bare nickname.
+    """
     since: Any = None
-    if text.startswith("{"):
-        try:
+    packet = None
+    if looks_like_packet(text):
+        with contextlib.suppress(NotAPacket):
             packet = parse_packet(text)
-        except NotAPacket:
-            return None
+    if packet is not None:
         text = packet.get("nickname")  # type: ignore[assignment]
         since = packet.get("since")
         if not isinstance(text, str):

@@ -52,6 +52,8 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         self._hub = hub if hub is not None else LocalHub()
         self._hub.subscribe(self.batcher.queue)
         self._shutdown_at: float | None = None
+        # Set by close_all: the connections it closes get no leave notices.
+        self._closing = False
 
     # -- connections -----------------------------------------------------
 
@@ -62,7 +64,12 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         if (limits.max_clients and len(self._connections) >= limits.max_clients) or (
             host is not None and limits.max_per_ip and self._per_host[host] >= limits.max_per_ip
         ):
-            self.log.info("refused {peer}: server full", peer=str(peer))
+            self.log.info(
+                "error {code} for {who}",
+                code=str(ErrorCode.SERVER_FULL),
+                who=str(peer),
+                event_kind="error",
+            )
             connection.send(
                 error_notice(self.timestamp(), ErrorCode.SERVER_FULL, "The server is full")
             )
@@ -142,7 +149,7 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         del self._members[key]
         self._listed_names.remove(member.encoded_nickname)
         nickname = member.nickname
-        if self._shutdown_at is None:
+        if not self._closing:
             self._hub.publish(
                 notice(self.timestamp(), "leave", f"{nickname} left", user=nickname, reason=reason),
                 None,
@@ -233,8 +240,7 @@ class ChatRoom(ServerFactory[ChatProtocol]):
 
     def close_all(self) -> None:
         """Close every connection, choosing ones included, without `leave` notices."""
-        if self._shutdown_at is None:
-            self._shutdown_at = self.reactor.seconds()
+        self._closing = True
         self.batcher.flush()
         for connection in list(self._connections):
             connection.close()

@@ -85,13 +85,22 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
+#: Whitespace RFC 8259 allows around a JSON value.
+_JSON_WHITESPACE: Final = " \t\n\r"
+
+
+def looks_like_packet(text: str) -> bool:
+    """Whether a frame's text is meant as a JSON object (it opens with a brace)."""
+    return text.lstrip(_JSON_WHITESPACE).startswith("{")
+
+
 def parse_packet(text: str) -> dict[str, Any]:
     """Parse a frame's text as a JSON packet, strictly.
 
     @raise NotAPacket: for anything but one JSON object free of duplicate keys,
         NaN/Infinity, lone surrogates and nesting deeper than L{MAX_JSON_DEPTH}.
     """
-    if not text.startswith("{"):
+    if not looks_like_packet(text):
         raise NotAPacket("not a JSON object")
     # The cheap counts keep the full walks off the path of ordinary packets.
     if text.count("{") + text.count("[") > MAX_JSON_DEPTH:

@@ -38,6 +38,11 @@ class RateLimitTests(SynchronousTestCase):
         self.alice.send("BYE")
         self.assertTrue(self.alice.closed)
 
+    def test_json_bye_is_not_counted(self) -> None:
+        self.send(4)
+        self.alice.send_json({"message": "BYE"})
+        self.assertTrue(self.alice.closed)
+
     def test_flood_disconnects(self) -> None:
         watcher = FakeClient(self.room, port=2)
         watcher.join("watcher")

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-import pytest_twisted
+from pathlib import Path
 
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.endpoints import serverFromString
+
+from chatproto.config import RoomConfig
+from chatproto.history import JsonLinesHistory
+from chatproto.room import ChatRoom
+from chatproto.wire import frame
 from tests.conftest import RunningServer
 from tests.loopback import connect
 
@@ -126,3 +134,20 @@ async def test_shutdown_notice_then_close(chat_server: RunningServer) -> None:
     chat_server.room.close_all()
     await alice.closed()
     await choosing.closed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_fsync_always_bye_still_gets_its_own_last_message(tmp_path: Path) -> None:
+    history = JsonLinesHistory(str(tmp_path / "h.jsonl"), fsync="always")
+    room = ChatRoom(RoomConfig(), history, reactor)
+    port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(room)
+    try:
+        alice = await connect(port.getHost().port)
+        await alice.join("alice")
+        alice.transport.write(frame(b'{"message": "last words"}') + frame(b"BYE"))
+        assert (await alice.next_chat())["message"] == "last words"
+        await alice.closed()
+    finally:
+        await port.stopListening()
+        room.close_all()
+        await history.close()

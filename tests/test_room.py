@@ -41,6 +41,16 @@ class HandshakeTests(SynchronousTestCase):
         bob.send("bob")
         self.assertEqual(bob.received()[0], "READY")
 
+    def test_brace_that_is_not_json_is_a_bare_nickname(self) -> None:
+        client = FakeClient(self.room)
+        self.assertEqual(client.join("{abc")[-1]["users"], ["{abc"])
+
+    def test_resume_form_with_whitespace_around(self) -> None:
+        client = FakeClient(self.room)
+        client.received()
+        client.send(' \n{"nickname": "spaced", "since": 0} ')
+        self.assertEqual(client.received()[0], "READY")
+
     def test_nfkc_display_form_kept(self) -> None:
         client = FakeClient(self.room)
         welcome = client.join("ｂｏｂ")[-1]
@@ -201,6 +211,10 @@ class ChatTests(SynchronousTestCase):
         self.bob.send_json({"message": "still here"})
         self.assertEqual(self.alice.events(), [("bob", "still here")])
 
+    def test_json_whitespace_before_the_object(self) -> None:
+        self.bob.send('\r\n\t {"message": "spaced"}')
+        self.assertEqual(self.alice.events(), [("bob", "spaced")])
+
     def test_allowed_text(self) -> None:
         self.bob.send_json(
             {"message": "tab\tand\r\nlines \U0001f468\u200d\U0001f469 " + "é" * 2000}
@@ -290,6 +304,11 @@ class ShutdownTests(SynchronousTestCase):
         late = choosing.join("late")
         self.assertEqual([p["event"] for p in late], ["welcome", "shutdown"])
         self.assertEqual(late[-1]["grace"], 3)
+        bob = FakeClient(room, port=3)
+        bob.join("bob")
+        bob.send("BYE")  # leaving during the grace is announced as usual
+        self.assertEqual(alice.events(), ["join", "join", "leave"])  # late, bob, bob
+        self.assertEqual(choosing.events(), ["join", "leave"])
         room.close_all()
         self.assertTrue(alice.closed and choosing.closed)
         alice.drop()

@@ -50,3 +50,20 @@ async def test_chat_over_tls_with_hostname_check(tmp_path: Path) -> None:
     finally:
         room.close_all()
         await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_client_that_never_starts_tls_is_cut_at_the_handshake_timeout(
+    tmp_path: Path,
+) -> None:
+    cert, key = make_certificate(tmp_path)
+    description = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+    room = ChatRoom(RoomConfig(handshake_timeout=0.2, max_clients=1), MemoryHistory(), reactor)
+    port = await serverFromString(reactor, description).listen(room)
+    try:
+        tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+        silent = await connectProtocol(tcp, RawClient())  # speaks no TLS at all
+        await silent.closed()
+    finally:
+        room.close_all()
+        await port.stopListening()
