@@ -60,6 +60,12 @@ class Talker:
             self.record(self.client.frames.pending.pop(0))
 
 
+def signal_process(server: TwistdProcess, name: str) -> None:
+    """Send the signal C{name} ("KILL", "INT") to the server process."""
+    assert server.transport is not None
+    server.transport.signalProcess(name)
+
+
 async def join_talker(port: int, nickname: str) -> Talker:
     """Connect and join; the replay and welcome are not part of the talk."""
     client = await connect(port)
@@ -75,7 +81,7 @@ async def talk_then_kill(server: TwistdProcess, talkers: list[Talker]) -> None:
             talker.take_queued()
             talker.top_up()
         first.record(await first.client.next())
-    server.transport.signalProcess("KILL")
+    signal_process(server, "KILL")
     for talker in talkers:
         await talker.client.closed()
         talker.take_queued()
@@ -114,7 +120,7 @@ def history_lines(path: Path) -> list[dict[str, Any]]:
 
 async def stop(server: TwistdProcess) -> None:
     """SIGINT and wait for a clean exit."""
-    server.transport.signalProcess("INT")
+    signal_process(server, "INT")
     ended = await server.ended
     assert isinstance(ended, ProcessDone | ProcessTerminated)
     assert ended.exitCode == 0 or ended.signal == signal.SIGINT, server.output

@@ -97,12 +97,8 @@ def _depth_and_surrogates(value: Any) -> tuple[int, bool]:
 
 
 def json_packet(text: str) -> dict[str, Any] | None:
-    """Section 1: the packet a frame's text is, or None.
-
-    A packet's text starts with "{" (the server and the resume-form detection
-    of section 2 both rely on it; see the report about leading whitespace).
-    """
-    if not text.startswith("{"):
+    """Section 1: the packet a frame's text is (RFC 8259 whitespace allowed around it), or None."""
+    if not text.lstrip(" \t\n\r").startswith("{"):
         return None
     try:
         value = json.loads(text, object_pairs_hook=_unique, parse_constant=_no_constants)
@@ -119,25 +115,34 @@ def json_packet(text: str) -> dict[str, Any] | None:
 def chosen_nickname(payload: bytes) -> tuple[str, int | None] | None:
     """Section 2 step 2: the (nickname, since) a choosing frame asks for, or None.
 
-    Two readings the spec leaves open, taken as the server takes them: a text
-    starting with "{" is the resume form (so no bare nickname starts with "{"),
-    and `"since": null` counts as no `since`.
+    A frame that is a JSON packet is the resume form or nothing; any other
+    text is a bare nickname, even one that starts with "{". A `since` of null
+    counts as no `since`, as the server reads it.
     """
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not text.startswith("{"):
+    packet = json_packet(text)
+    if packet is None:
         name = valid_nickname(text)
         return None if name is None else (name, None)
-    packet = json_packet(text)
-    if packet is None or not isinstance(packet.get("nickname"), str):
+    if not isinstance(packet.get("nickname"), str):
         return None
     since = packet.get("since")
     if since is not None and (type(since) is not int or since < 0):
         return None
     name = valid_nickname(packet["nickname"])
     return None if name is None else (name, since)
+
+
+def is_json_bye(payload: bytes) -> bool:
+    """Section 2 step 5: a chat packet without `to` whose message is exactly BYE."""
+    try:
+        packet = json_packet(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        return False
+    return packet is not None and packet.get("message") == "BYE" and "to" not in packet
 
 
 def message_error(message: Any) -> str | None:
@@ -225,6 +230,9 @@ class RoomModel:
             self._leave("bye")
             return
         if self.rate:
+            if self.tokens < 1 and is_json_bye(payload):  # BYE in either form is not counted
+                self._leave("bye")
+                return
             if self.tokens < 1:
                 self.rate_errors += 1
                 self.sender.append(("error", "rate-limited"))
@@ -400,6 +408,8 @@ _near_json = st.sampled_from(
         b'{"nickname":"ok","since":true}',
         b'{"nickname":"ok","since":1.0}',
         b'{"nickname":5}',
+        b'\n{"nickname":"ok"} ',
+        b"{abc",
         b"{\xff}",
     ]
 )
@@ -563,6 +573,8 @@ def feed_and_check(scene: Scene, chunks: list[bytes]) -> None:
 @example(chunks=[b"\x00\x05ab", b"c"])  # promises 5 bytes, sends 3
 @example(chunks=[b"\x00\x03BYE\x00\x02hi"])  # frames after BYE are ignored
 @example(chunks=[b"\x00\x01\xff\x00\x05alice"])  # invalid UTF-8, then a nickname
+@example(chunks=[framed(b"{"), framed(b"{abc")])  # not JSON: bare nicknames
+@example(chunks=[framed(b'\r\n {"nickname":"ok","since":1}\t')])  # JSON whitespace around
 @example(chunks=[framed(b'{"nickname":"late","since":0}'), TOUR])
 def test_junk_while_choosing(chunks: list[bytes]) -> None:
     """Before READY: RETRY per frame (READY for a valid free nickname), nothing else."""
@@ -585,6 +597,7 @@ def test_junk_while_joined(chunks: list[bytes]) -> None:
 @JUNK_SETTINGS
 @given(chunks=split(streams()))
 @example(chunks=[TOUR])
+@example(chunks=[framed(b'{"message":"hi"}') * 3 + framed(b'{"message":"BYE"}')])  # not counted
 def test_junk_while_joined_and_rate_limited(chunks: list[bytes]) -> None:
     """With --rate on and a clock that stands still: the burst, then rate-limited, then flood."""
     feed_and_check(make_scene(joined=True, rate=1, burst=3, flood_errors=4), chunks)
@@ -605,8 +618,8 @@ def test_oracle_agrees_with_the_spec_examples() -> None:
     assert chosen_nickname(b'{"nickname": "alice", "since": 41}') == ("alice", 41)
     for bad in ["server", "Server", "", "a b", "x" * 33, "HELLO", "zero\u200bwidth", "bell\x07"]:
         assert chosen_nickname(_encode(bad)) is None, bad
-    for bad in [b'{"nickname": "bob", "since": -1}', b'{"nickname": "bob", "since": true}']:
-        assert chosen_nickname(bad) is None, bad
+    for bad_form in [b'{"nickname": "bob", "since": -1}', b'{"nickname": "bob", "since": true}']:
+        assert chosen_nickname(bad_form) is None, bad_form
     assert json_packet('{"a":' * 31 + "1" + "}" * 31) is not None
     assert json_packet('{"a":' * 33 + "1" + "}" * 33) is None
     assert [message_error(m) for m in ["ok", " \n", "a\x00", "👩‍💻", 5]] == [
