@@ -41,6 +41,9 @@ CONTROL_WORDS = ("HELLO", "NICK", "READY", "RETRY", "BYE")
 MAX_DEPTH = 32
 #: A small --max-message-bytes so that `too-long` is easy to hit.
 MAX_MESSAGE_BYTES = 64
+#: Seconds the fake clock moves on before a transcript is read: presence notices
+#: alone may wait a few milliseconds for company (docs/protocol.md).
+SETTLE = 1.0
 #: The nickname of the client that watches the junk client from the same room.
 WATCHER = "watcher"
 
@@ -537,6 +540,7 @@ def make_scene(joined: bool, **limits: Any) -> Scene:
         model.frame(b"junk")
         assert [shape(f) for f in junk.received()] == model.sender
         model.sender.clear()
+    clock.advance(SETTLE)
     watcher.received()
     model.watcher.clear()
     return Scene(watcher, junk, model, clock.advance)
@@ -550,6 +554,7 @@ def feed_and_check(scene: Scene, chunks: list[bytes]) -> None:
     for chunk in chunks:
         scene.junk.protocol.dataReceived(chunk)  # nothing may raise out of here
         scene.advance(0)  # the reactor turn ends between reads
+    scene.advance(SETTLE)
     sender = [shape(f) for f in scene.junk.received()]
     for kind in {s[1] if s[0] == "error" else s[0] for s in sender}:
         event(f"answer: {kind}")  # --hypothesis-show-statistics shows what was covered
@@ -558,6 +563,7 @@ def feed_and_check(scene: Scene, chunks: list[bytes]) -> None:
 
     scene.junk.drop()
     scene.model.dropped()
+    scene.advance(SETTLE)
     assert [shape(f) for f in scene.watcher.received()] == scene.model.watcher
     # The watcher can still talk and gets the next id: the room never noticed.
     scene.watcher.send_json({"message": "still here"})
