@@ -344,7 +344,7 @@ def fmt(value: float | None) -> str:
     """A figure for the table."""
     if value is None:
         return "-"
-    if abs(value) >= 1000:
+    if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
 
@@ -412,6 +412,35 @@ def write_peer_configs(directory: Path, ports: dict[str, int]) -> None:
     print(f"  taskset -c 0 {user} inspircd --config {directory / 'inspircd.conf'} --nofork --nopid")
 
 
+def measure(
+    target: Target, loadgen_args: Sequence[str], log: Path, args: argparse.Namespace, label: str
+) -> dict[str, Any] | str:
+    """One run of C{target}, repeated while others loaded the cores; the quietest, or an error.
+
+    A run during which other processes took more than C{args.max_noise} core-seconds
+    per second is repeated, up to C{args.noisy_retries} times.
+    """
+    best: dict[str, Any] | None = None
+    for attempt in range(args.noisy_retries + 1):
+        busiest = wait_for_quiet(args.quiet_wait)
+        if busiest >= 0.10:
+            print(f"[bench] cores busy ({busiest:.0%}): measuring anyway", file=sys.stderr)
+        again = f" (again: others used {best['others_cpu']:.2f} cores)" if best else ""
+        print(f"[bench] run {label}: {target.name}{again}", file=sys.stderr, flush=True)
+        try:
+            result = run_once(target, loadgen_args, log)
+        except (RuntimeError, json.JSONDecodeError, IndexError) as e:
+            print(f"[bench] {target.name}: {e}", file=sys.stderr)
+            return str(e)
+        result["attempts"] = attempt + 1
+        if best is None or result["others_cpu"] < best["others_cpu"]:
+            best = result
+        if best["others_cpu"] <= args.max_noise:
+            break
+    assert best is not None
+    return best
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """The runner's options; unknown ones go to the load generator."""
     p = argparse.ArgumentParser(
@@ -422,6 +451,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     p.add_argument("--targets", default="chatproto,ngircd,inspircd")
     p.add_argument("--twistd", default=str(ROOT / ".venv" / "bin" / "twistd"))
     p.add_argument("--quiet-wait", type=float, default=60.0, help="seconds to wait for idle cores")
+    p.add_argument(
+        "--max-noise",
+        type=float,
+        default=0.05,
+        help="repeat a run during which other processes used more cores than this",
+    )
+    p.add_argument("--noisy-retries", type=int, default=2, help="repeats of a noisy run, at most")
     p.add_argument("--write-peer-configs", metavar="DIR", help="only render the peer configs")
     return p.parse_known_args(argv)
 
@@ -450,17 +486,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     failures: dict[str, list[str]] = {n: [] for n in names}
     for round_ in range(1, args.runs + 1):
         for name in names:
-            busiest = wait_for_quiet(args.quiet_wait)
-            if busiest >= 0.10:
-                print(f"[bench] cores busy ({busiest:.0%}): measuring anyway", file=sys.stderr)
-            print(f"[bench] run {round_}/{args.runs}: {name}", file=sys.stderr, flush=True)
-            try:
-                result = run_once(available[name], loadgen_args, log)
-            except (RuntimeError, json.JSONDecodeError, IndexError) as e:
-                print(f"[bench] {name}: {e}", file=sys.stderr)
-                failures[name].append(str(e))
-                continue
-            runs[name].append(result)
+            result = measure(available[name], loadgen_args, log, args, f"{round_}/{args.runs}")
+            if isinstance(result, str):
+                failures[name].append(result)
+            else:
+                runs[name].append(result)
     names = [n for n in names if runs[n]]
     meds = {n: medians(runs[n]) for n in names}
     print()
