@@ -5,8 +5,9 @@ Run it pinned to its own core, against a server pinned to another::
 
     taskset -c 1 python -m bench.loadgen --proto chat --port 10328 --server-pid PID
 
-It opens every client on one epoll set (non-blocking sockets, level-triggered)
-and, once a client has joined, never parses what it receives: every room
+Clients are non-blocking sockets on level-triggered epoll sets (one for
+handshakes, one for joined clients). Once a client has joined, the generator
+never parses what it receives: every room
 message carries a punctuation marker token, and a delivery is one occurrence
 of that token in the raw byte stream, counted with C{bytes.count} over a
 scratch buffer that starts with the last C{len(token) - 1} bytes of the
@@ -27,7 +28,8 @@ Phases (in this order, each bounded in time):
   flood     10 senders flood the room of N clients, deliveries/s;
   flood-gap the same with a small sleep between polls (fewer, larger reads);
   latency   one sender at 50 msg/s, probes carry a send timestamp, p50/p99 over
-            every delivery;
+            every delivery, by the kernel's arrival stamp (SO_TIMESTAMPNS) and
+            by the time the generator read it;
 then the same joins and floods for the small room.
 
 The last line of output is one JSON object with every figure.

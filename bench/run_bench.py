@@ -395,6 +395,24 @@ def goals(meds: dict[str, dict[str, float]]) -> dict[str, Any]:
     return checks
 
 
+def environment(available: dict[str, Target]) -> dict[str, str]:
+    """What the figures were measured on: kernel, CPU model, Python, peer versions."""
+    info = {"kernel": os.uname().release, "python": sys.version.split()[0]}
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    info["cores"] = str(os.cpu_count())
+    for name, flag in (("ngircd", "--version"), ("inspircd", "--version")):
+        program = find_program(name)
+        if name in available and program:
+            out = subprocess.run([program, flag], capture_output=True, text=True, check=False)
+            lines = (out.stdout or out.stderr).strip().splitlines()
+            info[name] = lines[0] if lines else "?"
+    return info
+
+
 # -- command line ------------------------------------------------------------------------
 
 
@@ -506,6 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {
         "runs": args.runs,
         "loadgen_args": loadgen_args,
+        "environment": environment(available),
         "median": meds,
         "goals": checks,
         "failures": {n: f for n, f in failures.items() if f},
