@@ -8,6 +8,9 @@ from typing import Final
 from chatproto.wire import CONTROL_WORDS
 
 MAX_NICKNAME_CODE_POINTS: Final = 32
+#: Longer raw text is refused before normalising it (NFKC of a 64 KiB frame
+#: costs milliseconds). No Unicode composition folds 8 code points into one.
+_MAX_RAW_CODE_POINTS: Final = 8 * MAX_NICKNAME_CODE_POINTS
 #: The name the server signs its notices with; nobody may hold it.
 SERVER_NAME: Final = "server"
 #: General categories a nickname may not contain: controls, format characters,
@@ -17,6 +20,11 @@ _FORBIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Cn"})
 
 class InvalidNickname(ValueError):
     """A nickname breaks a rule; the message says which, in words for a person."""
+
+
+def could_be_nickname(text: str) -> bool:
+    """False for text too long to normalise into any valid nickname (cheap to ask)."""
+    return len(text) <= _MAX_RAW_CODE_POINTS
 
 
 def nickname_key(name: str) -> str:
@@ -34,6 +42,8 @@ def validate_nickname(raw: str) -> str:
     """
     if raw in CONTROL_WORDS:
         raise InvalidNickname(f"{raw!r} is a protocol word, not a nickname")
+    if not could_be_nickname(raw):
+        raise InvalidNickname(f"a nickname has at most {MAX_NICKNAME_CODE_POINTS} characters")
     name = unicodedata.normalize("NFKC", raw)
     if not name:
         raise InvalidNickname("a nickname cannot be empty")

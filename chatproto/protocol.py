@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Iterator
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 _BYE_BYTES = BYE.encode("ascii")
 _GREETING = CONTROL_FRAMES[HELLO] + CONTROL_FRAMES[NICK]
 _RETRY_FRAME = CONTROL_FRAMES[RETRY]
+#: A streamed replay is written in pieces of about this size.
+_STREAM_CHUNK_BYTES = 65536
 
 
 class ServerTransport(Protocol):
@@ -105,6 +108,10 @@ class ChatProtocol(Int16StringReceiver):
     # Set while the transport's buffer is over its size; bytes written since.
     _output_paused = False
     _queued_while_paused = 0
+    # A replay still being streamed, and what is sent meanwhile, held behind it.
+    _backlog: Iterator[bytes] | None = None
+    _held: list[bytes] | None = None
+    _held_bytes = 0
 
     # -- connection events -----------------------------------------------
 
@@ -264,6 +271,7 @@ class ChatProtocol(Int16StringReceiver):
     def _drop(self, reason: LeaveReason) -> None:
         """Disconnect a client for abuse; a slow one is not waited for."""
         self.state = ConnectionState.CLOSED
+        self._backlog = self._held = None
         self.factory.leave(self, reason)
         self._unregister_producer()
         if reason is LeaveReason.SLOW:
@@ -303,6 +311,47 @@ class ChatProtocol(Int16StringReceiver):
 
     def send(self, data: bytes) -> None:
         """Write C{data}, dropping the client as slow once too much waits for it."""
+        if self._backlog is not None:
+            self._hold(data)
+        else:
+            self._write(data)
+
+    def stream(self, frames: Iterator[bytes]) -> None:
+        """Write C{frames} (a replay) only as fast as the client reads them.
+
+        Whatever is sent meanwhile waits behind them and counts against
+        C{--sendq-bytes}, so a resuming client that does not read costs the
+        server a bounded amount, however much history it asked for.
+        """
+        self._backlog = frames
+        self._held = []
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._backlog is not None and not self._output_paused:
+            chunk: list[bytes] = []
+            size = 0
+            for data in self._backlog:
+                chunk.append(data)
+                size += len(data)
+                if size >= _STREAM_CHUNK_BYTES:
+                    break
+            else:  # the backlog is done: what was held goes right after it
+                chunk.extend(self._held or ())
+                self._backlog = self._held = None
+                self._held_bytes = 0
+                self._write(b"".join(chunk))
+                return
+            self._write(b"".join(chunk))
+
+    def _hold(self, data: bytes) -> None:
+        assert self._held is not None
+        self._held.append(data)
+        self._held_bytes += len(data)
+        if self._held_bytes > self.factory.config.sendq_bytes > 0:
+            self._drop(LeaveReason.SLOW)
+
+    def _write(self, data: bytes) -> None:
         if self._output_paused:
             self._queued_while_paused += len(data)
             if self._queued_while_paused > self.factory.config.sendq_bytes > 0:
@@ -321,9 +370,11 @@ class ChatProtocol(Int16StringReceiver):
             self._queued_while_paused = 0
 
     def resumeProducing(self) -> None:
-        """The transport's buffer is empty again."""
+        """The transport's buffer is empty again: go on with any backlog."""
         self._output_paused = False
         self._queued_while_paused = 0
+        if self._backlog is not None:
+            self._pump()
 
     def stopProducing(self) -> None:
         """The connection is going away; connectionLost does the bookkeeping."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from twisted.internet.interfaces import IAddress, IReactorTime
@@ -16,7 +18,7 @@ from chatproto.delivery import TurnBatcher
 from chatproto.errors import ErrorCode, PacketRejected
 from chatproto.history import HistoryUnavailable, IHistoryStore
 from chatproto.hub import IBroadcastHub, LocalHub
-from chatproto.nicknames import nickname_key
+from chatproto.nicknames import could_be_nickname, nickname_key
 from chatproto.notices import encode_nickname, error_notice, notice, users_notice
 from chatproto.protocol import ChatProtocol, LeaveReason
 from chatproto.timestamps import rfc3339_millis
@@ -99,7 +101,8 @@ class ChatRoom(ServerFactory[ChatProtocol]):
     def join(self, member: ChatProtocol, nickname: str, since: int | None) -> None:
         """Make C{member} joined as C{nickname}, which L{is_free} said is free.
 
-        READY, the replay and the welcome go out in one write. Replay and
+        READY, the replay and the welcome are streamed at the pace the client
+        reads (usually in one write). Replay and
         subscription happen in this one synchronous call, so the joiner sees
         neither a gap nor a duplicate between history and live traffic.
         """
@@ -121,25 +124,25 @@ class ChatRoom(ServerFactory[ChatProtocol]):
             last_id=last_id,
             first_id=first_id,
         )
-        parts = [_READY_FRAME, *self._replay(since, last_id), welcome]
+        tail = [welcome]
         if self._shutdown_at is not None:
-            parts.append(self._shutdown_notice())
-        member.send(b"".join(parts))
+            tail.append(self._shutdown_notice())
+        member.stream(itertools.chain((_READY_FRAME,), self._replay(since, last_id), tail))
         self._hub.publish(notice(now, "join", f"{nickname} joined", user=nickname), key, None)
         self.log.info("{nickname} joined", nickname=nickname, event_kind="join")
 
-    def _replay(self, since: int | None, last_id: int) -> list[bytes]:
-        """The history frames a joiner is owed, marked as history."""
+    def _replay(self, since: int | None, last_id: int) -> Iterator[bytes]:
+        """The history frames a joiner is owed, marked as history, built as they are written."""
         if since is None:
             count = self.config.history_replay
             records = self._history.recent(count) if count else []
         else:
             records = self._history.since(since)
-        return [
+        return (
             frame(record[:-1] + _REPLAY_MARK)
             for message_id, record in records
             if message_id <= last_id
-        ]
+        )
 
     def leave(self, member: ChatProtocol, reason: LeaveReason) -> None:
         """Free C{member}'s nickname at once and tell the others why it left."""
@@ -192,7 +195,7 @@ class ChatRoom(ServerFactory[ChatProtocol]):
 
         @raise PacketRejected: C{no-such-user} when nobody holds that name.
         """
-        recipient = self._members.get(nickname_key(to))
+        recipient = self._members.get(nickname_key(to)) if could_be_nickname(to) else None
         if recipient is None:
             raise PacketRejected(ErrorCode.NO_SUCH_USER, f"Nobody is called {to}")
         packet = {

@@ -71,11 +71,44 @@ def decode_frames(data: bytes) -> list[Any]:
     return frames
 
 
-class FakeClient:
-    """One connection to a room over a StringTransport."""
+class FullBufferTransport(StringTransport):
+    """A StringTransport that, like Twisted's, pauses its producer once more than
+    C{limit} unread bytes wait, and resumes it when the reader L{drain}s them."""
 
-    def __init__(self, room: ChatRoom, host: str = "127.0.0.1", port: int = 40000) -> None:
-        self.transport = StringTransport(peerAddress=_address(host, port))
+    def __init__(self, limit: int, peerAddress: Any) -> None:
+        super().__init__(peerAddress=peerAddress)
+        self.limit = limit
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        if len(self.io.getvalue()) > self.limit and self.producer is not None:
+            self.producer.pauseProducing()
+
+    def drain(self) -> bytes:
+        """The reader takes everything; the producer may go on."""
+        data = self.value()
+        self.clear()
+        if self.producer is not None:
+            self.producer.resumeProducing()
+        return data
+
+
+class FakeClient:
+    """One connection to a room over a StringTransport (or a FullBufferTransport)."""
+
+    def __init__(
+        self,
+        room: ChatRoom,
+        host: str = "127.0.0.1",
+        port: int = 40000,
+        buffer_limit: int | None = None,
+    ) -> None:
+        address = _address(host, port)
+        self.transport = (
+            StringTransport(peerAddress=address)
+            if buffer_limit is None
+            else FullBufferTransport(buffer_limit, address)
+        )
         proto = room.buildProtocol(self.transport.getPeer())
         assert isinstance(proto, ChatProtocol)
         self.protocol = proto

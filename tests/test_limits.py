@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.protocol import ChatProtocol
-from tests.fakes import FakeClient, make_room
+from tests.fakes import FakeClient, FullBufferTransport, MemoryHistory, decode_frames, make_room
 
 
 class RateLimitTests(SynchronousTestCase):
@@ -129,3 +131,44 @@ class ConnectionLimitTests(SynchronousTestCase):
         for port in range(10):
             self.assertEqual(FakeClient(room, port=port).received(), ["HELLO", "NICK"])
             self.assertEqual(FakeClient(room, host="::1", port=port).received(), ["HELLO", "NICK"])
+
+
+class StreamedReplayTests(SynchronousTestCase):
+    """A big replay goes out at the reader's pace; live traffic waits behind it."""
+
+    def setUp(self) -> None:
+        history = MemoryHistory()
+        for message_id in range(1, 201):  # about 1 MB of history
+            history.append(message_id, b'{"id":%d,"message":"%s"}' % (message_id, b"x" * 5000))
+        self.room, self.clock, _ = make_room(history=history, rate=0, sendq_bytes=50_000)
+        self.talker = FakeClient(self.room, port=1)
+        self.talker.join("talker")
+        self.reader = FakeClient(self.room, port=2, buffer_limit=65536)
+        self.reader.received()
+        self.reader.send('{"nickname": "reader", "since": 0}')
+
+    def test_replay_waits_for_the_reader_and_live_traffic_follows_it(self) -> None:
+        transport = self.reader.transport
+        assert isinstance(transport, FullBufferTransport)
+        self.clock.advance(0)
+        first = decode_frames(transport.value())
+        self.assertEqual(first[0], "READY")
+        self.assertLess(len(first), 30)  # about 64 KiB, not the whole megabyte
+        self.talker.send_json({"message": "live"})
+        self.clock.advance(0)
+        frames: list[Any] = []
+        while data := transport.drain():
+            frames += decode_frames(data)
+        ids = [f["id"] for f in frames if isinstance(f, dict) and f.get("history")]
+        self.assertEqual(ids, list(range(1, 201)))
+        tail = [f.get("event") or f.get("message") for f in frames[201:]]
+        self.assertEqual(tail, ["welcome", "live"])
+
+    def test_traffic_held_behind_a_replay_counts_against_the_sendq(self) -> None:
+        seen = []
+        for n in range(20):
+            self.talker.send_json({"message": "y" * 3000 + str(n)})
+            seen += self.talker.received()
+        self.assertTrue(self.reader.closed)
+        leave = [f for f in seen if f.get("event") == "leave"]
+        self.assertEqual([(f["user"], f["reason"]) for f in leave], [("reader", "slow")])

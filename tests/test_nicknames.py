@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.nicknames import InvalidNickname, nickname_key, validate_nickname
@@ -54,3 +56,10 @@ class NicknameTests(SynchronousTestCase):
         self.assertEqual(len(validate_nickname("é" * 32)), 32)
         with self.assertRaises(InvalidNickname):
             validate_nickname("㍻" * 17)  # 17 characters, 34 code points after NFKC
+
+    def test_oversized_text_is_refused_before_normalising(self) -> None:
+        with mock.patch("chatproto.nicknames.unicodedata.normalize") as normalize:
+            for text in ["\ufdfa" * 21000, "x" * 257]:
+                with self.assertRaises(InvalidNickname):
+                    validate_nickname(text)
+        normalize.assert_not_called()
