@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
@@ -643,19 +642,14 @@ def test_oracle_agrees_with_the_spec_examples() -> None:
 _LIGATURE = "\ufdfa"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: nickname texts are NFKC-normalised whole before their length is "
-    "checked, 20+ ms of CPU per frame, and choosing clients are not rate-limited",
-)
 def test_refusing_an_oversized_nickname_is_cheap() -> None:
     """A 64 KiB nickname (or `to`) costs the server little more than a short one.
 
     NFKC shrinks a text at most 4:1 (the longest canonical decomposition), so a
     text of more than 4 * 32 code points can never be a valid nickname and needs
     no normalising. Other clients notice CPU, so this measures CPU time: 20
-    frames of each kind must cost under 40 ms in all (2 ms a frame; today they
-    cost 10 to 30 ms each on a 2026 laptop core).
+    frames of each kind must cost under 40 ms in all (2 ms a frame; normalising
+    them whole cost 10 to 30 ms each on a 2026 laptop core).
     """
     room, _, _ = make_room(rate=0)
     joined = FakeClient(room, port=1)

@@ -10,8 +10,8 @@ fill, so the flood runs until the drop is seen (bounded by a byte budget and a
 deadline), not for a fixed count. The slow client shrinks its receive buffer
 so that this takes about a second.
 
-The last test shows a known server bug, marked xfail(strict): a history
-replay is written in one block that --sendq-bytes does not count.
+A history replay is unsent output too: a client that resumes from the start
+of a long history and stops reading costs the server no more than the limit.
 """
 
 from __future__ import annotations
@@ -201,12 +201,6 @@ def rss_kib(pid: int) -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc for RSS")
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a join's replay is written in one block that --sendq-bytes never "
-    "counts, so a resuming client that does not read holds up to the whole retained "
-    "history in server memory (see the hardening report)",
-)
 @pytest_twisted.ensureDeferred
 async def test_a_resuming_client_that_does_not_read_costs_at_most_sendq(
     tmp_path: Path,
