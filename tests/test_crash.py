@@ -10,9 +10,11 @@ These tests run the installed plugin (`make install` after changing chatproto/).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import DeferredList
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.error import ProcessDone, ProcessTerminated
+from twisted.internet.error import ProcessDone, ProcessExitedAlready, ProcessTerminated
 from twisted.internet.task import deferLater
 
 from chatproto.fdlimit import raise_open_file_limit
@@ -73,6 +75,24 @@ def signal_process(server: TwistdProcess, name: str) -> None:
     """Send the signal C{name} ("KILL", "INT") to the server process."""
     assert server.transport is not None
     server.transport.signalProcess(name)
+
+
+@pytest.fixture
+def twistd(tmp_path: Path) -> Iterator[Callable[..., TwistdProcess]]:
+    """Start servers in tmp_path with L{OPTIONS}; any still running at the end is killed."""
+    started: list[TwistdProcess] = []
+
+    def start(*extra: str) -> TwistdProcess:
+        server = start_twistd(tmp_path, *OPTIONS, *extra)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if not server.ended.called and server.transport is not None:
+            with contextlib.suppress(ProcessExitedAlready):
+                server.transport.signalProcess("KILL")
+            pytest_twisted.blockon(server.ended)
 
 
 async def join_talker(port: int, nickname: str) -> Talker:
@@ -139,14 +159,14 @@ async def stop(server: TwistdProcess) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_sigkill_while_messages_flow_loses_nothing_any_client_received(
-    tmp_path: Path,
+    twistd: Callable[..., TwistdProcess],
 ) -> None:
-    server = start_twistd(tmp_path, *OPTIONS)
+    server = twistd()
     port = await server.listening
     talkers = [await join_talker(port, "alice"), await join_talker(port, "bob")]
     await talk_then_kill(server, talkers)
 
-    again = start_twistd(tmp_path, *OPTIONS)
+    again = twistd()
     port = await again.listening
     replay, welcome = await replay_all(port, "carol")
     assert_replayable(replay, talkers)
@@ -161,10 +181,10 @@ async def test_sigkill_while_messages_flow_loses_nothing_any_client_received(
 
 @pytest_twisted.ensureDeferred
 async def test_torn_line_is_cut_and_nothing_appended_after_the_repair_is_lost(
-    tmp_path: Path,
+    tmp_path: Path, twistd: Callable[..., TwistdProcess]
 ) -> None:
     history = tmp_path / "h.jsonl"
-    server = start_twistd(tmp_path, *OPTIONS)
+    server = twistd()
     port = await server.listening
     before = [await join_talker(port, "alice")]
     await talk_then_kill(server, before)
@@ -173,7 +193,7 @@ async def test_torn_line_is_cut_and_nothing_appended_after_the_repair_is_lost(
         file.write(TORN)
 
     # First restart: the torn line is cut, and logged, before anything is appended.
-    repaired = start_twistd(tmp_path, *OPTIONS)
+    repaired = twistd()
     port = await repaired.listening
     assert history.read_bytes() == kept
     replay, _ = await replay_all(port, "carol")
@@ -183,7 +203,7 @@ async def test_torn_line_is_cut_and_nothing_appended_after_the_repair_is_lost(
     assert b"cut a torn last line of %d bytes" % len(TORN) in repaired.output
 
     # Second restart: what was appended after the repair is all there, with no corrupt line.
-    final = start_twistd(tmp_path, *OPTIONS)
+    final = twistd()
     port = await final.listening
     replay, welcome = await replay_all(port, "erin")
     assert_replayable(replay, before + after)
@@ -202,7 +222,7 @@ async def test_torn_line_is_cut_and_nothing_appended_after_the_repair_is_lost(
 )
 @pytest_twisted.ensureDeferred
 async def test_reconnect_storm_after_a_restart_gets_every_client_greeted(
-    tmp_path: Path,
+    twistd: Callable[..., TwistdProcess],
 ) -> None:
     """After a crash, every client reconnects at once; each must be greeted promptly.
 
@@ -213,7 +233,7 @@ async def test_reconnect_storm_after_a_restart_gets_every_client_greeted(
     clients = 1000
     if (raise_open_file_limit() or 0) < clients + 100:
         pytest.skip("needs an open-file limit above the number of clients")
-    server = start_twistd(tmp_path, *OPTIONS)
+    server = twistd()
     port = await server.listening
     endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
     storm = [connectProtocol(endpoint, RawClient()) for _ in range(clients)]
