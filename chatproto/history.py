@@ -179,7 +179,7 @@ class JsonLinesHistory:
         """Open C{path} for appending and lock it so that one server at a time writes it."""
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         try:
-            fd = os.open(path, flags, 0o644)
+            fd = os.open(path, flags, 0o600)
         except OSError as e:
             raise HistoryUnavailable(f"cannot open history file {path!r}: {e.strerror}") from e
         try:

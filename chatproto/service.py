@@ -25,6 +25,11 @@ from chatproto.history import IHistoryStore, JsonLinesHistory
 from chatproto.room import ChatRoom
 
 FSYNC_POLICIES = ("always", "interval", "never")
+#: The listen backlog given to tcp, tcp6 and ssl endpoints that name none.
+#: Twisted's default of 50 makes the kernel drop connections in a reconnect
+#: storm (every client of a restarted server at once) that the clients
+#: believe are open.
+DEFAULT_BACKLOG = 1024
 #: How often `--fsync interval` makes the history durable, in seconds.
 FSYNC_INTERVAL = 1.0
 
@@ -77,9 +82,7 @@ class Options(usage.Options):
         """Normalise the endpoint and check what single options cannot."""
         from twisted.internet import reactor
 
-        port = str(self["port"])
-        if port.isdigit():
-            port = f"tcp:{port}"
+        port = _with_backlog(str(self["port"]))
         try:
             endpoints.serverFromString(reactor, port)
         except (ValueError, KeyError, TypeError, OSError) as e:
@@ -106,10 +109,21 @@ class Options(usage.Options):
         )
 
 
+def _with_backlog(description: str) -> str:
+    """The endpoint description, a bare number as tcp, with a listen backlog of
+    L{DEFAULT_BACKLOG} unless it names one (or has none, like unix:)."""
+    if description.isdigit():
+        description = f"tcp:{description}"
+    kind = description.split(":", 1)[0]
+    if kind in ("tcp", "tcp6", "ssl") and "backlog=" not in description:
+        description += f":backlog={DEFAULT_BACKLOG}"
+    return description
+
+
 def _check_writable(path: str) -> None:
     """Fail early, as a usage error, when the history file cannot be opened for appending."""
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
     except OSError as e:
         raise usage.UsageError(f"--history-file {path!r}: {e.strerror}") from None
 

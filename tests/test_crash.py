@@ -215,11 +215,6 @@ async def test_torn_line_is_cut_and_nothing_appended_after_the_repair_is_lost(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: the listen backlog is Twisted's default of 50, so in a reconnect "
-    "storm the kernel drops connections the clients believe are open (see the report)",
-)
 @pytest_twisted.ensureDeferred
 async def test_reconnect_storm_after_a_restart_gets_every_client_greeted(
     twistd: Callable[..., TwistdProcess],

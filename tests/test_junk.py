@@ -18,11 +18,11 @@ from __future__ import annotations
 import itertools
 import json
 import struct
-import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
@@ -643,13 +643,13 @@ _LIGATURE = "\ufdfa"
 
 
 def test_refusing_an_oversized_nickname_is_cheap() -> None:
-    """A 64 KiB nickname (or `to`) costs the server little more than a short one.
+    """A 64 KiB nickname (or `to`) is refused without normalising it.
 
-    NFKC shrinks a text at most 4:1 (the longest canonical decomposition), so a
-    text of more than 4 * 32 code points can never be a valid nickname and needs
-    no normalising. Other clients notice CPU, so this measures CPU time: 20
-    frames of each kind must cost under 40 ms in all (2 ms a frame; normalising
-    them whole cost 10 to 30 ms each on a 2026 laptop core).
+    NFKC never folds more than a few code points into one, so a text of more
+    than 8 * 32 code points can never be a valid nickname and needs no
+    normalising (which costs milliseconds for 64 KiB of U+FDFA, the code
+    point NFKC expands most). The cost itself is a timing claim for bench/;
+    this test checks the behaviour that keeps it low.
     """
     room, _, _ = make_room(rate=0)
     joined = FakeClient(room, port=1)
@@ -658,11 +658,17 @@ def test_refusing_an_oversized_nickname_is_cheap() -> None:
     choosing.received()
     longest = _LIGATURE * (0xFFFF // len(_LIGATURE.encode()))
     private = json.dumps({"message": "hi", "to": longest[:21000]}, ensure_ascii=False)
-    started = time.process_time()
-    for _ in range(20):
-        choosing.send(longest)
-        joined.send(private)
-    spent = time.process_time() - started
-    assert choosing.events() == ["RETRY"] * 20
-    assert [f["code"] for f in joined.received()] == ["no-such-user"] * 20
-    assert spent < 0.040, f"{spent * 1000:.0f} ms for 40 frames"
+    normalised: list[int] = []
+    real_normalize = unicodedata.normalize
+
+    def counting_normalize(form: Any, text: str) -> str:
+        normalised.append(len(text))
+        return real_normalize(form, text)
+
+    with mock.patch("chatproto.nicknames.unicodedata.normalize", counting_normalize):
+        for _ in range(20):
+            choosing.send(longest)
+            joined.send(private)
+        assert choosing.events() == ["RETRY"] * 20
+        assert [f["code"] for f in joined.received()] == ["no-such-user"] * 20
+    assert all(length <= 256 for length in normalised), max(normalised)

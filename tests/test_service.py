@@ -37,7 +37,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(
             {key: options[key] for key in options.defaults},
             {
-                "port": "tcp:10328",
+                "port": "tcp:10328:backlog=1024",
                 "history-file": "chat-history.jsonl",
                 "history-replay": 100,
                 "history-retain": 10000,
@@ -56,8 +56,9 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options.room_config(), RoomConfig())
 
     def test_bare_number_is_tcp(self) -> None:
-        self.assertEqual(self.parse("--port", "4000")["port"], "tcp:4000")
+        self.assertEqual(self.parse("--port", "4000")["port"], "tcp:4000:backlog=1024")
         self.assertEqual(self.parse("--port", "unix:chat.sock")["port"], "unix:chat.sock")
+        self.assertEqual(self.parse("--port", "tcp:4000:backlog=5")["port"], "tcp:4000:backlog=5")
 
     def test_values_reach_the_room(self) -> None:
         options = self.parse("--rate", "0", "--max-per-ip", "0", "--sendq-bytes", "2048")
