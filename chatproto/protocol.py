@@ -60,6 +60,8 @@ class ServerTransport(Protocol):
     def getPeer(self) -> IAddress: ...
     def registerProducer(self, producer: object, streaming: bool) -> None: ...
     def unregisterProducer(self) -> None: ...
+    def pauseProducing(self) -> None: ...
+    def resumeProducing(self) -> None: ...
 
 
 class ConnectionState(Enum):
@@ -98,6 +100,7 @@ class ChatProtocol(Int16StringReceiver):
     #: The host a per-IP limit counted this connection against, if any.
     limited_host: str | None = None
     _handshake_timer: IDelayedCall | None = None
+    _reading_resumes: IDelayedCall | None = None
     _registered_as_producer = False
     #: The TCP socket to write to directly while Twisted has nothing queued.
     _socket: socket.socket | None = None
@@ -131,6 +134,8 @@ class ChatProtocol(Int16StringReceiver):
         self._registered_as_producer = True
         self._socket = direct_socket(self.transport)
         self.send(_GREETING)
+        self._tokens = float(room.config.burst)
+        self._refilled_at = room.reactor.seconds()
         timeout = room.config.handshake_timeout
         if timeout:
             self._handshake_timer = room.reactor.callLater(timeout, self._handshake_expired)
@@ -139,6 +144,8 @@ class ChatProtocol(Int16StringReceiver):
         """A dropped connection is a leave like BYE."""
         self.state = ConnectionState.CLOSED
         self._cancel_handshake_timer()
+        if self._reading_resumes is not None and self._reading_resumes.active():
+            self._reading_resumes.cancel()
         self.factory.leave(self, LeaveReason.DISCONNECTED)
         self.factory.release(self)
 
@@ -153,6 +160,11 @@ class ChatProtocol(Int16StringReceiver):
     # -- choosing ----------------------------------------------------------
 
     def _choosing_frame(self, data: bytes) -> None:
+        # A choosing client may only ever hear READY or RETRY, so over the rate
+        # it is not refused but throttled: its frame is answered, then reading
+        # from it stops until the bucket holds a token again.
+        if self.factory.config.rate:
+            self._charge_choosing_frame()
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -240,6 +252,27 @@ class ChatProtocol(Int16StringReceiver):
             return True
         self._tokens = tokens
         return False
+
+    def _charge_choosing_frame(self) -> None:
+        """Spend a token, into debt if need be; in debt, stop reading (this chunk's
+        later frames too) until the bucket is back to zero."""
+        room = self.factory
+        config = room.config
+        now = room.reactor.seconds()
+        tokens = min(float(config.burst), self._tokens + (now - self._refilled_at) * config.rate)
+        self._tokens = tokens - 1.0
+        self._refilled_at = now
+        if self._tokens < 0:
+            self.paused = True  # IntNStringReceiver keeps the unread frames buffered
+            self.transport.pauseProducing()
+            wait = -self._tokens / config.rate
+            self._reading_resumes = room.reactor.callLater(wait, self._resume_reading)
+
+    def _resume_reading(self) -> None:
+        self._reading_resumes = None
+        self.paused = False
+        self.transport.resumeProducing()
+        self.dataReceived(b"")  # type: ignore[no-untyped-call]  # frames read, not handled
 
     def _rate_limited(self) -> None:
         """Refuse a frame with `rate-limited`; too many in a row is a flood."""

@@ -7,6 +7,7 @@ from typing import Any
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.protocol import ChatProtocol
+from chatproto.wire import frame
 from tests.fakes import FakeClient, FullBufferTransport, MemoryHistory, decode_frames, make_room
 
 
@@ -172,3 +173,23 @@ class StreamedReplayTests(SynchronousTestCase):
         self.assertTrue(self.reader.closed)
         leave = [f for f in seen if f.get("event") == "leave"]
         self.assertEqual([(f["user"], f["reason"]) for f in leave], [("reader", "slow")])
+
+
+class ChoosingThrottleTests(SynchronousTestCase):
+    """A choosing client over the rate is answered, then no longer read for a while."""
+
+    def test_retry_storm_is_throttled_not_refused(self) -> None:
+        room, clock, _ = make_room(rate=10, burst=3)
+        client = FakeClient(room)
+        client.received()
+        client.protocol.dataReceived(b"".join(frame(b"bad name") for _ in range(10)))
+        self.assertEqual(client.received(), ["RETRY"] * 4)  # the burst, then the frame that ran out
+        self.assertEqual(client.transport.producerState, "paused")
+        clock.advance(0.1)  # one token later
+        self.assertEqual(client.received(), ["RETRY"])
+        for _ in range(10):  # a second passes: one frame read every 0.1 s
+            clock.advance(0.1)
+        self.assertEqual(client.received(), ["RETRY"] * 5)
+        client.send("fine")
+        self.assertEqual(client.received()[0], "READY")
+        self.assertFalse(client.closed)
