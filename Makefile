@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 SOURCES := setup.cfg pyproject.toml README.md $(wildcard chatproto/*.py chatproto/*/*.py twisted/plugins/*.py)
 PORT   ?= tcp:10328
 
-.PHONY: run test lint typecheck unit install clean
+.PHONY: run test lint typecheck install clean test-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,5 @@ test: $(STAMP) test-tools lint typecheck
 
 clean:
 	rm -rf $(VENV) build *.egg-info _trial_temp .mypy_cache .ruff_cache .pytest_cache
+
+include bench/bench.mk
