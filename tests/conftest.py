@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,16 +26,26 @@ class RunningServer:
     history_path: Path
 
 
-@pytest.fixture
-def chat_server(tmp_path: Path) -> Iterator[RunningServer]:
-    """A chat server with default limits and a history file in tmp_path."""
+@contextmanager
+def running_server(tmp_path: Path, config: RoomConfig) -> Iterator[RunningServer]:
+    """Serve a room with C{config} and a history file in C{tmp_path} on a loopback port
+    (for synchronous fixtures: it blocks on the reactor with pytest_twisted.blockon)."""
     path = tmp_path / "history.jsonl"
     history = JsonLinesHistory(str(path), retain=10000, fsync="never")
-    room = ChatRoom(RoomConfig(history_replay=100), history, reactor)
+    room = ChatRoom(config, history, reactor)
     listening = pytest_twisted.blockon(
         serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(room)
     )
-    yield RunningServer(room, listening.getHost().port, path)
-    pytest_twisted.blockon(listening.stopListening())
-    room.close_all()
-    pytest_twisted.blockon(history.close())
+    try:
+        yield RunningServer(room, listening.getHost().port, path)
+    finally:
+        pytest_twisted.blockon(listening.stopListening())
+        room.close_all()
+        pytest_twisted.blockon(history.close())
+
+
+@pytest.fixture
+def chat_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A chat server with default limits and a history file in tmp_path."""
+    with running_server(tmp_path, RoomConfig(history_replay=100)) as server:
+        yield server

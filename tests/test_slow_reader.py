@@ -26,12 +26,10 @@ from typing import Any
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol, serverFromString
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
 from chatproto.config import RoomConfig
-from chatproto.history import JsonLinesHistory
-from chatproto.room import ChatRoom
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, running_server
 from tests.loopback import RawClient, connect
 from tests.test_twistd import start_twistd
 
@@ -49,17 +47,9 @@ TOTAL_DEADLINE = 30.0
 @pytest.fixture
 def flood_server(tmp_path: Path) -> Iterator[RunningServer]:
     """A chat server as in conftest, with the rate limit off and a small send queue."""
-    path = tmp_path / "history.jsonl"
-    history = JsonLinesHistory(str(path), retain=10000, fsync="never")
     config = RoomConfig(rate=0, sendq_bytes=SENDQ_BYTES, history_replay=0)
-    room = ChatRoom(config, history, reactor)
-    listening = pytest_twisted.blockon(
-        serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(room)
-    )
-    yield RunningServer(room, listening.getHost().port, path)
-    pytest_twisted.blockon(listening.stopListening())
-    room.close_all()
-    pytest_twisted.blockon(history.close())
+    with running_server(tmp_path, config) as server:
+        yield server
 
 
 def kernel_send_buffer_max() -> int:
