@@ -504,7 +504,7 @@ class LoadGenerator:
     def costs(self, begin: Probe, end: Probe) -> dict[str, float]:
         """CPU shares between two probes: ours, the server's, and their cores' whole load."""
         wall = end.wall - begin.wall
-        if wall < 0.5:  # /proc counts in clock ticks (10 ms): too coarse for a blink
+        if wall < 0.2:  # /proc counts in clock ticks (10 ms): too coarse for a blink
             return {}
         figures = {"gen_cpu": round((end.cpu - begin.cpu) / wall, 3)}
         if begin.server_cpu is not None and end.server_cpu is not None:

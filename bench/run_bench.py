@@ -344,7 +344,7 @@ def fmt(value: float | None) -> str:
     """A figure for the table."""
     if value is None:
         return "-"
-    if abs(value) >= 100:
+    if abs(value) >= 100 or value == int(value):
         return f"{value:,.0f}"
     return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
 
