@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from chatproto.errors import ErrorCode
 from chatproto.nicknames import SERVER_NAME
-from chatproto.wire import MAX_FRAME_BYTES, dump_json, frame
+from chatproto.wire import MAX_FRAME_BYTES, dump_json, frame, json_string
 
 
 def _notice_json(timestamp: str, event: str, message: str, extra: dict[str, Any]) -> bytes:
@@ -34,7 +33,7 @@ def error_notice(timestamp: str, code: ErrorCode, message: str, **extra: Any) ->
 
 def encode_nickname(nickname: str) -> bytes:
     """A nickname as a JSON string, encoded once per member for every users list."""
-    return json.dumps(nickname, ensure_ascii=False).encode("utf-8")
+    return json_string(nickname)
 
 
 def users_notice(

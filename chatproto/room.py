@@ -22,7 +22,7 @@ from chatproto.nicknames import could_be_nickname, nickname_key
 from chatproto.notices import encode_nickname, error_notice, notice, users_notice
 from chatproto.protocol import ChatProtocol, LeaveReason
 from chatproto.timestamps import rfc3339_millis
-from chatproto.wire import CONTROL_FRAMES, READY, dump_json, frame
+from chatproto.wire import CONTROL_FRAMES, READY, dump_json, frame, json_string
 
 _REPLAY_MARK = b',"history":true}'
 _READY_FRAME = CONTROL_FRAMES[READY]
@@ -176,13 +176,14 @@ class ChatRoom(ServerFactory[ChatProtocol]):
             it; nobody sees the message then.
         """
         message_id = self._history.last_id + 1
-        packet: dict[str, Any] = {
-            "id": message_id,
-            "timestamp": self.timestamp(),
-            "nickname": sender.nickname,
-            "message": text,
-        }
-        record = dump_json(packet)
+        # Spelled out rather than dump_json(dict): this is the hot path, and the
+        # sender's nickname is encoded once, at join.
+        record = b'{"id":%d,"timestamp":"%s","nickname":%s,"message":%s}' % (
+            message_id,
+            self.timestamp().encode("ascii"),
+            sender.encoded_nickname,
+            json_string(text),
+        )
         try:
             self._history.append(message_id, record)
         except HistoryUnavailable as e:

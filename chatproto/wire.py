@@ -45,9 +45,19 @@ def frame_text(text: str) -> bytes:
 CONTROL_FRAMES: Final = {word: frame_text(word) for word in CONTROL_WORDS}
 
 
+# One encoder for every packet: json.dumps with options builds a new one per call.
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_encode_string: Final = json.encoder.encode_basestring
+
+
 def dump_json(packet: dict[str, Any]) -> bytes:
     """Encode a packet as compact UTF-8 JSON (no frame prefix)."""
-    return json.dumps(packet, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(packet).encode("utf-8")
+
+
+def json_string(text: str) -> bytes:
+    """Encode C{text} as a JSON string literal, as L{dump_json} writes strings."""
+    return _encode_string(text).encode("utf-8")
 
 
 def encode_packet(packet: dict[str, Any]) -> bytes:
@@ -91,7 +101,7 @@ _JSON_WHITESPACE: Final = " \t\n\r"
 
 def looks_like_packet(text: str) -> bool:
     """Whether a frame's text is meant as a JSON object (it opens with a brace)."""
-    return text.lstrip(_JSON_WHITESPACE).startswith("{")
+    return text.startswith("{") or text.lstrip(_JSON_WHITESPACE).startswith("{")
 
 
 def parse_packet(text: str) -> dict[str, Any]:

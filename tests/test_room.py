@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.wire import frame
+from chatproto.wire import dump_json, frame
 from tests.fakes import FakeClient, MemoryHistory, make_room
 
 
@@ -117,6 +117,13 @@ class ChatTests(SynchronousTestCase):
             self.assertEqual(packet["id"], 1)
             self.assertEqual(packet["timestamp"], "2027-01-15T08:00:00.000Z")
             self.assertNotIn("history", packet)
+
+    def test_stored_record_is_the_compact_json_broadcast(self) -> None:
+        text = 'quote " backslash \\ tab\t é \U0001f600 </script>'
+        self.alice.send_json({"message": text})
+        (packet,) = self.bob.received()
+        expected = {"id": 1, "timestamp": packet["timestamp"], "nickname": "alice", "message": text}
+        self.assertEqual(self.history.records[0][1], dump_json(expected))
 
     def test_ids_increase_in_order(self) -> None:
         self.alice.send_json({"message": "one"})
