@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
 import math
@@ -253,11 +254,16 @@ class ChatRoom(ServerFactory[ChatProtocol]):
 def _limited_host(peer: IAddress) -> str | None:
     """The host a per-IP limit counts for C{peer}; None when exempt (loopback, unix)."""
     host = getattr(peer, "host", None)
-    if not isinstance(host, str):
+    if not isinstance(host, str) or _is_loopback(host):
         return None
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return None
-    except ValueError:
-        return host
     return host
+
+
+@functools.lru_cache(
+    maxsize=4096
+)  # parsing an address costs more than the rest of a join's admission
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
