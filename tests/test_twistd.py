@@ -44,9 +44,13 @@ class TwistdProcess(ProcessProtocol):
 
 def start_twistd(workdir: Path, *options: str) -> TwistdProcess:
     """Start the chat plugin on an ephemeral loopback port in C{workdir}."""
+    args = ["-n", "chat", "--port", "tcp:0:interface=127.0.0.1", "--history-file", "h.jsonl"]
+    return _spawn_twistd(workdir, [*args, *options])
+
+
+def _spawn_twistd(workdir: Path, arguments: list[str]) -> TwistdProcess:
     process = TwistdProcess()
-    args = [str(BIN / "twistd"), "--pidfile=", "-n", "chat"]
-    args += ["--port", "tcp:0:interface=127.0.0.1", "--history-file", "h.jsonl", *options]
+    args = [str(BIN / "twistd"), "--pidfile=", *arguments]
     reactor.spawnProcess(process, args[0], args, env=dict(os.environ), path=str(workdir))
     process.listening.addTimeout(DEADLINE, reactor)
     process.ended.addTimeout(DEADLINE * 3, reactor)
@@ -97,6 +101,23 @@ async def test_chat_through_twistd_then_sigterm(tmp_path: Path) -> None:
     assert (await carol.next_chat())["id"] == 3
     again.transport.signalProcess("INT")
     await again.ended
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_service_inside_an_existing_twistd_application(tmp_path: Path) -> None:
+    example = (Path(__file__).parent.parent / "docs" / "examples" / "chat.tac").read_text()
+    tac = example.replace("tcp:10328:interface=127.0.0.1", "tcp:0:interface=127.0.0.1")
+    (tmp_path / "chat.tac").write_text(tac.replace('"5"', '"0"'))
+    server = _spawn_twistd(tmp_path, ["-ny", "chat.tac"])
+    alice = await connect(await server.listening)
+    await alice.join("alice")
+    alice.send_json({"message": "from a .tac"})
+    assert (await alice.next_chat())["id"] == 1
+    server.transport.signalProcess("TERM")
+    assert (await alice.until_event("shutdown"))["grace"] == 0
+    await alice.closed()
+    await server.ended
+    assert (tmp_path / "chat-history.jsonl").read_bytes().count(b"from a .tac") == 1
 
 
 def test_bad_option_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
