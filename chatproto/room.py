@@ -19,7 +19,7 @@ from chatproto.delivery import TurnBatcher
 from chatproto.errors import ErrorCode, PacketRejected
 from chatproto.history import HistoryUnavailable, IHistoryStore
 from chatproto.hub import IBroadcastHub, LocalHub
-from chatproto.nicknames import could_be_nickname, nickname_key
+from chatproto.nicknames import MAX_NICKNAME_CODE_POINTS, could_be_nickname, nickname_key
 from chatproto.notices import encode_nickname, error_notice, notice, users_notice
 from chatproto.protocol import ChatProtocol, LeaveReason
 from chatproto.timestamps import rfc3339_millis
@@ -199,7 +199,9 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         """
         recipient = self._members.get(nickname_key(to)) if could_be_nickname(to) else None
         if recipient is None:
-            raise PacketRejected(ErrorCode.NO_SUCH_USER, f"Nobody is called {to}")
+            # Echo a bounded prefix: the whole name could not fit in a reply frame.
+            shown = to if could_be_nickname(to) else to[:MAX_NICKNAME_CODE_POINTS] + "..."
+            raise PacketRejected(ErrorCode.NO_SUCH_USER, f"Nobody is called {shown}")
         packet = {
             "timestamp": self.timestamp(),
             "nickname": sender.nickname,

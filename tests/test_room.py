@@ -176,6 +176,12 @@ class ChatTests(SynchronousTestCase):
         self.assertEqual(carol.received(), [])
         self.assertEqual(self.history.last_id, 0)
 
+    def test_private_message_to_a_huge_name(self) -> None:
+        self.alice.send_json({"message": "hi", "to": "\u0007" * 10000 + "x" * 5000})
+        (error,) = self.alice.received()
+        self.assertEqual(error["code"], "no-such-user")
+        self.assertLess(len(error["message"]), 100)
+
     def test_private_message_to_self_once(self) -> None:
         self.alice.send_json({"message": "note", "to": "alice"})
         self.assertEqual(len(self.alice.received()), 1)
