@@ -76,8 +76,20 @@ class IHistoryStore(Interface):
         """Sync, then release the store; idempotent."""
 
 
+#: The longest record that can be replayed: a frame holds 65535 bytes, and a
+#: replayed record grows by its `"history": true` field.
+MAX_RECORD_BYTES = 65535 - 32
+
+
 def _record_id(line: bytes) -> int | None:
-    """The id of a stored record, or None when C{line} is not one."""
+    """The id of a stored record, or None when C{line} is not one.
+
+    A record is written exactly as broadcast: compact JSON, one object that
+    ends in C{}} and fits a frame. Anything else (even valid JSON with a
+    trailing CR or space) could not be replayed as it is, so it counts as corrupt.
+    """
+    if not line.endswith(b"}") or len(line) > MAX_RECORD_BYTES:
+        return None
     try:
         record = json.loads(line.decode("utf-8"))
     except (ValueError, RecursionError):  # bad UTF-8 or JSON, or absurdly deep nesting

@@ -7,7 +7,7 @@ from typing import Any
 
 from chatproto.errors import ErrorCode
 from chatproto.nicknames import SERVER_NAME
-from chatproto.wire import MAX_FRAME_BYTES, dump_json, frame, json_string
+from chatproto.wire import MAX_FRAME_BYTES, dump_json, frame
 
 
 def _notice_json(timestamp: str, event: str, message: str, extra: dict[str, Any]) -> bytes:
@@ -31,15 +31,10 @@ def error_notice(timestamp: str, code: ErrorCode, message: str, **extra: Any) ->
     return notice(timestamp, "error", message, code=str(code), **extra)
 
 
-def encode_nickname(nickname: str) -> bytes:
-    """A nickname as a JSON string, encoded once per member for every users list."""
-    return json_string(nickname)
-
-
 def users_notice(
     timestamp: str, event: str, message: str, users: Sequence[bytes], **extra: Any
 ) -> bytes:
-    """Encode a notice that lists C{users} (each already a JSON string, L{encode_nickname}).
+    """Encode a notice that lists C{users} (each already a JSON string, L{json_string}).
 
     A frame holds at most 65535 bytes; a room too big to list in one frame gets
     the longest prefix of C{users} that fits, plus C{"truncated": true} and the

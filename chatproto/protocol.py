@@ -115,6 +115,8 @@ class ChatProtocol(Int16StringReceiver):
     _backlog: Iterator[bytes] | None = None
     _held: list[bytes] | None = None
     _held_bytes = 0
+    _close_when_streamed = False
+    _aborted = False
 
     # -- connection events -----------------------------------------------
 
@@ -134,8 +136,7 @@ class ChatProtocol(Int16StringReceiver):
         self._registered_as_producer = True
         self._socket = direct_socket(self.transport)
         self.send(_GREETING)
-        self._tokens = float(room.config.burst)
-        self._refilled_at = room.reactor.seconds()
+        self._fill_bucket()
         timeout = room.config.handshake_timeout
         if timeout:
             self._handshake_timer = room.reactor.callLater(timeout, self._handshake_expired)
@@ -184,8 +185,7 @@ class ChatProtocol(Int16StringReceiver):
             return
         self.state = ConnectionState.JOINED
         self._cancel_handshake_timer()
-        self._tokens = float(room.config.burst)
-        self._refilled_at = room.reactor.seconds()
+        self._fill_bucket()
         room.join(self, nickname, since)
 
     # -- joined ------------------------------------------------------------
@@ -195,7 +195,7 @@ class ChatProtocol(Int16StringReceiver):
             self.leave()
             return
         if self.factory.config.rate and not self._take_token():
-            if _is_json_bye(data):  # BYE in the original library's form is exempt too
+            if b"BYE" in data and _is_json_bye(data):  # exempt too; the cheap test first
                 self.leave()
             else:
                 self._rate_limited()
@@ -230,7 +230,7 @@ class ChatProtocol(Int16StringReceiver):
         message = packet["message"]
         room = self.factory
         if "to" not in packet:
-            if message == BYE:  # the original library's way to leave
+            if _means_bye(packet):
                 self.leave()
                 return
             room.publish(self, check_message(message, room.config.max_message_bytes))
@@ -240,12 +240,22 @@ class ChatProtocol(Int16StringReceiver):
             raise PacketRejected(ErrorCode.MALFORMED, "to must be a nickname")
         room.send_private(self, to, check_message(message, room.config.max_message_bytes))
 
-    def _take_token(self) -> bool:
-        """Spend a token of the bucket (C{--rate}, C{--burst}) if there is one."""
+    def _fill_bucket(self) -> None:
+        """A full bucket of C{--burst} tokens, as of now."""
+        self._tokens = float(self.factory.config.burst)
+        self._refilled_at = self.factory.reactor.seconds()
+
+    def _refill(self) -> float:
+        """The tokens in the bucket now (at most C{--burst}), counted from the last refill."""
         config = self.factory.config
         now = self.factory.reactor.seconds()
         tokens = min(float(config.burst), self._tokens + (now - self._refilled_at) * config.rate)
         self._refilled_at = now
+        return tokens
+
+    def _take_token(self) -> bool:
+        """Spend a token of the bucket (C{--rate}, C{--burst}) if there is one."""
+        tokens = self._refill()
         if tokens >= 1.0:
             self._tokens = tokens - 1.0
             self._rate_errors = 0
@@ -258,10 +268,7 @@ class ChatProtocol(Int16StringReceiver):
         later frames too) until the bucket is back to zero."""
         room = self.factory
         config = room.config
-        now = room.reactor.seconds()
-        tokens = min(float(config.burst), self._tokens + (now - self._refilled_at) * config.rate)
-        self._tokens = tokens - 1.0
-        self._refilled_at = now
+        self._tokens = self._refill() - 1.0
         if self._tokens < 0:
             self.paused = True  # IntNStringReceiver keeps the unread frames buffered
             self.transport.pauseProducing()
@@ -308,14 +315,22 @@ class ChatProtocol(Int16StringReceiver):
         self.factory.leave(self, reason)
         self._unregister_producer()
         if reason is LeaveReason.SLOW:
-            self.transport.abortConnection()
+            self._abort()
         else:
             self.transport.loseConnection()
 
+    def _abort(self) -> None:
+        self._aborted = True  # abortConnection leaves the socket writable until the next turn
+        self.transport.abortConnection()
+
     def close(self) -> None:
-        """Close the connection after what is already written (no leave notice)."""
+        """Close the connection after what it is owed (no leave notice), a replay still
+        being streamed included: --sendq-bytes bounds that wait."""
         self.state = ConnectionState.CLOSED
         self._cancel_handshake_timer()
+        if self._backlog is not None:
+            self._close_when_streamed = True
+            return
         self._unregister_producer()
         self.transport.loseConnection()
 
@@ -331,7 +346,7 @@ class ChatProtocol(Int16StringReceiver):
         self._handshake_timer = None
         self.state = ConnectionState.CLOSED
         self._unregister_producer()
-        self.transport.abortConnection()
+        self._abort()
 
     def _cancel_handshake_timer(self) -> None:
         timer = self._handshake_timer
@@ -344,6 +359,8 @@ class ChatProtocol(Int16StringReceiver):
 
     def send(self, data: bytes) -> None:
         """Write C{data}, dropping the client as slow once too much waits for it."""
+        if self._aborted:
+            return
         if self._backlog is not None:
             self._hold(data)
         else:
@@ -374,6 +391,8 @@ class ChatProtocol(Int16StringReceiver):
                 self._backlog = self._held = None
                 self._held_bytes = 0
                 self._write(b"".join(chunk))
+                if self._close_when_streamed:
+                    self.close()
                 return
             self._write(b"".join(chunk))
 
@@ -419,13 +438,18 @@ class ChatProtocol(Int16StringReceiver):
         return str(self.transport.getPeer()) if self.transport else "?"
 
 
+def _means_bye(packet: dict[str, Any]) -> bool:
+    """The original library's way to leave: a chat packet without `to` saying BYE."""
+    return packet.get("message") == BYE and "to" not in packet
+
+
 def _is_json_bye(data: bytes) -> bool:
-    """Whether a frame is a chat packet without `to` whose message is exactly BYE."""
+    """Whether a frame is a packet that L{_means_bye}."""
     try:
         packet = parse_packet(data.decode("utf-8"))
     except (UnicodeDecodeError, NotAPacket):
         return False
-    return packet.get("message") == BYE and "to" not in packet
+    return _means_bye(packet)
 
 
 def _nickname_choice(text: str) -> tuple[str, int | None] | None:

@@ -20,10 +20,10 @@ from chatproto.errors import ErrorCode, PacketRejected
 from chatproto.history import HistoryUnavailable, IHistoryStore
 from chatproto.hub import IBroadcastHub, LocalHub
 from chatproto.nicknames import MAX_NICKNAME_CODE_POINTS, could_be_nickname, nickname_key
-from chatproto.notices import encode_nickname, error_notice, notice, users_notice
+from chatproto.notices import error_notice, notice, users_notice
 from chatproto.protocol import ChatProtocol, LeaveReason
 from chatproto.timestamps import rfc3339_millis
-from chatproto.wire import CONTROL_FRAMES, READY, dump_json, frame, json_string
+from chatproto.wire import CONTROL_FRAMES, READY, encode_packet, frame, json_string
 
 _REPLAY_MARK = b',"history":true}'
 _READY_FRAME = CONTROL_FRAMES[READY]
@@ -47,7 +47,8 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         self._history = history
         #: Joined members by nickname key, in join order.
         self._members: dict[str, ChatProtocol] = {}
-        # Their nicknames as JSON strings, in the same order, for users lists.
+        # Their nicknames as JSON strings, in the same order, for users lists: kept
+        # rather than derived, a Python loop over 10,000 members at every join.
         self._listed_names: list[bytes] = []
         self._connections: set[ChatProtocol] = set()
         self._per_host: Counter[str] = Counter()
@@ -67,12 +68,7 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         if (limits.max_clients and len(self._connections) >= limits.max_clients) or (
             host is not None and limits.max_per_ip and self._per_host[host] >= limits.max_per_ip
         ):
-            self.log.info(
-                "error {code} for {who}",
-                code=str(ErrorCode.SERVER_FULL),
-                who=str(peer),
-                event_kind="error",
-            )
+            self._log_error(ErrorCode.SERVER_FULL, str(peer))
             connection.send(
                 error_notice(self.timestamp(), ErrorCode.SERVER_FULL, "The server is full")
             )
@@ -110,10 +106,12 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         key = nickname_key(nickname)
         member.key = key
         member.nickname = nickname
-        member.encoded_nickname = encode_nickname(nickname)
+        member.encoded_nickname = json_string(nickname)
+        # Before it becomes a member: with fsync=always this flushes, and a
+        # choosing client may hear nothing before READY.
+        self.batcher.joined(member)
         self._members[key] = member
         self._listed_names.append(member.encoded_nickname)
-        self.batcher.joined(member)
         last_id = self.batcher.replay_limit()
         now = self.timestamp()
         first_id = self._history.first_id if self._history.first_id <= last_id else 0
@@ -208,17 +206,18 @@ class ChatRoom(ServerFactory[ChatProtocol]):
             "message": text,
             "to": recipient.nickname,
         }
-        data = frame(dump_json(packet))
+        data = encode_packet(packet)
         self.unicast(recipient, data)
         if recipient is not sender:
             self.unicast(sender, data)
 
     def send_error(self, member: ChatProtocol, code: ErrorCode, detail: str, **extra: Any) -> None:
         """Tell C{member} its frame was refused, and log it (never the frame's content)."""
-        self.log.info(
-            "error {code} for {who}", code=str(code), who=member.display_name(), event_kind="error"
-        )
+        self._log_error(code, member.display_name())
         self.unicast(member, error_notice(self.timestamp(), code, detail, **extra))
+
+    def _log_error(self, code: ErrorCode, who: str) -> None:
+        self.log.info("error {code} for {who}", code=str(code), who=who, event_kind="error")
 
     def unicast(self, member: ChatProtocol, data: bytes) -> None:
         """Write C{data} to one client after its share of what is queued before it.
@@ -266,6 +265,9 @@ def _limited_host(peer: IAddress) -> str | None:
 )  # parsing an address costs more than the rest of a join's admission
 def _is_loopback(host: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return (mapped or address).is_loopback

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 from twisted.application import strports
 from twisted.application.internet import TimerService
@@ -21,10 +21,10 @@ from twisted.python import usage
 
 from chatproto.config import RoomConfig
 from chatproto.fdlimit import raise_open_file_limit
-from chatproto.history import IHistoryStore, JsonLinesHistory
+from chatproto.history import FsyncPolicy, IHistoryStore, JsonLinesHistory
 from chatproto.room import ChatRoom
 
-FSYNC_POLICIES = ("always", "interval", "never")
+FSYNC_POLICIES = get_args(FsyncPolicy)
 #: The listen backlog given to tcp, tcp6 and ssl endpoints that name none.
 #: Twisted's default of 50 makes the kernel drop connections in a reconnect
 #: storm (every client of a restarted server at once) that the clients

@@ -236,6 +236,9 @@ class RecoveryTests(StoreTestCase):
             b'{"message": "no id"}',
             b'{"id": 3, "message": "caf\xe9"}',  # Latin-1, not UTF-8
             b"[" * 100000 + b"]" * 100000,
+            record(3) + b"\r",  # valid JSON, but not as broadcast: it could not be replayed
+            record(3) + b" ",
+            record(3, "x" * 70000),  # longer than a frame
         ]
         good_before, good_after = lines(1, 2), lines(3, 4)
         self.write(good_before + b"".join(line + b"\n" for line in bad) + good_after)

@@ -132,6 +132,8 @@ class ConnectionLimitTests(SynchronousTestCase):
         for port in range(10):
             self.assertEqual(FakeClient(room, port=port).received(), ["HELLO", "NICK"])
             self.assertEqual(FakeClient(room, host="::1", port=port).received(), ["HELLO", "NICK"])
+            mapped = FakeClient(room, host="::ffff:127.0.0.1", port=port)  # dual-stack listener
+            self.assertEqual(mapped.received(), ["HELLO", "NICK"])
 
 
 class StreamedReplayTests(SynchronousTestCase):
@@ -164,6 +166,19 @@ class StreamedReplayTests(SynchronousTestCase):
         self.assertEqual(ids, list(range(1, 201)))
         tail = [f.get("event") or f.get("message") for f in frames[201:]]
         self.assertEqual(tail, ["welcome", "live"])
+
+    def test_bye_during_a_replay_still_gets_all_it_is_owed(self) -> None:
+        transport = self.reader.transport
+        assert isinstance(transport, FullBufferTransport)
+        self.reader.send("BYE")
+        self.assertFalse(transport.disconnecting)
+        frames: list[Any] = []
+        while data := transport.drain():
+            frames += decode_frames(data)
+        self.assertEqual(len([f for f in frames if isinstance(f, dict) and f.get("history")]), 200)
+        self.assertEqual(frames[-1]["event"], "welcome")
+        self.assertTrue(transport.disconnecting)
+        self.assertTrue(self.room.is_free("reader"))
 
     def test_traffic_held_behind_a_replay_counts_against_the_sendq(self) -> None:
         seen = []

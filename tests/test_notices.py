@@ -6,8 +6,8 @@ import json
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.notices import encode_nickname, users_notice
-from chatproto.wire import MAX_FRAME_BYTES
+from chatproto.notices import users_notice
+from chatproto.wire import MAX_FRAME_BYTES, json_string
 
 
 class UsersNoticeTests(SynchronousTestCase):
@@ -23,7 +23,7 @@ class UsersNoticeTests(SynchronousTestCase):
     def test_small_room_complete(self) -> None:
         names = ["alice", "Zoë", "李"]
         packet = self.decode(
-            users_notice("t", "who", "3 online", [encode_nickname(n) for n in names], last_id=4)
+            users_notice("t", "who", "3 online", [json_string(n) for n in names], last_id=4)
         )
         self.assertEqual(packet["users"], names)
         self.assertEqual(packet["last_id"], 4)
@@ -31,15 +31,13 @@ class UsersNoticeTests(SynchronousTestCase):
 
     def test_big_room_truncated(self) -> None:
         names = [f"{n:05d}" + "é" * 27 for n in range(5000)]
-        packet = self.decode(
-            users_notice("t", "welcome", "hi", [encode_nickname(n) for n in names])
-        )
+        packet = self.decode(users_notice("t", "welcome", "hi", [json_string(n) for n in names]))
         users = packet["users"]
         assert isinstance(users, list)
         self.assertEqual(users, names[: len(users)])
         self.assertGreater(len(users), 1000)
         self.assertEqual((packet["truncated"], packet["count"]), (True, 5000))
         one_more = users_notice(
-            "t", "welcome", "hi", [encode_nickname(n) for n in names[: len(users) + 1]]
+            "t", "welcome", "hi", [json_string(n) for n in names[: len(users) + 1]]
         )
         self.assertTrue(self.decode(one_more).get("truncated"))

@@ -299,6 +299,20 @@ class FsyncAlwaysTests(SynchronousTestCase):
         self.assertEqual(alice.events(), [("alice", "durable")])
 
 
+class FsyncAlwaysJoinTests(SynchronousTestCase):
+    """With fsync=always, a joiner still hears READY first."""
+
+    def test_nothing_before_ready(self) -> None:
+        history = MemoryHistory(durable_before_delivery=True)
+        room, _, _ = make_room(history=history)
+        FakeClient(room, port=1).join("alice")
+        FakeClient(room, port=2).send("carol")  # its join notice waits for company
+        bob = FakeClient(room, port=3)
+        bob.transport.clear()
+        bob.send("bob")
+        self.assertEqual(bob.events(), ["READY", "welcome"])
+
+
 class ShutdownTests(SynchronousTestCase):
     """Section 8: notice, grace, close everything without leave notices."""
 
