@@ -19,8 +19,9 @@ from chatproto.client.render import LocalNotice, Shown, plain, render
 from chatproto.client.session import NoNicknameError, Session
 from chatproto.wire import dump_json
 
-#: The longest input line read; a longer one is cut into pieces of this size.
-MAX_LINE_BYTES: Final = 1 << 20
+#: The longest input line sent as one message (the server's default
+#: --max-message-bytes); a longer one is sent in pieces of whole characters.
+MAX_LINE_BYTES: Final = 4096
 
 
 class _StandardIO(Protocol):
@@ -56,9 +57,18 @@ class _StandardStreams(LineReceiver):
             self.session.message(line.decode("utf-8", "replace").removesuffix("\r"))
 
     def lineLengthExceeded(self, line: bytes) -> None:
-        """Send an overlong line in pieces rather than dropping input."""
-        for start in range(0, len(line), self.MAX_LENGTH):
-            self.lineReceived(line[start : start + self.MAX_LENGTH])
+        """Send an overlong line in pieces rather than dropping input.
+
+        Twisted hands over everything it had buffered, later lines included.
+        """
+        *complete, rest = line.split(self.delimiter)
+        for each in complete:
+            for piece in utf8_pieces(each, self.MAX_LENGTH):
+                self.lineReceived(piece)
+        *full, tail = utf8_pieces(rest, self.MAX_LENGTH)
+        for piece in full:
+            self.lineReceived(piece)
+        self.dataReceived(tail)  # type: ignore[no-untyped-call]  # not a whole line yet
 
     def readConnectionLost(self) -> None:
         """End of input: leave once everything was sent."""
@@ -73,6 +83,19 @@ class _StandardStreams(LineReceiver):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """Both streams are closed and flushed."""
         self.closed.callback(None)
+
+
+def utf8_pieces(data: bytes, size: int) -> list[bytes]:
+    """C{data} cut into pieces of at most C{size} bytes, never inside a UTF-8 character."""
+    pieces = []
+    while len(data) > size:
+        cut = size
+        while cut > size - 4 and data[cut] & 0xC0 == 0x80:  # a continuation byte
+            cut -= 1
+        pieces.append(data[:cut])
+        data = data[cut:]
+    pieces.append(data)
+    return pieces
 
 
 class PipeFrontend:
