@@ -40,8 +40,6 @@ def validate_nickname(raw: str) -> str:
 
     @raise InvalidNickname: with a reason a person can read.
     """
-    if raw in CONTROL_WORDS:
-        raise InvalidNickname(f"{raw!r} is a protocol word, not a nickname")
     if not could_be_nickname(raw):
         raise InvalidNickname(f"a nickname has at most {MAX_NICKNAME_CODE_POINTS} characters")
     name = unicodedata.normalize("NFKC", raw)

@@ -9,6 +9,8 @@ from chatproto.errors import ErrorCode
 from chatproto.nicknames import SERVER_NAME
 from chatproto.wire import MAX_FRAME_BYTES, dump_json, frame
 
+_USERS_OPEN = b',"users":['
+
 
 def _notice_json(timestamp: str, event: str, message: str, extra: dict[str, Any]) -> bytes:
     packet: dict[str, Any] = {
@@ -54,6 +56,3 @@ def users_notice(
             fitting += 1
         listed = b",".join(users[:fitting])
     return frame(head + _USERS_OPEN + listed + b"]}")
-
-
-_USERS_OPEN = b',"users":['

@@ -144,6 +144,7 @@ class ChatProtocol(Int16StringReceiver):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """A dropped connection is a leave like BYE."""
         self.state = ConnectionState.CLOSED
+        self._backlog = self._held = None
         self._cancel_handshake_timer()
         if self._reading_resumes is not None and self._reading_resumes.active():
             self._reading_resumes.cancel()
