@@ -48,9 +48,11 @@ def start_twistd(workdir: Path, *options: str) -> TwistdProcess:
     return _spawn_twistd(workdir, [*args, *options])
 
 
-def _spawn_twistd(workdir: Path, arguments: list[str]) -> TwistdProcess:
+def _spawn_twistd(
+    workdir: Path, arguments: list[str], runner: list[str] | None = None
+) -> TwistdProcess:
     process = TwistdProcess()
-    args = [str(BIN / "twistd"), "--pidfile=", *arguments]
+    args = [*(runner or [str(BIN / "twistd"), "--pidfile="]), *arguments]
     reactor.spawnProcess(process, args[0], args, env=dict(os.environ), path=str(workdir))
     process.listening.addTimeout(DEADLINE, reactor)
     process.ended.addTimeout(DEADLINE * 3, reactor)
@@ -132,6 +134,21 @@ def test_bad_option_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
         assert result.returncode != 0
         assert "Traceback" not in result.stderr + result.stdout, bad
         assert bad[0] in result.stderr + result.stdout, (bad, result.stderr)
+
+
+@pytest_twisted.ensureDeferred
+async def test_chat_through_twist(tmp_path: Path) -> None:
+    twist = [str(BIN / "twist"), "--log-format=text"]
+    args = ["chat", "--port", "tcp:0:interface=127.0.0.1", "--shutdown-grace", "0"]
+    server = _spawn_twistd(tmp_path, args, runner=twist)
+    alice = await connect(await server.listening)
+    await alice.join("alice")
+    alice.send_json({"message": "via twist"})
+    assert (await alice.next_chat())["message"] == "via twist"
+    server.transport.signalProcess("TERM")
+    await alice.closed()
+    await server.ended
+    assert (tmp_path / "chat-history.jsonl").exists()
 
 
 def test_twist_knows_the_plugin(tmp_path: Path) -> None:
