@@ -314,13 +314,15 @@ class ChatProtocol(Int16StringReceiver):
         self.state = ConnectionState.CLOSED
         self._backlog = self._held = None
         self.factory.leave(self, reason)
-        self._unregister_producer()
         if reason is LeaveReason.SLOW:
             self._abort()
         else:
+            self._unregister_producer()
             self.transport.loseConnection()
 
     def _abort(self) -> None:
+        """Drop the connection now, unwritten output included."""
+        self._unregister_producer()
         self._aborted = True  # abortConnection leaves the socket writable until the next turn
         self.transport.abortConnection()
 
@@ -346,7 +348,6 @@ class ChatProtocol(Int16StringReceiver):
         graceful close (and its --max-clients place) open forever."""
         self._handshake_timer = None
         self.state = ConnectionState.CLOSED
-        self._unregister_producer()
         self._abort()
 
     def _cancel_handshake_timer(self) -> None:
