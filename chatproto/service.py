@@ -19,10 +19,12 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python import usage
 
-from chatproto.config import RoomConfig
+from chatproto.core.config import RoomConfig
+from chatproto.core.room import Room
+from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.fdlimit import raise_open_file_limit
-from chatproto.history import FsyncPolicy, IHistoryStore, JsonLinesHistory
-from chatproto.room import ChatRoom
+from chatproto.history import FsyncPolicy, JsonLinesHistory
+from chatproto.seams.history import IHistoryStore
 
 FSYNC_POLICIES = get_args(FsyncPolicy)
 #: The listen backlog given to tcp, tcp6 and ssl endpoints that name none.
@@ -134,7 +136,7 @@ class RoomService(Service):
     log = Logger()
 
     def __init__(
-        self, room: ChatRoom, history: IHistoryStore, grace: float, reactor: IReactorTime
+        self, room: Room, history: IHistoryStore, grace: float, reactor: IReactorTime
     ) -> None:
         self.room = room
         self.history = history
@@ -175,13 +177,13 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     history = JsonLinesHistory(
         str(options["history-file"]), retain=options["history-retain"], fsync=options["fsync"]
     )
-    room = ChatRoom(options.room_config(), history, reactor)
+    room = Room(options.room_config(), history, reactor)
     top = MultiService()
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(room, history, options["shutdown-grace"], reactor)
     room_service.setServiceParent(top)  # type: ignore[no-untyped-call]
     # strports makes a failure to listen (port in use) stop the start-up loudly.
-    strports.service(options["port"], room).setServiceParent(top)
+    strports.service(options["port"], WordPacketFactory(room)).setServiceParent(top)
     if options["fsync"] == "interval":
         sync = _logging_errors(history.sync, RoomService.log)
         TimerService(FSYNC_INTERVAL, sync).setServiceParent(top)
