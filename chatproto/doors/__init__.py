@@ -1,0 +1,1 @@
+"""Doors: the transports through which clients reach the room."""
