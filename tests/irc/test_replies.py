@@ -7,7 +7,22 @@ from twisted.trial.unittest import SynchronousTestCase
 from chatproto.doors.irc.fitting import LINE_BYTES
 from chatproto.doors.irc.identity import ServerInfo
 from chatproto.doors.irc.message import Message, serialise
-from chatproto.doors.irc.replies import Replies
+from chatproto.doors.irc.replies import (
+    ERR_ALREADYREGISTERED,
+    ERR_CHANOPRIVSNEEDED,
+    ERR_INPUTTOOLONG,
+    ERR_NEEDMOREPARAMS,
+    ERR_NICKCHANGEREFUSED,
+    ERR_NICKNAMEINUSE,
+    ERR_NOSUCHCHANNEL,
+    ERR_NOSUCHNICK,
+    ERR_NOTEXTTOSEND,
+    ERR_UMODEUNKNOWNFLAG,
+    ERR_UNKNOWNCOMMAND,
+    ERR_USERSDONTMATCH,
+    RPL_ENDOFBANLIST,
+    Replies,
+)
 from tests.irc.helpers import REPLIES, SERVER, wire
 
 
@@ -95,10 +110,10 @@ class ChannelTests(SynchronousTestCase):
                 [
                     REPLIES.channel_modes("alice"),
                     REPLIES.user_modes("alice"),
-                    REPLIES.ban_list_end("alice"),
-                    REPLIES.not_channel_operator("alice"),
-                    REPLIES.unknown_mode_flag("alice"),
-                    REPLIES.users_dont_match("alice"),
+                    REPLIES.numeric(RPL_ENDOFBANLIST, "alice", REPLIES.server.channel),
+                    REPLIES.numeric(ERR_CHANOPRIVSNEEDED, "alice", REPLIES.server.channel),
+                    REPLIES.numeric(ERR_UMODEUNKNOWNFLAG, "alice"),
+                    REPLIES.numeric(ERR_USERSDONTMATCH, "alice"),
                 ]
             ),
             [
@@ -177,16 +192,16 @@ class SmallRepliesTests(SynchronousTestCase):
         self.assertEqual(
             wire(
                 [
-                    REPLIES.no_such_nick("alice", "carol"),
-                    REPLIES.no_such_channel("alice", "#other"),
-                    REPLIES.need_more_params("alice", "USER"),
+                    REPLIES.numeric(ERR_NOSUCHNICK, "alice", "carol"),
+                    REPLIES.numeric(ERR_NOSUCHCHANNEL, "alice", "#other"),
+                    REPLIES.numeric(ERR_NEEDMOREPARAMS, "alice", "USER"),
                     REPLIES.no_recipient("alice", "PRIVMSG"),
-                    REPLIES.no_text_to_send("alice"),
-                    REPLIES.input_too_long("alice"),
-                    REPLIES.unknown_command("alice", "FOO"),
-                    REPLIES.nickname_in_use("*", "bob"),
-                    REPLIES.nick_change_refused("alice"),
-                    REPLIES.already_registered("alice"),
+                    REPLIES.numeric(ERR_NOTEXTTOSEND, "alice"),
+                    REPLIES.numeric(ERR_INPUTTOOLONG, "alice"),
+                    REPLIES.numeric(ERR_UNKNOWNCOMMAND, "alice", "FOO"),
+                    REPLIES.numeric(ERR_NICKNAMEINUSE, "*", "bob"),
+                    REPLIES.numeric(ERR_NICKCHANGEREFUSED, "alice"),
+                    REPLIES.numeric(ERR_ALREADYREGISTERED, "alice"),
                 ]
             ),
             [

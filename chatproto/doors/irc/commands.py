@@ -15,7 +15,19 @@ from typing import Final
 from chatproto.doors.irc.identity import looks_like_channel
 from chatproto.doors.irc.mapping import CtcpNotCarried, text_for_room
 from chatproto.doors.irc.message import Message
-from chatproto.doors.irc.replies import Replies
+from chatproto.doors.irc.replies import (
+    ERR_ALREADYREGISTERED,
+    ERR_CHANOPRIVSNEEDED,
+    ERR_NEEDMOREPARAMS,
+    ERR_NICKCHANGEREFUSED,
+    ERR_NONICKNAMEGIVEN,
+    ERR_NOSUCHCHANNEL,
+    ERR_NOTEXTTOSEND,
+    ERR_UMODEUNKNOWNFLAG,
+    ERR_USERSDONTMATCH,
+    RPL_ENDOFBANLIST,
+    Replies,
+)
 from chatproto.nicknames import nickname_key
 
 #: Mode strings that ask for the (empty) ban list rather than change anything.
@@ -50,7 +62,7 @@ def read_chat(replies: Replies, me: str, message: Message) -> tuple[list[Say], l
     if not params or not params[0]:
         return [], [] if silent else [replies.no_recipient(me, command)]
     if len(params) < 2 or not params[1]:
-        return [], [] if silent else [replies.no_text_to_send(me)]
+        return [], [] if silent else [replies.numeric(ERR_NOTEXTTOSEND, me)]
     try:
         text = text_for_room(me, params[1])
     except CtcpNotCarried as e:
@@ -62,7 +74,7 @@ def read_chat(replies: Replies, me: str, message: Message) -> tuple[list[Say], l
         if replies.server.is_channel(target):
             says.append(Say(command, text))
         elif looks_like_channel(target):
-            errors.append(replies.no_such_channel(me, target))
+            errors.append(replies.numeric(ERR_NOSUCHCHANNEL, me, target))
         elif target:
             says.append(Say(command, text, target))
     return says, [] if silent else errors
@@ -78,13 +90,13 @@ class LocalCommands:
             "MODE": self._mode,
             "MOTD": lambda me, params, now: replies.motd(me),
             "NICK": self._nick,
-            "PASS": lambda me, params, now: [replies.already_registered(me)],
+            "PASS": lambda me, params, now: [replies.numeric(ERR_ALREADYREGISTERED, me)],
             "PING": lambda me, params, now: [replies.answer_ping(me, params)],
             "PONG": lambda me, params, now: [],  # the door's idle timer has seen it
             "TAGMSG": lambda me, params, now: [],  # client-only tags are not carried
             "TIME": lambda me, params, now: [replies.time(me, now)],
             "TOPIC": self._topic,
-            "USER": lambda me, params, now: [replies.already_registered(me)],
+            "USER": lambda me, params, now: [replies.numeric(ERR_ALREADYREGISTERED, me)],
         }
 
     def handles(self, command: str) -> bool:
@@ -97,46 +109,46 @@ class LocalCommands:
 
     def _join(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
         if not params or not params[0]:
-            return [self._replies.need_more_params(me, "JOIN")]
+            return [self._replies.numeric(ERR_NEEDMOREPARAMS, me, "JOIN")]
         # The client is in the room already: joining it again does nothing.
         return [
-            self._replies.no_such_channel(me, channel)
+            self._replies.numeric(ERR_NOSUCHCHANNEL, me, channel)
             for channel in params[0].split(",")
             if not self._replies.server.is_channel(channel)
         ]
 
     def _mode(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
         if not params or not params[0]:
-            return [self._replies.need_more_params(me, "MODE")]
+            return [self._replies.numeric(ERR_NEEDMOREPARAMS, me, "MODE")]
         target, changes = params[0], params[1:]
         if self._replies.server.is_channel(target):
             if not changes:
                 return [self._replies.channel_modes(me)]
             if changes[0] in _BAN_LIST_QUERIES and len(changes) == 1:
-                return [self._replies.ban_list_end(me)]
-            return [self._replies.not_channel_operator(me)]
+                return [self._replies.numeric(RPL_ENDOFBANLIST, me, self._replies.server.channel)]
+            return [self._replies.numeric(ERR_CHANOPRIVSNEEDED, me, self._replies.server.channel)]
         if looks_like_channel(target):
-            return [self._replies.no_such_channel(me, target)]
+            return [self._replies.numeric(ERR_NOSUCHCHANNEL, me, target)]
         if nickname_key(target) != nickname_key(me):
-            return [self._replies.users_dont_match(me)]
+            return [self._replies.numeric(ERR_USERSDONTMATCH, me)]
         if not changes:
             return [self._replies.user_modes(me)]
         if changes[0] in _OWN_MODES_ALREADY_SET and len(changes) == 1:
             return []
-        return [self._replies.unknown_mode_flag(me)]
+        return [self._replies.numeric(ERR_UMODEUNKNOWNFLAG, me)]
 
     def _nick(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
         if not params or not params[0]:
-            return [self._replies.no_nickname_given(me)]
+            return [self._replies.numeric(ERR_NONICKNAMEGIVEN, me)]
         if nickname_key(params[0]) == nickname_key(me):
             return []
-        return [self._replies.nick_change_refused(me)]
+        return [self._replies.numeric(ERR_NICKCHANGEREFUSED, me)]
 
     def _topic(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
         if not params or not params[0]:
-            return [self._replies.need_more_params(me, "TOPIC")]
+            return [self._replies.numeric(ERR_NEEDMOREPARAMS, me, "TOPIC")]
         if not self._replies.server.is_channel(params[0]):
-            return [self._replies.no_such_channel(me, params[0])]
+            return [self._replies.numeric(ERR_NOSUCHCHANNEL, me, params[0])]
         if len(params) > 1:
-            return [self._replies.not_channel_operator(me)]
+            return [self._replies.numeric(ERR_CHANOPRIVSNEEDED, me, self._replies.server.channel)]
         return [self._replies.topic(me)]

@@ -19,7 +19,14 @@ from enum import Enum
 
 from chatproto.doors.irc.capabilities import OFFERED, apply_request
 from chatproto.doors.irc.message import Message
-from chatproto.doors.irc.replies import Replies
+from chatproto.doors.irc.replies import (
+    ERR_INVALIDCAPCMD,
+    ERR_NEEDMOREPARAMS,
+    ERR_NICKNAMEINUSE,
+    ERR_NONICKNAMEGIVEN,
+    ERR_NOTREGISTERED,
+    Replies,
+)
 from chatproto.nicknames import validate_nickname
 
 #: The nickname target of replies to a client that has none yet.
@@ -94,7 +101,7 @@ class Registration:
             return Step([self._replies.answer_ping(NO_NICKNAME, params)])
         if command == "QUIT":
             return self.quit(params)
-        return Step([self._replies.not_registered(NO_NICKNAME)])
+        return Step([self._replies.numeric(ERR_NOTREGISTERED, NO_NICKNAME)])
 
     def quit(self, params: tuple[str, ...]) -> Step:
         """QUIT in any phase: ERROR, then close."""
@@ -105,7 +112,7 @@ class Registration:
     def cap(self, message: Message) -> Step:
         """A CAP command, before or after registration."""
         if not message.params:
-            return Step([self._replies.need_more_params(self.me, "CAP")])
+            return Step([self._replies.numeric(ERR_NEEDMOREPARAMS, self.me, "CAP")])
         subcommand = message.params[0].upper()
         if subcommand == "LS":
             self._hold_registration()
@@ -126,7 +133,7 @@ class Registration:
                 self.phase = Phase.WAITING
                 return self._try_to_register()
             return Step()
-        return Step([self._replies.invalid_cap_command(self.me, message.params[0])])
+        return Step([self._replies.numeric(ERR_INVALIDCAPCMD, self.me, message.params[0])])
 
     def room_accepted(self) -> None:
         """The room gave the client its nickname: registered (the door sends the welcome)."""
@@ -136,7 +143,8 @@ class Registration:
     def nickname_taken(self) -> Step:
         """The room refused the nickname as held: 433; the client chooses another."""
         self._expect_asking()
-        return self._refused(self._replies.nickname_in_use(NO_NICKNAME, self._take_nickname()))
+        nickname = self._take_nickname()
+        return self._refused(self._replies.numeric(ERR_NICKNAMEINUSE, NO_NICKNAME, nickname))
 
     def nickname_invalid(self, reason: str) -> Step:
         """The room refused the nickname as breaking a rule (C{reason}): 432."""
@@ -155,7 +163,7 @@ class Registration:
 
     def _nick(self, params: tuple[str, ...]) -> Step:
         if not params or not params[0]:
-            return Step([self._replies.no_nickname_given(NO_NICKNAME)])
+            return Step([self._replies.numeric(ERR_NONICKNAMEGIVEN, NO_NICKNAME)])
         try:
             self.nickname = self._validate(params[0])
         except ValueError as e:  # InvalidNickname, with a reason a person can read
@@ -164,7 +172,7 @@ class Registration:
 
     def _user(self, params: tuple[str, ...]) -> Step:
         if len(params) < 4 or not params[0] or not params[3]:
-            return Step([self._replies.need_more_params(NO_NICKNAME, "USER")])
+            return Step([self._replies.numeric(ERR_NEEDMOREPARAMS, NO_NICKNAME, "USER")])
         self._has_user = True
         return self._try_to_register()
 

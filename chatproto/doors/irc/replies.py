@@ -58,6 +58,34 @@ ERR_CHANOPRIVSNEEDED: Final = "482"
 ERR_UMODEUNKNOWNFLAG: Final = "501"
 ERR_USERSDONTMATCH: Final = "502"
 
+#: The text of each numeric whose text never changes; L{Replies.numeric} adds it.
+FIXED_TEXTS: Final = {
+    RPL_ISUPPORT: "are supported by this server",
+    RPL_ENDOFWHO: "End of WHO list",
+    RPL_ENDOFWHOIS: "End of /WHOIS list",
+    RPL_NOTOPIC: "No topic is set",
+    RPL_ENDOFNAMES: "End of /NAMES list",
+    RPL_ENDOFBANLIST: "End of channel ban list",
+    RPL_ENDOFMOTD: "End of /MOTD command.",
+    ERR_NOSUCHNICK: "No such nick/channel",
+    ERR_NOSUCHCHANNEL: "No such channel",
+    ERR_NOORIGIN: "No origin specified",
+    ERR_INVALIDCAPCMD: "Invalid CAP command",
+    ERR_NOTEXTTOSEND: "No text to send",
+    ERR_INPUTTOOLONG: "Input line was too long",
+    ERR_UNKNOWNCOMMAND: "Unknown command",
+    ERR_NOMOTD: "MOTD File is missing",
+    ERR_NONICKNAMEGIVEN: "No nickname given",
+    ERR_NICKNAMEINUSE: "Nickname is already in use",
+    ERR_NICKCHANGEREFUSED: "Nickname changes are not supported: reconnect instead",
+    ERR_NOTREGISTERED: "You have not registered",
+    ERR_NEEDMOREPARAMS: "Not enough parameters",
+    ERR_ALREADYREGISTERED: "You may not reregister",
+    ERR_CHANOPRIVSNEEDED: "You're not channel operator",
+    ERR_UMODEUNKNOWNFLAG: "Unknown MODE flag",
+    ERR_USERSDONTMATCH: "Can't view or change modes for other users",
+}
+
 #: Mode letters for RPL_MYINFO, each true of the room: every member is invisible to those
 #: outside it (there is nobody outside it), only members speak, and nobody sets the topic.
 USER_MODES: Final = "i"
@@ -90,7 +118,12 @@ class Replies:
         self.server = server
 
     def numeric(self, code: str, me: str, *params: str, text: str | None = None) -> Message:
-        """A numeric from the server to C{me}; C{text}, if any, is its last parameter."""
+        """A numeric from the server to C{me} about C{params}.
+
+        C{text} (by default the numeric's L{FIXED_TEXTS}, if it has one) is its last
+        parameter.
+        """
+        text = FIXED_TEXTS.get(code) if text is None else text
         if text is None:
             return Message(code, (me, *params), self.server.name)
         return Message(code, (me, *params, text), self.server.name, force_trailing=True)
@@ -106,7 +139,7 @@ class Replies:
     def answer_ping(self, me: str, params: tuple[str, ...]) -> Message:
         """The reply to C{PING params}: PONG, or 409 without a token."""
         if not params or not params[0]:
-            return self.no_origin(me)
+            return self.numeric(ERR_NOORIGIN, me)
         return self.pong(params[0])
 
     def ping(self, token: str) -> Message:
@@ -125,20 +158,18 @@ class Replies:
             self.numeric(RPL_YOURHOST, me, text=f"Your host is {name}, running version {VERSION}"),
             self.numeric(RPL_CREATED, me, text=f"This server was created {self.server.created}"),
             self.numeric(RPL_MYINFO, me, name, VERSION, USER_MODES, CHANNEL_MODES),
-            self.numeric(
-                RPL_ISUPPORT, me, *isupport_tokens(self.server), text="are supported by this server"
-            ),
+            self.numeric(RPL_ISUPPORT, me, *isupport_tokens(self.server)),
             *self.motd(me),
         ]
 
     def motd(self, me: str) -> list[Message]:
         """The message of the day (375, 372 per line, 376), or 422 when there is none."""
         if not self.server.motd:
-            return [self.numeric(ERR_NOMOTD, me, text="MOTD File is missing")]
+            return [self.numeric(ERR_NOMOTD, me)]
         return [
             self.numeric(RPL_MOTDSTART, me, text=f"- {self.server.name} Message of the day - "),
             *(self.numeric(RPL_MOTD, me, text=f"- {line}") for line in self.server.motd),
-            self.numeric(RPL_ENDOFMOTD, me, text="End of /MOTD command."),
+            self.numeric(RPL_ENDOFMOTD, me),
         ]
 
     # The channel
@@ -160,7 +191,7 @@ class Replies:
     def topic(self, me: str) -> Message:
         """332 with the room's topic, or 331 when it has none."""
         if self.server.topic is None:
-            return self.numeric(RPL_NOTOPIC, me, self.server.channel, text="No topic is set")
+            return self.numeric(RPL_NOTOPIC, me, self.server.channel)
         return self.numeric(RPL_TOPIC, me, self.server.channel, text=self.server.topic)
 
     def names(
@@ -187,7 +218,7 @@ class Replies:
                 self.numeric(RPL_NAMREPLY, me, "=", channel, text=text)
                 for text in pack_words(entries, budget)
             ),
-            self.numeric(RPL_ENDOFNAMES, me, channel, text="End of /NAMES list"),
+            self.numeric(RPL_ENDOFNAMES, me, channel),
         ]
 
     def channel_modes(self, me: str) -> Message:
@@ -197,28 +228,6 @@ class Replies:
     def user_modes(self, me: str) -> Message:
         """221: a member's own modes."""
         return self.numeric(RPL_UMODEIS, me, f"+{USER_MODES}")
-
-    def ban_list_end(self, me: str) -> Message:
-        """368: the (always empty) ban list, for C{MODE #chat b}."""
-        return self.numeric(
-            RPL_ENDOFBANLIST, me, self.server.channel, text="End of channel ban list"
-        )
-
-    def not_channel_operator(self, me: str) -> Message:
-        """482: nobody may change the room's modes or topic."""
-        return self.numeric(
-            ERR_CHANOPRIVSNEEDED, me, self.server.channel, text="You're not channel operator"
-        )
-
-    def unknown_mode_flag(self, me: str) -> Message:
-        """501: a member may not change its own modes."""
-        return self.numeric(ERR_UMODEUNKNOWNFLAG, me, text="Unknown MODE flag")
-
-    def users_dont_match(self, me: str) -> Message:
-        """502: a member may not ask for or change another member's modes."""
-        return self.numeric(
-            ERR_USERSDONTMATCH, me, text="Can't view or change modes for other users"
-        )
 
     # Who is here
 
@@ -240,17 +249,17 @@ class Replies:
                 )
                 for member in members
             ),
-            self.numeric(RPL_ENDOFWHO, me, mask, text="End of WHO list"),
+            self.numeric(RPL_ENDOFWHO, me, mask),
         ]
 
     def whois(self, me: str, target: str, member: str | None) -> list[Message]:
         """311 then 318 for C{member} (the display form of C{target}), or 401 then 318."""
         if member is None:
-            first = self.no_such_nick(me, target)
+            first = self.numeric(ERR_NOSUCHNICK, me, target)
         else:
             first = self.numeric(RPL_WHOISUSER, me, member, member, MEMBER_HOST, "*", text=member)
             target = member
-        return [first, self.numeric(RPL_ENDOFWHOIS, me, target, text="End of /WHOIS list")]
+        return [first, self.numeric(RPL_ENDOFWHOIS, me, target)]
 
     def time(self, me: str, timestamp: str) -> Message:
         """391: the server's time, from an RFC 3339 C{timestamp}, as people read it."""
@@ -260,69 +269,15 @@ class Replies:
 
     # Errors
 
-    def no_such_nick(self, me: str, target: str) -> Message:
-        """401: nobody of any door holds C{target}."""
-        return self.numeric(ERR_NOSUCHNICK, me, target, text="No such nick/channel")
-
-    def no_such_channel(self, me: str, channel: str) -> Message:
-        """403: C{channel} is not the room."""
-        return self.numeric(ERR_NOSUCHCHANNEL, me, channel, text="No such channel")
-
-    def no_origin(self, me: str) -> Message:
-        """409: a PING without a token."""
-        return self.numeric(ERR_NOORIGIN, me, text="No origin specified")
-
-    def need_more_params(self, me: str, command: str) -> Message:
-        """461: C{command} lacks parameters (or has an empty one it needs)."""
-        return self.numeric(ERR_NEEDMOREPARAMS, me, command, text="Not enough parameters")
-
     def no_recipient(self, me: str, command: str) -> Message:
         """411: a PRIVMSG without a target."""
         return self.numeric(ERR_NORECIPIENT, me, text=f"No recipient given ({command})")
-
-    def no_text_to_send(self, me: str) -> Message:
-        """412: a PRIVMSG without text."""
-        return self.numeric(ERR_NOTEXTTOSEND, me, text="No text to send")
-
-    def input_too_long(self, me: str) -> Message:
-        """417: a line over 512 bytes (or tags over 8191) was dropped."""
-        return self.numeric(ERR_INPUTTOOLONG, me, text="Input line was too long")
-
-    def unknown_command(self, me: str, command: str) -> Message:
-        """421: the door does not know C{command}."""
-        return self.numeric(ERR_UNKNOWNCOMMAND, me, command, text="Unknown command")
-
-    def no_nickname_given(self, me: str) -> Message:
-        """431: NICK without a nickname."""
-        return self.numeric(ERR_NONICKNAMEGIVEN, me, text="No nickname given")
 
     def erroneous_nickname(self, me: str, nickname: str, reason: str) -> Message:
         """432: C{nickname} breaks a rule of section 3; C{reason} says which."""
         return self.numeric(
             ERR_ERRONEUSNICKNAME, me, nickname, text=f"Erroneous nickname: {reason}"
         )
-
-    def nickname_in_use(self, me: str, nickname: str) -> Message:
-        """433: somebody, on some door, holds C{nickname} (or one that collides with it)."""
-        return self.numeric(ERR_NICKNAMEINUSE, me, nickname, text="Nickname is already in use")
-
-    def nick_change_refused(self, me: str) -> Message:
-        """447: a nickname is held for the whole visit; to change it, leave and come back."""
-        return self.numeric(
-            ERR_NICKCHANGEREFUSED, me, text="Nickname changes are not supported: reconnect instead"
-        )
-
-    def not_registered(self, me: str) -> Message:
-        """451: a command that needs registration came before it."""
-        return self.numeric(ERR_NOTREGISTERED, me, text="You have not registered")
-
-    def already_registered(self, me: str) -> Message:
-        """462: USER (or PASS) after registration."""
-        return self.numeric(ERR_ALREADYREGISTERED, me, text="You may not reregister")
-
-    def invalid_cap_command(self, me: str, subcommand: str) -> Message:
-        """410: a CAP subcommand the door does not know."""
-        return self.numeric(ERR_INVALIDCAPCMD, me, subcommand, text="Invalid CAP command")
 
     def invalid_utf8(self, command: str) -> Message:
         """The IRCv3 standard reply to a line that is not UTF-8."""
@@ -344,11 +299,11 @@ class Replies:
         """
         match code:
             case "empty":
-                return self.no_text_to_send(me)
+                return self.numeric(ERR_NOTEXTTOSEND, me)
             case "no-such-user":
-                return self.no_such_nick(me, target)
+                return self.numeric(ERR_NOSUCHNICK, me, target)
             case "unknown-command":
-                return self.unknown_command(me, command)
+                return self.numeric(ERR_UNKNOWNCOMMAND, me, command)
             case _:
                 return self.notice(me, f"{command} refused ({code}): {detail}")
 
