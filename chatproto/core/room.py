@@ -246,7 +246,8 @@ class Room:
             self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
 
     def send_private(self, sender: IMember, to: str, text: str) -> None:
-        """Send a private message to C{to} and a copy to the sender.
+        """Send a private message to C{to} and a copy to the sender (when its codec
+        echoes senders: an IRC client without echo-message shows its own line itself).
 
         @raise PacketRejected: C{no-such-user} when nobody holds that name.
         """
@@ -264,7 +265,7 @@ class Room:
             }
         )
         self.unicast(recipient, record)
-        if recipient is not sender:
+        if recipient is not sender and sender.codec.echoes_sender:
             self.unicast(sender, record)
 
     def send_error(self, member: IMember, code: ErrorCode, detail: str, **extra: Any) -> None:

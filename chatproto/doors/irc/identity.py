@@ -26,6 +26,30 @@ def looks_like_channel(name: str) -> bool:
     return name.startswith(("#", "&"))
 
 
+def mask_matches(mask: str, name: str) -> bool:
+    """Whether C{name} matches the IRC mask C{mask}: C{*} any run, C{?} any one character.
+
+    Time at most proportional to the product of the lengths (no backtracking blow-up: a
+    mask comes from a client). Nicknames hold neither C{*} nor C{?} (section 3).
+    """
+    m = n = 0  # where we are in the mask and in the name
+    star = -1  # the last * of the mask seen, and where in the name its run ends
+    star_end = 0
+    while n < len(name):
+        if m < len(mask) and mask[m] in ("?", name[n]):
+            m += 1
+            n += 1
+        elif m < len(mask) and mask[m] == "*":
+            star, star_end = m, n
+            m += 1
+        elif star >= 0:  # let the last * take one more character, and go on after it
+            star_end += 1
+            m, n = star + 1, star_end
+        else:
+            return False
+    return mask[m:].strip("*") == ""
+
+
 def member_source(nickname: str) -> str:
     """The source that marks what C{nickname} says or does: C{nick!nick@chatproto}."""
     return f"{nickname}!{nickname}@{MEMBER_HOST}"
