@@ -6,6 +6,8 @@ This is the only place where command-line options become objects.
 from __future__ import annotations
 
 import os
+import socket
+import time
 from collections.abc import Callable
 from typing import Any, get_args
 
@@ -21,6 +23,8 @@ from twisted.python import usage
 
 from chatproto.core.config import RoomConfig
 from chatproto.core.room import Room
+from chatproto.doors.irc.identity import DEFAULT_CHANNEL, ServerInfo
+from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.sockets import Keepalive
 from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.doors.websocket.origins import parse_origins
@@ -32,7 +36,7 @@ from chatproto.seams.history import IHistoryStore
 
 FSYNC_POLICIES = get_args(FsyncPolicy)
 #: The options that name a listening endpoint, one per door.
-ENDPOINT_OPTIONS = ("port", "ws-port")
+ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port")
 #: The listen backlog given to tcp, tcp6 and ssl endpoints that name none.
 #: Twisted's default of 50 makes the kernel drop connections in a reconnect
 #: storm (every client of a restarted server at once) that the clients
@@ -85,6 +89,9 @@ class Options(usage.Options):
         ["ws-port", None, None, "Endpoint of the WebSocket door and web client (off unless given)"],
         ["ws-origins", None, "", "Origins allowed to open a WebSocket, comma-separated "
          "(default: the page's own; * for any)"],
+        ["irc-port", None, None, "Endpoint of the IRC door (off unless given)"],
+        ["irc-channel", None, DEFAULT_CHANNEL, "The IRC channel that is the room"],
+        ["irc-server-name", None, socket.gethostname(), "The IRC server's name in numerics"],
         ["keepalive-idle", None, 60, "Seconds of silence before a peer is probed (0: off)",
          _bounded(int, 0)],
         ["keepalive-interval", None, 10, "Seconds between probes", _bounded(int, 1)],
@@ -116,6 +123,10 @@ class Options(usage.Options):
         if self["rate"] and not self["burst"]:
             raise usage.UsageError("--burst must be at least 1 while --rate is on")
         _check_writable(str(self["history-file"]))
+        try:
+            self.irc_server()
+        except ValueError as e:
+            raise usage.UsageError(f"--irc-channel or --irc-server-name: {e}") from None
 
     def room_config(self) -> RoomConfig:
         """The room settings these options describe."""
@@ -131,6 +142,11 @@ class Options(usage.Options):
             history_replay=self["history-replay"],
             log_addresses=bool(self["log-addresses"]),
         )
+
+    def irc_server(self) -> ServerInfo:
+        """What the IRC door says about itself (docs/irc.md)."""
+        created = time.strftime("%a %b %d %Y at %H:%M:%S UTC", time.gmtime())
+        return ServerInfo(self["irc-server-name"], created, self["irc-channel"])
 
     def keepalive(self) -> Keepalive:
         """How accepted TCP connections probe a silent peer (docs/protocol.md section 2)."""
@@ -216,6 +232,9 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     if options["ws-port"] is not None:
         sockets = ChatWebSocketFactory(room, parse_origins(options["ws-origins"]), keepalive)
         strports.service(options["ws-port"], chat_site(sockets)).setServiceParent(top)
+    if options["irc-port"] is not None:
+        irc = IrcFactory(room, options.irc_server(), keepalive)
+        strports.service(options["irc-port"], irc).setServiceParent(top)
     if options["fsync"] == "interval":
         sync = _logging_errors(history.sync, RoomService.log)
         TimerService(FSYNC_INTERVAL, sync).setServiceParent(top)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 from twisted.application.internet import StreamServerEndpointService, TimerService
 from twisted.application.service import IServiceCollection
@@ -11,6 +12,7 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.core.config import RoomConfig
+from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.service import Options, RoomService, makeService
 from tests.fakes import FakeClient, MemoryHistory, make_room
 
@@ -51,6 +53,15 @@ class OptionsTests(SynchronousTestCase):
                 "sendq-bytes": 1048576,
                 "max-clients": 10000,
                 "max-per-ip": 64,
+                "ws-port": None,
+                "ws-origins": "",
+                "irc-port": None,
+                "irc-channel": "#chat",
+                "irc-server-name": socket.gethostname(),
+                "keepalive-idle": 60,
+                "keepalive-interval": 10,
+                "keepalive-count": 5,
+                "log-addresses": 0,
             },
         )
         self.assertEqual(options.room_config(), RoomConfig())
@@ -75,9 +86,20 @@ class OptionsTests(SynchronousTestCase):
             ["--port", "nonsense:1"],
             ["--rate", "5", "--burst", "0"],
             ["--history-file", "/nonexistent/dir/h.jsonl"],
+            ["--irc-port", "nonsense:1"],
+            ["--irc-channel", "chat"],
+            ["--irc-server-name", "two words"],
         ):
             with self.assertRaises(usage.UsageError, msg=str(bad)):
                 self.parse(*bad)
+
+    def test_irc_door(self) -> None:
+        options = self.parse(
+            "--irc-port", "6667", "--irc-channel", "#room", "--irc-server-name", "irc.example"
+        )
+        self.assertEqual(options["irc-port"], "tcp:6667:backlog=1024")
+        server = options.irc_server()
+        self.assertEqual((server.name, server.channel), ("irc.example", "#room"))
 
 
 class ServiceTests(SynchronousTestCase):
@@ -91,6 +113,16 @@ class ServiceTests(SynchronousTestCase):
         assert IServiceCollection.providedBy(service)
         kinds = [type(child) for child in service]
         self.assertEqual(kinds, [RoomService, StreamServerEndpointService, TimerService])
+
+    def test_irc_door_listens_when_asked(self) -> None:
+        options = Options()
+        options.parseOptions(
+            ["--irc-port", "tcp:0:interface=127.0.0.1", "--history-file", self.mktemp()]
+        )
+        service = makeService(options, reactor=Clock())
+        assert IServiceCollection.providedBy(service)
+        listeners = [child for child in service if isinstance(child, StreamServerEndpointService)]
+        self.assertIsInstance(listeners[-1].factory, IrcFactory)
 
     def test_stop_announces_waits_grace_closes_and_syncs(self) -> None:
         history = MemoryHistory()
