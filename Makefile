@@ -32,10 +32,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Programs the tests drive (tmux for the terminal client) are checked or installed here.
+# Programs the tests drive (tmux for the terminal client, irssi for the IRC door) are checked or
+# installed here.
 test-tools:
 	@command -v tmux >/dev/null || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null) || \
 	  { echo "tmux is required for the terminal tests: install it" >&2; exit 1; }
+	@command -v irssi >/dev/null || (apt-get update -qq && apt-get install -y -qq irssi >/dev/null) || \
+	  echo "irssi could not be installed: the IRC end-to-end test will be skipped" >&2
 
 test: $(STAMP) test-tools lint typecheck
 	$(BIN)/python -m pytest -p no:cacheprovider -q
