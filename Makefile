@@ -6,6 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SOURCES := setup.cfg pyproject.toml README.md $(wildcard chatproto/*.py chatproto/*/*.py twisted/plugins/*.py)
 PORT   ?= tcp:10328
+IRC_PORT ?= tcp:6667
 
 .PHONY: run test lint typecheck install clean test-tools
 
@@ -23,7 +24,7 @@ $(STAMP): $(BIN)/python $(SOURCES)
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/twistd --pidfile= -n chat --port $(PORT) --history-file chat-history.jsonl
+	$(BIN)/twistd --pidfile= -n chat --port $(PORT) --irc-port $(IRC_PORT) --history-file chat-history.jsonl
 
 lint: $(STAMP)
 	$(BIN)/ruff check chatproto twisted tests bench

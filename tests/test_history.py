@@ -98,7 +98,9 @@ class AppendAndReplayTests(StoreTestCase):
         """A new file has no ids and nothing to replay."""
         store = self.open()
         self.assertEqual((store.last_id, store.first_id), (0, 0))
-        self.assertEqual((store.recent(10), store.since(0)), ([], []))
+        self.assertEqual(
+            (self.successResultOf(store.recent(10)), self.successResultOf(store.since(0))), ([], [])
+        )
         self.assertEqual(self.content(), b"")
 
     def test_append_writes_a_line(self) -> None:
@@ -114,25 +116,25 @@ class AppendAndReplayTests(StoreTestCase):
         store = self.open()
         for i in range(1, 6):
             store.append(i, record(i))
-        self.assertEqual(store.recent(2), [(4, record(4)), (5, record(5))])
-        self.assertEqual([i for i, _ in store.recent(100)], [1, 2, 3, 4, 5])
-        self.assertEqual(store.recent(0), [])
+        self.assertEqual(self.successResultOf(store.recent(2)), [(4, record(4)), (5, record(5))])
+        self.assertEqual([i for i, _ in self.successResultOf(store.recent(100))], [1, 2, 3, 4, 5])
+        self.assertEqual(self.successResultOf(store.recent(0)), [])
 
     def test_since(self) -> None:
         """since(n) is every retained record with id > n, oldest first."""
         store = self.open()
         for i in range(1, 6):
             store.append(i, record(i))
-        self.assertEqual(store.since(3), [(4, record(4)), (5, record(5))])
-        self.assertEqual([i for i, _ in store.since(0)], [1, 2, 3, 4, 5])
-        self.assertEqual(store.since(5), [])
+        self.assertEqual(self.successResultOf(store.since(3)), [(4, record(4)), (5, record(5))])
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1, 2, 3, 4, 5])
+        self.assertEqual(self.successResultOf(store.since(5)), [])
 
     def test_retain_limits_replay(self) -> None:
         """Only the newest `retain` records are replayable; first_id tells the oldest."""
         store = self.open(retain=2)
         for i in range(1, 6):
             store.append(i, record(i))
-        self.assertEqual([i for i, _ in store.since(0)], [4, 5])
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [4, 5])
         self.assertEqual(store.first_id, 4)
 
     def test_ids_must_increase(self) -> None:
@@ -154,9 +156,16 @@ class AppendAndReplayTests(StoreTestCase):
         store = self.open(retain=0)
         for i in range(1, 4):
             store.append(i, record(i))
-        self.assertEqual((store.recent(10), store.since(0), store.first_id), ([], [], 0))
+        self.assertEqual(
+            (
+                self.successResultOf(store.recent(10)),
+                self.successResultOf(store.since(0)),
+                store.first_id,
+            ),
+            ([], [], 0),
+        )
         store = self.reopen(store, retain=0)
-        self.assertEqual((store.last_id, store.recent(10)), (3, []))
+        self.assertEqual((store.last_id, self.successResultOf(store.recent(10))), (3, []))
         store.append(4, record(4))
         self.assertEqual(self.content(), lines(1, 2, 3, 4))
 
@@ -169,19 +178,21 @@ class RestartTests(StoreTestCase):
         store = self.open()
         for i in range(1, 4):
             store.append(i, record(i, f"message {i}"))
-        before = store.recent(10)
+        before = self.successResultOf(store.recent(10))
         store = self.reopen(store)
         self.assertEqual((store.last_id, store.first_id), (3, 1))
-        self.assertEqual(store.recent(10), before)
+        self.assertEqual(self.successResultOf(store.recent(10)), before)
         store.append(4, record(4))
-        self.assertEqual(store.since(2), [(3, record(3, "message 3")), (4, record(4))])
+        self.assertEqual(
+            self.successResultOf(store.since(2)), [(3, record(3, "message 3")), (4, record(4))]
+        )
 
     def test_ids_need_not_be_contiguous(self) -> None:
         """Ids only have to increase."""
         self.write(lines(2, 7, 40))
         store = self.open()
-        self.assertEqual([i for i, _ in store.since(0)], [2, 7, 40])
-        self.assertEqual(store.since(7), [(40, record(40))])
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [2, 7, 40])
+        self.assertEqual(self.successResultOf(store.since(7)), [(40, record(40))])
 
     def test_missing_directory(self) -> None:
         """A history file in a directory that does not exist is a clear error."""
@@ -215,7 +226,7 @@ class RecoveryTests(StoreTestCase):
 
         store.append(3, record(3))
         store = self.reopen(store)
-        self.assertEqual([i for i, _ in store.since(0)], [1, 2, 3])
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1, 2, 3])
         self.assertEqual(self.content(), lines(1, 2, 3))
 
     def test_file_of_only_a_torn_line(self) -> None:
@@ -244,8 +255,8 @@ class RecoveryTests(StoreTestCase):
         self.write(good_before + b"".join(line + b"\n" for line in bad) + good_after)
         with capturedLogs() as events:
             store = self.open()
-        self.assertEqual([i for i, _ in store.since(0)], [1, 2, 3, 4])
-        self.assertEqual(store.recent(4)[2], (3, record(3)))
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1, 2, 3, 4])
+        self.assertEqual(self.successResultOf(store.recent(4))[2], (3, record(3)))
         [event] = events
         self.assertEqual(event["count"], len(bad))
         self.assertEqual(event["offsets"][0], len(good_before))
@@ -255,7 +266,7 @@ class RecoveryTests(StoreTestCase):
         """An older line whose id is not below a newer one's is corrupt."""
         self.write(lines(1, 9, 2, 3))
         store = self.open()
-        self.assertEqual([i for i, _ in store.since(0)], [1, 2, 3])
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1, 2, 3])
         self.assertEqual(store.last_id, 3)
 
     def test_last_id_behind_corrupt_tail(self) -> None:
@@ -272,7 +283,9 @@ class RecoveryTests(StoreTestCase):
             self.patch(history, "BLOCK_SIZE", block_size)
             self.write(content)
             store = JsonLinesHistory(self.path, run_in_thread=Runner())
-            self.assertEqual(store.since(0), [(1, record(1)), (2, long), (3, record(3))])
+            self.assertEqual(
+                self.successResultOf(store.since(0)), [(1, record(1)), (2, long), (3, record(3))]
+            )
             self.successResultOf(store.close())
 
     def test_million_lines_reads_only_the_tail(self) -> None:
@@ -291,7 +304,7 @@ class RecoveryTests(StoreTestCase):
         self.patch(os, "pread", counting_pread)
         store = self.open(retain=retain)
         self.assertEqual((store.last_id, store.first_id), (count, count - retain + 1))
-        self.assertEqual(store.recent(1), [(count, template[:-1] % count)])
+        self.assertEqual(self.successResultOf(store.recent(1)), [(count, template[:-1] % count)])
         self.assertLess(read[0], retain * len(template % count) + 3 * history.BLOCK_SIZE)
 
 
@@ -324,12 +337,14 @@ class FailedAppendTests(StoreTestCase):
         with capturedLogs():
             self.assertRaises(HistoryUnavailable, store.append, 2, record(2))
         self.assertEqual(self.content(), lines(1))
-        self.assertEqual((store.last_id, store.recent(10)), (1, [(1, record(1))]))
+        self.assertEqual(
+            (store.last_id, self.successResultOf(store.recent(10))), (1, [(1, record(1))])
+        )
 
         failing[0] = False
         store.append(2, record(2))
         store = self.reopen(store)
-        self.assertEqual([i for i, _ in store.since(0)], [1, 2])
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1, 2])
         self.assertEqual(self.content(), lines(1, 2))
 
     def test_truncate_fails_too(self) -> None:
