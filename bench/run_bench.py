@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.adapters import IrcAdapter
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PEERS = HERE / "peers"
@@ -137,6 +139,7 @@ def targets(twistd: str) -> dict[str, Target]:
 
     if Path(twistd).exists():
         found["chatproto"] = Target("chatproto", "chat", 32, chat)
+        found["chatproto-irc"] = irc_door_target(chat)
     ngircd = find_program("ngircd")
     if ngircd:
 
@@ -167,6 +170,46 @@ def targets(twistd: str) -> dict[str, Target]:
             "not comparable; its RSS grows with the handshakes in flight",
         )
     return found
+
+
+def irc_door_target(chat: Callable[[int, Path], list[str]]) -> Target:
+    """Our IRC door (issue 12) under the peers' workload: the same generator speaking IRC.
+
+    C{chat} builds our server's command line; the word-packet door listens on a port
+    nobody uses, the IRC door on the measured one, its channel the generator's.
+    """
+
+    def command(port: int, directory: Path) -> list[str]:
+        return [
+            *chat(0, directory),
+            "--irc-port",
+            f"tcp:{port}:interface=127.0.0.1",
+            "--irc-channel",
+            IrcAdapter().channel,
+            "--irc-server-name",
+            "bench.chatproto.local",
+        ]
+
+    return Target("chatproto-irc", "irc", 32, command)
+
+
+def irc_door_goals(meds: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Issue 12's goals for the IRC door against InspIRCd, each (met, measured, target)."""
+    ours, peer = meds.get("chatproto-irc"), meds.get("inspircd")
+    if not ours or not peer:
+        return {}
+    checks: dict[str, Any] = {}
+    wanted = [
+        ("irc deliveries_per_s>=1.5x inspircd", "flood.deliveries_per_s", 1.5, True),
+        ("irc p99<=inspircd", "latency.p99_ms", 1.0, False),
+    ]
+    for name, metric, factor, at_least in wanted:
+        measured, theirs = ours.get(metric), peer.get(metric)
+        if measured is None or theirs is None:
+            continue
+        target = theirs * factor
+        checks[name] = (measured >= target if at_least else measured <= target, measured, target)
+    return checks
 
 
 # -- machine noise ----------------------------------------------------------------------
@@ -483,7 +526,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         epilog="Other options (e.g. --duration 2 --clients 500) are passed to bench.loadgen.",
     )
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--targets", default="chatproto,ngircd,inspircd")
+    p.add_argument("--targets", default="chatproto,chatproto-irc,ngircd,inspircd")
     p.add_argument("--twistd", default=str(ROOT / ".venv" / "bin" / "twistd"))
     p.add_argument("--quiet-wait", type=float, default=60.0, help="seconds to wait for idle cores")
     p.add_argument(
@@ -542,12 +585,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("goals (issue 5): " + ", ".join(describe_goal(k, v) for k, v in checks.items()))
         if not all(met for met, _, _ in checks.values()):
             print("why the misses: docs/performance.md, 'What the misses mean'")
+    irc_checks = irc_door_goals(meds) if big == 1000 else {}
+    if irc_checks:
+        print("goals (issue 12): " + ", ".join(describe_goal(k, v) for k, v in irc_checks.items()))
     report = {
         "runs": args.runs,
         "loadgen_args": loadgen_args,
         "environment": environment(available),
         "median": meds,
         "goals": checks,
+        "irc_goals": irc_checks,
         "failures": {n: f for n, f in failures.items() if f},
         "raw": runs,
     }

@@ -23,6 +23,8 @@ from chatproto.doors.irc.message import Message, serialise
 
 #: The capabilities that change the bytes of live traffic.
 LIVE_CAPABILITIES: Final = frozenset({ECHO_MESSAGE, SERVER_TIME})
+#: Records whose lines a codec keeps in its newer generation (as many again in the older).
+RECENT_RECORDS: Final = 2048
 #: The target of a server NOTICE that is not addressed by nickname (the codec is shared).
 ANYONE: Final = "*"
 
@@ -48,10 +50,24 @@ class IrcCodec:
         self.capabilities = capabilities & LIVE_CAPABILITIES
         #: IRC clients show their own lines themselves unless they asked for echo-message.
         self.echoes_sender = ECHO_MESSAGE in capabilities
+        # The lines of recent records, in two generations (so that going over a batch
+        # again and again keeps all of it): fan-out encodes a turn's batch once for most
+        # members, but again, less its own records, for each sender, and each member that
+        # catches up before a reply or a QUIT encodes what is pending so far.
+        self._recent: dict[bytes, bytes] = {}
+        self._older: dict[bytes, bytes] = {}
 
     def encode(self, record: bytes) -> bytes:
         """One record's lines."""
-        return wire(self.messages(json.loads(record)))
+        data = self._recent.get(record)
+        if data is None:
+            data = self._older.get(record)
+            if data is None:
+                data = wire(self.messages(json.loads(record)))
+            if len(self._recent) >= RECENT_RECORDS:
+                self._older, self._recent = self._recent, {}
+            self._recent[record] = data
+        return data
 
     def encode_batch(self, records: Sequence[bytes]) -> bytes:
         """Several records' lines, in order, as one write."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 from chatproto import __version__
@@ -79,4 +80,8 @@ class ServerInfo:
 
     def is_channel(self, name: str) -> bool:
         """Whether C{name} names the room's channel (compared as nicknames are, section 3)."""
-        return nickname_key(name) == nickname_key(self.channel)
+        return name == self.channel or nickname_key(name) == self._channel_key
+
+    @cached_property
+    def _channel_key(self) -> str:
+        return nickname_key(self.channel)

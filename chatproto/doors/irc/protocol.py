@@ -41,8 +41,8 @@ class IrcProtocol(Protocol):
     def __init__(self) -> None:
         self._framer = LineFramer()
         # Lines read but not handed over while reading is paused: at most one read's
-        # worth, since the transport reads nothing more meanwhile.
-        self._unread: deque[bytes | Overlong] = deque()
+        # worth, since the transport reads nothing more meanwhile (None: there are none).
+        self._unread: deque[bytes | Overlong] | None = None
         # Pauses not yet resumed: the rate limit and a pending nickname claim may overlap.
         self._pauses = 0
 
@@ -62,18 +62,24 @@ class IrcProtocol(Protocol):
         """Frame the bytes into lines and hand them over, in order, while not paused."""
         lines = self._framer.feed(data)
         if self._pauses or self._unread:
-            self._unread.extend(lines)
+            self._hold(lines)
             return
         session = self.session
         for index, line in enumerate(lines):
             session.line_received(line)
             if self._pauses:
-                self._unread.extend(lines[index + 1 :])
+                self._hold(lines[index + 1 :])
                 return
+
+    def _hold(self, lines: list[bytes | Overlong]) -> None:
+        if self._unread is None:
+            self._unread = deque(lines)
+        else:
+            self._unread.extend(lines)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """A dropped connection is a leave like QUIT (reason `disconnected`)."""
-        self._unread.clear()
+        self._unread = None
         self.session.lost()
 
     # -- ILink -------------------------------------------------------------
@@ -118,6 +124,7 @@ class IrcProtocol(Protocol):
         while unread and not self._pauses:
             self.session.line_received(unread.popleft())
         if not self._pauses:
+            self._unread = None
             self.transport.resumeProducing()
 
     def _unregister_producer(self) -> None:

@@ -100,16 +100,6 @@ class IrcSession(Connection):
         self._last_heard = self._clock.seconds()
         #: The ERROR lines a BYE close ends with (QUIT's own text).
         self._farewell: list[Message] = []
-        self._handlers: dict[str, Callable[[Message], None]] = {
-            "CAP": self._cap,
-            "NAMES": self._names,
-            "NOTICE": self._chat,
-            "PART": self._part_channel,
-            "PRIVMSG": self._chat,
-            "QUIT": self._quit,
-            "WHO": self._who,
-            "WHOIS": self._whois,
-        }
 
     def start(self) -> bool:
         """Admit the client (the server speaks only when spoken to), or refuse it."""
@@ -227,11 +217,11 @@ class IrcSession(Connection):
     # -- commands of a registered client ---------------------------------------
 
     def _command(self, message: Message) -> None:
-        handler = self._handlers.get(message.command)
+        handler = _HANDLERS.get(message.command)
         commands = self.door.commands
         try:
             if handler is not None:
-                handler(message)
+                handler(self, message)
             elif commands.handles(message.command):
                 self._reply(commands.answer(self.nickname, message, self.room.timestamp()))
             else:
@@ -391,3 +381,17 @@ class IrcSession(Connection):
             watch.cancel()
         self._idle_watch = None
         super().lost()
+
+
+#: The commands of a registered client that the session answers itself (the door's
+#: L{LocalCommands} answer those that need nothing from the room).
+_HANDLERS: Final[dict[str, Callable[[IrcSession, Message], None]]] = {
+    "CAP": IrcSession._cap,
+    "NAMES": IrcSession._names,
+    "NOTICE": IrcSession._chat,
+    "PART": IrcSession._part_channel,
+    "PRIVMSG": IrcSession._chat,
+    "QUIT": IrcSession._quit,
+    "WHO": IrcSession._who,
+    "WHOIS": IrcSession._whois,
+}
