@@ -123,10 +123,11 @@ class Options(usage.Options):
         if self["rate"] and not self["burst"]:
             raise usage.UsageError("--burst must be at least 1 while --rate is on")
         _check_writable(str(self["history-file"]))
-        try:
-            self.irc_server()
-        except ValueError as e:
-            raise usage.UsageError(f"--irc-channel or --irc-server-name: {e}") from None
+        if self["irc-port"] is not None:
+            try:
+                self.irc_server()
+            except ValueError as e:
+                raise usage.UsageError(f"--irc-channel or --irc-server-name: {e}") from None
 
     def room_config(self) -> RoomConfig:
         """The room settings these options describe."""

@@ -87,8 +87,8 @@ class OptionsTests(SynchronousTestCase):
             ["--rate", "5", "--burst", "0"],
             ["--history-file", "/nonexistent/dir/h.jsonl"],
             ["--irc-port", "nonsense:1"],
-            ["--irc-channel", "chat"],
-            ["--irc-server-name", "two words"],
+            ["--irc-port", "6667", "--irc-channel", "chat"],
+            ["--irc-port", "6667", "--irc-server-name", "two words"],
         ):
             with self.assertRaises(usage.UsageError, msg=str(bad)):
                 self.parse(*bad)

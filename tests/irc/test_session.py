@@ -11,6 +11,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from chatproto.core.config import RoomConfig
+from chatproto.core.nicknames import nickname_key
+from chatproto.core.records import json_string
 from chatproto.core.room import Room
 from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.seams.presence import IPresence, LocalPresence
@@ -49,7 +51,8 @@ class RegistrationTests(SynchronousTestCase):
                 ":irc.test 003 alice :This server was created today",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt CHANTYPES=#"
-                " NETWORK=chatproto NICKLEN=32 PREFIX= UTF8ONLY :are supported by this server",
+                " NETWORK=chatproto NICKLEN=32 PREFIX= TARGMAX=NOTICE:4,PRIVMSG:4 UTF8ONLY"
+                " :are supported by this server",
             ],
         )
         self.assertEqual(
@@ -253,6 +256,12 @@ class ChatTests(SynchronousTestCase):
         self.alice.send("PRIVMSG #chat,bob,#other :both")
         self.assertEqual(self.alice.lines(), [":irc.test 403 alice #other :No such channel"])
         self.assertEqual(len(self.bob.received()), 2)
+        self.alice.send("PRIVMSG bob,bob,bob,bob,bob :five")
+        self.assertEqual(
+            self.alice.lines(),
+            [":irc.test 407 alice bob,bob,bob,bob,bob :Too many recipients: nothing was sent"],
+        )
+        self.assertEqual(self.bob.received(), [])
 
     def test_core_errors_become_numerics(self) -> None:
         self.alice.send(
@@ -478,6 +487,43 @@ class LeavingTests(SynchronousTestCase):
         carol.send("CAP END")
         self.clock.advance(2)
         self.assertIn(" 001 carol ", carol.lines()[0])
+
+
+class OutputBoundTests(SynchronousTestCase):
+    """--sendq-bytes bounds what an IRC client that does not read may owe."""
+
+    def test_a_client_that_does_not_read_is_cut_off(self) -> None:
+        room, _, _ = make_room(sendq_bytes=4096, rate=0)
+        bob = FakeClient(room)
+        bob.join("bob")
+        carol = FakeIrcClient(room)
+        carol.register("carol")
+        alice = FakeIrcClient(room, buffer_limit=1024)
+        alice.register("alice")
+        carol.lines()
+        seen = []
+        for n in range(100):
+            bob.send_json({"message": f"message {n} " + "x" * 100})
+            seen += carol.lines()
+        self.assertTrue(alice.transport.disconnecting)
+        self.assertIn(":alice!alice@chatproto QUIT :Too slow to read (send queue full)", seen)
+        self.assertEqual(len([line for line in seen if "PRIVMSG" in line]), 100)  # unaffected
+        self.assertTrue(room.is_free("alice"))
+
+
+class BigRoomTests(SynchronousTestCase):
+    """A room too big to list in one welcome packet is listed whole on IRC."""
+
+    def test_names_list_everyone(self) -> None:
+        presence = LocalPresence()
+        names = [f"{n:04d}" + "x" * 28 for n in range(1900)]  # 32 characters each
+        for name in names:  # members of other nodes, as far as this one knows
+            presence.claim(nickname_key(name), json_string(name))
+        room = Room(RoomConfig(), MemoryHistory(), Clock(), presence=presence)
+        alice = FakeIrcClient(room)
+        lines = alice.register("alice")
+        listed = [line.split(" :", 1)[1].split() for line in lines if " 353 " in line]
+        self.assertEqual([name for line in listed for name in line], [*names, "alice"])
 
 
 class BadInputTests(SynchronousTestCase):

@@ -40,6 +40,7 @@ RPL_ENDOFMOTD: Final = "376"
 RPL_TIME: Final = "391"
 ERR_NOSUCHNICK: Final = "401"
 ERR_NOSUCHCHANNEL: Final = "403"
+ERR_TOOMANYTARGETS: Final = "407"
 ERR_NORECIPIENT: Final = "411"
 ERR_NOORIGIN: Final = "409"
 ERR_INVALIDCAPCMD: Final = "410"
@@ -69,6 +70,7 @@ FIXED_TEXTS: Final = {
     RPL_ENDOFMOTD: "End of /MOTD command.",
     ERR_NOSUCHNICK: "No such nick/channel",
     ERR_NOSUCHCHANNEL: "No such channel",
+    ERR_TOOMANYTARGETS: "Too many recipients: nothing was sent",
     ERR_NOORIGIN: "No origin specified",
     ERR_INVALIDCAPCMD: "Invalid CAP command",
     ERR_NOTEXTTOSEND: "No text to send",
@@ -85,6 +87,9 @@ FIXED_TEXTS: Final = {
     ERR_UMODEUNKNOWNFLAG: "Unknown MODE flag",
     ERR_USERSDONTMATCH: "Can't view or change modes for other users",
 }
+
+#: Targets one PRIVMSG or NOTICE may name: a line counts once against the rate limit.
+MAX_TARGETS: Final = 4
 
 #: Mode letters for RPL_MYINFO, each true of the room: every member is invisible to those
 #: outside it (there is nobody outside it), only members speak, and nobody sets the topic.
@@ -107,6 +112,7 @@ def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
         f"NETWORK={NETWORK}",
         f"NICKLEN={MAX_NICKNAME_CODE_POINTS}",
         "PREFIX=",
+        f"TARGMAX=NOTICE:{MAX_TARGETS},PRIVMSG:{MAX_TARGETS}",
         "UTF8ONLY",
     )
 
