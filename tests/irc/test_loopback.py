@@ -4,14 +4,24 @@ doors (docs/protocol.md section 10)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest_twisted
-from twisted.internet import reactor
-from twisted.internet.endpoints import serverFromString
+from twisted.internet import reactor, ssl
+from twisted.internet.endpoints import (
+    TCP4ClientEndpoint,
+    connectProtocol,
+    serverFromString,
+    wrapClientTLS,
+)
 
+from chatproto.core.config import RoomConfig
+from chatproto.core.room import Room
 from chatproto.doors.irc.protocol import IrcFactory
-from tests.irc.clients import WebSocketChatClient, connect_irc, connect_websocket
+from tests.certs import make_certificate
+from tests.fakes import MemoryHistory
+from tests.irc.clients import RawIrcClient, WebSocketChatClient, connect_irc, connect_websocket
 from tests.irc.conftest import Doors
 from tests.irc.fakes import SERVER
 from tests.loopback import RawClient, connect
@@ -201,4 +211,27 @@ async def test_silent_client_is_pinged_then_dropped(doors: Doors) -> None:
         leave = await bob.until_event("leave")
         assert (leave["user"], leave["reason"]) == ("alice", "disconnected")
     finally:
+        await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_irc_over_tls(tmp_path: Path) -> None:
+    cert, key = make_certificate(tmp_path)
+    room = Room(RoomConfig(handshake_timeout=0.3), MemoryHistory(), reactor)
+    endpoint = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+    port = await serverFromString(reactor, endpoint).listen(IrcFactory(room, SERVER))
+    try:
+        tls = ssl.optionsForClientTLS(
+            "localhost", trustRoot=ssl.Certificate.loadPEM(cert.read_bytes())
+        )
+        tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+        alice = await connectProtocol(wrapClientTLS(tls, tcp), RawIrcClient())
+        await alice.register("alice")
+        alice.send("PRIVMSG alice :over TLS")
+        assert await alice.next() == ":alice!alice@chatproto PRIVMSG alice :over TLS"
+        # A client that never starts TLS cannot hold its place past the handshake timeout.
+        stuck = await connect_irc(port.getHost().port)
+        await stuck.closed()
+    finally:
+        room.close_all()
         await port.stopListening()
