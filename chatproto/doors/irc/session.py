@@ -92,7 +92,7 @@ class IrcSession(Connection):
     _pinged_at: float | None = None
     _idle_watch: IDelayedCall | None = None
 
-    def __init__(self, room: Room, link: ILink, door: IrcDoor, peer: str, host: str | None):
+    def __init__(self, room: Room, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
         super().__init__(room, link, codec_for(door.server, frozenset()), peer, host)
         self.door = door
         self.registration = Registration(door.replies)
@@ -199,7 +199,7 @@ class IrcSession(Connection):
         me = self.nickname
         capabilities = self.registration.capabilities
         users = self._welcomed(welcome)
-        yield wire([*replies.welcome(me), *replies.join_burst(me, users, capabilities)])
+        yield wire([*replies.welcome(me), *replies.join_burst(me, users)])
         records = (json.loads(record) for record in replay)
         for message in replay_lines(records, server.name, server.channel, capabilities):
             yield serialise(message)
@@ -295,7 +295,7 @@ class IrcSession(Connection):
         answer: list[Message] = []
         for name in asked.split(","):
             if server.is_channel(name):
-                answer += replies.names(me, self._members(), self.registration.capabilities)
+                answer += replies.names(me, self._members())
             else:
                 answer.append(replies.numeric(RPL_ENDOFNAMES, me, name))
         self._reply(answer)
