@@ -15,27 +15,11 @@ from twisted.python.failure import Failure
 DEADLINE = 10.0
 
 
-class RawClient(Int16StringReceiver):
-    """Queues every frame it receives: control words as str, JSON packets as dicts."""
+class FrameReader:
+    """Reading the frames a packet-door client queued (control words as str, JSON packets
+    as dicts), each within a deadline."""
 
-    def __init__(self) -> None:
-        self.frames: DeferredQueue[Any] = DeferredQueue()
-        self.lost: Deferred[None] = Deferred()
-
-    def stringReceived(self, data: bytes) -> None:
-        text = data.decode("utf-8")
-        self.frames.put(json.loads(text) if text.startswith("{") else text)
-
-    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
-        self.lost.callback(None)
-
-    def send(self, text: str) -> None:
-        """Send one frame."""
-        self.sendString(text.encode("utf-8"))
-
-    def send_json(self, packet: dict[str, Any]) -> None:
-        """Send a JSON packet."""
-        self.send(json.dumps(packet))
+    frames: DeferredQueue[Any]
 
     async def next(self) -> Any:
         """The next frame, or a timeout failure after DEADLINE seconds."""
@@ -56,6 +40,29 @@ class RawClient(Int16StringReceiver):
             frame = await self.next()
             if isinstance(frame, dict) and frame.get("event") == event:
                 return frame
+
+
+class RawClient(FrameReader, Int16StringReceiver):
+    """Queues every frame it receives: control words as str, JSON packets as dicts."""
+
+    def __init__(self) -> None:
+        self.frames: DeferredQueue[Any] = DeferredQueue()
+        self.lost: Deferred[None] = Deferred()
+
+    def stringReceived(self, data: bytes) -> None:
+        text = data.decode("utf-8")
+        self.frames.put(json.loads(text) if text.startswith("{") else text)
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
+        self.lost.callback(None)
+
+    def send(self, text: str) -> None:
+        """Send one frame."""
+        self.sendString(text.encode("utf-8"))
+
+    def send_json(self, packet: dict[str, Any]) -> None:
+        """Send a JSON packet."""
+        self.send(json.dumps(packet))
 
     async def join(self, nickname: str) -> list[Any]:
         """Handshake as C{nickname}; return the replay and welcome that follow READY."""

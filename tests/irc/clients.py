@@ -13,7 +13,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
-from tests.loopback import DEADLINE
+from tests.loopback import DEADLINE, FrameReader
 
 
 class RawIrcClient(Protocol):
@@ -79,7 +79,7 @@ async def connect_irc(port: int) -> RawIrcClient:
     return await connectProtocol(endpoint, RawIrcClient())
 
 
-class WebSocketChatClient(WebSocketClientProtocol):
+class WebSocketChatClient(FrameReader, WebSocketClientProtocol):
     """A client of the WebSocket door: queues frames (control words as str, packets as dicts)."""
 
     def __init__(self) -> None:
@@ -98,18 +98,6 @@ class WebSocketChatClient(WebSocketClientProtocol):
         """Send a control word or nickname (str) or a packet (dict)."""
         text = packet if isinstance(packet, str) else json.dumps(packet)
         self.sendMessage(text.encode("utf-8"), isBinary=False)
-
-    async def next(self) -> Any:
-        got = self.frames.get()
-        got.addTimeout(DEADLINE, reactor)
-        return await got
-
-    async def next_chat(self) -> dict[str, Any]:
-        """The next chat packet, skipping notices."""
-        while True:
-            frame = await self.next()
-            if isinstance(frame, dict) and "event" not in frame:
-                return frame
 
     async def choose(self, nickname: str) -> str:
         """Send C{nickname} after HELLO and NICK; READY or RETRY (after READY, up to the

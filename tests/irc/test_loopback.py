@@ -30,6 +30,13 @@ from tests.loopback import RawClient, connect
 TIME_TAG = r"@(?:batch=history;)?time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
 
 
+async def joined(port: int, nickname: str) -> RawClient:
+    """A word-packet client joined as C{nickname}."""
+    client = await connect(port)
+    await client.join(nickname)
+    return client
+
+
 async def next_private(client: RawClient | WebSocketChatClient) -> dict[str, Any]:
     """The next private message, skipping public ones (receipts included)."""
     while True:
@@ -40,8 +47,7 @@ async def next_private(client: RawClient | WebSocketChatClient) -> dict[str, Any
 
 @pytest_twisted.ensureDeferred
 async def test_registration_capabilities_and_replay(doors: Doors) -> None:
-    bob = await connect(doors.packet_port)
-    await bob.join("bob")
+    bob = await joined(doors.packet_port, "bob")
     bob.send_json({"message": "said before alice came"})
     await bob.next_chat()
 
@@ -70,8 +76,7 @@ async def test_registration_capabilities_and_replay(doors: Doors) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_replay_without_capabilities(doors: Doors) -> None:
-    bob = await connect(doors.packet_port)
-    await bob.join("bob")
+    bob = await joined(doors.packet_port, "bob")
     bob.send_json({"message": "two\nlines"})
     await bob.next_chat()
     alice = await connect_irc(doors.irc_port)
@@ -85,8 +90,7 @@ async def test_replay_without_capabilities(doors: Doors) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_three_doors_one_room(doors: Doors) -> None:
-    bob = await connect(doors.packet_port)
-    await bob.join("bob")
+    bob = await joined(doors.packet_port, "bob")
     carol = await connect_websocket(doors.websocket_port)
     assert await carol.choose("carol") == "READY"
     alice = await connect_irc(doors.irc_port)
@@ -149,8 +153,7 @@ async def test_nicknames_collide_across_doors(doors: Doors) -> None:
 async def test_long_messages_are_split(doors: Doors) -> None:
     alice = await connect_irc(doors.irc_port)
     await alice.register("alice")
-    bob = await connect(doors.packet_port)
-    await bob.join("bob")
+    bob = await joined(doors.packet_port, "bob")
     text = "ünïcødé " * 300
     bob.send_json({"message": "short\n" + text})
     lines = await alice.synced()
@@ -163,8 +166,7 @@ async def test_long_messages_are_split(doors: Doors) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_bad_input_gets_replies_and_loses_nothing(doors: Doors) -> None:
-    bob = await connect(doors.packet_port)
-    await bob.join("bob")
+    bob = await joined(doors.packet_port, "bob")
     alice = await connect_irc(doors.irc_port)
     await alice.register("alice")
     alice.send(b"PRIVMSG #chat :" + b"x" * 9000, b"PRIVMSG #chat :\xff\xfe", b"\x01\x02 ::")
@@ -180,8 +182,7 @@ async def test_bad_input_gets_replies_and_loses_nothing(doors: Doors) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_flood_is_cut_off(doors: Doors) -> None:
-    bob = await connect(doors.packet_port)
-    await bob.join("bob")
+    bob = await joined(doors.packet_port, "bob")
     alice = await connect_irc(doors.irc_port)
     await alice.register("alice")
     alice.send(*[f"PRIVMSG #chat :{n}" for n in range(200)])
@@ -199,8 +200,7 @@ async def test_silent_client_is_pinged_then_dropped(doors: Doors) -> None:
     quick = IrcFactory(doors.room, SERVER, ping_interval=0.2, ping_timeout=0.2)
     port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(quick)
     try:
-        bob = await connect(doors.packet_port)
-        await bob.join("bob")
+        bob = await joined(doors.packet_port, "bob")
         alice = await connect_irc(port.getHost().port)
         await alice.register("alice")
         assert await alice.next() == ":irc.test PING irc.test"

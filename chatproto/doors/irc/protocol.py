@@ -1,15 +1,12 @@
 """The IRC door: one connection, and the factory a listener serves.
 
 The protocol only frames: it cuts the stream into bounded lines before decoding anything
-(L{LineFramer}), hands each to its L{IrcSession}, and writes what the session sends. Like
-the other doors it registers as a streaming producer on its transport only to learn when
-the transport's buffer is full, so that the core can bound what waits for a client that
-does not read (C{--sendq-bytes}).
+(L{LineFramer}), hands each to its L{IrcSession}, and writes what the session sends,
+with the transport half the word-packet door uses too (L{StreamLink}).
 """
 
 from __future__ import annotations
 
-import socket
 from collections import deque
 
 from twisted.internet.interfaces import IPushProducer
@@ -22,21 +19,17 @@ from chatproto.core.room import Room
 from chatproto.doors.irc.framing import LineFramer, Overlong
 from chatproto.doors.irc.identity import ServerInfo
 from chatproto.doors.irc.session import IrcDoor, IrcSession
-from chatproto.doors.sockets import Keepalive, peer_host, tune_socket
-from chatproto.doors.tcp.fastwrite import direct_socket, send_now
-from chatproto.doors.tcp.protocol import ServerTransport
+from chatproto.doors.sockets import Keepalive, peer_host
+from chatproto.doors.streams import ServerTransport, StreamLink
 
 
 @implementer(IPushProducer, ILink)
-class IrcProtocol(Protocol):
+class IrcProtocol(StreamLink, Protocol):
     """The line framing of one IRC connection, in front of an L{IrcSession}."""
 
     factory: IrcFactory
     transport: ServerTransport  # type: ignore[assignment]
     session: IrcSession
-    _registered_as_producer = False
-    #: The TCP socket to write to directly while Twisted has nothing queued.
-    _socket: socket.socket | None = None
 
     def __init__(self) -> None:
         self._framer = LineFramer()
@@ -52,10 +45,7 @@ class IrcProtocol(Protocol):
         self.session = IrcSession(
             self.factory.room, self, self.factory.door, str(peer), peer_host(peer)
         )
-        tune_socket(self.transport, self.factory.keepalive)
-        self.transport.registerProducer(self, True)
-        self._registered_as_producer = True
-        self._socket = direct_socket(self.transport)
+        self.attach(self.factory.keepalive)
         self.session.start()
 
     def dataReceived(self, data: bytes) -> None:
@@ -82,15 +72,7 @@ class IrcProtocol(Protocol):
         self._unread = None
         self.session.lost()
 
-    # -- ILink -------------------------------------------------------------
-
-    def write(self, data: bytes) -> None:
-        """Send at once while Twisted has nothing queued, else queue as usual."""
-        if self._socket is not None:
-            data = send_now(self.transport, self._socket, data)
-            if not data:
-                return
-        self.transport.write(data)
+    # -- ILink (write and abort: StreamLink) --------------------------------
 
     def close(self, reason: CloseReason) -> None:
         """Write the ERROR line, then close after what was written. A timeout on a
@@ -100,13 +82,7 @@ class IrcProtocol(Protocol):
         if reason is CloseReason.TIMEOUT and self._socket is None:
             self.abort()
             return
-        self._unregister_producer()
-        self.transport.loseConnection()
-
-    def abort(self) -> None:
-        """Drop the connection now, unwritten output included."""
-        self._unregister_producer()
-        self.transport.abortConnection()
+        self.lose_connection()
 
     def pause_reading(self) -> None:
         """Stop handing lines to the session (the unread ones wait) until every pause
@@ -126,25 +102,6 @@ class IrcProtocol(Protocol):
         if not self._pauses:
             self._unread = None
             self.transport.resumeProducing()
-
-    def _unregister_producer(self) -> None:
-        # A paused producer left registered can keep a close from completing.
-        if self._registered_as_producer:
-            self._registered_as_producer = False
-            self.transport.unregisterProducer()
-
-    # -- IPushProducer: the transport's buffer, full or empty ---------------
-
-    def pauseProducing(self) -> None:
-        """The transport's buffer is full: the outbox counts what waits."""
-        self.session.outbox.pause()
-
-    def resumeProducing(self) -> None:
-        """The transport's buffer is empty again."""
-        self.session.outbox.resume()
-
-    def stopProducing(self) -> None:
-        """The connection is going away; connectionLost does the bookkeeping."""
 
 
 class IrcFactory(ServerFactory[IrcProtocol]):
