@@ -25,6 +25,7 @@ from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.fdlimit import raise_open_file_limit
 from chatproto.history import FsyncPolicy, JsonLinesHistory
 from chatproto.seams.history import IHistoryStore
+from chatproto.seams.redis.wiring import REDIS_OPTIONS, make_seams
 
 FSYNC_POLICIES = get_args(FsyncPolicy)
 #: The listen backlog given to tcp, tcp6 and ssl endpoints that name none.
@@ -76,6 +77,7 @@ class Options(usage.Options):
         ["max-clients", None, 10000, "Connections at once, choosing ones included (0: off)",
          _bounded(int, 0)],
         ["max-per-ip", None, 64, "Connections per non-loopback address (0: off)", _bounded(int, 0)],
+        *REDIS_OPTIONS,
     ]  # fmt: skip
 
     compData = usage.Completions(optActions={"fsync": usage.CompleteList(list(FSYNC_POLICIES))})
@@ -174,11 +176,18 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         from twisted.internet import reactor as global_reactor
 
         reactor = global_reactor
-    history = JsonLinesHistory(
-        str(options["history-file"]), retain=options["history-retain"], fsync=options["fsync"]
-    )
-    room = Room(options.room_config(), history, reactor)
     top = MultiService()
+    seams = make_seams(options, reactor)  # --redis: several nodes share the room
+    history: IHistoryStore
+    if seams is None:
+        history = JsonLinesHistory(
+            str(options["history-file"]), retain=options["history-retain"], fsync=options["fsync"]
+        )
+        room = Room(options.room_config(), history, reactor)
+    else:
+        history = seams.history
+        room = Room(options.room_config(), history, reactor, seams.hub, seams.presence)
+        seams.service.setServiceParent(top)
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(room, history, options["shutdown-grace"], reactor)
     room_service.setServiceParent(top)  # type: ignore[no-untyped-call]

@@ -72,6 +72,8 @@ class Room:
         self._shutdown_at: float | None = None
         # Set by close_all: the connections it closes get no leave notices.
         self._closing = False
+        # Set while the store refuses messages, so that an outage is logged once.
+        self._store_failing = False
 
     # -- connections -----------------------------------------------------
 
@@ -226,13 +228,17 @@ class Room:
         sender_key = sender.key
 
         def stored(result: Stored) -> None:
-            message_id, record = result
-            self._hub.publish(RoomEvent(record, None, message_id, sender_key))
+            self._store_failing = False
+            if not self._hub.delivers_stored:
+                message_id, record = result
+                self._hub.publish(RoomEvent(record, None, message_id, sender_key))
 
         def refused(failure: Failure) -> Failure | None:
             if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
                 return failure
-            self.log.error("history unavailable: {why}", why=str(failure.value))
+            if not self._store_failing:  # once per outage, not once per message
+                self._store_failing = True
+                self.log.error("history unavailable: {why}", why=str(failure.value))
             if sender.key is not None and self._members.get(sender.key) is sender:
                 self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
             return None
@@ -299,7 +305,8 @@ class Room:
     def announce_shutdown(self, grace: float) -> None:
         """Tell every joined member the server closes in C{grace} seconds."""
         self._shutdown_at = self.reactor.seconds() + grace
-        self._hub.publish(RoomEvent(self._shutdown_notice()))
+        # This node's own news: straight to its members, not through the hub to other nodes.
+        self.batcher.queue(RoomEvent(self._shutdown_notice()))
         self.log.info("shutting down in {grace} seconds", grace=grace)
 
     def _shutdown_notice(self) -> bytes:

@@ -7,9 +7,9 @@ the same small interface so that several server nodes share one room.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from zope.interface import Interface, implementer
+from zope.interface import Attribute, Interface, implementer
 
 
 class RoomEvent(NamedTuple):
@@ -32,6 +32,15 @@ EventReceiver = Callable[[RoomEvent], None]
 class IBroadcastHub(Interface):
     """Fans out room-wide events to every subscriber, in publication order."""
 
+    # zope.interface wants Attribute objects, mypy wants annotations: give each its own.
+    if TYPE_CHECKING:
+        delivers_stored: bool
+    else:
+        delivers_stored = Attribute(
+            "True (bool) when the history store's add already sends each stored message to "
+            "every subscriber (a shared stream), so the room does not publish it again."
+        )
+
     def publish(event: RoomEvent) -> None:
         """Send C{event} to every subscriber."""
 
@@ -42,6 +51,8 @@ class IBroadcastHub(Interface):
 @implementer(IBroadcastHub)
 class LocalHub:
     """A hub for one process: publishing calls each subscriber at once."""
+
+    delivers_stored = False
 
     def __init__(self) -> None:
         self._receivers: list[EventReceiver] = []
