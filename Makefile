@@ -36,6 +36,8 @@ typecheck: $(STAMP)
 test-tools:
 	@command -v tmux >/dev/null || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null) || \
 	  { echo "tmux is required for the terminal tests: install it" >&2; exit 1; }
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) || \
+	  { echo "redis-server is required for the several-nodes tests: install it" >&2; exit 1; }
 
 test: $(STAMP) test-tools lint typecheck
 	$(BIN)/python -m pytest -p no:cacheprovider -q

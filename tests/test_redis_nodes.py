@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest_twisted
 
 from tests.loopback import RawClient, connect
-from tests.redis_nodes import Node, start_node, stop_node
+from tests.redis_nodes import Node, crash_node, start_node, stop_node, until
 from tests.redis_server import RedisServer, redis_server  # noqa: F401 (a fixture)
 
 
@@ -34,3 +35,183 @@ async def test_chat_across_three_nodes_in_one_id_order(redis_server: RedisServer
         assert mine == [f"{i}:{r}" for r in range(5)]
     for node in nodes:
         await stop_node(node)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_nickname_held_on_one_node_is_refused_on_another_until_its_bye(
+    redis_server: RedisServer,
+) -> None:
+    a, b = [await start_node(redis_server.url) for _ in range(2)]
+    bob, _ = await joined(b, "bob")
+    alice, _ = await joined(a, "alice")
+    assert (await bob.until_event("join"))["user"] == "alice"
+    other = await connect(b.port)
+    assert [await other.next(), await other.next()] == ["HELLO", "NICK"]
+    other.send("ＡLICE")  # the same key, on the other node
+    assert await other.next() == "RETRY"
+    alice.send("BYE")
+    await alice.closed()
+    other.send("Alice")
+    assert await other.next() == "READY"
+    leave = await bob.until_event("leave")
+    assert (leave["user"], leave["reason"]) == ("alice", "bye")
+    assert (await bob.until_event("join"))["user"] == "Alice"
+    for node in (a, b):
+        await stop_node(node)
+
+
+@pytest_twisted.ensureDeferred
+async def test_who_and_welcome_list_the_members_of_every_node_in_join_order(
+    redis_server: RedisServer,
+) -> None:
+    a, b, c = [await start_node(redis_server.url) for _ in range(3)]
+    alice, _ = await joined(a, "alice")
+    bob, _ = await joined(b, "bob")
+    _carol, after = await joined(c, "carol")
+    assert after[-1]["users"] == ["alice", "bob", "carol"]
+    assert (await alice.until_event("join"))["user"] == "bob"
+    assert (await alice.until_event("join"))["user"] == "carol"
+    alice.send_json({"command": "who"})
+    assert (await alice.until_event("who"))["users"] == ["alice", "bob", "carol"]
+    bob.send("BYE")
+    await bob.closed()
+    assert (await alice.until_event("leave"))["user"] == "bob"
+    alice.send_json({"command": "who"})
+    assert (await alice.until_event("who"))["users"] == ["alice", "carol"]
+    for node in (a, b, c):
+        await stop_node(node)
+
+
+@pytest_twisted.ensureDeferred
+async def test_replay_and_resume_read_the_shared_history(redis_server: RedisServer) -> None:
+    a, b, c = [await start_node(redis_server.url, retain=4) for _ in range(3)]
+    alice, _ = await joined(a, "alice")
+    for n in range(3):
+        alice.send_json({"message": f"m{n}"})
+    assert [(await alice.next_chat())["id"] for _ in range(3)] == [1, 2, 3]
+    bob, after = await joined(b, "bob")
+    assert [(p["id"], p["message"], p["history"]) for p in after[:-1]] == [
+        (1, "m0", True),
+        (2, "m1", True),
+        (3, "m2", True),
+    ]
+    assert (after[-1]["last_id"], after[-1]["first_id"]) == (3, 1)
+    bob.send("BYE")
+    await bob.closed()
+    for n in range(3, 6):
+        alice.send_json({"message": f"m{n}"})
+    assert [(await alice.next_chat())["id"] for _ in range(3)] == [4, 5, 6]
+    # Resumed on a third node: the messages after 3, none twice; 4 retained of 6.
+    again = await connect(c.port)
+    assert [await again.next(), await again.next()] == ["HELLO", "NICK"]
+    again.send_json({"nickname": "bob", "since": 3})
+    assert await again.next() == "READY"
+    replayed = [await again.next() for _ in range(4)]
+    assert [p.get("id") for p in replayed[:3]] == [4, 5, 6]
+    assert (replayed[3]["event"], replayed[3]["last_id"], replayed[3]["first_id"]) == (
+        "welcome",
+        6,
+        3,
+    )
+    for node in (a, b, c):
+        await stop_node(node)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_others_hear_one_leave_per_member_of_a_node_that_shuts_down(
+    redis_server: RedisServer,
+) -> None:
+    a, b, c = [await start_node(redis_server.url) for _ in range(3)]
+    alice, _ = await joined(a, "alice")
+    bob, _ = await joined(b, "bob")
+    carol, _ = await joined(c, "carol")
+    await stop_node(a)
+    await alice.closed()
+    for client in (bob, carol):
+        leave = await client.until_event("leave")
+        assert (leave["user"], leave["reason"]) == ("alice", "disconnected")
+    bob.send_json({"command": "who"})
+    assert (await bob.until_event("who"))["users"] == ["bob", "carol"]
+    assert not [
+        f
+        for f in alice.frames.pending
+        if isinstance(f, dict) and "event" in f and f["event"] == "leave"
+    ]
+    for node in (b, c):
+        await stop_node(node)
+
+
+async def resume(port: int, nickname: str, since: int) -> tuple[RawClient, list[Any]]:
+    """Join the node on C{port} with the resume form (retrying while the nickname is
+    still held)."""
+    while True:
+        client = await connect(port)
+        assert [await client.next(), await client.next()] == ["HELLO", "NICK"]
+        client.send_json({"nickname": nickname, "since": since})
+        if await client.next() == "READY":
+            after = []
+            while not after or after[-1].get("event") != "welcome":
+                after.append(await client.next())
+            return client, after
+        client.transport.loseConnection()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_crashed_nodes_members_are_freed_once_and_resume_elsewhere(
+    redis_server: RedisServer,
+) -> None:
+    timeout = 1.0
+    a, b, c = [await start_node(redis_server.url, node_timeout=timeout) for _ in range(3)]
+    alice, _ = await joined(a, "alice")
+    bob, _ = await joined(b, "bob")
+    carol, _ = await joined(c, "carol")
+    alice.send_json({"message": "before"})
+    last_seen = (await alice.next_chat())["id"]
+    await crash_node(a)
+    await alice.closed()
+    bob.send_json({"message": "while alice is away"})
+    for client in (bob, carol):
+        leave = await client.until_event("leave")
+        assert (leave["user"], leave["reason"]) == ("alice", "disconnected")
+    again, after = await resume(b.port, "alice", last_seen)
+    assert [p["message"] for p in after[:-1]] == ["while alice is away"]
+    again.send_json({"message": "back"})
+    assert (await again.next_chat())["message"] == "back"
+    # Carol heard exactly one leave, then alice's join, then her message.
+    frames = []
+    while not frames or frames[-1].get("message") != "back":
+        frames.append(await carol.next())
+    events = [f.get("event") for f in frames]
+    assert events.count("leave") == 0 and events.count("join") == 1
+    for node in (b, c):
+        await stop_node(node)
+
+
+@pytest_twisted.ensureDeferred
+async def test_redis_down_answers_unavailable_then_chat_resumes_and_nothing_is_lost(
+    tmp_path: Path,
+) -> None:
+    redis = RedisServer(tmp_path, durable=True)
+    redis.start()
+    try:
+        a, b = [await start_node(redis.url) for _ in range(2)]
+        alice, _ = await joined(a, "alice")
+        bob, _ = await joined(b, "bob")
+        alice.send_json({"message": "before"})
+        assert (await bob.next_chat())["id"] == 1
+        redis.stop()
+        await until(lambda: not a.redis.connected and not b.redis.connected, "the nodes to notice")
+        alice.send_json({"message": "during"})
+        error = await alice.until_event("error")
+        assert error["code"] == "unavailable"
+        redis.start()
+        await until(lambda: a.redis.connected and b.redis.connected, "the nodes to reconnect")
+        alice.send_json({"message": "after"})
+        after = await bob.next_chat()
+        assert (after["id"], after["message"]) == (2, "after")
+        _carol, replay = await joined(b, "carol")
+        assert [p["message"] for p in replay[:-1]] == ["before", "after"]
+        for node in (a, b):
+            await stop_node(node)
+    finally:
+        redis.stop()

@@ -44,8 +44,9 @@ class RedisAddress:
 
     def __str__(self) -> str:
         """The address as logs show it (never the password)."""
-        where = self.path if self.path is not None else f"{self.host}:{self.port}"
-        return f"{'rediss' if self.tls else 'redis'} {where} db {self.db}"
+        if self.path is not None:
+            return f"unix:{self.path}?db={self.db}"
+        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.port}/{self.db}"
 
 
 def parse_redis_url(url: str) -> RedisAddress:

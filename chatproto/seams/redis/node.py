@@ -73,6 +73,11 @@ class RedisNode:
         self._registered = False
         self._left: Deferred[None] | None = None
 
+    @property
+    def connected(self) -> bool:
+        """Whether this node can reach Redis now."""
+        return self._commands.up
+
     def start(self) -> None:
         """Connect (and keep reconnecting) until L{leave}."""
         self.log.info(
@@ -171,6 +176,10 @@ class RedisNode:
                 node=self.node_id,
             )
         self._registered = True
+        if freed:
+            self.log.info(
+                "freed {count} nicknames of a node silent for too long", count=len(freed)
+            )
         self._announce_left(freed)
 
     def _beat_failed(self, failure: Failure) -> None:
