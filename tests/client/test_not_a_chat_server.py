@@ -3,21 +3,10 @@ with one line saying why (it never sits at "Connecting..." forever)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import pytest_twisted
 
 from tests.client.fake_server import FakeServer
 from tests.client.processes import Tmux, client_argv, spawn_pipe_client
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    terminal = Tmux(tmp_path)
-    yield terminal
-    terminal.stop()
 
 
 @pytest_twisted.ensureDeferred

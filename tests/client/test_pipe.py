@@ -18,6 +18,15 @@ from tests.loopback import RawClient, connect
 LINE = re.compile(r"^\[\d\d:\d\d\] ")
 
 
+async def alice_said(port: int, text: str) -> RawClient:
+    """alice, joined on C{port}, once the server accepted her message C{text}."""
+    alice = await connect(port)
+    await alice.join("alice")
+    alice.send_json({"message": text})
+    await alice.next_chat()
+    return alice
+
+
 async def chat_from(raw: RawClient, nickname: str) -> str:
     """The text of the next chat packet C{raw} receives from C{nickname}."""
     while True:
@@ -59,10 +68,7 @@ async def test_lines_in_messages_out_bye_after_everything_was_sent(
 
 @pytest_twisted.ensureDeferred
 async def test_json_lines(chat_server: RunningServer) -> None:
-    alice = await connect(chat_server.port)
-    await alice.join("alice")
-    alice.send_json({"message": "old news"})
-    await alice.next_chat()
+    await alice_said(chat_server.port, "old news")
     bot = spawn_pipe_client("--json", "--nick", "bot", "127.0.0.1", str(chat_server.port))
     bot.send("hi\n")
     bot.end_input()
@@ -125,10 +131,7 @@ async def test_tls_with_a_private_ca(chat_server: RunningServer, tmp_path: Path)
 async def test_a_bot_on_a_unix_socket_without_the_history(
     chat_server: RunningServer, tmp_path: Path
 ) -> None:
-    alice = await connect(chat_server.port)
-    await alice.join("alice")
-    alice.send_json({"message": "old news"})
-    await alice.next_chat()
+    alice = await alice_said(chat_server.port, "old news")
     socket_path = tmp_path / "chat.sock"
     listening = await serverFromString(reactor, f"unix:{socket_path}").listen(chat_server.room)
     try:

@@ -9,6 +9,15 @@ from chatproto.client.session import MAX_RESUME_TOKEN
 from tests.client.fakes import TIMEOUT, Harness, chat, welcome
 
 
+def offline() -> Harness:
+    """A session that joined, then lost its connection (what it showed is forgotten)."""
+    h = Harness()
+    h.join()
+    h.drop()
+    h.frontend.lines()
+    return h
+
+
 class GreetingTimeoutTests(SynchronousTestCase):
     """No HELLO/NICK within --timeout: give up at first, try a new connection later."""
 
@@ -70,10 +79,7 @@ class GreetingTimeoutTests(SynchronousTestCase):
         self.assertEqual(len(h.frontend.questions), 1)
 
     def test_after_joining_a_silent_server_is_left_for_the_next_attempt(self) -> None:
-        h = Harness()
-        h.join()
-        h.drop()
-        h.frontend.lines()
+        h = offline()
         h.connect()
         h.clock.advance(TIMEOUT)
         self.assertTrue(h.transport.disconnecting)
@@ -91,9 +97,7 @@ class GreetingTimeoutTests(SynchronousTestCase):
         self.assertEqual(h.sent(), [{"nickname": "alice", "since": 0}])
 
     def test_a_drop_stops_the_clock(self) -> None:
-        h = Harness()
-        h.join()
-        h.drop()
+        h = offline()
         h.clock.advance(TIMEOUT)
         self.assertEqual(h.exits, [])
         self.assertEqual(h.clock.getDelayedCalls(), [])
@@ -135,10 +139,7 @@ class OfflineTests(SynchronousTestCase):
     """A line typed while disconnected is shown as pending and sent exactly once."""
 
     def test_a_line_typed_offline_is_shown_pending_and_sent_once(self) -> None:
-        h = Harness()
-        h.join()
-        h.drop()
-        h.frontend.lines()
+        h = offline()
         h.session.typed("meanwhile")
         h.session.typed("/msg bob psst")
         h.session.typed("/me waits")
@@ -173,10 +174,7 @@ class OfflineTests(SynchronousTestCase):
         self.assertEqual(h.frontend.lines(), [])
 
     def test_pending_text_is_shown_escaped(self) -> None:
-        h = Harness()
-        h.join()
-        h.drop()
-        h.frontend.lines()
+        h = offline()
         h.session.typed("\x1b[2J")
         self.assertEqual(h.frontend.lines(), ["--- Not connected; sent once we are back: \\x1b[2J"])
 

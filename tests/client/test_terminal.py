@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import pytest_twisted
 
 from tests.client.fake_server import FakeServer
 from tests.client.processes import Tmux, client_argv
 from tests.client.servers import start_server
+from tests.client.test_pipe import alice_said
 from tests.conftest import RunningServer
 from tests.loopback import connect
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    terminal = Tmux(tmp_path)
-    yield terminal
-    terminal.stop()
 
 
 def prompt_line(screen: list[str]) -> str:
@@ -33,10 +25,7 @@ def prompt_line(screen: list[str]) -> str:
 async def test_join_through_retry_chat_while_typing_and_leave_with_ctrl_c(
     chat_server: RunningServer, tmux: Tmux
 ) -> None:
-    alice = await connect(chat_server.port)
-    await alice.join("alice")
-    alice.send_json({"message": "before you came"})
-    await alice.next_chat()
+    alice = await alice_said(chat_server.port, "before you came")
 
     tmux.start(client_argv("127.0.0.1", str(chat_server.port)), TZ="UTC", LC_ALL="C.UTF-8")
     await tmux.shows_line("Nickname:")
