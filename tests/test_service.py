@@ -51,6 +51,8 @@ class OptionsTests(SynchronousTestCase):
                 "sendq-bytes": 1048576,
                 "max-clients": 10000,
                 "max-per-ip": 64,
+                "redis": None,
+                "node-timeout": 10.0,
             },
         )
         self.assertEqual(options.room_config(), RoomConfig())

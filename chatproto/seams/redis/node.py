@@ -177,9 +177,7 @@ class RedisNode:
             )
         self._registered = True
         if freed:
-            self.log.info(
-                "freed {count} nicknames of a node silent for too long", count=len(freed)
-            )
+            self.log.info("freed {count} nicknames of a node silent for too long", count=len(freed))
         self._announce_left(freed)
 
     def _beat_failed(self, failure: Failure) -> None:

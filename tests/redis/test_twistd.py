@@ -12,9 +12,9 @@ import pytest_twisted
 from twisted.internet.error import ProcessExitedAlready
 
 from tests.loopback import connect
-from tests.redis_nodes import until
-from tests.redis_server import RedisServer, redis_server  # noqa: F401 (a fixture)
-from tests.test_redis_nodes import resume
+from tests.redis.nodes import until
+from tests.redis.server import RedisServer
+from tests.redis.test_nodes import resume
 from tests.test_twistd import TwistdProcess, start_twistd
 
 NODE_TIMEOUT = "1"
@@ -75,4 +75,3 @@ async def test_two_twistd_nodes_one_killed(nodes: list[TwistdProcess]) -> None:
     two.transport.signalProcess("TERM")
     await two.ended
     assert b"Traceback" not in one.output + two.output
-

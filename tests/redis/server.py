@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 #: How long Redis may take to start or stop (a deadline, not a sleep).
 START_DEADLINE = 10.0
@@ -78,16 +74,3 @@ class RedisServer:
         """Redis's own log."""
         path = self.directory / "redis.log"
         return path.read_text() if path.exists() else ""
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A fresh redis-server for one test."""
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed: `make test-tools` installs it")
-    directory = tmp_path / "redis"
-    directory.mkdir()
-    server = RedisServer(directory)
-    server.start()
-    yield server
-    server.stop()

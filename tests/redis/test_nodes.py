@@ -8,8 +8,8 @@ from typing import Any
 import pytest_twisted
 
 from tests.loopback import RawClient, connect
-from tests.redis_nodes import Node, crash_node, start_node, stop_node, until
-from tests.redis_server import RedisServer, redis_server  # noqa: F401 (a fixture)
+from tests.redis.nodes import Node, crash_node, start_node, stop_node, until
+from tests.redis.server import RedisServer
 
 
 async def joined(node: Node, nickname: str) -> tuple[RawClient, list[Any]]:
@@ -215,3 +215,18 @@ async def test_redis_down_answers_unavailable_then_chat_resumes_and_nothing_is_l
             await stop_node(node)
     finally:
         redis.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_messages_of_one_turn_take_one_round_trip(redis_server: RedisServer) -> None:
+    node = await start_node(redis_server.url)
+    writer = node.redis.writer
+    before = writer.calls
+    added = [
+        node.redis.history.add(b'"timestamp":"t","nickname":"n","message":"m"}') for _ in range(50)
+    ]
+    stored = [await d for d in added]
+    assert [message_id for message_id, _ in stored] == list(range(1, 51))
+    assert stored[0][1] == b'{"id":1,"timestamp":"t","nickname":"n","message":"m"}'
+    assert writer.calls == before + 1
+    await stop_node(node)
