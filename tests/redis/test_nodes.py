@@ -230,3 +230,36 @@ async def test_the_messages_of_one_turn_take_one_round_trip(redis_server: RedisS
     assert stored[0][1] == b'{"id":1,"timestamp":"t","nickname":"n","message":"m"}'
     assert writer.calls == before + 1
     await stop_node(node)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_node_started_later_replays_what_was_said_before(
+    redis_server: RedisServer,
+) -> None:
+    a = await start_node(redis_server.url)
+    alice, _ = await joined(a, "alice")
+    for n in range(3):
+        alice.send_json({"message": f"early {n}"})
+    assert [(await alice.next_chat())["id"] for _ in range(3)] == [1, 2, 3]
+    late = await start_node(redis_server.url)
+    _bob, after = await joined(late, "bob")
+    assert [p["message"] for p in after[:-1]] == ["early 0", "early 1", "early 2"]
+    assert after[-1]["users"] == ["alice", "bob"]
+    for node in (a, late):
+        await stop_node(node)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_nodes_shutdown_notice_stays_on_that_node(redis_server: RedisServer) -> None:
+    a, b = [await start_node(redis_server.url) for _ in range(2)]
+    alice, _ = await joined(a, "alice")
+    bob, _ = await joined(b, "bob")
+    a.room.announce_shutdown(5)
+    assert (await alice.until_event("shutdown"))["grace"] == 5
+    alice.send_json({"message": "still here"})
+    frames = []
+    while not frames or frames[-1].get("message") != "still here":
+        frames.append(await bob.next())
+    assert [f.get("event") for f in frames] == [None]
+    for node in (a, b):
+        await stop_node(node)

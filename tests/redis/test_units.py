@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
+from twisted.logger import capturedLogs
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.seams.redis.address import RedisAddress, parse_redis_url
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.service import Options
+from tests.fakes import FakeClient, make_room
 
 
 class AddressTests(SynchronousTestCase):
@@ -84,3 +86,24 @@ class MirrorTests(SynchronousTestCase):
         self.presence.freed("alice", 4)  # the feed tells of the earlier claim's end
         self.presence.claimed("alice", b'"Alice"', 9)  # and echoes the new claim
         self.assertEqual(list(self.presence.listed()), [b'"Alice"'])
+
+
+class StoreOutageLogTests(SynchronousTestCase):
+    """A store that refuses messages (Redis down) is logged once per outage."""
+
+    def test_logged_once_until_a_message_is_stored_again(self) -> None:
+        room, _clock, history = make_room()
+        bob = FakeClient(room)
+        bob.join("bob")
+        history.fail = True
+        with capturedLogs() as events:
+            for n in range(3):
+                bob.send_json({"message": f"lost {n}"})
+            history.fail = False
+            bob.send_json({"message": "stored"})
+            history.fail = True
+            bob.send_json({"message": "lost again"})
+        errors = [e for e in events if e.get("log_format", "").startswith("history unavailable")]
+        self.assertEqual(len(errors), 2)
+        codes = [f.get("code") for f in bob.received() if f.get("event") == "error"]
+        self.assertEqual(codes, ["unavailable"] * 4)
