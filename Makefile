@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # A normal (non-editable) install: Twisted's plugin scan cannot see a flat-layout editable install.
 STAMP  := $(VENV)/.installed
-SOURCES := setup.cfg pyproject.toml README.md $(wildcard chatproto/*.py chatproto/*/*.py twisted/plugins/*.py)
+SOURCES := setup.cfg pyproject.toml README.md $(wildcard chatproto/*.py chatproto/*/*.py chatproto/*/*/*.py \
+           chatproto/doors/websocket/static/* twisted/plugins/*.py)
 PORT   ?= tcp:10328
 
 .PHONY: run test lint typecheck install clean test-tools

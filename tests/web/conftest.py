@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
@@ -75,8 +76,9 @@ def open_page(browser: Browser, tmp_path: Path) -> Iterator[Callable[..., ChatPa
     after the test, no tab may have met a script error or a refused resource (CSP)."""
     opened: list[ChatPage] = []
 
-    def open_(server: ChatServer, width: int = 900, height: int = 640) -> ChatPage:
-        page = ChatPage(browser, server.url, tmp_path / "screens", width, height)
+    def open_(server: ChatServer, **context: Any) -> ChatPage:
+        """A tab on C{server}'s page; C{context} as Playwright's new_context takes it."""
+        page = ChatPage(browser, server.url, tmp_path / "screens", **context)
         opened.append(page)
         return page
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page
 
@@ -18,11 +19,9 @@ CHAT_LINES = """(selector) => [...document.querySelectorAll(selector)].map(
 class ChatPage:
     """One browser tab on the web client, in a context (cookies, storage) of its own."""
 
-    def __init__(
-        self, browser: Browser, url: str, shots: Path, width: int = 900, height: int = 640
-    ) -> None:
+    def __init__(self, browser: Browser, url: str, shots: Path, **context: Any) -> None:
         self.context: BrowserContext = browser.new_context(
-            viewport={"width": width, "height": height}
+            **({"viewport": {"width": 900, "height": 640}} | context)
         )
         self.page: Page = self.context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)

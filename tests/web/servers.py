@@ -24,7 +24,7 @@ POLL = 0.02
 
 BIN = Path(sys.executable).parent
 LISTENING = {
-    "tcp": re.compile(rb"ChatRoom starting on (\d+)"),
+    "tcp": re.compile(rb"WordPacketFactory starting on (\d+)"),
     "web": re.compile(rb"Site starting on (\d+)"),
 }
 

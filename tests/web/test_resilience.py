@@ -8,6 +8,7 @@ from tests.web.pages import ChatPage
 from tests.web.servers import ChatServer, TcpChatter
 
 OpenPage = Callable[..., ChatPage]
+PHONE = {"width": 360, "height": 640}
 Join = Callable[[ChatServer, str], TcpChatter]
 
 HOSTILE = [
@@ -32,7 +33,7 @@ ELEMENT_COUNTS = """() => {
 def test_hostile_text_is_shown_as_text_and_runs_nothing(
     server: ChatServer, open_page: OpenPage, chatters: Join
 ) -> None:
-    page = open_page(server, width=360, height=640)
+    page = open_page(server, viewport=PHONE)
     page.join("alice")
     mallory = chatters(server, "mallory")
     page.wait_for_users(["alice", "mallory"])
@@ -144,10 +145,12 @@ def test_the_page_rejoins_after_a_restart_with_no_duplicate_and_no_gap(
     page.screenshot("reconnected")
 
 
-def test_phone_width_without_horizontal_scroll_and_keyboard_only(
+def test_phone_width_dark_without_horizontal_scroll_and_keyboard_only(
     server: ChatServer, open_page: OpenPage, chatters: Join
 ) -> None:
-    page = open_page(server, width=360, height=640)
+    page = open_page(server, viewport=PHONE, color_scheme="dark")
+    background = "getComputedStyle(document.body).backgroundColor"
+    assert page.page.evaluate(background) == "rgb(22, 23, 27)"  # the dark scheme
     page.page.keyboard.type("alice")  # the nickname box has the focus
     page.page.keyboard.press("Enter")
     page.page.wait_for_selector("#status[data-state=online]")
