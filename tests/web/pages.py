@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page
 
-from tests.web.servers import DEADLINE
+from tests.web.servers import DEADLINE, ChatServer, TcpChatter
 
 TIMEOUT_MS = DEADLINE * 1000
 
@@ -104,3 +105,8 @@ class ChatPage:
     def close(self) -> None:
         """Close the tab and its context."""
         self.context.close()
+
+
+#: The fixture that opens pages, and the one that joins people through the TCP door.
+OpenPage = Callable[..., ChatPage]
+Join = Callable[[ChatServer, str], TcpChatter]

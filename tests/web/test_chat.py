@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from tests.web.pages import ChatPage
+from tests.web.pages import ChatPage, Join, OpenPage
 from tests.web.servers import ChatServer, TcpChatter
 
-OpenPage = Callable[..., ChatPage]
-Join = Callable[[ChatServer, str], TcpChatter]
 
-
-def test_two_pages_and_a_terminal_user_chat(
+def alice_bob_and_carol(
     server: ChatServer, open_page: OpenPage, chatters: Join
-) -> None:
+) -> tuple[ChatPage, ChatPage, TcpChatter]:
+    """Alice and bob on pages, carol on the TCP door, once alice sees all three online."""
     alice = open_page(server)
     alice.join("alice")
     bob = open_page(server)
     bob.join("bob")
     carol = chatters(server, "carol")
     alice.wait_for_users(["alice", "bob", "carol"])
+    return alice, bob, carol
+
+
+def test_two_pages_and_a_terminal_user_chat(
+    server: ChatServer, open_page: OpenPage, chatters: Join
+) -> None:
+    alice, bob, carol = alice_bob_and_carol(server, open_page, chatters)
     bob.wait_for_notice("carol joined")
 
     alice.type("hello from alice")
@@ -97,12 +100,7 @@ def test_history_marked_earlier_and_who_is_online(
 def test_private_messages_by_command_and_by_clicking_a_name(
     server: ChatServer, open_page: OpenPage, chatters: Join
 ) -> None:
-    alice = open_page(server)
-    alice.join("alice")
-    bob = open_page(server)
-    bob.join("bob")
-    carol = chatters(server, "carol")
-    alice.wait_for_users(["alice", "bob", "carol"])
+    alice, bob, carol = alice_bob_and_carol(server, open_page, chatters)
 
     alice.page.locator("#users button", has_text="carol").click()
     assert alice.input_text() == "/msg carol "

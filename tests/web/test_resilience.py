@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.web.pages import ChatPage
-from tests.web.servers import ChatServer, TcpChatter
+from tests.web.pages import Join, OpenPage
+from tests.web.servers import ChatServer
 
-OpenPage = Callable[..., ChatPage]
 PHONE = {"width": 360, "height": 640}
-Join = Callable[[ChatServer, str], TcpChatter]
 
 HOSTILE = [
     '<img src=x onerror="window.pwned=1;alert(1)">',
