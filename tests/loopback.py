@@ -15,23 +15,22 @@ from twisted.python.failure import Failure
 DEADLINE = 10.0
 
 
-class RawClient(Int16StringReceiver):
-    """Queues every frame it receives: control words as str, JSON packets as dicts."""
+class Conversation:
+    """A test client's side of the packet dialogue, whatever the door: it queues every
+    frame it receives (control words as str, JSON packets as dicts)."""
 
     def __init__(self) -> None:
         self.frames: DeferredQueue[Any] = DeferredQueue()
         self.lost: Deferred[None] = Deferred()
 
-    def stringReceived(self, data: bytes) -> None:
+    def received_text(self, data: bytes) -> None:
+        """Queue one frame's text."""
         text = data.decode("utf-8")
         self.frames.put(json.loads(text) if text.startswith("{") else text)
 
-    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
-        self.lost.callback(None)
-
     def send(self, text: str) -> None:
-        """Send one frame."""
-        self.sendString(text.encode("utf-8"))
+        """Send one frame's text."""
+        raise NotImplementedError
 
     def send_json(self, packet: dict[str, Any]) -> None:
         """Send a JSON packet."""
@@ -75,6 +74,20 @@ class RawClient(Int16StringReceiver):
         """Wait until the server closes the connection."""
         self.lost.addTimeout(DEADLINE, reactor)
         await self.lost
+
+
+class RawClient(Conversation, Int16StringReceiver):
+    """A word-packet client over TCP."""
+
+    def stringReceived(self, data: bytes) -> None:
+        self.received_text(data)
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
+        self.lost.callback(None)
+
+    def send(self, text: str) -> None:
+        """Send one frame."""
+        self.sendString(text.encode("utf-8"))
 
 
 async def connect(port: int) -> RawClient:
