@@ -29,14 +29,19 @@ class ChatPage:
         self.shots = shots
         self.problems: list[str] = []
         self.dialogs: list[str] = []
+        self.sent: list[str | bytes] = []  # every WebSocket frame the page sent
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         self.page.on("dialog", self._dialog)
+        self.page.on("websocket", lambda socket: socket.on("framesent", self._frame_sent))
         self.page.goto(url)
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
             self.problems.append(f"console {message.type}: {message.text}")
+
+    def _frame_sent(self, payload: str | bytes) -> None:
+        self.sent.append(payload)
 
     def _dialog(self, dialog: Dialog) -> None:
         self.dialogs.append(dialog.message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from tests.web.pages import Join, OpenPage
@@ -139,6 +140,9 @@ def test_the_page_rejoins_after_a_restart_with_no_duplicate_and_no_gap(
         "carol: after",
     ]
     assert page.earlier_lines() == ["carol: while away 1", "carol: while away 2"]
+    resume = json.loads(next(str(frame) for frame in page.sent if "since" in str(frame)))
+    assert (resume["nickname"], resume["since"]) == ("alice", 2)  # the last id it showed
+    assert len(resume["token"]) >= 16  # the welcome's resume_token
     assert page.page.locator("#log li.divider", has_text="While you were away").count() == 1
     page.screenshot("reconnected")
 
