@@ -63,3 +63,17 @@ def chat_server(tmp_path: Path) -> Iterator[RunningServer]:
     """A chat server with default limits and a history file in tmp_path."""
     with running_server(tmp_path, RoomConfig(history_replay=100)) as server:
         yield server
+
+
+@pytest.fixture
+def custom_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+    """A server with the room settings and WebSocket factory options the test names
+    (indirect parametrisation: C{(RoomConfig, {option: value})})."""
+    config, websocket = request.param
+    with running_server(tmp_path, config, **websocket) as server:
+        yield server
+
+
+def serving(config: RoomConfig, **websocket: Any) -> Any:
+    """Run the test against a L{custom_server} with these settings."""
+    return pytest.mark.parametrize("custom_server", [(config, websocket)], indirect=True)

@@ -59,21 +59,23 @@ def _read_until(server: subprocess.Popen[str], marker: str) -> str:
 
 
 def test_make_run_says_where_it_listens_and_make_client_gets_in(tmp_path: Path) -> None:
-    port = _free_port()
+    port, ws_port = _free_port(), _free_port()
     server = _make(
         "run",
         f"PORT=tcp:{port}",
+        f"WS_PORT=tcp:{ws_port}",
         f"HISTORY={tmp_path / 'h.jsonl'}",
         "SERVER_ARGS=--shutdown-grace 0",
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
     try:
-        output = _read_until(server, "ChatRoom starting on")
+        output = _read_until(server, "WordPacketFactory starting on")
         banner = output[: output.index("starting up")]
         assert "on all interfaces, without TLS" in banner
         assert f"make client PORT=tcp:{port}" in banner
         assert f".venv/bin/chatproto-client localhost {port}" in banner
+        assert f"browser: open http://localhost:{ws_port}/" in banner
 
         client = _make(
             "-s",
