@@ -88,7 +88,7 @@ def test_make_run_says_where_it_listens_and_make_client_gets_in(tmp_path: Path) 
         )
         said, _ = client.communicate("hello from make client\n", timeout=DEADLINE)
         assert client.returncode == 0, said
-        assert "probe: hello from make client" in said
+        assert "<probe> hello from make client" in said
     finally:
         os.killpg(server.pid, signal.SIGINT)
         rest, _ = server.communicate(timeout=DEADLINE)
