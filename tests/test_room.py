@@ -1,4 +1,4 @@
-"""The server's behaviour per PROTOCOL.md sections 2-6 and 8, on fakes (no reactor)."""
+"""The server's behaviour per docs/protocol.md sections 2-6 and 8, on fakes (no reactor)."""
 
 from __future__ import annotations
 
