@@ -15,7 +15,7 @@ from chatproto.core.config import RoomConfig
 from chatproto.doors.sockets import Keepalive
 from chatproto.doors.tcp import protocol as tcp_door
 from tests.conftest import RunningServer, running_server
-from tests.loopback import connect
+from tests.loopback import RawClient, connect
 
 
 @pytest.fixture
@@ -64,15 +64,21 @@ def big_server(tmp_path: Path) -> Iterator[RunningServer]:
         yield server
 
 
+async def reader_and_sender(server: RunningServer) -> tuple[RawClient, RawClient]:
+    """Two joined clients; the reader has heard the sender join."""
+    reader = await connect(server.port)
+    await reader.join("reader")
+    sender = await connect(server.port)
+    await sender.join("sender")
+    await reader.until_event("join")
+    return reader, sender
+
+
 @pytest_twisted.ensureDeferred
 async def test_fan_out_writes_straight_to_an_idle_socket(
     big_server: RunningServer, direct_writes: list[tuple[int, int]]
 ) -> None:
-    reader = await connect(big_server.port)
-    await reader.join("reader")
-    sender = await connect(big_server.port)
-    await sender.join("sender")
-    await reader.until_event("join")
+    reader, sender = await reader_and_sender(big_server)
     direct_writes.clear()
     sender.send_json({"message": "fast"})
     assert (await reader.next_chat())["message"] == "fast"
@@ -84,11 +90,7 @@ async def test_fan_out_writes_straight_to_an_idle_socket(
 async def test_byte_order_survives_partial_sends(
     partial_sends: None, big_server: RunningServer, direct_writes: list[tuple[int, int]]
 ) -> None:
-    reader = await connect(big_server.port)
-    await reader.join("reader")
-    sender = await connect(big_server.port)
-    await sender.join("sender")
-    await reader.until_event("join")
+    reader, sender = await reader_and_sender(big_server)
     texts = [f"{n:04d}" + chr(0x41 + n % 26) * 12000 for n in range(30)]
     for text in texts:  # a burst: later writes find the earlier ones still queued
         sender.send_json({"message": text})

@@ -7,25 +7,20 @@ in the same room as word-packet clients.
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_twisted
-from twisted.internet import reactor, ssl
+from twisted.internet import reactor
 from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol, serverFromString
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, readBody
 
 from chatproto.core.config import RoomConfig
-from chatproto.doors.websocket.protocol import ChatWebSocketFactory
-from chatproto.doors.websocket.site import chat_site
-from tests.certs import make_certificate
 from tests.conftest import RunningServer, serving
 from tests.loopback import DEADLINE, connect
-from tests.test_slow_reader import kernel_send_buffer_max, stop_reading
+from tests.test_slow_reader import flood_until_dropped, kernel_send_buffer_max, stop_reading
 from tests.websocket_client import WebSocketClient, connect_ws
 
 
@@ -276,45 +271,11 @@ async def test_slow_websocket_reader_is_dropped_while_others_get_everything(
     assert (await slow.until_event("join"))["user"] == "watcher"
     assert (await slow.until_event("join"))["user"] == "flooder"
     bound = stop_reading(slow) + kernel_send_buffer_max() + 2 * SENDQ_BYTES + (1 << 20)
-    filler = "x" * 3994
-    sent: list[str] = []
-    echoed = written = 0
-    leave: dict[str, Any] | None = None
-    while leave is None:
-        assert time.monotonic() - started < 3 * DEADLINE, "the flood took too long"
-        assert written <= bound, f"no drop after {written} bytes"
-        while len(sent) - echoed < 16:
-            sent.append(f"{len(sent):06d}{filler}")
-            flooder.send_json({"message": sent[-1]})
-        packet = await flooder.next()
-        if packet.get("event") == "leave":
-            leave = packet
-        elif "id" in packet:
-            echoed += 1
-            written += len(packet["message"]) + 100
+    sent, _, leave = await flood_until_dropped(flooder, bound, started + 3 * DEADLINE)
     assert (leave["user"], leave["reason"]) == ("slow", "slow")
-    got = []
-    while len(got) < echoed:
+    got: list[str] = []
+    while len(got) < len(sent):  # the watcher gets every message, in order
         packet = await watcher.next()
         if "id" in packet:
             got.append(packet["message"])
-    assert got == sent[:echoed]
-
-
-@pytest_twisted.ensureDeferred
-async def test_wss_through_an_ssl_endpoint(tmp_path: Path, chat_server: RunningServer) -> None:
-    cert, key = make_certificate(tmp_path)
-    description = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
-    site = chat_site(ChatWebSocketFactory(chat_server.room))
-    listening = await serverFromString(reactor, description).listen(site)
-    try:
-        trust = ssl.Certificate.loadPEM(cert.read_bytes())
-        tls = ssl.optionsForClientTLS("localhost", trustRoot=trust)
-        secure = await connect_ws(listening.getHost().port, tls=tls)
-        await secure.join("secure")
-        tcp = await connect(chat_server.port)
-        await tcp.join("plain")
-        secure.send_json({"message": "over wss"})
-        assert (await tcp.next_chat())["message"] == "over wss"
-    finally:
-        await listening.stopListening()
+    assert got == sent
