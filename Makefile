@@ -70,12 +70,15 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-# Programs the tests drive (tmux for the terminal client) are checked or installed here.
+# Programs the tests drive (tmux for the terminal client, chromium for the web client) are
+# checked or installed here. Without chromium the browser tests skip and say why.
 test-tools:
 	@command -v tmux >/dev/null || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null) || \
 	  { echo "tmux is required for the terminal tests: install it" >&2; exit 1; }
 	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) || \
 	  { echo "redis-server is required for the several-nodes tests: install it" >&2; exit 1; }
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "WARNING: chromium could not be installed: the browser tests will be skipped" >&2
 
 test: $(STAMP) $(TEST_STAMP) test-tools lint typecheck
 	$(BIN)/python -m pytest -p no:cacheprovider -q

@@ -171,7 +171,7 @@ class ChatHandshake(Handshake):
 
 
 class ChatAdapter(Adapter):
-    """The chat word-packet protocol of PROTOCOL.md."""
+    """The chat word-packet protocol of docs/protocol.md."""
 
     name = "chat"
     echoes_sender = True

@@ -63,7 +63,7 @@ def _bounded(kind: type[int] | type[float], low: float, high: float | None = Non
 
 
 class Options(usage.Options):
-    """Command-line options of `twistd chat`; every limit of PROTOCOL.md section 7."""
+    """Command-line options of `twistd chat`; every limit of docs/protocol.md section 7."""
 
     optParameters: list[list[Any]] = [
         ["port", "p", "tcp:10328", "Endpoint description to listen on; a bare number is tcp"],

@@ -1,4 +1,4 @@
-"""A raw protocol client for tests over real loopback sockets, written from PROTOCOL.md."""
+"""A raw protocol client for tests over real loopback sockets, written from docs/protocol.md."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Crashes (issue 4, item 4): SIGKILL the real `twistd chat` while messages flow.
 
-PROTOCOL.md section 6: every accepted message is stored before anyone sees it,
+docs/protocol.md section 6: every accepted message is stored before anyone sees it,
 so after a crash and a restart every message any client received is replayable
 with the same id, timestamp, nickname and text; a torn last line is cut before
 anything is appended; and nothing appended after that repair is lost either.

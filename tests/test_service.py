@@ -16,7 +16,7 @@ from tests.fakes import FakeClient, MemoryHistory, make_room
 
 
 class OptionsTests(SynchronousTestCase):
-    """Parsing and validating every option with the names PROTOCOL.md section 7 gives."""
+    """Parsing and validating every option with the names docs/protocol.md section 7 gives."""
 
     def setUp(self) -> None:
         self.cwd = os.getcwd()

@@ -7,7 +7,6 @@ in the same room as word-packet clients.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 import pytest_twisted
@@ -21,7 +20,7 @@ from twisted.web.client import Agent, readBody
 from chatproto.core.config import RoomConfig
 from tests.conftest import RunningServer, serving
 from tests.loopback import DEADLINE, connect
-from tests.test_slow_reader import kernel_send_buffer_max, stop_reading
+from tests.test_slow_reader import flood_until_dropped, kernel_send_buffer_max, stop_reading
 from tests.websocket_client import WebSocketClient, connect_ws
 
 
@@ -272,26 +271,11 @@ async def test_slow_websocket_reader_is_dropped_while_others_get_everything(
     assert (await slow.until_event("join"))["user"] == "watcher"
     assert (await slow.until_event("join"))["user"] == "flooder"
     bound = stop_reading(slow) + kernel_send_buffer_max() + 2 * SENDQ_BYTES + (1 << 20)
-    filler = "x" * 3994
-    sent: list[str] = []
-    echoed = written = 0
-    leave: dict[str, Any] | None = None
-    while leave is None:
-        assert time.monotonic() - started < 3 * DEADLINE, "the flood took too long"
-        assert written <= bound, f"no drop after {written} bytes"
-        while len(sent) - echoed < 16:
-            sent.append(f"{len(sent):06d}{filler}")
-            flooder.send_json({"message": sent[-1]})
-        packet = await flooder.next()
-        if packet.get("event") == "leave":
-            leave = packet
-        elif "id" in packet:
-            echoed += 1
-            written += len(packet["message"]) + 100
+    sent, _, leave = await flood_until_dropped(flooder, bound, started + 3 * DEADLINE)
     assert (leave["user"], leave["reason"]) == ("slow", "slow")
-    got = []
-    while len(got) < echoed:
+    got: list[str] = []
+    while len(got) < len(sent):  # the watcher gets every message, in order
         packet = await watcher.next()
         if "id" in packet:
             got.append(packet["message"])
-    assert got == sent[:echoed]
+    assert got == sent

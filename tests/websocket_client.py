@@ -65,16 +65,22 @@ class _ClientFactory(WebSocketClientFactory):  # type: ignore[misc]
 
 
 async def connect_ws(
-    port: int, origin: str | None = None, protocols: list[str] | None = None, **options: Any
+    port: int,
+    origin: str | None = None,
+    protocols: list[str] | None = None,
+    tls: Any = None,
+    **options: Any,
 ) -> WebSocketClient:
-    """Open a chat WebSocket to 127.0.0.1:C{port}/chat (raises when refused)."""
+    """Open a chat WebSocket to 127.0.0.1:C{port}/chat (raises when refused); with C{tls}
+    (client TLS options for the name localhost), C{wss://localhost:port/chat}."""
+    url = f"wss://localhost:{port}/chat" if tls is not None else f"ws://127.0.0.1:{port}/chat"
     factory = _ClientFactory(
-        f"ws://127.0.0.1:{port}/chat",
+        url,
         origin=origin,
         protocols=[SUBPROTOCOL] if protocols is None else protocols,
     )
     factory.setProtocolOptions(**options)
-    connectWS(factory)
+    connectWS(factory, contextFactory=tls)
     factory.built.addTimeout(DEADLINE, reactor)
     client = await factory.built
     client.opened.addTimeout(DEADLINE, reactor)
