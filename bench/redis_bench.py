@@ -189,7 +189,11 @@ def measure(
     started = time.monotonic()
     flood = gen.flood(room, SENDERS, WINDOW, SIZE, WARMUP, DURATION, 0.0)
     wall = time.monotonic() - started
-    cpu = [(process_cpu_seconds(p.pid) - before) / wall for p, before in zip(procs, cpu_before, strict=True)]
+    used = [
+        process_cpu_seconds(proc.pid) - before
+        for proc, before in zip(procs, cpu_before, strict=True)
+    ]
+    cpu = [seconds / wall for seconds in used]
     result: dict[str, Any] = {
         "config": config.name,
         "nodes": len(nodes),
