@@ -16,13 +16,16 @@ class RoomEvent(NamedTuple):
     """One room-wide record (canonical JSON) and how fan-out treats it.
 
     C{skip_key}: the member key that must not receive it (a joiner's own
-    `join`); C{message_id} and C{sender_key}: for a stored chat message.
+    `join`); C{message_id} and C{sender_key}: for a stored chat message;
+    C{to_key}: the one member it is for (a private message to another node's
+    member), instead of everyone.
     """
 
     record: bytes
     skip_key: str | None = None
     message_id: int | None = None
     sender_key: str | None = None
+    to_key: str | None = None
 
 
 #: Called with each published event, in publication order.

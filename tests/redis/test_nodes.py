@@ -263,3 +263,22 @@ async def test_a_nodes_shutdown_notice_stays_on_that_node(redis_server: RedisSer
     assert [f.get("event") for f in frames] == [None]
     for node in (a, b):
         await stop_node(node)
+
+
+@pytest_twisted.ensureDeferred
+async def test_private_messages_cross_nodes(redis_server: RedisServer) -> None:
+    a, b, c = [await start_node(redis_server.url) for _ in range(3)]
+    alice, _ = await joined(a, "alice")
+    bob, _ = await joined(b, "Bob")
+    carol, _ = await joined(c, "carol")
+    alice.send_json({"message": "psst", "to": "BOB"})
+    for client in (bob, alice):
+        packet = await client.next_chat()
+        assert (packet["nickname"], packet["to"], packet["message"]) == ("alice", "Bob", "psst")
+        assert "id" not in packet
+    alice.send_json({"message": "hello", "to": "nobody"})
+    assert (await alice.until_event("error"))["code"] == "no-such-user"
+    alice.send_json({"message": "public"})
+    assert (await carol.next_chat())["message"] == "public"  # the private one never came
+    for node in (a, b, c):
+        await stop_node(node)

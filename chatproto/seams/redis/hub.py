@@ -26,11 +26,14 @@ class RedisHub:
         self._receivers: list[EventReceiver] = []
 
     def publish(self, event: RoomEvent) -> None:
-        """Put a notice on the feed for every node (this one included)."""
+        """Put a notice (or a private message for one member) on the feed for every
+        node, this one included."""
         if event.message_id is not None:  # the store has put it on the feed already
             self.log.error("a stored message was published twice; ignored")
-            return
-        self._writer.notice(event.record, event.skip_key)
+        elif event.to_key is not None:
+            self._writer.private(event.record, event.to_key)
+        else:
+            self._writer.notice(event.record, event.skip_key)
 
     def subscribe(self, receiver: EventReceiver) -> None:
         """Register C{receiver} for every event the feed delivers from now on."""

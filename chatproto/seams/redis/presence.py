@@ -10,6 +10,7 @@ claim, so a stale `freed` for an earlier claim of the same key changes nothing.
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import Iterable, Sequence
 
 from twisted.internet.defer import Deferred, succeed
@@ -31,7 +32,8 @@ class RedisPresence:
         self.ready = False
         #: Set while this node leaves: its members are freed all at once, not one by one.
         self.departing = False
-        self._orders: dict[str, int] = {}
+        #: Join order and nickname (a JSON string) of every held key.
+        self._held: dict[str, tuple[int, bytes]] = {}
         # Parallel lists sorted by join order (bisect keeps a join or leave cheap).
         self._ranks: list[int] = []
         self._listed: list[bytes] = []
@@ -56,16 +58,21 @@ class RedisPresence:
 
     def is_held(self, key: str) -> bool:
         """Whether C{key} is held, as far as the feed has told this node."""
-        return key in self._orders
+        return key in self._held
 
     def release(self, key: str) -> None:
         """Free C{key} (held by this node) here at once and in Redis next."""
         if self.departing:
             return
-        order = self._orders.get(key)
-        if order is not None:
-            self.freed(key, order)
+        held = self._held.get(key)
+        if held is not None:
+            self.freed(key, held[0])
         self._writer.release(key)
+
+    def nickname_of(self, key: str) -> str | None:
+        """The display nickname holding C{key} on any node, or None."""
+        held = self._held.get(key)
+        return json.loads(held[1]) if held is not None else None
 
     def listed(self) -> Sequence[bytes]:
         """Every holder's nickname as a JSON string, in join order (the live list)."""
@@ -75,7 +82,7 @@ class RedisPresence:
 
     def load(self, holders: Iterable[tuple[str, int, bytes]]) -> None:
         """Start from a snapshot of (key, join order, nickname), in join order."""
-        self._orders.clear()
+        self._held.clear()
         self._ranks.clear()
         self._listed.clear()
         for key, order, encoded in holders:
@@ -83,21 +90,22 @@ class RedisPresence:
 
     def claimed(self, key: str, encoded_nickname: bytes, order: int) -> None:
         """A node claimed C{key} (this one included)."""
-        current = self._orders.get(key)
-        if current == order:
-            return
+        current = self._held.get(key)
         if current is not None:
-            self.freed(key, current)
-        self._orders[key] = order
+            if current[0] == order:
+                return
+            self.freed(key, current[0])
+        self._held[key] = (order, encoded_nickname)
         index = bisect.bisect(self._ranks, order)
         self._ranks.insert(index, order)
         self._listed.insert(index, encoded_nickname)
 
     def freed(self, key: str, order: int) -> None:
         """The claim of C{key} with join order C{order} ended."""
-        if self._orders.get(key) != order:
+        current = self._held.get(key)
+        if current is None or current[0] != order:
             return
-        del self._orders[key]
+        del self._held[key]
         index = bisect.bisect_left(self._ranks, order)
         del self._ranks[index]
         del self._listed[index]

@@ -30,7 +30,7 @@ class FeedListener(Protocol):
     """Where the entries of the feed go."""
 
     def record(self, event: RoomEvent) -> None:
-        """A chat message (with its id) or a notice, for the room."""
+        """A chat message (with its id), a notice or a private message, for the room."""
 
     def claimed(self, key: str, encoded_nickname: bytes, order: int) -> None:
         """A node claimed a nickname key."""
@@ -98,11 +98,13 @@ class FeedReader:
         if record is not None:
             message_id = entry.get(b"i")
             skip = entry.get(b"k")
+            to = entry.get(b"t")
             listener.record(
                 RoomEvent(
                     record,
                     skip.decode("utf-8") if skip else None,
                     int(message_id) if message_id is not None else None,
+                    to_key=to.decode("utf-8") if to is not None else None,
                 )
             )
         elif b"j" in entry:

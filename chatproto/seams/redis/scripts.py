@@ -7,7 +7,8 @@ the room on one shard (docs/scaling.md lists each key and its lifetime):
 - C{history}: the chat messages, stream entry C{0-<id>}, field C{r} the record,
   trimmed to --history-retain;
 - C{feed}: everything every node delivers, in one order: chat (C{r} record,
-  C{i} id), notices (C{r}, C{k} the key that skips it) and presence changes
+  C{i} id), notices (C{r}, C{k} the key that skips it), private messages to
+  another node's member (C{r}, C{t} the recipient's key) and presence changes
   (C{j} key claimed with C{n} nickname and C{o} join order; C{l} key freed,
   C{o} order of the claim freed); trimmed to about L{FEED_LENGTH} entries;
 - C{holders} / C{names}: nickname key to node id / to nickname (a JSON string);
@@ -80,10 +81,11 @@ end
 """.replace("FEED_LENGTH", str(FEED_LENGTH))
 
 #: One reactor turn's writes of one node, in order. ARGV: node id, --history-retain,
-#: the newest id the node knows, then triples (kind, a, b):
-#: C{c} chat (fields, -), C{n} notice (record, skip key or ''), C{j} claim (key,
-#: nickname), C{l} release (key, -). Returns one integer per triple: the chat id,
-#: 0 for a notice, the join order of a claim (0: held), 1 if a release freed the key.
+#: the newest id the node knows, then triples (kind, a, b): C{c} chat (fields, -),
+#: C{n} notice (record, skip key or ''), C{p} private message (record, the
+#: recipient's key), C{j} claim (key, nickname), C{l} release (key, -). Returns one
+#: integer per triple: the chat id, 0 for a notice or private message, the join
+#: order of a claim (0: held), 1 if a release freed the key.
 WRITE = Script(
     _PRELUDE
     + """
@@ -108,6 +110,8 @@ for i = 4, #ARGV, 3 do
     else
       redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'r', a, 'k', b)
     end
+  elseif kind == 'p' then
+    redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'r', a, 't', b)
   elseif kind == 'j' then
     if redis.call('HSETNX', holders, a, node) == 1 then
       result = redis.call('INCR', joins)

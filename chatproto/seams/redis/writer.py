@@ -1,6 +1,6 @@
 """One node's writes to Redis: every write of a reactor turn in one script call.
 
-Chat messages, notices, nickname claims and releases queue here in the order
+Chat messages, notices, private messages, nickname claims and releases queue here in the order
 the room makes them and go to Redis as one L{WRITE} call per reactor turn, so
 what one node writes reaches the shared feed in the order it was written. At
 most one call is in flight; what queues meanwhile goes in the next one (under
@@ -31,7 +31,7 @@ MAX_BATCH = 2000
 #: Notices and releases kept for a Redis that is down, at most.
 MAX_KEPT = 10000
 
-CHAT, NOTICE, CLAIM, RELEASE = b"c", b"n", b"j", b"l"
+CHAT, NOTICE, PRIVATE, CLAIM, RELEASE = b"c", b"n", b"p", b"j", b"l"
 
 
 class _Write(NamedTuple):
@@ -77,12 +77,18 @@ class FeedWriter:
 
     def notice(self, record: bytes, skip_key: str | None) -> None:
         """Put a notice on the feed (kept through an outage)."""
-        self._queue.append(_Write(NOTICE, record, (skip_key or "").encode("utf-8"), None))
-        self._schedule()
+        self._keep(NOTICE, record, (skip_key or "").encode("utf-8"))
+
+    def private(self, record: bytes, to_key: str) -> None:
+        """Put a private message for C{to_key}'s node on the feed (kept through an outage)."""
+        self._keep(PRIVATE, record, to_key.encode("utf-8"))
 
     def release(self, key: str) -> None:
         """Free a nickname key this node holds (kept through an outage)."""
-        self._queue.append(_Write(RELEASE, key.encode("utf-8"), b"", None))
+        self._keep(RELEASE, key.encode("utf-8"), b"")
+
+    def _keep(self, kind: bytes, a: bytes, b: bytes) -> None:
+        self._queue.append(_Write(kind, a, b, None))
         self._schedule()
 
     def _add(self, kind: bytes, a: bytes, b: bytes) -> Deferred[int]:
