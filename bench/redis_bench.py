@@ -203,7 +203,13 @@ def measure(
         "messages_per_s": flood["messages_per_s"],
         "lost": flood["lost"],
         "node_cpu": [round(share, 3) for share in cpu[-len(nodes) :]],
+        "gen_cpu": flood.get("gen_cpu"),
     }
+    # A node's CPU per delivery it makes, and so what one busy core of it would deliver.
+    node_cpu = sum(cpu[-len(nodes) :])
+    if node_cpu and flood["deliveries_per_s"]:
+        result["node_ns_per_delivery"] = round(node_cpu / flood["deliveries_per_s"] * 1e9, 1)
+        result["deliveries_per_node_core"] = round(flood["deliveries_per_s"] / node_cpu)
     if redis_port is not None and info_before is not None:
         after = redis_info(redis_port)
         result["redis_cpu"] = round(cpu[0], 3)
@@ -219,12 +225,19 @@ def median_of(runs: list[dict[str, Any]], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+def spread(runs: list[dict[str, Any]]) -> str:
+    """The lowest and highest deliveries/s of C{runs}, in millions."""
+    values = [run["deliveries_per_s"] / 1e6 for run in runs]
+    return f"{min(values):.2f}-{max(values):.2f}M"
+
+
 def report(by_config: dict[str, list[dict[str, Any]]]) -> str:
     """The table and the goals, in words."""
     lines = [
-        "| configuration | deliveries/s (room) | per node | node CPU | Redis CPU | "
+        "| configuration | deliveries/s (room) | runs' range | per node | node CPU | "
+        "generator CPU | node ns per delivery | deliveries/s per busy node core | Redis CPU | "
         "Redis round trips/s (EVALSHA + XREAD) | Redis commands/s |",
-        "|---|---:|---:|---|---:|---:|---:|",
+        "|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     medians: dict[str, float] = {}
     for name, runs in by_config.items():
@@ -242,8 +255,13 @@ def report(by_config: dict[str, list[dict[str, Any]]]) -> str:
             if "redis_evalsha_per_s" in run
         ]
         commands = median_of(runs, "redis_commands_per_s")
+        gen_cpu = median_of(runs, "gen_cpu") or 0.0
+        cost = median_of(runs, "node_ns_per_delivery") or 0.0
+        capacity = median_of(runs, "deliveries_per_node_core") or 0.0
         lines.append(
-            f"| {name} | {room:,.0f} | {per_node:,.0f} | {node_cpu} | "
+            f"| {name} | {room:,.0f} | {spread(runs)} | {per_node:,.0f} | {node_cpu} | "
+            f"{gen_cpu:.0%} | "
+            f"{cost:.0f} | {capacity:,.0f} | "
             f"{f'{redis_cpu:.0%}' if redis_cpu is not None else '-'} | "
             f"{f'{statistics.median(trips):,.0f}' if trips else '-'} | "
             f"{f'{commands:,.0f}' if commands is not None else '-'} |"

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest_twisted
+from twisted.logger import capturedLogs
 
 from tests.loopback import RawClient, connect
 from tests.redis.nodes import Node, crash_node, start_node, stop_node, until
@@ -199,18 +200,29 @@ async def test_redis_down_answers_unavailable_then_chat_resumes_and_nothing_is_l
         bob, _ = await joined(b, "bob")
         alice.send_json({"message": "before"})
         assert (await bob.next_chat())["id"] == 1
-        redis.stop()
-        await until(lambda: not a.redis.connected and not b.redis.connected, "the nodes to notice")
-        alice.send_json({"message": "during"})
-        error = await alice.until_event("error")
-        assert error["code"] == "unavailable"
-        redis.start()
-        await until(lambda: a.redis.connected and b.redis.connected, "the nodes to reconnect")
+        with capturedLogs() as logged:
+            redis.stop()
+            await until(lambda: not (a.redis.connected or b.redis.connected), "the nodes to notice")
+            for n in range(5):
+                alice.send_json({"message": f"during {n}"})
+            for _ in range(5):
+                assert (await alice.until_event("error"))["code"] == "unavailable"
+            bob.send("BYE")  # its leave waits for Redis
+            await bob.closed()
+            redis.start()
+            await until(lambda: a.redis.connected and b.redis.connected, "the nodes to reconnect")
+        leave = await alice.until_event("leave")
+        assert (leave["user"], leave["reason"]) == ("bob", "bye")
         alice.send_json({"message": "after"})
-        after = await bob.next_chat()
+        after = await alice.next_chat()
         assert (after["id"], after["message"]) == (2, "after")
-        _carol, replay = await joined(b, "carol")
+        _bob_again, replay = await joined(a, "bob")  # freed in Redis once it was back
         assert [p["message"] for p in replay[:-1]] == ["before", "after"]
+        # Once each: the loss, the refusals, the return (per node), whatever happened meanwhile.
+        said = [event.get("log_format", "") for event in logged]
+        assert sum(text.startswith("lost Redis") for text in said) == 2, said
+        assert sum(text.startswith("history unavailable") for text in said) == 1, said
+        assert sum("is {state}" in text for text in said) == 2, said
         for node in (a, b):
             await stop_node(node)
     finally:

@@ -171,8 +171,9 @@ class RedisNode:
         registered, freed = reply
         if not registered and self._registered:
             self.log.error(
-                "node {node} was declared dead by the others (silent for too long): "
-                "its members were freed",
+                "node {node} was no longer registered in Redis (the others found it silent "
+                "for too long, or Redis lost its data): its members' nicknames are not held "
+                "there any more",
                 node=self.node_id,
             )
         self._registered = True
