@@ -89,6 +89,10 @@ class ChatRoom(ServerFactory[ChatProtocol]):
                 if not self._per_host[host]:
                     del self._per_host[host]
 
+    def connection_count(self) -> int:
+        """How many connections the room holds, choosing ones included."""
+        return len(self._connections)
+
     # -- membership ------------------------------------------------------
 
     def is_free(self, nickname: str) -> bool:
