@@ -228,6 +228,7 @@ class JsonLinesHistory:
         # Set when a failed append may have left bytes past _size that are not yet cut off.
         self._torn = False
         self._synced_id = self.last_id
+        self._synced_size = self._size
         self._sync_target: int | None = None  # last_id covered by the fsync in flight
         self._sync_waiters: list[Deferred[None]] = []  # fire when the fsync in flight ends
         self._next_sync_waiters: list[Deferred[None]] = []  # need one more fsync after it
@@ -384,9 +385,9 @@ class JsonLinesHistory:
         """Run one fsync covering everything appended so far."""
         target = self._sync_target = self.last_id
         done = self._run_in_thread(partial(os.fsync, self._fd))
-        done.addBoth(self._fsync_done, target)
+        done.addBoth(self._fsync_done, target, self._size)
 
-    def _fsync_done(self, result: Failure | None, target: int) -> None:
+    def _fsync_done(self, result: Failure | None, target: int, size: int) -> None:
         """Tell the waiters of the finished fsync, then start the follow-up one if needed."""
         waiters = self._sync_waiters
         self._sync_waiters, self._next_sync_waiters = self._next_sync_waiters, []
@@ -397,12 +398,29 @@ class JsonLinesHistory:
                 "History file {path}: fsync failed: {error}", path=self.path, error=result.value
             )
             error = HistoryUnavailable(f"cannot sync history: {result.value}")
+            if self.durable_before_delivery:
+                waiters += self._sync_waiters
+                self._sync_waiters = []
+                self._forget_unsynced()
         else:
             self._synced_id = max(self._synced_id, target)
+            self._synced_size = max(self._synced_size, size)
         _fire(waiters, error)
         # A waiter's callback may already have started an fsync that covers the rest.
         if self._sync_waiters and self._sync_target is None:
             self._start_fsync()
+
+    def _forget_unsynced(self) -> None:
+        """With fsync=always, a failed fsync means its messages are shown to nobody
+        (docs/protocol.md section 6): cut them from the file and from the replay window.
+        Their ids stay used; the next message gets a new one."""
+        self._size = self._synced_size
+        self._torn = True  # cut now, or before the next append if the cut fails too
+        with contextlib.suppress(OSError):
+            self._cut_torn_bytes()
+        while self._retained and self._retained[-1][0] > self._synced_id:
+            self._retained.pop()
+        self._synced_id = self.last_id
 
     def close(self) -> Deferred[None]:
         """Refuse further appends, sync (with every policy: shutdown makes history

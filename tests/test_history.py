@@ -65,6 +65,11 @@ class Runner:
         job()
         done.callback(None)
 
+    def fail(self, error: Exception) -> None:
+        """Fail the oldest pending job without running it."""
+        _, done = self.pending.pop(0)
+        done.errback(error)
+
 
 class StoreTestCase(SynchronousTestCase):
     """Helpers: a history path in a fresh temporary directory and stores that close."""
@@ -521,6 +526,32 @@ class SyncTests(StoreTestCase):
         self.successResultOf(store.sync())
         self.assertEqual(len(calls), 2)
         self.successResultOf(store.close())
+
+    def test_failed_fsync_with_fsync_always_forgets_its_messages(self) -> None:
+        """docs/protocol.md section 6: with --fsync always, messages whose fsync failed are
+        shown to nobody: cut from the file and the replay, their ids never used again."""
+        runner = Runner(manual=True)
+        store = JsonLinesHistory(self.path, fsync="always", run_in_thread=runner)
+        self.successResultOf(store.add(b'"message":"kept"}'))
+        first = store.sync()
+        runner.finish()
+        self.successResultOf(first)
+        self.successResultOf(store.add(b'"message":"lost"}'))
+        failing = store.sync()
+        self.successResultOf(store.add(b'"message":"lost too"}'))  # during the failing fsync
+        later = store.sync()
+        with capturedLogs():
+            runner.fail(OSError(errno.EIO, "I/O error"))
+        self.failureResultOf(failing, HistoryUnavailable)
+        self.failureResultOf(later, HistoryUnavailable)
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1])
+        with open(self.path, "rb") as f:
+            self.assertEqual(f.read().count(b"\n"), 1)
+        message_id, _ = self.successResultOf(store.add(b'"message":"next"}'))
+        self.assertEqual(message_id, 4)
+        closed = store.close()
+        runner.finish()
+        self.successResultOf(closed)
 
     def test_policies(self) -> None:
         """Only fsync=always asks the room to wait for sync; fsync=never fsyncs on close only."""
