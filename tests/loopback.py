@@ -90,7 +90,7 @@ class RawClient(Conversation, Int16StringReceiver):
         self.sendString(text.encode("utf-8"))
 
 
-async def connect(port: int) -> RawClient:
-    """Connect a RawClient to 127.0.0.1:C{port}."""
-    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+async def connect(port: int, host: str = "127.0.0.1") -> RawClient:
+    """Connect a RawClient to C{host}:C{port} (loopback unless a test host is named)."""
+    endpoint = TCP4ClientEndpoint(reactor, host, port)
     return await connectProtocol(endpoint, RawClient())

@@ -7,6 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.core.records import dump_json
 from chatproto.doors.tcp.framing import frame
+from chatproto.seams.history import HistoryUnavailable
 from tests.fakes import FakeClient, MemoryHistory, make_room
 
 
@@ -309,6 +310,27 @@ class FsyncAlwaysTests(SynchronousTestCase):
         self.assertEqual(alice.events(), ["who"])
         history.held_syncs.pop().callback(None)
         self.assertEqual(alice.events(), [("alice", "durable")])
+
+    def test_a_failed_fsync_shows_the_message_to_nobody(self) -> None:
+        """docs/protocol.md section 6: its sender is told `unavailable`; others see nothing."""
+        history = MemoryHistory(durable_before_delivery=True)
+        history.held_syncs = []
+        room, _, _ = make_room(history=history)
+        alice = FakeClient(room, port=1)
+        alice.join("alice")
+        bob = FakeClient(room, port=2)
+        bob.join("bob")
+        alice.received()
+        alice.send_json({"message": "never shown"})
+        alice.received()
+        history.held_syncs.pop().errback(HistoryUnavailable("fsync failed"))
+        error = alice.received()
+        self.assertEqual([(p["event"], p["code"]) for p in error], [("error", "unavailable")])
+        self.assertEqual(bob.events(), [])
+        alice.send_json({"message": "next"})
+        self.assertEqual(bob.events(), [])  # waits for its fsync
+        history.held_syncs.pop().callback(None)
+        self.assertEqual(bob.events(), [("alice", "next")])
 
 
 class FsyncAlwaysJoinTests(SynchronousTestCase):

@@ -7,11 +7,23 @@ from pathlib import Path
 
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
 from twisted.web.client import Agent, readBody
 
-from tests.loopback import connect
-from tests.test_twistd import start_twistd
+from tests.loopback import DEADLINE, connect
+from tests.test_twistd import TwistdProcess, start_twistd
 from tests.websocket_client import connect_ws
+
+
+async def logged_port(server: TwistdProcess, pattern: bytes) -> int:
+    """The port a line of the server's log names, polled until it appears (with a deadline)."""
+    deadline = reactor.seconds() + DEADLINE
+    while (found := re.search(pattern, server.output)) is None:
+        assert reactor.seconds() < deadline, server.output
+        tick: Deferred[None] = Deferred()
+        reactor.callLater(0.05, tick.callback, None)
+        await tick
+    return int(found.group(1))
 
 
 @pytest_twisted.ensureDeferred
@@ -20,9 +32,7 @@ async def test_browser_door_and_tcp_door_in_one_twistd(tmp_path: Path) -> None:
         tmp_path, "--ws-port", "tcp:0:interface=127.0.0.1", "--shutdown-grace", "1"
     )
     port = await server.listening
-    found = re.search(rb"Site starting on (\d+)", server.output)
-    assert found, server.output
-    ws_port = int(found.group(1))
+    ws_port = await logged_port(server, rb"Site starting on (\d+)")
 
     page = await Agent(reactor).request(b"GET", f"http://127.0.0.1:{ws_port}/".encode())
     assert page.code == 200

@@ -158,8 +158,12 @@ class TurnBatcher:
 
         def deliver(result: Failure | None) -> None:
             self._syncing = False
+            failed = isinstance(result, Failure)
+            if failed:  # the store forgot every message not yet durable, queued ones too
+                batches.extend(self._unsynced)
+                self._unsynced = []
             for batch, last_id in batches:
-                if isinstance(result, Failure):
+                if failed:
                     batch = self._without_messages(batch)
                 self._deliver(batch, {}, last_id)
             waiting, self._waiting_current = self._waiting_current, []
