@@ -141,7 +141,7 @@ def start_node(
     return proc, port
 
 
-def run_once(config: Config, twistd: str, clients: int, log: Path) -> dict[str, Any]:
+def run_once(config: Config, twistd: str, clients: int, window: int, log: Path) -> dict[str, Any]:
     """Start the configuration, join and flood the room, stop everything; the figures."""
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as scratch:
         directory = Path(scratch)
@@ -155,7 +155,7 @@ def run_once(config: Config, twistd: str, clients: int, log: Path) -> dict[str, 
                 start_node(twistd, directory, cpu, redis_port, log) for cpu in config.node_cpus
             ]
             procs += [proc for proc, _ in nodes]
-            return measure(config, nodes, redis_port, procs, clients)
+            return measure(config, nodes, redis_port, procs, clients, window)
         finally:
             for proc in reversed(procs):
                 stop(proc)
@@ -167,6 +167,7 @@ def measure(
     redis_port: int | None,
     procs: list[subprocess.Popen[bytes]],
     clients: int,
+    window: int,
 ) -> dict[str, Any]:
     """Join C{clients} spread over C{nodes}, flood, and collect every figure."""
     if config.gen_cpu is not None:
@@ -187,7 +188,7 @@ def measure(
     cpu_before = [process_cpu_seconds(proc.pid) for proc in procs]
     info_before = redis_info(redis_port) if redis_port is not None else None
     started = time.monotonic()
-    flood = gen.flood(room, SENDERS, WINDOW, SIZE, WARMUP, DURATION, 0.0)
+    flood = gen.flood(room, SENDERS, window, SIZE, WARMUP, DURATION, 0.0)
     wall = time.monotonic() - started
     used = [
         process_cpu_seconds(proc.pid) - before
@@ -288,6 +289,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--twistd", required=True, help="the twistd of the installed chatproto")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--clients", type=int, default=1000)
+    p.add_argument("--window", type=int, default=WINDOW, help="messages in flight per sender")
     p.add_argument("--quiet-wait", type=float, default=30.0, help="seconds to wait for idle cores")
     return p.parse_args(argv)
 
@@ -307,10 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for config in CONFIGS:
             wait_for_quiet(args.quiet_wait)
             print(f"[redis-bench] run {run + 1}: {config.name}", file=sys.stderr, flush=True)
-            by_config[config.name].append(run_once(config, twistd, args.clients, log))
+            by_config[config.name].append(run_once(config, twistd, args.clients, args.window, log))
     table = report(by_config)
-    (RESULTS / "redis.json").write_text(json.dumps(by_config, indent=2))
-    (RESULTS / "redis.md").write_text(table + "\n")
+    name = "redis" if args.window == WINDOW else f"redis-window{args.window}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(by_config, indent=2))
+    (RESULTS / f"{name}.md").write_text(table + "\n")
     print(table)
     return 0
 

@@ -294,3 +294,13 @@ async def test_private_messages_cross_nodes(redis_server: RedisServer) -> None:
     assert (await carol.next_chat())["message"] == "public"  # the private one never came
     for node in (a, b, c):
         await stop_node(node)
+
+
+@pytest_twisted.ensureDeferred
+async def test_scripts_flushed_from_redis_are_sent_again(redis_server: RedisServer) -> None:
+    node = await start_node(redis_server.url)
+    alice, _ = await joined(node, "alice")
+    await node.redis._commands.execute("SCRIPT", "FLUSH")
+    alice.send_json({"message": "after a flush"})
+    assert (await alice.next_chat())["id"] == 1
+    await stop_node(node)

@@ -42,9 +42,28 @@ class Script:
         self.sha = hashlib.sha1(self.source).hexdigest()
 
 
+class _Protocol(txredisapi.HiredisProtocol):  # type: ignore[misc]
+    """The library's protocol with hiredis, without its per-element work (a feed read
+    carries thousands of elements): replies stay as hiredis made them (bytes, ints,
+    lists: we ask for no decoding), and commands of bytes, str and int are built in one
+    join."""
+
+    def tryConvertData(self, data: Reply) -> Reply:
+        """Keep a reply as it is."""
+        return data
+
+    def _build_command(self, *args: Arg, **kwargs: Any) -> bytes:
+        parts = [b"*%d\r\n" % len(args)]
+        for arg in args:
+            data = arg if isinstance(arg, bytes) else str(arg).encode("utf-8")
+            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        return b"".join(parts)
+
+
 class _Factory(txredisapi.RedisFactory):  # type: ignore[misc]
     """One connection, reconnected by txredisapi's ClientService, that reports up and down."""
 
+    protocol = _Protocol
     initialDelay = FIRST_RETRY_DELAY
     factor = RETRY_GROWTH
     maxDelay = MAX_RETRY_DELAY
