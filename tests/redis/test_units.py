@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
+from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.seams.redis.address import RedisAddress, parse_redis_url
+from chatproto.seams.redis.client import RedisUnavailable
 from chatproto.seams.redis.presence import RedisPresence
+from chatproto.seams.redis.writer import MAX_QUEUED, FeedWriter
 from chatproto.service import Options
 from tests.fakes import FakeClient, make_room
 
@@ -107,3 +111,26 @@ class StoreOutageLogTests(SynchronousTestCase):
         self.assertEqual(len(errors), 2)
         codes = [f.get("code") for f in bob.received() if f.get("event") == "error"]
         self.assertEqual(codes, ["unavailable"] * 4)
+
+
+class _SilentRedis:
+    """A connection that is up but never answers (a Redis that does not keep up)."""
+
+    up = True
+    address = "redis://silent"
+
+    def run(self, *args: object) -> Deferred[object]:
+        return Deferred()
+
+
+class WriterBoundTests(SynchronousTestCase):
+    def test_writes_past_the_bound_are_refused_not_queued(self) -> None:
+        clock = Clock()
+        writer = FeedWriter(_SilentRedis(), clock, "node", 100, lambda: 0)  # type: ignore[arg-type]
+        first = writer.chat(b"{}")
+        clock.advance(0)  # in flight, never answered
+        waiting = [writer.chat(b"{}") for _ in range(MAX_QUEUED)]
+        refused = writer.chat(b"{}")
+        self.failureResultOf(refused, RedisUnavailable)
+        self.assertNoResult(first)
+        self.assertNoResult(waiting[-1])

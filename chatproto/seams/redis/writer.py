@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -30,6 +30,9 @@ from chatproto.seams.redis.scripts import WRITE, Keys
 MAX_BATCH = 2000
 #: Notices and releases kept for a Redis that is down, at most.
 MAX_KEPT = 10000
+#: Writes waiting for Redis at most; past it chat and claims are refused (a Redis that
+#: does not keep up must not make a node's memory grow without bound).
+MAX_QUEUED = 50000
 
 CHAT, NOTICE, PRIVATE, CLAIM, RELEASE = b"c", b"n", b"p", b"j", b"l"
 
@@ -92,6 +95,8 @@ class FeedWriter:
         self._schedule()
 
     def _add(self, kind: bytes, a: bytes, b: bytes) -> Deferred[int]:
+        if len(self._queue) >= MAX_QUEUED:
+            return fail(RedisUnavailable("Redis is not keeping up with this node's writes"))
         done: Deferred[int] = Deferred()
         self._queue.append(_Write(kind, a, b, done))
         self._schedule()
