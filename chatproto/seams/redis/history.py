@@ -78,10 +78,12 @@ class RedisHistory:
         return self._writer.chat(fields).addCallbacks(stored, _unavailable)
 
     def recent(self, count: int) -> Deferred[list[Stored]]:
-        """The newest C{count} retained messages, oldest first."""
-        if count <= 0 or not self._retain:
+        """The newest C{count} retained messages this node has delivered, oldest first
+        (newer ones reach a joiner live, and must not take replay places)."""
+        if count <= 0 or not self._retain or not self.last_id:
             return succeed([])
-        read = self._connection.execute("XREVRANGE", Keys.history, "+", "-", "COUNT", count)
+        newest = f"0-{self.last_id}"
+        read = self._connection.execute("XREVRANGE", Keys.history, newest, "-", "COUNT", count)
         return read.addCallbacks(lambda entries: _stored(reversed(entries)), _unavailable)
 
     def since(self, message_id: int) -> Deferred[list[Stored]]:
