@@ -117,8 +117,9 @@ class Room:
                 return succeed(False)
             del self._members[key]
             current.evict()
-            self.log.info("{nickname} resumed", nickname=nickname, event_kind="resume")
-            self._accept(member, key, nickname, since, announce=False)
+            self.log.info("{nickname} resumed", nickname=current.nickname, event_kind="resume")
+            # The others were told of no change: the place keeps the spelling they know.
+            self._accept(member, key, current.nickname, since, announce=False)
             return succeed(True)
 
         def claimed(free: bool) -> bool:
