@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +30,8 @@ class RedisServer:
     def __init__(self, directory: Path, durable: bool = False) -> None:
         self.directory = directory
         self.port = free_port()
+        # A unix socket path must be short (108 bytes): not under pytest's long tmp_path.
+        self.socket = Path(tempfile.mkdtemp(prefix="redis-")) / "redis.sock"
         self.durable = durable
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -39,11 +43,13 @@ class RedisServer:
     def start(self) -> None:
         """Start redis-server and wait until it answers."""
         persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else []
+        self.socket.parent.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
             [
                 "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", *persistence,
                 "--dir", str(self.directory), "--logfile", "redis.log",
+                "--unixsocket", str(self.socket), "--unixsocketperm", "700",
             ],
             stdout=subprocess.DEVNULL,
             cwd=self.directory,
@@ -69,6 +75,7 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(START_DEADLINE)
         self.process = None
+        shutil.rmtree(self.socket.parent, ignore_errors=True)
 
     def log(self) -> str:
         """Redis's own log."""

@@ -87,8 +87,13 @@ class FeedWriter:
         self._keep(PRIVATE, record, to_key.encode("utf-8"))
 
     def release(self, key: str) -> None:
-        """Free a nickname key this node holds (kept through an outage)."""
+        """Free a nickname key this node holds (kept through an outage), at once: the
+        write leaves before the member's connection is closed, so the nickname is free
+        before its holder can see it gone."""
         self._keep(RELEASE, key.encode("utf-8"), b"")
+        if self._call is not None and not self._in_flight:
+            self._call.cancel()
+            self._send()
 
     def _keep(self, kind: bytes, a: bytes, b: bytes) -> None:
         self._queue.append(_Write(kind, a, b, None))
