@@ -31,7 +31,7 @@ DOOR_NOTES := "  $(PORT)  terminal client: $(CLIENT)   (or: $(BIN)/chatproto-cli
 LISTENS_ON := $(if $(findstring interface=,$(DOORS)),on the interfaces named below,on all interfaces)
 
 # `make lock`: the extras resolved together with the server's own dependencies.
-LOCK_EXTRAS := test,redis
+LOCK_EXTRAS := test
 LOCK_VENV   := build/lock-venv
 
 .PHONY: run client test lint typecheck install lock clean test-tools
