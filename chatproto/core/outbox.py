@@ -21,6 +21,12 @@ class Outbox:
     owed (0: no limit) and C{streamed} when a stream that L{close_after_stream} waits
     for is done."""
 
+    # One per connection: no per-instance dict (memory per idle client).
+    __slots__ = (
+        "_write_out", "_limit", "_overflowed", "_streamed", "_paused", "_queued_while_paused",
+        "_holding", "_backlog", "_held", "_held_bytes", "_close_when_streamed", "_stopped",
+    )  # fmt: skip
+
     def __init__(
         self,
         write: Callable[[bytes], None],
