@@ -14,7 +14,7 @@ class TokenBucket:
     """
 
     # One per connection: no per-instance dict (memory per idle client).
-    __slots__ = ("rate", "_burst", "_clock", "_tokens", "_refilled_at")
+    __slots__ = ("_burst", "_clock", "_refilled_at", "_tokens", "rate")
 
     def __init__(self, rate: float, burst: int, clock: IReactorTime) -> None:
         self.rate = rate

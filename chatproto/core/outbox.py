@@ -23,8 +23,18 @@ class Outbox:
 
     # One per connection: no per-instance dict (memory per idle client).
     __slots__ = (
-        "_write_out", "_limit", "_overflowed", "_streamed", "_paused", "_queued_while_paused",
-        "_holding", "_backlog", "_held", "_held_bytes", "_close_when_streamed", "_stopped",
+        "_backlog",
+        "_close_when_streamed",
+        "_held",
+        "_held_bytes",
+        "_holding",
+        "_limit",
+        "_overflowed",
+        "_paused",
+        "_queued_while_paused",
+        "_stopped",
+        "_streamed",
+        "_write_out",
     )  # fmt: skip
 
     def __init__(
