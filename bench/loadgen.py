@@ -691,6 +691,7 @@ class LoadGenerator:
         alone costs) and when the generator read it (adds the generator's own
         delay in reaching that socket among the N).
         """
+        clients = [conn for conn in clients if self.conns.get(conn.fd) is conn]
         sender = clients[0]
         for conn in clients:
             # The stream's last bytes: the ping spotter's look-back (no probe begins there).

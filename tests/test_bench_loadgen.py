@@ -32,6 +32,7 @@ from bench.loadgen import (
     door_spec,
     percentile,
 )
+from bench.run_bench import DOOR_GOALS, describe_door_goal, door_goals, tables_to_show
 from bench.websocket import (
     LOOKBACK,
     OP_BINARY,
@@ -429,3 +430,33 @@ def test_door_spec() -> None:
     for bad in ("ws", "smtp:25", "ws:http"):
         with pytest.raises(Exception, match="PROTO:PORT"):
             door_spec(bad)
+
+
+def test_door_goals_say_by_how_much() -> None:
+    meds = {
+        "chatproto": {"flood.deliveries_per_s": 5_000_000.0},
+        "baseline": {"flood.deliveries_per_s": 5_100_000.0},
+        "chatproto-ws": {"flood.deliveries_per_s": 3_000_000.0},
+    }
+    checks = door_goals(meds)
+    assert set(checks) == {"tcp>=0.95x baseline", "ws>=0.8x tcp"}
+    tcp, ws = DOOR_GOALS[0], DOOR_GOALS[1]
+    assert describe_door_goal(tcp, checks[tcp.name], "") == (
+        "tcp>=0.95x baseline ok by 3% (chatproto 5,000,000 / baseline 5,100,000 = 0.98x, "
+        "needs >=0.95x)"
+    )
+    assert describe_door_goal(ws, checks[ws.name], "").startswith("ws>=0.8x tcp MISSED by 25% ")
+    assert describe_door_goal(DOOR_GOALS[2], None, "node-ws: no node") == (
+        "ws beats node-ws: not measured (node-ws: no node)"
+    )
+
+
+def test_tables_show_only_measured_targets_and_their_ratios() -> None:
+    (doors,) = tables_to_show(["chatproto", "chatproto-ws", "node-ws"])
+    assert doors.names == ["chatproto", "chatproto-ws", "node-ws"]
+    assert doors.ratios == [("chatproto-ws", "chatproto"), ("chatproto-ws", "node-ws")]
+    assert [t.names for t in tables_to_show(["chatproto", "ngircd", "node-ws"])] == [
+        ["chatproto", "ngircd"],
+        ["chatproto", "node-ws"],
+    ]
+    assert [t.names for t in tables_to_show(["chatproto"])] == [["chatproto"]]
