@@ -174,7 +174,7 @@ class Server:
     def wait_listening(self, deadline: float) -> tuple[int, int | None]:
         """The port it listens on and the open-file limit it logged."""
         while time.monotonic() < deadline:
-            found = re.search(r"ChatRoom starting on (\d+)", self.log())
+            found = re.search(r"WordPacketFactory starting on (\d+)", self.log())
             if found:
                 limit = re.search(r"open-file limit is (\d+)", self.log())
                 return int(found.group(1)), int(limit.group(1)) if limit else None

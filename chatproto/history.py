@@ -1,4 +1,4 @@
-"""The history store (PROTOCOL.md section 6) and its default JSON Lines file implementation.
+"""The default history store (docs/protocol.md section 6): a JSON Lines file.
 
 Every accepted public message is appended here before anyone sees it; clients that join
 later are replayed the newest retained records. The JSON Lines file is append-only, one
@@ -15,13 +15,16 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.threads import deferToThread
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import Attribute, Interface, implementer
+from zope.interface import implementer
+
+from chatproto.core.records import with_id
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
 
 # Start-up reads the file backwards in blocks of this many bytes.
 BLOCK_SIZE = 64 * 1024
@@ -33,47 +36,6 @@ FsyncPolicy = Literal["always", "interval", "never"]
 ThreadRunner = Callable[[Callable[[], None]], Deferred[None]]
 
 _log = Logger()
-
-
-class HistoryUnavailable(Exception):
-    """The store could not take a message (disk full, unwritable file...)."""
-
-
-class IHistoryStore(Interface):
-    """Where accepted public messages are kept, in id order, for replay and restarts."""
-
-    # zope.interface wants Attribute objects, mypy wants annotations: give each its own.
-    if TYPE_CHECKING:
-        last_id: int
-        first_id: int
-        durable_before_delivery: bool
-    else:
-        last_id = Attribute("Newest stored id (int), 0 if none; continues across restarts.")
-        first_id = Attribute("Oldest id (int) still retained for replay, 0 if none.")
-        durable_before_delivery = Attribute(
-            "True (bool) when the room must await sync() before it shows a batch to anyone."
-        )
-
-    def append(message_id: int, record: bytes) -> None:
-        """
-        Hand one record to the OS and retain it for replay.
-
-        C{record} is a compact UTF-8 JSON object without a newline, exactly as broadcast;
-        C{message_id} must be greater than C{last_id}. Raise L{HistoryUnavailable} if the
-        record cannot be stored; then nothing of it is stored and C{last_id} is unchanged.
-        """
-
-    def recent(count: int) -> list[tuple[int, bytes]]:
-        """The newest C{count} retained C{(id, record)} pairs, oldest first."""
-
-    def since(message_id: int) -> list[tuple[int, bytes]]:
-        """Every retained C{(id, record)} pair with id > C{message_id}, oldest first."""
-
-    def sync() -> Deferred[None]:
-        """Make everything appended so far durable; fires at once when nothing is new."""
-
-    def close() -> Deferred[None]:
-        """Sync, then release the store; idempotent."""
 
 
 #: The longest record that can be replayed: a frame holds 65535 bytes, and a
@@ -235,6 +197,16 @@ class JsonLinesHistory:
             )
         return end
 
+    def add(self, fields: bytes) -> Deferred[Stored]:
+        """Store the record with the next id (see L{IHistoryStore.add}); answers at once."""
+        message_id = self.last_id + 1
+        record = with_id(message_id, fields)
+        try:
+            self.append(message_id, record)
+        except HistoryUnavailable as e:
+            return fail(e)
+        return succeed((message_id, record))
+
     def append(self, message_id: int, record: bytes) -> None:
         """Write C{record} and a newline to the file with C{os.write}, then retain it."""
         if self._closing:
@@ -270,14 +242,22 @@ class JsonLinesHistory:
             os.ftruncate(self._fd, self._size)
             self._torn = False
 
-    def recent(self, count: int) -> list[tuple[int, bytes]]:
+    def recent(self, count: int) -> Deferred[list[Stored]]:
         """The newest C{count} retained C{(id, record)} pairs, oldest first."""
+        return succeed(self._newest(count))
+
+    def _newest(self, count: int) -> list[Stored]:
+        """L{recent}, answered synchronously."""
         newest = list(itertools.islice(reversed(self._retained), max(count, 0)))
         newest.reverse()
         return newest
 
-    def since(self, message_id: int) -> list[tuple[int, bytes]]:
+    def since(self, message_id: int) -> Deferred[list[Stored]]:
         """Every retained C{(id, record)} pair with id > C{message_id}, oldest first."""
+        return succeed(self._after(message_id))
+
+    def _after(self, message_id: int) -> list[Stored]:
+        """L{since}, answered synchronously."""
         newer: list[tuple[int, bytes]] = []
         for entry in reversed(self._retained):
             if entry[0] <= message_id:

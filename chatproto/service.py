@@ -19,12 +19,20 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python import usage
 
-from chatproto.config import RoomConfig
+from chatproto.core.config import RoomConfig
+from chatproto.core.room import Room
+from chatproto.doors.sockets import Keepalive
+from chatproto.doors.tcp.protocol import WordPacketFactory
+from chatproto.doors.websocket.origins import parse_origins
+from chatproto.doors.websocket.protocol import ChatWebSocketFactory
+from chatproto.doors.websocket.site import chat_site
 from chatproto.fdlimit import raise_open_file_limit
-from chatproto.history import FsyncPolicy, IHistoryStore, JsonLinesHistory
-from chatproto.room import ChatRoom
+from chatproto.history import FsyncPolicy, JsonLinesHistory
+from chatproto.seams.history import IHistoryStore
 
 FSYNC_POLICIES = get_args(FsyncPolicy)
+#: The options that name a listening endpoint, one per door.
+ENDPOINT_OPTIONS = ("port", "ws-port")
 #: The listen backlog given to tcp, tcp6 and ssl endpoints that name none.
 #: Twisted's default of 50 makes the kernel drop connections in a reconnect
 #: storm (every client of a restarted server at once) that the clients
@@ -74,7 +82,19 @@ class Options(usage.Options):
         ["max-clients", None, 10000, "Connections at once, choosing ones included (0: off)",
          _bounded(int, 0)],
         ["max-per-ip", None, 64, "Connections per non-loopback address (0: off)", _bounded(int, 0)],
+        ["ws-port", None, None, "Endpoint of the WebSocket door and web client (off unless given)"],
+        ["ws-origins", None, "", "Origins allowed to open a WebSocket, comma-separated "
+         "(default: the page's own; * for any)"],
+        ["keepalive-idle", None, 60, "Seconds of silence before a peer is probed (0: off)",
+         _bounded(int, 0)],
+        ["keepalive-interval", None, 10, "Seconds between probes", _bounded(int, 1)],
+        ["keepalive-count", None, 5, "Unanswered probes before a peer is dropped",
+         _bounded(int, 1)],
     ]  # fmt: skip
+
+    optFlags: list[list[Any]] = [
+        ["log-addresses", None, "Log the peer address with joins and leaves"],
+    ]
 
     compData = usage.Completions(optActions={"fsync": usage.CompleteList(list(FSYNC_POLICIES))})
 
@@ -82,12 +102,15 @@ class Options(usage.Options):
         """Normalise the endpoint and check what single options cannot."""
         from twisted.internet import reactor
 
-        port = _with_backlog(str(self["port"]))
-        try:
-            endpoints.serverFromString(reactor, port)
-        except (ValueError, KeyError, TypeError, OSError) as e:
-            raise usage.UsageError(f"--port {port!r} is not a usable endpoint: {e}") from None
-        self["port"] = port
+        for name in ENDPOINT_OPTIONS:
+            if self[name] is None:
+                continue
+            port = _with_backlog(str(self[name]))
+            try:
+                endpoints.serverFromString(reactor, port)
+            except (ValueError, KeyError, TypeError, OSError) as e:
+                raise usage.UsageError(f"--{name} {port!r} is not a usable endpoint: {e}") from None
+            self[name] = port
         if self["fsync"] not in FSYNC_POLICIES:
             raise usage.UsageError(f"--fsync must be one of {', '.join(FSYNC_POLICIES)}")
         if self["rate"] and not self["burst"]:
@@ -106,6 +129,13 @@ class Options(usage.Options):
             max_clients=self["max-clients"],
             max_per_ip=self["max-per-ip"],
             history_replay=self["history-replay"],
+            log_addresses=bool(self["log-addresses"]),
+        )
+
+    def keepalive(self) -> Keepalive:
+        """How accepted TCP connections probe a silent peer (docs/protocol.md section 2)."""
+        return Keepalive(
+            self["keepalive-idle"], self["keepalive-interval"], self["keepalive-count"]
         )
 
 
@@ -134,7 +164,7 @@ class RoomService(Service):
     log = Logger()
 
     def __init__(
-        self, room: ChatRoom, history: IHistoryStore, grace: float, reactor: IReactorTime
+        self, room: Room, history: IHistoryStore, grace: float, reactor: IReactorTime
     ) -> None:
         self.room = room
         self.history = history
@@ -167,7 +197,7 @@ def _logging_errors(action: Callable[[], Deferred[None]], log: Logger) -> Callab
 
 
 def makeService(options: Options, reactor: Any = None) -> IService:
-    """Build the chat service: the room, its listener and the history's fsync timer."""
+    """Build the chat service: the room, one listener per door and the history's fsync timer."""
     if reactor is None:
         from twisted.internet import reactor as global_reactor
 
@@ -175,13 +205,17 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     history = JsonLinesHistory(
         str(options["history-file"]), retain=options["history-retain"], fsync=options["fsync"]
     )
-    room = ChatRoom(options.room_config(), history, reactor)
+    room = Room(options.room_config(), history, reactor)
     top = MultiService()
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(room, history, options["shutdown-grace"], reactor)
     room_service.setServiceParent(top)  # type: ignore[no-untyped-call]
     # strports makes a failure to listen (port in use) stop the start-up loudly.
-    strports.service(options["port"], room).setServiceParent(top)
+    keepalive = options.keepalive()
+    strports.service(options["port"], WordPacketFactory(room, keepalive)).setServiceParent(top)
+    if options["ws-port"] is not None:
+        sockets = ChatWebSocketFactory(room, parse_origins(options["ws-origins"]), keepalive)
+        strports.service(options["ws-port"], chat_site(sockets)).setServiceParent(top)
     if options["fsync"] == "interval":
         sync = _logging_errors(history.sync, RoomService.log)
         TimerService(FSYNC_INTERVAL, sync).setServiceParent(top)

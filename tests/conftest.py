@@ -12,16 +12,18 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 
-from chatproto.config import RoomConfig
+from chatproto.core.config import RoomConfig
+from chatproto.core.room import Room
+from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.history import JsonLinesHistory
-from chatproto.room import ChatRoom
 
 
 @dataclass
 class RunningServer:
     """A room listening on 127.0.0.1:C{port}."""
 
-    room: ChatRoom
+    room: Room
+    factory: WordPacketFactory
     port: int
     history_path: Path
 
@@ -32,12 +34,13 @@ def running_server(tmp_path: Path, config: RoomConfig) -> Iterator[RunningServer
     (for synchronous fixtures: it blocks on the reactor with pytest_twisted.blockon)."""
     path = tmp_path / "history.jsonl"
     history = JsonLinesHistory(str(path), retain=10000, fsync="never")
-    room = ChatRoom(config, history, reactor)
+    room = Room(config, history, reactor)
+    factory = WordPacketFactory(room)
     listening = pytest_twisted.blockon(
-        serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(room)
+        serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
     )
     try:
-        yield RunningServer(room, listening.getHost().port, path)
+        yield RunningServer(room, factory, listening.getHost().port, path)
     finally:
         pytest_twisted.blockon(listening.stopListening())
         room.close_all()

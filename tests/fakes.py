@@ -7,21 +7,22 @@ import struct
 from collections import deque
 from typing import Any
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
-from chatproto.config import RoomConfig
-from chatproto.history import HistoryUnavailable, IHistoryStore
-from chatproto.protocol import ChatProtocol
-from chatproto.room import ChatRoom
-from chatproto.wire import frame
+from chatproto.core.config import RoomConfig
+from chatproto.core.records import with_id
+from chatproto.core.room import Room
+from chatproto.doors.tcp.framing import frame
+from chatproto.doors.tcp.protocol import WordPacketFactory, WordPacketProtocol
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
 
 
 @implementer(IHistoryStore)
 class MemoryHistory:
-    """An IHistoryStore in memory; C{fail} makes appends fail, C{hold_syncs} defers syncs."""
+    """An IHistoryStore in memory; C{fail} makes adds fail, C{held_syncs} defers syncs."""
 
     def __init__(self, retain: int = 10000, durable_before_delivery: bool = False) -> None:
         self.records: deque[tuple[int, bytes]] = deque(maxlen=retain)
@@ -36,16 +37,23 @@ class MemoryHistory:
         return self.records[0][0] if self.records else 0
 
     def append(self, message_id: int, record: bytes) -> None:
-        if self.fail:
-            raise HistoryUnavailable("disk full")
+        """Store a record with a given id (tests set up history with it)."""
         self.records.append((message_id, record))
         self.last_id = message_id
 
-    def recent(self, count: int) -> list[tuple[int, bytes]]:
-        return list(self.records)[-count:] if count else []
+    def add(self, fields: bytes) -> Deferred[Stored]:
+        if self.fail:
+            return fail(HistoryUnavailable("disk full"))
+        message_id = self.last_id + 1
+        record = with_id(message_id, fields)
+        self.append(message_id, record)
+        return succeed((message_id, record))
 
-    def since(self, message_id: int) -> list[tuple[int, bytes]]:
-        return [(i, r) for i, r in self.records if i > message_id]
+    def recent(self, count: int) -> Deferred[list[Stored]]:
+        return succeed(list(self.records)[-count:] if count else [])
+
+    def since(self, message_id: int) -> Deferred[list[Stored]]:
+        return succeed([(i, r) for i, r in self.records if i > message_id])
 
     def sync(self) -> Deferred[None]:
         if self.held_syncs is None:
@@ -98,7 +106,7 @@ class FakeClient:
 
     def __init__(
         self,
-        room: ChatRoom,
+        room: Room,
         host: str = "127.0.0.1",
         port: int = 40000,
         buffer_limit: int | None = None,
@@ -109,8 +117,8 @@ class FakeClient:
             if buffer_limit is None
             else FullBufferTransport(buffer_limit, address)
         )
-        proto = room.buildProtocol(self.transport.getPeer())
-        assert isinstance(proto, ChatProtocol)
+        proto = WordPacketFactory(room).buildProtocol(self.transport.getPeer())
+        assert isinstance(proto, WordPacketProtocol)
         self.protocol = proto
         proto.makeConnection(self.transport)
         self._clock = room.reactor
@@ -174,9 +182,9 @@ def _address(host: str, port: int) -> Any:
 
 def make_room(
     history: MemoryHistory | None = None, **limits: Any
-) -> tuple[ChatRoom, Clock, MemoryHistory]:
+) -> tuple[Room, Clock, MemoryHistory]:
     """A room on a fake clock, with a memory history unless one is given."""
     clock = Clock()
     clock.advance(1_800_000_000)
     store = history if history is not None else MemoryHistory()
-    return ChatRoom(RoomConfig(**limits), store, clock), clock, store
+    return Room(RoomConfig(**limits), store, clock), clock, store

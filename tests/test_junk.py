@@ -63,8 +63,10 @@ def valid_nickname(raw: str) -> str | None:
     name = unicodedata.normalize("NFKC", raw)
     if not 1 <= len(name) <= 32 or name in CONTROL_WORDS or nickname_key(name) == "server":
         return None
+    if name[0] in "#&":
+        return None
     for char in name:
-        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Cn"):
+        if char in "!@,*?:" or char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Cn"):
             return None
     return name
 
@@ -132,6 +134,8 @@ def chosen_nickname(payload: bytes) -> tuple[str, int | None] | None:
         name = valid_nickname(text)
         return None if name is None else (name, None)
     if not isinstance(packet.get("nickname"), str):
+        return None
+    if not isinstance(packet.get("token", ""), str | None):
         return None
     since = packet.get("since")
     if since is not None and (type(since) is not int or since < 0):
@@ -665,7 +669,7 @@ def test_refusing_an_oversized_nickname_is_cheap() -> None:
         normalised.append(len(text))
         return real_normalize(form, text)
 
-    with mock.patch("chatproto.nicknames.unicodedata.normalize", counting_normalize):
+    with mock.patch("chatproto.core.nicknames.unicodedata.normalize", counting_normalize):
         for _ in range(20):
             choosing.send(longest)
             joined.send(private)

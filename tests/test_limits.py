@@ -6,8 +6,8 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.protocol import ChatProtocol
-from chatproto.wire import frame
+from chatproto.doors.tcp.framing import frame
+from chatproto.doors.tcp.protocol import WordPacketProtocol
 from tests.fakes import FakeClient, FullBufferTransport, MemoryHistory, decode_frames, make_room
 
 
@@ -81,7 +81,7 @@ class SlowReaderTests(SynchronousTestCase):
         fast = FakeClient(room, port=2)
         fast.join("fast")
         slow.received()
-        protocol: ChatProtocol = slow.protocol
+        protocol: WordPacketProtocol = slow.protocol
         protocol.pauseProducing()  # what the transport does when its buffer is full
         for n in range(20):
             fast.send_json({"message": "x" * 100 + str(n)})

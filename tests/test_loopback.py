@@ -8,10 +8,11 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 
-from chatproto.config import RoomConfig
+from chatproto.core.config import RoomConfig
+from chatproto.core.room import Room
+from chatproto.doors.tcp.framing import frame
+from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.history import JsonLinesHistory
-from chatproto.room import ChatRoom
-from chatproto.wire import frame
 from tests.conftest import RunningServer
 from tests.loopback import connect
 
@@ -139,8 +140,10 @@ async def test_shutdown_notice_then_close(chat_server: RunningServer) -> None:
 @pytest_twisted.ensureDeferred
 async def test_fsync_always_bye_still_gets_its_own_last_message(tmp_path: Path) -> None:
     history = JsonLinesHistory(str(tmp_path / "h.jsonl"), fsync="always")
-    room = ChatRoom(RoomConfig(), history, reactor)
-    port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(room)
+    room = Room(RoomConfig(), history, reactor)
+    port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
+        WordPacketFactory(room)
+    )
     try:
         alice = await connect(port.getHost().port)
         await alice.join("alice")

@@ -6,7 +6,7 @@ from unittest import mock
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.nicknames import InvalidNickname, nickname_key, validate_nickname
+from chatproto.core.nicknames import InvalidNickname, nickname_key, validate_nickname
 
 
 class NicknameTests(SynchronousTestCase):
@@ -58,7 +58,7 @@ class NicknameTests(SynchronousTestCase):
             validate_nickname("㍻" * 17)  # 17 characters, 34 code points after NFKC
 
     def test_oversized_text_is_refused_before_normalising(self) -> None:
-        with mock.patch("chatproto.nicknames.unicodedata.normalize") as normalize:
+        with mock.patch("chatproto.core.nicknames.unicodedata.normalize") as normalize:
             for text in ["\ufdfa" * 21000, "x" * 257]:
                 with self.assertRaises(InvalidNickname):
                     validate_nickname(text)

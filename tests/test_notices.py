@@ -1,4 +1,4 @@
-"""Notices that list users stay within one frame."""
+"""Notices that list users stay within one packet."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import json
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.notices import users_notice
-from chatproto.wire import MAX_FRAME_BYTES, json_string
+from chatproto.core.notices import users_notice
+from chatproto.core.records import MAX_PACKET_BYTES, json_string
 
 
 class UsersNoticeTests(SynchronousTestCase):
     """The users list is complete when it fits, else the longest prefix that fits."""
 
     def decode(self, data: bytes) -> dict[str, object]:
-        self.assertLessEqual(len(data) - 2, MAX_FRAME_BYTES)
-        self.assertEqual(int.from_bytes(data[:2], "big"), len(data) - 2)
-        packet = json.loads(data[2:])
+        self.assertLessEqual(len(data), MAX_PACKET_BYTES)
+        packet = json.loads(data)
         assert isinstance(packet, dict)
         return packet
 

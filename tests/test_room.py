@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.wire import dump_json, frame
+from chatproto.core.records import dump_json
+from chatproto.doors.tcp.framing import frame
 from tests.fakes import FakeClient, MemoryHistory, make_room
 
 

@@ -10,7 +10,7 @@ from twisted.internet.task import Clock
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.config import RoomConfig
+from chatproto.core.config import RoomConfig
 from chatproto.service import Options, RoomService, makeService
 from tests.fakes import FakeClient, MemoryHistory, make_room
 

@@ -28,7 +28,7 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
-from chatproto.config import RoomConfig
+from chatproto.core.config import RoomConfig
 from tests.conftest import RunningServer, running_server
 from tests.loopback import RawClient, connect
 from tests.test_twistd import start_twistd

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.timestamps import rfc3339_millis
+from chatproto.core.timestamps import rfc3339_millis
 
 
 class TimestampTests(SynchronousTestCase):

@@ -13,8 +13,9 @@ from twisted.internet.endpoints import (
     wrapClientTLS,
 )
 
-from chatproto.config import RoomConfig
-from chatproto.room import ChatRoom
+from chatproto.core.config import RoomConfig
+from chatproto.core.room import Room
+from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.service import Options
 from tests.certs import make_certificate
 from tests.fakes import MemoryHistory
@@ -29,8 +30,8 @@ async def test_chat_over_tls_with_hostname_check(tmp_path: Path) -> None:
         ["--port", f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
          "--history-file", str(tmp_path / "h.jsonl")]
     )  # fmt: skip
-    room = ChatRoom(RoomConfig(), MemoryHistory(), reactor)
-    port = await serverFromString(reactor, options["port"]).listen(room)
+    room = Room(RoomConfig(), MemoryHistory(), reactor)
+    port = await serverFromString(reactor, options["port"]).listen(WordPacketFactory(room))
     try:
         trust = ssl.Certificate.loadPEM(cert.read_bytes())
 
@@ -58,8 +59,8 @@ async def test_client_that_never_starts_tls_is_cut_at_the_handshake_timeout(
 ) -> None:
     cert, key = make_certificate(tmp_path)
     description = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
-    room = ChatRoom(RoomConfig(handshake_timeout=0.2, max_clients=1), MemoryHistory(), reactor)
-    port = await serverFromString(reactor, description).listen(room)
+    room = Room(RoomConfig(handshake_timeout=0.2, max_clients=1), MemoryHistory(), reactor)
+    port = await serverFromString(reactor, description).listen(WordPacketFactory(room))
     try:
         tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
         silent = await connectProtocol(tcp, RawClient())  # speaks no TLS at all

@@ -31,7 +31,7 @@ class TwistdProcess(ProcessProtocol):
 
     def outReceived(self, data: bytes) -> None:
         self.output += data
-        found = re.search(rb"ChatRoom starting on (\d+)", self.output)
+        found = re.search(rb"WordPacketFactory starting on (\d+)", self.output)
         if found and not self.listening.called:
             self.listening.callback(int(found.group(1)))
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.wire import FrameTooLong, NotAPacket, encode_packet, frame, frame_text, parse_packet
+from chatproto.doors.packets.parsing import NotAPacket, parse_packet
+from chatproto.doors.tcp.framing import FrameTooLong, encode_packet, frame, frame_text
 
 
 class FramingTests(SynchronousTestCase):

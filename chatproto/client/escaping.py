@@ -41,7 +41,7 @@ def split_unsafe(text: str) -> list[tuple[bool, str]]:
 
 
 def escape_json_line(line: str) -> str:
-    """A JSON text (from L{chatproto.wire.dump_json}) with no character a terminal obeys.
+    """A JSON text (from L{chatproto.core.records.dump_json}) with no character a terminal obeys.
 
     JSON already escapes U+0000-U+001F; this also writes DEL, C1 controls and
     bidirectional controls as C{\\uXXXX}, which is the same JSON value.

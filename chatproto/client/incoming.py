@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chatproto.nicknames import SERVER_NAME
+from chatproto.core.nicknames import SERVER_NAME
 
 
 def string_field(packet: dict[str, Any], key: str) -> str | None:

@@ -7,7 +7,7 @@ import argparse
 from dataclasses import dataclass
 from typing import NoReturn
 
-from chatproto.nicknames import InvalidNickname, validate_nickname
+from chatproto.core.nicknames import InvalidNickname, validate_nickname
 
 PROGRAM = "chatproto-client"
 

@@ -17,7 +17,7 @@ from chatproto.client.incoming import ChatMessage, Notice
 from chatproto.client.options import PROGRAM
 from chatproto.client.render import LocalNotice, Shown, plain, render
 from chatproto.client.session import NoNicknameError, Session
-from chatproto.wire import dump_json
+from chatproto.core.records import dump_json
 
 #: The longest input line sent as one message (the server's default
 #: --max-message-bytes); a longer one is sent in pieces of whole characters.

@@ -10,7 +10,8 @@ from twisted.protocols.basic import Int16StringReceiver
 from twisted.python.failure import Failure
 
 from chatproto.client.incoming import Incoming, Unreadable, classify
-from chatproto.wire import CONTROL_WORDS, NotAPacket, parse_packet
+from chatproto.core.words import CONTROL_WORDS
+from chatproto.doors.packets.parsing import NotAPacket, parse_packet
 
 
 class ConnectionHandler(Protocol):

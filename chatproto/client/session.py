@@ -27,17 +27,9 @@ from chatproto.client.incoming import (
 from chatproto.client.outbox import Outbox, Outgoing
 from chatproto.client.protocol import ChatClientProtocol
 from chatproto.client.render import Level, LocalNotice, Shown
-from chatproto.nicknames import InvalidNickname, nickname_key, validate_nickname
-from chatproto.wire import (
-    BYE,
-    CONTROL_FRAMES,
-    NICK,
-    READY,
-    RETRY,
-    FrameTooLong,
-    encode_packet,
-    frame_text,
-)
+from chatproto.core.nicknames import InvalidNickname, nickname_key, validate_nickname
+from chatproto.core.words import BYE, NICK, READY, RETRY
+from chatproto.doors.tcp.framing import CONTROL_FRAMES, FrameTooLong, encode_packet, frame_text
 
 #: Seconds to wait for the server to close the connection after our BYE.
 BYE_GRACE: Final = 3.0

@@ -12,7 +12,9 @@ from twisted.internet.protocol import Factory, connectionDone
 from twisted.protocols.basic import Int16StringReceiver
 from twisted.python.failure import Failure
 
-from chatproto.wire import dump_json, frame, frame_text, parse_packet
+from chatproto.core.records import dump_json
+from chatproto.doors.packets.parsing import parse_packet
+from chatproto.doors.tcp.framing import frame, frame_text
 from tests.client.processes import DEADLINE
 
 

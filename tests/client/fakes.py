@@ -15,7 +15,8 @@ from twisted.python.failure import Failure
 from chatproto.client.protocol import ChatClientProtocol
 from chatproto.client.render import LocalNotice, Shown, plain, render
 from chatproto.client.session import Session
-from chatproto.wire import dump_json, frame, frame_text
+from chatproto.core.records import dump_json
+from chatproto.doors.tcp.framing import frame, frame_text
 
 STAMP = "2026-11-24T03:30:44.123Z"
 

@@ -9,23 +9,24 @@ from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
 
-from chatproto.config import RoomConfig
+from chatproto.core.config import RoomConfig
+from chatproto.core.room import Room
+from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.history import JsonLinesHistory
-from chatproto.room import ChatRoom
 
 
 @dataclass
 class Server:
     """A room with its history file, listening on some ports."""
 
-    room: ChatRoom
+    room: Room
     history: JsonLinesHistory
     ports: list[IListeningPort]
 
     async def listen(self, port: int = 0) -> int:
         """Listen on 127.0.0.1:C{port} too; return the port number."""
         listening = await serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1").listen(
-            self.room
+            WordPacketFactory(self.room)
         )
         self.ports.append(listening)
         return int(listening.getHost().port)
@@ -42,4 +43,4 @@ class Server:
 def start_server(path: Path) -> Server:
     """A room keeping its history in C{path} (which may hold an earlier run's)."""
     history = JsonLinesHistory(str(path), retain=10000, fsync="never")
-    return Server(ChatRoom(RoomConfig(), history, reactor), history, [])
+    return Server(Room(RoomConfig(), history, reactor), history, [])

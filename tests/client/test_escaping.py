@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatproto.client.escaping import escape_json_line, split_unsafe
-from chatproto.wire import dump_json
+from chatproto.core.records import dump_json
 
 
 #: Everything a terminal could obey: C0, DEL, C1, bidi controls, line separators.

@@ -101,7 +101,7 @@ async def test_tls_with_a_private_ca(chat_server: RunningServer, tmp_path: Path)
     cert, key = make_certificate(tmp_path)
     listening = await serverFromString(
         reactor, f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
-    ).listen(chat_server.room)
+    ).listen(chat_server.factory)
     port = str(listening.getHost().port)
     try:
         bot = spawn_pipe_client("--tls", "--ca", str(cert), "--nick", "bot", "127.0.0.1", port)

@@ -1,4 +1,4 @@
-"""Error codes the server sends in `error` notices (PROTOCOL.md section 5)."""
+"""Error codes the server sends in `error` notices (docs/protocol.md section 5)."""
 
 from __future__ import annotations
 

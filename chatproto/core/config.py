@@ -1,4 +1,4 @@
-"""The room's settings: every limit of PROTOCOL.md section 7 plus history replay."""
+"""The room's settings: every limit of docs/protocol.md section 7 plus history replay."""
 
 from __future__ import annotations
 
@@ -18,3 +18,5 @@ class RoomConfig:
     max_clients: int = 10000
     max_per_ip: int = 64
     history_replay: int = 100
+    #: Whether join and leave log lines carry the peer's address (docs/security.md).
+    log_addresses: bool = False

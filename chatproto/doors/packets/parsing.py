@@ -1,68 +1,20 @@
-"""The word packet: framing, control words and strict JSON packets (PROTOCOL.md section 1)."""
+"""A frame's text read strictly: JSON packets as docs/protocol.md section 1 defines them.
+
+Shared by the doors that carry packets (word-packet TCP and WebSocket); the
+framing around the text is each door's own.
+"""
 
 from __future__ import annotations
 
 import json
-import struct
 from typing import Any, Final
 
-#: The largest text a frame can carry: its length prefix is a uint16.
-MAX_FRAME_BYTES: Final = 0xFFFF
 #: JSON packets nested deeper than this are not packets.
 MAX_JSON_DEPTH: Final = 32
 
-HELLO: Final = "HELLO"
-NICK: Final = "NICK"
-READY: Final = "READY"
-RETRY: Final = "RETRY"
-BYE: Final = "BYE"
-CONTROL_WORDS: Final = frozenset({HELLO, NICK, READY, RETRY, BYE})
-
-_PREFIX: Final = struct.Struct(">H")
-
-
-class FrameTooLong(ValueError):
-    """Raised when a text does not fit in one frame (more than 65535 bytes)."""
-
 
 class NotAPacket(ValueError):
-    """Raised when a frame's text is not a JSON packet as PROTOCOL.md defines one."""
-
-
-def frame(payload: bytes) -> bytes:
-    """Return C{payload} with its big-endian uint16 length prefix."""
-    if len(payload) > MAX_FRAME_BYTES:
-        raise FrameTooLong(len(payload))
-    return _PREFIX.pack(len(payload)) + payload
-
-
-def frame_text(text: str) -> bytes:
-    """Return the frame carrying C{text} as UTF-8."""
-    return frame(text.encode("utf-8"))
-
-
-#: Pre-encoded frames of the control words, written as they are.
-CONTROL_FRAMES: Final = {word: frame_text(word) for word in CONTROL_WORDS}
-
-
-# One encoder for every packet: json.dumps with options builds a new one per call.
-_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_encode_string: Final = json.encoder.encode_basestring
-
-
-def dump_json(packet: dict[str, Any]) -> bytes:
-    """Encode a packet as compact UTF-8 JSON (no frame prefix)."""
-    return _ENCODER.encode(packet).encode("utf-8")
-
-
-def json_string(text: str) -> bytes:
-    """Encode C{text} as a JSON string literal, as L{dump_json} writes strings."""
-    return _encode_string(text).encode("utf-8")
-
-
-def encode_packet(packet: dict[str, Any]) -> bytes:
-    """Encode a packet as one frame, ready to be written to any number of transports."""
-    return frame(dump_json(packet))
+    """Raised when a frame's text is not a JSON packet as docs/protocol.md defines one."""
 
 
 def _reject_constant(name: str) -> Any:

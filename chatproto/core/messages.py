@@ -1,11 +1,11 @@
-"""Checks on the text of a chat message (PROTOCOL.md section 4), in the order the spec fixes."""
+"""Checks on a chat message's text (docs/protocol.md section 4), in the order the spec fixes."""
 
 from __future__ import annotations
 
 import re
 from typing import Any, Final
 
-from chatproto.errors import ErrorCode, PacketRejected
+from chatproto.core.errors import ErrorCode, PacketRejected
 
 #: Category Cc (U+0000-U+001F, U+007F-U+009F) less tab and newline.
 _FORBIDDEN_CONTROLS: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -1,11 +1,11 @@
-"""Nickname rules and collision keys (PROTOCOL.md section 3), shared by server and client."""
+"""Nickname rules and collision keys (docs/protocol.md section 3), shared by server and client."""
 
 from __future__ import annotations
 
 import unicodedata
 from typing import Final
 
-from chatproto.wire import CONTROL_WORDS
+from chatproto.core.words import CONTROL_WORDS
 
 MAX_NICKNAME_CODE_POINTS: Final = 32
 #: Longer raw text is refused before normalising it (NFKC of a 64 KiB frame
@@ -16,6 +16,11 @@ SERVER_NAME: Final = "server"
 #: General categories a nickname may not contain: controls, format characters,
 #: surrogates and unassigned code points.
 _FORBIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Cn"})
+#: Characters that every door must be able to carry in a nickname: IRC uses them
+#: in prefixes, masks and lists (docs/protocol.md sections 3 and 10).
+FORBIDDEN_CHARACTERS: Final = frozenset("!@,*?:")
+#: A nickname may not start with these: IRC reads them as channel names.
+FORBIDDEN_FIRST: Final = frozenset("#&")
 
 
 class InvalidNickname(ValueError):
@@ -49,7 +54,11 @@ def validate_nickname(raw: str) -> str:
         raise InvalidNickname(f"a nickname has at most {MAX_NICKNAME_CODE_POINTS} characters")
     if name in CONTROL_WORDS:
         raise InvalidNickname(f"{name!r} is a protocol word, not a nickname")
+    if name[0] in FORBIDDEN_FIRST:
+        raise InvalidNickname(f"a nickname cannot start with {name[0]!r}")
     for char in name:
+        if char in FORBIDDEN_CHARACTERS:
+            raise InvalidNickname(f"a nickname cannot contain {char!r}")
         if char.isspace():
             raise InvalidNickname("a nickname cannot contain spaces")
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:

@@ -1,48 +1,50 @@
-"""Room-wide frames, coalesced per reactor turn and written once per recipient.
+"""Room-wide events, coalesced per reactor turn and encoded once per codec.
 
-A flood of N messages to M clients costs M writes per reactor turn, not N * M.
-The frames of a turn wait in a batch; at the end of the turn (a C{callLater(0)})
-each recipient gets the batch as one blob, the same bytes for everyone but the
-few who need a different share:
+A flood of N messages to M members costs one encoding per codec and M writes
+per reactor turn, not N * M. The records of a turn wait in a batch; at the end
+of the turn (a C{callLater(0)}) each codec in use encodes the batch once and
+each member gets its codec's bytes as one write, the same bytes for everyone
+on that door but the few who need a different share:
 
-- a client that joined during the turn skips the frames queued before it joined
-  (its replay and welcome already cover them);
-- a frame may name one member it skips (a joiner's own `join` notice);
-- a client that needs a reply of its own mid-turn (error, who, private message,
-  BYE) is first caught up with its share, so it sees everything in server order.
+- a member that joined during the turn skips the records queued before it
+  joined (its replay and welcome already cover them);
+- a record may name one member it skips (a joiner's own `join` notice);
+- a member that needs a reply of its own mid-turn (error, who, private
+  message, BYE) is first caught up with its share, so it sees everything in
+  server order.
 
 Presence notices alone (join, leave, shutdown) may wait up to L{NOTICE_DELAY}
 for more company: during a storm of joins every member then gets one write
 per window instead of one per join. A chat message ends the window at once.
 
 With C{--fsync always} a batch that holds new messages is shown to nobody
-until the history's fsync (in a thread) completes; later batches wait behind
-it so the order never changes.
+until the history's fsync completes; later batches wait behind it so the
+order never changes. When that fsync fails, the batch's messages are shown to
+nobody and their senders are told `unavailable` (docs/protocol.md section 6).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
-from chatproto.history import IHistoryStore
+from chatproto.core.member import ICodec, IMember
+from chatproto.seams.history import IHistoryStore
+from chatproto.seams.hub import RoomEvent as Entry
 
-if TYPE_CHECKING:
-    from chatproto.protocol import ChatProtocol
-
-#: How long a batch of notices only may wait for more frames, in seconds.
+#: How long a batch of notices only may wait for more records, in seconds.
 NOTICE_DELAY = 0.025
-
-#: One queued frame and the key of the member it skips, if any.
-Entry = tuple[bytes, str | None]
 
 
 class TurnBatcher:
-    """The room's outgoing queue of room-wide frames (see the module docstring)."""
+    """The room's outgoing queue of room-wide records (see the module docstring).
+
+    C{lost} is called with the sender key of each message whose fsync failed.
+    """
 
     log = Logger()
 
@@ -50,15 +52,17 @@ class TurnBatcher:
         self,
         reactor: IReactorTime,
         history: IHistoryStore,
-        recipients: Callable[[], Iterable[tuple[str, ChatProtocol]]],
+        recipients: Callable[[], Iterable[tuple[str, IMember]]],
+        lost: Callable[[str], None],
     ) -> None:
         self._reactor = reactor
         self._history = history
         self._recipients = recipients
+        self._lost = lost
         self._durable = bool(history.durable_before_delivery)
         self._pending: list[Entry] = []
         # Members whose share of the pending batch starts later than its start.
-        self._cursors: dict[ChatProtocol, int] = {}
+        self._cursors: dict[IMember, int] = {}
         self._pending_last_id = history.last_id
         self._flush_call: IDelayedCall | None = None
         self._flush_is_delayed = False
@@ -68,15 +72,15 @@ class TurnBatcher:
         self._syncing = False
         self._waiting_current: list[Deferred[None]] = []
         self._waiting_next: list[Deferred[None]] = []
-        #: The newest message id any client may have seen.
+        #: The newest message id any member may have seen or has queued.
         self.visible_id = history.last_id
 
-    def queue(self, data: bytes, skip_key: str | None, message_id: int | None = None) -> None:
-        """Add a frame to this turn's batch (C{message_id} when it is a stored message)."""
-        self._pending.append((data, skip_key))
+    def queue(self, entry: Entry) -> None:
+        """Add a record to this turn's batch."""
+        self._pending.append(entry)
         call = self._flush_call
-        if message_id is not None:
-            self._pending_last_id = message_id
+        if entry.message_id is not None:
+            self._pending_last_id = entry.message_id
             if call is not None and self._flush_is_delayed:
                 call.cancel()
                 call = None
@@ -88,18 +92,18 @@ class TurnBatcher:
             self._flush_is_delayed = True
 
     def replay_limit(self) -> int:
-        """The newest id a joiner's replay may hold: what is stored, or, with
-        fsync=always, what is durable and shown."""
-        return self.visible_id if self._durable else self._history.last_id
+        """The newest id a joiner's replay may hold: everything up to it reaches the
+        joiner by replay, everything after it live."""
+        return self.visible_id if self._durable else self._pending_last_id
 
-    def joined(self, member: ChatProtocol) -> None:
+    def joined(self, member: IMember) -> None:
         """A member joins now: it skips what is already queued (its replay holds it)."""
         if self._durable:
             self.flush()  # the batches wait for their fsync; the joiner gets them live
         elif self._pending:
             self._cursors[member] = len(self._pending)
 
-    def catch_up(self, member: ChatProtocol) -> bool:
+    def catch_up(self, member: IMember) -> bool:
         """Write C{member}'s share of the batch now, so a reply of its own comes after it.
 
         Returns False when that share is not ready to be shown (fsync=always).
@@ -146,9 +150,11 @@ class TurnBatcher:
         self._waiting_current, self._waiting_next = self._waiting_next, []
         self._syncing = True
 
-        def deliver(_: object) -> None:
+        def deliver(result: Failure | None) -> None:
             self._syncing = False
             for batch, last_id in batches:
+                if isinstance(result, Failure):
+                    batch = self._without_messages(batch)
                 self._deliver(batch, {}, last_id)
             waiting, self._waiting_current = self._waiting_current, []
             for done in waiting:
@@ -156,26 +162,40 @@ class TurnBatcher:
             if self._unsynced:
                 self._sync_round()
 
-        synced = self._history.sync()
-        # The records are in the file already; a failed fsync is logged and
-        # the messages are shown, as with --fsync never.
-        synced.addErrback(lambda failure: self.log.failure("fsync failed", failure))
-        synced.addCallback(deliver)
+        self._history.sync().addBoth(deliver)
 
-    def _deliver(self, batch: list[Entry], cursors: dict[ChatProtocol, int], last_id: int) -> None:
-        self.visible_id = last_id
-        everyone = b"".join(data for data, _ in batch)
-        skipping = {key for _, key in batch if key is not None}
+    def _without_messages(self, batch: list[Entry]) -> list[Entry]:
+        """The notices of a batch whose messages could not be made durable; their
+        senders are told (the store has forgotten them)."""
+        kept = []
+        for entry in batch:
+            if entry.sender_key is None:
+                kept.append(entry)
+            else:
+                self._lost(entry.sender_key)
+        return kept
+
+    def _deliver(self, batch: list[Entry], cursors: dict[IMember, int], last_id: int) -> None:
+        self.visible_id = max(self.visible_id, last_id)
+        if not batch:
+            return
+        records = [entry.record for entry in batch]
+        encoded: dict[ICodec, bytes] = {}
+        skipping = {entry.skip_key for entry in batch if entry.skip_key is not None}
         for key, member in list(self._recipients()):
             start = cursors.get(member, 0)
             if start or key in skipping:
                 self._write_share(member, batch, start)
-            else:
-                member.send(everyone)
+                continue
+            codec = member.codec
+            data = encoded.get(codec)
+            if data is None:
+                data = encoded[codec] = codec.encode_batch(records)
+            member.send(data)
 
     @staticmethod
-    def _write_share(member: ChatProtocol, batch: list[Entry], start: int) -> None:
+    def _write_share(member: IMember, batch: list[Entry], start: int) -> None:
         key = member.key
-        share = b"".join(data for data, skip in batch[start:] if skip != key)
+        share = [entry.record for entry in batch[start:] if entry.skip_key != key]
         if share:
-            member.send(share)
+            member.send(member.codec.encode_batch(share))

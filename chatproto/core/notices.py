@@ -1,18 +1,19 @@
-"""Server notices (PROTOCOL.md section 5): packets signed `server`, never stored."""
+"""Server notices (docs/protocol.md section 5): records signed `server`, never stored."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from chatproto.errors import ErrorCode
-from chatproto.nicknames import SERVER_NAME
-from chatproto.wire import MAX_FRAME_BYTES, dump_json, frame
+from chatproto.core.errors import ErrorCode
+from chatproto.core.nicknames import SERVER_NAME
+from chatproto.core.records import MAX_PACKET_BYTES, dump_json
 
 _USERS_OPEN = b',"users":['
 
 
-def _notice_json(timestamp: str, event: str, message: str, extra: dict[str, Any]) -> bytes:
+def notice(timestamp: str, event: str, message: str, **extra: Any) -> bytes:
+    """Encode a notice record."""
     packet: dict[str, Any] = {
         "nickname": SERVER_NAME,
         "timestamp": timestamp,
@@ -21,11 +22,6 @@ def _notice_json(timestamp: str, event: str, message: str, extra: dict[str, Any]
     }
     packet.update(extra)
     return dump_json(packet)
-
-
-def notice(timestamp: str, event: str, message: str, **extra: Any) -> bytes:
-    """Encode a notice as one frame."""
-    return frame(_notice_json(timestamp, event, message, extra))
 
 
 def error_notice(timestamp: str, code: ErrorCode, message: str, **extra: Any) -> bytes:
@@ -38,16 +34,16 @@ def users_notice(
 ) -> bytes:
     """Encode a notice that lists C{users} (each already a JSON string, L{json_string}).
 
-    A frame holds at most 65535 bytes; a room too big to list in one frame gets
-    the longest prefix of C{users} that fits, plus C{"truncated": true} and the
-    full C{"count"} (additive fields, so clients of the original design are
-    unaffected).
+    A packet holds at most 65535 bytes; a room too big to list in one packet
+    gets the longest prefix of C{users} that fits, plus C{"truncated": true}
+    and the full C{"count"} (additive fields, so clients of the original
+    design are unaffected).
     """
-    head = _notice_json(timestamp, event, message, extra)[:-1]  # open: fields follow
+    head = notice(timestamp, event, message, **extra)[:-1]  # open: fields follow
     listed = b",".join(users)
-    if len(head) + len(_USERS_OPEN) + len(listed) + 2 > MAX_FRAME_BYTES:
+    if len(head) + len(_USERS_OPEN) + len(listed) + 2 > MAX_PACKET_BYTES:
         head += b',"truncated":true,"count":%d' % len(users)
-        budget = MAX_FRAME_BYTES - len(head) - len(_USERS_OPEN) - 2
+        budget = MAX_PACKET_BYTES - len(head) - len(_USERS_OPEN) - 2
         fitting = 0
         for user in users:
             budget -= len(user) + (1 if fitting else 0)
@@ -55,4 +51,4 @@ def users_notice(
                 break
             fitting += 1
         listed = b",".join(users[:fitting])
-    return frame(head + _USERS_OPEN + listed + b"]}")
+    return head + _USERS_OPEN + listed + b"]}"

@@ -1,0 +1,250 @@
+"""One connection as the core sees it: the per-connection rules of every door.
+
+A door's session subclasses L{Connection}, feeds it what its wire says and
+implements L{Connection.enter} (how its wire shows a join). Everything else is
+here, the same on every door: admission, the handshake timeout, the rate limit
+and flood cut-off, the bounded output and slow-reader cut-off, leaving.
+
+States (docs/protocol.md section 2)::
+
+    CHOOSING --joined--------------> JOINED
+    CHOOSING --BYE, timeout, close--> CLOSED
+    JOINED   --BYE, drop, close----> CLOSED      (leave notice to the others)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from chatproto.core.bucket import TokenBucket
+from chatproto.core.errors import ErrorCode
+from chatproto.core.member import CloseReason, ICodec, ILink, IMember, LeaveReason
+from chatproto.core.outbox import Outbox
+
+if TYPE_CHECKING:
+    from chatproto.core.room import Room
+
+
+_log = Logger()
+
+
+class ConnectionState(Enum):
+    """Where a connection is in its life."""
+
+    CHOOSING = "choosing"
+    JOINED = "joined"
+    CLOSED = "closed"
+
+
+#: How a leave reason closes the connection.
+_CLOSE_FOR: dict[LeaveReason, CloseReason] = {
+    LeaveReason.BYE: CloseReason.BYE,
+    LeaveReason.FLOOD: CloseReason.FLOOD,
+}
+
+
+@implementer(IMember)
+class Connection:
+    """The door-neutral half of one connection; see the module docstring."""
+
+    state = ConnectionState.CHOOSING
+    #: Nickname key, display form and JSON literal once joined.
+    key: str | None = None
+    nickname = ""
+    encoded_nickname = b'""'
+    #: The token that lets this member take its place back (docs/protocol.md section 2).
+    resume_token: str | None = None
+    _handshake_timer: IDelayedCall | None = None
+    _reading_resumes: IDelayedCall | None = None
+    _rate_errors = 0
+
+    def __init__(self, room: Room, link: ILink, codec: ICodec, peer: str, host: str | None) -> None:
+        self.room = room
+        self.link = link
+        self.codec = codec
+        #: The peer as logs show it, and the host a per-address limit counts (None: exempt).
+        self.peer = peer
+        self.host = host
+        config = room.config
+        self._bucket = TokenBucket(config.rate, config.burst, room.reactor) if config.rate else None
+        self.outbox = Outbox(link.write, config.sendq_bytes, self._too_slow, self._close_now)
+
+    # -- life --------------------------------------------------------------
+
+    def open(self, greeting: bytes) -> bool:
+        """Admit the connection and send C{greeting}, or refuse it (`server-full`)."""
+        room = self.room
+        if not room.admit(self):
+            self.state = ConnectionState.CLOSED
+            self.outbox.send(room.server_full_notice(self))
+            self.link.close(CloseReason.SERVER_FULL)
+            return False
+        self.outbox.send(greeting)
+        timeout = room.config.handshake_timeout
+        if timeout:
+            self._handshake_timer = room.reactor.callLater(timeout, self._handshake_expired)
+        return True
+
+    def lost(self) -> None:
+        """The transport is gone: a joined member leaves (`disconnected`)."""
+        self.state = ConnectionState.CLOSED
+        self.outbox.stop()
+        self._cancel_handshake_timer()
+        if self._reading_resumes is not None and self._reading_resumes.active():
+            self._reading_resumes.cancel()
+        self.room.leave(self, LeaveReason.DISCONNECTED)
+        self.room.release(self)
+
+    def joined(self) -> None:
+        """The room accepted the nickname: the handshake is over."""
+        self.state = ConnectionState.JOINED
+        self._cancel_handshake_timer()
+        if self._bucket is not None:
+            self._bucket.fill()
+
+    # -- rate limit --------------------------------------------------------
+
+    def throttle(self) -> None:
+        """Count a choosing member's frame; over the rate, stop reading until it is paid.
+
+        A choosing client may only ever hear READY or RETRY, so over the rate
+        it is not refused but throttled.
+        """
+        if self._bucket is None:
+            return
+        wait = self._bucket.charge()
+        if wait and self._reading_resumes is None:
+            self.link.pause_reading()
+            self._reading_resumes = self.room.reactor.callLater(wait, self._resume_reading)
+
+    def _resume_reading(self) -> None:
+        self._reading_resumes = None
+        self.link.resume_reading()
+
+    def allow(self) -> bool:
+        """Count a joined member's frame: False over the rate (see L{rate_limited})."""
+        bucket = self._bucket
+        if bucket is None or bucket.take():
+            self._rate_errors = 0
+            return True
+        return False
+
+    def rate_limited(self) -> None:
+        """Refuse a frame over the rate with `rate-limited`; too many in a row is a flood."""
+        assert self._bucket is not None
+        self._rate_errors += 1
+        self.reject(
+            ErrorCode.RATE_LIMITED,
+            "Too many frames: slow down",
+            retry_after=self._bucket.retry_after(),
+        )
+        flood_errors = self.room.config.flood_errors
+        if flood_errors and self._rate_errors >= flood_errors:
+            self.drop(LeaveReason.FLOOD)
+
+    def reject(self, code: ErrorCode, detail: str, **extra: Any) -> None:
+        """Answer a refused frame with an `error` notice (while still joined)."""
+        if self.state is ConnectionState.JOINED:
+            self.room.send_error(self, code, detail, **extra)
+
+    # -- IMember -------------------------------------------------------------
+
+    def enter(
+        self, replay: Deferred[Iterator[bytes]], welcome: bytes, tail: Sequence[bytes]
+    ) -> None:
+        """Hold live traffic until the replay is there, then stream L{entrance}."""
+        self.outbox.hold()
+
+        def answered(records: Iterator[bytes] | Failure) -> None:
+            if isinstance(records, Failure):
+                _log.failure("replay for {who} failed", records, who=self.display_name())
+                records = iter(())
+            self.outbox.stream(self.entrance(records, welcome, tail))
+
+        replay.addBoth(answered)
+
+    def entrance(
+        self, replay: Iterator[bytes], welcome: bytes, tail: Sequence[bytes]
+    ) -> Iterator[bytes]:
+        """How this door's wire shows a join: its acceptance, the C{replay} records, the
+        C{welcome} and C{tail} notices, as bytes to write (each door implements it)."""
+        raise NotImplementedError
+
+    def send(self, data: bytes) -> None:
+        """Write bytes this member's codec made, after everything before them."""
+        self.outbox.send(data)
+
+    def display_name(self) -> str:
+        """The nickname, or the peer address before one was chosen (for logs)."""
+        return self.nickname or self.peer
+
+    # -- leaving -------------------------------------------------------------
+
+    def leave(self) -> None:
+        """BYE: deliver what the member is owed, free the nickname, close."""
+        self.state = ConnectionState.CLOSED
+        self.room.when_caught_up(self, self._part)
+
+    def _part(self) -> None:
+        self.room.leave(self, LeaveReason.BYE)
+        self.close()
+
+    def drop(self, reason: LeaveReason) -> None:
+        """Disconnect for abuse; a slow member is not waited for."""
+        self.state = ConnectionState.CLOSED
+        self.room.leave(self, reason)
+        if reason is LeaveReason.SLOW:
+            self._abort()
+        else:
+            self.outbox.stop()
+            self.link.close(_CLOSE_FOR[reason])
+
+    def _too_slow(self) -> None:
+        self.drop(LeaveReason.SLOW)
+
+    _close_reason = CloseReason.BYE
+
+    def close(self, reason: CloseReason = CloseReason.BYE) -> None:
+        """Close after what the member is owed (no leave notice), a replay still being
+        streamed included: --sendq-bytes bounds that wait."""
+        self.state = ConnectionState.CLOSED
+        self._cancel_handshake_timer()
+        self._close_reason = reason
+        if not self.outbox.close_after_stream():
+            self._close_now()
+
+    def _close_now(self) -> None:
+        self.link.close(self._close_reason)
+
+    def evict(self) -> None:
+        """Close at once without a leave notice: a resumed connection took this place."""
+        self.state = ConnectionState.CLOSED
+        self._abort()
+
+    def _abort(self) -> None:
+        self.outbox.stop()
+        self._cancel_handshake_timer()
+        self.link.abort()
+
+    def _handshake_expired(self) -> None:
+        """Close at once: the door decides how (the TCP door aborts, so that a TLS client
+        stuck before its handshake cannot hold its --max-clients place)."""
+        self._handshake_timer = None
+        self.state = ConnectionState.CLOSED
+        self.outbox.stop()
+        self.link.close(CloseReason.TIMEOUT)
+
+    def _cancel_handshake_timer(self) -> None:
+        timer = self._handshake_timer
+        if timer is not None:
+            self._handshake_timer = None
+            if timer.active():
+                timer.cancel()

@@ -1,0 +1,105 @@
+"""What the room needs of a member, and what a member needs of its door.
+
+A door implements L{ILink} (its transport, seen from the core) and L{ICodec}
+(its wire); the core's L{chatproto.core.connection.Connection} implements
+L{IMember} on top of them, with every per-connection rule that is the same on
+every door. The room only ever talks to L{IMember}s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING
+
+from twisted.internet.defer import Deferred
+from zope.interface import Attribute, Interface
+
+
+class LeaveReason(StrEnum):
+    """The `reason` of a `leave` notice."""
+
+    BYE = "bye"
+    DISCONNECTED = "disconnected"
+    SLOW = "slow"
+    FLOOD = "flood"
+
+
+class CloseReason(Enum):
+    """Why the server closes a connection; doors with close codes map them (section 9)."""
+
+    BYE = "bye"
+    TIMEOUT = "timeout"
+    FLOOD = "flood"
+    SERVER_FULL = "server-full"
+    SHUTDOWN = "shutdown"
+    REPLACED = "replaced"
+
+
+class ICodec(Interface):
+    """Turns canonical records (compact JSON, docs/protocol.md sections 4-5) into one
+    door's bytes. Fan-out calls it once per batch, not once per member."""
+
+    def encode(record: bytes) -> bytes:
+        """One record, ready to write."""
+
+    def encode_batch(records: Sequence[bytes]) -> bytes:
+        """Several records, in order, as one write."""
+
+    def encode_replayed(record: bytes) -> bytes:
+        """A stored chat record as a replay shows it."""
+
+
+class ILink(Interface):
+    """The door's side of one connection: its transport, as the core uses it."""
+
+    def write(data: bytes) -> None:
+        """Write bytes that this door's codec made (the door may send them at once)."""
+
+    def close(reason: CloseReason) -> None:
+        """Close after what was written (a door with close codes sends the one for C{reason})."""
+
+    def abort() -> None:
+        """Drop the connection now, unwritten output included."""
+
+    def pause_reading() -> None:
+        """Stop delivering frames from the peer until L{resume_reading}."""
+
+    def resume_reading() -> None:
+        """Deliver frames from the peer again, the ones already read first."""
+
+
+class IMember(Interface):
+    """A connection as the room sees it, whatever its door."""
+
+    if TYPE_CHECKING:
+        key: str | None
+        nickname: str
+        encoded_nickname: bytes
+        codec: ICodec
+        peer: str
+        resume_token: str | None
+    else:
+        key = Attribute("The nickname key (str) once joined, else None.")
+        nickname = Attribute("The display nickname (str) once joined, else ''.")
+        encoded_nickname = Attribute("The nickname as a JSON string literal (bytes).")
+        codec = Attribute("The ICodec that encodes what this member receives.")
+        peer = Attribute("The peer's address as logs show it (str).")
+        resume_token = Attribute("The secret (str) that lets it take its place back, once joined.")
+
+    def enter(replay: Deferred[Iterator[bytes]], welcome: bytes, tail: Sequence[bytes]) -> None:
+        """The member has joined: send its acceptance, the C{replay} records (stored form,
+        once the store has answered), the C{welcome} notice and the C{tail} notices, at
+        the pace it reads, with live traffic held behind them."""
+
+    def send(data: bytes) -> None:
+        """Write bytes its codec made, after everything sent to it before."""
+
+    def close() -> None:
+        """Close after what the member is owed, without a leave notice."""
+
+    def evict() -> None:
+        """Close at once, owed output dropped, without a leave notice (its place is taken)."""
+
+    def display_name() -> str:
+        """The nickname, or the peer's address before one was chosen (for logs)."""

@@ -1,0 +1,135 @@
+"""One member's output, bounded (docs/protocol.md section 7, `--sendq-bytes`).
+
+The door tells the outbox when its transport's buffer is full (L{pause}) and
+empty again (L{resume}); while full, what is written is counted, and past the
+bound the member is cut off as slow, the others unaffected. A replay is
+streamed at the reader's pace, with what is sent meanwhile held behind it
+against the same bound, so a resuming client that does not read costs the
+server a bounded amount, however much history it asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+#: A streamed replay is written in pieces of about this size.
+STREAM_CHUNK_BYTES = 65536
+
+
+class Outbox:
+    """Writes to one connection through C{write}; calls C{overflowed} past C{limit} bytes
+    owed (0: no limit) and C{streamed} when a stream that L{close_after_stream} waits
+    for is done."""
+
+    def __init__(
+        self,
+        write: Callable[[bytes], None],
+        limit: int,
+        overflowed: Callable[[], None],
+        streamed: Callable[[], None],
+    ) -> None:
+        self._write_out = write
+        self._limit = limit
+        self._overflowed = overflowed
+        self._streamed = streamed
+        # Set while the transport's buffer is over its size; bytes written since.
+        self._paused = False
+        self._queued_while_paused = 0
+        # A stream still being written (or awaited: _holding without a backlog), and
+        # what is sent meanwhile, held behind it.
+        self._holding = False
+        self._backlog: Iterator[bytes] | None = None
+        self._held: list[bytes] = []
+        self._held_bytes = 0
+        self._close_when_streamed = False
+        self._stopped = False
+
+    @property
+    def streaming(self) -> bool:
+        """Whether a stream is still being written (or awaited)."""
+        return self._holding
+
+    def send(self, data: bytes) -> None:
+        """Write C{data} after everything before it (held behind a stream if one runs)."""
+        if self._stopped:
+            return
+        if self._holding:
+            self._held.append(data)
+            self._held_bytes += len(data)
+            if self._held_bytes > self._limit > 0:
+                self._overflowed()
+        else:
+            self._write(data)
+
+    def hold(self) -> None:
+        """Hold what is sent from now on until L{stream} starts (a store answers later)."""
+        if not self._holding:
+            self._holding = True
+            self._held = []
+
+    def stream(self, pieces: Iterator[bytes]) -> None:
+        """Write C{pieces} as fast as the reader takes them, then what was held."""
+        if self._stopped:
+            return
+        if not self._holding:
+            self._holding = True
+            self._held = []
+        self._backlog = pieces
+        self._pump()
+
+    def close_after_stream(self) -> bool:
+        """Ask for C{streamed} once the stream is written; False when none runs."""
+        if not self._holding:
+            return False
+        self._close_when_streamed = True
+        return True
+
+    def stop(self) -> None:
+        """Write nothing more (the connection is gone or aborted)."""
+        self._stopped = True
+        self._holding = False
+        self._backlog = None
+        self._held = []
+
+    def pause(self) -> None:
+        """The transport's buffer is full: count what waits from now on."""
+        if not self._paused:
+            self._paused = True
+            self._queued_while_paused = 0
+
+    def resume(self) -> None:
+        """The transport's buffer is empty again: go on with the stream, if any."""
+        self._paused = False
+        self._queued_while_paused = 0
+        if self._backlog is not None:
+            self._pump()
+
+    def _pump(self) -> None:
+        while self._backlog is not None and not self._paused and not self._stopped:
+            chunk: list[bytes] = []
+            size = 0
+            for data in self._backlog:
+                chunk.append(data)
+                size += len(data)
+                if size >= STREAM_CHUNK_BYTES:
+                    break
+            else:  # the stream is done: what was held goes right after it
+                chunk.extend(self._held)
+                self._holding = False
+                self._backlog = None
+                self._held = []
+                self._held_bytes = 0
+                self._write(b"".join(chunk))
+                if self._close_when_streamed:
+                    self._streamed()
+                return
+            self._write(b"".join(chunk))
+
+    def _write(self, data: bytes) -> None:
+        if self._paused:
+            self._queued_while_paused += len(data)
+            if self._queued_while_paused > self._limit > 0:
+                self._overflowed()
+                return
+        if data:
+            self._write_out(data)

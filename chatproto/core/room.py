@@ -1,0 +1,320 @@
+"""The room: membership, messages, notices and shutdown, for members of every door.
+
+The room never sees a wire. Members are L{IMember}s; what it stores and fans
+out are canonical records, which each member's codec turns into its door's
+bytes. Storage, fan-out between nodes and nickname presence sit behind the
+seams (L{IHistoryStore}, L{IBroadcastHub}, L{IPresence}).
+
+The join guarantee (no gap, no duplicate between replay and live traffic)
+holds for a store that answers later: the joiner is subscribed first, its live
+traffic held behind its replay; the replay is cut at the newest id queued
+live before it subscribed, so what the store returns beyond that (which the
+live stream carries) is dropped by id.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from chatproto.core.admission import Admission
+from chatproto.core.config import RoomConfig
+from chatproto.core.connection import ConnectionState
+from chatproto.core.errors import ErrorCode, PacketRejected
+from chatproto.core.fanout import TurnBatcher
+from chatproto.core.member import CloseReason, IMember, LeaveReason
+from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS, could_be_nickname, nickname_key
+from chatproto.core.notices import error_notice, notice, users_notice
+from chatproto.core.records import chat_fields, dump_json, json_string
+from chatproto.core.timestamps import rfc3339_millis
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
+from chatproto.seams.hub import IBroadcastHub, LocalHub, RoomEvent
+from chatproto.seams.presence import IPresence, LocalPresence
+
+if TYPE_CHECKING:
+    from chatproto.core.connection import Connection
+
+#: Random bytes in a resume token (docs/protocol.md section 5: at least 128 bits).
+RESUME_TOKEN_BYTES = 16
+
+
+class Room:
+    """The one room that every door's members share."""
+
+    log = Logger()
+
+    def __init__(
+        self,
+        config: RoomConfig,
+        history: IHistoryStore,
+        reactor: IReactorTime,
+        hub: IBroadcastHub | None = None,
+        presence: IPresence | None = None,
+    ) -> None:
+        self.config = config
+        self.reactor = reactor
+        self._history = history
+        #: This node's joined members by nickname key, in join order.
+        self._members: dict[str, IMember] = {}
+        self._admission = Admission(config)
+        self._presence = presence if presence is not None else LocalPresence()
+        self.batcher = TurnBatcher(reactor, history, self._members.items, self._message_lost)
+        self._hub = hub if hub is not None else LocalHub()
+        self._hub.subscribe(self.batcher.queue)
+        self._shutdown_at: float | None = None
+        # Set by close_all: the connections it closes get no leave notices.
+        self._closing = False
+
+    # -- connections -----------------------------------------------------
+
+    def admit(self, connection: Connection) -> bool:
+        """Count a new connection of any door; refuse it past the limits."""
+        if self._admission.admit(connection, connection.host):
+            return True
+        self._log_error(ErrorCode.SERVER_FULL, connection.peer)
+        return False
+
+    def server_full_notice(self, connection: Connection) -> bytes:
+        """The `server-full` error for a refused connection, in its codec."""
+        record = error_notice(self.timestamp(), ErrorCode.SERVER_FULL, "The server is full")
+        return connection.codec.encode(record)
+
+    def release(self, connection: Connection) -> None:
+        """Forget a closed connection."""
+        self._admission.release(connection)
+
+    def connection_count(self) -> int:
+        """Open connections of every door, choosing ones included."""
+        return len(self._admission)
+
+    # -- membership ------------------------------------------------------
+
+    def is_free(self, nickname: str) -> bool:
+        """Whether nobody holds a nickname that collides with C{nickname}."""
+        return not self._presence.is_held(nickname_key(nickname))
+
+    def join(
+        self, member: Connection, nickname: str, since: int | None, token: str | None = None
+    ) -> Deferred[bool]:
+        """Make C{member} joined as C{nickname} (valid, docs/protocol.md section 3) if
+        the nickname is free, or held by the connection whose resume token is C{token}
+        (that one is closed without a leave notice and this one takes its place, with
+        no join notice). Fires with whether it joined."""
+        key = nickname_key(nickname)
+        current = self._members.get(key)
+        if current is not None:
+            if token is None or not _same_token(current.resume_token, token):
+                return succeed(False)
+            del self._members[key]
+            current.evict()
+            self.log.info("{nickname} resumed", nickname=nickname, event_kind="resume")
+            self._accept(member, key, nickname, since, announce=False)
+            return succeed(True)
+
+        def claimed(free: bool) -> bool:
+            if not free:
+                return False
+            if member.state is not ConnectionState.CHOOSING:  # it left while we asked
+                self._presence.release(key)
+                return False
+            self._accept(member, key, nickname, since, announce=True)
+            return True
+
+        return self._presence.claim(key, json_string(nickname)).addCallback(claimed)
+
+    def _accept(
+        self, member: Connection, key: str, nickname: str, since: int | None, announce: bool
+    ) -> None:
+        member.key = key
+        member.nickname = nickname
+        member.encoded_nickname = json_string(nickname)
+        member.resume_token = secrets.token_urlsafe(RESUME_TOKEN_BYTES)
+        member.joined()
+        # Before it becomes a member: with fsync=always this flushes, and a
+        # choosing client may hear nothing before READY.
+        self.batcher.joined(member)
+        self._members[key] = member
+        last_id = self.batcher.replay_limit()
+        now = self.timestamp()
+        first_id = self._history.first_id if self._history.first_id <= last_id else 0
+        listed = self._presence.listed()
+        welcome = users_notice(
+            now,
+            "welcome",
+            f"Welcome, {nickname}! {len(listed)} online.",
+            listed,
+            last_id=last_id,
+            first_id=first_id,
+            resume_token=member.resume_token,
+        )
+        tail = [self._shutdown_notice()] if self._shutdown_at is not None else []
+        member.enter(self._replay(since, last_id), welcome, tail)
+        if announce:
+            record = notice(now, "join", f"{nickname} joined", user=nickname)
+            self._hub.publish(RoomEvent(record, skip_key=key))
+        self.log.info(
+            "{nickname} joined{address}",
+            nickname=nickname,
+            address=self._address_of(member),
+            event_kind="join",
+        )
+
+    def _replay(self, since: int | None, last_id: int) -> Deferred[Iterator[bytes]]:
+        """The stored records a joiner is owed, up to C{last_id} (later ones come live)."""
+        if since is None:
+            count = self.config.history_replay
+            found = self._history.recent(count) if count else succeed([])
+        else:
+            found = self._history.since(since)
+
+        def cut(records: list[Stored]) -> Iterator[bytes]:
+            return (record for message_id, record in records if message_id <= last_id)
+
+        return found.addCallback(cut)
+
+    def leave(self, member: IMember, reason: LeaveReason) -> None:
+        """Free C{member}'s nickname at once and tell the others why it left."""
+        key = member.key
+        if key is None or self._members.get(key) is not member:
+            return
+        del self._members[key]
+        self._presence.release(key)
+        nickname = member.nickname
+        if not self._closing:
+            record = notice(
+                self.timestamp(), "leave", f"{nickname} left", user=nickname, reason=reason
+            )
+            self._hub.publish(RoomEvent(record))
+        self.log.info(
+            "{nickname} left ({reason}){address}",
+            nickname=nickname,
+            reason=reason,
+            address=self._address_of(member),
+            event_kind="leave",
+        )
+
+    def _address_of(self, member: IMember) -> str:
+        """' from <peer>' when --log-addresses is on, else nothing (docs/security.md)."""
+        return f" from {member.peer}" if self.config.log_addresses else ""
+
+    def who(self, member: IMember) -> None:
+        """Answer a `who` command."""
+        users = self._presence.listed()
+        self.unicast(member, users_notice(self.timestamp(), "who", f"{len(users)} online", users))
+
+    def nicknames(self) -> list[bytes]:
+        """Every member's nickname as a JSON string, in join order."""
+        return list(self._presence.listed())
+
+    # -- messages --------------------------------------------------------
+
+    def publish(self, sender: IMember, text: str) -> None:
+        """Store a public message, then queue it for every member of every door.
+
+        When the store cannot take it the sender gets `unavailable` and nobody
+        sees the message.
+        """
+        fields = chat_fields(self.timestamp(), sender.encoded_nickname, text)
+        sender_key = sender.key
+
+        def stored(result: Stored) -> None:
+            message_id, record = result
+            self._hub.publish(RoomEvent(record, None, message_id, sender_key))
+
+        def refused(failure: Failure) -> Failure | None:
+            if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
+                return failure
+            self.log.error("history unavailable: {why}", why=str(failure.value))
+            if sender.key is not None and self._members.get(sender.key) is sender:
+                self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
+            return None
+
+        self._history.add(fields).addCallbacks(stored, refused)
+
+    def _message_lost(self, sender_key: str) -> None:
+        """A message stored but never made durable (fsync=always): tell its sender."""
+        sender = self._members.get(sender_key)
+        if sender is not None:
+            self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
+
+    def send_private(self, sender: IMember, to: str, text: str) -> None:
+        """Send a private message to C{to} and a copy to the sender.
+
+        @raise PacketRejected: C{no-such-user} when nobody holds that name.
+        """
+        recipient = self._members.get(nickname_key(to)) if could_be_nickname(to) else None
+        if recipient is None:
+            # Echo a bounded prefix: the whole name could not fit in a reply.
+            shown = to if could_be_nickname(to) else to[:MAX_NICKNAME_CODE_POINTS] + "..."
+            raise PacketRejected(ErrorCode.NO_SUCH_USER, f"Nobody is called {shown}")
+        record = dump_json(
+            {
+                "timestamp": self.timestamp(),
+                "nickname": sender.nickname,
+                "message": text,
+                "to": recipient.nickname,
+            }
+        )
+        self.unicast(recipient, record)
+        if recipient is not sender:
+            self.unicast(sender, record)
+
+    def send_error(self, member: IMember, code: ErrorCode, detail: str, **extra: Any) -> None:
+        """Tell C{member} its frame was refused, and log it (never the frame's content)."""
+        self._log_error(code, member.display_name())
+        self.unicast(member, error_notice(self.timestamp(), code, detail, **extra))
+
+    def _log_error(self, code: ErrorCode, who: str) -> None:
+        self.log.info("error {code} for {who}", code=str(code), who=who, event_kind="error")
+
+    def unicast(self, member: IMember, record: bytes) -> None:
+        """Send C{record} to one member after its share of what is queued before it.
+
+        With fsync=always, a reply may overtake a message still waiting for its fsync.
+        """
+        self.batcher.catch_up(member)
+        member.send(member.codec.encode(record))
+
+    def when_caught_up(self, member: IMember, then: Callable[[], None]) -> None:
+        """Call C{then} once C{member} has been sent everything queued before now."""
+        if self.batcher.catch_up(member):
+            then()
+        else:  # fsync=always: what it is owed waits for an fsync round
+            self.batcher.when_delivered().addCallback(lambda _: then())
+
+    def timestamp(self) -> str:
+        """The server's clock now, as every packet carries it."""
+        return rfc3339_millis(self.reactor.seconds())
+
+    # -- shutdown --------------------------------------------------------
+
+    def announce_shutdown(self, grace: float) -> None:
+        """Tell every joined member the server closes in C{grace} seconds."""
+        self._shutdown_at = self.reactor.seconds() + grace
+        self._hub.publish(RoomEvent(self._shutdown_notice()))
+        self.log.info("shutting down in {grace} seconds", grace=grace)
+
+    def _shutdown_notice(self) -> bytes:
+        assert self._shutdown_at is not None
+        left = max(0, math.ceil(self._shutdown_at - self.reactor.seconds()))
+        return notice(self.timestamp(), "shutdown", f"Server closing in {left} seconds", grace=left)
+
+    def close_all(self) -> None:
+        """Close every connection, choosing ones included, without `leave` notices."""
+        self._closing = True
+        self.batcher.flush()
+        for connection in self._admission.connections():
+            connection.close(CloseReason.SHUTDOWN)
+
+
+def _same_token(held: str | None, offered: str) -> bool:
+    """Compare resume tokens in constant time (a token is a secret)."""
+    return held is not None and hmac.compare_digest(held.encode(), offered.encode())

@@ -1,0 +1,1 @@
+"""The doors: thin adapters from one wire to the room core, one package each."""

@@ -1,0 +1,219 @@
+"""The packet dialogue: one connection of a door that carries packets (word-packet
+TCP or WebSocket), as docs/protocol.md sections 2-5 describe it.
+
+States and transitions (section 2)::
+
+    CHOOSING --valid free nickname--> JOINED      (READY, replay, welcome)
+    CHOOSING --anything else-------> CHOOSING    (RETRY)
+    CHOOSING --BYE, timeout, close--> CLOSED
+    JOINED   --BYE, drop, close----> CLOSED      (leave notice to the others)
+
+The machine is a plain state field rather than automat: every chat frame
+passes through it, and a method dispatch per frame is the cheap way. The
+rules that hold on every door (limits, output bound, leaving) are the core's
+L{Connection}; this class reads the packets and speaks the control words.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from twisted.internet.defer import Deferred
+
+from chatproto.core.connection import Connection, ConnectionState
+from chatproto.core.errors import ErrorCode, PacketRejected
+from chatproto.core.member import ILink
+from chatproto.core.messages import check_message
+from chatproto.core.nicknames import InvalidNickname, validate_nickname
+from chatproto.core.room import Room
+from chatproto.core.words import BYE, CONTROL_WORDS, HELLO, NICK, READY, RETRY
+from chatproto.doors.packets.codec import PacketCodec
+from chatproto.doors.packets.parsing import NotAPacket, looks_like_packet, parse_packet
+
+_BYE_BYTES = BYE.encode("ascii")
+
+#: A nickname frame read: display name, `since` and resume `token` (docs/protocol.md section 2).
+Choice = tuple[str, int | None, str | None]
+
+
+class PacketSession(Connection):
+    """The server side of one packet connection; its door feeds it whole frames' texts."""
+
+    codec: PacketCodec
+
+    def __init__(
+        self, room: Room, link: ILink, codec: PacketCodec, peer: str, host: str | None
+    ) -> None:
+        super().__init__(room, link, codec, peer, host)
+        self._claiming = False
+
+    def start(self) -> bool:
+        """Greet the client with HELLO and NICK, or refuse it when the server is full."""
+        return self.open(self.codec.control(HELLO) + self.codec.control(NICK))
+
+    def frame_received(self, data: bytes) -> None:
+        """Handle one frame's text according to the state (frames after close are ignored)."""
+        state = self.state
+        if state is ConnectionState.JOINED:
+            self._joined_frame(data)
+        elif state is ConnectionState.CHOOSING and not self._claiming:
+            self._choosing_frame(data)
+
+    def binary_received(self) -> None:
+        """A message that is not text (WebSocket binary): malformed, the connection stays."""
+        if self.state is ConnectionState.CHOOSING:
+            self.throttle()
+            self.send(self.codec.control(RETRY))
+        elif self.state is ConnectionState.JOINED:
+            if self.allow():
+                self.reject(ErrorCode.MALFORMED, "a message must be text")
+            else:
+                self.rate_limited()
+
+    # -- choosing ----------------------------------------------------------
+
+    def _choosing_frame(self, data: bytes) -> None:
+        self.throttle()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.send(self.codec.control(RETRY))
+            return
+        if text == BYE:
+            self.close()
+            return
+        choice = _nickname_choice(text)
+        if choice is None:
+            self.send(self.codec.control(RETRY))
+            return
+        nickname, since, token = choice
+        answer = self.room.join(self, nickname, since, token)
+        if answer.called:
+            answer.addCallback(self._join_answered)
+        else:  # a store that answers later: read nothing more until it has
+            self._await_claim(answer)
+
+    def _await_claim(self, answer: Deferred[bool]) -> None:
+        self._claiming = True
+        self.link.pause_reading()
+
+        def answered(joined: bool) -> None:
+            self._claiming = False
+            self._join_answered(joined)
+            self.link.resume_reading()
+
+        answer.addCallback(answered)
+
+    def _join_answered(self, joined: bool) -> None:
+        if not joined and self.state is ConnectionState.CHOOSING:
+            self.send(self.codec.control(RETRY))
+
+    def entrance(
+        self, replay: Iterator[bytes], welcome: bytes, tail: Sequence[bytes]
+    ) -> Iterator[bytes]:
+        """READY, the replay marked as history, the welcome, then any shutdown notice."""
+        codec = self.codec
+        yield codec.control(READY)
+        for record in replay:
+            yield codec.encode_replayed(record)
+        yield codec.encode(welcome)
+        for record in tail:
+            yield codec.encode(record)
+
+    # -- joined ------------------------------------------------------------
+
+    def _joined_frame(self, data: bytes) -> None:
+        if data == _BYE_BYTES:
+            self.leave()
+            return
+        if not self.allow():
+            # BYE is exempt from the rate limit in both forms (the cheap test first).
+            if b"BYE" in data and _is_json_bye(data):
+                self.leave()
+            else:
+                self.rate_limited()
+            return
+        try:
+            self._handle_joined_text(data)
+        except PacketRejected as rejected:
+            self.reject(rejected.code, rejected.detail)
+
+    def _handle_joined_text(self, data: bytes) -> None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PacketRejected(ErrorCode.MALFORMED, "a frame must be UTF-8") from None
+        if text in CONTROL_WORDS:
+            raise PacketRejected(ErrorCode.UNKNOWN_COMMAND, f"{text} is not a command here")
+        try:
+            packet = parse_packet(text)
+        except NotAPacket:
+            raise PacketRejected(ErrorCode.MALFORMED, "a frame must be a JSON object") from None
+        if "message" in packet:
+            self._chat_packet(packet)
+        elif "command" in packet:
+            if packet["command"] != "who":
+                raise PacketRejected(ErrorCode.UNKNOWN_COMMAND, "the only command is who")
+            self.room.who(self)
+        else:
+            raise PacketRejected(ErrorCode.MALFORMED, "a packet needs a message or a command")
+
+    def _chat_packet(self, packet: dict[str, Any]) -> None:
+        message = packet["message"]
+        room = self.room
+        if "to" not in packet:
+            if _means_bye(packet):
+                self.leave()
+                return
+            room.publish(self, check_message(message, room.config.max_message_bytes))
+            return
+        to = packet["to"]
+        if not isinstance(to, str):
+            raise PacketRejected(ErrorCode.MALFORMED, "to must be a nickname")
+        room.send_private(self, to, check_message(message, room.config.max_message_bytes))
+
+
+def _means_bye(packet: dict[str, Any]) -> bool:
+    """The original library's way to leave: a chat packet without `to` saying BYE."""
+    return packet.get("message") == BYE and "to" not in packet
+
+
+def _is_json_bye(data: bytes) -> bool:
+    """Whether a frame is a packet that L{_means_bye}."""
+    try:
+        packet = parse_packet(data.decode("utf-8"))
+    except (UnicodeDecodeError, NotAPacket):
+        return False
+    return _means_bye(packet)
+
+
+def _nickname_choice(text: str) -> Choice | None:
+    """Parse a nickname frame (bare or resume form) into (display name, since, token).
+
+    A frame that parses as a JSON object is a packet: the resume form or
+    nothing. Anything else, even C{{abc}, is a bare nickname (which the
+    nickname rules then judge: strict-JSON failures such as duplicate keys
+    hold characters no nickname may have).
+    """
+    since: Any = None
+    token: Any = None
+    packet = None
+    if looks_like_packet(text):
+        with contextlib.suppress(NotAPacket):
+            packet = parse_packet(text)
+    if packet is not None:
+        text = packet.get("nickname")  # type: ignore[assignment]
+        since = packet.get("since")
+        token = packet.get("token")
+        if not isinstance(text, str) or not (token is None or isinstance(token, str)):
+            return None
+        if since is not None and (
+            not isinstance(since, int) or isinstance(since, bool) or since < 0
+        ):
+            return None
+    try:
+        return validate_nickname(text), since, token
+    except InvalidNickname:
+        return None
