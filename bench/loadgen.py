@@ -668,6 +668,11 @@ class LoadGenerator:
             "disconnects": self.disconnects - disconnects,
             **self.costs(begin, end),
         }
+        if "server_core" in result and result["deliveries"]:
+            # What a delivery costs the server's core: comparable between servers even
+            # when the generator, not the server, is the bottleneck.
+            busy_ns = result["server_core"] * wall * 1e9
+            result["server_ns_per_delivery"] = round(busy_ns / result["deliveries"])
         return result
 
     def _flush(self, conn: Conn) -> None:

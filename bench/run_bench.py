@@ -418,12 +418,14 @@ METRICS: list[tuple[str, tuple[str, str], int]] = [
     ("RSS KiB per idle client N={big}", ("rss", "kib_per_client"), -1),
     ("deliveries/s N={big}", ("flood", "deliveries_per_s"), 1),
     ("  server core busy", ("flood", "server_core"), 0),
+    ("  server core ns per delivery", ("flood", "server_ns_per_delivery"), -1),
     ("  generator core busy", ("flood", "gen_core"), 0),
     ("deliveries/s N={big} poll gap", ("flood-gap", "deliveries_per_s"), 1),
     ("  server core busy", ("flood-gap", "server_core"), 0),
     ("  generator core busy", ("flood-gap", "gen_core"), 0),
     ("deliveries/s N={small}", ("small_flood", "deliveries_per_s"), 1),
     ("  server core busy", ("small_flood", "server_core"), 0),
+    ("  server core ns per delivery", ("small_flood", "server_ns_per_delivery"), -1),
     ("deliveries/s N={small} poll gap", ("small_flood-gap", "deliveries_per_s"), 1),
     ("  server core busy", ("small_flood-gap", "server_core"), 0),
     ("latency p50 ms N={big} 50/s", ("latency", "p50_ms"), -1),
@@ -574,6 +576,9 @@ DOOR_GOALS = [
     RatioGoal("ws beats node-ws", "chatproto-ws", "node-ws", 1.0, strict=True),
 ]
 DOOR_METRIC = "flood.deliveries_per_s"
+#: A flood whose generator core was this busy while the server's was not is
+#: generator-bound: its deliveries/s is a lower bound of the server's.
+GENERATOR_BOUND = 0.9
 
 
 def door_goals(meds: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
@@ -587,12 +592,21 @@ def door_goals(meds: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
             continue
         ratio = a / b
         met = ratio > goal.factor if goal.strict else ratio >= goal.factor
+        pair = (goal.numerator, goal.denominator)
+        costs = [meds[n].get("flood.server_ns_per_delivery") for n in pair]
         checks[goal.name] = {
             "met": met,
             goal.numerator: a,
             goal.denominator: b,
             "ratio": round(ratio, 3),
             "needed": goal.factor,
+            "generator_bound": [
+                n
+                for n in pair
+                if meds[n].get("flood.gen_core", 0.0) >= GENERATOR_BOUND
+                and meds[n].get("flood.server_core", 1.0) < GENERATOR_BOUND
+            ],
+            "server_ns_per_delivery": costs if None not in costs else None,
         }
     return checks
 
@@ -604,11 +618,18 @@ def describe_door_goal(goal: RatioGoal, check: dict[str, Any] | None, why: str) 
     a, b = check[goal.numerator], check[goal.denominator]
     margin = check["ratio"] / goal.factor - 1
     verdict = f"ok by {margin:.0%}" if check["met"] else f"MISSED by {-margin:.0%}"
-    return (
+    text = (
         f"{goal.name} {verdict} ({goal.numerator} {_number(a)} / {goal.denominator} "
         f"{_number(b)} = {check['ratio']:.2f}x, needs {'>' if goal.strict else '>='}"
         f"{goal.factor:g}x)"
     )
+    costs = check["server_ns_per_delivery"]
+    if check["generator_bound"] and costs:
+        text += (
+            f"; generator-bound ({', '.join(check['generator_bound'])}): server core per "
+            f"delivery {costs[0]:,.0f} / {costs[1]:,.0f} ns = {costs[0] / costs[1]:.2f}x"
+        )
+    return text
 
 
 def describe_goal(name: str, check: tuple[bool, float, float]) -> str:

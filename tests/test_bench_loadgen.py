@@ -436,8 +436,14 @@ def test_door_goals_say_by_how_much() -> None:
     meds = {
         "chatproto": {"flood.deliveries_per_s": 5_000_000.0},
         "baseline": {"flood.deliveries_per_s": 5_100_000.0},
-        "chatproto-ws": {"flood.deliveries_per_s": 3_000_000.0},
+        "chatproto-ws": {
+            "flood.deliveries_per_s": 3_000_000.0,
+            "flood.gen_core": 0.95,
+            "flood.server_core": 0.6,
+            "flood.server_ns_per_delivery": 200.0,
+        },
     }
+    meds["chatproto"]["flood.server_ns_per_delivery"] = 125.0
     checks = door_goals(meds)
     assert set(checks) == {"tcp>=0.95x baseline", "ws>=0.8x tcp"}
     tcp, ws = DOOR_GOALS[0], DOOR_GOALS[1]
@@ -445,7 +451,11 @@ def test_door_goals_say_by_how_much() -> None:
         "tcp>=0.95x baseline ok by 3% (chatproto 5,000,000 / baseline 5,100,000 = 0.98x, "
         "needs >=0.95x)"
     )
-    assert describe_door_goal(ws, checks[ws.name], "").startswith("ws>=0.8x tcp MISSED by 25% ")
+    assert describe_door_goal(ws, checks[ws.name], "") == (
+        "ws>=0.8x tcp MISSED by 25% (chatproto-ws 3,000,000 / chatproto 5,000,000 = 0.60x, "
+        "needs >=0.8x); generator-bound (chatproto-ws): server core per delivery "
+        "200 / 125 ns = 1.60x"
+    )
     assert describe_door_goal(DOOR_GOALS[2], None, "node-ws: no node") == (
         "ws beats node-ws: not measured (node-ws: no node)"
     )

@@ -66,7 +66,11 @@ def valid_nickname(raw: str) -> str | None:
     if name[0] in "#&":
         return None
     for char in name:
-        if char in "!@,*?:" or char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Cn"):
+        if (
+            char in "!@,*?:"
+            or char.isspace()
+            or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Cn")
+        ):
             return None
     return name
 
