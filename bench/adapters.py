@@ -228,7 +228,7 @@ def chat_packet(text: str) -> bytes:
 
 
 class ChatAdapter(Adapter):
-    """The chat word-packet protocol of PROTOCOL.md."""
+    """The chat word-packet protocol of docs/protocol.md."""
 
     name = "chat"
     echoes_sender = True

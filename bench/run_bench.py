@@ -55,7 +55,7 @@ SERVER_CPU = "0"
 LOADGEN_CPU = "1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-#: The rate limit is raised for the flooding senders (PROTOCOL.md section 7); every
+#: The rate limit is raised for the flooding senders (docs/protocol.md section 7); every
 #: other limit keeps its default.
 CHAT_RATE = "1000000"
 CHAT_BURST = "1000000"

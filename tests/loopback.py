@@ -1,4 +1,4 @@
-"""A raw protocol client for tests over real loopback sockets, written from PROTOCOL.md."""
+"""A raw protocol client for tests over real loopback sockets, written from docs/protocol.md."""
 
 from __future__ import annotations
 
@@ -15,23 +15,22 @@ from twisted.python.failure import Failure
 DEADLINE = 10.0
 
 
-class RawClient(Int16StringReceiver):
-    """Queues every frame it receives: control words as str, JSON packets as dicts."""
+class Conversation:
+    """A test client's side of the packet dialogue, whatever the door: it queues every
+    frame it receives (control words as str, JSON packets as dicts)."""
 
     def __init__(self) -> None:
         self.frames: DeferredQueue[Any] = DeferredQueue()
         self.lost: Deferred[None] = Deferred()
 
-    def stringReceived(self, data: bytes) -> None:
+    def received_text(self, data: bytes) -> None:
+        """Queue one frame's text."""
         text = data.decode("utf-8")
         self.frames.put(json.loads(text) if text.startswith("{") else text)
 
-    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
-        self.lost.callback(None)
-
     def send(self, text: str) -> None:
-        """Send one frame."""
-        self.sendString(text.encode("utf-8"))
+        """Send one frame's text."""
+        raise NotImplementedError
 
     def send_json(self, packet: dict[str, Any]) -> None:
         """Send a JSON packet."""
@@ -77,7 +76,21 @@ class RawClient(Int16StringReceiver):
         await self.lost
 
 
-async def connect(port: int) -> RawClient:
-    """Connect a RawClient to 127.0.0.1:C{port}."""
-    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+class RawClient(Conversation, Int16StringReceiver):
+    """A word-packet client over TCP."""
+
+    def stringReceived(self, data: bytes) -> None:
+        self.received_text(data)
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
+        self.lost.callback(None)
+
+    def send(self, text: str) -> None:
+        """Send one frame."""
+        self.sendString(text.encode("utf-8"))
+
+
+async def connect(port: int, host: str = "127.0.0.1") -> RawClient:
+    """Connect a RawClient to C{host}:C{port} (loopback unless a test host is named)."""
+    endpoint = TCP4ClientEndpoint(reactor, host, port)
     return await connectProtocol(endpoint, RawClient())

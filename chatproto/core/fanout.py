@@ -34,7 +34,7 @@ from twisted.python.failure import Failure
 
 from chatproto.core.member import ICodec, IMember
 from chatproto.seams.history import IHistoryStore
-from chatproto.seams.hub import RoomEvent as Entry
+from chatproto.seams.hub import RoomEvent
 
 #: How long a batch of notices only may wait for more records, in seconds.
 NOTICE_DELAY = 0.025
@@ -60,7 +60,7 @@ class TurnBatcher:
         self._recipients = recipients
         self._lost = lost
         self._durable = bool(history.durable_before_delivery)
-        self._pending: list[Entry] = []
+        self._pending: list[RoomEvent] = []
         # Members whose share of the pending batch starts later than its start.
         self._cursors: dict[IMember, int] = {}
         self._pending_last_id = history.last_id
@@ -68,14 +68,14 @@ class TurnBatcher:
         self._flush_is_delayed = False
         # fsync=always: batches waiting for the fsync round to come, and the
         # callers waiting for the round in flight / the next one.
-        self._unsynced: list[tuple[list[Entry], int]] = []
+        self._unsynced: list[tuple[list[RoomEvent], int]] = []
         self._syncing = False
         self._waiting_current: list[Deferred[None]] = []
         self._waiting_next: list[Deferred[None]] = []
         #: The newest message id any member may have seen or has queued.
         self.visible_id = history.last_id
 
-    def queue(self, entry: Entry) -> None:
+    def queue(self, entry: RoomEvent) -> None:
         """Add a record to this turn's batch."""
         self._pending.append(entry)
         call = self._flush_call
@@ -152,8 +152,12 @@ class TurnBatcher:
 
         def deliver(result: Failure | None) -> None:
             self._syncing = False
+            failed = isinstance(result, Failure)
+            if failed:  # the store forgot every message not yet durable, queued ones too
+                batches.extend(self._unsynced)
+                self._unsynced = []
             for batch, last_id in batches:
-                if isinstance(result, Failure):
+                if failed:
                     batch = self._without_messages(batch)
                 self._deliver(batch, {}, last_id)
             waiting, self._waiting_current = self._waiting_current, []
@@ -164,7 +168,7 @@ class TurnBatcher:
 
         self._history.sync().addBoth(deliver)
 
-    def _without_messages(self, batch: list[Entry]) -> list[Entry]:
+    def _without_messages(self, batch: list[RoomEvent]) -> list[RoomEvent]:
         """The notices of a batch whose messages could not be made durable; their
         senders are told (the store has forgotten them)."""
         kept = []
@@ -175,27 +179,33 @@ class TurnBatcher:
                 self._lost(entry.sender_key)
         return kept
 
-    def _deliver(self, batch: list[Entry], cursors: dict[IMember, int], last_id: int) -> None:
+    def _deliver(self, batch: list[RoomEvent], cursors: dict[IMember, int], last_id: int) -> None:
         self.visible_id = max(self.visible_id, last_id)
         if not batch:
             return
         records = [entry.record for entry in batch]
         encoded: dict[ICodec, bytes] = {}
         skipping = {entry.skip_key for entry in batch if entry.skip_key is not None}
+        senders = {entry.sender_key for entry in batch if entry.sender_key is not None}
         for key, member in list(self._recipients()):
             start = cursors.get(member, 0)
-            if start or key in skipping:
+            codec = member.codec
+            if start or key in skipping or (key in senders and not codec.echoes_sender):
                 self._write_share(member, batch, start)
                 continue
-            codec = member.codec
             data = encoded.get(codec)
             if data is None:
                 data = encoded[codec] = codec.encode_batch(records)
             member.send(data)
 
     @staticmethod
-    def _write_share(member: IMember, batch: list[Entry], start: int) -> None:
+    def _write_share(member: IMember, batch: list[RoomEvent], start: int) -> None:
         key = member.key
-        share = [entry.record for entry in batch[start:] if entry.skip_key != key]
+        echoes = member.codec.echoes_sender
+        share = [
+            entry.record
+            for entry in batch[start:]
+            if entry.skip_key != key and (echoes or entry.sender_key != key)
+        ]
         if share:
             member.send(member.codec.encode_batch(share))

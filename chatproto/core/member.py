@@ -40,6 +40,14 @@ class ICodec(Interface):
     """Turns canonical records (compact JSON, docs/protocol.md sections 4-5) into one
     door's bytes. Fan-out calls it once per batch, not once per member."""
 
+    if TYPE_CHECKING:
+        echoes_sender: bool
+    else:
+        echoes_sender = Attribute(
+            "Whether a sender receives its own chat messages (bool): the packet doors' "
+            "receipt; an IRC client only with echo-message."
+        )
+
     def encode(record: bytes) -> bytes:
         """One record, ready to write."""
 

@@ -15,6 +15,9 @@ from chatproto.core.words import CONTROL_WORDS
 class PacketCodec:
     """Encodes texts (records and control words) with one door's framing, C{wrap}."""
 
+    #: The sender's own copy is its receipt (docs/protocol.md section 4).
+    echoes_sender = True
+
     def __init__(self, wrap: Callable[[bytes], bytes]) -> None:
         self._wrap = wrap
         self._controls = {word: wrap(word.encode("ascii")) for word in CONTROL_WORDS}

@@ -22,7 +22,7 @@ from chatproto.core.member import CloseReason, ILink
 from chatproto.core.room import Room
 from chatproto.doors.packets.codec import PacketCodec
 from chatproto.doors.packets.dialogue import PacketSession
-from chatproto.doors.sockets import Keepalive, peer_host, tune_socket
+from chatproto.doors.sockets import Keepalive, describe_peer, peer_host, tune_socket
 from chatproto.doors.tcp.fastwrite import direct_socket, send_now
 from chatproto.doors.tcp.framing import frame
 
@@ -58,7 +58,7 @@ class WordPacketProtocol(Int16StringReceiver):
         """Greet the client, or refuse it when the server is full."""
         peer = self.transport.getPeer()
         self.session = PacketSession(
-            self.factory.room, self, WORD_PACKET_CODEC, str(peer), peer_host(peer)
+            self.factory.room, self, WORD_PACKET_CODEC, describe_peer(peer), peer_host(peer)
         )
         tune_socket(self.transport, self.factory.keepalive)
         self.transport.registerProducer(self, True)

@@ -1,0 +1,154 @@
+"""Commands of a registered client that the door answers on its own, and chat it hands on.
+
+L{LocalCommands} answers what needs nothing from the room (JOIN of the room, MODE, TOPIC,
+TIME, MOTD, PING, a NICK change, USER and PASS again, TAGMSG). L{read_chat} turns a PRIVMSG
+or NOTICE into L{Say}s for the room. What is left (QUIT, PART, NAMES, WHO, WHOIS and chat
+itself) needs the room's members or the room's answer; any other command gets 421.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from chatproto.core.nicknames import nickname_key
+from chatproto.doors.irc.identity import looks_like_channel
+from chatproto.doors.irc.mapping import CtcpNotCarried, text_for_room
+from chatproto.doors.irc.message import Message
+from chatproto.doors.irc.replies import (
+    ERR_ALREADYREGISTERED,
+    ERR_CHANOPRIVSNEEDED,
+    ERR_NEEDMOREPARAMS,
+    ERR_NICKCHANGEREFUSED,
+    ERR_NONICKNAMEGIVEN,
+    ERR_NOSUCHCHANNEL,
+    ERR_NOTEXTTOSEND,
+    ERR_UMODEUNKNOWNFLAG,
+    ERR_USERSDONTMATCH,
+    RPL_ENDOFBANLIST,
+    Replies,
+)
+
+#: Mode strings that ask for the (empty) ban list rather than change anything.
+_BAN_LIST_QUERIES: Final = frozenset({"b", "+b"})
+#: What a client may "set" on itself: it already has it (IRC clients send it on connecting).
+_OWN_MODES_ALREADY_SET: Final = frozenset({"+i", "i"})
+NOTICE: Final = "NOTICE"
+
+
+@dataclass(frozen=True)
+class Say:
+    """One chat message for the room: public when C{to} is None, else private.
+
+    C{command} is PRIVMSG or NOTICE; the door answers errors about a NOTICE with nothing,
+    since a NOTICE never causes an automatic reply.
+    """
+
+    command: str
+    text: str
+    to: str | None = None
+
+
+def read_chat(replies: Replies, me: str, message: Message) -> tuple[list[Say], list[Message]]:
+    """A PRIVMSG or NOTICE as messages for the room, and replies for what cannot go.
+
+    Targets may be a comma-separated list. A target that is another channel gets 403,
+    a missing target 411, missing text 412, a CTCP request other than ACTION a server
+    notice; a NOTICE gets none of these replies.
+    """
+    command, params = message.command, message.params
+    silent = command == NOTICE
+    if not params or not params[0]:
+        return [], [] if silent else [replies.no_recipient(me, command)]
+    if len(params) < 2 or not params[1]:
+        return [], [] if silent else [replies.numeric(ERR_NOTEXTTOSEND, me)]
+    try:
+        text = text_for_room(me, params[1])
+    except CtcpNotCarried as e:
+        notice = replies.notice(me, f"CTCP {e.name} is not carried to the room")
+        return [], [] if silent else [notice]
+    says: list[Say] = []
+    errors: list[Message] = []
+    for target in params[0].split(","):
+        if replies.server.is_channel(target):
+            says.append(Say(command, text))
+        elif looks_like_channel(target):
+            errors.append(replies.numeric(ERR_NOSUCHCHANNEL, me, target))
+        elif target:
+            says.append(Say(command, text, target))
+    return says, [] if silent else errors
+
+
+class LocalCommands:
+    """Answers the commands of a registered client that need nothing from the room."""
+
+    def __init__(self, replies: Replies) -> None:
+        self._replies = replies
+        self._handlers: dict[str, Callable[[str, tuple[str, ...], str], list[Message]]] = {
+            "JOIN": self._join,
+            "MODE": self._mode,
+            "MOTD": lambda me, params, now: replies.motd(me),
+            "NICK": self._nick,
+            "PASS": lambda me, params, now: [replies.numeric(ERR_ALREADYREGISTERED, me)],
+            "PING": lambda me, params, now: [replies.answer_ping(me, params)],
+            "PONG": lambda me, params, now: [],  # the door's idle timer has seen it
+            "TAGMSG": lambda me, params, now: [],  # client-only tags are not carried
+            "TIME": lambda me, params, now: [replies.time(me, now)],
+            "TOPIC": self._topic,
+            "USER": lambda me, params, now: [replies.numeric(ERR_ALREADYREGISTERED, me)],
+        }
+
+    def handles(self, command: str) -> bool:
+        """Whether L{answer} takes C{command}."""
+        return command in self._handlers
+
+    def answer(self, me: str, message: Message, now: str) -> list[Message]:
+        """The replies to C{message} from C{me}; C{now} is the server's RFC 3339 time."""
+        return self._handlers[message.command](me, message.params, now)
+
+    def _join(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
+        if not params or not params[0]:
+            return [self._replies.numeric(ERR_NEEDMOREPARAMS, me, "JOIN")]
+        # The client is in the room already: joining it again does nothing.
+        return [
+            self._replies.numeric(ERR_NOSUCHCHANNEL, me, channel)
+            for channel in params[0].split(",")
+            if not self._replies.server.is_channel(channel)
+        ]
+
+    def _mode(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
+        if not params or not params[0]:
+            return [self._replies.numeric(ERR_NEEDMOREPARAMS, me, "MODE")]
+        target, changes = params[0], params[1:]
+        if self._replies.server.is_channel(target):
+            if not changes:
+                return [self._replies.channel_modes(me)]
+            if changes[0] in _BAN_LIST_QUERIES and len(changes) == 1:
+                return [self._replies.numeric(RPL_ENDOFBANLIST, me, self._replies.server.channel)]
+            return [self._replies.numeric(ERR_CHANOPRIVSNEEDED, me, self._replies.server.channel)]
+        if looks_like_channel(target):
+            return [self._replies.numeric(ERR_NOSUCHCHANNEL, me, target)]
+        if nickname_key(target) != nickname_key(me):
+            return [self._replies.numeric(ERR_USERSDONTMATCH, me)]
+        if not changes:
+            return [self._replies.user_modes(me)]
+        if changes[0] in _OWN_MODES_ALREADY_SET and len(changes) == 1:
+            return []
+        return [self._replies.numeric(ERR_UMODEUNKNOWNFLAG, me)]
+
+    def _nick(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
+        if not params or not params[0]:
+            return [self._replies.numeric(ERR_NONICKNAMEGIVEN, me)]
+        if nickname_key(params[0]) == nickname_key(me):
+            return []
+        return [self._replies.numeric(ERR_NICKCHANGEREFUSED, me)]
+
+    def _topic(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
+        if not params or not params[0]:
+            return [self._replies.numeric(ERR_NEEDMOREPARAMS, me, "TOPIC")]
+        if not self._replies.server.is_channel(params[0]):
+            return [self._replies.numeric(ERR_NOSUCHCHANNEL, me, params[0])]
+        if len(params) > 1:
+            return [self._replies.numeric(ERR_CHANOPRIVSNEEDED, me, self._replies.server.channel)]
+        return [self._replies.topic(me)]

@@ -1,0 +1,67 @@
+"""Fitting text into IRC lines: at most 512 bytes with the source and CR LF, tags apart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Final
+
+from chatproto.doors.irc.message import Message, serialise
+
+#: An IRC line without its tags, CR LF included (RFC 1459).
+LINE_BYTES: Final = 512
+
+
+def text_budget(template: Message) -> int:
+    """Bytes of UTF-8 left for a last parameter appended to C{template}'s parameters.
+
+    Counts everything the line will hold (source, command, parameters, the C{:} and
+    CR LF) except the tags, which have a bound of their own.
+    """
+    probe = replace(template, params=(*template.params, ""), tags={})
+    return LINE_BYTES - len(serialise(probe))
+
+
+def split_to_fit(text: str, budget: int) -> list[str]:
+    """Cut C{text} into pieces of at most C{budget} bytes of UTF-8, at character boundaries.
+
+    A piece ends after the last space that fits, when that keeps at least half the budget,
+    so words stay whole where they can; the pieces joined give C{text} back.
+
+    @raise ValueError: when C{budget} cannot hold the widest character (4 bytes).
+    """
+    if budget < 4:
+        raise ValueError(f"no room for text: {budget} bytes")
+    pieces = []
+    data = text.encode("utf-8")
+    while len(data) > budget:
+        cut = budget
+        while data[cut] & 0xC0 == 0x80:  # a continuation byte: the cut is inside a character
+            cut -= 1
+        space = data.rfind(b" ", budget // 2, cut)
+        if space >= 0:
+            cut = space + 1
+        pieces.append(data[:cut].decode("utf-8"))
+        data = data[cut:]
+    pieces.append(data.decode("utf-8"))
+    return pieces
+
+
+def pack_words(words: Iterable[str], budget: int) -> list[str]:
+    """Join C{words} with spaces into as few texts of at most C{budget} bytes as fit.
+
+    A word longer than the budget gets a text of its own (callers keep words short).
+    """
+    texts: list[str] = []
+    current: list[str] = []
+    used = 0
+    for word in words:
+        size = len(word.encode("utf-8"))
+        if current and used + 1 + size > budget:
+            texts.append(" ".join(current))
+            current, used = [], 0
+        used += size + (1 if current else 0)
+        current.append(word)
+    if current:
+        texts.append(" ".join(current))
+    return texts

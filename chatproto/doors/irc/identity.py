@@ -1,0 +1,58 @@
+"""Who speaks on the IRC door: the server (its name, network, channel) and the room's members."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from chatproto import __version__
+from chatproto.core.nicknames import nickname_key
+
+#: The host part of every member's source, whichever door it came through
+#: (docs/protocol.md section 10): C{nick!nick@chatproto}.
+MEMBER_HOST: Final = "chatproto"
+DEFAULT_CHANNEL: Final = "#chat"
+NETWORK: Final = "chatproto"
+VERSION: Final = f"chatproto-{__version__}"
+#: A channel name: C{#}, then anything but spaces, commas, BEL, CR, LF and NUL.
+_CHANNEL: Final = re.compile("#[^ ,\x07\r\n\0]{1,49}")
+#: A server name: one word that cannot be read as a member's source.
+_SERVER_NAME: Final = re.compile("[^ !@:\r\n\0][^ !@\r\n\0]*")
+
+
+def looks_like_channel(name: str) -> bool:
+    """Whether C{name} is meant as a channel (any channel, not only the room's)."""
+    return name.startswith(("#", "&"))
+
+
+def member_source(nickname: str) -> str:
+    """The source that marks what C{nickname} says or does: C{nick!nick@chatproto}."""
+    return f"{nickname}!{nickname}@{MEMBER_HOST}"
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the IRC door tells every client about itself.
+
+    C{name} signs numerics and server notices (C{--irc-server-name}); C{channel} is the
+    room (C{--irc-channel}); C{created} is when the server started, as people read it;
+    C{topic} (or None: no topic) and C{motd} (lines; none means C{422}) are the text a
+    client sees on joining.
+    """
+
+    name: str
+    created: str
+    channel: str = DEFAULT_CHANNEL
+    topic: str | None = None
+    motd: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _SERVER_NAME.fullmatch(self.name):
+            raise ValueError(f"not usable as an IRC server name: {self.name!r}")
+        if not _CHANNEL.fullmatch(self.channel):
+            raise ValueError(f"not an IRC channel name (#, then 1-49 characters): {self.channel!r}")
+
+    def is_channel(self, name: str) -> bool:
+        """Whether C{name} names the room's channel (compared as nicknames are, section 3)."""
+        return nickname_key(name) == nickname_key(self.channel)

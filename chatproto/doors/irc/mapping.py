@@ -1,0 +1,175 @@
+"""What the room's records look like on IRC, and what IRC text means in the room.
+
+Inputs are the core's plain records (docs/protocol.md sections 4 and 5): a chat record
+C{{"id", "timestamp", "nickname", "message"[, "to"][, "history"]}}, a join or leave notice
+C{{"event", "user", "timestamp"[, "reason"]}}. Outputs are L{Message}s for the door to
+serialise; each fits one IRC line (512 bytes without tags).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from chatproto.doors.irc.capabilities import BATCH, ECHO_MESSAGE, SERVER_TIME
+from chatproto.doors.irc.fitting import split_to_fit, text_budget
+from chatproto.doors.irc.identity import member_source
+from chatproto.doors.irc.message import Message
+
+_CTCP: Final = "\x01"
+_ACTION: Final = "ACTION"
+#: Bytes a CTCP ACTION wraps around its text: C{\\x01ACTION } and C{\\x01}.
+_ACTION_WRAPPING: Final = len(_CTCP + _ACTION + " " + _CTCP)
+#: The batch type of a replay (IRCv3 chathistory).
+HISTORY_BATCH_TYPE: Final = "chathistory"
+#: QUIT texts for the reasons of a C{leave} notice (section 5); others are shown as they are.
+QUIT_TEXTS: Final = {
+    "bye": "Quit",
+    "disconnected": "Connection lost",
+    "slow": "Too slow to read (send queue full)",
+    "flood": "Excess flood",
+}
+
+
+class CtcpNotCarried(ValueError):
+    """A CTCP request other than ACTION: the room has no way to carry it.
+
+    C{name} is the request (C{VERSION}, C{PING}, ...).
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def text_for_room(nickname: str, text: str) -> str:
+    """The room's text for a PRIVMSG (or NOTICE) text sent by C{nickname}.
+
+    A CTCP ACTION (C{/me waves}) becomes C{* nickname waves}; other text is unchanged (the
+    core checks it as any message).
+
+    @raise CtcpNotCarried: for any other CTCP request.
+    """
+    if not text.startswith(_CTCP):
+        return text
+    name, _, rest = text[1:].removesuffix(_CTCP).partition(" ")
+    if name.upper() != _ACTION:
+        raise CtcpNotCarried(name)
+    return f"* {nickname} {rest}" if rest else f"* {nickname}"
+
+
+def should_deliver(record: Mapping[str, Any], me: str, capabilities: frozenset[str]) -> bool:
+    """Whether the client C{me} gets C{record}: its own live copy only with echo-message.
+
+    The core sends a sender its own copy as a receipt; IRC clients show their own line
+    themselves unless they asked for echo-message. A private message to oneself and
+    replayed history always arrive.
+    """
+    own_echo = record["nickname"] == me and record.get("to") != me and not record.get("history")
+    return not own_echo or ECHO_MESSAGE in capabilities
+
+
+def _tags(
+    capabilities: frozenset[str], timestamp: str | None, batch: str | None = None
+) -> dict[str, str]:
+    tags = {}
+    if batch is not None:
+        tags["batch"] = batch
+    if timestamp is not None and SERVER_TIME in capabilities:
+        tags["time"] = timestamp
+    return tags
+
+
+def _clock(timestamp: str) -> str:
+    """C{[HH:MM] } (UTC) for a replayed line when the client has no server-time."""
+    moment = datetime.fromisoformat(timestamp).astimezone(UTC)
+    return moment.strftime("[%H:%M] ")
+
+
+def chat_lines(
+    record: Mapping[str, Any],
+    channel: str,
+    capabilities: frozenset[str],
+    *,
+    replayed: bool = False,
+    batch: str | None = None,
+) -> list[Message]:
+    """The PRIVMSGs that carry one chat record to a client with C{capabilities}.
+
+    A public record goes to C{channel}, a private one (with C{to}) to that nickname. One
+    PRIVMSG per line of the text (empty lines carry nothing and are left out); a line too
+    long for one IRC line is split at character boundaries (L{split_to_fit}). A line
+    C{* nick text} from C{nick} becomes a CTCP ACTION. With server-time every PRIVMSG
+    carries C{@time}; a C{replayed} record without it gets a C{[HH:MM] } prefix instead.
+    C{batch} tags each PRIVMSG as part of that batch.
+    """
+    sender: str = record["nickname"]
+    timestamp: str = record["timestamp"]
+    template = Message("PRIVMSG", (record.get("to", channel),), member_source(sender))
+    tags = _tags(capabilities, timestamp, batch)
+    clock = ""
+    if replayed and SERVER_TIME not in capabilities:
+        clock = _clock(timestamp)
+    action_opening = f"* {sender}"
+    budget = text_budget(template) - len(clock.encode("utf-8"))
+    lines = []
+    for line in record["message"].split("\n"):
+        if not line:
+            continue
+        action = line == action_opening or line.startswith(action_opening + " ")
+        if action:
+            line = line[len(action_opening) + 1 :]
+        for piece in split_to_fit(line, budget - _ACTION_WRAPPING if action else budget):
+            text = clock + piece
+            if action:
+                text = f"{_CTCP}{_ACTION} {text}{_CTCP}" if text else f"{_CTCP}{_ACTION}{_CTCP}"
+            lines.append(
+                Message(
+                    "PRIVMSG", (*template.params, text), template.source, tags, force_trailing=True
+                )
+            )
+    return lines
+
+
+def replay_lines(
+    records: Sequence[Mapping[str, Any]],
+    server_name: str,
+    channel: str,
+    capabilities: frozenset[str],
+    batch_reference: str = "history",
+) -> list[Message]:
+    """The replayed history as PRIVMSGs, to follow the names list.
+
+    With the batch capability they form one C{chathistory} batch (opened and closed by
+    the server, C{batch_reference} naming it); an empty replay sends nothing.
+    """
+    if not records:
+        return []
+    batch = batch_reference if BATCH in capabilities else None
+    lines = [
+        line
+        for record in records
+        for line in chat_lines(record, channel, capabilities, replayed=True, batch=batch)
+    ]
+    if batch is None:
+        return lines
+    return [
+        Message("BATCH", (f"+{batch}", HISTORY_BATCH_TYPE, channel), server_name),
+        *lines,
+        Message("BATCH", (f"-{batch}",), server_name),
+    ]
+
+
+def join_line(event: Mapping[str, Any], channel: str, capabilities: frozenset[str]) -> Message:
+    """A member of any door joined: its JOIN of the channel."""
+    tags = _tags(capabilities, event.get("timestamp"))
+    return Message("JOIN", (channel,), member_source(event["user"]), tags)
+
+
+def leave_line(event: Mapping[str, Any], capabilities: frozenset[str]) -> Message:
+    """A member of any door left: its QUIT, with the reason in words."""
+    reason = str(event.get("reason", "bye"))
+    tags = _tags(capabilities, event.get("timestamp"))
+    text = QUIT_TEXTS.get(reason, reason)
+    return Message("QUIT", (text,), member_source(event["user"]), tags, force_trailing=True)

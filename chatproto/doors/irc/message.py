@@ -1,0 +1,155 @@
+"""One IRC message: parsing a line and writing one (RFC 1459/2812 with IRCv3 message-tags).
+
+A line is C{[@tags ][:source ]COMMAND[ params][ :trailing]}. Lines arrive here already
+framed and bounded (L{chatproto.doors.irc.framing}), as bytes: decoding happens per line, so
+text that is not UTF-8 is caught with the command it belongs to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+#: Tag value escapes of IRCv3 message-tags, written side and read side.
+_TAG_ESCAPES: Final = {";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"}
+_TAG_UNESCAPES: Final = {"\\:": ";", "\\s": " ", "\\\\": "\\", "\\r": "\r", "\\n": "\n"}
+_ESCAPED_PAIR: Final = re.compile(r"\\(.?)", re.DOTALL)
+#: A command is letters, or a three-digit numeric.
+_COMMAND: Final = re.compile(r"[A-Za-z]+|[0-9]{3}")
+#: Characters no parameter may hold: they would end or corrupt the line.
+_LINE_BREAKERS: Final = re.compile("[\r\n\0]")
+
+
+class MalformedMessage(ValueError):
+    """A line is not an IRC message (no command, or a command of the wrong shape)."""
+
+
+class InvalidUtf8(ValueError):
+    """A line's bytes are not UTF-8; C{command} is the command it carried, or C{*}."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(command)
+        self.command = command
+
+
+@dataclass(frozen=True)
+class Message:
+    """An IRC message: C{command} (upper case), its C{params}, C{source} and C{tags}.
+
+    C{force_trailing} writes the last parameter after C{:} even when it does not need one
+    (one word of chat text), as servers do for free text; L{serialise} otherwise adds the
+    C{:} only where the parameter needs it (empty, with a space, or starting with C{:}).
+    """
+
+    command: str
+    params: tuple[str, ...] = ()
+    source: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    force_trailing: bool = False
+
+
+def _unescape_tag_value(value: str) -> str:
+    # An unknown escape stands for the character itself; a lone trailing backslash is dropped.
+    return _ESCAPED_PAIR.sub(lambda m: _TAG_UNESCAPES.get(m.group(0), m.group(1)), value)
+
+
+def escape_tag_value(value: str) -> str:
+    """Escape a tag value for the wire (IRCv3 message-tags)."""
+    return "".join(_TAG_ESCAPES.get(char, char) for char in value)
+
+
+def _parse_tags(text: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for item in text.split(";"):
+        if item:
+            key, _, value = item.partition("=")
+            tags[key] = _unescape_tag_value(value)  # the last of duplicate keys wins
+    return tags
+
+
+def parse_message(line: str) -> Message:
+    """Parse one line (without its CR LF) into a L{Message}.
+
+    Spaces between parts may be repeated; the command comes back in upper case.
+
+    @raise MalformedMessage: when there is no command, or it is neither letters nor
+        three digits.
+    """
+    rest = line.lstrip(" ")
+    tags: dict[str, str] = {}
+    source = None
+    if rest.startswith("@"):
+        tag_text, _, rest = rest[1:].partition(" ")
+        tags = _parse_tags(tag_text)
+        rest = rest.lstrip(" ")
+    if rest.startswith(":"):
+        source, _, rest = rest[1:].partition(" ")
+        rest = rest.lstrip(" ")
+    middle, colon, trailing = rest.partition(" :")
+    words = [word for word in middle.split(" ") if word]  # split() would cut at tabs too
+    if not words or not _COMMAND.fullmatch(words[0]):
+        raise MalformedMessage(f"no command in {line[:40]!r}")
+    params = words[1:]
+    if colon:
+        params.append(trailing)
+    return Message(words[0].upper(), tuple(params), source, tags)
+
+
+def _lossy_command(raw: bytes) -> str:
+    """The command of a line that is not UTF-8, or C{*} when it cannot be told."""
+    try:
+        command = parse_message(raw.decode("utf-8", "replace")).command
+    except MalformedMessage:
+        return "*"
+    return command if command.isascii() else "*"
+
+
+def parse_line(raw: bytes) -> Message:
+    """Decode one framed line as UTF-8 and parse it.
+
+    @raise InvalidUtf8: when the bytes are not UTF-8 (the door answers C{FAIL <command>
+        INVALID_UTF8}).
+    @raise MalformedMessage: as L{parse_message}.
+    """
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidUtf8(_lossy_command(raw)) from None
+    return parse_message(line)
+
+
+def _check_param(param: str, last: bool) -> None:
+    if _LINE_BREAKERS.search(param):
+        raise ValueError(f"CR, LF or NUL in an IRC parameter: {param[:40]!r}")
+    if not last and (not param or " " in param or param.startswith(":")):
+        raise ValueError(f"only the last parameter may be empty, spaced or ':'-led: {param!r}")
+
+
+def serialise(message: Message) -> bytes:
+    """Write C{message} as one line of UTF-8 ending in CR LF.
+
+    @raise ValueError: when a parameter would break the line (CR, LF or NUL anywhere; a
+        space, a leading C{:} or emptiness before the last).
+    """
+    parts = []
+    if message.tags:
+        parts.append(
+            "@"
+            + ";".join(
+                f"{key}={escape_tag_value(value)}" if value else key
+                for key, value in message.tags.items()
+            )
+        )
+    if message.source:
+        parts.append(":" + message.source)
+    parts.append(message.command)
+    params = message.params
+    for index, param in enumerate(params):
+        last = index == len(params) - 1
+        _check_param(param, last)
+        if last and (message.force_trailing or not param or " " in param or param.startswith(":")):
+            param = ":" + param
+        parts.append(param)
+    return " ".join(parts).encode("utf-8") + b"\r\n"

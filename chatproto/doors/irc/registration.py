@@ -1,0 +1,196 @@
+"""Registration on the IRC door: NICK, USER and IRCv3 capability negotiation, as a state machine.
+
+    WAITING ──CAP LS / CAP REQ──> NEGOTIATING ──CAP END──> WAITING
+    WAITING ──NICK and USER both given──> ASKING        (the door asks the room for the nickname)
+    ASKING  ──room accepts──> REGISTERED
+    ASKING  ──room refuses──> WAITING                  (433 or 432; the client sends another NICK)
+    any     ──QUIT──> CLOSED                            (ERROR, then the door closes)
+
+While NEGOTIATING, NICK and USER are recorded but registration waits for C{CAP END}, as
+IRCv3 capability negotiation requires. C{CAP LIST} and an unknown subcommand (410) do not
+start negotiation. Capabilities can still be listed and requested once registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from chatproto.core.nicknames import validate_nickname
+from chatproto.doors.irc.capabilities import OFFERED, apply_request
+from chatproto.doors.irc.message import Message
+from chatproto.doors.irc.replies import (
+    ERR_INVALIDCAPCMD,
+    ERR_NEEDMOREPARAMS,
+    ERR_NICKNAMEINUSE,
+    ERR_NONICKNAMEGIVEN,
+    ERR_NOTREGISTERED,
+    Replies,
+)
+
+#: The nickname target of replies to a client that has none yet.
+NO_NICKNAME = "*"
+
+
+class Phase(Enum):
+    """Where a connection is in registration."""
+
+    WAITING = "waiting for NICK and USER"
+    NEGOTIATING = "negotiating capabilities, registration held until CAP END"
+    ASKING = "asking the room for the nickname"
+    REGISTERED = "registered"
+    CLOSED = "closed"
+
+
+@dataclass
+class Step:
+    """What the door does after one line: write C{replies}, then maybe more.
+
+    C{join_as}: ask the room for this nickname now, and feed no more lines until it answers
+    (L{Registration.room_accepted}, L{Registration.nickname_taken} or
+    L{Registration.nickname_invalid}). C{close}: close the connection after the replies.
+    """
+
+    replies: list[Message] = field(default_factory=list)
+    join_as: str | None = None
+    close: bool = False
+
+
+class Registration:
+    """One connection's registration, fed the client's messages until it is registered.
+
+    C{capabilities} is the set of IRCv3 capabilities the client has enabled.
+    """
+
+    def __init__(
+        self, replies: Replies, validate: Callable[[str], str] = validate_nickname
+    ) -> None:
+        self.phase = Phase.WAITING
+        self.capabilities: frozenset[str] = frozenset()
+        self.nickname: str | None = None
+        self._replies = replies
+        self._validate = validate
+        self._has_user = False
+
+    @property
+    def me(self) -> str:
+        """The nickname replies address: the client's once registered, C{*} before."""
+        if self.phase is Phase.REGISTERED and self.nickname is not None:
+            return self.nickname
+        return NO_NICKNAME
+
+    def receive(self, message: Message) -> Step:
+        """Handle one message of a client that is not registered yet.
+
+        @raise RuntimeError: while the room decides on a nickname (the door holds input
+            then), and once registered or closed (the door handles commands then).
+        """
+        if self.phase not in (Phase.WAITING, Phase.NEGOTIATING):
+            raise RuntimeError(f"registration gets no input while {self.phase.value}")
+        command, params = message.command, message.params
+        if command == "CAP":
+            return self.cap(message)
+        if command == "NICK":
+            return self._nick(params)
+        if command == "USER":
+            return self._user(params)
+        if command == "PASS":
+            return Step()  # there are no passwords; clients that send one anyway still register
+        if command == "PING":
+            return Step([self._replies.answer_ping(NO_NICKNAME, params)])
+        if command == "QUIT":
+            return self.quit(params)
+        return Step([self._replies.numeric(ERR_NOTREGISTERED, NO_NICKNAME)])
+
+    def quit(self, params: tuple[str, ...]) -> Step:
+        """QUIT in any phase: ERROR, then close."""
+        self.phase = Phase.CLOSED
+        reason = f"Quit: {params[0]}" if params and params[0] else "Quit"
+        return Step([self._replies.closing_link(reason)], close=True)
+
+    def cap(self, message: Message) -> Step:
+        """A CAP command, before or after registration."""
+        if not message.params:
+            return Step([self._replies.numeric(ERR_NEEDMOREPARAMS, self.me, "CAP")])
+        subcommand = message.params[0].upper()
+        if subcommand == "LS":
+            self._hold_registration()
+            return Step([self._cap_reply("LS", " ".join(OFFERED))])
+        if subcommand == "LIST":
+            enabled = " ".join(name for name in OFFERED if name in self.capabilities)
+            return Step([self._cap_reply("LIST", enabled)])
+        if subcommand == "REQ":
+            self._hold_registration()
+            request = message.params[1] if len(message.params) > 1 else ""
+            after = apply_request(self.capabilities, request)
+            if after is None:
+                return Step([self._cap_reply("NAK", request)])
+            self.capabilities = after
+            return Step([self._cap_reply("ACK", request)])
+        if subcommand == "END":
+            if self.phase is Phase.NEGOTIATING:
+                self.phase = Phase.WAITING
+                return self._try_to_register()
+            return Step()
+        return Step([self._replies.numeric(ERR_INVALIDCAPCMD, self.me, message.params[0])])
+
+    def room_accepted(self) -> None:
+        """The room gave the client its nickname: registered (the door sends the welcome)."""
+        self._expect_asking()
+        self.phase = Phase.REGISTERED
+
+    def nickname_taken(self) -> Step:
+        """The room refused the nickname as held: 433; the client chooses another."""
+        self._expect_asking()
+        nickname = self._take_nickname()
+        return self._refused(self._replies.numeric(ERR_NICKNAMEINUSE, NO_NICKNAME, nickname))
+
+    def nickname_invalid(self, reason: str) -> Step:
+        """The room refused the nickname as breaking a rule (C{reason}): 432."""
+        self._expect_asking()
+        nickname = self._take_nickname()
+        return self._refused(self._replies.erroneous_nickname(NO_NICKNAME, nickname, reason))
+
+    def _cap_reply(self, subcommand: str, text: str) -> Message:
+        return Message(
+            "CAP", (self.me, subcommand, text), self._replies.server.name, force_trailing=True
+        )
+
+    def _hold_registration(self) -> None:
+        if self.phase is Phase.WAITING:
+            self.phase = Phase.NEGOTIATING
+
+    def _nick(self, params: tuple[str, ...]) -> Step:
+        if not params or not params[0]:
+            return Step([self._replies.numeric(ERR_NONICKNAMEGIVEN, NO_NICKNAME)])
+        try:
+            self.nickname = self._validate(params[0])
+        except ValueError as e:  # InvalidNickname, with a reason a person can read
+            return Step([self._replies.erroneous_nickname(NO_NICKNAME, params[0], str(e))])
+        return self._try_to_register()
+
+    def _user(self, params: tuple[str, ...]) -> Step:
+        if len(params) < 4 or not params[0] or not params[3]:
+            return Step([self._replies.numeric(ERR_NEEDMOREPARAMS, NO_NICKNAME, "USER")])
+        self._has_user = True
+        return self._try_to_register()
+
+    def _try_to_register(self) -> Step:
+        if self.phase is Phase.WAITING and self.nickname is not None and self._has_user:
+            self.phase = Phase.ASKING
+            return Step(join_as=self.nickname)
+        return Step()
+
+    def _expect_asking(self) -> None:
+        if self.phase is not Phase.ASKING:
+            raise RuntimeError(f"the room answered while {self.phase.value}")
+
+    def _take_nickname(self) -> str:
+        nickname = self.nickname or NO_NICKNAME
+        self.nickname = None
+        return nickname
+
+    def _refused(self, reply: Message) -> Step:
+        self.phase = Phase.WAITING
+        return Step([reply])

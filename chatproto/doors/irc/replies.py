@@ -1,0 +1,313 @@
+"""The server's replies on the IRC door: numerics, server notices, PONG and ERROR.
+
+Every builder takes C{me}, the nickname of the client addressed (C{*} before it has one),
+and returns L{Message}s for the door to serialise. Numeric names follow
+modern.ircdocs.horse. How the core's error codes map to replies is L{Replies.core_error}
+(and the table in docs/irc.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Final
+
+from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS
+from chatproto.doors.irc.capabilities import MULTI_PREFIX
+from chatproto.doors.irc.fitting import pack_words, text_budget
+from chatproto.doors.irc.identity import MEMBER_HOST, NETWORK, VERSION, ServerInfo, member_source
+from chatproto.doors.irc.message import Message
+
+RPL_WELCOME: Final = "001"
+RPL_YOURHOST: Final = "002"
+RPL_CREATED: Final = "003"
+RPL_MYINFO: Final = "004"
+RPL_ISUPPORT: Final = "005"
+RPL_UMODEIS: Final = "221"
+RPL_WHOISUSER: Final = "311"
+RPL_ENDOFWHO: Final = "315"
+RPL_ENDOFWHOIS: Final = "318"
+RPL_CHANNELMODEIS: Final = "324"
+RPL_NOTOPIC: Final = "331"
+RPL_TOPIC: Final = "332"
+RPL_WHOREPLY: Final = "352"
+RPL_NAMREPLY: Final = "353"
+RPL_ENDOFNAMES: Final = "366"
+RPL_ENDOFBANLIST: Final = "368"
+RPL_MOTD: Final = "372"
+RPL_MOTDSTART: Final = "375"
+RPL_ENDOFMOTD: Final = "376"
+RPL_TIME: Final = "391"
+ERR_NOSUCHNICK: Final = "401"
+ERR_NOSUCHCHANNEL: Final = "403"
+ERR_NORECIPIENT: Final = "411"
+ERR_NOORIGIN: Final = "409"
+ERR_INVALIDCAPCMD: Final = "410"
+ERR_NOTEXTTOSEND: Final = "412"
+ERR_INPUTTOOLONG: Final = "417"
+ERR_UNKNOWNCOMMAND: Final = "421"
+ERR_NOMOTD: Final = "422"
+ERR_NONICKNAMEGIVEN: Final = "431"
+ERR_ERRONEUSNICKNAME: Final = "432"
+ERR_NICKNAMEINUSE: Final = "433"
+ERR_NICKCHANGEREFUSED: Final = "447"  # ERR_CANTCHANGENICK in InspIRCd and UnrealIRCd
+ERR_NOTREGISTERED: Final = "451"
+ERR_NEEDMOREPARAMS: Final = "461"
+ERR_ALREADYREGISTERED: Final = "462"
+ERR_CHANOPRIVSNEEDED: Final = "482"
+ERR_UMODEUNKNOWNFLAG: Final = "501"
+ERR_USERSDONTMATCH: Final = "502"
+
+#: The text of each numeric whose text never changes; L{Replies.numeric} adds it.
+FIXED_TEXTS: Final = {
+    RPL_ISUPPORT: "are supported by this server",
+    RPL_ENDOFWHO: "End of WHO list",
+    RPL_ENDOFWHOIS: "End of /WHOIS list",
+    RPL_NOTOPIC: "No topic is set",
+    RPL_ENDOFNAMES: "End of /NAMES list",
+    RPL_ENDOFBANLIST: "End of channel ban list",
+    RPL_ENDOFMOTD: "End of /MOTD command.",
+    ERR_NOSUCHNICK: "No such nick/channel",
+    ERR_NOSUCHCHANNEL: "No such channel",
+    ERR_NOORIGIN: "No origin specified",
+    ERR_INVALIDCAPCMD: "Invalid CAP command",
+    ERR_NOTEXTTOSEND: "No text to send",
+    ERR_INPUTTOOLONG: "Input line was too long",
+    ERR_UNKNOWNCOMMAND: "Unknown command",
+    ERR_NOMOTD: "MOTD File is missing",
+    ERR_NONICKNAMEGIVEN: "No nickname given",
+    ERR_NICKNAMEINUSE: "Nickname is already in use",
+    ERR_NICKCHANGEREFUSED: "Nickname changes are not supported: reconnect instead",
+    ERR_NOTREGISTERED: "You have not registered",
+    ERR_NEEDMOREPARAMS: "Not enough parameters",
+    ERR_ALREADYREGISTERED: "You may not reregister",
+    ERR_CHANOPRIVSNEEDED: "You're not channel operator",
+    ERR_UMODEUNKNOWNFLAG: "Unknown MODE flag",
+    ERR_USERSDONTMATCH: "Can't view or change modes for other users",
+}
+
+#: Mode letters for RPL_MYINFO, each true of the room: every member is invisible to those
+#: outside it (there is nobody outside it), only members speak, and nobody sets the topic.
+USER_MODES: Final = "i"
+CHANNEL_MODES: Final = "nt"
+
+
+def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
+    """The RPL_ISUPPORT tokens, each true of this door.
+
+    Nicknames compare as section 3 says (NFKC and case folding): C{rfc8265}, the Unicode
+    casemapping IRC servers advertise, is the nearest name for it. No member has a prefix
+    (nobody is an operator), and a client is in exactly one channel.
+    """
+    return (
+        "CASEMAPPING=rfc8265",
+        "CHANLIMIT=#:1",
+        f"CHANMODES=,,,{CHANNEL_MODES}",
+        "CHANTYPES=#",
+        f"NETWORK={NETWORK}",
+        f"NICKLEN={MAX_NICKNAME_CODE_POINTS}",
+        "PREFIX=",
+        "UTF8ONLY",
+    )
+
+
+class Replies:
+    """Builds every reply of one IRC door (one L{ServerInfo})."""
+
+    def __init__(self, server: ServerInfo) -> None:
+        self.server = server
+
+    def numeric(self, code: str, me: str, *params: str, text: str | None = None) -> Message:
+        """A numeric from the server to C{me} about C{params}.
+
+        C{text} (by default the numeric's L{FIXED_TEXTS}, if it has one) is its last
+        parameter.
+        """
+        text = FIXED_TEXTS.get(code) if text is None else text
+        if text is None:
+            return Message(code, (me, *params), self.server.name)
+        return Message(code, (me, *params, text), self.server.name, force_trailing=True)
+
+    def notice(self, me: str, text: str) -> Message:
+        """A NOTICE from the server (never answered automatically, as NOTICE never is)."""
+        return Message("NOTICE", (me, text), self.server.name, force_trailing=True)
+
+    def pong(self, token: str) -> Message:
+        """The answer to C{PING token}: C{PONG <server-name> token}."""
+        return Message("PONG", (self.server.name, token), self.server.name)
+
+    def answer_ping(self, me: str, params: tuple[str, ...]) -> Message:
+        """The reply to C{PING params}: PONG, or 409 without a token."""
+        if not params or not params[0]:
+            return self.numeric(ERR_NOORIGIN, me)
+        return self.pong(params[0])
+
+    def ping(self, token: str) -> Message:
+        """The server's own PING of an idle client; the client answers C{PONG token}."""
+        return Message("PING", (token,), self.server.name)
+
+    # Registration
+
+    def welcome(self, me: str) -> list[Message]:
+        """001 to 005, then the MOTD (or 422): what a client gets once registered."""
+        name = self.server.name
+        return [
+            self.numeric(
+                RPL_WELCOME, me, text=f"Welcome to the {NETWORK} network, {member_source(me)}"
+            ),
+            self.numeric(RPL_YOURHOST, me, text=f"Your host is {name}, running version {VERSION}"),
+            self.numeric(RPL_CREATED, me, text=f"This server was created {self.server.created}"),
+            self.numeric(RPL_MYINFO, me, name, VERSION, USER_MODES, CHANNEL_MODES),
+            self.numeric(RPL_ISUPPORT, me, *isupport_tokens(self.server)),
+            *self.motd(me),
+        ]
+
+    def motd(self, me: str) -> list[Message]:
+        """The message of the day (375, 372 per line, 376), or 422 when there is none."""
+        if not self.server.motd:
+            return [self.numeric(ERR_NOMOTD, me)]
+        return [
+            self.numeric(RPL_MOTDSTART, me, text=f"- {self.server.name} Message of the day - "),
+            *(self.numeric(RPL_MOTD, me, text=f"- {line}") for line in self.server.motd),
+            self.numeric(RPL_ENDOFMOTD, me),
+        ]
+
+    # The channel
+
+    def join_burst(
+        self,
+        me: str,
+        members: Sequence[str],
+        capabilities: frozenset[str],
+        prefixes: Mapping[str, str] | None = None,
+    ) -> list[Message]:
+        """What joining the room looks like: JOIN, the topic (332 or 331), the names."""
+        return [
+            Message("JOIN", (self.server.channel,), member_source(me)),
+            self.topic(me),
+            *self.names(me, members, capabilities, prefixes),
+        ]
+
+    def topic(self, me: str) -> Message:
+        """332 with the room's topic, or 331 when it has none."""
+        if self.server.topic is None:
+            return self.numeric(RPL_NOTOPIC, me, self.server.channel)
+        return self.numeric(RPL_TOPIC, me, self.server.channel, text=self.server.topic)
+
+    def names(
+        self,
+        me: str,
+        members: Sequence[str],
+        capabilities: frozenset[str],
+        prefixes: Mapping[str, str] | None = None,
+    ) -> list[Message]:
+        """353 lines listing C{members} (as many per line as fit), then 366.
+
+        C{prefixes} maps a member to its prefix characters, highest rank first; with
+        C{multi-prefix} a name carries all of them, else only the highest.
+        """
+        ranks = prefixes or {}
+        if MULTI_PREFIX in capabilities:
+            entries = [ranks.get(name, "") + name for name in members]
+        else:
+            entries = [ranks.get(name, "")[:1] + name for name in members]
+        channel = self.server.channel
+        budget = text_budget(self.numeric(RPL_NAMREPLY, me, "=", channel))
+        return [
+            *(
+                self.numeric(RPL_NAMREPLY, me, "=", channel, text=text)
+                for text in pack_words(entries, budget)
+            ),
+            self.numeric(RPL_ENDOFNAMES, me, channel),
+        ]
+
+    def channel_modes(self, me: str) -> Message:
+        """324: the room's modes."""
+        return self.numeric(RPL_CHANNELMODEIS, me, self.server.channel, f"+{CHANNEL_MODES}")
+
+    def user_modes(self, me: str) -> Message:
+        """221: a member's own modes."""
+        return self.numeric(RPL_UMODEIS, me, f"+{USER_MODES}")
+
+    # Who is here
+
+    def who(self, me: str, mask: str, members: Sequence[str]) -> list[Message]:
+        """352 per member in C{members} (those C{mask} matched), then 315 echoing C{mask}."""
+        name, channel = self.server.name, self.server.channel
+        return [
+            *(
+                self.numeric(
+                    RPL_WHOREPLY,
+                    me,
+                    channel,
+                    member,
+                    MEMBER_HOST,
+                    name,
+                    member,
+                    "H",
+                    text=f"0 {member}",
+                )
+                for member in members
+            ),
+            self.numeric(RPL_ENDOFWHO, me, mask),
+        ]
+
+    def whois(self, me: str, target: str, member: str | None) -> list[Message]:
+        """311 then 318 for C{member} (the display form of C{target}), or 401 then 318."""
+        if member is None:
+            first = self.numeric(ERR_NOSUCHNICK, me, target)
+        else:
+            first = self.numeric(RPL_WHOISUSER, me, member, member, MEMBER_HOST, "*", text=member)
+            target = member
+        return [first, self.numeric(RPL_ENDOFWHOIS, me, target)]
+
+    def time(self, me: str, timestamp: str) -> Message:
+        """391: the server's time, from an RFC 3339 C{timestamp}, as people read it."""
+        moment = datetime.fromisoformat(timestamp).astimezone(UTC)
+        human = moment.strftime("%A %B %d %Y -- %H:%M:%S +00:00")
+        return self.numeric(RPL_TIME, me, self.server.name, text=human)
+
+    # Errors
+
+    def no_recipient(self, me: str, command: str) -> Message:
+        """411: a PRIVMSG without a target."""
+        return self.numeric(ERR_NORECIPIENT, me, text=f"No recipient given ({command})")
+
+    def erroneous_nickname(self, me: str, nickname: str, reason: str) -> Message:
+        """432: C{nickname} breaks a rule of section 3; C{reason} says which."""
+        return self.numeric(
+            ERR_ERRONEUSNICKNAME, me, nickname, text=f"Erroneous nickname: {reason}"
+        )
+
+    def invalid_utf8(self, command: str) -> Message:
+        """The IRCv3 standard reply to a line that is not UTF-8."""
+        return Message(
+            "FAIL",
+            (command, "INVALID_UTF8", "Message rejected, your IRC software MUST use UTF-8"),
+            self.server.name,
+            force_trailing=True,
+        )
+
+    def core_error(
+        self, me: str, code: str, detail: str, *, command: str = "PRIVMSG", target: str = "*"
+    ) -> Message:
+        """The reply to an C{error} notice of the core (docs/protocol.md section 5).
+
+        C{empty}, C{no-such-user} and C{unknown-command} have numerics (412, 401 about
+        C{target}, 421 about C{command}); every other code, known or new, becomes a server
+        NOTICE that names the code and gives the core's C{detail}.
+        """
+        match code:
+            case "empty":
+                return self.numeric(ERR_NOTEXTTOSEND, me)
+            case "no-such-user":
+                return self.numeric(ERR_NOSUCHNICK, me, target)
+            case "unknown-command":
+                return self.numeric(ERR_UNKNOWNCOMMAND, me, command)
+            case _:
+                return self.notice(me, f"{command} refused ({code}): {detail}")
+
+    def closing_link(self, reason: str = "") -> Message:
+        """ERROR: the last line before the server closes the connection."""
+        text = f"Closing link ({reason})" if reason else "Closing link"
+        return Message("ERROR", (text,), force_trailing=True)

@@ -1,0 +1,290 @@
+"""The server's numerics and notices on the IRC door (docs/protocol.md section 10)."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from chatproto.doors.irc.fitting import LINE_BYTES
+from chatproto.doors.irc.identity import ServerInfo
+from chatproto.doors.irc.message import Message, serialise
+from chatproto.doors.irc.replies import (
+    ERR_ALREADYREGISTERED,
+    ERR_CHANOPRIVSNEEDED,
+    ERR_INPUTTOOLONG,
+    ERR_NEEDMOREPARAMS,
+    ERR_NICKCHANGEREFUSED,
+    ERR_NICKNAMEINUSE,
+    ERR_NOSUCHCHANNEL,
+    ERR_NOSUCHNICK,
+    ERR_NOTEXTTOSEND,
+    ERR_UMODEUNKNOWNFLAG,
+    ERR_UNKNOWNCOMMAND,
+    ERR_USERSDONTMATCH,
+    RPL_ENDOFBANLIST,
+    Replies,
+)
+from tests.irc.helpers import REPLIES, SERVER, wire
+
+
+def assert_fits(test: SynchronousTestCase, messages: list[Message]) -> None:
+    """Every message is one IRC line of at most 512 bytes."""
+    for message in messages:
+        test.assertLessEqual(len(serialise(message)), LINE_BYTES, message)
+
+
+class WelcomeTests(SynchronousTestCase):
+    """001-005 then the MOTD or 422."""
+
+    def test_without_motd(self) -> None:
+        self.assertEqual(
+            wire(REPLIES.welcome("alice")),
+            [
+                ":irc.test 001 alice :Welcome to the chatproto network, alice!alice@chatproto",
+                ":irc.test 002 alice :Your host is irc.test, running version chatproto-0.1.0",
+                ":irc.test 003 alice :This server was created 2026-11-24T03:00:00.000Z",
+                ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
+                ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt"
+                " CHANTYPES=# NETWORK=chatproto NICKLEN=32 PREFIX= UTF8ONLY"
+                " :are supported by this server",
+                ":irc.test 422 alice :MOTD File is missing",
+            ],
+        )
+
+    def test_with_motd(self) -> None:
+        replies = Replies(ServerInfo("irc.test", "then", motd=("Be kind.", "")))
+        self.assertEqual(
+            wire(replies.welcome("alice")[5:]),
+            [
+                ":irc.test 375 alice :- irc.test Message of the day - ",
+                ":irc.test 372 alice :- Be kind.",
+                ":irc.test 372 alice :- ",
+                ":irc.test 376 alice :End of /MOTD command.",
+            ],
+        )
+
+    def test_longest_nickname_fits(self) -> None:
+        assert_fits(self, REPLIES.welcome("𝔵" * 32))
+
+
+class ChannelTests(SynchronousTestCase):
+    """The join burst, the topic, the names."""
+
+    def test_join_burst(self) -> None:
+        self.assertEqual(
+            wire(REPLIES.join_burst("alice", ["bob", "alice"], frozenset())),
+            [
+                ":alice!alice@chatproto JOIN #chat",
+                ":irc.test 331 alice #chat :No topic is set",
+                ":irc.test 353 alice = #chat :bob alice",
+                ":irc.test 366 alice #chat :End of /NAMES list",
+            ],
+        )
+
+    def test_topic(self) -> None:
+        replies = Replies(ServerInfo("irc.test", "then", channel="#room", topic="Hello all"))
+        self.assertEqual(wire([replies.topic("alice")]), [":irc.test 332 alice #room :Hello all"])
+
+    def test_names_fill_several_lines(self) -> None:
+        members = [f"member{n:04d}" for n in range(1000)]
+        names = REPLIES.names("alice", members, frozenset())
+        assert_fits(self, names)
+        listed = [name for message in names[:-1] for name in message.params[-1].split(" ")]
+        self.assertEqual(listed, members)
+        self.assertGreater(len(names), 20)
+        self.assertEqual(wire(names[-1:]), [":irc.test 366 alice #chat :End of /NAMES list"])
+
+    def test_multi_prefix(self) -> None:
+        prefixes = {"bob": "@+"}
+        self.assertEqual(
+            REPLIES.names("alice", ["bob", "alice"], frozenset(), prefixes)[0].params[-1],
+            "@bob alice",
+        )
+        self.assertEqual(
+            REPLIES.names("alice", ["bob"], frozenset({"multi-prefix"}), prefixes)[0].params[-1],
+            "@+bob",
+        )
+
+    def test_modes(self) -> None:
+        self.assertEqual(
+            wire(
+                [
+                    REPLIES.channel_modes("alice"),
+                    REPLIES.user_modes("alice"),
+                    REPLIES.numeric(RPL_ENDOFBANLIST, "alice", REPLIES.server.channel),
+                    REPLIES.numeric(ERR_CHANOPRIVSNEEDED, "alice", REPLIES.server.channel),
+                    REPLIES.numeric(ERR_UMODEUNKNOWNFLAG, "alice"),
+                    REPLIES.numeric(ERR_USERSDONTMATCH, "alice"),
+                ]
+            ),
+            [
+                ":irc.test 324 alice #chat +nt",
+                ":irc.test 221 alice +i",
+                ":irc.test 368 alice #chat :End of channel ban list",
+                ":irc.test 482 alice #chat :You're not channel operator",
+                ":irc.test 501 alice :Unknown MODE flag",
+                ":irc.test 502 alice :Can't view or change modes for other users",
+            ],
+        )
+
+
+class WhoTests(SynchronousTestCase):
+    """WHO (352 then 315 echoing the mask) and WHOIS (311 then 318, or 401 then 318)."""
+
+    def test_who(self) -> None:
+        self.assertEqual(
+            wire(REPLIES.who("alice", "#chat", ["alice", "bob"])),
+            [
+                ":irc.test 352 alice #chat alice chatproto irc.test alice H :0 alice",
+                ":irc.test 352 alice #chat bob chatproto irc.test bob H :0 bob",
+                ":irc.test 315 alice #chat :End of WHO list",
+            ],
+        )
+        self.assertEqual(
+            wire(REPLIES.who("alice", "nobody", [])),
+            [":irc.test 315 alice nobody :End of WHO list"],
+        )
+
+    def test_whois(self) -> None:
+        self.assertEqual(
+            wire(REPLIES.whois("alice", "BOB", "bob")),
+            [
+                ":irc.test 311 alice bob bob chatproto * :bob",
+                ":irc.test 318 alice bob :End of /WHOIS list",
+            ],
+        )
+        self.assertEqual(
+            wire(REPLIES.whois("alice", "carol", None)),
+            [
+                ":irc.test 401 alice carol :No such nick/channel",
+                ":irc.test 318 alice carol :End of /WHOIS list",
+            ],
+        )
+
+
+class SmallRepliesTests(SynchronousTestCase):
+    """PING, TIME, notices, ERROR, FAIL."""
+
+    def test_ping_and_pong(self) -> None:
+        self.assertEqual(
+            wire(
+                [
+                    REPLIES.answer_ping("alice", ("x",)),
+                    REPLIES.answer_ping("alice", ()),
+                    REPLIES.answer_ping("alice", ("",)),
+                    REPLIES.ping("irc.test"),
+                ]
+            ),
+            [
+                ":irc.test PONG irc.test x",
+                ":irc.test 409 alice :No origin specified",
+                ":irc.test 409 alice :No origin specified",
+                ":irc.test PING irc.test",
+            ],
+        )
+
+    def test_time(self) -> None:
+        self.assertEqual(
+            wire([REPLIES.time("alice", "2026-11-24T03:30:44.123Z")]),
+            [":irc.test 391 alice irc.test :Tuesday November 24 2026 -- 03:30:44 +00:00"],
+        )
+
+    def test_error_numerics(self) -> None:
+        self.assertEqual(
+            wire(
+                [
+                    REPLIES.numeric(ERR_NOSUCHNICK, "alice", "carol"),
+                    REPLIES.numeric(ERR_NOSUCHCHANNEL, "alice", "#other"),
+                    REPLIES.numeric(ERR_NEEDMOREPARAMS, "alice", "USER"),
+                    REPLIES.no_recipient("alice", "PRIVMSG"),
+                    REPLIES.numeric(ERR_NOTEXTTOSEND, "alice"),
+                    REPLIES.numeric(ERR_INPUTTOOLONG, "alice"),
+                    REPLIES.numeric(ERR_UNKNOWNCOMMAND, "alice", "FOO"),
+                    REPLIES.numeric(ERR_NICKNAMEINUSE, "*", "bob"),
+                    REPLIES.numeric(ERR_NICKCHANGEREFUSED, "alice"),
+                    REPLIES.numeric(ERR_ALREADYREGISTERED, "alice"),
+                ]
+            ),
+            [
+                ":irc.test 401 alice carol :No such nick/channel",
+                ":irc.test 403 alice #other :No such channel",
+                ":irc.test 461 alice USER :Not enough parameters",
+                ":irc.test 411 alice :No recipient given (PRIVMSG)",
+                ":irc.test 412 alice :No text to send",
+                ":irc.test 417 alice :Input line was too long",
+                ":irc.test 421 alice FOO :Unknown command",
+                ":irc.test 433 * bob :Nickname is already in use",
+                ":irc.test 447 alice :Nickname changes are not supported: reconnect instead",
+                ":irc.test 462 alice :You may not reregister",
+            ],
+        )
+
+    def test_invalid_utf8(self) -> None:
+        self.assertEqual(
+            wire([REPLIES.invalid_utf8("PRIVMSG")]),
+            [
+                ":irc.test FAIL PRIVMSG INVALID_UTF8"
+                " :Message rejected, your IRC software MUST use UTF-8"
+            ],
+        )
+
+    def test_closing_link(self) -> None:
+        self.assertEqual(wire([REPLIES.closing_link()]), ["ERROR :Closing link"])
+
+    def test_shutdown_is_a_notice_then_error(self) -> None:
+        shutdown = {"event": "shutdown", "message": "Server closing in 5 seconds", "grace": 5}
+        self.assertEqual(
+            wire([REPLIES.notice("alice", shutdown["message"]), REPLIES.closing_link()]),
+            [":irc.test NOTICE alice :Server closing in 5 seconds", "ERROR :Closing link"],
+        )
+
+
+class CoreErrorTests(SynchronousTestCase):
+    """Every error code of the core becomes a numeric or a server NOTICE."""
+
+    def test_numeric_codes(self) -> None:
+        self.assertEqual(
+            wire(
+                [
+                    REPLIES.core_error("alice", "empty", "a message cannot be empty"),
+                    REPLIES.core_error("alice", "no-such-user", "nobody", target="carol"),
+                    REPLIES.core_error("alice", "unknown-command", "?", command="HELLO"),
+                ]
+            ),
+            [
+                ":irc.test 412 alice :No text to send",
+                ":irc.test 401 alice carol :No such nick/channel",
+                ":irc.test 421 alice HELLO :Unknown command",
+            ],
+        )
+
+    def test_notice_codes(self) -> None:
+        for code in [
+            "malformed",
+            "too-long",
+            "control-chars",
+            "rate-limited",
+            "server-full",
+            "unavailable",
+            "a-code-added-later",
+        ]:
+            (text,) = wire([REPLIES.core_error("alice", code, "the detail")])
+            self.assertEqual(text, f":irc.test NOTICE alice :PRIVMSG refused ({code}): the detail")
+
+
+class ServerInfoTests(SynchronousTestCase):
+    """Server names and channels that IRC can carry."""
+
+    def test_bad_names(self) -> None:
+        for name in ["", "two words", ":colon", "a!b", "a@b", "line\nbreak"]:
+            with self.assertRaises(ValueError, msg=repr(name)):
+                ServerInfo(name, "then")
+
+    def test_bad_channels(self) -> None:
+        for channel in ["chat", "#", "#a b", "#a,b", "#" + "x" * 50, "&chat"]:
+            with self.assertRaises(ValueError, msg=repr(channel)):
+                ServerInfo("irc.test", "then", channel=channel)
+
+    def test_channel_comparison_folds_case(self) -> None:
+        self.assertTrue(SERVER.is_channel("#CHAT"))
+        self.assertTrue(SERVER.is_channel("#ｃhat"))
+        self.assertFalse(SERVER.is_channel("#chat2"))
