@@ -7,8 +7,8 @@
 #                      BENCH_RUNS runs.
 #   make bench BENCH_BASELINE=REV
 #                      also measures the TCP door of commit REV (installed into its own
-#                      virtualenv under bench/results/) in the same run, for the goal that the
-#                      TCP door keeps >= 0.95x of its deliveries/s.
+#                      virtualenv under ~/.cache/chatproto-bench/) in the same run, for the
+#                      goal that the TCP door keeps >= 0.95x of its deliveries/s.
 #   make bench-peers   installs ngIRCd and InspIRCd (Debian packages) and writes their
 #                      loopback-only configs to bench/results/peers/ for manual runs.
 # BENCH_TARGETS picks targets (comma-separated; see `python -m bench.run_bench --help`).

@@ -1,9 +1,13 @@
-"""Scratch installs the benchmark runner needs, kept under bench/results/ (git-ignored).
+"""Scratch installs the benchmark runner needs.
 
 - A previous commit's server, to measure it in the same run as the current
   one: its tree exported with ``git archive`` (no checkout or worktree is
-  registered in the repository) and installed into a virtualenv of its own.
-- The Node peer's pinned ``ws`` package, installed with npm.
+  registered in the repository) and installed into a virtualenv of its own,
+  in the user's cache directory (``$XDG_CACHE_HOME/chatproto-bench``, shared
+  by every checkout). Not under the repository: a virtualenv is thousands
+  of Python files that the repository's own checks would read.
+- The Node peer's pinned ``ws`` package, installed with npm into
+  bench/results/ (git-ignored).
 
 Each install is done once and reused while its stamp file says it is complete.
 """
@@ -11,6 +15,7 @@ Each install is done once and reused while its stamp file says it is complete.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +26,7 @@ from typing import Final
 HERE: Final = Path(__file__).resolve().parent
 ROOT: Final = HERE.parent
 RESULTS: Final = HERE / "results"
+CACHE: Final = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chatproto-bench"
 #: The pinned version of the Node peer's WebSocket library.
 WS_VERSION: Final = "8.23.0"
 
@@ -61,7 +67,7 @@ def install_commit(rev: str, log: Path) -> tuple[str, Path]:
     @raise BuildError: when the export or the install fails (details in C{log}).
     """
     commit = resolve_commit(rev)
-    home = RESULTS / f"baseline-{commit[:12]}"
+    home = CACHE / f"baseline-{commit[:12]}"
     twistd = home / "venv" / "bin" / "twistd"
     stamp = home / ".installed"
     if stamp.exists() and twistd.exists():

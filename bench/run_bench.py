@@ -16,8 +16,8 @@ The IRC peers run when their Debian packages are installed (``make
 bench-peers``), as the unprivileged user ``irc`` (via setpriv) when we are root,
 with the loopback-only configurations rendered from bench/peers/*.conf.in. The
 Node peer (bench/peers/ws-broadcast.js) runs with the ``ws`` version pinned in
-L{bench.builds}, which installs it with npm on first use; the baseline commit
-is installed there too, into its own virtualenv.
+L{bench.builds}, which installs it with npm on first use, and the baseline
+commit into a virtualenv of its own.
 
 Other processes on the two cores skew every figure: before each run the
 runner waits (a while) for both cores to be quiet, and it reports how much CPU
@@ -740,7 +740,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         "--baseline-rev",
         metavar="REV",
         help="also measure the TCP door of commit REV (target 'baseline'), installed into "
-        "its own virtualenv under bench/results/",
+        "its own virtualenv under $XDG_CACHE_HOME/chatproto-bench/",
     )
     p.add_argument("--quiet-wait", type=float, default=60.0, help="seconds to wait for idle cores")
     p.add_argument(
