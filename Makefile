@@ -31,7 +31,7 @@ DOOR_NOTES := "  $(PORT)  terminal client: $(CLIENT)   (or: $(BIN)/chatproto-cli
 LISTENS_ON := $(if $(findstring interface=,$(DOORS)),on the interfaces named below,on all interfaces)
 
 # `make lock`: the extras resolved together with the server's own dependencies.
-LOCK_EXTRAS := test,redis
+LOCK_EXTRAS := test
 LOCK_VENV   := build/lock-venv
 
 .PHONY: run client test lint typecheck install lock clean test-tools
@@ -75,6 +75,8 @@ typecheck: $(TEST_STAMP)
 test-tools:
 	@command -v tmux >/dev/null || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null) || \
 	  { echo "tmux is required for the terminal tests: install it" >&2; exit 1; }
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) || \
+	  { echo "redis-server is required for the several-nodes tests: install it" >&2; exit 1; }
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	  echo "WARNING: chromium could not be installed: the browser tests will be skipped" >&2
 

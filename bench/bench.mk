@@ -32,3 +32,11 @@ bench-peers:
 	@# Debian may start the packaged daemons on port 6667; the bench runs its own instances.
 	@$(BENCH_SUDO) systemctl disable --now ngircd inspircd >/dev/null 2>&1 || true
 	$(BENCH_SUDO) $(PYTHON) -m bench.run_bench --write-peer-configs bench/results/peers
+
+# Several nodes through Redis (issue 11): one node without and with Redis, and a room split
+# over two nodes; median of BENCH_RUNS runs (bench/redis_bench.py, docs/performance.md).
+.PHONY: bench-redis
+bench-redis: $(STAMP)
+	@command -v redis-server >/dev/null || ($(BENCH_SUDO) apt-get update -qq && \
+	  $(BENCH_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
+	$(BIN)/python -m bench.redis_bench --runs $(BENCH_RUNS) --twistd $(BIN)/twistd

@@ -30,6 +30,7 @@ from chatproto.fdlimit import raise_open_file_limit
 from chatproto.history import FsyncPolicy, JsonLinesHistory
 from chatproto.listeners import OptionListener, endpoint_for
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
+from chatproto.seams.redis.wiring import REDIS_OPTIONS, make_seams
 
 FSYNC_POLICIES = get_args(FsyncPolicy)
 #: How often `--fsync interval` makes the history durable, in seconds.
@@ -95,6 +96,7 @@ class Options(usage.Options):
                 int, 0),
         _number("keepalive-interval", 10, "Seconds between probes", int, 1),
         _number("keepalive-count", 5, "Unanswered probes before a peer is dropped", int, 1),
+        *REDIS_OPTIONS,
     ]  # fmt: skip
 
     optFlags: list[list[Any]] = [
@@ -239,14 +241,23 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         from twisted.internet import reactor as global_reactor
 
         reactor = global_reactor
-    try:
-        history = JsonLinesHistory(
-            str(options["history-file"]), retain=options["history-retain"], fsync=options["fsync"]
-        )
-    except HistoryUnavailable as e:
-        raise SystemExit(str(e)) from None
-    room = Room(options.room_config(), history, reactor)
     top = MultiService()
+    seams = make_seams(options, reactor)  # --redis: several nodes share the room
+    history: IHistoryStore
+    if seams is None:
+        try:
+            history = JsonLinesHistory(
+                str(options["history-file"]),
+                retain=options["history-retain"],
+                fsync=options["fsync"],
+            )
+        except HistoryUnavailable as e:
+            raise SystemExit(str(e)) from None
+        room = Room(options.room_config(), history, reactor)
+    else:
+        history = seams.history
+        room = Room(options.room_config(), history, reactor, seams.hub, seams.presence)
+        seams.service.setServiceParent(top)
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(
         room, history, options["shutdown-grace"], reactor, _signals_end_grace(reactor)

@@ -62,6 +62,8 @@ class OptionsTests(SynchronousTestCase):
                 "keepalive-interval": 10,
                 "keepalive-count": 5,
                 "log-addresses": 0,
+                "redis": None,
+                "node-timeout": 10.0,
             },
         )
         self.assertEqual(options.room_config(), RoomConfig())
