@@ -1,17 +1,30 @@
-# Benchmarks (issue 5), included from the top-level Makefile (which defines BIN, STAMP, PYTHON).
-#   make bench         our server on CPU 0, the load generator on CPU 1, and, when installed,
-#                      ngIRCd and InspIRCd under the same workload; median of BENCH_RUNS runs.
+# Benchmarks (issues 5 and 9), included from the top-level Makefile (which defines BIN, STAMP,
+# PYTHON).
+#   make bench         our server on CPU 0, the load generator on CPU 1: the TCP door, the
+#                      WebSocket door, a room with half the clients on each, the Node.js `ws`
+#                      peer (npm installs its pinned ws into bench/results/ on first use) and,
+#                      when installed, ngIRCd and InspIRCd under the same workload; median of
+#                      BENCH_RUNS runs.
+#   make bench BENCH_BASELINE=REV
+#                      also measures the TCP door of commit REV (installed into its own
+#                      virtualenv under ~/.cache/chatproto-bench/) in the same run, for the
+#                      goal that the TCP door keeps >= 0.95x of its deliveries/s.
 #   make bench-peers   installs ngIRCd and InspIRCd (Debian packages) and writes their
 #                      loopback-only configs to bench/results/peers/ for manual runs.
+# BENCH_TARGETS picks targets (comma-separated; see `python -m bench.run_bench --help`).
 # Extra load-generator options go in BENCH_ARGS, e.g. BENCH_ARGS="--duration 5 --window 32".
 BENCH_RUNS ?= 3
 BENCH_ARGS ?=
+BENCH_TARGETS ?=
+BENCH_BASELINE ?=
 BENCH_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: bench bench-peers
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run_bench --runs $(BENCH_RUNS) --twistd $(BIN)/twistd $(BENCH_ARGS)
+	$(BIN)/python -m bench.run_bench --runs $(BENCH_RUNS) --twistd $(BIN)/twistd \
+	  $(if $(BENCH_TARGETS),--targets $(BENCH_TARGETS)) \
+	  $(if $(BENCH_BASELINE),--baseline-rev $(BENCH_BASELINE)) $(BENCH_ARGS)
 
 bench-peers:
 	$(BENCH_SUDO) apt-get update -qq

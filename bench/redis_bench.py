@@ -38,16 +38,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.adapters import ADAPTERS
-from bench.loadgen import LoadGenerator, raise_fd_limit
+from bench.loadgen import LoadGenerator, doors, raise_fd_limit
 from bench.run_bench import (
     CHAT_BURST,
     CHAT_RATE,
     RESULTS,
-    free_port,
+    free_ports,
     process_cpu_seconds,
     stop,
-    wait_for_port,
+    wait_for_ports,
     wait_for_quiet,
 )
 
@@ -101,7 +100,7 @@ def redis_info(port: int) -> dict[str, int]:
 
 def start_redis(directory: Path, cpu: str | None) -> tuple[subprocess.Popen[bytes], int]:
     """redis-server as the docs recommend for chat (append-only, fsync every second)."""
-    port = free_port()
+    (port,) = free_ports(1)
     command = pinned(
         cpu,
         [
@@ -110,7 +109,7 @@ def start_redis(directory: Path, cpu: str | None) -> tuple[subprocess.Popen[byte
         ],
     )  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    if not wait_for_port(port, proc, 10.0):
+    if not wait_for_ports([port], proc, 10.0):
         raise RuntimeError("redis-server did not start")
     return proc, port
 
@@ -119,7 +118,7 @@ def start_node(
     twistd: str, directory: Path, cpu: str, redis_port: int | None, log: Path
 ) -> tuple[subprocess.Popen[bytes], int]:
     """One chat server; with Redis, wait until it serves the room."""
-    port = free_port()
+    (port,) = free_ports(1)
     command = [
         twistd, "--pidfile=", "-n", "chat", "--port", f"tcp:{port}:interface=127.0.0.1",
         "--history-file", str(directory / f"history-{port}.jsonl"), "--history-replay", "0",
@@ -131,7 +130,7 @@ def start_node(
         proc = subprocess.Popen(
             pinned(cpu, command), cwd=directory, stdout=out, stderr=subprocess.STDOUT
         )
-    if not wait_for_port(port, proc, 20.0):
+    if not wait_for_ports([port], proc, 20.0):
         raise RuntimeError(f"a node did not start: see {log}")
     deadline = time.monotonic() + 20.0
     while redis_port is not None and b"serves the room through Redis" not in log.read_bytes():
@@ -174,17 +173,13 @@ def measure(
         os.sched_setaffinity(0, {int(config.gen_cpu)})
     else:
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-    first_proc, first_port = nodes[0]
-    gen = LoadGenerator(ADAPTERS["chat"](), "127.0.0.1", first_port, first_proc.pid, SENDERS)
+    # Each node is a door of the room: clients are dealt to the nodes in turn, so
+    # senders and the observer sit on every node.
+    nodes_as_doors = doors("127.0.0.1", [("chat", port) for _proc, port in nodes])
+    gen = LoadGenerator(nodes_as_doors, nodes[0][0].pid, SENDERS)
     per_node = clients // len(nodes)
-    joined = []
-    for index, (_proc, port) in enumerate(nodes):
-        gen.address = ("127.0.0.1", port)
-        conns, _figures = gen.join(per_node, 32, f"N{index}-", 120.0)
-        joined.append(conns)
+    room, _figures = gen.join(per_node * len(nodes), 32, "N", 120.0)
     gen.settle(5.0, shortest=1.0)
-    # Alternate the nodes, so senders and the observer sit on every node.
-    room = [conn for group in zip(*joined, strict=True) for conn in group]
     cpu_before = [process_cpu_seconds(proc.pid) for proc in procs]
     info_before = redis_info(redis_port) if redis_port is not None else None
     started = time.monotonic()
