@@ -19,15 +19,17 @@ SOURCES := setup.cfg pyproject.toml README.md $(CONSTRAINTS) \
 # is one more option in DOORS and one more line in DOOR_NOTES.
 PORT        ?= tcp:10328
 WS_PORT     ?= tcp:8080
+IRC_PORT    ?= tcp:6667
 HISTORY     ?= chat-history.jsonl
 SERVER_ARGS ?=
 # `make client` reaches the TCP door of `make run` on this machine (PORT given as tcp:N or N).
 CLIENT_PORT ?= $(patsubst tcp:%,%,$(PORT))
 CLIENT_ARGS ?=
 CLIENT      := make client$(if $(filter file,$(origin PORT)),, PORT=$(PORT))
-DOORS      := --port $(PORT) --ws-port $(WS_PORT)
+DOORS      := --port $(PORT) --ws-port $(WS_PORT) --irc-port $(IRC_PORT)
 DOOR_NOTES := "  $(PORT)  terminal client: $(CLIENT)   (or: $(BIN)/chatproto-client localhost $(CLIENT_PORT))" \
-	"  $(WS_PORT)  browser: open http://localhost:$(patsubst tcp:%,%,$(WS_PORT))/"
+	"  $(WS_PORT)  browser: open http://localhost:$(patsubst tcp:%,%,$(WS_PORT))/" \
+	"  $(IRC_PORT)  IRC client: /connect localhost $(patsubst tcp:%,%,$(IRC_PORT)), the room is \#chat"
 LISTENS_ON := $(if $(findstring interface=,$(DOORS)),on the interfaces named below,on all interfaces)
 
 # `make lock`: the extras resolved together with the server's own dependencies.
@@ -70,8 +72,9 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-# Programs the tests drive (tmux for the terminal client, chromium for the web client) are
-# checked or installed here. Without chromium the browser tests skip and say why.
+# Programs the tests drive (tmux for the terminal client, redis-server for several nodes,
+# chromium for the web client, irssi for the IRC door) are checked or installed here.
+# Without chromium or irssi the browser or IRC end-to-end tests skip and say why.
 test-tools:
 	@command -v tmux >/dev/null || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null) || \
 	  { echo "tmux is required for the terminal tests: install it" >&2; exit 1; }
@@ -79,6 +82,8 @@ test-tools:
 	  { echo "redis-server is required for the several-nodes tests: install it" >&2; exit 1; }
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	  echo "WARNING: chromium could not be installed: the browser tests will be skipped" >&2
+	@command -v irssi >/dev/null || (apt-get update -qq && apt-get install -y -qq irssi >/dev/null) || \
+	  echo "WARNING: irssi could not be installed: the IRC end-to-end test will be skipped" >&2
 
 test: $(STAMP) $(TEST_STAMP) test-tools lint typecheck
 	$(BIN)/python -m pytest -p no:cacheprovider -q

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.adapters import IrcAdapter
 from bench.builds import WS_VERSION, BuildError, install_commit, install_node_ws, node_version
 
 HERE = Path(__file__).resolve().parent
@@ -88,6 +89,8 @@ class Target:
 #: Every target, in the order of the tables.
 TARGET_NAMES = ["chatproto", "baseline", "chatproto-ws", "chatproto-mixed", "node-ws"]
 IRC_PEERS = ["ngircd", "inspircd"]
+#: Our IRC door, measured beside the IRC peers with the same generator (issue 12).
+IRC_DOOR = "chatproto-irc"
 
 
 def free_ports(count: int) -> list[int]:
@@ -166,6 +169,44 @@ def chat_command(twistd: str, websocket: bool) -> Callable[[Sequence[int], Path]
     return command
 
 
+def irc_door_command(twistd: str) -> Callable[[Sequence[int], Path], list[str]]:
+    """Our server with the IRC door on the measured port (the TCP door on a second port
+    nobody uses), its channel the generator's."""
+    chat = chat_command(twistd, False)
+
+    def command(ports: Sequence[int], directory: Path) -> list[str]:
+        return [
+            *chat([ports[1]], directory),
+            "--irc-port",
+            f"tcp:{ports[0]}:interface=127.0.0.1",
+            "--irc-channel",
+            IrcAdapter().channel,
+            "--irc-server-name",
+            "bench.chatproto.local",
+        ]
+
+    return command
+
+
+def irc_door_goals(meds: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Issue 12's goals for the IRC door against InspIRCd, each (met, measured, target)."""
+    ours, peer = meds.get(IRC_DOOR), meds.get("inspircd")
+    if not ours or not peer:
+        return {}
+    checks: dict[str, Any] = {}
+    wanted = [
+        ("irc deliveries_per_s>=1.5x inspircd", "flood.deliveries_per_s", 1.5, True),
+        ("irc p99<=inspircd", "latency.p99_ms", 1.0, False),
+    ]
+    for name, metric, factor, at_least in wanted:
+        measured, theirs = ours.get(metric), peer.get(metric)
+        if measured is None or theirs is None:
+            continue
+        target = theirs * factor
+        checks[name] = (measured >= target if at_least else measured <= target, measured, target)
+    return checks
+
+
 def has_websocket_door(twistd: str) -> bool:
     """Whether this build's C{twistd chat} takes C{--ws-port} (has the WebSocket door)."""
     done = subprocess.run(
@@ -187,6 +228,8 @@ def targets(
         missing["chatproto"] = f"no {twistd} (run `make install`)"
     else:
         found["chatproto"] = Target("chatproto", [("chat", 0)], 32, chat_command(twistd, False))
+        if IRC_DOOR in wanted:
+            found[IRC_DOOR] = Target(IRC_DOOR, [("irc", 0)], 32, irc_door_command(twistd), ports=2)
         if {"chatproto-ws", "chatproto-mixed"} & set(wanted):
             if has_websocket_door(twistd):
                 found["chatproto-ws"] = Target(
@@ -474,9 +517,9 @@ class Table:
 
 TABLES = [
     Table(
-        "the TCP door and the IRC peers (issue 5)",
-        ["chatproto", *IRC_PEERS],
-        [("chatproto", peer) for peer in IRC_PEERS],
+        "the TCP door, the IRC door and the IRC peers (issues 5 and 12)",
+        ["chatproto", IRC_DOOR, *IRC_PEERS],
+        [("chatproto", peer) for peer in IRC_PEERS] + [(IRC_DOOR, peer) for peer in IRC_PEERS],
     ),
     Table(
         "the doors and the Node ws peer (issue 9)",
@@ -732,8 +775,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     p.add_argument("--runs", type=int, default=3)
     p.add_argument(
         "--targets",
-        default=",".join(n for n in [*TARGET_NAMES, *IRC_PEERS] if n != "baseline"),
-        help="comma-separated, of: " + ", ".join([*TARGET_NAMES, *IRC_PEERS]),
+        default=",".join(n for n in [*TARGET_NAMES, IRC_DOOR, *IRC_PEERS] if n != "baseline"),
+        help="comma-separated, of: " + ", ".join([*TARGET_NAMES, IRC_DOOR, *IRC_PEERS]),
     )
     p.add_argument("--twistd", default=str(ROOT / ".venv" / "bin" / "twistd"))
     p.add_argument(
@@ -810,6 +853,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("goals (issue 5): " + ", ".join(describe_goal(k, v) for k, v in checks.items()))
         if not all(met for met, _, _ in checks.values()):
             print("why the misses: docs/performance.md, 'What the misses mean'")
+    irc_checks = irc_door_goals(meds) if big == 1000 else {}
+    if irc_checks:
+        print("goals (issue 12): " + ", ".join(describe_goal(k, v) for k, v in irc_checks.items()))
     door_checks = door_goals(meds) if big == 1000 else {}
     if big == 1000:
         print("goals (issue 9), deliveries/s N=1000:")
@@ -824,6 +870,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "median": meds,
         "goals": checks,
         "door_goals": door_checks,
+        "irc_goals": irc_checks,
         "skipped": {n: skip_reason(n, available, missing) for n in wanted if n not in names},
         "failures": {n: f for n, f in failures.items() if f},
         "raw": runs,

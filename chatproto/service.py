@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import os
 import signal
+import socket
+import time
 from collections.abc import Callable
 from typing import Any, get_args
 
@@ -21,6 +23,8 @@ from twisted.python import usage
 
 from chatproto.core.config import RoomConfig
 from chatproto.core.room import Room
+from chatproto.doors.irc.identity import DEFAULT_CHANNEL, ServerInfo
+from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.sockets import Keepalive
 from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.doors.websocket.origins import parse_origins
@@ -36,7 +40,7 @@ FSYNC_POLICIES = get_args(FsyncPolicy)
 #: How often `--fsync interval` makes the history durable, in seconds.
 FSYNC_INTERVAL = 1.0
 #: The options that name an endpoint to listen on (checked by listeners.endpoint_for).
-ENDPOINT_OPTIONS = ("port", "ws-port")
+ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port")
 
 
 def _number(
@@ -92,6 +96,9 @@ class Options(usage.Options):
         ["ws-port", None, None, "Endpoint of the WebSocket door and web client (off unless given)"],
         ["ws-origins", None, "", "Origins allowed to open a WebSocket, comma-separated "
          "(default: the page's own; * for any)"],
+        ["irc-port", None, None, "Endpoint of the IRC door (off unless given)"],
+        ["irc-channel", None, DEFAULT_CHANNEL, "The IRC channel that is the room"],
+        ["irc-server-name", None, socket.gethostname(), "The IRC server's name in numerics"],
         _number("keepalive-idle", 60, "Seconds of silence before a peer is probed (0: off)",
                 int, 0),
         _number("keepalive-interval", 10, "Seconds between probes", int, 1),
@@ -119,6 +126,11 @@ class Options(usage.Options):
         if self["rate"] and not self["burst"]:
             raise usage.UsageError("--burst must be at least 1 while --rate is on")
         _check_writable(str(self["history-file"]))
+        if self["irc-port"] is not None:
+            try:
+                self.irc_server()
+            except ValueError as e:
+                raise usage.UsageError(f"--irc-channel or --irc-server-name: {e}") from None
 
     def room_config(self) -> RoomConfig:
         """The room settings these options describe."""
@@ -134,6 +146,11 @@ class Options(usage.Options):
             history_replay=self["history-replay"],
             log_addresses=bool(self["log-addresses"]),
         )
+
+    def irc_server(self) -> ServerInfo:
+        """What the IRC door says about itself (docs/irc.md)."""
+        created = time.strftime("%a %b %d %Y at %H:%M:%S UTC", time.gmtime())
+        return ServerInfo(self["irc-server-name"], created, self["irc-channel"])
 
     def keepalive(self) -> Keepalive:
         """How accepted TCP connections probe a silent peer (docs/protocol.md section 2)."""
@@ -268,6 +285,8 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     if options["ws-port"] is not None:
         sockets = ChatWebSocketFactory(room, parse_origins(options["ws-origins"]), keepalive)
         doors.append(("ws-port", chat_site(sockets)))
+    if options["irc-port"] is not None:
+        doors.append(("irc-port", IrcFactory(room, options.irc_server(), keepalive)))
     for name, factory in doors:
         listener = OptionListener(f"--{name}", options[name], factory, reactor)
         listener.setServiceParent(top)  # type: ignore[no-untyped-call]

@@ -111,7 +111,7 @@ class FakeClient:
         port: int = 40000,
         buffer_limit: int | None = None,
     ) -> None:
-        address = _address(host, port)
+        address = address_of(host, port)
         self.transport = (
             StringTransport(peerAddress=address)
             if buffer_limit is None
@@ -172,7 +172,8 @@ def _summary(packet: Any) -> Any:
     return (packet["nickname"], packet["message"])
 
 
-def _address(host: str, port: int) -> Any:
+def address_of(host: str, port: int) -> Any:
+    """A TCP peer address for C{host} (IPv4 or IPv6) and C{port}."""
     from twisted.internet.address import IPv4Address, IPv6Address
 
     if ":" in host:

@@ -70,6 +70,16 @@ class Conversation:
             if isinstance(frame, dict) and frame.get("event") == "welcome":
                 return after
 
+    async def choose(self, nickname: str) -> str:
+        """Send C{nickname} after HELLO and NICK; READY or RETRY (after READY, the replay
+        and welcome are read too)."""
+        assert [await self.next(), await self.next()] == ["HELLO", "NICK"]
+        self.send(nickname)
+        answer: str = await self.next()
+        if answer == "READY":
+            await self.until_event("welcome")
+        return answer
+
     async def closed(self) -> None:
         """Wait until the server closes the connection."""
         self.lost.addTimeout(DEADLINE, reactor)

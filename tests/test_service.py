@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.core.config import RoomConfig
+from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.sockets import Keepalive
 from chatproto.listeners import OptionListener, listen_description
 from chatproto.service import Options, RoomService, makeService
@@ -58,6 +60,9 @@ class OptionsTests(SynchronousTestCase):
                 "max-per-ip": 64,
                 "ws-port": None,
                 "ws-origins": "",
+                "irc-port": None,
+                "irc-channel": "#chat",
+                "irc-server-name": socket.gethostname(),
                 "keepalive-idle": 60,
                 "keepalive-interval": 10,
                 "keepalive-count": 5,
@@ -118,6 +123,23 @@ class OptionsTests(SynchronousTestCase):
                 self.parse("--port", typed)
             self.assertTrue(str(raised.exception).startswith(f"--port {typed!r}: {reason}"))
 
+    def test_bad_irc_values(self) -> None:
+        for bad in (
+            ["--irc-port", "nonsense:1"],
+            ["--irc-port", "6667", "--irc-channel", "chat"],
+            ["--irc-port", "6667", "--irc-server-name", "two words"],
+        ):
+            with self.assertRaises(usage.UsageError, msg=str(bad)):
+                self.parse(*bad)
+
+    def test_irc_door(self) -> None:
+        options = self.parse(
+            "--irc-port", "6667", "--irc-channel", "#room", "--irc-server-name", "irc.example"
+        )
+        self.assertEqual(options["irc-port"], "6667")
+        server = options.irc_server()
+        self.assertEqual((server.name, server.channel), ("irc.example", "#room"))
+
 
 class ServiceTests(SynchronousTestCase):
     """makeService composes the listener, the room's life and the fsync timer."""
@@ -130,6 +152,16 @@ class ServiceTests(SynchronousTestCase):
         assert IServiceCollection.providedBy(service)
         kinds = [type(child) for child in service]
         self.assertEqual(kinds, [RoomService, OptionListener, TimerService])
+
+    def test_irc_door_listens_when_asked(self) -> None:
+        options = Options()
+        options.parseOptions(
+            ["--irc-port", "tcp:0:interface=127.0.0.1", "--history-file", self.mktemp()]
+        )
+        service = makeService(options, reactor=Clock())
+        assert IServiceCollection.providedBy(service)
+        listeners = [child for child in service if isinstance(child, OptionListener)]
+        self.assertIsInstance(listeners[-1].factory, IrcFactory)
 
     def test_stop_announces_waits_grace_closes_and_syncs(self) -> None:
         history = MemoryHistory()

@@ -12,8 +12,8 @@ import pytest
 import pytest_twisted
 
 from chatproto.core.config import RoomConfig
+from chatproto.doors import streams as tcp_door
 from chatproto.doors.sockets import Keepalive
-from chatproto.doors.tcp import protocol as tcp_door
 from tests.conftest import RunningServer, running_server
 from tests.loopback import RawClient, connect
 

@@ -32,12 +32,15 @@ class TwistdProcess(ProcessProtocol):
         self.output = b""
         self.listening: Deferred[int] = Deferred()
         self.ended: Deferred[BaseException] = Deferred()
+        #: The port of each door's factory that logged it is listening, by factory name.
+        self.ports: dict[str, int] = {}
 
     def outReceived(self, data: bytes) -> None:
         self.output += data
-        found = re.search(rb"WordPacketFactory starting on (\d+)", self.output)
-        if found and not self.listening.called:
-            self.listening.callback(int(found.group(1)))
+        for name, port in re.findall(rb"(\w+) starting on (\d+)", self.output):
+            self.ports[name.decode()] = int(port)
+        if "WordPacketFactory" in self.ports and not self.listening.called:
+            self.listening.callback(self.ports["WordPacketFactory"])
 
     errReceived = outReceived
 

@@ -254,7 +254,8 @@ class Room:
 
     def send_private(self, sender: IMember, to: str, text: str) -> None:
         """Send a private message to C{to} (a member of this node or, through the hub,
-        of another) and a copy to the sender.
+        of another) and a copy to the sender (when its codec echoes senders: an IRC
+        client without echo-message shows its own line itself).
 
         @raise PacketRejected: C{no-such-user} when nobody holds that name.
         """
@@ -277,7 +278,7 @@ class Room:
             self._hub.publish(RoomEvent(record, to_key=key))
         else:
             self.unicast(recipient, record)
-        if recipient is not sender:
+        if recipient is not sender and sender.codec.echoes_sender:
             self.unicast(sender, record)
 
     def _received(self, event: RoomEvent) -> None:

@@ -16,7 +16,6 @@ from chatproto.doors.irc.mapping import (
     join_line,
     leave_line,
     replay_lines,
-    should_deliver,
     text_for_room,
 )
 from chatproto.doors.irc.message import Message, parse_line, serialise
@@ -154,24 +153,11 @@ class ReplayTests(SynchronousTestCase):
         )
 
     def test_nothing_to_replay(self) -> None:
-        self.assertEqual(replay_lines([], "irc.test", "#chat", frozenset({"batch"})), [])
+        self.assertEqual(list(replay_lines([], "irc.test", "#chat", frozenset({"batch"}))), [])
 
     def test_live_lines_get_no_clock(self) -> None:
         (message,) = chat_lines(record("first", history=True), "#chat", NONE)
         self.assertEqual(message.params[-1], "first")
-
-
-class DeliveryTests(SynchronousTestCase):
-    """A sender's own live copy arrives only with echo-message."""
-
-    def test_own_copy(self) -> None:
-        echo = frozenset({"echo-message"})
-        self.assertTrue(should_deliver(record("x", "bob"), "alice", NONE))
-        self.assertFalse(should_deliver(record("x"), "alice", NONE))
-        self.assertTrue(should_deliver(record("x"), "alice", echo))
-        self.assertFalse(should_deliver(record("x", to="bob"), "alice", NONE))
-        self.assertTrue(should_deliver(record("x", to="alice"), "alice", NONE))
-        self.assertTrue(should_deliver(record("x", history=True), "alice", NONE))
 
 
 class PresenceTests(SynchronousTestCase):

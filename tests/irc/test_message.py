@@ -16,6 +16,9 @@ from chatproto.doors.irc.message import (
     serialise,
 )
 
+#: Characters a UTF-8 line can hold (surrogates cannot).
+UTF8 = st.characters(codec="utf-8")
+
 
 class ParseTests(SynchronousTestCase):
     """Tags, source, command, middle parameters and the trailing one."""
@@ -137,11 +140,14 @@ class SerialiseTests(SynchronousTestCase):
     @given(
         st.dictionaries(
             st.from_regex(r"\+?[a-z][a-z0-9/.-]{0,9}", fullmatch=True),
-            st.text(max_size=20),
+            st.text(alphabet=UTF8, max_size=20),
             max_size=3,
         ),
-        st.lists(st.from_regex(r"[^\s:\x00][^\s\x00]{0,9}", fullmatch=True), max_size=5),
-        st.text(alphabet=st.characters(blacklist_characters="\r\n\0"), max_size=40),
+        st.lists(
+            st.from_regex(r"[^\s:\x00][^\s\x00]{0,9}", fullmatch=True, alphabet=UTF8),
+            max_size=5,
+        ),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n\0"), max_size=40),
     )
     def test_round_trip(self, tags: dict[str, str], middle: list[str], last: str) -> None:
         message = Message("PRIVMSG", (*middle, last), "a!a@chatproto", tags)

@@ -72,14 +72,6 @@ class PlainRegistrationTests(SynchronousTestCase):
         (step,) = feed(registration, "NICK alice_")
         self.assertEqual(step.join_as, "alice_")
 
-    def test_room_refuses_as_invalid(self) -> None:
-        registration = Registration(REPLIES)
-        feed(registration, "NICK alice", "USER a 0 * :A")
-        self.assertEqual(
-            wire(registration.nickname_invalid("no").replies),
-            [":irc.test 432 * alice :Erroneous nickname: no"],
-        )
-
     def test_invalid_nicknames(self) -> None:
         registration = Registration(REPLIES)
         steps = feed(registration, "NICK " + "x" * 33, "NICK server", "NICK", "NICK :")

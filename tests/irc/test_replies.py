@@ -44,8 +44,8 @@ class WelcomeTests(SynchronousTestCase):
                 ":irc.test 003 alice :This server was created 2026-11-24T03:00:00.000Z",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt"
-                " CHANTYPES=# NETWORK=chatproto NICKLEN=32 PREFIX= UTF8ONLY"
-                " :are supported by this server",
+                " CHANTYPES=# NETWORK=chatproto NICKLEN=32 PREFIX="
+                " TARGMAX=NOTICE:4,PRIVMSG:4 UTF8ONLY :are supported by this server",
                 ":irc.test 422 alice :MOTD File is missing",
             ],
         )
@@ -71,7 +71,7 @@ class ChannelTests(SynchronousTestCase):
 
     def test_join_burst(self) -> None:
         self.assertEqual(
-            wire(REPLIES.join_burst("alice", ["bob", "alice"], frozenset())),
+            wire(REPLIES.join_burst("alice", ["bob", "alice"])),
             [
                 ":alice!alice@chatproto JOIN #chat",
                 ":irc.test 331 alice #chat :No topic is set",
@@ -86,23 +86,12 @@ class ChannelTests(SynchronousTestCase):
 
     def test_names_fill_several_lines(self) -> None:
         members = [f"member{n:04d}" for n in range(1000)]
-        names = REPLIES.names("alice", members, frozenset())
+        names = REPLIES.names("alice", members)
         assert_fits(self, names)
         listed = [name for message in names[:-1] for name in message.params[-1].split(" ")]
         self.assertEqual(listed, members)
         self.assertGreater(len(names), 20)
         self.assertEqual(wire(names[-1:]), [":irc.test 366 alice #chat :End of /NAMES list"])
-
-    def test_multi_prefix(self) -> None:
-        prefixes = {"bob": "@+"}
-        self.assertEqual(
-            REPLIES.names("alice", ["bob", "alice"], frozenset(), prefixes)[0].params[-1],
-            "@bob alice",
-        )
-        self.assertEqual(
-            REPLIES.names("alice", ["bob"], frozenset({"multi-prefix"}), prefixes)[0].params[-1],
-            "@+bob",
-        )
 
     def test_modes(self) -> None:
         self.assertEqual(

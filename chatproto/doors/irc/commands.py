@@ -24,8 +24,10 @@ from chatproto.doors.irc.replies import (
     ERR_NONICKNAMEGIVEN,
     ERR_NOSUCHCHANNEL,
     ERR_NOTEXTTOSEND,
+    ERR_TOOMANYTARGETS,
     ERR_UMODEUNKNOWNFLAG,
     ERR_USERSDONTMATCH,
+    MAX_TARGETS,
     RPL_ENDOFBANLIST,
     Replies,
 )
@@ -53,7 +55,8 @@ class Say:
 def read_chat(replies: Replies, me: str, message: Message) -> tuple[list[Say], list[Message]]:
     """A PRIVMSG or NOTICE as messages for the room, and replies for what cannot go.
 
-    Targets may be a comma-separated list. A target that is another channel gets 403,
+    Targets may be a comma-separated list of up to L{MAX_TARGETS} (more: 407 and nothing
+    is sent). A target that is another channel gets 403,
     a missing target 411, missing text 412, a CTCP request other than ACTION a server
     notice; a NOTICE gets none of these replies.
     """
@@ -68,9 +71,12 @@ def read_chat(replies: Replies, me: str, message: Message) -> tuple[list[Say], l
     except CtcpNotCarried as e:
         notice = replies.notice(me, f"CTCP {e.name} is not carried to the room")
         return [], [] if silent else [notice]
+    targets = params[0].split(",")
+    if len(targets) > MAX_TARGETS:
+        return [], [] if silent else [replies.numeric(ERR_TOOMANYTARGETS, me, params[0])]
     says: list[Say] = []
     errors: list[Message] = []
-    for target in params[0].split(","):
+    for target in targets:
         if replies.server.is_channel(target):
             says.append(Say(command, text))
         elif looks_like_channel(target):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Final
 
 from chatproto.doors.irc.message import Message, serialise
@@ -18,7 +17,7 @@ def text_budget(template: Message) -> int:
     Counts everything the line will hold (source, command, parameters, the C{:} and
     CR LF) except the tags, which have a bound of their own.
     """
-    probe = replace(template, params=(*template.params, ""), tags={})
+    probe = Message(template.command, (*template.params, ""), template.source)
     return LINE_BYTES - len(serialise(probe))
 
 
@@ -54,13 +53,14 @@ def pack_words(words: Iterable[str], budget: int) -> list[str]:
     """
     texts: list[str] = []
     current: list[str] = []
-    used = 0
+    used = -1  # no space before the first word
     for word in words:
-        size = len(word.encode("utf-8"))
-        if current and used + 1 + size > budget:
+        # A word and the space before it (names lists are long: spare the encoding).
+        size = 1 + (len(word) if word.isascii() else len(word.encode("utf-8")))
+        if current and used + size > budget:
             texts.append(" ".join(current))
-            current, used = [], 0
-        used += size + (1 if current else 0)
+            current, used = [], -1
+        used += size
         current.append(word)
     if current:
         texts.append(" ".join(current))

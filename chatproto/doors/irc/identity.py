@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 from chatproto import __version__
@@ -24,6 +25,30 @@ _SERVER_NAME: Final = re.compile("[^ !@:\r\n\0][^ !@\r\n\0]*")
 def looks_like_channel(name: str) -> bool:
     """Whether C{name} is meant as a channel (any channel, not only the room's)."""
     return name.startswith(("#", "&"))
+
+
+def mask_matches(mask: str, name: str) -> bool:
+    """Whether C{name} matches the IRC mask C{mask}: C{*} any run, C{?} any one character.
+
+    Time at most proportional to the product of the lengths (no backtracking blow-up: a
+    mask comes from a client). Nicknames hold neither C{*} nor C{?} (section 3).
+    """
+    m = n = 0  # where we are in the mask and in the name
+    star = -1  # the last * of the mask seen, and where in the name its run ends
+    star_end = 0
+    while n < len(name):
+        if m < len(mask) and mask[m] in ("?", name[n]):
+            m += 1
+            n += 1
+        elif m < len(mask) and mask[m] == "*":
+            star, star_end = m, n
+            m += 1
+        elif star >= 0:  # let the last * take one more character, and go on after it
+            star_end += 1
+            m, n = star + 1, star_end
+        else:
+            return False
+    return mask[m:].strip("*") == ""
 
 
 def member_source(nickname: str) -> str:
@@ -55,4 +80,8 @@ class ServerInfo:
 
     def is_channel(self, name: str) -> bool:
         """Whether C{name} names the room's channel (compared as nicknames are, section 3)."""
-        return nickname_key(name) == nickname_key(self.channel)
+        return name == self.channel or nickname_key(name) == self._channel_key
+
+    @cached_property
+    def _channel_key(self) -> str:
+        return nickname_key(self.channel)

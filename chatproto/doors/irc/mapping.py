@@ -8,11 +8,11 @@ serialise; each fits one IRC line (512 bytes without tags).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from chatproto.doors.irc.capabilities import BATCH, ECHO_MESSAGE, SERVER_TIME
+from chatproto.doors.irc.capabilities import BATCH, SERVER_TIME
 from chatproto.doors.irc.fitting import split_to_fit, text_budget
 from chatproto.doors.irc.identity import member_source
 from chatproto.doors.irc.message import Message
@@ -57,17 +57,6 @@ def text_for_room(nickname: str, text: str) -> str:
     if name.upper() != _ACTION:
         raise CtcpNotCarried(name)
     return f"* {nickname} {rest}" if rest else f"* {nickname}"
-
-
-def should_deliver(record: Mapping[str, Any], me: str, capabilities: frozenset[str]) -> bool:
-    """Whether the client C{me} gets C{record}: its own live copy only with echo-message.
-
-    The core sends a sender its own copy as a receipt; IRC clients show their own line
-    themselves unless they asked for echo-message. A private message to oneself and
-    replayed history always arrive.
-    """
-    own_echo = record["nickname"] == me and record.get("to") != me and not record.get("history")
-    return not own_echo or ECHO_MESSAGE in capabilities
 
 
 def _tags(
@@ -133,32 +122,26 @@ def chat_lines(
 
 
 def replay_lines(
-    records: Sequence[Mapping[str, Any]],
+    records: Iterable[Mapping[str, Any]],
     server_name: str,
     channel: str,
     capabilities: frozenset[str],
     batch_reference: str = "history",
-) -> list[Message]:
-    """The replayed history as PRIVMSGs, to follow the names list.
+) -> Iterator[Message]:
+    """The replayed history as PRIVMSGs, to follow the names list, as the records come.
 
     With the batch capability they form one C{chathistory} batch (opened and closed by
     the server, C{batch_reference} naming it); an empty replay sends nothing.
     """
-    if not records:
-        return []
     batch = batch_reference if BATCH in capabilities else None
-    lines = [
-        line
-        for record in records
-        for line in chat_lines(record, channel, capabilities, replayed=True, batch=batch)
-    ]
-    if batch is None:
-        return lines
-    return [
-        Message("BATCH", (f"+{batch}", HISTORY_BATCH_TYPE, channel), server_name),
-        *lines,
-        Message("BATCH", (f"-{batch}",), server_name),
-    ]
+    opened = False
+    for record in records:
+        if batch is not None and not opened:
+            opened = True
+            yield Message("BATCH", (f"+{batch}", HISTORY_BATCH_TYPE, channel), server_name)
+        yield from chat_lines(record, channel, capabilities, replayed=True, batch=batch)
+    if opened:
+        yield Message("BATCH", (f"-{batch}",), server_name)
 
 
 def join_line(event: Mapping[str, Any], channel: str, capabilities: frozenset[str]) -> Message:

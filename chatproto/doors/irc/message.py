@@ -18,7 +18,7 @@ _TAG_UNESCAPES: Final = {"\\:": ";", "\\s": " ", "\\\\": "\\", "\\r": "\r", "\\n
 _ESCAPED_PAIR: Final = re.compile(r"\\(.?)", re.DOTALL)
 #: A command is letters, or a three-digit numeric.
 _COMMAND: Final = re.compile(r"[A-Za-z]+|[0-9]{3}")
-#: Characters no parameter may hold: they would end or corrupt the line.
+#: Characters no part of a line after the tags may hold: they would end or corrupt it.
 _LINE_BREAKERS: Final = re.compile("[\r\n\0]")
 
 
@@ -120,13 +120,6 @@ def parse_line(raw: bytes) -> Message:
     return parse_message(line)
 
 
-def _check_param(param: str, last: bool) -> None:
-    if _LINE_BREAKERS.search(param):
-        raise ValueError(f"CR, LF or NUL in an IRC parameter: {param[:40]!r}")
-    if not last and (not param or " " in param or param.startswith(":")):
-        raise ValueError(f"only the last parameter may be empty, spaced or ':'-led: {param!r}")
-
-
 def serialise(message: Message) -> bytes:
     """Write C{message} as one line of UTF-8 ending in CR LF.
 
@@ -134,22 +127,26 @@ def serialise(message: Message) -> bytes:
         space, a leading C{:} or emptiness before the last).
     """
     parts = []
-    if message.tags:
-        parts.append(
-            "@"
-            + ";".join(
-                f"{key}={escape_tag_value(value)}" if value else key
-                for key, value in message.tags.items()
-            )
-        )
     if message.source:
         parts.append(":" + message.source)
     parts.append(message.command)
     params = message.params
-    for index, param in enumerate(params):
-        last = index == len(params) - 1
-        _check_param(param, last)
-        if last and (message.force_trailing or not param or " " in param or param.startswith(":")):
-            param = ":" + param
+    for param in params[:-1]:
+        if not param or " " in param or param.startswith(":"):
+            raise ValueError(f"only the last parameter may be empty, spaced or ':'-led: {param!r}")
         parts.append(param)
-    return " ".join(parts).encode("utf-8") + b"\r\n"
+    if params:
+        last = params[-1]
+        if message.force_trailing or not last or " " in last or last.startswith(":"):
+            last = ":" + last
+        parts.append(last)
+    line = " ".join(parts)
+    if _LINE_BREAKERS.search(line):
+        raise ValueError(f"CR, LF or NUL in an IRC message: {line[:40]!r}")
+    if message.tags:
+        tags = ";".join(
+            f"{key}={escape_tag_value(value)}" if value else key
+            for key, value in message.tags.items()
+        )
+        line = f"@{tags} {line}"
+    return line.encode("utf-8") + b"\r\n"

@@ -48,8 +48,8 @@ class Step:
     """What the door does after one line: write C{replies}, then maybe more.
 
     C{join_as}: ask the room for this nickname now, and feed no more lines until it answers
-    (L{Registration.room_accepted}, L{Registration.nickname_taken} or
-    L{Registration.nickname_invalid}). C{close}: close the connection after the replies.
+    (L{Registration.room_accepted} or L{Registration.nickname_taken}; the nickname was
+    checked before). C{close}: close the connection after the replies.
     """
 
     replies: list[Message] = field(default_factory=list)
@@ -145,12 +145,6 @@ class Registration:
         self._expect_asking()
         nickname = self._take_nickname()
         return self._refused(self._replies.numeric(ERR_NICKNAMEINUSE, NO_NICKNAME, nickname))
-
-    def nickname_invalid(self, reason: str) -> Step:
-        """The room refused the nickname as breaking a rule (C{reason}): 432."""
-        self._expect_asking()
-        nickname = self._take_nickname()
-        return self._refused(self._replies.erroneous_nickname(NO_NICKNAME, nickname, reason))
 
     def _cap_reply(self, subcommand: str, text: str) -> Message:
         return Message(

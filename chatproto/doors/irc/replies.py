@@ -8,12 +8,11 @@ modern.ircdocs.horse. How the core's error codes map to replies is L{Replies.cor
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
 
 from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS
-from chatproto.doors.irc.capabilities import MULTI_PREFIX
 from chatproto.doors.irc.fitting import pack_words, text_budget
 from chatproto.doors.irc.identity import MEMBER_HOST, NETWORK, VERSION, ServerInfo, member_source
 from chatproto.doors.irc.message import Message
@@ -40,6 +39,7 @@ RPL_ENDOFMOTD: Final = "376"
 RPL_TIME: Final = "391"
 ERR_NOSUCHNICK: Final = "401"
 ERR_NOSUCHCHANNEL: Final = "403"
+ERR_TOOMANYTARGETS: Final = "407"
 ERR_NORECIPIENT: Final = "411"
 ERR_NOORIGIN: Final = "409"
 ERR_INVALIDCAPCMD: Final = "410"
@@ -69,6 +69,7 @@ FIXED_TEXTS: Final = {
     RPL_ENDOFMOTD: "End of /MOTD command.",
     ERR_NOSUCHNICK: "No such nick/channel",
     ERR_NOSUCHCHANNEL: "No such channel",
+    ERR_TOOMANYTARGETS: "Too many recipients: nothing was sent",
     ERR_NOORIGIN: "No origin specified",
     ERR_INVALIDCAPCMD: "Invalid CAP command",
     ERR_NOTEXTTOSEND: "No text to send",
@@ -85,6 +86,9 @@ FIXED_TEXTS: Final = {
     ERR_UMODEUNKNOWNFLAG: "Unknown MODE flag",
     ERR_USERSDONTMATCH: "Can't view or change modes for other users",
 }
+
+#: Targets one PRIVMSG or NOTICE may name: a line counts once against the rate limit.
+MAX_TARGETS: Final = 4
 
 #: Mode letters for RPL_MYINFO, each true of the room: every member is invisible to those
 #: outside it (there is nobody outside it), only members speak, and nobody sets the topic.
@@ -107,6 +111,7 @@ def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
         f"NETWORK={NETWORK}",
         f"NICKLEN={MAX_NICKNAME_CODE_POINTS}",
         "PREFIX=",
+        f"TARGMAX=NOTICE:{MAX_TARGETS},PRIVMSG:{MAX_TARGETS}",
         "UTF8ONLY",
     )
 
@@ -174,18 +179,12 @@ class Replies:
 
     # The channel
 
-    def join_burst(
-        self,
-        me: str,
-        members: Sequence[str],
-        capabilities: frozenset[str],
-        prefixes: Mapping[str, str] | None = None,
-    ) -> list[Message]:
+    def join_burst(self, me: str, members: Sequence[str]) -> list[Message]:
         """What joining the room looks like: JOIN, the topic (332 or 331), the names."""
         return [
             Message("JOIN", (self.server.channel,), member_source(me)),
             self.topic(me),
-            *self.names(me, members, capabilities, prefixes),
+            *self.names(me, members),
         ]
 
     def topic(self, me: str) -> Message:
@@ -194,29 +193,18 @@ class Replies:
             return self.numeric(RPL_NOTOPIC, me, self.server.channel)
         return self.numeric(RPL_TOPIC, me, self.server.channel, text=self.server.topic)
 
-    def names(
-        self,
-        me: str,
-        members: Sequence[str],
-        capabilities: frozenset[str],
-        prefixes: Mapping[str, str] | None = None,
-    ) -> list[Message]:
+    def names(self, me: str, members: Sequence[str]) -> list[Message]:
         """353 lines listing C{members} (as many per line as fit), then 366.
 
-        C{prefixes} maps a member to its prefix characters, highest rank first; with
-        C{multi-prefix} a name carries all of them, else only the highest.
+        Nobody has a prefix (there are no operators or voices), with or without
+        C{multi-prefix}.
         """
-        ranks = prefixes or {}
-        if MULTI_PREFIX in capabilities:
-            entries = [ranks.get(name, "") + name for name in members]
-        else:
-            entries = [ranks.get(name, "")[:1] + name for name in members]
         channel = self.server.channel
         budget = text_budget(self.numeric(RPL_NAMREPLY, me, "=", channel))
         return [
             *(
                 self.numeric(RPL_NAMREPLY, me, "=", channel, text=text)
-                for text in pack_words(entries, budget)
+                for text in pack_words(members, budget)
             ),
             self.numeric(RPL_ENDOFNAMES, me, channel),
         ]

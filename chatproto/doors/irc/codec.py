@@ -1,0 +1,108 @@
+"""The room's records as IRC lines: the IRC door's L{ICodec}.
+
+Fan-out encodes a turn's records once per codec object, so the door keeps one codec per
+server and per combination of the capabilities that change live bytes (C{server-time}:
+the C{@time} tags; C{echo-message}: whether a sender gets its own messages), shared by
+every client with that combination (L{codec_for}). What depends on one client alone (its
+nickname in numerics, the C{batch} of its replay) is written by its session, never here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from zope.interface import implementer
+
+from chatproto.core.member import ICodec
+from chatproto.doors.irc.capabilities import ECHO_MESSAGE, SERVER_TIME
+from chatproto.doors.irc.identity import ServerInfo
+from chatproto.doors.irc.mapping import chat_lines, join_line, leave_line
+from chatproto.doors.irc.message import Message, serialise
+
+#: The capabilities that change the bytes of live traffic.
+LIVE_CAPABILITIES: Final = frozenset({ECHO_MESSAGE, SERVER_TIME})
+#: Records whose lines a codec keeps in its newer generation (as many again in the older).
+RECENT_RECORDS: Final = 2048
+#: The target of a server NOTICE that is not addressed by nickname (the codec is shared).
+ANYONE: Final = "*"
+
+
+def wire(messages: Iterable[Message]) -> bytes:
+    """C{messages} as the bytes of consecutive lines."""
+    return b"".join([serialise(message) for message in messages])
+
+
+@implementer(ICodec)
+class IrcCodec:
+    """Encodes records for every IRC client of one server with the same live capabilities.
+
+    - a chat record (public or private): PRIVMSGs from its sender (L{chat_lines});
+    - C{join} and C{leave} notices: JOIN and QUIT from the member;
+    - an C{error} notice the room sends on its own (a message the store could not take,
+      C{server-full}): a server NOTICE;
+    - any other notice (C{shutdown}): a server NOTICE to the channel with its text.
+    """
+
+    def __init__(self, server: ServerInfo, capabilities: frozenset[str]) -> None:
+        self.server = server
+        self.capabilities = capabilities & LIVE_CAPABILITIES
+        #: IRC clients show their own lines themselves unless they asked for echo-message.
+        self.echoes_sender = ECHO_MESSAGE in capabilities
+        # The lines of recent records, in two generations (so that going over a batch
+        # again and again keeps all of it): fan-out encodes a turn's batch once for most
+        # members, but again, less its own records, for each sender, and each member that
+        # catches up before a reply or a QUIT encodes what is pending so far.
+        self._recent: dict[bytes, bytes] = {}
+        self._older: dict[bytes, bytes] = {}
+
+    def encode(self, record: bytes) -> bytes:
+        """One record's lines."""
+        data = self._recent.get(record)
+        if data is None:
+            data = self._older.get(record)
+            if data is None:
+                data = wire(self.messages(json.loads(record)))
+            if len(self._recent) >= RECENT_RECORDS:
+                self._older, self._recent = self._recent, {}
+            self._recent[record] = data
+        return data
+
+    def encode_batch(self, records: Sequence[bytes]) -> bytes:
+        """Several records' lines, in order, as one write."""
+        return b"".join([self.encode(record) for record in records])
+
+    def encode_replayed(self, record: bytes) -> bytes:
+        """A stored chat record as a replay without a batch shows it."""
+        packet = json.loads(record)
+        return wire(chat_lines(packet, self.server.channel, self.capabilities, replayed=True))
+
+    def messages(self, packet: dict[str, Any]) -> list[Message]:
+        """The IRC messages that carry one record."""
+        event = packet.get("event")
+        if event is None:
+            return chat_lines(packet, self.server.channel, self.capabilities)
+        if event == "join":
+            return [join_line(packet, self.server.channel, self.capabilities)]
+        if event == "leave":
+            return [leave_line(packet, self.capabilities)]
+        name = self.server.name
+        if event == "error":
+            text = f"{packet['message']} ({packet['code']})"
+            return [Message("NOTICE", (ANYONE, text), name, force_trailing=True)]
+        text = packet["message"]
+        return [Message("NOTICE", (self.server.channel, text), name, force_trailing=True)]
+
+
+#: One codec per server and live capability set: fan-out encodes once per codec object.
+_CODECS: dict[tuple[ServerInfo, frozenset[str]], IrcCodec] = {}
+
+
+def codec_for(server: ServerInfo, capabilities: frozenset[str]) -> IrcCodec:
+    """The shared codec of C{server}'s clients that enabled C{capabilities}."""
+    key = (server, capabilities & LIVE_CAPABILITIES)
+    codec = _CODECS.get(key)
+    if codec is None:
+        codec = _CODECS[key] = IrcCodec(server, key[1])
+    return codec

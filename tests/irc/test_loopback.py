@@ -1,0 +1,238 @@
+"""The IRC door over real loopback sockets, in one room with the word-packet and WebSocket
+doors (docs/protocol.md section 10)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest_twisted
+from twisted.internet import reactor, ssl
+from twisted.internet.endpoints import (
+    TCP4ClientEndpoint,
+    connectProtocol,
+    serverFromString,
+    wrapClientTLS,
+)
+
+from chatproto.core.config import RoomConfig
+from chatproto.core.room import Room
+from chatproto.doors.irc.protocol import IrcFactory
+from tests.certs import make_certificate
+from tests.fakes import MemoryHistory
+from tests.irc.clients import RawIrcClient, connect_irc
+from tests.irc.conftest import Doors
+from tests.irc.fakes import SERVER
+from tests.loopback import RawClient, connect
+from tests.websocket_client import WebSocketClient, connect_ws
+
+#: The time tag of server-time: RFC 3339, UTC, milliseconds.
+TIME_TAG = r"@(?:batch=history;)?time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+
+
+async def joined(port: int, nickname: str) -> RawClient:
+    """A word-packet client joined as C{nickname}."""
+    client = await connect(port)
+    await client.join(nickname)
+    return client
+
+
+async def next_private(client: RawClient | WebSocketClient) -> dict[str, Any]:
+    """The next private message, skipping public ones (receipts included)."""
+    while True:
+        packet = await client.next_chat()
+        if "to" in packet:
+            return packet
+
+
+@pytest_twisted.ensureDeferred
+async def test_registration_capabilities_and_replay(doors: Doors) -> None:
+    bob = await joined(doors.packet_port, "bob")
+    bob.send_json({"message": "said before alice came"})
+    await bob.next_chat()
+
+    alice = await connect_irc(doors.irc_port)
+    alice.send("CAP LS 302")
+    assert await alice.next() == (
+        ":irc.test CAP * LS :batch echo-message message-tags multi-prefix server-time"
+    )
+    alice.send("NICK alice", "USER alice 0 * :Alice", "CAP REQ :server-time batch")
+    assert await alice.next() == ":irc.test CAP * ACK :server-time batch"
+    alice.send("CAP END")
+    burst = await alice.until(lambda line: " 366 " in line)
+    assert [line.split()[1] for line in burst] == [
+        "001", "002", "003", "004", "005", "422", "JOIN", "331", "353", "366",
+    ]  # fmt: skip
+    assert "CHANTYPES=# " in burst[4] and "NICKLEN=32 " in burst[4] and "UTF8ONLY" in burst[4]
+    assert burst[8] == ":irc.test 353 alice = #chat :bob alice"
+    replay = await alice.synced()
+    assert replay[0] == ":irc.test BATCH +history chathistory #chat"
+    assert re.fullmatch(
+        TIME_TAG + ":bob!bob@chatproto PRIVMSG #chat :said before alice came", replay[1]
+    )
+    assert replay[2:] == [":irc.test BATCH -history"]
+    assert (await bob.until_event("join"))["user"] == "alice"
+
+
+@pytest_twisted.ensureDeferred
+async def test_replay_without_capabilities(doors: Doors) -> None:
+    bob = await joined(doors.packet_port, "bob")
+    bob.send_json({"message": "two\nlines"})
+    await bob.next_chat()
+    alice = await connect_irc(doors.irc_port)
+    await alice.register("alice")
+    replay = await alice.synced()
+    assert [re.sub(r"\[\d\d:\d\d\]", "[HH:MM]", line) for line in replay] == [
+        ":bob!bob@chatproto PRIVMSG #chat :[HH:MM] two",
+        ":bob!bob@chatproto PRIVMSG #chat :[HH:MM] lines",
+    ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_three_doors_one_room(doors: Doors) -> None:
+    bob = await joined(doors.packet_port, "bob")
+    carol = await connect_ws(doors.websocket_port)
+    assert await carol.choose("carol") == "READY"
+    alice = await connect_irc(doors.irc_port)
+    await alice.register("alice")
+
+    alice.send("PRIVMSG #chat :hello from IRC", "PRIVMSG #chat :\x01ACTION waves\x01")
+    for other in (bob, carol):
+        assert (await other.next_chat())["message"] == "hello from IRC"
+        assert (await other.next_chat())["message"] == "* alice waves"
+    bob.send_json({"message": "hello from a terminal"})
+    carol.send_json({"message": "hello from a browser"})
+    lines = await alice.until(lambda line: "browser" in line)
+    assert lines[-2:] == [
+        ":bob!bob@chatproto PRIVMSG #chat :hello from a terminal",
+        ":carol!carol@chatproto PRIVMSG #chat :hello from a browser",
+    ]
+
+    alice.send("PRIVMSG Carol :just you", "PRIVMSG BOB :and you")
+    to_carol = await next_private(carol)
+    assert (to_carol["nickname"], to_carol["to"], to_carol["message"]) == (
+        "alice",
+        "carol",
+        "just you",
+    )
+    to_bob = await next_private(bob)
+    assert (to_bob["nickname"], to_bob["to"]) == ("alice", "bob")
+    carol.send_json({"message": "back to you", "to": "alice"})
+    bob.send_json({"message": "me too", "to": "alice"})
+    assert await alice.until(lambda line: "me too" in line) == [
+        ":carol!carol@chatproto PRIVMSG alice :back to you",
+        ":bob!bob@chatproto PRIVMSG alice :me too",
+    ]
+    assert await alice.synced() == []  # no copies of its own: no echo-message
+
+    alice.send("QUIT :see you")
+    assert await alice.next() == "ERROR :Closing link (Quit: see you)"
+    await alice.closed()
+    leave = await bob.until_event("leave")
+    assert (leave["user"], leave["reason"]) == ("alice", "bye")
+
+
+@pytest_twisted.ensureDeferred
+async def test_nicknames_collide_across_doors(doors: Doors) -> None:
+    carol = await connect_ws(doors.websocket_port)
+    assert await carol.choose("carol") == "READY"
+    alice = await connect_irc(doors.irc_port)
+    alice.send("NICK CAROL", "USER a 0 * :a")
+    assert await alice.next() == ":irc.test 433 * CAROL :Nickname is already in use"
+    alice.send("NICK alice")
+    await alice.until(lambda line: " 366 " in line)
+    bob = await connect(doors.packet_port)
+    assert [await bob.next(), await bob.next()] == ["HELLO", "NICK"]
+    bob.send("Alice")
+    assert await bob.next() == "RETRY"
+    other = await connect_ws(doors.websocket_port)
+    assert await other.choose("ALICE") == "RETRY"
+
+
+@pytest_twisted.ensureDeferred
+async def test_long_messages_are_split(doors: Doors) -> None:
+    alice = await connect_irc(doors.irc_port)
+    await alice.register("alice")
+    bob = await joined(doors.packet_port, "bob")
+    text = "ünïcødé " * 300
+    bob.send_json({"message": "short\n" + text})
+    lines = await alice.synced()
+    prefix = ":bob!bob@chatproto PRIVMSG #chat :"
+    assert lines[0] == ":bob!bob@chatproto JOIN #chat"
+    assert lines[1] == prefix + "short"
+    assert len(lines) > 4 and all(len(line.encode()) <= 510 for line in lines)
+    assert "".join(line.removeprefix(prefix) for line in lines[2:]) == text
+
+
+@pytest_twisted.ensureDeferred
+async def test_bad_input_gets_replies_and_loses_nothing(doors: Doors) -> None:
+    bob = await joined(doors.packet_port, "bob")
+    alice = await connect_irc(doors.irc_port)
+    await alice.register("alice")
+    alice.send(b"PRIVMSG #chat :" + b"x" * 9000, b"PRIVMSG #chat :\xff\xfe", b"\x01\x02 ::")
+    alice.transport.write(b"PRIVMSG #chat :spl")  # type: ignore[union-attr]
+    alice.transport.write(b"it\r\n")  # type: ignore[union-attr]
+    assert await alice.synced() == [
+        ":irc.test 417 alice :Input line was too long",
+        ":irc.test FAIL PRIVMSG INVALID_UTF8 :Message rejected, your IRC software MUST use UTF-8",
+        ":irc.test 421 alice * :Unknown command",
+    ]
+    assert (await bob.next_chat())["message"] == "split"
+
+
+@pytest_twisted.ensureDeferred
+async def test_flood_is_cut_off(doors: Doors) -> None:
+    bob = await joined(doors.packet_port, "bob")
+    alice = await connect_irc(doors.irc_port)
+    await alice.register("alice")
+    alice.send(*[f"PRIVMSG #chat :{n}" for n in range(200)])
+    lines = await alice.until(lambda line: line.startswith("ERROR"))
+    assert lines[-1] == "ERROR :Closing link (Excess flood)"
+    refusals = [line for line in lines if "refused (rate-limited)" in line]
+    assert len(refusals) == 50  # --flood-errors in a row
+    await alice.closed()
+    leave = await bob.until_event("leave")
+    assert (leave["user"], leave["reason"]) == ("alice", "flood")
+
+
+@pytest_twisted.ensureDeferred
+async def test_silent_client_is_pinged_then_dropped(doors: Doors) -> None:
+    quick = IrcFactory(doors.room, SERVER, ping_interval=0.2, ping_timeout=0.2)
+    port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(quick)
+    try:
+        bob = await joined(doors.packet_port, "bob")
+        alice = await connect_irc(port.getHost().port)
+        await alice.register("alice")
+        assert await alice.next() == ":irc.test PING irc.test"
+        alice.send("PONG :irc.test")
+        assert await alice.next() == ":irc.test PING irc.test"  # answered: pinged again later
+        assert await alice.next() == "ERROR :Closing link (Ping timeout)"
+        await alice.closed()
+        leave = await bob.until_event("leave")
+        assert (leave["user"], leave["reason"]) == ("alice", "disconnected")
+    finally:
+        await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_irc_over_tls(tmp_path: Path) -> None:
+    cert, key = make_certificate(tmp_path)
+    room = Room(RoomConfig(handshake_timeout=0.3), MemoryHistory(), reactor)
+    endpoint = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+    port = await serverFromString(reactor, endpoint).listen(IrcFactory(room, SERVER))
+    try:
+        tls = ssl.optionsForClientTLS(
+            "localhost", trustRoot=ssl.Certificate.loadPEM(cert.read_bytes())
+        )
+        tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+        alice = await connectProtocol(wrapClientTLS(tls, tcp), RawIrcClient())
+        await alice.register("alice")
+        alice.send("PRIVMSG alice :over TLS")
+        assert await alice.next() == ":alice!alice@chatproto PRIVMSG alice :over TLS"
+        # A client that never starts TLS cannot hold its place past the handshake timeout.
+        stuck = await connect_irc(port.getHost().port)
+        await stuck.closed()
+    finally:
+        room.close_all()
+        await port.stopListening()
