@@ -1,48 +1,105 @@
-# Everything a fresh machine needs: `make run` and `make test` create .venv themselves.
+# Everything a fresh machine needs: `make run`, `make client` and `make test` create .venv themselves.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# A normal (non-editable) install: Twisted's plugin scan cannot see a flat-layout editable install.
+# Every pip install below is held to the versions pinned here (`make lock` refreshes them).
+CONSTRAINTS := constraints.txt
+PIP    := $(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS)
+# What runs the server and the client (`make install`), installed normally, not editable:
+# Twisted's plugin scan cannot see a flat-layout editable install.
 STAMP  := $(VENV)/.installed
-SOURCES := setup.cfg pyproject.toml README.md $(wildcard chatproto/*.py chatproto/*/*.py chatproto/*/*/*.py chatproto/*/*/static/* twisted/plugins/*.py)
-PORT   ?= tcp:10328
-IRC_PORT ?= tcp:6667
+# The test tools (the `test` extra) on top of it, for `make test` only.
+TEST_STAMP := $(VENV)/.test-tools-installed
+SOURCES := setup.cfg pyproject.toml README.md $(CONSTRAINTS) \
+	$(wildcard chatproto/*.py chatproto/*/*.py chatproto/*/*/*.py twisted/plugins/*.py) \
+	$(wildcard chatproto/doors/websocket/static/*)
 
-.PHONY: run test lint typecheck install clean test-tools
+# `make run`: the doors it opens (twistd options) and, for the banner printed before the
+# server starts, one quoted line per door saying where it is and how to get in. A new door
+# is one more option in DOORS and one more line in DOOR_NOTES.
+PORT        ?= tcp:10328
+WS_PORT     ?= tcp:8080
+IRC_PORT    ?= tcp:6667
+HISTORY     ?= chat-history.jsonl
+SERVER_ARGS ?=
+# `make client` reaches the TCP door of `make run` on this machine (PORT given as tcp:N or N).
+CLIENT_PORT ?= $(patsubst tcp:%,%,$(PORT))
+CLIENT_ARGS ?=
+CLIENT      := make client$(if $(filter file,$(origin PORT)),, PORT=$(PORT))
+DOORS      := --port $(PORT) --ws-port $(WS_PORT) --irc-port $(IRC_PORT)
+DOOR_NOTES := "  $(PORT)  terminal client: $(CLIENT)   (or: $(BIN)/chatproto-client localhost $(CLIENT_PORT))" \
+	"  $(WS_PORT)  browser: open http://localhost:$(patsubst tcp:%,%,$(WS_PORT))/" \
+	"  $(IRC_PORT)  IRC client: /connect localhost $(patsubst tcp:%,%,$(IRC_PORT)), the room is \#chat"
+LISTENS_ON := $(if $(findstring interface=,$(DOORS)),on the interfaces named below,on all interfaces)
+
+# `make lock`: the extras resolved together with the server's own dependencies.
+LOCK_EXTRAS := test
+LOCK_VENV   := build/lock-venv
+
+.PHONY: run client test lint typecheck install lock clean test-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) --upgrade pip
 
 $(STAMP): $(BIN)/python $(SOURCES)
-	$(BIN)/python -m pip install --quiet --upgrade '.[test]'
+	$(PIP) .
 	@# Pre-build Twisted's dropin.cache so twistd does not warn on every start.
 	$(BIN)/python -c "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))"
 	@rm -rf build
 	touch $(STAMP)
 
+# The test extra of the installed package: pip adds its tools without reinstalling chatproto.
+$(TEST_STAMP): setup.cfg $(CONSTRAINTS) | $(STAMP)
+	$(PIP) 'chatproto[test]'
+	touch $(TEST_STAMP)
+
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/twistd --pidfile= -n chat --port $(PORT) --irc-port $(IRC_PORT) --history-file chat-history.jsonl
+	@echo "chatproto: serving $(LISTENS_ON), without TLS: whoever can reach these ports can join."
+	@printf '%s\n' $(DOOR_NOTES)
+	@echo "  history: $(HISTORY); stop with Ctrl+C"
+	$(BIN)/twistd --pidfile= -n chat $(DOORS) --history-file $(HISTORY) $(SERVER_ARGS)
 
-lint: $(STAMP)
+client: $(STAMP)
+	$(BIN)/chatproto-client $(strip $(CLIENT_ARGS) localhost $(CLIENT_PORT))
+
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check chatproto twisted tests bench
 	$(BIN)/ruff format --check chatproto twisted tests bench
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-# Programs the tests drive (tmux for the terminal client, irssi for the IRC door) are checked or
-# installed here.
+# Programs the tests drive (tmux for the terminal client, redis-server for several nodes,
+# chromium for the web client, irssi for the IRC door) are checked or installed here.
+# Without chromium or irssi the browser or IRC end-to-end tests skip and say why.
 test-tools:
 	@command -v tmux >/dev/null || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null) || \
 	  { echo "tmux is required for the terminal tests: install it" >&2; exit 1; }
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) || \
+	  { echo "redis-server is required for the several-nodes tests: install it" >&2; exit 1; }
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "WARNING: chromium could not be installed: the browser tests will be skipped" >&2
 	@command -v irssi >/dev/null || (apt-get update -qq && apt-get install -y -qq irssi >/dev/null) || \
-	  echo "irssi could not be installed: the IRC end-to-end test will be skipped" >&2
+	  echo "WARNING: irssi could not be installed: the IRC end-to-end test will be skipped" >&2
 
-test: $(STAMP) test-tools lint typecheck
+test: $(STAMP) $(TEST_STAMP) test-tools lint typecheck
 	$(BIN)/python -m pytest -p no:cacheprovider -q
+
+# Resolve the newest versions setup.cfg allows in a scratch venv and pin them all.
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet '.[$(LOCK_EXTRAS)]'
+	{ echo "# Generated by 'make lock' (do not edit): every version chatproto and its extras"; \
+	  echo "# ($(LOCK_EXTRAS)) resolved to, with $$($(LOCK_VENV)/bin/python -V). Used as pip -c."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --all --exclude chatproto --exclude setuptools; \
+	} > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf $(LOCK_VENV) build
 
 clean:
 	rm -rf $(VENV) build *.egg-info _trial_temp .mypy_cache .ruff_cache .pytest_cache

@@ -1,17 +1,30 @@
-# Benchmarks (issue 5), included from the top-level Makefile (which defines BIN, STAMP, PYTHON).
-#   make bench         our server on CPU 0, the load generator on CPU 1, and, when installed,
-#                      ngIRCd and InspIRCd under the same workload; median of BENCH_RUNS runs.
+# Benchmarks (issues 5 and 9), included from the top-level Makefile (which defines BIN, STAMP,
+# PYTHON).
+#   make bench         our server on CPU 0, the load generator on CPU 1: the TCP door, the
+#                      WebSocket door, a room with half the clients on each, the Node.js `ws`
+#                      peer (npm installs its pinned ws into bench/results/ on first use) and,
+#                      when installed, ngIRCd and InspIRCd under the same workload; median of
+#                      BENCH_RUNS runs.
+#   make bench BENCH_BASELINE=REV
+#                      also measures the TCP door of commit REV (installed into its own
+#                      virtualenv under ~/.cache/chatproto-bench/) in the same run, for the
+#                      goal that the TCP door keeps >= 0.95x of its deliveries/s.
 #   make bench-peers   installs ngIRCd and InspIRCd (Debian packages) and writes their
 #                      loopback-only configs to bench/results/peers/ for manual runs.
+# BENCH_TARGETS picks targets (comma-separated; see `python -m bench.run_bench --help`).
 # Extra load-generator options go in BENCH_ARGS, e.g. BENCH_ARGS="--duration 5 --window 32".
 BENCH_RUNS ?= 3
 BENCH_ARGS ?=
+BENCH_TARGETS ?=
+BENCH_BASELINE ?=
 BENCH_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: bench bench-peers
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run_bench --runs $(BENCH_RUNS) --twistd $(BIN)/twistd $(BENCH_ARGS)
+	$(BIN)/python -m bench.run_bench --runs $(BENCH_RUNS) --twistd $(BIN)/twistd \
+	  $(if $(BENCH_TARGETS),--targets $(BENCH_TARGETS)) \
+	  $(if $(BENCH_BASELINE),--baseline-rev $(BENCH_BASELINE)) $(BENCH_ARGS)
 
 bench-peers:
 	$(BENCH_SUDO) apt-get update -qq
@@ -19,3 +32,11 @@ bench-peers:
 	@# Debian may start the packaged daemons on port 6667; the bench runs its own instances.
 	@$(BENCH_SUDO) systemctl disable --now ngircd inspircd >/dev/null 2>&1 || true
 	$(BENCH_SUDO) $(PYTHON) -m bench.run_bench --write-peer-configs bench/results/peers
+
+# Several nodes through Redis (issue 11): one node without and with Redis, and a room split
+# over two nodes; median of BENCH_RUNS runs (bench/redis_bench.py, docs/performance.md).
+.PHONY: bench-redis
+bench-redis: $(STAMP)
+	@command -v redis-server >/dev/null || ($(BENCH_SUDO) apt-get update -qq && \
+	  $(BENCH_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
+	$(BIN)/python -m bench.redis_bench --runs $(BENCH_RUNS) --twistd $(BIN)/twistd

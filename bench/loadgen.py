@@ -5,6 +5,11 @@ Run it pinned to its own core, against a server pinned to another::
 
     taskset -c 1 python -m bench.loadgen --proto chat --port 10328 --server-pid PID
 
+A room with several doors gets clients dealt round-robin between them, e.g.
+half on the TCP door and half on the WebSocket door::
+
+    taskset -c 1 python -m bench.loadgen --proto chat --port 10328 --also ws:8080
+
 Clients are non-blocking sockets on level-triggered epoll sets (one for
 handshakes, one for joined clients). Once a client has joined, the generator
 never parses what it receives: every room
@@ -13,7 +18,9 @@ of that token in the raw byte stream, counted with C{bytes.count} over a
 scratch buffer that starts with the last C{len(token) - 1} bytes of the
 previous read (the carry-over), so a token split across two reads is counted
 exactly once. That is what keeps the generator off the critical path; it
-reports its own CPU time so a reader can check.
+reports its own CPU time so a reader can check. A WebSocket server's frames
+are unmasked, so the same count works on a WebSocket stream; the only thing
+looked for besides is a ping to answer (see L{bench.websocket.spot_pings}).
 
 Flood senders keep a window: each sender's messages carry a sender tag
 (marker + letter), one receiver (the observer, not a sender) counts the tags
@@ -52,7 +59,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from bench.adapters import ADAPTERS, Adapter, Handshake, HandshakeError
+from bench.adapters import ADAPTERS, Adapter, HandshakeError
+from bench.websocket import LOOKBACK, WebSocketError, spot_pings
 
 #: The delivery marker: punctuation that neither JSON nor IRC rewrites, and
 #: that no nickname, channel name, notice or timestamp of the bench contains.
@@ -110,6 +118,7 @@ class MarkerCounter:
         try:
             n = conn.recv_into(self._tail)
         except BlockingIOError:
+            self.end = cl
             return 0
         except OSError:
             return -1
@@ -149,27 +158,42 @@ class Carry:
         self.carry = carry
 
 
+@dataclass(frozen=True)
+class Door:
+    """One way into the room: a protocol adapter and the server address it talks to."""
+
+    adapter: Adapter
+    address: tuple[str, int]
+
+
 class Conn:
     """One client connection of the generator."""
 
     __slots__ = (
         "carry",
+        "door",
         "fd",
         "handshake",
         "joined",
         "nickname",
         "out",
+        "ping_partial",
         "probe_tail",
         "recv_into",
         "sock",
         "started",
+        "websocket",
     )
 
-    def __init__(self, sock: socket.socket, nickname: str, handshake: Handshake, carry: bytes):
+    def __init__(self, sock: socket.socket, nickname: str, door: Door, carry: bytes):
         self.sock = sock
         self.fd = sock.fileno()
         self.nickname = nickname
-        self.handshake = handshake
+        self.door = door
+        self.handshake = door.adapter.handshake(nickname)
+        #: Whether the server's pings must be spotted and answered.
+        self.websocket = door.adapter.websocket
+        self.ping_partial = b""
         self.joined = False
         self.carry = carry
         self.out = b""
@@ -245,23 +269,18 @@ def only_core(pid: int) -> int | None:
 class LoadGenerator:
     """Clients on one epoll set, and the phases that drive them."""
 
-    def __init__(
-        self,
-        adapter: Adapter,
-        host: str,
-        port: int,
-        server_pid: int | None,
-        senders: int,
-    ) -> None:
+    def __init__(self, doors: Sequence[Door], server_pid: int | None, senders: int) -> None:
         if senders > len(TAG_LETTERS):
             raise ValueError(f"at most {len(TAG_LETTERS)} senders")
-        self.adapter = adapter
-        self.address = (host, port)
+        if not doors:
+            raise ValueError("no door to connect to")
+        self.doors = list(doors)
         self.server_pid = server_pid
         self.server_core = only_core(server_pid) if server_pid else None
         self.own_core = only_core(0)
         self.tags = [MARKER + letter.encode() for letter in TAG_LETTERS[:senders]]
         self.counter = MarkerCounter(MARKER, self.tags)
+        assert self.counter.carry_len >= LOOKBACK, "the ping spotter looks back into the carry"
         #: Joined clients, and those still connecting or handshaking, on separate sets, so
         #: that a join phase can serve handshakes at once and sweep the joined periodically.
         self.epoll = select.epoll()
@@ -300,6 +319,8 @@ class LoadGenerator:
                 self._drop(conn)
                 continue
             total += got
+            if conn.websocket:
+                self._answer_pings(conn, self.counter.buf, self.counter.carry_len, self.counter.end)
             if conn is observer:
                 acked = self.acked
                 for i, n in enumerate(self.counter.tag_counts()):
@@ -313,6 +334,22 @@ class LoadGenerator:
             conn = handshaking.get(fd)
             if conn is not None:
                 self._handshake_event(conn, events)
+
+    def _answer_pings(self, conn: Conn, buf: bytes | bytearray, start: int, end: int) -> None:
+        """Pong every ping among C{buf[start:end]}, what C{conn} just received."""
+        try:
+            pongs, conn.ping_partial = spot_pings(buf, start, end, conn.ping_partial)
+        except WebSocketError as e:
+            self._note_error(conn, e)
+            self._drop(conn)
+            return
+        if pongs:
+            conn.out += b"".join(pongs)
+            self._flush(conn)
+
+    def _note_error(self, conn: Conn, error: Exception) -> None:
+        if len(self.errors) < 20:
+            self.errors.append(f"{conn.nickname}: {error}")
 
     def _drop(self, conn: Conn) -> None:
         if conn.joined:
@@ -349,7 +386,10 @@ class LoadGenerator:
             if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS and len(data) >= 16:
                 seconds, nanoseconds = TIMESPEC.unpack_from(data)
                 arrival_ns = seconds * 1_000_000_000 + nanoseconds
+        new_from = len(conn.probe_tail)
         text = conn.probe_tail + bytes(view[:n])
+        if conn.websocket:
+            self._answer_pings(conn, text, new_from, len(text))
         last = 0
         pos = text.find(PROBE_HEAD)
         while pos >= 0:
@@ -362,19 +402,21 @@ class LoadGenerator:
                 self.arrival_latencies.append(arrival_ns - sent_ns)
             last = end + 1
             pos = text.find(PROBE_HEAD, last)
-        conn.probe_tail = text[max(last, len(text) - (PROBE_MAX - 1)) :]
+        # Keep what may begin a probe, and at least what the ping spotter looks back at.
+        keep_from = max(last, len(text) - (PROBE_MAX - 1))
+        conn.probe_tail = text[min(keep_from, max(0, len(text) - LOOKBACK)) :]
 
     # -- joining ---------------------------------------------------------------------------
 
-    def _connect(self, nickname: str) -> None:
+    def _connect(self, nickname: str, door: Door) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        err = sock.connect_ex(self.address)
+        err = sock.connect_ex(door.address)
         if err not in (0, errno.EINPROGRESS):
             sock.close()
             raise OSError(err, os.strerror(err))
-        conn = Conn(sock, nickname, self.adapter.handshake(nickname), self.counter.fresh_carry())
+        conn = Conn(sock, nickname, door, self.counter.fresh_carry())
         self.handshaking[conn.fd] = conn
         # A client that waits for the server to speak first need not see the connect finish.
         speaks_first = bool(conn.handshake.greeting())
@@ -398,8 +440,7 @@ class LoadGenerator:
             out, rest = conn.handshake.feed(data)
             self._send_all(conn, out)
         except (OSError, HandshakeError) as e:
-            if len(self.errors) < 20:
-                self.errors.append(f"{conn.nickname}: {e}")
+            self._note_error(conn, e)
             self._failed += 1
             self._close(conn)
             return
@@ -411,6 +452,9 @@ class LoadGenerator:
             self.epoll.register(conn.fd, select.EPOLLIN)
             self.total += self.counter.feed(conn, rest)
             self._newly_joined.append(conn)
+            if conn.websocket:
+                # The handshake hands over at a frame boundary: no look-back needed.
+                self._answer_pings(conn, rest, 0, len(rest))
 
     @staticmethod
     def _send_all(conn: Conn, data: bytes) -> None:
@@ -451,7 +495,7 @@ class LoadGenerator:
         retries = 0
         while len(joined) < count:
             while started < count and started - len(joined) - self._failed < inflight:
-                self._connect(f"{prefix}{started}")
+                self._connect(f"{prefix}{started}", self.doors[started % len(self.doors)])
                 started += 1
             if self._failed > count // 10 + 5:
                 raise RuntimeError(f"{self._failed} clients failed to join: {self.errors[:3]}")
@@ -467,7 +511,7 @@ class LoadGenerator:
                 last_check = now
                 for conn in [c for c in self.handshaking.values() if now - c.started > patience]:
                     self._close(conn)
-                    self._connect(conn.nickname)
+                    self._connect(conn.nickname, conn.door)
                     retries += 1
                 if retries > count:
                     raise RuntimeError(f"{retries} handshakes retried: is the server stuck?")
@@ -486,11 +530,10 @@ class LoadGenerator:
 
     def leave(self, clients: Iterable[Conn]) -> None:
         """Say goodbye and close each of C{clients}."""
-        bye = self.adapter.goodbye()
         for conn in list(clients):
             if self.conns.get(conn.fd) is conn or self.handshaking.get(conn.fd) is conn:
                 with contextlib.suppress(OSError):
-                    conn.sock.send(bye)
+                    conn.sock.send(conn.door.adapter.goodbye())
                 self._close(conn)
 
     # -- measuring ---------------------------------------------------------------------------
@@ -549,9 +592,15 @@ class LoadGenerator:
         talkers = list(clients[:senders])
         self.observer = clients[-1]
         self.acked = [0] * senders
-        one = [self.adapter.message(bench_text(tag.decode(), size)) for tag in self.tags]
-        batches = [m * window for m in one]
-        lengths = [len(m) for m in one]
+        # A window's worth of each sender's message, encoded anew each time (a WebSocket
+        # frame gets a fresh masking key), all of one length.
+        batches = [
+            b"".join(
+                talker.door.adapter.message(bench_text(tag.decode(), size)) for _ in range(window)
+            )
+            for talker, tag in zip(talkers, self.tags, strict=True)
+        ]
+        lengths = [len(batch) // window for batch in batches]
         sent = [0] * senders
         last_acked = [0] * senders
         last_progress = [0.0] * senders
@@ -619,6 +668,11 @@ class LoadGenerator:
             "disconnects": self.disconnects - disconnects,
             **self.costs(begin, end),
         }
+        if "server_core" in result and result["deliveries"]:
+            # What a delivery costs the server's core: comparable between servers even
+            # when the generator, not the server, is the bottleneck.
+            busy_ns = result["server_core"] * wall * 1e9
+            result["server_ns_per_delivery"] = round(busy_ns / result["deliveries"])
         return result
 
     def _flush(self, conn: Conn) -> None:
@@ -642,9 +696,11 @@ class LoadGenerator:
         alone costs) and when the generator read it (adds the generator's own
         delay in reaching that socket among the N).
         """
+        clients = [conn for conn in clients if self.conns.get(conn.fd) is conn]
         sender = clients[0]
         for conn in clients:
-            conn.probe_tail = b""
+            # The stream's last bytes: the ping spotter's look-back (no probe begins there).
+            conn.probe_tail = conn.carry
             conn.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.read_latencies = []
         self.arrival_latencies = []
@@ -661,7 +717,7 @@ class LoadGenerator:
                     break
                 if now >= next_send:
                     head = f"{PROBE_HEAD.decode()}{time.time_ns()}!"
-                    sender.out += self.adapter.message(bench_text(head, size))
+                    sender.out += sender.door.adapter.message(bench_text(head, size))
                     self._flush(sender)
                     probes += 1
                     next_send += interval
@@ -675,7 +731,7 @@ class LoadGenerator:
                 if self.conns.get(conn.fd) is conn:
                     conn.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 0)
         end = self._probe()
-        receivers = len(clients) if self.adapter.echoes_sender else len(clients) - 1
+        receivers = len(clients) if sender.door.adapter.echoes_sender else len(clients) - 1
         read = sorted(self.read_latencies)
         arrival = sorted(self.arrival_latencies) or read
         result: dict[str, Any] = {
@@ -726,7 +782,7 @@ def raise_fd_limit(need: int) -> None:
 def run(gen: LoadGenerator, settings: Settings, log: Any = sys.stderr) -> dict[str, Any]:
     """Run every phase of C{settings} with C{gen}; return the results as one dict."""
     s = settings
-    result: dict[str, Any] = {"proto": gen.adapter.name}
+    result: dict[str, Any] = {"proto": "+".join(door.adapter.name for door in gen.doors)}
 
     def note(text: str) -> None:
         print(f"[loadgen] {text}", file=log, flush=True)
@@ -820,6 +876,21 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
 
 
+def door_spec(text: str) -> tuple[str, int]:
+    """Parse C{--also}'s PROTO:PORT."""
+    proto, sep, port = text.rpartition(":")
+    if not sep or proto not in ADAPTERS or not port.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected PROTO:PORT with PROTO one of {', '.join(sorted(ADAPTERS))}: {text!r}"
+        )
+    return proto, int(port)
+
+
+def doors(host: str, specs: Sequence[tuple[str, int]]) -> list[Door]:
+    """The doors of (protocol, port) pairs on C{host}."""
+    return [Door(ADAPTERS[proto].for_server(host, port), (host, port)) for proto, port in specs]
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
     defaults = Settings()
@@ -827,6 +898,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--proto", choices=sorted(ADAPTERS), default="chat")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
+    p.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        type=door_spec,
+        metavar="PROTO:PORT",
+        help="another door of the same room; clients are dealt round-robin between the doors",
+    )
     p.add_argument("--server-pid", type=int, help="the server's PID, for RSS and CPU")
     p.add_argument("--clients", type=int, default=defaults.clients)
     p.add_argument("--small-clients", type=int, default=defaults.small_clients)
@@ -868,7 +947,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     raise_fd_limit(settings.clients + settings.small_clients + 64)
     gen = LoadGenerator(
-        ADAPTERS[args.proto](), args.host, args.port, args.server_pid, settings.senders
+        doors(args.host, [(args.proto, args.port), *args.also]), args.server_pid, settings.senders
     )
     result = run(gen, settings)
     print(format_table(result), flush=True)

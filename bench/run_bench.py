@@ -1,14 +1,23 @@
-"""Side-by-side benchmark: our chat server against ngIRCd and InspIRCd, median of 3 runs.
+"""Side-by-side benchmark of our chat server's doors and their peers, median of 3 runs.
 
-Each run starts a fresh server pinned to CPU 0 (``taskset -c 0``) on a free
-loopback port, runs the load generator (L{bench.loadgen}) pinned to CPU 1,
+Targets: our TCP door (``chatproto``), our WebSocket door (``chatproto-ws``),
+one room with half the clients on each door (``chatproto-mixed``), the TCP
+door of an earlier commit (``baseline``, with ``--baseline-rev REV``), and the
+peers: a Node.js ``ws`` broadcast server (``node-ws``) for the WebSocket door,
+ngIRCd and InspIRCd for the TCP door.
+
+Each run starts a fresh server pinned to CPU 0 (``taskset -c 0``) on free
+loopback ports, runs the load generator (L{bench.loadgen}) pinned to CPU 1,
 and stops the server. Runs of the targets are interleaved, so a slow drift of
-the machine touches every target alike. Every figure of the table is the
-median over the runs; the ratios are ours divided by the peer's.
+the machine touches every target alike. Every figure of the tables is the
+median over the runs; a ratio is one target's figure divided by another's.
 
 The IRC peers run when their Debian packages are installed (``make
 bench-peers``), as the unprivileged user ``irc`` (via setpriv) when we are root,
-with the loopback-only configurations rendered from bench/peers/*.conf.in.
+with the loopback-only configurations rendered from bench/peers/*.conf.in. The
+Node peer (bench/peers/ws-broadcast.js) runs with the ``ws`` version pinned in
+L{bench.builds}, which installs it with npm on first use, and the baseline
+commit into a virtualenv of its own.
 
 Other processes on the two cores skew every figure: before each run the
 runner waits (a while) for both cores to be quiet, and it reports how much CPU
@@ -37,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.adapters import IrcAdapter
+from bench.builds import WS_VERSION, BuildError, install_commit, install_node_ws, node_version
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -46,7 +56,7 @@ SERVER_CPU = "0"
 LOADGEN_CPU = "1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-#: The rate limit is raised for the flooding senders (PROTOCOL.md section 7); every
+#: The rate limit is raised for the flooding senders (docs/protocol.md section 7); every
 #: other limit keeps its default.
 CHAT_RATE = "1000000"
 CHAT_BURST = "1000000"
@@ -63,20 +73,36 @@ class Target:
     """One server under test and how to start it."""
 
     name: str
-    proto: str
+    #: The load generator's doors: (protocol, index into the server's ports).
+    doors: list[tuple[str, int]]
     #: Handshakes in flight in the joins phase.
     inflight: int
-    #: Builds the command line from (port, scratch directory).
-    command: Callable[[int, Path], list[str]]
+    #: Builds the command line from (ports, scratch directory).
+    command: Callable[[Sequence[int], Path], list[str]]
+    #: How many loopback ports the server listens on.
+    ports: int = 1
     note: str = ""
-    extra_args: list[str] = field(default_factory=list)
+    #: Extra environment of the server process.
+    env: dict[str, str] = field(default_factory=dict)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+#: Every target, in the order of the tables.
+TARGET_NAMES = ["chatproto", "baseline", "chatproto-ws", "chatproto-mixed", "node-ws"]
+IRC_PEERS = ["ngircd", "inspircd"]
+#: Our IRC door, measured beside the IRC peers with the same generator (issue 12).
+IRC_DOOR = "chatproto-irc"
+
+
+def free_ports(count: int) -> list[int]:
+    """C{count} distinct TCP ports on 127.0.0.1 that nobody listens on right now."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def find_program(name: str) -> str | None:
@@ -115,18 +141,18 @@ def prepare_scratch(directory: Path) -> None:
         os.chown(directory, irc.pw_uid, irc.pw_gid)
 
 
-def targets(twistd: str) -> dict[str, Target]:
-    """Every target this machine can run, by name."""
-    found: dict[str, Target] = {}
+def chat_command(twistd: str, websocket: bool) -> Callable[[Sequence[int], Path], list[str]]:
+    """The command line of our server: the TCP door on the first port, the WebSocket door
+    on the second if C{websocket}."""
 
-    def chat(port: int, directory: Path) -> list[str]:
-        return [
+    def command(ports: Sequence[int], directory: Path) -> list[str]:
+        line = [
             twistd,
             "--pidfile=",
             "-n",
             "chat",
             "--port",
-            f"tcp:{port}:interface=127.0.0.1",
+            f"tcp:{ports[0]}:interface=127.0.0.1",
             "--history-file",
             str(directory / "history.jsonl"),
             "--history-replay",
@@ -136,66 +162,35 @@ def targets(twistd: str) -> dict[str, Target]:
             "--burst",
             CHAT_BURST,
         ]
+        if websocket:
+            line += ["--ws-port", f"tcp:{ports[1]}:interface=127.0.0.1"]
+        return line
 
-    if Path(twistd).exists():
-        found["chatproto"] = Target("chatproto", "chat", 32, chat)
-        found["chatproto-irc"] = irc_door_target(chat)
-    ngircd = find_program("ngircd")
-    if ngircd:
-
-        def ngircd_command(port: int, directory: Path) -> list[str]:
-            conf = render_peer_config("ngircd", port, directory)
-            return [*as_irc_user(), ngircd, "-n", "-f", str(conf)]
-
-        found["ngircd"] = Target(
-            "ngircd",
-            "irc",
-            8,
-            ngircd_command,
-            note="listen backlog 10: joins measured with 8 handshakes in flight",
-        )
-    inspircd = find_program("inspircd")
-    if inspircd:
-
-        def inspircd_command(port: int, directory: Path) -> list[str]:
-            conf = render_peer_config("inspircd", port, directory)
-            return [*as_irc_user(), inspircd, "--config", str(conf), "--nofork", "--nopid"]
-
-        found["inspircd"] = Target(
-            "inspircd",
-            "irc",
-            100,
-            inspircd_command,
-            note="completes registrations once a second: its joins/s is the 100 in flight, "
-            "not comparable; its RSS grows with the handshakes in flight",
-        )
-    return found
+    return command
 
 
-def irc_door_target(chat: Callable[[int, Path], list[str]]) -> Target:
-    """Our IRC door (issue 12) under the peers' workload: the same generator speaking IRC.
+def irc_door_command(twistd: str) -> Callable[[Sequence[int], Path], list[str]]:
+    """Our server with the IRC door on the measured port (the TCP door on a second port
+    nobody uses), its channel the generator's."""
+    chat = chat_command(twistd, False)
 
-    C{chat} builds our server's command line; the word-packet door listens on a port
-    nobody uses, the IRC door on the measured one, its channel the generator's.
-    """
-
-    def command(port: int, directory: Path) -> list[str]:
+    def command(ports: Sequence[int], directory: Path) -> list[str]:
         return [
-            *chat(0, directory),
+            *chat([ports[1]], directory),
             "--irc-port",
-            f"tcp:{port}:interface=127.0.0.1",
+            f"tcp:{ports[0]}:interface=127.0.0.1",
             "--irc-channel",
             IrcAdapter().channel,
             "--irc-server-name",
             "bench.chatproto.local",
         ]
 
-    return Target("chatproto-irc", "irc", 32, command)
+    return command
 
 
 def irc_door_goals(meds: dict[str, dict[str, float]]) -> dict[str, Any]:
     """Issue 12's goals for the IRC door against InspIRCd, each (met, measured, target)."""
-    ours, peer = meds.get("chatproto-irc"), meds.get("inspircd")
+    ours, peer = meds.get(IRC_DOOR), meds.get("inspircd")
     if not ours or not peer:
         return {}
     checks: dict[str, Any] = {}
@@ -210,6 +205,113 @@ def irc_door_goals(meds: dict[str, dict[str, float]]) -> dict[str, Any]:
         target = theirs * factor
         checks[name] = (measured >= target if at_least else measured <= target, measured, target)
     return checks
+
+
+def has_websocket_door(twistd: str) -> bool:
+    """Whether this build's C{twistd chat} takes C{--ws-port} (has the WebSocket door)."""
+    done = subprocess.run(
+        [twistd, "chat", "--help"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return "--ws-port" in done.stdout
+
+
+def targets(
+    twistd: str, wanted: Sequence[str], baseline_rev: str | None, log: Path
+) -> tuple[dict[str, Target], dict[str, str]]:
+    """The wanted targets this machine can run, by name, and why each other one cannot run.
+
+    The baseline and the Node peer are installed here (once) when wanted.
+    """
+    found: dict[str, Target] = {}
+    missing: dict[str, str] = {}
+    if not Path(twistd).exists():
+        missing["chatproto"] = f"no {twistd} (run `make install`)"
+    else:
+        found["chatproto"] = Target("chatproto", [("chat", 0)], 32, chat_command(twistd, False))
+        if IRC_DOOR in wanted:
+            found[IRC_DOOR] = Target(IRC_DOOR, [("irc", 0)], 32, irc_door_command(twistd), ports=2)
+        if {"chatproto-ws", "chatproto-mixed"} & set(wanted):
+            if has_websocket_door(twistd):
+                found["chatproto-ws"] = Target(
+                    "chatproto-ws", [("ws", 1)], 32, chat_command(twistd, True), ports=2
+                )
+                found["chatproto-mixed"] = Target(
+                    "chatproto-mixed",
+                    [("chat", 0), ("ws", 1)],
+                    32,
+                    chat_command(twistd, True),
+                    ports=2,
+                    note="clients alternate between the TCP and the WebSocket door; "
+                    "5 senders on each",
+                )
+            else:
+                reason = "the WebSocket door is not available: `twistd chat` rejects --ws-port"
+                missing["chatproto-ws"] = missing["chatproto-mixed"] = reason
+    if "baseline" in wanted:
+        if not baseline_rev:
+            missing["baseline"] = "no --baseline-rev given"
+        else:
+            try:
+                commit, old_twistd = install_commit(baseline_rev, log)
+            except BuildError as e:
+                missing["baseline"] = str(e)
+            else:
+                found["baseline"] = Target(
+                    "baseline",
+                    [("chat", 0)],
+                    32,
+                    chat_command(str(old_twistd), False),
+                    note=f"the TCP door of {baseline_rev} ({commit[:12]})",
+                )
+    if "node-ws" in wanted:
+        try:
+            modules = install_node_ws(log)
+        except BuildError as e:
+            missing["node-ws"] = str(e)
+        else:
+            script = str(PEERS / "ws-broadcast.js")
+            found["node-ws"] = Target(
+                "node-ws",
+                [("ws-broadcast", 0)],
+                32,
+                lambda ports, _directory: ["node", script, str(ports[0])],
+                env={"NODE_PATH": str(modules)},
+                note=f"ws {WS_VERSION}; a join is the bare WebSocket upgrade (no nickname, "
+                "no welcome): its joins/s is not comparable",
+            )
+    ngircd = find_program("ngircd")
+    if ngircd:
+
+        def ngircd_command(ports: Sequence[int], directory: Path) -> list[str]:
+            conf = render_peer_config("ngircd", ports[0], directory)
+            return [*as_irc_user(), ngircd, "-n", "-f", str(conf)]
+
+        found["ngircd"] = Target(
+            "ngircd",
+            [("irc", 0)],
+            8,
+            ngircd_command,
+            note="listen backlog 10: joins measured with 8 handshakes in flight",
+        )
+    inspircd = find_program("inspircd")
+    if inspircd:
+
+        def inspircd_command(ports: Sequence[int], directory: Path) -> list[str]:
+            conf = render_peer_config("inspircd", ports[0], directory)
+            return [*as_irc_user(), inspircd, "--config", str(conf), "--nofork", "--nopid"]
+
+        found["inspircd"] = Target(
+            "inspircd",
+            [("irc", 0)],
+            100,
+            inspircd_command,
+            note="completes registrations once a second: its joins/s is the 100 in flight, "
+            "not comparable; its RSS grows with the handshakes in flight",
+        )
+    for name in IRC_PEERS:
+        if name not in found:
+            missing[name] = "not installed (run `make bench-peers`)"
+    return found, missing
 
 
 # -- machine noise ----------------------------------------------------------------------
@@ -255,18 +357,28 @@ def process_cpu_seconds(pid: int) -> float:
 # -- one run -----------------------------------------------------------------------------
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], limit: float) -> bool:
-    """Wait until something accepts on C{port}; False if C{proc} died or time ran out."""
+def wait_for_ports(ports: Sequence[int], proc: subprocess.Popen[bytes], limit: float) -> bool:
+    """Wait until something accepts on each of C{ports}; False if C{proc} died or time ran out."""
     deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
+    waiting = list(ports)
+    while waiting and time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
+            with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.5):
+                waiting.pop(0)
         except OSError:
             time.sleep(0.1)
-    return False
+    return not waiting
+
+
+def door_args(target: Target, ports: Sequence[int]) -> list[str]:
+    """The load generator's options that name C{target}'s doors on C{ports}."""
+    (proto, index), *others = target.doors
+    args = ["--proto", proto, "--port", str(ports[index])]
+    for other, other_index in others:
+        args += ["--also", f"{other}:{ports[other_index]}"]
+    return args
 
 
 def stop(proc: subprocess.Popen[bytes], grace: float = 10.0) -> int | None:
@@ -286,16 +398,20 @@ def run_once(target: Target, loadgen_args: Sequence[str], log: Path) -> dict[str
     with tempfile.TemporaryDirectory(prefix=f"bench-{target.name}-") as scratch:
         directory = Path(scratch)
         prepare_scratch(directory)
-        port = free_port()
-        command = ["taskset", "-c", SERVER_CPU, *target.command(port, directory)]
+        ports = free_ports(target.ports)
+        command = ["taskset", "-c", SERVER_CPU, *target.command(ports, directory)]
         with open(log, "ab") as server_log:
             server_log.write(f"\n=== {' '.join(command)}\n".encode())
             server_log.flush()
             server = subprocess.Popen(
-                command, cwd=directory, stdout=server_log, stderr=subprocess.STDOUT
+                command,
+                cwd=directory,
+                stdout=server_log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **target.env},
             )
         try:
-            if not wait_for_port(port, server, 20.0):
+            if not wait_for_ports(ports, server, 20.0):
                 raise RuntimeError(f"{target.name} did not start: see {log}")
             generator = [
                 "taskset",
@@ -304,15 +420,11 @@ def run_once(target: Target, loadgen_args: Sequence[str], log: Path) -> dict[str
                 sys.executable,
                 "-m",
                 "bench.loadgen",
-                "--proto",
-                target.proto,
-                "--port",
-                str(port),
+                *door_args(target, ports),
                 "--server-pid",
                 str(server.pid),
                 "--join-inflight",
                 str(target.inflight),
-                *target.extra_args,
                 *loadgen_args,
             ]
             busy_before = cpu_busy_ticks()
@@ -349,12 +461,14 @@ METRICS: list[tuple[str, tuple[str, str], int]] = [
     ("RSS KiB per idle client N={big}", ("rss", "kib_per_client"), -1),
     ("deliveries/s N={big}", ("flood", "deliveries_per_s"), 1),
     ("  server core busy", ("flood", "server_core"), 0),
+    ("  server core ns per delivery", ("flood", "server_ns_per_delivery"), -1),
     ("  generator core busy", ("flood", "gen_core"), 0),
     ("deliveries/s N={big} poll gap", ("flood-gap", "deliveries_per_s"), 1),
     ("  server core busy", ("flood-gap", "server_core"), 0),
     ("  generator core busy", ("flood-gap", "gen_core"), 0),
     ("deliveries/s N={small}", ("small_flood", "deliveries_per_s"), 1),
     ("  server core busy", ("small_flood", "server_core"), 0),
+    ("  server core ns per delivery", ("small_flood", "server_ns_per_delivery"), -1),
     ("deliveries/s N={small} poll gap", ("small_flood-gap", "deliveries_per_s"), 1),
     ("  server core busy", ("small_flood-gap", "server_core"), 0),
     ("latency p50 ms N={big} 50/s", ("latency", "p50_ms"), -1),
@@ -392,21 +506,63 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
 
 
+@dataclass(frozen=True)
+class Table:
+    """One side-by-side table: its targets, and the ratios worth a column."""
+
+    title: str
+    names: list[str]
+    ratios: list[tuple[str, str]]
+
+
+TABLES = [
+    Table(
+        "the TCP door, the IRC door and the IRC peers (issues 5 and 12)",
+        ["chatproto", IRC_DOOR, *IRC_PEERS],
+        [("chatproto", peer) for peer in IRC_PEERS] + [(IRC_DOOR, peer) for peer in IRC_PEERS],
+    ),
+    Table(
+        "the doors and the Node ws peer (issue 9)",
+        TARGET_NAMES,
+        [
+            ("chatproto", "baseline"),
+            ("chatproto-ws", "chatproto"),
+            ("chatproto-ws", "node-ws"),
+            ("chatproto-mixed", "chatproto"),
+        ],
+    ),
+]
+
+
+def tables_to_show(measured: Sequence[str]) -> list[Table]:
+    """The tables cut to the measured targets: those that compare two or more, else one."""
+    cut = []
+    for t in TABLES:
+        names = [n for n in t.names if n in measured]
+        if names:
+            ratios = [(a, b) for a, b in t.ratios if a in names and b in names]
+            cut.append(Table(t.title, names, ratios))
+    return [t for t in cut if len(t.names) > 1] or cut[:1]
+
+
 def table(
-    names: Sequence[str], meds: dict[str, dict[str, float]], big: int = 1000, small: int = 100
+    names: Sequence[str],
+    meds: dict[str, dict[str, float]],
+    ratios: Sequence[tuple[str, str]],
+    big: int = 1000,
+    small: int = 100,
 ) -> str:
-    """The side-by-side table: one column per target, then ours/peer ratios."""
-    ours = "chatproto" if "chatproto" in names else None
-    peers = [n for n in names if n != ours]
-    header = ["metric", *names] + ([f"ours/{p}" for p in peers] if ours else [])
+    """The side-by-side table: one column per target, then a column per (a, b): a/b."""
+    header = ["metric", *names] + [f"{a}/{b}" for a, b in ratios]
     rows = [header]
     for label, path, better in METRICS:
         key = ".".join(p for p in path if p)
+        if all(meds[n].get(key) is None for n in names):
+            continue  # a phase that was not run
         row = [label.format(big=big, small=small)] + [fmt(meds[n].get(key)) for n in names]
-        if ours:
-            for peer in peers:
-                a, b = meds[ours].get(key), meds[peer].get(key)
-                row.append(f"{a / b:.2f}x" if better and a is not None and b else "")
+        for a_name, b_name in ratios:
+            a, b = meds[a_name].get(key), meds[b_name].get(key)
+            row.append(f"{a / b:.2f}x" if better and a is not None and b else "")
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = []
@@ -444,6 +600,81 @@ def goals(meds: dict[str, dict[str, float]]) -> dict[str, Any]:
     return checks
 
 
+@dataclass(frozen=True)
+class RatioGoal:
+    """A goal that one target's deliveries/s at N=1000 be a multiple of another's."""
+
+    name: str
+    numerator: str
+    denominator: str
+    factor: float
+    #: "beats": strictly more, rather than at least.
+    strict: bool = False
+
+
+#: Issue 9's goals for the doors.
+DOOR_GOALS = [
+    RatioGoal("tcp>=0.95x baseline", "chatproto", "baseline", 0.95),
+    RatioGoal("ws>=0.8x tcp", "chatproto-ws", "chatproto", 0.8),
+    RatioGoal("ws beats node-ws", "chatproto-ws", "node-ws", 1.0, strict=True),
+]
+DOOR_METRIC = "flood.deliveries_per_s"
+#: A flood whose generator core was this busy while the server's was not is
+#: generator-bound: its deliveries/s is a lower bound of the server's.
+GENERATOR_BOUND = 0.9
+
+
+def door_goals(meds: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
+    """Issue 9's goals against the medians; a goal whose targets were not both measured
+    is left out."""
+    checks: dict[str, dict[str, Any]] = {}
+    for goal in DOOR_GOALS:
+        a = meds.get(goal.numerator, {}).get(DOOR_METRIC)
+        b = meds.get(goal.denominator, {}).get(DOOR_METRIC)
+        if a is None or not b:
+            continue
+        ratio = a / b
+        met = ratio > goal.factor if goal.strict else ratio >= goal.factor
+        pair = (goal.numerator, goal.denominator)
+        costs = [meds[n].get("flood.server_ns_per_delivery") for n in pair]
+        checks[goal.name] = {
+            "met": met,
+            goal.numerator: a,
+            goal.denominator: b,
+            "ratio": round(ratio, 3),
+            "needed": goal.factor,
+            "generator_bound": [
+                n
+                for n in pair
+                if meds[n].get("flood.gen_core", 0.0) >= GENERATOR_BOUND
+                and meds[n].get("flood.server_core", 1.0) < GENERATOR_BOUND
+            ],
+            "server_ns_per_delivery": costs if None not in costs else None,
+        }
+    return checks
+
+
+def describe_door_goal(goal: RatioGoal, check: dict[str, Any] | None, why: str) -> str:
+    """One door goal's verdict: both figures, their ratio, and by how much it is met or missed."""
+    if check is None:
+        return f"{goal.name}: not measured ({why})"
+    a, b = check[goal.numerator], check[goal.denominator]
+    margin = check["ratio"] / goal.factor - 1
+    verdict = f"ok by {margin:.0%}" if check["met"] else f"MISSED by {-margin:.0%}"
+    text = (
+        f"{goal.name} {verdict} ({goal.numerator} {_number(a)} / {goal.denominator} "
+        f"{_number(b)} = {check['ratio']:.2f}x, needs {'>' if goal.strict else '>='}"
+        f"{goal.factor:g}x)"
+    )
+    costs = check["server_ns_per_delivery"]
+    if check["generator_bound"] and costs:
+        text += (
+            f"; generator-bound ({', '.join(check['generator_bound'])}): server core per "
+            f"delivery {costs[0]:,.0f} / {costs[1]:,.0f} ns = {costs[0] / costs[1]:.2f}x"
+        )
+    return text
+
+
 def describe_goal(name: str, check: tuple[bool, float, float]) -> str:
     """One goal's verdict, with by how much it is met or missed."""
     met, measured, target = check
@@ -464,6 +695,11 @@ def environment(available: dict[str, Target]) -> dict[str, str]:
                 info["cpu"] = line.split(":", 1)[1].strip()
                 break
     info["cores"] = str(os.cpu_count())
+    if "node-ws" in available:
+        info["node"] = node_version()
+        info["ws"] = WS_VERSION
+    if "baseline" in available:
+        info["baseline"] = available["baseline"].note
     for name, flag in (("ngircd", "--version"), ("inspircd", "--version")):
         program = find_program(name)
         if name in available and program:
@@ -519,6 +755,17 @@ def measure(
     return best
 
 
+def skip_reason(name: str, available: dict[str, Target], missing: dict[str, str]) -> str:
+    """Why target C{name} has no figures."""
+    if name in missing:
+        return missing[name]
+    if name in available:
+        return "every run failed"
+    if name in [*TARGET_NAMES, *IRC_PEERS]:
+        return "not in --targets"
+    return "unknown target"
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """The runner's options; unknown ones go to the load generator."""
     p = argparse.ArgumentParser(
@@ -526,8 +773,18 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         epilog="Other options (e.g. --duration 2 --clients 500) are passed to bench.loadgen.",
     )
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--targets", default="chatproto,chatproto-irc,ngircd,inspircd")
+    p.add_argument(
+        "--targets",
+        default=",".join(n for n in [*TARGET_NAMES, IRC_DOOR, *IRC_PEERS] if n != "baseline"),
+        help="comma-separated, of: " + ", ".join([*TARGET_NAMES, IRC_DOOR, *IRC_PEERS]),
+    )
     p.add_argument("--twistd", default=str(ROOT / ".venv" / "bin" / "twistd"))
+    p.add_argument(
+        "--baseline-rev",
+        metavar="REV",
+        help="also measure the TCP door of commit REV (target 'baseline'), installed into "
+        "its own virtualenv under $XDG_CACHE_HOME/chatproto-bench/",
+    )
     p.add_argument("--quiet-wait", type=float, default=60.0, help="seconds to wait for idle cores")
     p.add_argument(
         "--max-noise",
@@ -549,17 +806,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.cpu_count() is None or (os.cpu_count() or 0) < 2:
         print("the benchmark needs two cores (server on 0, generator on 1)", file=sys.stderr)
         return 2
-    available = targets(os.path.abspath(args.twistd))
     wanted = [n for n in args.targets.split(",") if n]
-    names = [n for n in wanted if n in available]
-    for missing in (n for n in wanted if n not in available):
-        hint = " (run `make bench-peers`)" if missing != "chatproto" else ""
-        print(f"[bench] {missing}: not installed, skipped{hint}", file=sys.stderr)
-    if not names:
-        return 2
+    if args.baseline_rev and "baseline" not in wanted:
+        wanted.insert(1, "baseline")
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log = RESULTS / f"servers-{stamp}.log"
+    available, missing = targets(os.path.abspath(args.twistd), wanted, args.baseline_rev, log)
+    names = [n for n in wanted if n in available]
+    for name in wanted:
+        if name not in available:
+            print(
+                f"[bench] {name}: skipped: {skip_reason(name, available, missing)}", file=sys.stderr
+            )
+    if not names:
+        return 2
     runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     failures: dict[str, list[str]] = {n: [] for n in names}
     for round_ in range(1, args.runs + 1):
@@ -570,17 +831,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 runs[name].append(result)
     names = [n for n in names if runs[n]]
+    if not names:
+        print("[bench] every run failed", file=sys.stderr)
+        return 1
     meds = {n: medians(runs[n]) for n in names}
     print()
     print(f"median of {args.runs} runs; server on CPU {SERVER_CPU}, generator on CPU {LOADGEN_CPU}")
     first = runs[names[0]][0]
     big = first.get("joins", {}).get("clients", 1000)
     small = first.get("small_joins", {}).get("clients", 100)
-    print(table(names, meds, big, small))
+    for shown in tables_to_show(names):
+        print(f"\n{shown.title}")
+        print(table(shown.names, meds, shown.ratios, big, small))
+    print()
     for name in names:
         if available[name].note:
             print(f"note: {name}: {available[name].note}")
-    checks = goals(meds) if big == 1000 else {}  # issue 5's goals are stated for N=1000
+    # The goals are stated for N=1000.
+    checks = goals(meds) if big == 1000 else {}
     if checks:
         print("goals (issue 5): " + ", ".join(describe_goal(k, v) for k, v in checks.items()))
         if not all(met for met, _, _ in checks.values()):
@@ -588,13 +856,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     irc_checks = irc_door_goals(meds) if big == 1000 else {}
     if irc_checks:
         print("goals (issue 12): " + ", ".join(describe_goal(k, v) for k, v in irc_checks.items()))
+    door_checks = door_goals(meds) if big == 1000 else {}
+    if big == 1000:
+        print("goals (issue 9), deliveries/s N=1000:")
+        for goal in DOOR_GOALS:
+            absent = [n for n in (goal.numerator, goal.denominator) if n not in meds]
+            why = "; ".join(f"{n}: {skip_reason(n, available, missing)}" for n in absent)
+            print("  " + describe_door_goal(goal, door_checks.get(goal.name), why))
     report = {
         "runs": args.runs,
         "loadgen_args": loadgen_args,
         "environment": environment(available),
         "median": meds,
         "goals": checks,
+        "door_goals": door_checks,
         "irc_goals": irc_checks,
+        "skipped": {n: skip_reason(n, available, missing) for n in wanted if n not in names},
         "failures": {n: f for n, f in failures.items() if f},
         "raw": runs,
     }

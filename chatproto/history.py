@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
 
@@ -42,16 +43,13 @@ _log = Logger()
 #: replayed record grows by its `"history": true` field.
 MAX_RECORD_BYTES = 65535 - 32
 
+#: Start-up reads this many lines with an id beyond the retained ones, so that a few stray
+#: lines near the end neither shorten the replay nor hide the greatest id stored.
+WINDOW_SLACK = 1000
 
-def _record_id(line: bytes) -> int | None:
-    """The id of a stored record, or None when C{line} is not one.
 
-    A record is written exactly as broadcast: compact JSON, one object that
-    ends in C{}} and fits a frame. Anything else (even valid JSON with a
-    trailing CR or space) could not be replayed as it is, so it counts as corrupt.
-    """
-    if not line.endswith(b"}") or len(line) > MAX_RECORD_BYTES:
-        return None
+def _claimed_id(line: bytes) -> int | None:
+    """The id C{line} claims, valid record or not: a JSON object's positive integer C{id}."""
     try:
         record = json.loads(line.decode("utf-8"))
     except (ValueError, RecursionError):  # bad UTF-8 or JSON, or absurdly deep nesting
@@ -65,7 +63,14 @@ def _record_id(line: bytes) -> int | None:
     return message_id
 
 
-def _end_of_last_line(fd: int, size: int) -> int:
+def _is_replayable(line: bytes) -> bool:
+    """Whether a line with an id is written exactly as broadcast: compact JSON that ends
+    in C{}} and fits a frame (valid JSON with a trailing CR or space could not be replayed
+    as it is)."""
+    return line.endswith(b"}") and len(line) <= MAX_RECORD_BYTES
+
+
+def end_of_last_line(fd: int, size: int) -> int:
     """The offset just past the last newline in the first C{size} bytes of C{fd}, or 0."""
     end = size
     while end > 0:
@@ -102,14 +107,100 @@ def _lines_backwards(fd: int, end: int) -> Iterator[tuple[int, bytes]]:
             buf_start, high = start, len(buf)
 
 
+@dataclass
+class Window:
+    """The tail of a history file that start-up reads, checked forwards (section 6).
+
+    A line is a valid record when it is replayable and its id is greater than the id of
+    the valid line before it in the window; every other line is corrupt.
+    """
+
+    #: C{(offset, id, line)} of every valid record, oldest first.
+    records: list[tuple[int, int, bytes]] = field(default_factory=list)
+    #: Byte offsets of the corrupt lines, oldest first.
+    corrupt: list[int] = field(default_factory=list)
+    #: The greatest id any line of the window claims, corrupt ones included; 0 if none.
+    greatest_id: int = 0
+
+
+def read_window(fd: int, end: int, wanted: int) -> Window:
+    """
+    Read the lines of C{fd} before C{end} (0 or just past a newline) backwards until
+    C{wanted} + L{WINDOW_SLACK} of them claim an id, then check them forwards.
+
+    What is read depends on C{wanted}, not on the file's size (unless the tail is mostly
+    lines without an id).
+    """
+    tail: list[tuple[int, tuple[int, bytes] | None]] = []  # newest first
+    with_id = 0
+    for offset, line in _lines_backwards(fd, end):
+        message_id = _claimed_id(line)
+        tail.append((offset, None if message_id is None else (message_id, line)))
+        if message_id is not None:
+            with_id += 1
+            if with_id >= wanted + WINDOW_SLACK:
+                break
+    window = Window()
+    for offset, claimed in reversed(tail):
+        if claimed is None:
+            window.corrupt.append(offset)
+            continue
+        message_id, line = claimed
+        window.greatest_id = max(window.greatest_id, message_id)
+        newest = window.records[-1][1] if window.records else 0
+        if message_id <= newest or not _is_replayable(line):
+            window.corrupt.append(offset)
+        else:
+            window.records.append((offset, message_id, line))
+    return window
+
+
+class HistoryLocked(HistoryUnavailable):
+    """Another process holds the history file's lock (usually another server)."""
+
+
+def lock_exclusively(fd: int, path: str) -> None:
+    """Take the lock that lets one process at a time write the history file at C{path}.
+
+    Raise L{HistoryLocked}, naming the process that holds it when the system tells.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        holder = _lock_holder(fd)
+        who = f"process {holder}" if holder is not None else "another process"
+        raise HistoryLocked(
+            f"history file {path!r} is locked by {who} (another chat server on this file?)"
+        ) from e
+
+
+def _lock_holder(fd: int) -> int | None:
+    """The pid that Linux's /proc/locks names for a flock on C{fd}'s file, or None."""
+    st = os.fstat(fd)
+    # /proc/locks names a file as major:minor:inode, the device numbers in hex.
+    file_id = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            for line in locks:
+                # "1: FLOCK  ADVISORY  WRITE 4242 fe:00:2154500 0 EOF"; waiters add "->".
+                fields = line.split()
+                if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == file_id:
+                    pid = int(fields[4])
+                    return pid if pid > 0 else None  # 0: in another pid namespace
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 @implementer(IHistoryStore)
 class JsonLinesHistory:
     """
     An append-only JSON Lines file: one record per line, exactly as broadcast.
 
     The constructor opens and recovers the file (blocking, meant for start-up): it cuts a
-    torn last line, then reads only the file's tail, backwards, until C{retain} valid
-    records (and at least the newest one) are found. Corrupt lines are skipped and logged.
+    torn last line, then reads the file's tail (see L{read_window}) and retains its newest
+    C{retain} valid records; C{last_id} is the greatest id that tail holds, so that no id
+    is reused. Corrupt lines are skipped and logged.
     C{fsync} is C{"always"} (the room awaits L{sync} before delivery), C{"interval"} (the
     service calls L{sync} once a second) or C{"never"} (no fsync but the one at
     close). C{run_in_thread} runs the blocking fsync off the reactor thread.
@@ -137,6 +228,7 @@ class JsonLinesHistory:
         # Set when a failed append may have left bytes past _size that are not yet cut off.
         self._torn = False
         self._synced_id = self.last_id
+        self._synced_size = self._size
         self._sync_target: int | None = None  # last_id covered by the fsync in flight
         self._sync_waiters: list[Deferred[None]] = []  # fire when the fsync in flight ends
         self._next_sync_waiters: list[Deferred[None]] = []  # need one more fsync after it
@@ -157,16 +249,16 @@ class JsonLinesHistory:
         except OSError as e:
             raise HistoryUnavailable(f"cannot open history file {path!r}: {e.strerror}") from e
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
+            lock_exclusively(fd, path)
+        except HistoryLocked:
             os.close(fd)
-            raise HistoryUnavailable(f"history file {path!r} is in use by another process") from e
+            raise
         return fd
 
     def _recover(self) -> int:
         """Cut a torn last line, load the tail and return the file's size."""
         size = os.fstat(self._fd).st_size
-        end = _end_of_last_line(self._fd, size)
+        end = end_of_last_line(self._fd, size)
         if end != size:
             # A crash mid-append left a torn line; cut it before anything is appended after it.
             os.ftruncate(self._fd, end)
@@ -176,25 +268,23 @@ class JsonLinesHistory:
                 length=size - end,
                 offset=end,
             )
-        skipped: list[int] = []
-        for offset, line in _lines_backwards(self._fd, end):
-            message_id = _record_id(line)
-            # Read backwards, ids must decrease; the newer line is the one the server trusted.
-            if message_id is None or (self._retained and message_id >= self._retained[0][0]):
-                skipped.append(offset)
-                continue
-            if not self.last_id:
-                self.last_id = message_id
-            self._retained.appendleft((message_id, line))  # a no-op when retain=0
-            if len(self._retained) == self._retained.maxlen:
-                break  # with retain=0, as soon as last_id is known
-        if skipped:
+        window = read_window(self._fd, end, self._retained.maxlen or 0)
+        self._retained.extend((message_id, line) for _, message_id, line in window.records)
+        # Above every id the window holds, valid or not, so that no id is ever reused.
+        self.last_id = window.greatest_id
+        if window.corrupt:
             _log.warn(
                 "History file {path}: skipped {count} corrupt lines at byte offsets {offsets}",
                 path=self.path,
-                count=len(skipped),
-                offsets=sorted(skipped)[:_MAX_LOGGED_OFFSETS],
+                count=len(window.corrupt),
+                offsets=window.corrupt[:_MAX_LOGGED_OFFSETS],
             )
+        _log.info(
+            "History file {path}: loaded {count} messages; new messages get ids from {next_id}",
+            path=os.path.abspath(self.path),
+            count=len(self._retained),
+            next_id=self.last_id + 1,
+        )
         return end
 
     def add(self, fields: bytes) -> Deferred[Stored]:
@@ -295,9 +385,9 @@ class JsonLinesHistory:
         """Run one fsync covering everything appended so far."""
         target = self._sync_target = self.last_id
         done = self._run_in_thread(partial(os.fsync, self._fd))
-        done.addBoth(self._fsync_done, target)
+        done.addBoth(self._fsync_done, target, self._size)
 
-    def _fsync_done(self, result: Failure | None, target: int) -> None:
+    def _fsync_done(self, result: Failure | None, target: int, size: int) -> None:
         """Tell the waiters of the finished fsync, then start the follow-up one if needed."""
         waiters = self._sync_waiters
         self._sync_waiters, self._next_sync_waiters = self._next_sync_waiters, []
@@ -308,12 +398,29 @@ class JsonLinesHistory:
                 "History file {path}: fsync failed: {error}", path=self.path, error=result.value
             )
             error = HistoryUnavailable(f"cannot sync history: {result.value}")
+            if self.durable_before_delivery:
+                waiters += self._sync_waiters
+                self._sync_waiters = []
+                self._forget_unsynced()
         else:
             self._synced_id = max(self._synced_id, target)
+            self._synced_size = max(self._synced_size, size)
         _fire(waiters, error)
         # A waiter's callback may already have started an fsync that covers the rest.
         if self._sync_waiters and self._sync_target is None:
             self._start_fsync()
+
+    def _forget_unsynced(self) -> None:
+        """With fsync=always, a failed fsync means its messages are shown to nobody
+        (docs/protocol.md section 6): cut them from the file and from the replay window.
+        Their ids stay used; the next message gets a new one."""
+        self._size = self._synced_size
+        self._torn = True  # cut now, or before the next append if the cut fails too
+        with contextlib.suppress(OSError):
+            self._cut_torn_bytes()
+        while self._retained and self._retained[-1][0] > self._synced_id:
+            self._retained.pop()
+        self._synced_id = self.last_id
 
     def close(self) -> Deferred[None]:
         """Refuse further appends, sync (with every policy: shutdown makes history

@@ -5,19 +5,19 @@ This is the only place where command-line options become objects.
 
 from __future__ import annotations
 
+import math
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable
 from typing import Any, get_args
 
-from twisted.application import strports
 from twisted.application.internet import TimerService
 from twisted.application.service import IService, MultiService, Service
-from twisted.internet import endpoints
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import deferLater
+from twisted.internet.interfaces import IReactorThreads, IReactorTime
+from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python import usage
 
@@ -32,71 +32,78 @@ from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 from chatproto.doors.websocket.site import chat_site
 from chatproto.fdlimit import raise_open_file_limit
 from chatproto.history import FsyncPolicy, JsonLinesHistory
-from chatproto.seams.history import IHistoryStore
+from chatproto.listeners import OptionListener, endpoint_for
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore
+from chatproto.seams.redis.wiring import REDIS_OPTIONS, make_seams
 
 FSYNC_POLICIES = get_args(FsyncPolicy)
-#: The options that name a listening endpoint, one per door.
-ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port")
-#: The listen backlog given to tcp, tcp6 and ssl endpoints that name none.
-#: Twisted's default of 50 makes the kernel drop connections in a reconnect
-#: storm (every client of a restarted server at once) that the clients
-#: believe are open.
-DEFAULT_BACKLOG = 1024
 #: How often `--fsync interval` makes the history durable, in seconds.
 FSYNC_INTERVAL = 1.0
+#: The options that name an endpoint to listen on (checked by listeners.endpoint_for).
+ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port")
 
 
-def _bounded(kind: type[int] | type[float], low: float, high: float | None = None) -> Any:
-    """A coercer for usage.Options that checks a number's range with a clear message."""
+def _number(
+    name: str,
+    default: float,
+    doc: str,
+    kind: type[int] | type[float],
+    low: float,
+    high: float | None = None,
+) -> list[Any]:
+    """One optParameters row for a number option whose errors name the option."""
 
     def coerce(text: str) -> int | float:
         try:
-            value = kind(text)
+            value: float | None = kind(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not a {kind.__name__}") from None
+            value = None
+        if value is None or not math.isfinite(value):  # nan and inf are no limits
+            noun = "an integer" if kind is int else "a number"
+            raise usage.UsageError(f"--{name} must be {noun}, got {text!r}")
         if value < low or (high is not None and value > high):
-            span = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise ValueError(f"{text} is out of range: {span}")
+            span = f"from {low} to {high}" if high is not None else f">= {low}"
+            raise usage.UsageError(f"--{name} must be {span}, got {text}")
         return value
 
     coerce.coerceDoc = (  # type: ignore[attr-defined]
         f"{kind.__name__}, {low}..{high}" if high is not None else f"{kind.__name__} >= {low}"
     )
-    return coerce
+    return [name, None, default, doc, coerce]
 
 
 class Options(usage.Options):
-    """Command-line options of `twistd chat`; every limit of PROTOCOL.md section 7."""
+    """Command-line options of `twistd chat`; every limit of docs/protocol.md section 7."""
 
     optParameters: list[list[Any]] = [
         ["port", "p", "tcp:10328", "Endpoint description to listen on; a bare number is tcp"],
         ["history-file", None, "chat-history.jsonl", "The JSON Lines history file"],
-        ["history-replay", None, 100, "Messages replayed to a joiner (0: none)", _bounded(int, 0)],
-        ["history-retain", None, 10000, "Messages kept replayable", _bounded(int, 0)],
+        _number("history-replay", 100, "Messages replayed to a joiner (0: none)", int, 0),
+        _number("history-retain", 10000, "Messages kept replayable", int, 0),
         ["fsync", None, "interval", "When history is fsynced: always, interval or never"],
-        ["shutdown-grace", None, 5.0, "Seconds served after SIGTERM/SIGINT", _bounded(float, 0)],
-        ["handshake-timeout", None, 30.0, "Seconds to reach READY (0: off)", _bounded(float, 0)],
-        ["max-message-bytes", None, 4096, "Largest message, UTF-8 bytes", _bounded(int, 1, 16384)],
-        ["rate", None, 10.0, "Frames a second per client (0: off)", _bounded(float, 0)],
-        ["burst", None, 20, "Frames a client may send at once", _bounded(int, 0)],
-        ["flood-errors", None, 50, "rate-limited errors in a row before disconnect (0: off)",
-         _bounded(int, 0)],
-        ["sendq-bytes", None, 1048576, "Unsent bytes per client before it is dropped (0: off)",
-         _bounded(int, 0)],
-        ["max-clients", None, 10000, "Connections at once, choosing ones included (0: off)",
-         _bounded(int, 0)],
-        ["max-per-ip", None, 64, "Connections per non-loopback address (0: off)", _bounded(int, 0)],
+        _number("shutdown-grace", 5.0, "Seconds served after SIGTERM/SIGINT", float, 0),
+        _number("handshake-timeout", 30.0, "Seconds to reach READY (0: off)", float, 0),
+        _number("max-message-bytes", 4096, "Largest message, UTF-8 bytes", int, 1, 16384),
+        _number("rate", 10.0, "Frames a second per client (0: off)", float, 0),
+        _number("burst", 20, "Frames a client may send at once", int, 0),
+        _number("flood-errors", 50, "rate-limited errors in a row before disconnect (0: off)",
+                int, 0),
+        _number("sendq-bytes", 1048576, "Unsent bytes per client before it is dropped (0: off)",
+                int, 0),
+        _number("max-clients", 10000, "Connections at once, choosing ones included (0: off)",
+                int, 0),
+        _number("max-per-ip", 64, "Connections per non-loopback address (0: off)", int, 0),
         ["ws-port", None, None, "Endpoint of the WebSocket door and web client (off unless given)"],
         ["ws-origins", None, "", "Origins allowed to open a WebSocket, comma-separated "
          "(default: the page's own; * for any)"],
         ["irc-port", None, None, "Endpoint of the IRC door (off unless given)"],
         ["irc-channel", None, DEFAULT_CHANNEL, "The IRC channel that is the room"],
         ["irc-server-name", None, socket.gethostname(), "The IRC server's name in numerics"],
-        ["keepalive-idle", None, 60, "Seconds of silence before a peer is probed (0: off)",
-         _bounded(int, 0)],
-        ["keepalive-interval", None, 10, "Seconds between probes", _bounded(int, 1)],
-        ["keepalive-count", None, 5, "Unanswered probes before a peer is dropped",
-         _bounded(int, 1)],
+        _number("keepalive-idle", 60, "Seconds of silence before a peer is probed (0: off)",
+                int, 0),
+        _number("keepalive-interval", 10, "Seconds between probes", int, 1),
+        _number("keepalive-count", 5, "Unanswered probes before a peer is dropped", int, 1),
+        *REDIS_OPTIONS,
     ]  # fmt: skip
 
     optFlags: list[list[Any]] = [
@@ -106,20 +113,16 @@ class Options(usage.Options):
     compData = usage.Completions(optActions={"fsync": usage.CompleteList(list(FSYNC_POLICIES))})
 
     def postOptions(self) -> None:
-        """Normalise the endpoint and check what single options cannot."""
+        """Check the endpoints and what single options cannot."""
         from twisted.internet import reactor
 
         for name in ENDPOINT_OPTIONS:
-            if self[name] is None:
-                continue
-            port = _with_backlog(str(self[name]))
-            try:
-                endpoints.serverFromString(reactor, port)
-            except (ValueError, KeyError, TypeError, OSError) as e:
-                raise usage.UsageError(f"--{name} {port!r} is not a usable endpoint: {e}") from None
-            self[name] = port
+            if self[name] is not None:
+                endpoint_for(f"--{name}", str(self[name]), reactor)
         if self["fsync"] not in FSYNC_POLICIES:
-            raise usage.UsageError(f"--fsync must be one of {', '.join(FSYNC_POLICIES)}")
+            raise usage.UsageError(
+                f"--fsync must be one of {', '.join(FSYNC_POLICIES)}, got {self['fsync']!r}"
+            )
         if self["rate"] and not self["burst"]:
             raise usage.UsageError("--burst must be at least 1 while --rate is on")
         _check_writable(str(self["history-file"]))
@@ -156,17 +159,6 @@ class Options(usage.Options):
         )
 
 
-def _with_backlog(description: str) -> str:
-    """The endpoint description, a bare number as tcp, with a listen backlog of
-    L{DEFAULT_BACKLOG} unless it names one (or has none, like unix:)."""
-    if description.isdigit():
-        description = f"tcp:{description}"
-    kind = description.split(":", 1)[0]
-    if kind in ("tcp", "tcp6", "ssl") and "backlog=" not in description:
-        description += f":backlog={DEFAULT_BACKLOG}"
-    return description
-
-
 def _check_writable(path: str) -> None:
     """Fail early, as a usage error, when the history file cannot be opened for appending."""
     try:
@@ -175,18 +167,33 @@ def _check_writable(path: str) -> None:
         raise usage.UsageError(f"--history-file {path!r}: {e.strerror}") from None
 
 
+#: Called with the action that ends the shutdown grace at once; arranges for a second
+#: SIGINT or SIGTERM to run it.
+InterruptHook = Callable[[Callable[[], None]], None]
+
+
 class RoomService(Service):
-    """Owns the room's life: on stop, announce, serve through the grace, close, sync."""
+    """Owns the room's life: on stop, announce, serve through the grace, close, sync.
+
+    With nobody connected there is no grace. C{on_interrupt}, when given, is told how to
+    end the grace at once (makeService: on a second SIGINT or SIGTERM).
+    """
 
     log = Logger()
 
     def __init__(
-        self, room: Room, history: IHistoryStore, grace: float, reactor: IReactorTime
+        self,
+        room: Room,
+        history: IHistoryStore,
+        grace: float,
+        reactor: IReactorTime,
+        on_interrupt: InterruptHook | None = None,
     ) -> None:
         self.room = room
         self.history = history
         self.grace = grace
         self.reactor = reactor
+        self.on_interrupt = on_interrupt
 
     def startService(self) -> None:
         """Lift the open-file limit so the room can hold its --max-clients."""
@@ -198,10 +205,38 @@ class RoomService(Service):
     def stopService(self) -> Deferred[None]:
         """Announce the shutdown, keep serving for the grace, then close everything."""
         super().stopService()  # type: ignore[no-untyped-call]
-        self.room.announce_shutdown(self.grace)
-        done: Deferred[None] = deferLater(self.reactor, self.grace, self.room.close_all)
-        done.addCallback(lambda _: self.history.close())
-        return done
+        grace_over: Deferred[None] = Deferred()
+        if self.room.connection_count():
+            self.room.announce_shutdown(self.grace)
+            timer = self.reactor.callLater(self.grace, grace_over.callback, None)
+
+            def end_grace() -> None:
+                if timer.active():
+                    self.log.info("interrupted again: closing every connection now")
+                    timer.cancel()
+                    grace_over.callback(None)
+
+            if self.on_interrupt is not None:
+                self.on_interrupt(end_grace)
+        else:
+            self.log.info("shutting down now: nobody is connected")
+            grace_over.callback(None)
+        grace_over.addCallback(lambda _: self.room.close_all())
+        return grace_over.addCallback(lambda _: self.history.close())
+
+
+def _signals_end_grace(reactor: IReactorThreads) -> InterruptHook:
+    """An L{InterruptHook} that runs its action on the next SIGINT or SIGTERM, in place of
+    the reactor's handlers (which, called while stopping, fail with ReactorNotRunning)."""
+
+    def install(end_grace: Callable[[], None]) -> None:
+        def handler(signum: int, frame: object) -> None:
+            reactor.callFromThread(end_grace)  # as Twisted does: signals come between bytecodes
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, handler)
+
+    return install
 
 
 def _logging_errors(action: Callable[[], Deferred[None]], log: Logger) -> Callable[[], Any]:
@@ -214,28 +249,47 @@ def _logging_errors(action: Callable[[], Deferred[None]], log: Logger) -> Callab
 
 
 def makeService(options: Options, reactor: Any = None) -> IService:
-    """Build the chat service: the room, one listener per door and the history's fsync timer."""
+    """Build the chat service: the room, one listener per door and the history's fsync timer.
+
+    A history file that cannot be opened (locked by another server, unreadable) ends the
+    process with one line.
+    """
     if reactor is None:
         from twisted.internet import reactor as global_reactor
 
         reactor = global_reactor
-    history = JsonLinesHistory(
-        str(options["history-file"]), retain=options["history-retain"], fsync=options["fsync"]
-    )
-    room = Room(options.room_config(), history, reactor)
     top = MultiService()
+    seams = make_seams(options, reactor)  # --redis: several nodes share the room
+    history: IHistoryStore
+    if seams is None:
+        try:
+            history = JsonLinesHistory(
+                str(options["history-file"]),
+                retain=options["history-retain"],
+                fsync=options["fsync"],
+            )
+        except HistoryUnavailable as e:
+            raise SystemExit(str(e)) from None
+        room = Room(options.room_config(), history, reactor)
+    else:
+        history = seams.history
+        room = Room(options.room_config(), history, reactor, seams.hub, seams.presence)
+        seams.service.setServiceParent(top)
     # Children stop in reverse order: the listener stops before the room's grace begins.
-    room_service = RoomService(room, history, options["shutdown-grace"], reactor)
+    room_service = RoomService(
+        room, history, options["shutdown-grace"], reactor, _signals_end_grace(reactor)
+    )
     room_service.setServiceParent(top)  # type: ignore[no-untyped-call]
-    # strports makes a failure to listen (port in use) stop the start-up loudly.
     keepalive = options.keepalive()
-    strports.service(options["port"], WordPacketFactory(room, keepalive)).setServiceParent(top)
+    doors: list[tuple[str, Factory[Any]]] = [("port", WordPacketFactory(room, keepalive))]
     if options["ws-port"] is not None:
         sockets = ChatWebSocketFactory(room, parse_origins(options["ws-origins"]), keepalive)
-        strports.service(options["ws-port"], chat_site(sockets)).setServiceParent(top)
+        doors.append(("ws-port", chat_site(sockets)))
     if options["irc-port"] is not None:
-        irc = IrcFactory(room, options.irc_server(), keepalive)
-        strports.service(options["irc-port"], irc).setServiceParent(top)
+        doors.append(("irc-port", IrcFactory(room, options.irc_server(), keepalive)))
+    for name, factory in doors:
+        listener = OptionListener(f"--{name}", options[name], factory, reactor)
+        listener.setServiceParent(top)  # type: ignore[no-untyped-call]
     if options["fsync"] == "interval":
         sync = _logging_errors(history.sync, RoomService.log)
         TimerService(FSYNC_INTERVAL, sync).setServiceParent(top)

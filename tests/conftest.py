@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_twisted
@@ -15,6 +16,8 @@ from twisted.internet.endpoints import serverFromString
 from chatproto.core.config import RoomConfig
 from chatproto.core.room import Room
 from chatproto.doors.tcp.protocol import WordPacketFactory
+from chatproto.doors.websocket.protocol import ChatWebSocketFactory
+from chatproto.doors.websocket.site import chat_site
 from chatproto.history import JsonLinesHistory
 
 
@@ -26,12 +29,15 @@ class RunningServer:
     factory: WordPacketFactory
     port: int
     history_path: Path
+    #: The WebSocket door's port (web client at /, chat at /chat).
+    ws_port: int
 
 
 @contextmanager
-def running_server(tmp_path: Path, config: RoomConfig) -> Iterator[RunningServer]:
-    """Serve a room with C{config} and a history file in C{tmp_path} on a loopback port
-    (for synchronous fixtures: it blocks on the reactor with pytest_twisted.blockon)."""
+def running_server(tmp_path: Path, config: RoomConfig, **websocket: Any) -> Iterator[RunningServer]:
+    """Serve a room with C{config} and a history file in C{tmp_path} on loopback ports,
+    one per door (C{websocket}: options of the WebSocket door's factory); for
+    synchronous fixtures: it blocks on the reactor with pytest_twisted.blockon."""
     path = tmp_path / "history.jsonl"
     history = JsonLinesHistory(str(path), retain=10000, fsync="never")
     room = Room(config, history, reactor)
@@ -39,9 +45,14 @@ def running_server(tmp_path: Path, config: RoomConfig) -> Iterator[RunningServer
     listening = pytest_twisted.blockon(
         serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
     )
+    site = chat_site(ChatWebSocketFactory(room, **websocket))
+    web = pytest_twisted.blockon(
+        serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(site)
+    )
     try:
-        yield RunningServer(room, factory, listening.getHost().port, path)
+        yield RunningServer(room, factory, listening.getHost().port, path, web.getHost().port)
     finally:
+        pytest_twisted.blockon(web.stopListening())
         pytest_twisted.blockon(listening.stopListening())
         room.close_all()
         pytest_twisted.blockon(history.close())
@@ -52,3 +63,17 @@ def chat_server(tmp_path: Path) -> Iterator[RunningServer]:
     """A chat server with default limits and a history file in tmp_path."""
     with running_server(tmp_path, RoomConfig(history_replay=100)) as server:
         yield server
+
+
+@pytest.fixture
+def custom_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+    """A server with the room settings and WebSocket factory options the test names
+    (indirect parametrisation: C{(RoomConfig, {option: value})})."""
+    config, websocket = request.param
+    with running_server(tmp_path, config, **websocket) as server:
+        yield server
+
+
+def serving(config: RoomConfig, **websocket: Any) -> Any:
+    """Run the test against a L{custom_server} with these settings."""
+    return pytest.mark.parametrize("custom_server", [(config, websocket)], indirect=True)

@@ -1,4 +1,4 @@
-"""A raw protocol client for tests over real loopback sockets, written from PROTOCOL.md."""
+"""A raw protocol client for tests over real loopback sockets, written from docs/protocol.md."""
 
 from __future__ import annotations
 
@@ -15,11 +15,26 @@ from twisted.python.failure import Failure
 DEADLINE = 10.0
 
 
-class FrameReader:
-    """Reading the frames a packet-door client queued (control words as str, JSON packets
-    as dicts), each within a deadline."""
+class Conversation:
+    """A test client's side of the packet dialogue, whatever the door: it queues every
+    frame it receives (control words as str, JSON packets as dicts)."""
 
-    frames: DeferredQueue[Any]
+    def __init__(self) -> None:
+        self.frames: DeferredQueue[Any] = DeferredQueue()
+        self.lost: Deferred[None] = Deferred()
+
+    def received_text(self, data: bytes) -> None:
+        """Queue one frame's text."""
+        text = data.decode("utf-8")
+        self.frames.put(json.loads(text) if text.startswith("{") else text)
+
+    def send(self, text: str) -> None:
+        """Send one frame's text."""
+        raise NotImplementedError
+
+    def send_json(self, packet: dict[str, Any]) -> None:
+        """Send a JSON packet."""
+        self.send(json.dumps(packet))
 
     async def next(self) -> Any:
         """The next frame, or a timeout failure after DEADLINE seconds."""
@@ -41,29 +56,6 @@ class FrameReader:
             if isinstance(frame, dict) and frame.get("event") == event:
                 return frame
 
-
-class RawClient(FrameReader, Int16StringReceiver):
-    """Queues every frame it receives: control words as str, JSON packets as dicts."""
-
-    def __init__(self) -> None:
-        self.frames: DeferredQueue[Any] = DeferredQueue()
-        self.lost: Deferred[None] = Deferred()
-
-    def stringReceived(self, data: bytes) -> None:
-        text = data.decode("utf-8")
-        self.frames.put(json.loads(text) if text.startswith("{") else text)
-
-    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
-        self.lost.callback(None)
-
-    def send(self, text: str) -> None:
-        """Send one frame."""
-        self.sendString(text.encode("utf-8"))
-
-    def send_json(self, packet: dict[str, Any]) -> None:
-        """Send a JSON packet."""
-        self.send(json.dumps(packet))
-
     async def join(self, nickname: str) -> list[Any]:
         """Handshake as C{nickname}; return the replay and welcome that follow READY."""
         assert await self.next() == "HELLO"
@@ -78,13 +70,37 @@ class RawClient(FrameReader, Int16StringReceiver):
             if isinstance(frame, dict) and frame.get("event") == "welcome":
                 return after
 
+    async def choose(self, nickname: str) -> str:
+        """Send C{nickname} after HELLO and NICK; READY or RETRY (after READY, the replay
+        and welcome are read too)."""
+        assert [await self.next(), await self.next()] == ["HELLO", "NICK"]
+        self.send(nickname)
+        answer: str = await self.next()
+        if answer == "READY":
+            await self.until_event("welcome")
+        return answer
+
     async def closed(self) -> None:
         """Wait until the server closes the connection."""
         self.lost.addTimeout(DEADLINE, reactor)
         await self.lost
 
 
-async def connect(port: int) -> RawClient:
-    """Connect a RawClient to 127.0.0.1:C{port}."""
-    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+class RawClient(Conversation, Int16StringReceiver):
+    """A word-packet client over TCP."""
+
+    def stringReceived(self, data: bytes) -> None:
+        self.received_text(data)
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
+        self.lost.callback(None)
+
+    def send(self, text: str) -> None:
+        """Send one frame."""
+        self.sendString(text.encode("utf-8"))
+
+
+async def connect(port: int, host: str = "127.0.0.1") -> RawClient:
+    """Connect a RawClient to C{host}:C{port} (loopback unless a test host is named)."""
+    endpoint = TCP4ClientEndpoint(reactor, host, port)
     return await connectProtocol(endpoint, RawClient())

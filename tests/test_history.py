@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
+import stat
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.logger import capturedLogs, formatEvent
+from twisted.logger import LogEvent, LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from chatproto import history
-from chatproto.history import FsyncPolicy, HistoryUnavailable, IHistoryStore, JsonLinesHistory
+from chatproto import history, history_tool
+from chatproto.history import FsyncPolicy, HistoryLocked, JsonLinesHistory
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore
 
 
 def record(message_id: int, message: str = "hello") -> bytes:
@@ -31,6 +35,11 @@ def record(message_id: int, message: str = "hello") -> bytes:
 def lines(*ids: int) -> bytes:
     """File content holding the records with C{ids}."""
     return b"".join(record(i) + b"\n" for i in ids)
+
+
+def warnings(events: list[LogEvent]) -> list[LogEvent]:
+    """The captured log events of warning level and above."""
+    return [event for event in events if event["log_level"] >= LogLevel.warn]
 
 
 class Runner:
@@ -55,6 +64,11 @@ class Runner:
         job, done = self.pending.pop(0)
         job()
         done.callback(None)
+
+    def fail(self, error: Exception) -> None:
+        """Fail the oldest pending job without running it."""
+        _, done = self.pending.pop(0)
+        done.errback(error)
 
 
 class StoreTestCase(SynchronousTestCase):
@@ -202,12 +216,37 @@ class RestartTests(StoreTestCase):
         self.assertIn("No such file or directory", str(error))
 
     def test_one_writer(self) -> None:
-        """A file another store has open is refused until that store closes."""
+        """A file another store has open is refused, naming the lock's holder, until that
+        store closes."""
         store = self.open()
-        error = self.assertRaises(HistoryUnavailable, JsonLinesHistory, self.path)
-        self.assertIn("in use", str(error))
+        error = self.assertRaises(HistoryLocked, JsonLinesHistory, self.path)
+        self.assertEqual(
+            str(error),
+            f"history file {self.path!r} is locked by process {os.getpid()}"
+            " (another chat server on this file?)",
+        )
         self.successResultOf(store.close())
         self.open()
+
+    def test_lock_holder_unknown(self) -> None:
+        """Where the system does not tell who holds the lock, the refusal says so."""
+        store = self.open()
+        self.patch(history, "_lock_holder", lambda fd: None)
+        error = self.assertRaises(HistoryLocked, JsonLinesHistory, self.path)
+        self.assertIn("is locked by another process", str(error))
+        self.successResultOf(store.close())
+
+    def test_start_up_says_what_it_loaded(self) -> None:
+        """Start-up logs how many messages it loaded, from which file, and the next id."""
+        self.write(lines(3, 4, 5))
+        with capturedLogs() as events:
+            self.open(retain=2)
+        [loaded] = [formatEvent(event) for event in events]
+        self.assertEqual(
+            loaded,
+            f"History file {os.path.abspath(self.path)}: loaded 2 messages;"
+            " new messages get ids from 6",
+        )
 
 
 class RecoveryTests(StoreTestCase):
@@ -220,7 +259,7 @@ class RecoveryTests(StoreTestCase):
             store = self.open()
         self.assertEqual(self.content(), lines(1, 2))
         self.assertEqual(store.last_id, 2)
-        [event] = events
+        [event] = warnings(events)
         self.assertEqual((event["length"], event["offset"]), (20, len(lines(1, 2))))
         self.assertNotIn("hello", formatEvent(event))
 
@@ -257,23 +296,71 @@ class RecoveryTests(StoreTestCase):
             store = self.open()
         self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1, 2, 3, 4])
         self.assertEqual(self.successResultOf(store.recent(4))[2], (3, record(3)))
-        [event] = events
+        [event] = warnings(events)
         self.assertEqual(event["count"], len(bad))
         self.assertEqual(event["offsets"][0], len(good_before))
         self.assertNotIn("no id", formatEvent(event))
 
     def test_ids_not_increasing_are_skipped(self) -> None:
-        """An older line whose id is not below a newer one's is corrupt."""
-        self.write(lines(1, 9, 2, 3))
-        store = self.open()
-        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1, 2, 3])
-        self.assertEqual(store.last_id, 3)
+        """A line whose id is not above the valid line before it is corrupt (section 6),
+        and so is everything a stray high id precedes; new ids continue above it."""
+        self.write(lines(1, 9, 2, 3, 10))
+        with capturedLogs() as events:
+            store = self.open()
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1, 9, 10])
+        self.assertEqual(store.last_id, 10)
+        [event] = warnings(events)
+        self.assertEqual(event["offsets"], [len(lines(1, 9)), len(lines(1, 9, 2))])
+
+    def test_stray_old_id_at_the_end_is_not_reused(self) -> None:
+        """Ids 1..10 then a stray 4: the stray is corrupt and the next id is 11, not 5."""
+        self.write(lines(*range(1, 11), 4))
+        with capturedLogs():
+            store = self.open()
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], list(range(1, 11)))
+        self.assertEqual(store.last_id, 10)
+        store.append(11, record(11))
+        with capturedLogs():
+            store = self.reopen(store)
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(8))], [9, 10, 11])
+
+    def test_stray_line_hides_no_valid_line(self) -> None:
+        """Ids 10..70, a stray 15, then 80..100: every valid line is replayed."""
+        valid_before, valid_after = range(10, 71, 10), range(80, 101, 10)
+        self.write(lines(*valid_before, 15, *valid_after))
+        with capturedLogs():
+            store = self.open()
+        self.assertEqual(
+            [i for i, _ in self.successResultOf(store.since(0))], [*valid_before, *valid_after]
+        )
+        self.assertEqual(store.last_id, 100)
+
+    def test_id_of_an_unreplayable_last_line_is_not_reused(self) -> None:
+        """A last line with id 6 that could not be replayed as it is (a trailing space) is
+        corrupt, but its id is taken: the next id is 7."""
+        self.write(lines(1, 2, 3, 4, 5) + record(6) + b" \n")
+        with capturedLogs():
+            store = self.open()
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1, 2, 3, 4, 5])
+        self.assertEqual(store.last_id, 6)
+        self.assertRaises(ValueError, store.append, 6, record(6))
 
     def test_last_id_behind_corrupt_tail(self) -> None:
-        """Even with retain=0, last_id comes from the newest valid line."""
-        self.write(lines(1, 2) + b"garbage\n" * 3)
-        store = self.open(retain=0)
+        """Even with retain=0, last_id is the greatest id near the end, stray or not."""
+        self.write(lines(1, 2) + b"garbage\n" * 3 + lines(1))
+        with capturedLogs():
+            store = self.open(retain=0)
         self.assertEqual(store.last_id, 2)
+
+    def test_only_the_window_is_checked(self) -> None:
+        """A stray line before the window start-up reads is neither seen nor logged: the
+        window is checked from its own first line (docs/history.md, start-up)."""
+        self.patch(history, "WINDOW_SLACK", 2)
+        self.write(lines(1, 500, *range(2, 11)))
+        with capturedLogs() as events:
+            store = self.open(retain=3)
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [8, 9, 10])
+        self.assertEqual((store.last_id, warnings(events)), (10, []))
 
     def test_lines_longer_than_a_block(self) -> None:
         """Lines, torn or not, may span many read blocks."""
@@ -440,6 +527,32 @@ class SyncTests(StoreTestCase):
         self.assertEqual(len(calls), 2)
         self.successResultOf(store.close())
 
+    def test_failed_fsync_with_fsync_always_forgets_its_messages(self) -> None:
+        """docs/protocol.md section 6: with --fsync always, messages whose fsync failed are
+        shown to nobody: cut from the file and the replay, their ids never used again."""
+        runner = Runner(manual=True)
+        store = JsonLinesHistory(self.path, fsync="always", run_in_thread=runner)
+        self.successResultOf(store.add(b'"message":"kept"}'))
+        first = store.sync()
+        runner.finish()
+        self.successResultOf(first)
+        self.successResultOf(store.add(b'"message":"lost"}'))
+        failing = store.sync()
+        self.successResultOf(store.add(b'"message":"lost too"}'))  # during the failing fsync
+        later = store.sync()
+        with capturedLogs():
+            runner.fail(OSError(errno.EIO, "I/O error"))
+        self.failureResultOf(failing, HistoryUnavailable)
+        self.failureResultOf(later, HistoryUnavailable)
+        self.assertEqual([i for i, _ in self.successResultOf(store.since(0))], [1])
+        with open(self.path, "rb") as f:
+            self.assertEqual(f.read().count(b"\n"), 1)
+        message_id, _ = self.successResultOf(store.add(b'"message":"next"}'))
+        self.assertEqual(message_id, 4)
+        closed = store.close()
+        runner.finish()
+        self.successResultOf(closed)
+
     def test_policies(self) -> None:
         """Only fsync=always asks the room to wait for sync; fsync=never fsyncs on close only."""
         policies: list[tuple[FsyncPolicy, bool]] = [
@@ -474,3 +587,80 @@ class SyncTests(StoreTestCase):
         self.successResultOf(store.close())
         self.successResultOf(store.sync())
         self.assertEqual(runner.calls, 1)
+
+
+class TrimCommandTests(StoreTestCase):
+    """`chatproto-history trim --keep N FILE`."""
+
+    def trim(self, *args: str) -> tuple[int, str, str]:
+        """Run the command; its exit status, standard output and standard error."""
+        out, err = io.StringIO(), io.StringIO()
+        self.patch(sys, "stdout", out)
+        self.patch(sys, "stderr", err)
+        status = history_tool.main(["trim", *args])
+        return status, out.getvalue(), err.getvalue()
+
+    def test_keeps_the_newest_messages_and_the_file_mode(self) -> None:
+        """The newest N messages and every line after the oldest of them stay as they
+        were; the mode stays 0600; no temporary file is left; ids continue."""
+        self.write(lines(1, 2, 3) + b"junk\n" + lines(4) + b"more junk\n" + lines(5))
+        os.chmod(self.path, 0o600)
+        status, out, _ = self.trim("--keep", "3", self.path)
+        self.assertEqual(status, 0)
+        self.assertEqual(
+            self.content(), lines(3) + b"junk\n" + lines(4) + b"more junk\n" + lines(5)
+        )
+        self.assertIn("kept the newest 3 messages (ids 3..5)", out)
+        self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o600)
+        directory, name = os.path.split(os.path.abspath(self.path))
+        self.assertEqual(os.listdir(directory), [name])
+        with capturedLogs():
+            store = self.open()
+        self.assertEqual(
+            ([i for i, _ in self.successResultOf(store.since(0))], store.last_id), ([3, 4, 5], 5)
+        )
+
+    def test_other_modes_are_kept_too(self) -> None:
+        """A file an operator made group-readable stays group-readable."""
+        self.write(lines(1, 2))
+        os.chmod(self.path, 0o640)
+        self.assertEqual(self.trim("--keep", "1", self.path)[0], 0)
+        self.assertEqual(
+            (self.content(), stat.S_IMODE(os.stat(self.path).st_mode)), (lines(2), 0o640)
+        )
+
+    def test_refused_while_a_server_holds_the_file(self) -> None:
+        """A store (a running server) holds the lock: nothing changes, one line says who."""
+        self.write(lines(1, 2, 3))
+        with capturedLogs():
+            self.open()
+        status, out, err = self.trim("--keep", "1", self.path)
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(
+            err,
+            f"chatproto-history: not trimmed: history file {os.path.realpath(self.path)!r}"
+            f" is locked by process {os.getpid()} (another chat server on this file?)\n",
+        )
+        self.assertEqual(self.content(), lines(1, 2, 3))
+
+    def test_nothing_to_trim(self) -> None:
+        """A file with no more than N messages is left as it is."""
+        self.write(lines(1, 2))
+        status, out, _ = self.trim("--keep", "5", self.path)
+        self.assertEqual((status, self.content()), (0, lines(1, 2)))
+        self.assertIn("2 messages, nothing to trim", out)
+
+    def test_missing_file(self) -> None:
+        """A file that does not exist is an error, and is not created."""
+        status, _, err = self.trim("--keep", "5", self.path)
+        self.assertEqual(status, 1)
+        self.assertIn("No such file or directory", err)
+        self.assertFalse(os.path.exists(self.path))
+
+    def test_keep_must_be_positive(self) -> None:
+        """Keeping nothing would restart ids at 1: refused as a usage error."""
+        self.write(lines(1))
+        error = self.assertRaises(SystemExit, self.trim, "--keep", "0", self.path)
+        self.assertEqual(error.code, 2)
+        self.assertIn("--keep: must be >= 1, got 0", sys.stderr.getvalue())
+        self.assertEqual(self.content(), lines(1))

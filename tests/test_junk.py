@@ -4,7 +4,7 @@ Hypothesis builds streams of frames (garbage bytes, invalid UTF-8, empty frames,
 nesting far past the limit, near-miss JSON, chat packets, nicknames, control
 words), sometimes with raw noise between them and a last frame that promises
 more bytes than it sends. The stream is fed to a L{FakeClient} in chunks cut at
-arbitrary points. An oracle written from PROTOCOL.md (sections 1-5 and 7, not
+arbitrary points. An oracle written from docs/protocol.md (sections 1-5 and 7, not
 from the server's code) says what every complete frame must cause: what the
 sender receives, frame by frame, and what a watching client receives. The
 properties are that nothing raises out of C{dataReceived}, both transcripts
@@ -48,7 +48,7 @@ SETTLE = 1.0
 #: The nickname of the client that watches the junk client from the same room.
 WATCHER = "watcher"
 
-# -- the oracle: PROTOCOL.md, independently of chatproto -----------------------
+# -- the oracle: docs/protocol.md, independently of chatproto -----------------------
 
 
 def nickname_key(name: str) -> str:
@@ -627,7 +627,7 @@ def test_arbitrary_bytes(stream: bytes, joined: bool, data: st.DataObject) -> No
 
 
 def test_oracle_agrees_with_the_spec_examples() -> None:
-    """The oracle itself, on the examples PROTOCOL.md and tests/test_room.py spell out."""
+    """The oracle itself, on the examples docs/protocol.md and tests/test_room.py spell out."""
     assert chosen_nickname(b"alice") == ("alice", None)
     assert chosen_nickname(_encode("ｂｏｂ")) == ("bob", None)
     assert chosen_nickname(b'{"nickname": "alice", "since": 41}') == ("alice", 41)

@@ -1,4 +1,4 @@
-"""The limits of PROTOCOL.md section 7, on fakes with a fake clock."""
+"""The limits of docs/protocol.md section 7, on fakes with a fake clock."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Nickname rules and collision keys (PROTOCOL.md section 3)."""
+"""Nickname rules and collision keys (docs/protocol.md section 3)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,15 @@ class NicknameTests(SynchronousTestCase):
         ]:
             with self.assertRaises(InvalidNickname, msg=repr(name)):
                 validate_nickname(name)
+
+    def test_characters_other_doors_need_are_refused(self) -> None:
+        """Section 3: none of ! @ , * ? : and no leading # or &, so IRC can carry any nick."""
+        for name in ["***", "a!b", "a@b", "a,b", "a*", "who?", "x:y", "#chat", "&local",
+                     "！bang", "＃hash"]:  # fmt: skip
+            with self.assertRaises(InvalidNickname, msg=repr(name)):
+                validate_nickname(name)
+        for name in ["a#b", "b&", "---", "~~~", "[x]"]:
+            self.assertEqual(validate_nickname(name), name)
 
     def test_length_counts_code_points_after_nfkc(self) -> None:
         self.assertEqual(len(validate_nickname("é" * 32)), 32)

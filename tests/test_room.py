@@ -1,11 +1,13 @@
-"""The server's behaviour per PROTOCOL.md sections 2-6 and 8, on fakes (no reactor)."""
+"""The server's behaviour per docs/protocol.md sections 2-6 and 8, on fakes (no reactor)."""
 
 from __future__ import annotations
 
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.core.records import dump_json
 from chatproto.doors.tcp.framing import frame
+from chatproto.seams.history import HistoryUnavailable
 from tests.fakes import FakeClient, MemoryHistory, make_room
 
 
@@ -41,6 +43,16 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(bob.received(), ["RETRY"])
         bob.send("bob")
         self.assertEqual(bob.received()[0], "READY")
+
+    def test_texts_that_fail_strict_json_are_not_joined_under_their_literal_text(
+        self,
+    ) -> None:
+        client = FakeClient(self.room)
+        client.received()
+        for attempt in ['{"nickname":"r8","since":NaN}', '{"nickname":"x","nickname":"y"}',
+                        '{"nickname":"x","token":7}']:  # fmt: skip
+            client.send(attempt)
+            self.assertEqual(client.received(), ["RETRY"], attempt)
 
     def test_brace_that_is_not_json_is_a_bare_nickname(self) -> None:
         client = FakeClient(self.room)
@@ -299,6 +311,27 @@ class FsyncAlwaysTests(SynchronousTestCase):
         history.held_syncs.pop().callback(None)
         self.assertEqual(alice.events(), [("alice", "durable")])
 
+    def test_a_failed_fsync_shows_the_message_to_nobody(self) -> None:
+        """docs/protocol.md section 6: its sender is told `unavailable`; others see nothing."""
+        history = MemoryHistory(durable_before_delivery=True)
+        history.held_syncs = []
+        room, _, _ = make_room(history=history)
+        alice = FakeClient(room, port=1)
+        alice.join("alice")
+        bob = FakeClient(room, port=2)
+        bob.join("bob")
+        alice.received()
+        alice.send_json({"message": "never shown"})
+        alice.received()
+        history.held_syncs.pop().errback(HistoryUnavailable("fsync failed"))
+        error = alice.received()
+        self.assertEqual([(p["event"], p["code"]) for p in error], [("error", "unavailable")])
+        self.assertEqual(bob.events(), [])
+        alice.send_json({"message": "next"})
+        self.assertEqual(bob.events(), [])  # waits for its fsync
+        history.held_syncs.pop().callback(None)
+        self.assertEqual(bob.events(), [("alice", "next")])
+
 
 class FsyncAlwaysJoinTests(SynchronousTestCase):
     """With fsync=always, a joiner still hears READY first."""
@@ -386,3 +419,27 @@ class SameTurnOrderTests(SynchronousTestCase):
         self.assertEqual(alice.events(), [("alice", "last")])
         self.assertTrue(alice.closed)
         self.assertTrue(room.is_free("alice"))
+
+
+class LogAddressTests(SynchronousTestCase):
+    """--log-addresses ties joins and leaves to a peer address; off by default."""
+
+    def logged(self, **limits: object) -> list[str]:
+        events: list[str] = []
+        observer = lambda event: events.append(formatEvent(event))  # noqa: E731
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        room, _, _ = make_room(**limits)
+        client = FakeClient(room, host="203.0.113.7", port=4242)
+        client.join("alice")
+        client.send("BYE")
+        return [event for event in events if "alice" in event]
+
+    def test_off_by_default(self) -> None:
+        self.assertEqual(self.logged(), ["alice joined", "alice left (bye)"])
+
+    def test_on(self) -> None:
+        self.assertEqual(
+            self.logged(log_addresses=True),
+            ["alice joined from 203.0.113.7:4242", "alice left (bye) from 203.0.113.7:4242"],
+        )

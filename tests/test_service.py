@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
+from pathlib import Path
 
-from twisted.application.internet import StreamServerEndpointService, TimerService
+from twisted.application.internet import TimerService
 from twisted.application.service import IServiceCollection
 from twisted.internet.task import Clock
 from twisted.python import usage
@@ -13,12 +15,15 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.core.config import RoomConfig
 from chatproto.doors.irc.protocol import IrcFactory
+from chatproto.doors.sockets import Keepalive
+from chatproto.listeners import OptionListener, listen_description
 from chatproto.service import Options, RoomService, makeService
+from tests.certs import make_certificate
 from tests.fakes import FakeClient, MemoryHistory, make_room
 
 
 class OptionsTests(SynchronousTestCase):
-    """Parsing and validating every option with the names PROTOCOL.md section 7 gives."""
+    """Parsing and validating every option with the names docs/protocol.md section 7 gives."""
 
     def setUp(self) -> None:
         self.cwd = os.getcwd()
@@ -39,7 +44,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(
             {key: options[key] for key in options.defaults},
             {
-                "port": "tcp:10328:backlog=1024",
+                "port": "tcp:10328",
                 "history-file": "chat-history.jsonl",
                 "history-replay": 100,
                 "history-retain": 10000,
@@ -62,30 +67,64 @@ class OptionsTests(SynchronousTestCase):
                 "keepalive-interval": 10,
                 "keepalive-count": 5,
                 "log-addresses": 0,
+                "redis": None,
+                "node-timeout": 10.0,
             },
         )
         self.assertEqual(options.room_config(), RoomConfig())
+        self.assertEqual(options.keepalive(), Keepalive())
 
-    def test_bare_number_is_tcp(self) -> None:
-        self.assertEqual(self.parse("--port", "4000")["port"], "tcp:4000:backlog=1024")
-        self.assertEqual(self.parse("--port", "unix:chat.sock")["port"], "unix:chat.sock")
-        self.assertEqual(self.parse("--port", "tcp:4000:backlog=5")["port"], "tcp:4000:backlog=5")
+    def test_port_is_kept_as_typed(self) -> None:
+        """The option keeps what the user typed; the listener is told the full description."""
+        self.assertEqual(self.parse("--port", "4000")["port"], "4000")
+        self.assertEqual(listen_description("4000"), "tcp:4000:backlog=1024")
+        self.assertEqual(listen_description("unix:chat.sock"), "unix:chat.sock")
+        self.assertEqual(listen_description("tcp:4000:backlog=5"), "tcp:4000:backlog=5")
 
     def test_values_reach_the_room(self) -> None:
         options = self.parse("--rate", "0", "--max-per-ip", "0", "--sendq-bytes", "2048")
         config = options.room_config()
         self.assertEqual((config.rate, config.max_per_ip, config.sendq_bytes), (0.0, 0, 2048))
 
-    def test_bad_values(self) -> None:
+    def test_bad_values_name_the_option(self) -> None:
+        for bad, message in (
+            (["--max-message-bytes", "0"], "--max-message-bytes must be from 1 to 16384, got 0"),
+            (["--max-message-bytes", "16385"],
+             "--max-message-bytes must be from 1 to 16384, got 16385"),
+            (["--rate", "-1"], "--rate must be >= 0, got -1"),
+            (["--shutdown-grace", "inf"], "--shutdown-grace must be a number, got 'inf'"),
+            (["--rate", "nan"], "--rate must be a number, got 'nan'"),
+            (["--burst", "many"], "--burst must be an integer, got 'many'"),
+            (["--fsync", "sometimes"],
+             "--fsync must be one of always, interval, never, got 'sometimes'"),
+            (["--port", "nonsense:1"], "--port 'nonsense:1': Unknown endpoint type: 'nonsense'"),
+            (["--rate", "5", "--burst", "0"], "--burst must be at least 1 while --rate is on"),
+            (["--history-file", "/nonexistent/dir/h.jsonl"],
+             "--history-file '/nonexistent/dir/h.jsonl': No such file or directory"),
+        ):  # fmt: skip
+            with self.assertRaises(usage.UsageError, msg=str(bad)) as raised:
+                self.parse(*bad)
+            self.assertEqual(str(raised.exception), message)
+
+    def test_unusable_tls_files_name_the_option(self) -> None:
+        """Missing, unreadable or wrong TLS files are usage errors that echo the endpoint."""
+        cert = make_certificate(Path.cwd())[0]
+        os.mkdir("other")
+        _, other_key = make_certificate(Path("other"))
+        Path("junk.pem").write_text("not a key\n")
+        for private_key, reason in (
+            ("missing.pem", "No such file or directory: "),
+            ("other", "Is a directory: "),
+            ("junk.pem", "not a usable TLS key or certificate ("),
+            (str(other_key), "Certificate public and private keys do not match."),
+        ):
+            typed = f"ssl:0:privateKey={private_key}:certKey={cert}"
+            with self.assertRaises(usage.UsageError) as raised:
+                self.parse("--port", typed)
+            self.assertTrue(str(raised.exception).startswith(f"--port {typed!r}: {reason}"))
+
+    def test_bad_irc_values(self) -> None:
         for bad in (
-            ["--max-message-bytes", "0"],
-            ["--max-message-bytes", "16385"],
-            ["--rate", "-1"],
-            ["--burst", "many"],
-            ["--fsync", "sometimes"],
-            ["--port", "nonsense:1"],
-            ["--rate", "5", "--burst", "0"],
-            ["--history-file", "/nonexistent/dir/h.jsonl"],
             ["--irc-port", "nonsense:1"],
             ["--irc-port", "6667", "--irc-channel", "chat"],
             ["--irc-port", "6667", "--irc-server-name", "two words"],
@@ -97,7 +136,7 @@ class OptionsTests(SynchronousTestCase):
         options = self.parse(
             "--irc-port", "6667", "--irc-channel", "#room", "--irc-server-name", "irc.example"
         )
-        self.assertEqual(options["irc-port"], "tcp:6667:backlog=1024")
+        self.assertEqual(options["irc-port"], "6667")
         server = options.irc_server()
         self.assertEqual((server.name, server.channel), ("irc.example", "#room"))
 
@@ -112,7 +151,7 @@ class ServiceTests(SynchronousTestCase):
         service = makeService(options, reactor=Clock())
         assert IServiceCollection.providedBy(service)
         kinds = [type(child) for child in service]
-        self.assertEqual(kinds, [RoomService, StreamServerEndpointService, TimerService])
+        self.assertEqual(kinds, [RoomService, OptionListener, TimerService])
 
     def test_irc_door_listens_when_asked(self) -> None:
         options = Options()
@@ -121,7 +160,7 @@ class ServiceTests(SynchronousTestCase):
         )
         service = makeService(options, reactor=Clock())
         assert IServiceCollection.providedBy(service)
-        listeners = [child for child in service if isinstance(child, StreamServerEndpointService)]
+        listeners = [child for child in service if isinstance(child, OptionListener)]
         self.assertIsInstance(listeners[-1].factory, IrcFactory)
 
     def test_stop_announces_waits_grace_closes_and_syncs(self) -> None:
@@ -139,3 +178,32 @@ class ServiceTests(SynchronousTestCase):
         self.assertTrue(alice.closed)
         self.successResultOf(stopped)
         self.assertTrue(history.closed)
+
+    def test_stop_with_nobody_connected_has_no_grace(self) -> None:
+        history = MemoryHistory()
+        room, clock, _ = make_room(history=history)
+        service = RoomService(room, history, 3.0, clock)
+        service.startService()
+        self.successResultOf(service.stopService())
+        self.assertTrue(history.closed)
+
+    def test_interrupt_during_the_grace_closes_at_once(self) -> None:
+        """A second SIGINT (the hook's action) ends the grace; later ones change nothing."""
+        history = MemoryHistory()
+        room, clock, _ = make_room(history=history)
+        alice = FakeClient(room)
+        alice.join("alice")
+        interrupts: list[Callable[[], None]] = []
+        service = RoomService(room, history, 3.0, clock, interrupts.append)
+        service.startService()
+        stopped = service.stopService()
+        [interrupt] = interrupts
+        clock.advance(1)
+        self.assertFalse(alice.closed)
+        interrupt()
+        self.assertTrue(alice.closed)
+        self.successResultOf(stopped)
+        self.assertTrue(history.closed)
+        interrupt()
+        clock.advance(5)
+        self.assertEqual(alice.events(), ["shutdown"])

@@ -79,6 +79,34 @@ def frame_bytes(packet: dict[str, Any]) -> int:
     return 2 + len(json.dumps(packet, ensure_ascii=False, separators=(",", ":")).encode())
 
 
+async def flood_until_dropped(
+    flooder: RawClient, bound: int, deadline: float
+) -> tuple[list[str], int, dict[str, Any]]:
+    """Send large messages (at most L{WINDOW} unechoed) until someone is dropped;
+    return the messages sent, how many of them the flooder saw echoed (in order,
+    the others are still on their way), and the leave notice.
+
+    Fails past C{bound} bytes broadcast or the C{deadline} (a monotonic time).
+    """
+    filler = "x" * (MESSAGE_BYTES - 6)
+    sent: list[str] = []
+    echoed = 0
+    written = 0  # broadcast bytes the server owed each member
+    while True:
+        assert time.monotonic() < deadline, "the flood took too long"
+        assert written <= bound, f"no drop after {written} bytes"
+        while len(sent) - echoed < WINDOW:
+            sent.append(f"{len(sent):06d}{filler}")
+            flooder.send_json({"message": sent[-1]})
+        packet = await flooder.next()
+        if packet.get("event") == "leave":
+            return sent, echoed, packet
+        if "id" in packet:
+            assert packet["message"] == sent[echoed]
+            echoed += 1
+            written += frame_bytes(packet)
+
+
 @pytest_twisted.ensureDeferred
 async def test_slow_reader_is_dropped_and_the_others_get_everything(
     flood_server: RunningServer,
@@ -99,24 +127,7 @@ async def test_slow_reader_is_dropped_and_the_others_get_everything(
     # Everything the slow client could have held, in the kernel and in the server.
     bound = receive_buffer + kernel_send_buffer_max() + TWISTED_BUFFER + SENDQ_BYTES
     bound += 2 * WINDOW * (MESSAGE_BYTES + 200)  # one reactor turn's batch, with slack
-    filler = "x" * (MESSAGE_BYTES - 6)
-    sent: list[str] = []
-    echoed = 0
-    written_for_slow = 0  # broadcast bytes the server owed the slow client
-    leave: dict[str, Any] | None = None
-    while leave is None:
-        assert time.monotonic() - started < TOTAL_DEADLINE, "the flood took too long"
-        assert written_for_slow <= bound, f"no drop after {written_for_slow} bytes"
-        while len(sent) - echoed < WINDOW:
-            sent.append(f"{len(sent):06d}{filler}")
-            flooder.send_json({"message": sent[-1]})
-        packet = await flooder.next()
-        if packet.get("event") == "leave":
-            leave = packet
-        elif "id" in packet:
-            assert packet["message"] == sent[echoed]
-            echoed += 1
-            written_for_slow += frame_bytes(packet)
+    sent, echoed, leave = await flood_until_dropped(flooder, bound, started + TOTAL_DEADLINE)
     assert (leave["user"], leave["reason"]) == ("slow", "slow")
 
     # The others keep chatting; a last message marks the end of the flood.

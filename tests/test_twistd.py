@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
+import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
@@ -16,6 +19,7 @@ from twisted.internet.error import ConnectError, ProcessDone, ProcessTerminated
 from twisted.internet.protocol import ProcessProtocol
 from twisted.python.failure import Failure
 
+from tests.certs import make_certificate
 from tests.loopback import DEADLINE, connect
 
 BIN = Path(sys.executable).parent
@@ -104,6 +108,8 @@ async def test_chat_through_twistd_then_sigterm(tmp_path: Path) -> None:
     ]
     carol.send_json({"message": "after restart"})
     assert (await carol.next_chat())["id"] == 3
+    loaded = f"History file {tmp_path / 'h.jsonl'}: loaded 2 messages; new messages get ids from 3"
+    assert loaded.encode() in again.output
     again.transport.signalProcess("INT")
     await again.ended
 
@@ -125,18 +131,170 @@ async def test_the_service_inside_an_existing_twistd_application(tmp_path: Path)
     assert (tmp_path / "chat-history.jsonl").read_bytes().count(b"from a .tac") == 1
 
 
-def test_bad_option_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
-    for bad in (["--max-message-bytes", "0"], ["--port", "bogus:1"], ["--fsync", "sometimes"]):
-        result = subprocess.run(
-            [str(BIN / "twistd"), "--pidfile=", "-n", "chat", *bad],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=60,
-        )
-        assert result.returncode != 0
-        assert "Traceback" not in result.stderr + result.stdout, bad
-        assert bad[0] in result.stderr + result.stdout, (bad, result.stderr)
+#: Start-up mistakes: the options given, and the one line that must end the output
+#: (more usage errors are in test_service).
+STARTUP_MISTAKES = {
+    "port out of range": (["--port", "99999"], "--port '99999': the port must be from 0 to 65535"),
+    "unix socket in a missing directory": (
+        ["--port", "unix:/nonexistent/dir/chat.sock"],
+        "--port 'unix:/nonexistent/dir/chat.sock': No such file or directory:"
+        " /nonexistent/dir/chat.sock.lock",
+    ),
+    "unknown interface": (
+        ["--port", "tcp:0:interface=999.1.1.1"],
+        "--port 'tcp:0:interface=999.1.1.1': cannot listen on 999.1.1.1 port 0: ",
+    ),
+    "port in use": (
+        ["--port", "tcp:{busy}:interface=127.0.0.1"],
+        "--port 'tcp:{busy}:interface=127.0.0.1': cannot listen on 127.0.0.1 port {busy}:"
+        " Address already in use",
+    ),
+    "TLS key not a key": (
+        ["--port", "ssl:0:privateKey={dir}/junk.pem:certKey={dir}/cert.pem"],
+        "--port 'ssl:0:privateKey={dir}/junk.pem:certKey={dir}/cert.pem':"
+        " not a usable TLS key or certificate (",
+    ),
+    "TLS key of another certificate": (
+        ["--port", "ssl:0:privateKey={dir}/other/key.pem:certKey={dir}/cert.pem"],
+        "--port 'ssl:0:privateKey={dir}/other/key.pem:certKey={dir}/cert.pem':"
+        " Certificate public and private keys do not match.",
+    ),
+    "rate below its range": (["--rate", "-1"], "--rate must be >= 0, got -1"),
+}
+
+
+#: twistd's options that daemonize, for the mistake a daemon must report too.
+DAEMON = ["--pidfile=daemon.pid", "--logfile=daemon.log"]
+
+
+class StartupRun(NamedTuple):
+    """How a twistd with a start-up mistake ended."""
+
+    line: str  # what its output must end with
+    output: str
+    status: int
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def startup_mistakes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StartupRun]:
+    """Run `twistd -n chat` once for every start-up mistake, and a daemonizing twistd for
+    the first ("daemon"), all at once so that the suite stays fast."""
+    workdir = tmp_path_factory.mktemp("mistakes")
+    (workdir / "other").mkdir()
+    make_certificate(workdir)
+    make_certificate(workdir / "other")
+    (workdir / "junk.pem").write_text("not a key\n")
+    runs = {name: (["--pidfile=", "-n"], *mistake) for name, mistake in STARTUP_MISTAKES.items()}
+    runs["daemon"] = (DAEMON, *next(iter(STARTUP_MISTAKES.values())))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        fill = {"busy": busy.getsockname()[1], "dir": workdir}
+        running = {}
+        for number, (name, (runner, options, line)) in enumerate(runs.items()):
+            command = [str(BIN / "twistd"), *runner, "chat"]
+            command += [option.format(**fill) for option in options]
+            command += ["--history-file", f"h{number}.jsonl", "--shutdown-grace", "0"]
+            process = subprocess.Popen(
+                command, cwd=workdir, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            )
+            running[name] = (line.format(**fill), process)
+        ended = {}
+        for name, (line, process) in running.items():
+            try:
+                output = process.communicate(timeout=60)[0]
+            except subprocess.TimeoutExpired:  # it started: the mistake went unnoticed
+                process.kill()
+                output = process.communicate()[0]
+            ended[name] = StartupRun(line, output, process.returncode, workdir)
+    return ended
+
+
+@pytest.mark.parametrize("mistake", list(STARTUP_MISTAKES))
+def test_startup_mistake_is_one_line_naming_the_option(
+    startup_mistakes: dict[str, StartupRun], mistake: str
+) -> None:
+    line, output, status, _ = startup_mistakes[mistake]
+    assert status == 1, output
+    assert "Traceback" not in output
+    last = output.rstrip("\n").rsplit("\n", 1)[-1]
+    # After the log prefix (listen errors) or the program's name (usage errors).
+    assert line in last, output
+    assert last.split(line, 1)[0].endswith(("] ", ": ")), last
+    assert "backlog" not in output  # the endpoint as typed, nothing appended
+
+
+def test_a_daemon_reports_a_refused_listen_and_exits(
+    startup_mistakes: dict[str, StartupRun],
+) -> None:
+    """twistd without -n waits for its daemon to start: it is told the reason at once,
+    and the daemon leaves its one line in the log and no pid file."""
+    line, output, status, workdir = startup_mistakes["daemon"]
+    assert status == 1, output
+    assert output.startswith("An error has occurred: ")
+    assert line in output
+    assert not (workdir / "daemon.pid").exists()
+    log = (workdir / "daemon.log").read_text()
+    assert log.rstrip("\n").rsplit("\n", 1)[-1].endswith(f"#critical] {line}")
+    assert "Traceback" not in output + log
+
+
+@pytest_twisted.ensureDeferred
+async def test_second_server_on_the_same_history_file_is_refused(tmp_path: Path) -> None:
+    server = start_twistd(tmp_path, "--shutdown-grace", "0")
+    await server.listening
+    assert server.transport is not None
+    holder = server.transport.pid
+    second = subprocess.run(
+        [str(BIN / "twistd"), "--pidfile=", "-n", "chat", "--port", "tcp:0:interface=127.0.0.1",
+         "--history-file", "h.jsonl"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert second.returncode == 1
+    assert second.stdout == ""
+    locked = f"history file 'h.jsonl' is locked by process {holder}"
+    assert second.stderr == f"{locked} (another chat server on this file?)\n"
+    trim = subprocess.run(
+        [str(BIN / "chatproto-history"), "trim", "--keep", "1", "h.jsonl"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert trim.returncode == 1
+    assert f"is locked by process {holder}" in trim.stderr
+    assert trim.stderr.count("\n") == 1
+    server.transport.signalProcess("TERM")
+    await server.ended
+
+
+@pytest_twisted.ensureDeferred
+async def test_second_sigint_during_the_grace_stops_at_once(tmp_path: Path) -> None:
+    server = start_twistd(tmp_path, "--shutdown-grace", "600")
+    alice = await connect(await server.listening)
+    await alice.join("alice")
+    assert server.transport is not None
+    server.transport.signalProcess("INT")
+    assert (await alice.until_event("shutdown"))["grace"] == 600
+    server.transport.signalProcess("INT")
+    await alice.closed()  # within DEADLINE, far less than the grace
+    ended = await server.ended
+    assert isinstance(ended, ProcessDone | ProcessTerminated)
+    assert ended.signal == signal.SIGINT or ended.exitCode == 0, server.output
+    assert b"Traceback" not in server.output
+    assert b"closing every connection now" in server.output
+
+
+@pytest_twisted.ensureDeferred
+async def test_with_nobody_connected_there_is_no_grace(tmp_path: Path) -> None:
+    server = start_twistd(tmp_path, "--shutdown-grace", "600")
+    alice = await connect(await server.listening)
+    await alice.join("alice")  # the reactor runs: SIGINT is its to handle
+    alice.send("BYE")
+    await alice.closed()  # the server closed it, so it no longer counts it
+    assert server.transport is not None
+    server.transport.signalProcess("INT")
+    await server.ended  # within its DEADLINE, far less than the grace
+    assert b"shutting down now: nobody is connected" in server.output
+    assert b"Traceback" not in server.output
 
 
 @pytest_twisted.ensureDeferred

@@ -1,4 +1,4 @@
-"""Framing and strict JSON packets (PROTOCOL.md section 1)."""
+"""Framing and strict JSON packets (docs/protocol.md section 1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reaching the server: the endpoint (TCP or TLS) and the reconnecting C{ClientService}."""
+"""Reaching the server: the endpoint (TCP, TLS or a description) and the reconnecting
+C{ClientService}."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from typing import Final
 
 from OpenSSL.crypto import Error as OpenSSLError
 from twisted.application.internet import ClientService, backoffPolicy
-from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.endpoints import HostnameEndpoint, clientFromString, wrapClientTLS
 from twisted.internet.interfaces import IAddress, IReactorTime, IStreamClientEndpoint
 from twisted.internet.protocol import Factory
 from twisted.internet.ssl import Certificate, optionsForClientTLS
 
-from chatproto.client.options import ClientOptions, UsageError
+from chatproto.client.options import ClientOptions, EndpointDescription, UsageError
 from chatproto.client.protocol import ChatClientProtocol
 from chatproto.client.session import Session
 
@@ -21,11 +22,24 @@ MAX_DELAY: Final = 30.0
 
 
 def client_endpoint(reactor: IReactorTime, options: ClientOptions) -> IStreamClientEndpoint:
-    """The endpoint for C{options.host} and C{options.port}, wrapped in TLS if asked.
+    """The endpoint for C{options.address}: a description as it says, or host and port
+    (wrapped in TLS if asked).
 
-    @raise UsageError: if the C{--ca} file cannot be read as a PEM certificate.
+    @raise UsageError: if the description is not one, or the C{--ca} file cannot be read
+        as a PEM certificate.
     """
-    endpoint: IStreamClientEndpoint = HostnameEndpoint(reactor, options.host, options.port)
+    address = options.address
+    endpoint: IStreamClientEndpoint
+    if isinstance(address, EndpointDescription):
+        try:
+            endpoint = clientFromString(reactor, address.text)
+        except (ValueError, TypeError, KeyError) as e:
+            raise UsageError(
+                f"{address.text!r} is not a client endpoint description ({e}); "
+                "for a host and a port write HOST PORT"
+            ) from None
+        return endpoint
+    endpoint = HostnameEndpoint(reactor, address.host, address.port, timeout=options.timeout)
     if not options.tls:
         return endpoint
     trust = None  # The system's trusted CAs.
@@ -37,7 +51,7 @@ def client_endpoint(reactor: IReactorTime, options: ClientOptions) -> IStreamCli
             raise UsageError(f"--ca {options.ca_file}: {e.strerror}") from None
         except OpenSSLError:
             raise UsageError(f"--ca {options.ca_file}: not a PEM certificate") from None
-    return wrapClientTLS(optionsForClientTLS(options.host, trustRoot=trust), endpoint)
+    return wrapClientTLS(optionsForClientTLS(address.host, trustRoot=trust), endpoint)
 
 
 class _SessionFactory(Factory):
@@ -62,7 +76,7 @@ def reconnecting_service(
 
     def announced_backoff(attempt: int) -> float:
         delay = backoff(attempt)
-        session.retrying(delay)
+        session.retrying(attempt, delay)
         return delay
 
     return ClientService(

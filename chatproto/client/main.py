@@ -61,7 +61,7 @@ def _run(
     endpoint: IStreamClientEndpoint,
     interactive: bool,
 ) -> int:
-    server = f"{options.host}:{options.port}"
+    server = str(options.address)
     core = _core(reactor)
     outcome = _Outcome(core)
     frontend: TerminalFrontend | PipeFrontend
@@ -76,6 +76,8 @@ def _run(
         server=server,
         nickname=options.nickname,
         reconnect=options.reconnect,
+        timeout=options.timeout,
+        show_history=options.history,
         on_exit=outcome,
     )
     service = reconnecting_service(reactor, endpoint, session)
@@ -83,6 +85,7 @@ def _run(
     def start() -> None:
         if interactive:
             frontend.show(LocalNotice(Level.INFO, f"Connecting to {server}..."))
+        session.connecting()
         service.startService()
         service.whenConnected(failAfterFailures=1).addErrback(
             lambda failure: outcome(1, f"cannot connect to {server}: {failure.getErrorMessage()}")

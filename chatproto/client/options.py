@@ -1,15 +1,20 @@
-"""The command line: C{chatproto-client [--nick NAME] [--no-reconnect] [--json] [--tls]
-[--ca FILE] HOST PORT}."""
+"""The command line: C{chatproto-client [options] HOST [PORT]} or C{chatproto-client [options]
+ENDPOINT}."""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from chatproto.core.nicknames import InvalidNickname, validate_nickname
 
-PROGRAM = "chatproto-client"
+PROGRAM: Final = "chatproto-client"
+#: The server's default port (docs/protocol.md section 7), used when only a host is given.
+DEFAULT_PORT: Final = 10328
+#: Seconds to wait for a chat server to greet us (HELLO, NICK) before giving up.
+DEFAULT_TIMEOUT: Final = 10.0
 
 
 class UsageError(Exception):
@@ -17,16 +22,42 @@ class UsageError(Exception):
 
 
 @dataclass(frozen=True)
-class ClientOptions:
-    """What the command line asked for, checked."""
+class HostPort:
+    """A server reached by host name (or address) and TCP port."""
 
     host: str
     port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class EndpointDescription:
+    """A server reached through a Twisted client endpoint description (C{unix:/path}, ...)."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+Address = HostPort | EndpointDescription
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """What the command line asked for, checked."""
+
+    address: Address
     nickname: str | None
     reconnect: bool
     json: bool
     tls: bool
     ca_file: str | None
+    timeout: float
+    history: bool
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,14 +77,36 @@ def _port(text: str) -> int:
     return port
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return seconds
+
+
 def _parser() -> _Parser:
     parser = _Parser(
         prog=PROGRAM,
+        usage=f"{PROGRAM} [options] HOST [PORT]\n       {PROGRAM} [options] ENDPOINT",
         description="Chat from a terminal, or script the chat from a pipe "
         "(when standard input is not a terminal, every input line is sent as a message).",
     )
-    parser.add_argument("host", metavar="HOST", help="the server's host name or address")
-    parser.add_argument("port", metavar="PORT", type=_port, help="the server's port")
+    parser.add_argument(
+        "target",
+        metavar="HOST|ENDPOINT",
+        help="the server's host name or address, or a Twisted client endpoint description "
+        "such as unix:/run/chat.sock or tcp:host=example.org:port=10328",
+    )
+    parser.add_argument(
+        "port",
+        metavar="PORT",
+        type=_port,
+        nargs="?",
+        help=f"the server's port with HOST (default {DEFAULT_PORT})",
+    )
     parser.add_argument("--nick", metavar="NAME", help="the nickname (required in pipe mode)")
     parser.add_argument(
         "--no-reconnect",
@@ -62,10 +115,26 @@ def _parser() -> _Parser:
         help="exit with a non-zero status when the connection drops instead of reconnecting",
     )
     parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        help="give up when no chat server greets us within this time "
+        f"(default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--no-history",
+        dest="history",
+        action="store_false",
+        help="do not show the history the server replays when we join",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="pipe mode: print what arrives as JSON Lines"
     )
     parser.add_argument(
-        "--tls", action="store_true", help="connect with TLS (the server listens on ssl:)"
+        "--tls",
+        action="store_true",
+        help="with HOST: connect with TLS (the server listens on ssl:)",
     )
     parser.add_argument(
         "--ca",
@@ -74,6 +143,23 @@ def _parser() -> _Parser:
         help="with --tls: trust the CA certificate in this PEM file instead of the system's",
     )
     return parser
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _address(target: str, port: int | None) -> Address:
+    """A host (an IPv6 address included) or, when it has a colon, an endpoint description."""
+    if ":" not in target or _is_ip_address(target):
+        return HostPort(target, DEFAULT_PORT if port is None else port)
+    if port is not None:
+        raise UsageError(f"PORT goes with a HOST, not with the endpoint description {target!r}")
+    return EndpointDescription(target)
 
 
 def parse_options(argv: list[str]) -> ClientOptions:
@@ -90,12 +176,18 @@ def parse_options(argv: list[str]) -> ClientOptions:
             raise UsageError(f"--nick: {e}") from None
     if args.ca_file is not None and not args.tls:
         raise UsageError("--ca needs --tls")
+    address = _address(args.target, args.port)
+    if args.tls and isinstance(address, EndpointDescription):
+        raise UsageError(
+            "--tls goes with HOST [PORT]; for an endpoint description use tls: or ssl:"
+        )
     return ClientOptions(
-        host=args.host,
-        port=args.port,
+        address=address,
         nickname=nickname,
         reconnect=args.reconnect,
         json=args.json,
         tls=args.tls,
         ca_file=args.ca_file,
+        timeout=args.timeout,
+        history=args.history,
     )

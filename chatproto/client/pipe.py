@@ -119,16 +119,24 @@ class PipeFrontend:
         self._streams.session = session
         self._stdio.resumeProducing()
 
+    def status(self, text: str | None) -> None:
+        """Say a new status on standard error, a line each (a log, not a screen)."""
+        if text is not None:
+            self._remark(text)
+
     def show(self, item: Shown) -> None:
         """Print a received item on standard output, a local notice on standard error."""
         if isinstance(item, LocalNotice):
-            self._errors.write(f"{PROGRAM}: {item.text}\n")
-            self._errors.flush()
+            self._remark(item.text)
         elif self._json and isinstance(item, ChatMessage | Notice):
             line = escape_json_line(dump_json(item.packet).decode("utf-8"))
             self._stdio.write(line.encode("utf-8") + b"\n")
         else:
             self._stdio.write(plain(render(item, one_line=True)).encode("utf-8") + b"\n")
+
+    def _remark(self, text: str) -> None:
+        self._errors.write(f"{PROGRAM}: {text}\n")
+        self._errors.flush()
 
     def close(self) -> Deferred[None]:
         """Flush standard output, then fire."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from twisted.internet.interfaces import ITransport
 from twisted.internet.protocol import connectionDone
@@ -12,6 +12,10 @@ from twisted.python.failure import Failure
 from chatproto.client.incoming import Incoming, Unreadable, classify
 from chatproto.core.words import CONTROL_WORDS
 from chatproto.doors.packets.parsing import NotAPacket, parse_packet
+
+#: How many of the first bytes received are kept, to say what a server that is not a
+#: chat server sent instead of HELLO.
+FIRST_BYTES_KEPT: Final = 32
 
 
 class ConnectionHandler(Protocol):
@@ -38,10 +42,18 @@ class ChatClientProtocol(Int16StringReceiver):
     def __init__(self, handler: ConnectionHandler) -> None:
         self._handler = handler
         self._closing = False
+        #: The first bytes the server sent (at most L{FIRST_BYTES_KEPT}).
+        self.first_bytes = b""
 
     def connectionMade(self) -> None:
         """Tell the handler."""
         self._handler.connected(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        """Keep the first few bytes (see L{first_bytes}), then frame as usual."""
+        if len(self.first_bytes) < FIRST_BYTES_KEPT:
+            self.first_bytes += data[: FIRST_BYTES_KEPT - len(self.first_bytes)]
+        super().dataReceived(data)  # type: ignore[no-untyped-call]
 
     def stringReceived(self, string: bytes) -> None:
         """Hand one frame to the handler as a control word, a packet or something unreadable."""

@@ -1,4 +1,11 @@
-"""How each received item and local notice looks: styled fragments, or plain text."""
+"""How each received item and local notice looks: styled fragments, or plain text.
+
+Every line says by its first characters what it is, whatever a nickname or a
+message holds: chat is C{[HH:MM] <nick> text} (a nickname always inside angle
+brackets), server notices are C{[HH:MM] *** ...} or C{[HH:MM] !!! ...}, and
+the client's own remarks are C{--- ...} without a time. Later lines of a
+message are indented, so none of them can start like one of these either.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +56,15 @@ class LocalNotice:
     text: str
 
 
-Shown = Incoming | LocalNotice
+@dataclass(frozen=True)
+class Pending:
+    """A message typed while we are not joined: it is sent once we are back."""
+
+    text: str
+    to: str | None = None
+
+
+Shown = Incoming | LocalNotice | Pending
 
 
 @dataclass(frozen=True)
@@ -106,10 +121,12 @@ def _chat(message: ChatMessage, one_line: bool) -> Line:
     if message.history:
         line.append(("class:history", "(history) "))
     line.append(("class:time", clock(message.time) + " "))
-    line += _line(nick_style, _Net(message.nickname))
-    if message.to is not None:
-        line += _line("class:private", " -> ", _Net(message.to), " (private)")
-    return line + _line(text_style, ": ", _Net(message.text), one_line=one_line)
+    line += _line(nick_style, "<", _Net(message.nickname))
+    if message.to is None:
+        line.append((nick_style, "> "))
+    else:
+        line += _line("class:private", " -> ", _Net(message.to), "> (private) ")
+    return line + _line(text_style, _Net(message.text), one_line=one_line)
 
 
 def _notice_body(notice: Notice, one_line: bool) -> Line:
@@ -145,6 +162,10 @@ def render(item: Shown, *, one_line: bool = False) -> Line:
     if isinstance(item, Unreadable):
         shown = _Net(item.text[:_UNREADABLE_SHOWN])
         return _line("class:error", "!!! The server sent something unreadable: ", shown)
+    if isinstance(item, Pending):
+        said = "--- Not connected; sent once we are back"
+        to: tuple[str | _Net, ...] = () if item.to is None else (" (to ", _Net(item.to), ")")
+        return _line("class:status.warning", said, *to, ": ", _Net(item.text))
     return [(f"class:status.{item.level}", "--- " + item.text)]
 
 

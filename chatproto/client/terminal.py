@@ -5,7 +5,8 @@ so the prompt and the connection share one event loop. Whatever is printed
 while a line is being typed goes above the prompt, which is redrawn with the
 half-typed line intact. One prompt serves both questions: it reads a nickname
 while one is asked for (also after a reconnect found ours taken) and chat
-lines otherwise.
+lines otherwise. The connection's status (reconnecting) is one line below the
+prompt, replaced as it changes; Tab completes nicknames and commands.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.styles import Style
 from twisted.internet.defer import Deferred
 
+from chatproto.client.completion import ChatCompleter, tab_key
 from chatproto.client.render import Level, LocalNotice, Shown, render
 from chatproto.client.session import Session
 
@@ -56,7 +58,11 @@ class TerminalFrontend:
         self._depth = None if colour else ColorDepth.DEPTH_1_BIT
         self._quit = on_quit
         self._prompt: PromptSession[str] = PromptSession(
-            history=InMemoryHistory(), erase_when_done=True
+            history=InMemoryHistory(),
+            erase_when_done=True,
+            completer=ChatCompleter(self._completable_names),
+            complete_while_typing=False,
+            key_bindings=tab_key(),
         )
         self._asking: Deferred[str] | None = None
         #: A half-typed chat line, put aside while a nickname is asked for.
@@ -74,6 +80,12 @@ class TerminalFrontend:
             color_depth=self._depth,
             include_default_pygments_style=False,
         )
+
+    def status(self, text: str | None) -> None:
+        """Show C{text} on the status line below the prompt (C{None} hides the line)."""
+        self._prompt.bottom_toolbar = text
+        if self._waiting:
+            self._prompt.app.invalidate()
 
     def ask_nickname(self, problem: str | None) -> Deferred[str]:
         """Say C{problem}, then take the next line typed as the nickname.
@@ -102,6 +114,11 @@ class TerminalFrontend:
     def close(self) -> Deferred[None]:
         """Stop prompting and give the terminal back as it was."""
         return Deferred.fromFuture(asyncio.ensure_future(self._stop()))
+
+    def _completable_names(self) -> list[str]:
+        if self._asking is not None or self._session is None:
+            return []  # Choosing one's own nickname: nothing to complete.
+        return self._session.roster.names()
 
     def _prompt_text(self) -> str:
         nickname = None if self._session is None else self._session.nickname

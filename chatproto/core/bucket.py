@@ -13,6 +13,9 @@ class TokenBucket:
     which may only ever hear READY or RETRY and so is throttled instead.
     """
 
+    # One per connection: no per-instance dict (memory per idle client).
+    __slots__ = ("_burst", "_clock", "_refilled_at", "_tokens", "rate")
+
     def __init__(self, rate: float, burst: int, clock: IReactorTime) -> None:
         self.rate = rate
         self._burst = float(burst)

@@ -93,8 +93,14 @@ class TurnBatcher:
 
     def replay_limit(self) -> int:
         """The newest id a joiner's replay may hold: everything up to it reaches the
-        joiner by replay, everything after it live."""
-        return self.visible_id if self._durable else self._pending_last_id
+        joiner by replay, everything after it live.
+
+        The store's C{last_id} counts too: a store shared by several nodes learns
+        where the live stream starts only once it has connected.
+        """
+        if self._durable:
+            return self.visible_id
+        return max(self._pending_last_id, self._history.last_id)
 
     def joined(self, member: IMember) -> None:
         """A member joins now: it skips what is already queued (its replay holds it)."""
@@ -152,8 +158,12 @@ class TurnBatcher:
 
         def deliver(result: Failure | None) -> None:
             self._syncing = False
+            failed = isinstance(result, Failure)
+            if failed:  # the store forgot every message not yet durable, queued ones too
+                batches.extend(self._unsynced)
+                self._unsynced = []
             for batch, last_id in batches:
-                if isinstance(result, Failure):
+                if failed:
                     batch = self._without_messages(batch)
                 self._deliver(batch, {}, last_id)
             waiting, self._waiting_current = self._waiting_current, []

@@ -21,6 +21,22 @@ class Outbox:
     owed (0: no limit) and C{streamed} when a stream that L{close_after_stream} waits
     for is done."""
 
+    # One per connection: no per-instance dict (memory per idle client).
+    __slots__ = (
+        "_backlog",
+        "_close_when_streamed",
+        "_held",
+        "_held_bytes",
+        "_holding",
+        "_limit",
+        "_overflowed",
+        "_paused",
+        "_queued_while_paused",
+        "_stopped",
+        "_streamed",
+        "_write_out",
+    )  # fmt: skip
+
     def __init__(
         self,
         write: Callable[[bytes], None],

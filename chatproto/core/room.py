@@ -68,10 +68,12 @@ class Room:
         self._presence = presence if presence is not None else LocalPresence()
         self.batcher = TurnBatcher(reactor, history, self._members.items, self._message_lost)
         self._hub = hub if hub is not None else LocalHub()
-        self._hub.subscribe(self.batcher.queue)
+        self._hub.subscribe(self._received)
         self._shutdown_at: float | None = None
         # Set by close_all: the connections it closes get no leave notices.
         self._closing = False
+        # Set while the store refuses messages, so that an outage is logged once.
+        self._store_failing = False
 
     # -- connections -----------------------------------------------------
 
@@ -115,8 +117,9 @@ class Room:
                 return succeed(False)
             del self._members[key]
             current.evict()
-            self.log.info("{nickname} resumed", nickname=nickname, event_kind="resume")
-            self._accept(member, key, nickname, since, announce=False)
+            self.log.info("{nickname} resumed", nickname=current.nickname, event_kind="resume")
+            # The others were told of no change: the place keeps the spelling they know.
+            self._accept(member, key, current.nickname, since, announce=False)
             return succeed(True)
 
         def claimed(free: bool) -> bool:
@@ -226,13 +229,17 @@ class Room:
         sender_key = sender.key
 
         def stored(result: Stored) -> None:
-            message_id, record = result
-            self._hub.publish(RoomEvent(record, None, message_id, sender_key))
+            self._store_failing = False
+            if not self._hub.delivers_stored:
+                message_id, record = result
+                self._hub.publish(RoomEvent(record, None, message_id, sender_key))
 
         def refused(failure: Failure) -> Failure | None:
             if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
                 return failure
-            self.log.error("history unavailable: {why}", why=str(failure.value))
+            if not self._store_failing:  # once per outage, not once per message
+                self._store_failing = True
+                self.log.error("history unavailable: {why}", why=str(failure.value))
             if sender.key is not None and self._members.get(sender.key) is sender:
                 self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
             return None
@@ -246,13 +253,16 @@ class Room:
             self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
 
     def send_private(self, sender: IMember, to: str, text: str) -> None:
-        """Send a private message to C{to} and a copy to the sender (when its codec
-        echoes senders: an IRC client without echo-message shows its own line itself).
+        """Send a private message to C{to} (a member of this node or, through the hub,
+        of another) and a copy to the sender (when its codec echoes senders: an IRC
+        client without echo-message shows its own line itself).
 
         @raise PacketRejected: C{no-such-user} when nobody holds that name.
         """
-        recipient = self._members.get(nickname_key(to)) if could_be_nickname(to) else None
-        if recipient is None:
+        key = nickname_key(to) if could_be_nickname(to) else None
+        recipient = self._members.get(key) if key is not None else None
+        elsewhere = self._presence.nickname_of(key) if key is not None and not recipient else None
+        if recipient is None and elsewhere is None:
             # Echo a bounded prefix: the whole name could not fit in a reply.
             shown = to if could_be_nickname(to) else to[:MAX_NICKNAME_CODE_POINTS] + "..."
             raise PacketRejected(ErrorCode.NO_SUCH_USER, f"Nobody is called {shown}")
@@ -261,12 +271,24 @@ class Room:
                 "timestamp": self.timestamp(),
                 "nickname": sender.nickname,
                 "message": text,
-                "to": recipient.nickname,
+                "to": recipient.nickname if recipient is not None else elsewhere,
             }
         )
-        self.unicast(recipient, record)
+        if recipient is None:
+            self._hub.publish(RoomEvent(record, to_key=key))
+        else:
+            self.unicast(recipient, record)
         if recipient is not sender and sender.codec.echoes_sender:
             self.unicast(sender, record)
+
+    def _received(self, event: RoomEvent) -> None:
+        """An event from the hub: room-wide, or a private message for one member here."""
+        if event.to_key is None:
+            self.batcher.queue(event)
+            return
+        recipient = self._members.get(event.to_key)
+        if recipient is not None:
+            self.unicast(recipient, event.record)
 
     def send_error(self, member: IMember, code: ErrorCode, detail: str, **extra: Any) -> None:
         """Tell C{member} its frame was refused, and log it (never the frame's content)."""
@@ -300,7 +322,8 @@ class Room:
     def announce_shutdown(self, grace: float) -> None:
         """Tell every joined member the server closes in C{grace} seconds."""
         self._shutdown_at = self.reactor.seconds() + grace
-        self._hub.publish(RoomEvent(self._shutdown_notice()))
+        # This node's own news: straight to its members, not through the hub to other nodes.
+        self.batcher.queue(RoomEvent(self._shutdown_notice()))
         self.log.info("shutting down in {grace} seconds", grace=grace)
 
     def _shutdown_notice(self) -> bytes:

@@ -63,6 +63,14 @@ def tune_socket(transport: object, keepalive: Keepalive) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, keepalive.timeout_ms)
 
 
+def describe_peer(address: object) -> str:
+    """A peer address as logs show it: C{host:port}, C{[v6]:port}, or what Twisted says."""
+    host, port = getattr(address, "host", None), getattr(address, "port", None)
+    if isinstance(host, str) and isinstance(port, int):
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return str(address)
+
+
 def peer_host(address: object) -> str | None:
     """The host of an IP peer address (what a per-address limit counts), else None."""
     host = getattr(address, "host", None)

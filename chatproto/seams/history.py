@@ -29,7 +29,9 @@ class IHistoryStore(Interface):
         first_id: int
         durable_before_delivery: bool
     else:
-        last_id = Attribute("Newest stored id (int), 0 if none; continues across restarts.")
+        last_id = Attribute(
+            "Greatest id stored (int), 0 if none; new ids continue above it across restarts."
+        )
         first_id = Attribute("Oldest id (int) still retained for replay, 0 if none.")
         durable_before_delivery = Attribute(
             "True (bool) when the room must await sync() before it shows a batch to anyone."

@@ -7,22 +7,25 @@ the same small interface so that several server nodes share one room.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from zope.interface import Interface, implementer
+from zope.interface import Attribute, Interface, implementer
 
 
 class RoomEvent(NamedTuple):
     """One room-wide record (canonical JSON) and how fan-out treats it.
 
     C{skip_key}: the member key that must not receive it (a joiner's own
-    `join`); C{message_id} and C{sender_key}: for a stored chat message.
+    `join`); C{message_id} and C{sender_key}: for a stored chat message;
+    C{to_key}: the one member it is for (a private message to another node's
+    member), instead of everyone.
     """
 
     record: bytes
     skip_key: str | None = None
     message_id: int | None = None
     sender_key: str | None = None
+    to_key: str | None = None
 
 
 #: Called with each published event, in publication order.
@@ -31,6 +34,15 @@ EventReceiver = Callable[[RoomEvent], None]
 
 class IBroadcastHub(Interface):
     """Fans out room-wide events to every subscriber, in publication order."""
+
+    # zope.interface wants Attribute objects, mypy wants annotations: give each its own.
+    if TYPE_CHECKING:
+        delivers_stored: bool
+    else:
+        delivers_stored = Attribute(
+            "True (bool) when the history store's add already sends each stored message to "
+            "every subscriber (a shared stream), so the room does not publish it again."
+        )
 
     def publish(event: RoomEvent) -> None:
         """Send C{event} to every subscriber."""
@@ -42,6 +54,8 @@ class IBroadcastHub(Interface):
 @implementer(IBroadcastHub)
 class LocalHub:
     """A hub for one process: publishing calls each subscriber at once."""
+
+    delivers_stored = False
 
     def __init__(self) -> None:
         self._receivers: list[EventReceiver] = []

@@ -7,6 +7,7 @@ join order (docs/protocol.md section 5).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from twisted.internet.defer import Deferred, succeed
@@ -25,6 +26,9 @@ class IPresence(Interface):
 
     def release(key: str) -> None:
         """Free C{key} at once."""
+
+    def nickname_of(key: str) -> str | None:
+        """The display nickname holding C{key} (on any node), or None when it is free."""
 
     def listed() -> Sequence[bytes]:
         """Every holder's nickname as a JSON string, in join order."""
@@ -57,6 +61,11 @@ class LocalPresence:
         encoded = self._held.pop(key, None)
         if encoded is not None:
             self._listed.remove(encoded)
+
+    def nickname_of(self, key: str) -> str | None:
+        """The display nickname holding C{key}, or None."""
+        encoded = self._held.get(key)
+        return json.loads(encoded) if encoded is not None else None
 
     def listed(self) -> Sequence[bytes]:
         """The held nicknames in join order (the live list: do not change it)."""

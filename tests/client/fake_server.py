@@ -51,6 +51,10 @@ class ScriptedConnection(Int16StringReceiver):
         """Send one frame carrying any bytes at all."""
         self.transport.write(frame(payload))
 
+    def send_unframed(self, data: bytes) -> None:
+        """Send bytes as they are, without a length prefix (what other protocols send)."""
+        self.transport.write(data)
+
     def send_packet(self, packet: dict[str, Any]) -> None:
         """Send one JSON packet."""
         self.transport.write(frame(dump_json(packet)))

@@ -19,6 +19,8 @@ from chatproto.core.records import dump_json
 from chatproto.doors.tcp.framing import frame, frame_text
 
 STAMP = "2026-11-24T03:30:44.123Z"
+#: The session's --timeout in these tests.
+TIMEOUT = 10.0
 
 
 class RecordingFrontend:
@@ -28,6 +30,8 @@ class RecordingFrontend:
         self.shown: list[Shown] = []
         self.questions: list[tuple[str | None, Deferred[str]]] = []
         self.joins = 0
+        #: Every status set, C{None} when cleared.
+        self.statuses: list[str | None] = []
 
     def ask_nickname(self, problem: str | None) -> Deferred[str]:
         answer: Deferred[str] = Deferred()
@@ -39,6 +43,9 @@ class RecordingFrontend:
 
     def show(self, item: Shown) -> None:
         self.shown.append(item)
+
+    def status(self, text: str | None) -> None:
+        self.statuses.append(text)
 
     def lines(self) -> list[str]:
         """Everything shown so far, as plain one-line text; then forget it."""
@@ -53,7 +60,14 @@ class RecordingFrontend:
 class Harness:
     """A session with a recording front end, a clock, and connections to StringTransports."""
 
-    def __init__(self, nickname: str | None = "alice", *, reconnect: bool = True) -> None:
+    def __init__(
+        self,
+        nickname: str | None = "alice",
+        *,
+        reconnect: bool = True,
+        timeout: float = TIMEOUT,
+        show_history: bool = True,
+    ) -> None:
         self.clock = Clock()
         self.frontend = RecordingFrontend()
         self.exits: list[tuple[int, str | None]] = []
@@ -63,6 +77,8 @@ class Harness:
             server="chat.example:10328",
             nickname=nickname,
             reconnect=reconnect,
+            timeout=timeout,
+            show_history=show_history,
             on_exit=lambda status, message: self.exits.append((status, message)),
         )
         self.protocol = ChatClientProtocol(self.session)
@@ -102,12 +118,20 @@ class Harness:
             data = data[2 + length :]
         return frames
 
-    def join(self, *, last_id: int = 0, users: tuple[str, ...] = ("alice",)) -> None:
-        """Connect and go through HELLO/NICK/READY and the welcome."""
+    def join(self, *, last_id: int = 0, users: tuple[str, ...] = ("alice",), **extra: Any) -> None:
+        """Connect and go through HELLO/NICK/READY and the welcome (with C{extra} fields)."""
         self.connect()
         self.server("HELLO", "NICK")
         self.sent()
-        self.server("READY", welcome(last_id=last_id, users=list(users)))
+        self.server("READY", welcome(last_id=last_id, users=list(users), **extra))
+
+    def reconnect(self) -> list[Any]:
+        """Drop the connection, open a new one, say HELLO and NICK; return what the client
+        sent (its nickname frame)."""
+        self.drop()
+        self.connect()
+        self.server("HELLO", "NICK")
+        return self.sent()
 
 
 def chat(id: int | None, nickname: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -124,9 +148,8 @@ def notice(event: str, message: str = "", **extra: Any) -> dict[str, Any]:
 
 
 def welcome(
-    *, last_id: int = 0, first_id: int = 0, users: list[str] | None = None
+    *, last_id: int = 0, first_id: int = 0, users: list[str] | None = None, **extra: Any
 ) -> dict[str, Any]:
-    """A welcome notice."""
-    return notice(
-        "welcome", "Welcome", users=users or ["alice"], last_id=last_id, first_id=first_id
-    )
+    """A welcome notice (C{extra}: more fields, such as C{resume_token})."""
+    users = users or ["alice"]
+    return notice("welcome", "Welcome", users=users, last_id=last_id, first_id=first_id) | extra

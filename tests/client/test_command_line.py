@@ -29,7 +29,7 @@ def unused_port() -> int:
 @pytest.mark.parametrize(
     ("argv", "complaint"),
     [
-        (["127.0.0.1"], "chatproto-client: the following arguments are required: PORT"),
+        ([], "chatproto-client: the following arguments are required: HOST|ENDPOINT"),
         (["h", "http"], "chatproto-client: argument PORT: port must be a number, not 'http'"),
         (["--nick", "x\x07", "h", "1"], "chatproto-client: --nick: a nickname cannot contain"),
         (["h", "1"], "chatproto-client: standard input is not a terminal: pipe mode needs --nick"),
@@ -63,7 +63,11 @@ def test_an_unreachable_server() -> None:
 def test_help() -> None:
     done = run_client("--help")
     assert done.returncode == 0
-    assert done.stdout.startswith("usage: chatproto-client [-h] [--nick NAME] [--no-reconnect]")
+    assert done.stdout.startswith(
+        "usage: chatproto-client [options] HOST [PORT]\n"
+        "       chatproto-client [options] ENDPOINT\n"
+    )
+    assert "--timeout SECONDS" in done.stdout
 
 
 def test_the_installed_console_script() -> None:
@@ -78,4 +82,4 @@ def test_the_installed_console_script() -> None:
         check=False,
     )
     assert done.returncode == 0
-    assert "HOST PORT" in done.stdout
+    assert "HOST [PORT]" in done.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatproto.client.commands import Help, Mistake, Quit, Say, Who, parse_command
+from chatproto.client.commands import Help, Me, Mistake, Quit, Say, Who, parse_command
 
 
 @pytest.mark.parametrize(
@@ -17,6 +17,11 @@ from chatproto.client.commands import Help, Mistake, Quit, Say, Who, parse_comma
         ("/help", Help()),
         ("/msg bob hi there", Say("hi there", to="bob")),
         ("//etc/passwd", Say("/etc/passwd")),
+        ("/WHO", Who()),
+        ("/Quit", Quit()),
+        ("/MSG bob hi", Say("hi", to="bob")),
+        ("/me waves", Me("waves")),
+        ("/Me  waves twice ", Me("waves twice")),
         ("", None),
         ("   ", None),
     ],
@@ -25,6 +30,16 @@ def test_parse(line: str, command: object) -> None:
     assert parse_command(line) == command
 
 
-@pytest.mark.parametrize("line", ["/msg", "/msg bob", "/msg bob   ", "/who me", "/frobnicate x"])
-def test_mistakes_are_explained(line: str) -> None:
-    assert isinstance(parse_command(line), Mistake)
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("/msg", "usage: /msg NICK TEXT"),
+        ("/msg bob", "usage: /msg NICK TEXT"),
+        ("/msg bob   ", "usage: /msg NICK TEXT"),
+        ("/me ", "usage: /me TEXT"),
+        ("/Who me", "/Who takes no arguments"),
+        ("/FROB x", "unknown command /FROB; /help lists the commands"),
+    ],
+)
+def test_mistakes_are_explained(line: str, reason: str) -> None:
+    assert parse_command(line) == Mistake(reason)

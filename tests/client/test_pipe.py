@@ -18,6 +18,15 @@ from tests.loopback import RawClient, connect
 LINE = re.compile(r"^\[\d\d:\d\d\] ")
 
 
+async def alice_said(port: int, text: str) -> RawClient:
+    """alice, joined on C{port}, once the server accepted her message C{text}."""
+    alice = await connect(port)
+    await alice.join("alice")
+    alice.send_json({"message": text})
+    await alice.next_chat()
+    return alice
+
+
 async def chat_from(raw: RawClient, nickname: str) -> str:
     """The text of the next chat packet C{raw} receives from C{nickname}."""
     while True:
@@ -38,7 +47,7 @@ async def test_lines_in_messages_out_bye_after_everything_was_sent(
     bot.send("first line\n")
     assert await chat_from(alice, "bot") == "first line"
     alice.send_json({"message": "hello\x20bot\nsecond line of it"})
-    await bot.output_line(lambda line: "alice: hello bot" in line, "alice's message")
+    await bot.output_line(lambda line: "<alice> hello bot" in line, "alice's message")
 
     bot.send("é 日本語\r\n\n/who is literal\n" + "".join(f"burst {n}\n" for n in range(30)))
     bot.end_input()
@@ -52,17 +61,14 @@ async def test_lines_in_messages_out_bye_after_everything_was_sent(
     assert lines[0] == "[" + lines[0][1:6] + "] *** Welcome! Online (2): alice, bot"
     assert all(LINE.match(line) for line in lines)
     assert not any("!!!" in line for line in lines), "rate limits are handled, not shown"
-    assert any(line.endswith("alice: hello bot\\nsecond line of it") for line in lines)
-    assert sum(line.endswith("bot: burst 29") for line in lines) == 1
+    assert any(line.endswith("<alice> hello bot\\nsecond line of it") for line in lines)
+    assert sum(line.endswith("<bot> burst 29") for line in lines) == 1
     assert bot.stderr == b""
 
 
 @pytest_twisted.ensureDeferred
 async def test_json_lines(chat_server: RunningServer) -> None:
-    alice = await connect(chat_server.port)
-    await alice.join("alice")
-    alice.send_json({"message": "old news"})
-    await alice.next_chat()
+    await alice_said(chat_server.port, "old news")
     bot = spawn_pipe_client("--json", "--nick", "bot", "127.0.0.1", str(chat_server.port))
     bot.send("hi\n")
     bot.end_input()
@@ -108,7 +114,7 @@ async def test_tls_with_a_private_ca(chat_server: RunningServer, tmp_path: Path)
         bot.send("over tls\n")
         bot.end_input()
         assert await bot.exit_status() == 0
-        assert bot.lines()[-1].endswith("] bot: over tls")
+        assert bot.lines()[-1].endswith("] <bot> over tls")
 
         untrusting = spawn_pipe_client("--tls", "--nick", "bot", "127.0.0.1", port)
         assert await untrusting.exit_status() == 1
@@ -117,5 +123,24 @@ async def test_tls_with_a_private_ca(chat_server: RunningServer, tmp_path: Path)
             f"chatproto-client: the connection to 127.0.0.1:{port} ended before we joined ("
         )
         assert "certificate verify failed" in complaint
+    finally:
+        await listening.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_bot_on_a_unix_socket_without_the_history(
+    chat_server: RunningServer, tmp_path: Path
+) -> None:
+    alice = await alice_said(chat_server.port, "old news")
+    socket_path = tmp_path / "chat.sock"
+    listening = await serverFromString(reactor, f"unix:{socket_path}").listen(chat_server.factory)
+    try:
+        bot = spawn_pipe_client("--no-history", "--nick", "bot", f"unix:{socket_path}")
+        bot.send("hi\n")
+        bot.end_input()
+        assert await bot.exit_status() == 0
+        assert await chat_from(alice, "bot") == "hi"
+        [welcome, said] = [line.split("] ", 1)[1] for line in bot.lines()]
+        assert (welcome, said) == ("*** Welcome! Online (2): alice, bot", "<bot> hi")
     finally:
         await listening.stopListening()

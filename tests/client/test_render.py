@@ -38,29 +38,29 @@ def notice(event: str, **fields: Any) -> dict[str, Any]:
 
 
 def test_live_message_in_local_time() -> None:
-    assert shown(chat()) == "[09:00] bob: hi"
+    assert shown(chat()) == "[09:00] <bob> hi"
 
 
 def test_history_is_marked() -> None:
-    assert shown(chat(history=True)) == "(history) [09:00] bob: hi"
+    assert shown(chat(history=True)) == "(history) [09:00] <bob> hi"
 
 
 def test_private_message() -> None:
-    assert shown(chat(to="al")) == "[09:00] bob -> al (private): hi"
+    assert shown(chat(to="al")) == "[09:00] <bob -> al> (private) hi"
 
 
 def test_missing_time() -> None:
-    assert shown(chat(timestamp="soon")) == "[--:--] bob: hi"
+    assert shown(chat(timestamp="soon")) == "[--:--] <bob> hi"
 
 
 def test_multi_line_message_is_indented_on_a_terminal_and_escaped_in_one_line() -> None:
-    assert shown(chat(message="a\nb\tc")) == "[09:00] bob: a\n    b    c"
-    assert shown(chat(message="a\nb\tc"), one_line=True) == "[09:00] bob: a\\nb\\tc"
+    assert shown(chat(message="a\nb\tc")) == "[09:00] <bob> a\n    b    c"
+    assert shown(chat(message="a\nb\tc"), one_line=True) == "[09:00] <bob> a\\nb\\tc"
 
 
 def test_escape_sequences_in_nickname_and_text_are_shown_not_obeyed() -> None:
     line = render(classify(chat(nickname="\x1b[2Jx", message="\x1b]0;pwn\x07")))
-    assert plain(line) == "[09:00] \\x1b[2Jx: \\x1b]0;pwn\\x07"
+    assert plain(line) == "[09:00] <\\x1b[2Jx> \\x1b]0;pwn\\x07"
     assert ("class:escaped", "\\x1b") in line
 
 
@@ -95,3 +95,11 @@ def test_notices_look_different_from_chat() -> None:
 
 def test_local_notice() -> None:
     assert plain(render(LocalNotice(Level.WARNING, "Connection lost."))) == "--- Connection lost."
+
+
+@pytest.mark.parametrize("nickname", ["***", "!!!", "---", "*** bob", "(history)", "[09:00]"])
+def test_no_nickname_can_pass_for_a_notice_or_a_status_line(nickname: str) -> None:
+    line = shown(chat(nickname=nickname, message="bob joined"))
+    assert line == f"[09:00] <{nickname}> bob joined"
+    for impostor in ("[09:00] *** ", "[09:00] !!! ", "--- ", "(history) "):
+        assert not line.startswith(impostor)

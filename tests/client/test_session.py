@@ -28,9 +28,9 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(
             h.frontend.lines(),
             [
-                "(history) [03:30] bob: old",
+                "(history) [03:30] <bob> old",
                 "[03:30] *** Welcome! Online (2): bob, alice",
-                "[03:30] bob: new",
+                "[03:30] <bob> new",
             ],
         )
         self.assertEqual(h.frontend.joins, 1)
@@ -161,6 +161,9 @@ class SendingTests(SynchronousTestCase):
         h.session.typed("/who")
         self.assertEqual(h.sent(), [{"command": "who"}])
         h.server(notice("who", users=["alice", "bob"]))
+        h.session.typed("/ME waves")
+        self.assertEqual(h.sent(), [{"message": "* alice waves"}])
+        h.server(chat(1, "alice", "* alice waves"))
         h.session.typed("//quit")
         self.assertEqual(h.sent(), [{"message": "/quit"}])
         h.session.typed("/help")
@@ -190,8 +193,9 @@ class LeavingTests(SynchronousTestCase):
         self.assertNoResult(left)
         h.drop(clean=True)
         self.successResultOf(left)
-        h.session.retrying(0.5)
+        h.session.retrying(1, 0.5)
         self.assertEqual(h.frontend.lines(), [], "no reconnect talk while leaving")
+        self.assertEqual(h.frontend.statuses, [])
         self.assertEqual(h.exits, [])
 
     def test_leave_closes_the_connection_itself_if_the_server_does_not(self) -> None:
@@ -239,9 +243,18 @@ class ReconnectTests(SynchronousTestCase):
                 "fashion: network down)."
             ],
         )
-        h.session.retrying(1.25)
-        self.assertEqual(h.frontend.lines(), ["--- Reconnecting to chat.example:10328 in 1.2 s..."])
+        h.session.retrying(1, 1.25)
+        h.session.retrying(2, 1.875)
+        self.assertEqual(h.frontend.lines(), [], "attempts update the status, not the log")
+        self.assertEqual(
+            h.frontend.statuses,
+            [
+                "Reconnecting to chat.example:10328 in 1.2 s (attempt 1)...",
+                "Reconnecting to chat.example:10328 in 1.9 s (attempt 2)...",
+            ],
+        )
         h.connect()
+        self.assertIsNone(h.frontend.statuses[-1], "connected: the status line goes")
         h.server("HELLO", "NICK")
         self.assertEqual(h.sent(), [{"nickname": "alice", "since": 3}])
         h.server(
@@ -255,9 +268,9 @@ class ReconnectTests(SynchronousTestCase):
             h.frontend.lines(),
             [
                 "--- Connected to chat.example:10328 again.",
-                "(history) [03:30] bob: four",
+                "(history) [03:30] <bob> four",
                 "[03:30] *** Welcome! Online (1): alice",
-                "[03:30] bob: five",
+                "[03:30] <bob> five",
             ],
         )
         self.assertEqual(h.exits, [])

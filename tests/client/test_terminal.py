@@ -3,39 +3,29 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import pytest_twisted
 
 from tests.client.fake_server import FakeServer
 from tests.client.processes import Tmux, client_argv
 from tests.client.servers import start_server
+from tests.client.test_pipe import alice_said
 from tests.conftest import RunningServer
 from tests.loopback import connect
 
 
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    terminal = Tmux(tmp_path)
-    yield terminal
-    terminal.stop()
-
-
 def prompt_line(screen: list[str]) -> str:
-    """The last non-blank line: where the prompt and the half-typed input are."""
-    return [line for line in screen if line][-1]
+    """Where the prompt and the half-typed input are: the last non-blank line above the
+    status line (if one is showing)."""
+    return [line for line in screen if line and not line.startswith("Reconnecting to ")][-1]
 
 
 @pytest_twisted.ensureDeferred
 async def test_join_through_retry_chat_while_typing_and_leave_with_ctrl_c(
     chat_server: RunningServer, tmux: Tmux
 ) -> None:
-    alice = await connect(chat_server.port)
-    await alice.join("alice")
-    alice.send_json({"message": "before you came"})
-    await alice.next_chat()
+    alice = await alice_said(chat_server.port, "before you came")
 
     tmux.start(client_argv("127.0.0.1", str(chat_server.port)), TZ="UTC", LC_ALL="C.UTF-8")
     await tmux.shows_line("Nickname:")
@@ -45,7 +35,7 @@ async def test_join_through_retry_chat_while_typing_and_leave_with_ctrl_c(
     tmux.type("carol")
     tmux.keys("Enter")
     screen = await tmux.shows_line("*** Welcome! Online (2): alice, carol")
-    history = next(i for i, line in enumerate(screen) if "alice: before you came" in line)
+    history = next(i for i, line in enumerate(screen) if "<alice> before you came" in line)
     assert screen[history].startswith("(history) [")
     assert history < next(i for i, line in enumerate(screen) if "Welcome!" in line)
     await alice.until_event("join")
@@ -55,10 +45,10 @@ async def test_join_through_retry_chat_while_typing_and_leave_with_ctrl_c(
     await tmux.shows(lambda s: prompt_line(s) == f"carol> {half}", "the half-typed line")
     for n in range(5):
         alice.send_json({"message": f"incoming {n}"})
-    screen = await tmux.shows_line("alice: incoming 4")
+    screen = await tmux.shows_line("<alice> incoming 4")
     assert prompt_line(screen) == f"carol> {half}"
-    incoming = [line.split("] ", 1)[1] for line in screen if "alice: incoming" in line]
-    assert incoming == [f"alice: incoming {n}" for n in range(5)]
+    incoming = [line.split("] ", 1)[1] for line in screen if "<alice> incoming" in line]
+    assert incoming == [f"<alice> incoming {n}" for n in range(5)]
 
     tmux.type(" sent")
     tmux.keys("Enter")
@@ -66,15 +56,21 @@ async def test_join_through_retry_chat_while_typing_and_leave_with_ctrl_c(
     while echo["nickname"] == "alice":
         echo = await alice.next_chat()
     assert (echo["nickname"], echo["message"]) == ("carol", f"{half} sent")
-    screen = await tmux.shows_line(f"carol: {half} sent")
+    screen = await tmux.shows_line(f"<carol> {half} sent")
     assert not any(line.startswith(f"carol> {half}") for line in screen)
 
     tmux.keys("Up")
     await tmux.shows(lambda s: prompt_line(s) == f"carol> {half} sent", "the recalled line")
     tmux.keys("C-u")
-    tmux.type("/who")
+    tmux.type("/WHO")
     tmux.keys("Enter")
     await tmux.shows_line("*** Online (2): alice, carol")
+
+    tmux.type("/me waves at AL")
+    tmux.keys("Tab")
+    await tmux.shows(lambda s: prompt_line(s) == "carol> /me waves at alice", "the completion")
+    tmux.keys("Enter")
+    await tmux.shows_line("<carol> * carol waves at alice")
 
     tmux.keys("C-c")
     leave = await alice.until_event("leave")
@@ -116,7 +112,7 @@ async def test_a_hostile_server_cannot_drive_the_terminal(tmux: Tmux) -> None:
         )
         screen = await tmux.shows_line("*** Welcome!")
         assert (
-            "[03:30] \\x1b]0;PWNED\\x07mallory: \\x1b[2J\\x1b[H\\x1b[31mred\\x1b[0m \\x9b2J"
+            "[03:30] <\\x1b]0;PWNED\\x07mallory> \\x1b[2J\\x1b[H\\x1b[31mred\\x1b[0m \\x9b2J"
             " \\u202eevil"
         ) in screen
         assert "!!! The server sent something unreadable: b'\\x1b]2;raw title\\x07\\xff'" in screen
@@ -144,11 +140,18 @@ async def test_after_a_restart_rejoins_and_asks_when_the_nickname_was_taken(
     argv = client_argv("--nick", "carol", "127.0.0.1", str(port))
     tmux.start(argv, TZ="UTC", NO_COLOR="1")
     await tmux.shows_line("*** Welcome! Online (1): carol")
-    tmux.type("draft")
-    await tmux.shows(lambda s: prompt_line(s) == "carol> draft", "the draft")
     await first.stop()
     await tmux.shows_line("--- The server shut down.")
-    await tmux.shows_line(f"--- Reconnecting to 127.0.0.1:{port} in ")
+    tmux.type("said offline")
+    tmux.keys("Enter")
+    await tmux.shows_line("--- Not connected; sent once we are back: said offline")
+    tmux.type("draft")
+    await tmux.shows(lambda s: prompt_line(s) == "carol> draft", "the draft")
+    reconnecting = f"Reconnecting to 127.0.0.1:{port} in "
+    screen = await tmux.shows_line("(attempt 2)...")
+    assert [line for line in screen if reconnecting in line] == [
+        next(line for line in screen if "(attempt 2)" in line)
+    ], "one status line, updated"
 
     second = start_server(history)
     thief = await connect(await second.listen())
@@ -161,11 +164,13 @@ async def test_after_a_restart_rejoins_and_asks_when_the_nickname_was_taken(
     await tmux.shows_line("*** Welcome! Online (2): carol, caroline")
     await tmux.shows(lambda s: prompt_line(s) == "caroline> draft", "the draft, back")
     tmux.keys("Enter")
-    said = await thief.next_chat()
-    while said["nickname"] != "caroline":
-        said = await thief.next_chat()
-    assert said["message"] == "draft"
-    await tmux.shows_line("] caroline: draft")
+    await tmux.shows_line("] <caroline> draft")
+    said = []
+    while len(said) < 2:
+        packet = await thief.next_chat()
+        if packet["nickname"] == "caroline":
+            said.append(packet["message"])
+    assert said == ["said offline", "draft"], "the pending line went first, once"
     assert "\x1b[3" not in tmux.painted(), "NO_COLOR is set: no colours"
 
     tmux.keys("C-d")

@@ -1,19 +1,16 @@
-"""Raw clients for loopback tests of the IRC door: IRC lines, and the WebSocket door's frames."""
+"""A raw IRC client for loopback tests of the IRC door."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
 
-from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredQueue
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
-from tests.loopback import DEADLINE, FrameReader
+from tests.loopback import DEADLINE
 
 
 class RawIrcClient(Protocol):
@@ -77,45 +74,3 @@ async def connect_irc(port: int) -> RawIrcClient:
     """Connect a RawIrcClient to 127.0.0.1:C{port}."""
     endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
     return await connectProtocol(endpoint, RawIrcClient())
-
-
-class WebSocketChatClient(FrameReader, WebSocketClientProtocol):
-    """A client of the WebSocket door: queues frames (control words as str, packets as dicts)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.frames: DeferredQueue[Any] = DeferredQueue()
-        self.opened: Deferred[None] = Deferred()
-
-    def onOpen(self) -> None:
-        self.opened.callback(None)
-
-    def onMessage(self, payload: bytes, isBinary: bool) -> None:
-        text = payload.decode("utf-8")
-        self.frames.put(json.loads(text) if text.startswith("{") else text)
-
-    def send(self, packet: str | dict[str, Any]) -> None:
-        """Send a control word or nickname (str) or a packet (dict)."""
-        text = packet if isinstance(packet, str) else json.dumps(packet)
-        self.sendMessage(text.encode("utf-8"), isBinary=False)
-
-    async def choose(self, nickname: str) -> str:
-        """Send C{nickname} after HELLO and NICK; READY or RETRY (after READY, up to the
-        welcome)."""
-        assert [await self.next(), await self.next()] == ["HELLO", "NICK"]
-        self.send(nickname)
-        answer: str = await self.next()
-        while answer == "READY" and (await self.next()).get("event") != "welcome":
-            pass
-        return answer
-
-
-async def connect_websocket(port: int) -> WebSocketChatClient:
-    """Open a WebSocket to ws://127.0.0.1:C{port}/chat."""
-    factory = WebSocketClientFactory(f"ws://127.0.0.1:{port}/chat")
-    factory.protocol = WebSocketChatClient
-    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
-    client = await connectProtocol(endpoint, factory.buildProtocol(None))
-    assert isinstance(client, WebSocketChatClient)
-    await client.opened
-    return client

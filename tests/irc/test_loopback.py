@@ -21,10 +21,11 @@ from chatproto.core.room import Room
 from chatproto.doors.irc.protocol import IrcFactory
 from tests.certs import make_certificate
 from tests.fakes import MemoryHistory
-from tests.irc.clients import RawIrcClient, WebSocketChatClient, connect_irc, connect_websocket
+from tests.irc.clients import RawIrcClient, connect_irc
 from tests.irc.conftest import Doors
 from tests.irc.fakes import SERVER
 from tests.loopback import RawClient, connect
+from tests.websocket_client import WebSocketClient, connect_ws
 
 #: The time tag of server-time: RFC 3339, UTC, milliseconds.
 TIME_TAG = r"@(?:batch=history;)?time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
@@ -37,7 +38,7 @@ async def joined(port: int, nickname: str) -> RawClient:
     return client
 
 
-async def next_private(client: RawClient | WebSocketChatClient) -> dict[str, Any]:
+async def next_private(client: RawClient | WebSocketClient) -> dict[str, Any]:
     """The next private message, skipping public ones (receipts included)."""
     while True:
         packet = await client.next_chat()
@@ -91,7 +92,7 @@ async def test_replay_without_capabilities(doors: Doors) -> None:
 @pytest_twisted.ensureDeferred
 async def test_three_doors_one_room(doors: Doors) -> None:
     bob = await joined(doors.packet_port, "bob")
-    carol = await connect_websocket(doors.websocket_port)
+    carol = await connect_ws(doors.websocket_port)
     assert await carol.choose("carol") == "READY"
     alice = await connect_irc(doors.irc_port)
     await alice.register("alice")
@@ -101,7 +102,7 @@ async def test_three_doors_one_room(doors: Doors) -> None:
         assert (await other.next_chat())["message"] == "hello from IRC"
         assert (await other.next_chat())["message"] == "* alice waves"
     bob.send_json({"message": "hello from a terminal"})
-    carol.send({"message": "hello from a browser"})
+    carol.send_json({"message": "hello from a browser"})
     lines = await alice.until(lambda line: "browser" in line)
     assert lines[-2:] == [
         ":bob!bob@chatproto PRIVMSG #chat :hello from a terminal",
@@ -117,7 +118,7 @@ async def test_three_doors_one_room(doors: Doors) -> None:
     )
     to_bob = await next_private(bob)
     assert (to_bob["nickname"], to_bob["to"]) == ("alice", "bob")
-    carol.send({"message": "back to you", "to": "alice"})
+    carol.send_json({"message": "back to you", "to": "alice"})
     bob.send_json({"message": "me too", "to": "alice"})
     assert await alice.until(lambda line: "me too" in line) == [
         ":carol!carol@chatproto PRIVMSG alice :back to you",
@@ -134,7 +135,7 @@ async def test_three_doors_one_room(doors: Doors) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_nicknames_collide_across_doors(doors: Doors) -> None:
-    carol = await connect_websocket(doors.websocket_port)
+    carol = await connect_ws(doors.websocket_port)
     assert await carol.choose("carol") == "READY"
     alice = await connect_irc(doors.irc_port)
     alice.send("NICK CAROL", "USER a 0 * :a")
@@ -145,7 +146,7 @@ async def test_nicknames_collide_across_doors(doors: Doors) -> None:
     assert [await bob.next(), await bob.next()] == ["HELLO", "NICK"]
     bob.send("Alice")
     assert await bob.next() == "RETRY"
-    other = await connect_websocket(doors.websocket_port)
+    other = await connect_ws(doors.websocket_port)
     assert await other.choose("ALICE") == "RETRY"
 
 

@@ -19,7 +19,7 @@ from chatproto.core.room import Room
 from chatproto.doors.irc.framing import LineFramer, Overlong
 from chatproto.doors.irc.identity import ServerInfo
 from chatproto.doors.irc.session import IrcDoor, IrcSession
-from chatproto.doors.sockets import Keepalive, peer_host
+from chatproto.doors.sockets import Keepalive, describe_peer, peer_host
 from chatproto.doors.streams import ServerTransport, StreamLink
 
 
@@ -43,7 +43,7 @@ class IrcProtocol(StreamLink, Protocol):
         """Admit the client, or refuse it when the server is full."""
         peer = self.transport.getPeer()
         self.session = IrcSession(
-            self.factory.room, self, self.factory.door, str(peer), peer_host(peer)
+            self.factory.room, self, self.factory.door, describe_peer(peer), peer_host(peer)
         )
         self.attach(self.factory.keepalive)
         self.session.start()

@@ -19,7 +19,7 @@ from chatproto.core.member import CloseReason, ILink
 from chatproto.core.room import Room
 from chatproto.doors.packets.codec import PacketCodec
 from chatproto.doors.packets.dialogue import PacketSession
-from chatproto.doors.sockets import Keepalive, peer_host
+from chatproto.doors.sockets import Keepalive, describe_peer, peer_host
 from chatproto.doors.streams import ServerTransport, StreamLink
 from chatproto.doors.tcp.framing import frame
 
@@ -39,7 +39,7 @@ class WordPacketProtocol(StreamLink, Int16StringReceiver):
         """Greet the client, or refuse it when the server is full."""
         peer = self.transport.getPeer()
         self.session = PacketSession(
-            self.factory.room, self, WORD_PACKET_CODEC, str(peer), peer_host(peer)
+            self.factory.room, self, WORD_PACKET_CODEC, describe_peer(peer), peer_host(peer)
         )
         self.attach(self.factory.keepalive)
         self.session.start()

@@ -24,7 +24,7 @@ from chatproto.core.records import MAX_PACKET_BYTES
 from chatproto.core.room import Room
 from chatproto.doors.packets.codec import PacketCodec
 from chatproto.doors.packets.dialogue import PacketSession
-from chatproto.doors.sockets import Keepalive, peer_host, tune_socket
+from chatproto.doors.sockets import Keepalive, describe_peer, peer_host, tune_socket
 from chatproto.doors.tcp.fastwrite import direct_socket, send_now
 from chatproto.doors.websocket.framing import text_frame
 from chatproto.doors.websocket.origins import origin_allowed
@@ -71,7 +71,7 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
         transport: Any = self.transport
         peer = transport.getPeer()
         self.session = PacketSession(
-            self.factory.room, self, WEBSOCKET_CODEC, str(peer), peer_host(peer)
+            self.factory.room, self, WEBSOCKET_CODEC, describe_peer(peer), peer_host(peer)
         )
         tune_socket(transport, self.factory.keepalive)
         # Twisted Web registered its channel as the transport's producer; the

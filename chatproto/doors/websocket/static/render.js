@@ -1,0 +1,90 @@
+// Builds the DOM for what the server sent. Every received string goes in as text
+// (textContent or text nodes), never as markup; links are built element by element.
+
+const LINK = /\bhttps?:\/\/[^\s<>"'`]+/giu;
+const TRAILING_PUNCTUATION = /[.,;:!?)\]}'"]+$/u;
+
+/** A new element with `className`, holding `parts` (strings become text nodes). */
+export function element(tag, className, ...parts) {
+  const made = document.createElement(tag);
+  if (className) made.className = className;
+  made.append(...parts);
+  return made;
+}
+
+/** A nickname, isolated so that bidi controls in it cannot reorder what surrounds it. */
+function nick(name) {
+  return element("bdi", "nick", String(name));
+}
+
+/** `timestamp` (RFC 3339, UTC) as the local HH:MM, with the full local date as a tooltip. */
+function time(timestamp) {
+  const when = new Date(timestamp);
+  const valid = !Number.isNaN(when.getTime());
+  const shown = valid
+    ? when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : "--:--";
+  const made = element("time", "time", shown);
+  if (valid) {
+    made.dateTime = when.toISOString();
+    made.title = when.toLocaleString();
+  }
+  return made;
+}
+
+/** Message text with http(s) addresses made into links (rel="noopener noreferrer"). */
+function text(message) {
+  const made = element("bdi", "text");
+  made.dir = "auto";
+  let at = 0;
+  for (const found of message.matchAll(LINK)) {
+    const address = found[0].replace(TRAILING_PUNCTUATION, "");
+    const link = element("a", "", address);
+    link.href = address;
+    link.rel = "noopener noreferrer";
+    link.target = "_blank";
+    made.append(message.slice(at, found.index), link);
+    at = found.index + address.length;
+  }
+  made.append(message.slice(at));
+  return made;
+}
+
+/** A chat packet as a log entry; `earlier` marks replayed history. */
+export function chatEntry(packet, { mine, earlier }) {
+  // "/me waves" arrives as "* alice waves": shown as the action it is.
+  const action = `* ${packet.nickname} `;
+  const isAction = packet.message.startsWith(action);
+  const entry = element("li", "chat", time(packet.timestamp), isAction ? " * " : " ");
+  entry.append(nick(packet.nickname));
+  if (typeof packet.to === "string") {
+    entry.classList.add("private");
+    entry.append(" → ", nick(packet.to), element("span", "tag", " (private)"));
+  }
+  entry.append(isAction ? " " : ": ", text(isAction ? packet.message.slice(action.length) : packet.message));
+  entry.classList.toggle("action", isAction);
+  entry.classList.toggle("mine", mine);
+  entry.classList.toggle("earlier", earlier);
+  if (Number.isInteger(packet.id)) entry.dataset.id = String(packet.id);
+  return entry;
+}
+
+/** A line from the server or from this page; `kind` styles it (join, leave, error, ...). */
+export function noticeEntry(message, kind, timestamp = new Date().toISOString()) {
+  return element("li", `notice ${kind}`, time(timestamp), " ", element("span", "text", message));
+}
+
+/** A divider in the log, such as the start of the replayed history. */
+export function dividerEntry(label) {
+  return element("li", "divider", element("span", "", label));
+}
+
+/** The online list: one button per name, which starts a private message to it. */
+export function userEntry(name, isMe, onPick) {
+  const button = element("button", "user", nick(name));
+  button.type = "button";
+  button.title = `Send a private message to ${name}`;
+  if (isMe) button.append(element("span", "tag", " (you)"));
+  button.addEventListener("click", () => onPick(name));
+  return element("li", "", button);
+}

@@ -1,0 +1,1 @@
+"""Several nodes, one room: the seams backed by Redis (docs/scaling.md)."""

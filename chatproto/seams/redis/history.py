@@ -1,0 +1,111 @@
+"""The shared history (docs/protocol.md sections 6 and 11): a Redis stream.
+
+Ids come from Redis: the L{WRITE} script increments the counter and appends
+the record to the history stream (entry C{0-<id>}, trimmed to
+--history-retain) and to the feed in one step, so the feed's order is the id
+order. A message is acknowledged (its Deferred fires) once Redis holds it; how
+durable that is depends on Redis's own persistence (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from chatproto.core.records import with_id
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
+from chatproto.seams.redis.client import RedisConnection
+from chatproto.seams.redis.scripts import Keys
+from chatproto.seams.redis.writer import FeedWriter
+
+#: The largest sequence number of a stream entry id (a since above it finds nothing).
+_MAX_STREAM_SEQUENCE = 2**64 - 1
+
+
+@implementer(IHistoryStore)
+class RedisHistory:
+    """The history stream shared by every node (see the module).
+
+    C{last_id} is the newest id this node's feed has delivered (where live
+    traffic stands here), which is where a joiner's replay ends; C{close}
+    makes this node leave the room (C{leave}).
+    """
+
+    durable_before_delivery = False
+
+    def __init__(
+        self,
+        connection: RedisConnection,
+        writer: FeedWriter,
+        retain: int,
+        leave: Callable[[], Deferred[None]],
+    ) -> None:
+        self._connection = connection
+        self._writer = writer
+        self._retain = retain
+        self._leave = leave
+        self.last_id = 0
+        self._acknowledged_id = 0
+
+    @property
+    def newest_id(self) -> int:
+        """The newest id this node knows of (delivered here or acknowledged to it)."""
+        return max(self.last_id, self._acknowledged_id)
+
+    @property
+    def first_id(self) -> int:
+        """Oldest id still retained, 0 if none (ids are consecutive in the stream)."""
+        newest = self.newest_id
+        if not self._retain or not newest:
+            return 0
+        return max(1, newest - self._retain + 1)
+
+    def saw(self, message_id: int) -> None:
+        """The feed delivered message C{message_id} here."""
+        self.last_id = max(self.last_id, message_id)
+
+    def add(self, fields: bytes) -> Deferred[Stored]:
+        """Store the record with the next id; fires once Redis holds it."""
+
+        def stored(message_id: int) -> Stored:
+            self._acknowledged_id = max(self._acknowledged_id, message_id)
+            return message_id, with_id(message_id, fields)
+
+        return self._writer.chat(fields).addCallbacks(stored, _unavailable)
+
+    def recent(self, count: int) -> Deferred[list[Stored]]:
+        """The newest C{count} retained messages this node has delivered, oldest first
+        (newer ones reach a joiner live, and must not take replay places)."""
+        if count <= 0 or not self._retain or not self.last_id:
+            return succeed([])
+        newest = f"0-{self.last_id}"
+        read = self._connection.execute("XREVRANGE", Keys.history, newest, "-", "COUNT", count)
+        return read.addCallbacks(lambda entries: _stored(reversed(entries)), _unavailable)
+
+    def since(self, message_id: int) -> Deferred[list[Stored]]:
+        """Every retained message with id > C{message_id}, oldest first."""
+        if not self._retain or message_id >= _MAX_STREAM_SEQUENCE:
+            return succeed([])
+        read = self._connection.execute("XRANGE", Keys.history, f"(0-{message_id}", "+")
+        return read.addCallbacks(_stored, _unavailable)
+
+    def sync(self) -> Deferred[None]:
+        """Nothing to do: Redis's own persistence settings decide durability."""
+        return succeed(None)
+
+    def close(self) -> Deferred[None]:
+        """Leave the room: free this node's nicknames, tell the other nodes, disconnect."""
+        return self._leave()
+
+
+def _stored(entries: Any) -> list[Stored]:
+    """(id, record) pairs from stream entries C{[b"0-<id>", [b"r", record]]}."""
+    return [(int(entry_id.split(b"-")[1]), fields[1]) for entry_id, fields in entries]
+
+
+def _unavailable(failure: Failure) -> NoReturn:
+    raise HistoryUnavailable(f"Redis: {failure.getErrorMessage()}")

@@ -1,0 +1,222 @@
+"""This server process as one node of a room shared through Redis (docs/scaling.md).
+
+A node has two connections: one for commands (the writes of each turn,
+replays, heartbeats) and one that blocks reading the feed. On its first
+connection it learns where the room stands (newest id, newest feed entry,
+every nickname held, in one atomic step), registers its heartbeat, and only
+then accepts claims. Every --node-timeout / 4 seconds it beats; a node silent
+for three quarters of --node-timeout is dead, and the first live node to see
+it so frees its nicknames and announces their `leave` (reason
+`disconnected`), so the others hear of it within --node-timeout. A node that
+has itself just (re)connected does not judge others for one --node-timeout,
+so that after Redis comes back every live node has beaten before anyone is
+judged.
+
+Redis going down and coming back is logged once each, whatever happens meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from chatproto.core.member import LeaveReason
+from chatproto.core.notices import notice
+from chatproto.core.timestamps import rfc3339_millis
+from chatproto.seams.hub import RoomEvent
+from chatproto.seams.redis.address import RedisAddress
+from chatproto.seams.redis.client import RedisConnection, RedisUnavailable
+from chatproto.seams.redis.history import RedisHistory
+from chatproto.seams.redis.hub import RedisHub
+from chatproto.seams.redis.presence import RedisPresence
+from chatproto.seams.redis.reader import FeedReader
+from chatproto.seams.redis.scripts import DEPART, HEARTBEAT, SCRIPTS, START, Keys
+from chatproto.seams.redis.writer import FeedWriter
+
+#: Heartbeats per --node-timeout.
+BEATS_PER_TIMEOUT = 4
+
+
+class RedisNode:
+    """One node: its connections, its seams (history, hub, presence) and its heartbeat."""
+
+    log = Logger()
+
+    def __init__(
+        self, address: RedisAddress, reactor: IReactorTime, retain: int, node_timeout: float
+    ) -> None:
+        self.node_id = secrets.token_hex(8)
+        self.address = address
+        self._reactor = reactor
+        self._timeout = node_timeout
+        self._commands = RedisConnection(address, reactor, self._commands_up, self._commands_down)
+        self._feed = RedisConnection(address, reactor, self._feed_up, lambda: None)
+        self.writer = FeedWriter(
+            self._commands, reactor, self.node_id, retain, lambda: self.history.newest_id
+        )
+        self.history = RedisHistory(self._commands, self.writer, retain, self.leave)
+        self.hub = RedisHub(self.writer)
+        self.presence = RedisPresence(self.writer)
+        self._reader = FeedReader(self._feed, self, reactor)
+        self._heartbeat = LoopingCall(self._beat)
+        self._heartbeat.clock = reactor
+        self._up_since: float | None = None
+        self._was_up = False
+        self._registered = False
+        self._left: Deferred[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether this node can reach Redis now."""
+        return self._commands.up
+
+    def start(self) -> None:
+        """Connect (and keep reconnecting) until L{leave}."""
+        self.log.info(
+            "node {node} connecting to Redis at {redis}", node=self.node_id, redis=str(self.address)
+        )
+        self._commands.start()
+        self._feed.start()
+
+    # -- connections ----------------------------------------------------------
+
+    def _commands_up(self) -> None:
+        self.log.info(
+            "Redis at {redis} is {state}",
+            redis=str(self.address),
+            state="reachable again" if self._was_up else "up",
+        )
+        self._was_up = True
+        self._up_since = self._reactor.seconds()
+        ready = self._commands.load(SCRIPTS)
+        if not self.presence.ready:
+            ready.addCallback(lambda _: self._commands.run(START, Keys.all, ()))
+            ready.addCallback(self._started)
+        ready.addCallback(lambda _: self._beat())
+        ready.addCallbacks(lambda _: self.writer.resume(), self._not_ready)
+
+    def _started(self, snapshot: list[Any]) -> None:
+        """Take the room's state as START found it, and begin reading the feed there."""
+        newest, position, *holders = snapshot
+        self.history.saw(int(newest))
+        self.presence.load(
+            (key.decode("utf-8"), int(order), encoded)
+            for key, order, encoded in zip(holders[::3], holders[1::3], holders[2::3], strict=True)
+        )
+        self._reader.start_at(position)
+        self.presence.ready = True
+        self._heartbeat.start(self._timeout / BEATS_PER_TIMEOUT, now=False)
+        self.log.info(
+            "node {node} serves the room through Redis (newest id {id}, {count} members)",
+            node=self.node_id,
+            id=int(newest),
+            count=len(self.presence.listed()),
+        )
+
+    def _not_ready(self, failure: Failure) -> None:
+        if not failure.check(RedisUnavailable):  # type: ignore[no-untyped-call]
+            self.log.failure("preparing the Redis connection failed", failure)
+        # Otherwise the connection went down again: the next _commands_up retries.
+
+    def _commands_down(self) -> None:
+        self._up_since = None
+        if self._left is None:
+            self.log.warn(
+                "lost Redis at {redis}: chat answers `unavailable` until it is back; "
+                "reconnecting with backoff",
+                redis=str(self.address),
+            )
+
+    def _feed_up(self) -> None:
+        self._reader.read()
+
+    # -- the feed's entries (FeedListener) ----------------------------------
+
+    def record(self, event: RoomEvent) -> None:
+        """A chat message or notice read from the feed: for the room."""
+        if event.message_id is not None:
+            self.history.saw(event.message_id)
+        self.hub.deliver(event)
+
+    def claimed(self, key: str, encoded_nickname: bytes, order: int) -> None:
+        """A nickname claimed on some node: into the mirror."""
+        self.presence.claimed(key, encoded_nickname, order)
+
+    def freed(self, key: str, order: int) -> None:
+        """A nickname freed on some node: out of the mirror."""
+        self.presence.freed(key, order)
+
+    # -- heartbeat and leaving -----------------------------------------------
+
+    def _beat(self) -> Deferred[None]:
+        if not self._commands.up:
+            return succeed(None)
+        up_since = self._up_since
+        judge = up_since is not None and self._reactor.seconds() - up_since >= self._timeout
+        silence_ms = int(self._timeout * 1000 * (BEATS_PER_TIMEOUT - 1) / BEATS_PER_TIMEOUT)
+        beat = self._commands.run(
+            HEARTBEAT, Keys.all, (self.node_id, silence_ms, 1 if judge else 0)
+        )
+        return beat.addCallbacks(self._beaten, self._beat_failed)
+
+    def _beaten(self, reply: list[Any]) -> None:
+        registered, freed = reply
+        if not registered and self._registered:
+            self.log.error(
+                "node {node} was no longer registered in Redis (the others found it silent "
+                "for too long, or Redis lost its data): its members' nicknames are not held "
+                "there any more",
+                node=self.node_id,
+            )
+        self._registered = True
+        if freed:
+            self.log.info("freed {count} nicknames of a node silent for too long", count=len(freed))
+        self._announce_left(freed)
+
+    def _beat_failed(self, failure: Failure) -> None:
+        if not failure.check(RedisUnavailable):  # type: ignore[no-untyped-call]
+            self.log.failure("heartbeat failed", failure)
+
+    def _announce_left(self, nicknames: Sequence[bytes]) -> None:
+        """Tell every node that these members (of a dead or departing node) left."""
+        now = rfc3339_millis(self._reactor.seconds())
+        for encoded in nicknames:
+            nickname = json.loads(encoded)
+            record = notice(
+                now, "leave", f"{nickname} left", user=nickname, reason=LeaveReason.DISCONNECTED
+            )
+            self.writer.notice(record, None)
+
+    def leave(self) -> Deferred[None]:
+        """Leave the room for good (shutdown): hand nothing more to this node's members,
+        free their nicknames and tell the other nodes (`leave`, `disconnected`), then
+        disconnect. Idempotent."""
+        if self._left is not None:
+            return self._left
+        self._reader.stop()
+        self.presence.departing = True
+        if self._heartbeat.running:
+            self._heartbeat.stop()
+        if self._commands.up:
+            gone = self._commands.run(DEPART, Keys.all, (self.node_id,))
+            gone.addCallback(self._announce_left)
+            gone.addErrback(lambda failure: self.log.failure("leaving Redis failed", failure))
+            gone.addCallback(lambda _: self.writer.idle())
+        else:  # the others free this node's nicknames once it has been silent long enough
+            gone = succeed(None)
+        gone.addCallback(lambda _: self._disconnect())
+        self._left = gone
+        return gone
+
+    def _disconnect(self) -> Deferred[None]:
+        done: Deferred[Any] = self._commands.stop()
+        done.addCallback(lambda _: self._feed.stop())
+        return done.addCallback(lambda _: None)

@@ -1,0 +1,189 @@
+"""What lives in Redis (its keys) and the Lua scripts that change it atomically.
+
+Every key shares the hash tag C{{chatproto}}, so a Redis Cluster would keep
+the room on one shard (docs/scaling.md lists each key and its lifetime):
+
+- C{last_id}: the newest chat message id (a counter);
+- C{history}: the chat messages, stream entry C{0-<id>}, field C{r} the record,
+  trimmed to --history-retain;
+- C{feed}: everything every node delivers, in one order: chat (C{r} record,
+  C{i} id), notices (C{r}, C{k} the key that skips it), private messages to
+  another node's member (C{r}, C{t} the recipient's key) and presence changes
+  (C{j} key claimed with C{n} nickname and C{o} join order; C{l} key freed,
+  C{o} order of the claim freed); trimmed to about L{FEED_LENGTH} entries;
+- C{holders} / C{names}: nickname key to node id / to nickname (a JSON string);
+- C{order}: nickname keys by join order, from the counter C{joins};
+- C{nodes}: node ids by their last heartbeat (milliseconds, Redis's clock).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from chatproto.seams.redis.client import Script
+
+PREFIX: Final = "{chatproto}:"
+#: Feed entries kept for nodes that read late (a reconnecting node resumes within them).
+FEED_LENGTH: Final = 10000
+
+
+class Keys:
+    """The key names, in the order every script declares them."""
+
+    last_id = PREFIX + "last_id"
+    history = PREFIX + "history"
+    feed = PREFIX + "feed"
+    holders = PREFIX + "holders"
+    names = PREFIX + "names"
+    order = PREFIX + "order"
+    joins = PREFIX + "joins"
+    nodes = PREFIX + "nodes"
+
+    all = (last_id, history, feed, holders, names, order, joins, nodes)
+
+
+# Shared by every script: the keys by name, and the helpers below.
+_PRELUDE = """
+local last_id, history, feed, holders, names, order, joins, nodes = unpack(KEYS)
+local feed_length = FEED_LENGTH
+
+-- The newest id ever given: the counter, or what history still holds if the counter
+-- was lost (a Redis restored without it), so that an id is never given twice.
+local function newest_id()
+  local stored = redis.call('GET', last_id)
+  if stored then return tonumber(stored) end
+  local tail = redis.call('XREVRANGE', history, '+', '-', 'COUNT', 1)[1]
+  if tail then return tonumber(string.match(tail[1], '%-(%d+)$')) end
+  return 0
+end
+
+-- Free every nickname held by `node`: a leave entry each on the feed; returns their
+-- nicknames (JSON strings) in join order.
+local function free_node(node)
+  local held = redis.call('HGETALL', holders)
+  local freed = {}
+  for i = 1, #held, 2 do
+    if held[i + 1] == node then
+      local key = held[i]
+      local rank = redis.call('ZSCORE', order, key) or '0'
+      freed[#freed + 1] = {tonumber(rank), key, redis.call('HGET', names, key) or '""'}
+      redis.call('HDEL', holders, key)
+      redis.call('HDEL', names, key)
+      redis.call('ZREM', order, key)
+      redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'l', key, 'o', rank)
+    end
+  end
+  table.sort(freed, function(a, b) return a[1] < b[1] end)
+  local nicknames = {}
+  for i, entry in ipairs(freed) do nicknames[i] = entry[3] end
+  return nicknames
+end
+""".replace("FEED_LENGTH", str(FEED_LENGTH))
+
+#: One reactor turn's writes of one node, in order. ARGV: node id, --history-retain,
+#: the newest id the node knows, then triples (kind, a, b): C{c} chat (fields, -),
+#: C{n} notice (record, skip key or ''), C{p} private message (record, the
+#: recipient's key), C{j} claim (key, nickname), C{l} release (key, -). Returns one
+#: integer per triple: the chat id, 0 for a notice or private message, the join
+#: order of a claim (0: held), 1 if a release freed the key.
+WRITE = Script(
+    _PRELUDE
+    + """
+local node, retain = ARGV[1], tonumber(ARGV[2])
+local given = newest_id()
+local id = math.max(given, tonumber(ARGV[3]))
+local results = {}
+for i = 4, #ARGV, 3 do
+  local kind, a, b = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local result = 0
+  if kind == 'c' then
+    id = id + 1
+    local record = '{"id":' .. id .. ',' .. a
+    if retain > 0 then
+      redis.call('XADD', history, 'MAXLEN', retain, '0-' .. id, 'r', record)
+    end
+    redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'r', record, 'i', id)
+    result = id
+  elseif kind == 'n' then
+    if b == '' then
+      redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'r', a)
+    else
+      redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'r', a, 'k', b)
+    end
+  elseif kind == 'p' then
+    redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'r', a, 't', b)
+  elseif kind == 'j' then
+    if redis.call('HSETNX', holders, a, node) == 1 then
+      result = redis.call('INCR', joins)
+      redis.call('HSET', names, a, b)
+      redis.call('ZADD', order, result, a)
+      redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'j', a, 'n', b, 'o', result)
+    end
+  elseif kind == 'l' then
+    if redis.call('HGET', holders, a) == node then
+      local rank = redis.call('ZSCORE', order, a) or '0'
+      redis.call('HDEL', holders, a)
+      redis.call('HDEL', names, a)
+      redis.call('ZREM', order, a)
+      redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'l', a, 'o', rank)
+      result = 1
+    end
+  end
+  results[#results + 1] = result
+end
+if id ~= given then redis.call('SET', last_id, id) end
+return results
+"""
+)
+
+#: Where a starting node begins: {newest id, newest feed entry id, then key, join
+#: order, nickname for every holder in join order}.
+START = Script(
+    _PRELUDE
+    + """
+local tail = redis.call('XREVRANGE', feed, '+', '-', 'COUNT', 1)[1]
+local result = {newest_id(), tail and tail[1] or '0-0'}
+local ranked = redis.call('ZRANGE', order, 0, -1, 'WITHSCORES')
+for i = 1, #ranked, 2 do
+  result[#result + 1] = ranked[i]
+  result[#result + 1] = ranked[i + 1]
+  result[#result + 1] = redis.call('HGET', names, ranked[i])
+end
+return result
+"""
+)
+
+#: A node's heartbeat. ARGV: node id, silence in ms after which a node is dead, and
+#: 1 to free the dead nodes' nicknames (0 not to). Returns {1 if this node was
+#: still registered else 0, the freed nicknames}: each dead node is freed once,
+#: by the first caller that finds it dead.
+HEARTBEAT = Script(
+    _PRELUDE
+    + """
+local node, silence = ARGV[1], tonumber(ARGV[2])
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local registered = redis.call('ZSCORE', nodes, node) and 1 or 0
+redis.call('ZADD', nodes, ms, node)
+local freed = {}
+if ARGV[3] == '1' then
+  for _, dead in ipairs(redis.call('ZRANGEBYSCORE', nodes, '-inf', '(' .. (ms - silence))) do
+    for _, nickname in ipairs(free_node(dead)) do freed[#freed + 1] = nickname end
+    redis.call('ZREM', nodes, dead)
+  end
+end
+return {registered, freed}
+"""
+)
+
+#: A node leaves for good (shutdown). ARGV: node id. Returns its freed nicknames.
+DEPART = Script(
+    _PRELUDE
+    + """
+local freed = free_node(ARGV[1])
+redis.call('ZREM', nodes, ARGV[1])
+return freed
+"""
+)
+
+SCRIPTS: Final = (WRITE, START, HEARTBEAT, DEPART)

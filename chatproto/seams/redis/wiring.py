@@ -1,0 +1,74 @@
+"""The `--redis` and `--node-timeout` options and the seams they build (docs/scaling.md)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from twisted.application.service import Service
+
+from chatproto.seams.redis.address import RedisAddress, parse_redis_url
+from chatproto.seams.redis.history import RedisHistory
+from chatproto.seams.redis.hub import RedisHub
+from chatproto.seams.redis.node import RedisNode
+from chatproto.seams.redis.presence import RedisPresence
+
+#: Default seconds of silence after which a node's nicknames are freed.
+DEFAULT_NODE_TIMEOUT = 10.0
+
+
+def _redis_url(text: str) -> RedisAddress:
+    return parse_redis_url(text)
+
+
+_redis_url.coerceDoc = "redis://host:port/db, rediss://... (TLS) or unix:/path"  # type: ignore[attr-defined]
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise ValueError(f"{text} is out of range: above 0")
+    return value
+
+
+_timeout.coerceDoc = "seconds, above 0"  # type: ignore[attr-defined]
+
+#: Rows for usage.Options.optParameters.
+REDIS_OPTIONS: list[list[Any]] = [
+    ["redis", None, None, "Share the room with other nodes through Redis at this URL", _redis_url],
+    ["node-timeout", None, DEFAULT_NODE_TIMEOUT,
+     "Seconds of silence before a node's nicknames are freed (with --redis)", _timeout],
+]  # fmt: skip
+
+
+class Seams(NamedTuple):
+    """The room's seams backed by Redis, and the service that connects them."""
+
+    history: RedisHistory
+    hub: RedisHub
+    presence: RedisPresence
+    service: Service
+
+
+class NodeService(Service):
+    """Connects the node when the application starts. Leaving is the history's
+    close (after the room's grace and close_all), so stopping does nothing here."""
+
+    def __init__(self, node: RedisNode) -> None:
+        self.node = node
+
+    def startService(self) -> None:
+        """Connect to Redis (and keep reconnecting)."""
+        super().startService()  # type: ignore[no-untyped-call]
+        self.node.start()
+
+
+def make_seams(options: Any, reactor: Any) -> Seams | None:
+    """The Redis seams when `--redis` is given, else None (one node, JSON Lines history)."""
+    address = options["redis"]
+    if address is None:
+        return None
+    node = RedisNode(address, reactor, options["history-retain"], options["node-timeout"])
+    return Seams(node.history, node.hub, node.presence, NodeService(node))

@@ -1,0 +1,1 @@
+"""Several nodes through Redis (docs/protocol.md section 11)."""

@@ -1,0 +1,83 @@
+"""Nodes of one room in the test process: a Room on Redis seams behind the TCP door."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IListeningPort
+from twisted.internet.task import deferLater
+
+from chatproto.core.config import RoomConfig
+from chatproto.core.room import Room
+from chatproto.doors.tcp.protocol import WordPacketFactory
+from chatproto.seams.redis.address import parse_redis_url
+from chatproto.seams.redis.node import RedisNode
+from tests.loopback import DEADLINE
+
+#: Limits of every test node: no rate limit, so clients may send as fast as they like.
+CONFIG = RoomConfig(rate=0, history_replay=100)
+#: How often a condition is checked while a test waits for it.
+POLL_INTERVAL = 0.01
+
+
+@dataclass
+class Node:
+    """One node: its Redis side, its room and the loopback port its door listens on."""
+
+    redis: RedisNode
+    room: Room
+    listening: IListeningPort
+
+    @property
+    def port(self) -> int:
+        """The door's port."""
+        return int(self.listening.getHost().port)
+
+
+async def until(condition: Callable[[], Any], what: str, deadline: float = DEADLINE) -> None:
+    """Wait until C{condition()} is true, checking every L{POLL_INTERVAL}; fail after
+    C{deadline} seconds."""
+    waited = 0.0
+    while not condition():
+        if waited > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await deferLater(reactor, POLL_INTERVAL, lambda: None)
+        waited += POLL_INTERVAL
+
+
+async def start_node(
+    url: str, node_timeout: float = 10.0, retain: int = 10000, config: RoomConfig = CONFIG
+) -> Node:
+    """Start a node on Redis at C{url} and wait until it serves the room."""
+    redis = RedisNode(parse_redis_url(url), reactor, retain, node_timeout)
+    room = Room(config, redis.history, reactor, redis.hub, redis.presence)
+    listening = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
+        WordPacketFactory(room)
+    )
+    redis.start()
+    await until(lambda: redis.presence.ready, "the node to reach Redis")
+    return Node(redis, room, listening)
+
+
+async def stop_node(node: Node) -> None:
+    """Shut a node down as its service does: close every connection, then leave Redis."""
+    await node.listening.stopListening()
+    node.room.close_all()
+    await node.redis.history.close()
+
+
+async def crash_node(node: Node) -> None:
+    """The node stops at once, as if killed: it never talks to Redis again and its
+    clients' connections drop."""
+    redis = node.redis
+    redis._heartbeat.stop()
+    redis._reader.stop()
+    await redis._commands.stop()
+    await redis._feed.stop()
+    await node.listening.stopListening()
+    for connection in node.room._admission.connections():
+        connection.link.abort()

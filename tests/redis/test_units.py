@@ -1,0 +1,136 @@
+"""The pieces of the Redis seams that need no Redis: the URL, the options, the mirror."""
+
+from __future__ import annotations
+
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
+from twisted.internet.task import Clock
+from twisted.logger import capturedLogs
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from chatproto.seams.redis.address import RedisAddress, parse_redis_url
+from chatproto.seams.redis.client import RedisUnavailable
+from chatproto.seams.redis.presence import RedisPresence
+from chatproto.seams.redis.writer import MAX_QUEUED, FeedWriter
+from chatproto.service import Options
+from tests.fakes import FakeClient, make_room
+
+
+class AddressTests(SynchronousTestCase):
+    def test_tcp_with_defaults_and_with_everything(self) -> None:
+        self.assertEqual(parse_redis_url("redis://cache"), RedisAddress(host="cache"))
+        self.assertEqual(
+            parse_redis_url("redis://me:s%40cret@10.0.0.5:7000/3"),
+            RedisAddress(host="10.0.0.5", port=7000, db=3, username="me", password="s@cret"),
+        )
+        self.assertEqual(parse_redis_url("redis://:pw@h/1").password, "pw")
+
+    def test_tls_and_unix(self) -> None:
+        self.assertEqual(
+            parse_redis_url("rediss://cache"), RedisAddress(host="cache", port=6380, tls=True)
+        )
+        unix = RedisAddress(path="/run/redis.sock", db=2)
+        self.assertEqual(parse_redis_url("unix:/run/redis.sock?db=2"), unix)
+        self.assertEqual(parse_redis_url("/run/redis.sock"), RedisAddress(path="/run/redis.sock"))
+
+    def test_endpoints(self) -> None:
+        from twisted.internet import reactor
+
+        self.assertIsInstance(parse_redis_url("redis://h").endpoint(reactor), HostnameEndpoint)
+        self.assertIsInstance(parse_redis_url("unix:/s").endpoint(reactor), UNIXClientEndpoint)
+        self.assertNotIsInstance(parse_redis_url("rediss://h").endpoint(reactor), HostnameEndpoint)
+
+    def test_logs_never_show_the_password(self) -> None:
+        self.assertEqual(str(parse_redis_url("redis://:pw@h:1/2")), "redis://h:1/2")
+
+    def test_bad_urls_say_why(self) -> None:
+        for url, why in [
+            ("http://h", "use redis://"),
+            ("redis://h:99999", "port"),
+            ("redis://h/x", "database"),
+            ("redis:///0", "no host"),
+            ("unix:relative.sock", "absolute"),
+        ]:
+            with self.assertRaises(ValueError) as raised:
+                parse_redis_url(url)
+            self.assertIn(why, str(raised.exception))
+
+
+class OptionsTests(SynchronousTestCase):
+    def test_redis_options(self) -> None:
+        options = Options()
+        options.parseOptions(["--redis", "redis://h:1/0", "--node-timeout", "2.5"])
+        self.assertEqual((options["redis"].port, options["node-timeout"]), (1, 2.5))
+
+    def test_bad_redis_options_are_usage_errors(self) -> None:
+        for bad in (["--redis", "http://h"], ["--node-timeout", "0"], ["--node-timeout", "x"]):
+            with self.assertRaises(usage.UsageError):
+                Options().parseOptions(bad)
+
+
+class MirrorTests(SynchronousTestCase):
+    """The presence mirror lists every node's members in join order."""
+
+    def setUp(self) -> None:
+        self.presence = RedisPresence(writer=None)  # type: ignore[arg-type]  # no claims here
+
+    def test_join_order_whatever_the_arrival_order(self) -> None:
+        self.presence.load([("a", 1, b'"a"'), ("c", 5, b'"c"')])
+        self.presence.claimed("b", b'"b"', 3)
+        self.presence.claimed("d", b'"d"', 7)
+        self.assertEqual(list(self.presence.listed()), [b'"a"', b'"b"', b'"c"', b'"d"'])
+        self.presence.freed("c", 5)
+        self.assertEqual(list(self.presence.listed()), [b'"a"', b'"b"', b'"d"'])
+        self.assertTrue(self.presence.is_held("b"))
+        self.assertFalse(self.presence.is_held("c"))
+
+    def test_a_stale_freed_leaves_a_newer_claim_alone(self) -> None:
+        self.presence.claimed("alice", b'"Alice"', 9)  # claimed again, on this node
+        self.presence.freed("alice", 4)  # the feed tells of the earlier claim's end
+        self.presence.claimed("alice", b'"Alice"', 9)  # and echoes the new claim
+        self.assertEqual(list(self.presence.listed()), [b'"Alice"'])
+
+
+class StoreOutageLogTests(SynchronousTestCase):
+    """A store that refuses messages (Redis down) is logged once per outage."""
+
+    def test_logged_once_until_a_message_is_stored_again(self) -> None:
+        room, _clock, history = make_room()
+        bob = FakeClient(room)
+        bob.join("bob")
+        history.fail = True
+        with capturedLogs() as events:
+            for n in range(3):
+                bob.send_json({"message": f"lost {n}"})
+            history.fail = False
+            bob.send_json({"message": "stored"})
+            history.fail = True
+            bob.send_json({"message": "lost again"})
+        errors = [e for e in events if e.get("log_format", "").startswith("history unavailable")]
+        self.assertEqual(len(errors), 2)
+        codes = [f.get("code") for f in bob.received() if f.get("event") == "error"]
+        self.assertEqual(codes, ["unavailable"] * 4)
+
+
+class _SilentRedis:
+    """A connection that is up but never answers (a Redis that does not keep up)."""
+
+    up = True
+    address = "redis://silent"
+
+    def run(self, *args: object) -> Deferred[object]:
+        return Deferred()
+
+
+class WriterBoundTests(SynchronousTestCase):
+    def test_writes_past_the_bound_are_refused_not_queued(self) -> None:
+        clock = Clock()
+        writer = FeedWriter(_SilentRedis(), clock, "node", 100, lambda: 0)  # type: ignore[arg-type]
+        first = writer.chat(b"{}")
+        clock.advance(0)  # in flight, never answered
+        waiting = [writer.chat(b"{}") for _ in range(MAX_QUEUED)]
+        refused = writer.chat(b"{}")
+        self.failureResultOf(refused, RedisUnavailable)
+        self.assertNoResult(first)
+        self.assertNoResult(waiting[-1])

@@ -1,0 +1,117 @@
+"""The web client as a person uses it, through Playwright: type, press Enter, read the log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page
+
+from tests.web.servers import DEADLINE, ChatServer, TcpChatter
+
+TIMEOUT_MS = DEADLINE * 1000
+
+#: The chat lines of the log as a person reads them, without the time: "alice: hi".
+CHAT_LINES = """(selector) => [...document.querySelectorAll(selector)].map(
+    (li) => li.textContent.slice(li.querySelector("time").textContent.length + 1))"""
+
+
+class ChatPage:
+    """One browser tab on the web client, in a context (cookies, storage) of its own."""
+
+    def __init__(self, browser: Browser, url: str, shots: Path, **context: Any) -> None:
+        self.context: BrowserContext = browser.new_context(
+            **({"viewport": {"width": 900, "height": 640}} | context)
+        )
+        self.page: Page = self.context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.shots = shots
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+        self.sent: list[str | bytes] = []  # every WebSocket frame the page sent
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("dialog", self._dialog)
+        self.page.on("websocket", lambda socket: socket.on("framesent", self._frame_sent))
+        self.page.goto(url)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            self.problems.append(f"console {message.type}: {message.text}")
+
+    def _frame_sent(self, payload: str | bytes) -> None:
+        self.sent.append(payload)
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def join(self, nickname: str) -> None:
+        """Type C{nickname} into the nickname form and wait until the chat shows."""
+        self.ask_nickname(nickname)
+        self.page.wait_for_selector("#chat:not([hidden])")
+        self.page.wait_for_selector("#status[data-state=online]")
+
+    def ask_nickname(self, nickname: str) -> None:
+        """Type C{nickname} into the nickname form and press Enter."""
+        self.page.fill("#nick", nickname)
+        self.page.press("#nick", "Enter")
+
+    def type(self, line: str) -> None:
+        """Type C{line} into the message box and press Enter."""
+        self.page.fill("#input", line)
+        self.page.press("#input", "Enter")
+
+    def chat_lines(self, selector: str = "#log li.chat") -> list[str]:
+        """The chat messages in the log, in order, as "nick: text"."""
+        return list(self.page.evaluate(CHAT_LINES, selector))
+
+    def earlier_lines(self) -> list[str]:
+        """The log's replayed (earlier) messages."""
+        return self.chat_lines("#log li.chat.earlier")
+
+    def wait_for_chat(self, line: str) -> list[str]:
+        """The chat lines, once C{line} is one of them."""
+        self.page.wait_for_function(
+            f'(line) => ({CHAT_LINES})("#log li.chat").includes(line)', arg=line
+        )
+        return self.chat_lines()
+
+    def wait_for_notice(self, text: str) -> None:
+        """Wait until a notice in the log contains C{text}."""
+        self.page.locator("#log li.notice", has_text=text).last.wait_for()
+
+    def users(self) -> list[str]:
+        """The online list, in order."""
+        return [name.inner_text() for name in self.page.locator("#users .nick").all()]
+
+    def wait_for_users(self, names: list[str]) -> None:
+        """Wait until the online list is exactly C{names}."""
+        self.page.wait_for_function(
+            """(names) => JSON.stringify([...document.querySelectorAll("#users .nick")]
+                .map((n) => n.textContent)) === JSON.stringify(names)""",
+            arg=names,
+        )
+
+    def note(self) -> str:
+        """The note next to the message box."""
+        return self.page.inner_text("#input-note")
+
+    def input_text(self) -> str:
+        """What the message box holds."""
+        return self.page.input_value("#input")
+
+    def screenshot(self, name: str) -> None:
+        """Save the page as C{name}.png where a person can look at it."""
+        self.shots.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(self.shots / f"{name}.png"))
+
+    def close(self) -> None:
+        """Close the tab and its context."""
+        self.context.close()
+
+
+#: The fixture that opens pages, and the one that joins people through the TCP door.
+OpenPage = Callable[..., ChatPage]
+Join = Callable[[ChatServer, str], TcpChatter]
