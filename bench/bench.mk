@@ -1,10 +1,11 @@
-# Benchmarks (issues 5 and 9), included from the top-level Makefile (which defines BIN, STAMP,
-# PYTHON).
+# Benchmarks (issues 5, 9, 11 and 12), included from the top-level Makefile (which defines
+# BIN, STAMP, PYTHON).
 #   make bench         our server on CPU 0, the load generator on CPU 1: the TCP door, the
 #                      WebSocket door, a room with half the clients on each, the Node.js `ws`
-#                      peer (npm installs its pinned ws into bench/results/ on first use) and,
-#                      when installed, ngIRCd and InspIRCd under the same workload; median of
-#                      BENCH_RUNS runs.
+#                      peer (npm installs its pinned ws into bench/results/ on first use), the
+#                      IRC door and, when installed, ngIRCd and InspIRCd under the same
+#                      workload; then the several-node figures (bench-redis, below; skip them
+#                      with BENCH_REDIS=no); median of BENCH_RUNS runs.
 #   make bench BENCH_BASELINE=REV
 #                      also measures the TCP door of commit REV (installed into its own
 #                      virtualenv under ~/.cache/chatproto-bench/) in the same run, for the
@@ -17,6 +18,7 @@ BENCH_RUNS ?= 3
 BENCH_ARGS ?=
 BENCH_TARGETS ?=
 BENCH_BASELINE ?=
+BENCH_REDIS ?= yes
 BENCH_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: bench bench-peers
@@ -25,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run_bench --runs $(BENCH_RUNS) --twistd $(BIN)/twistd \
 	  $(if $(BENCH_TARGETS),--targets $(BENCH_TARGETS)) \
 	  $(if $(BENCH_BASELINE),--baseline-rev $(BENCH_BASELINE)) $(BENCH_ARGS)
+	$(if $(filter yes,$(BENCH_REDIS)),$(MAKE) --no-print-directory bench-redis)
 
 bench-peers:
 	$(BENCH_SUDO) apt-get update -qq
