@@ -299,37 +299,45 @@ class HistoryReplayTests(SynchronousTestCase):
 class FsyncAlwaysTests(SynchronousTestCase):
     """With fsync=always nobody sees a message before its fsync completes."""
 
+    def setUp(self) -> None:
+        self.history = MemoryHistory(durable_before_delivery=True)
+        self.history.held_syncs = []
+        self.room, _, _ = make_room(history=self.history)
+        self.alice = FakeClient(self.room, port=1)
+        self.alice.join("alice")
+
+    def settle_sync(self, error: Exception | None = None) -> None:
+        """The fsync the room waits for completes (or fails with C{error})."""
+        assert self.history.held_syncs is not None
+        held = self.history.held_syncs.pop()
+        if error is None:
+            held.callback(None)
+        else:
+            held.errback(error)
+
     def test_delivery_waits_for_sync(self) -> None:
-        history = MemoryHistory(durable_before_delivery=True)
-        history.held_syncs = []
-        room, _, _ = make_room(history=history)
-        alice = FakeClient(room, port=1)
-        alice.join("alice")
+        alice = self.alice
         alice.send_json({"message": "durable"})
         alice.send_json({"command": "who"})
         self.assertEqual(alice.events(), ["who"])
-        history.held_syncs.pop().callback(None)
+        self.settle_sync()
         self.assertEqual(alice.events(), [("alice", "durable")])
 
     def test_a_failed_fsync_shows_the_message_to_nobody(self) -> None:
         """docs/protocol.md section 6: its sender is told `unavailable`; others see nothing."""
-        history = MemoryHistory(durable_before_delivery=True)
-        history.held_syncs = []
-        room, _, _ = make_room(history=history)
-        alice = FakeClient(room, port=1)
-        alice.join("alice")
-        bob = FakeClient(room, port=2)
+        alice = self.alice
+        bob = FakeClient(self.room, port=2)
         bob.join("bob")
         alice.received()
         alice.send_json({"message": "never shown"})
         alice.received()
-        history.held_syncs.pop().errback(HistoryUnavailable("fsync failed"))
+        self.settle_sync(HistoryUnavailable("fsync failed"))
         error = alice.received()
         self.assertEqual([(p["event"], p["code"]) for p in error], [("error", "unavailable")])
         self.assertEqual(bob.events(), [])
         alice.send_json({"message": "next"})
         self.assertEqual(bob.events(), [])  # waits for its fsync
-        history.held_syncs.pop().callback(None)
+        self.settle_sync()
         self.assertEqual(bob.events(), [("alice", "next")])
 
 
