@@ -287,6 +287,8 @@ async def test_private_messages_cross_nodes(redis_server: RedisServer) -> None:
     alice, _ = await joined(a, "alice")
     bob, _ = await joined(b, "Bob")
     carol, _ = await joined(c, "carol")
+    # Node a knows of bob once his join has come through the feed, as alice sees it.
+    assert {(await alice.until_event("join"))["user"] for _ in range(2)} == {"Bob", "carol"}
     alice.send_json({"message": "psst", "to": "BOB"})
     for client in (bob, alice):
         packet = await client.next_chat()
