@@ -194,8 +194,8 @@ class Connection:
         self.room.when_caught_up(self, self._part)
 
     def _part(self) -> None:
-        self.room.leave(self, LeaveReason.BYE)
-        self.close()
+        # Closed once the nickname is free everywhere, so its owner can take it back at once.
+        self.room.leave(self, LeaveReason.BYE).addCallback(lambda _: self.close())
 
     def drop(self, reason: LeaveReason) -> None:
         """Disconnect for abuse; a slow member is not waited for."""

@@ -183,13 +183,14 @@ class Room:
 
         return found.addCallback(cut)
 
-    def leave(self, member: IMember, reason: LeaveReason) -> None:
-        """Free C{member}'s nickname at once and tell the others why it left."""
+    def leave(self, member: IMember, reason: LeaveReason) -> Deferred[None]:
+        """Free C{member}'s nickname at once and tell the others why it left; fires once
+        the nickname is free on every node (at once with one node)."""
         key = member.key
         if key is None or self._members.get(key) is not member:
-            return
+            return succeed(None)
         del self._members[key]
-        self._presence.release(key)
+        released = self._presence.release(key)
         nickname = member.nickname
         if not self._closing:
             record = notice(
@@ -203,6 +204,7 @@ class Room:
             address=self._address_of(member),
             event_kind="leave",
         )
+        return released
 
     def _address_of(self, member: IMember) -> str:
         """' from <peer>' when --log-addresses is on, else nothing (docs/security.md)."""

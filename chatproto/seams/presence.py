@@ -24,8 +24,8 @@ class IPresence(Interface):
     def is_held(key: str) -> bool:
         """Whether C{key} is held, as far as this node knows now."""
 
-    def release(key: str) -> None:
-        """Free C{key} at once."""
+    def release(key: str) -> Deferred[None]:
+        """Free C{key} at once; fires once every node will see it free."""
 
     def nickname_of(key: str) -> str | None:
         """The display nickname holding C{key} (on any node), or None when it is free."""
@@ -56,11 +56,12 @@ class LocalPresence:
         """Whether C{key} is held."""
         return key in self._held
 
-    def release(self, key: str) -> None:
+    def release(self, key: str) -> Deferred[None]:
         """Free C{key} (a no-op when it is not held)."""
         encoded = self._held.pop(key, None)
         if encoded is not None:
             self._listed.remove(encoded)
+        return succeed(None)
 
     def nickname_of(self, key: str) -> str | None:
         """The display nickname holding C{key}, or None."""

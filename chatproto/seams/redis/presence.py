@@ -60,14 +60,16 @@ class RedisPresence:
         """Whether C{key} is held, as far as the feed has told this node."""
         return key in self._held
 
-    def release(self, key: str) -> None:
-        """Free C{key} (held by this node) here at once and in Redis next."""
+    def release(self, key: str) -> Deferred[None]:
+        """Free C{key} (held by this node) here at once and in Redis next; fires once Redis
+        has it (or is down: then it is freed when Redis is back, or by the node timeout)."""
         if self.departing:
-            return
+            return succeed(None)
         held = self._held.get(key)
         if held is not None:
             self.freed(key, held[0])
         self._writer.release(key)
+        return self._writer.idle()
 
     def nickname_of(self, key: str) -> str | None:
         """The display nickname holding C{key} on any node, or None."""
