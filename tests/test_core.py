@@ -248,3 +248,22 @@ class LateStoreTests(SynchronousTestCase):
         self.assertEqual((label, json.loads(record)["message"]), ("replayed", "before"))
         self.assertEqual((lines[2]["event"], lines[2]["last_id"]), ("welcome", 1))
         self.assertEqual([line["message"] for line in lines[3:]], ["while bob waits"])
+
+
+class ReadingHoldTests(SynchronousTestCase):
+    """Overlapping reasons to stop reading (rate debt, a pending claim) pause the link once,
+    and it reads again only when both are over, on every door."""
+
+    def test_rate_debt_ending_during_a_claim_does_not_resume_reading(self) -> None:
+        room, clock, _ = make_room(rate=1, burst=1)
+        connection = member(room, LineCodec())
+        link = connection.link
+        assert isinstance(link, RecordingLink)
+        connection.throttle()
+        connection.throttle()  # into debt: reading stops for a second
+        self.assertFalse(link.reading)
+        connection.hold_reading()  # a nickname claim the store has not answered yet
+        clock.advance(2)  # the debt is paid while the claim is pending
+        self.assertFalse(link.reading)
+        connection.release_reading()  # the claim is answered
+        self.assertTrue(link.reading)

@@ -64,6 +64,9 @@ class Connection:
     resume_token: str | None = None
     _handshake_timer: IDelayedCall | None = None
     _reading_resumes: IDelayedCall | None = None
+    # Reasons to read nothing from the peer, not yet over (the rate limit's debt and a
+    # nickname claim the store has not answered may overlap): the link is paused once.
+    _reading_holds = 0
     _rate_errors = 0
 
     def __init__(self, room: Room, link: ILink, codec: ICodec, peer: str, host: str | None) -> None:
@@ -122,12 +125,24 @@ class Connection:
             return
         wait = self._bucket.charge()
         if wait and self._reading_resumes is None:
-            self.link.pause_reading()
+            self.hold_reading()
             self._reading_resumes = self.room.reactor.callLater(wait, self._resume_reading)
 
     def _resume_reading(self) -> None:
         self._reading_resumes = None
-        self.link.resume_reading()
+        self.release_reading()
+
+    def hold_reading(self) -> None:
+        """Read nothing more from the peer until every hold is released."""
+        self._reading_holds += 1
+        if self._reading_holds == 1:
+            self.link.pause_reading()
+
+    def release_reading(self) -> None:
+        """End one hold; the peer is read again once none is left."""
+        self._reading_holds -= 1
+        if not self._reading_holds:
+            self.link.resume_reading()
 
     def allow(self) -> bool:
         """Count a joined member's frame: False over the rate (see L{rate_limited})."""

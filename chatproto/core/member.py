@@ -71,7 +71,7 @@ class ILink(Interface):
         """Drop the connection now, unwritten output included."""
 
     def pause_reading() -> None:
-        """Stop delivering frames from the peer until L{resume_reading}."""
+        """Stop delivering frames from the peer until L{resume_reading} (calls come in pairs)."""
 
     def resume_reading() -> None:
         """Deliver frames from the peer again, the ones already read first."""

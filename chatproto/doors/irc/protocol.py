@@ -36,8 +36,8 @@ class IrcProtocol(StreamLink, Protocol):
         # Lines read but not handed over while reading is paused: at most one read's
         # worth, since the transport reads nothing more meanwhile (None: there are none).
         self._unread: deque[bytes | Overlong] | None = None
-        # Pauses not yet resumed: the rate limit and a pending nickname claim may overlap.
-        self._pauses = 0
+        # Set while the session reads nothing (its connection counts overlapping holds).
+        self._paused = False
 
     def connectionMade(self) -> None:
         """Admit the client, or refuse it when the server is full."""
@@ -51,13 +51,13 @@ class IrcProtocol(StreamLink, Protocol):
     def dataReceived(self, data: bytes) -> None:
         """Frame the bytes into lines and hand them over, in order, while not paused."""
         lines = self._framer.feed(data)
-        if self._pauses or self._unread:
+        if self._paused or self._unread:
             self._hold(lines)
             return
         session = self.session
         for index, line in enumerate(lines):
             session.line_received(line)
-            if self._pauses:
+            if self._paused:
                 self._hold(lines[index + 1 :])
                 return
 
@@ -85,21 +85,17 @@ class IrcProtocol(StreamLink, Protocol):
         self.lose_connection()
 
     def pause_reading(self) -> None:
-        """Stop handing lines to the session (the unread ones wait) until every pause
-        is resumed."""
-        self._pauses += 1
-        if self._pauses == 1:
-            self.transport.pauseProducing()
+        """Stop handing lines to the session (the unread ones wait)."""
+        self._paused = True
+        self.transport.pauseProducing()
 
     def resume_reading(self) -> None:
         """Hand the waiting lines over (until paused again), then read on."""
-        self._pauses -= 1
-        if self._pauses:
-            return
+        self._paused = False
         unread = self._unread
-        while unread and not self._pauses:
+        while unread and not self._paused:
             self.session.line_received(unread.popleft())
-        if not self._pauses:
+        if not self._paused:
             self._unread = None
             self.transport.resumeProducing()
 

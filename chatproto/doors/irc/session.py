@@ -171,11 +171,11 @@ class IrcSession(Connection):
         if answer.called:
             answer.addCallback(self._join_answered)
             return
-        self.link.pause_reading()
+        self.hold_reading()
 
         def answered(joined: bool) -> None:
             self._join_answered(joined)
-            self.link.resume_reading()
+            self.release_reading()
 
         answer.addCallback(answered)
 

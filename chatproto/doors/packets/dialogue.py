@@ -97,12 +97,12 @@ class PacketSession(Connection):
 
     def _await_claim(self, answer: Deferred[bool]) -> None:
         self._claiming = True
-        self.link.pause_reading()
+        self.hold_reading()
 
         def answered(joined: bool) -> None:
             self._claiming = False
             self._join_answered(joined)
-            self.link.resume_reading()
+            self.release_reading()
 
         answer.addCallback(answered)
 
