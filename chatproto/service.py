@@ -39,6 +39,9 @@ from chatproto.seams.redis.wiring import REDIS_OPTIONS, make_seams
 FSYNC_POLICIES = get_args(FsyncPolicy)
 #: How often `--fsync interval` makes the history durable, in seconds.
 FSYNC_INTERVAL = 1.0
+#: How long the shutdown waits for the connections it closes to be gone (each peer
+#: reading what it is owed, a WebSocket answering the close frame), in seconds.
+CLOSE_WAIT = 2.0
 #: The options that name an endpoint to listen on (checked by listeners.endpoint_for).
 ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port")
 
@@ -221,8 +224,32 @@ class RoomService(Service):
         else:
             self.log.info("shutting down now: nobody is connected")
             grace_over.callback(None)
-        grace_over.addCallback(lambda _: self.room.close_all())
+        grace_over.addCallback(lambda _: self._close_connections())
         return grace_over.addCallback(lambda _: self.history.close())
+
+    def _close_connections(self) -> Deferred[None]:
+        """Close every connection and wait until each is gone, its closing bytes sent (the
+        process must not exit before); after L{CLOSE_WAIT} seconds drop the rest."""
+        done: Deferred[None] = Deferred()
+
+        def drop_the_rest() -> None:
+            dropped = self.room.drop_all()
+            self.log.info(
+                "dropped {count} connections still open after {seconds} seconds",
+                count=dropped,
+                seconds=CLOSE_WAIT,
+            )
+            done.callback(None)
+
+        bound = self.reactor.callLater(CLOSE_WAIT, drop_the_rest)
+
+        def all_gone(_: None) -> None:
+            if bound.active():
+                bound.cancel()
+                done.callback(None)
+
+        self.room.close_all().addCallback(all_gone)
+        return done
 
 
 def _signals_end_grace(reactor: IReactorThreads) -> InterruptHook:

@@ -37,7 +37,7 @@ class TwistdProcess(ProcessProtocol):
 
     def outReceived(self, data: bytes) -> None:
         self.output += data
-        for name, port in re.findall(rb"(\w+) starting on (\d+)", self.output):
+        for name, port in re.findall(rb"(\w+)(?: \(TLS\))? starting on (\d+)", self.output):
             self.ports[name.decode()] = int(port)
         if "WordPacketFactory" in self.ports and not self.listening.called:
             self.listening.callback(self.ports["WordPacketFactory"])
