@@ -5,12 +5,14 @@ This is the only place where command-line options become objects.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import signal
 import socket
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, get_args
 
 from twisted.application.internet import TimerService
@@ -115,6 +117,18 @@ class Options(usage.Options):
 
     compData = usage.Completions(optActions={"fsync": usage.CompleteList(list(FSYNC_POLICIES))})
 
+    def parseOptions(self, options: Sequence[str] | None = None) -> None:
+        """Parse and check the options. Under twistd or twist (a runner's subcommand), a
+        mistake ends the process with status 1 and one line naming the option, where the
+        runner would print its whole usage text first: the usage is for `--help`."""
+        try:
+            super().parseOptions(options)  # type: ignore[no-untyped-call]
+        except usage.UsageError as e:
+            if self.parent is None:  # called by a program (a .tac file, a test): it reports
+                raise
+            command = f"{os.path.basename(sys.argv[0])} {self.parent.subCommand}"
+            raise SystemExit(f"{command}: {e}") from None
+
     def postOptions(self) -> None:
         """Check the endpoints and what single options cannot."""
         from twisted.internet import reactor
@@ -167,7 +181,12 @@ def _check_writable(path: str) -> None:
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
     except OSError as e:
-        raise usage.UsageError(f"--history-file {path!r}: {e.strerror}") from None
+        directory = os.path.dirname(path) or "."
+        if e.errno == errno.ENOENT and not os.path.isdir(directory):
+            reason = f"its directory {directory!r} does not exist"
+        else:
+            reason = e.strerror or str(e)
+        raise usage.UsageError(f"--history-file {path!r}: {reason}") from None
 
 
 #: Called with the action that ends the shutdown grace at once; arranges for a second

@@ -99,8 +99,16 @@ class OptionsTests(SynchronousTestCase):
              "--fsync must be one of always, interval, never, got 'sometimes'"),
             (["--port", "nonsense:1"], "--port 'nonsense:1': Unknown endpoint type: 'nonsense'"),
             (["--rate", "5", "--burst", "0"], "--burst must be at least 1 while --rate is on"),
+            (["--port", "tcp:notaport"],
+             "--port 'tcp:notaport': the port must be a number, got 'notaport'"),
+            (["--port", "tcp:port=x:interface=127.0.0.1"],
+             "--port 'tcp:port=x:interface=127.0.0.1': the port must be a number, got 'x'"),
+            (["--port", "tcp:0:backlog=many"],
+             "--port 'tcp:0:backlog=many': 'many' must be a number"),
             (["--history-file", "/nonexistent/dir/h.jsonl"],
-             "--history-file '/nonexistent/dir/h.jsonl': No such file or directory"),
+             "--history-file '/nonexistent/dir/h.jsonl': its directory '/nonexistent/dir'"
+             " does not exist"),
+            (["--history-file", "."], "--history-file '.': Is a directory"),
         ):  # fmt: skip
             with self.assertRaises(usage.UsageError, msg=str(bad)) as raised:
                 self.parse(*bad)
