@@ -195,7 +195,8 @@ InterruptHook = Callable[[Callable[[], None]], None]
 
 
 class RoomService(Service):
-    """Owns the room's life: on stop, announce, serve through the grace, close, sync.
+    """Owns the room's life: on stop, announce, serve through the grace, close every
+    connection and wait until each is gone (L{CLOSE_WAIT} at most), sync.
 
     With nobody connected there is no grace. C{on_interrupt}, when given, is told how to
     end the grace at once (makeService: on a second SIGINT or SIGTERM).

@@ -335,8 +335,8 @@ class Room:
 
     def close_all(self) -> Deferred[None]:
         """Close every connection, choosing ones included, without `leave` notices, after
-        what each is owed; the result fires once every one of them is gone (its closing
-        bytes sent: a door's ERROR line, WebSocket close frame, TLS close_notify)."""
+        what each is owed; the result fires once every one of them is gone (the last bytes
+        its door writes on closing sent, or the connection dropped)."""
         self._closing = True
         self.batcher.flush()
         connections = self._admission.connections()
