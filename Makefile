@@ -14,23 +14,17 @@ SOURCES := setup.cfg pyproject.toml README.md $(CONSTRAINTS) \
 	$(wildcard chatproto/*.py chatproto/*/*.py chatproto/*/*/*.py twisted/plugins/*.py) \
 	$(wildcard chatproto/doors/websocket/static/*)
 
-# `make run`: the doors it opens (twistd options) and, for the banner printed before the
-# server starts, one quoted line per door saying where it is and how to get in. A new door
-# is one more option in DOORS and one more line in DOOR_NOTES.
+# `make run`: the doors it opens (twistd options). The banner printed before the server
+# starts (chatproto/banner.py) reads the same options and says where each door listens
+# and how to get in; `make client` asks it where the TCP door of PORT is.
 PORT        ?= tcp:10328
 WS_PORT     ?= tcp:8080
 IRC_PORT    ?= tcp:6667
 HISTORY     ?= chat-history.jsonl
 SERVER_ARGS ?=
-# `make client` reaches the TCP door of `make run` on this machine (PORT given as tcp:N or N).
-CLIENT_PORT ?= $(patsubst tcp:%,%,$(PORT))
 CLIENT_ARGS ?=
 CLIENT      := make client$(if $(filter file,$(origin PORT)),, PORT=$(PORT))
-DOORS      := --port $(PORT) --ws-port $(WS_PORT) --irc-port $(IRC_PORT)
-DOOR_NOTES := "  $(PORT)  terminal client: $(CLIENT)   (or: $(BIN)/chatproto-client localhost $(CLIENT_PORT))" \
-	"  $(WS_PORT)  browser: open http://localhost:$(patsubst tcp:%,%,$(WS_PORT))/" \
-	"  $(IRC_PORT)  IRC client: /connect localhost $(patsubst tcp:%,%,$(IRC_PORT)), the room is \#chat"
-LISTENS_ON := $(if $(findstring interface=,$(DOORS)),on the interfaces named below,on all interfaces)
+DOORS       := --port '$(PORT)' --ws-port '$(WS_PORT)' --irc-port '$(IRC_PORT)'
 
 # `make lock`: the extras resolved together with the server's own dependencies.
 LOCK_EXTRAS := test
@@ -57,13 +51,12 @@ $(TEST_STAMP): setup.cfg $(CONSTRAINTS) | $(STAMP)
 install: $(STAMP)
 
 run: $(STAMP)
-	@echo "chatproto: serving $(LISTENS_ON), without TLS: whoever can reach these ports can join."
-	@printf '%s\n' $(DOOR_NOTES)
-	@echo "  history: $(HISTORY); stop with Ctrl+C"
-	$(BIN)/twistd --pidfile= -n chat $(DOORS) --history-file $(HISTORY) $(SERVER_ARGS)
+	@$(BIN)/python -m chatproto.banner run $(DOORS) --history-file '$(HISTORY)' \
+	  --make-client '$(CLIENT)' --venv-bin '$(BIN)'
+	$(BIN)/twistd --pidfile= -n chat $(DOORS) --history-file '$(HISTORY)' $(SERVER_ARGS)
 
 client: $(STAMP)
-	$(BIN)/chatproto-client $(strip $(CLIENT_ARGS) localhost $(CLIENT_PORT))
+	$(BIN)/chatproto-client $(CLIENT_ARGS) $$($(BIN)/python -m chatproto.banner client '$(PORT)')
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check chatproto twisted tests bench

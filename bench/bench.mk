@@ -1,4 +1,4 @@
-# Benchmarks (issues 5, 9, 11 and 12), included from the top-level Makefile (which defines
+# Benchmarks (docs/performance.md), included from the top-level Makefile (which defines
 # BIN, STAMP, PYTHON).
 #   make bench         our server on CPU 0, the load generator on CPU 1: the TCP door, the
 #                      WebSocket door, a room with half the clients on each, the Node.js `ws`
@@ -36,7 +36,7 @@ bench-peers:
 	@$(BENCH_SUDO) systemctl disable --now ngircd inspircd >/dev/null 2>&1 || true
 	$(BENCH_SUDO) $(PYTHON) -m bench.run_bench --write-peer-configs bench/results/peers
 
-# Several nodes through Redis (issue 11): one node without and with Redis, and a room split
+# Several nodes through Redis: one node without and with Redis, and a room split
 # over two nodes; median of BENCH_RUNS runs (bench/redis_bench.py, docs/performance.md).
 .PHONY: bench-redis
 bench-redis: $(STAMP)

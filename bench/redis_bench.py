@@ -1,4 +1,4 @@
-"""Several nodes through Redis (issue 11): deliveries/s with and without Redis, one and two nodes.
+"""Several nodes through Redis: deliveries/s with and without Redis, one and two nodes.
 
 Three configurations, each a room of N clients (1000 by default) flooded by
 10 senders exactly as ``make bench`` floods it (bench/loadgen.py, no poll gap):
@@ -55,7 +55,7 @@ WINDOW = 16
 SIZE = 100
 WARMUP = 1.0
 DURATION = 4.0
-#: Goals of issue 11: one node with Redis against without; two nodes against one without.
+#: The goals: one node with Redis against without; two nodes against one without.
 GOAL_ONE_NODE = 0.8
 GOAL_TWO_NODES = 1.6
 

@@ -10,6 +10,7 @@ directory). Both echo the endpoint as the user typed it.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from types import TracebackType
@@ -53,12 +54,30 @@ def endpoint_for(option: str, typed: str, reactor: Any) -> IStreamServerEndpoint
         )
     # Endpoint parsers are plugins that raise what they like (OpenSSL errors for bad keys).
     except Exception as e:
-        raise usage.UsageError(f"{option} {typed!r}: {_reason(e)}") from None
+        raise usage.UsageError(f"{option} {typed!r}: {_reason(e, typed)}") from None
     return endpoint
 
 
-def _reason(error: BaseException) -> str:
-    """What went wrong, in words for the one line that reports it."""
+def _not_a_number(error: ValueError, typed: str) -> str | None:
+    """A field that int() refused, in words (the port named as such), or None."""
+    found = _INT_REFUSED.fullmatch(str(error))
+    if found is None:
+        return None
+    literal = found.group(1)
+    fields = typed.split(":")
+    if len(fields) > 1 and literal == repr(fields[1].removeprefix("port=")):
+        return f"the port must be a number, got {literal}"
+    return f"{literal} must be a number"
+
+
+#: What int() says of text that is not a number.
+_INT_REFUSED = re.compile(r"invalid literal for int\(\) with base 10: (.*)")
+
+
+def _reason(error: BaseException, typed: str = "") -> str:
+    """What went wrong with the endpoint C{typed}, in words for the one line that reports it."""
+    if isinstance(error, ValueError) and (words := _not_a_number(error, typed)) is not None:
+        return words
     if isinstance(error, CannotListenError):
         where = error.interface or "every interface"
         return f"cannot listen on {where} port {error.port}: {_reason(error.socketError)}"

@@ -5,12 +5,14 @@ This is the only place where command-line options become objects.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import signal
 import socket
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, get_args
 
 from twisted.application.internet import TimerService
@@ -39,6 +41,9 @@ from chatproto.seams.redis.wiring import REDIS_OPTIONS, make_seams
 FSYNC_POLICIES = get_args(FsyncPolicy)
 #: How often `--fsync interval` makes the history durable, in seconds.
 FSYNC_INTERVAL = 1.0
+#: How long the shutdown waits for the connections it closes to be gone (each peer
+#: reading what it is owed, a WebSocket answering the close frame), in seconds.
+CLOSE_WAIT = 2.0
 #: The options that name an endpoint to listen on (checked by listeners.endpoint_for).
 ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port")
 
@@ -112,6 +117,18 @@ class Options(usage.Options):
 
     compData = usage.Completions(optActions={"fsync": usage.CompleteList(list(FSYNC_POLICIES))})
 
+    def parseOptions(self, options: Sequence[str] | None = None) -> None:
+        """Parse and check the options. Under twistd or twist (a runner's subcommand), a
+        mistake ends the process with status 1 and one line naming the option, where the
+        runner would print its whole usage text first: the usage is for `--help`."""
+        try:
+            super().parseOptions(options)  # type: ignore[no-untyped-call]
+        except usage.UsageError as e:
+            if self.parent is None:  # called by a program (a .tac file, a test): it reports
+                raise
+            command = f"{os.path.basename(sys.argv[0])} {self.parent.subCommand}"
+            raise SystemExit(f"{command}: {e}") from None
+
     def postOptions(self) -> None:
         """Check the endpoints and what single options cannot."""
         from twisted.internet import reactor
@@ -164,7 +181,12 @@ def _check_writable(path: str) -> None:
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
     except OSError as e:
-        raise usage.UsageError(f"--history-file {path!r}: {e.strerror}") from None
+        directory = os.path.dirname(path) or "."
+        if e.errno == errno.ENOENT and not os.path.isdir(directory):
+            reason = f"its directory {directory!r} does not exist"
+        else:
+            reason = e.strerror or str(e)
+        raise usage.UsageError(f"--history-file {path!r}: {reason}") from None
 
 
 #: Called with the action that ends the shutdown grace at once; arranges for a second
@@ -173,7 +195,8 @@ InterruptHook = Callable[[Callable[[], None]], None]
 
 
 class RoomService(Service):
-    """Owns the room's life: on stop, announce, serve through the grace, close, sync.
+    """Owns the room's life: on stop, announce, serve through the grace, close every
+    connection and wait until each is gone (L{CLOSE_WAIT} at most), sync.
 
     With nobody connected there is no grace. C{on_interrupt}, when given, is told how to
     end the grace at once (makeService: on a second SIGINT or SIGTERM).
@@ -221,8 +244,32 @@ class RoomService(Service):
         else:
             self.log.info("shutting down now: nobody is connected")
             grace_over.callback(None)
-        grace_over.addCallback(lambda _: self.room.close_all())
+        grace_over.addCallback(lambda _: self._close_connections())
         return grace_over.addCallback(lambda _: self.history.close())
+
+    def _close_connections(self) -> Deferred[None]:
+        """Close every connection and wait until each is gone, its closing bytes sent (the
+        process must not exit before); after L{CLOSE_WAIT} seconds drop the rest."""
+        done: Deferred[None] = Deferred()
+
+        def drop_the_rest() -> None:
+            dropped = self.room.drop_all()
+            self.log.info(
+                "dropped {count} connections still open after {seconds} seconds",
+                count=dropped,
+                seconds=CLOSE_WAIT,
+            )
+            done.callback(None)
+
+        bound = self.reactor.callLater(CLOSE_WAIT, drop_the_rest)
+
+        def all_gone(_: None) -> None:
+            if bound.active():
+                bound.cancel()
+                done.callback(None)
+
+        self.room.close_all().addCallback(all_gone)
+        return done
 
 
 def _signals_end_grace(reactor: IReactorThreads) -> InterruptHook:

@@ -89,10 +89,15 @@ class Conversation:
 class RawClient(Conversation, Int16StringReceiver):
     """A word-packet client over TCP."""
 
+    #: Why the connection ended, once it has (over TLS: ConnectionDone only after the
+    #: server's close_notify).
+    end_reason: Failure | None = None
+
     def stringReceived(self, data: bytes) -> None:
         self.received_text(data)
 
     def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
+        self.end_reason = reason
         self.lost.callback(None)
 
     def send(self, text: str) -> None:

@@ -17,7 +17,7 @@ from chatproto.core.config import RoomConfig
 from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.sockets import Keepalive
 from chatproto.listeners import OptionListener, listen_description
-from chatproto.service import Options, RoomService, makeService
+from chatproto.service import CLOSE_WAIT, Options, RoomService, makeService
 from tests.certs import make_certificate
 from tests.fakes import FakeClient, MemoryHistory, make_room
 
@@ -99,8 +99,16 @@ class OptionsTests(SynchronousTestCase):
              "--fsync must be one of always, interval, never, got 'sometimes'"),
             (["--port", "nonsense:1"], "--port 'nonsense:1': Unknown endpoint type: 'nonsense'"),
             (["--rate", "5", "--burst", "0"], "--burst must be at least 1 while --rate is on"),
+            (["--port", "tcp:notaport"],
+             "--port 'tcp:notaport': the port must be a number, got 'notaport'"),
+            (["--port", "tcp:port=x:interface=127.0.0.1"],
+             "--port 'tcp:port=x:interface=127.0.0.1': the port must be a number, got 'x'"),
+            (["--port", "tcp:0:backlog=many"],
+             "--port 'tcp:0:backlog=many': 'many' must be a number"),
             (["--history-file", "/nonexistent/dir/h.jsonl"],
-             "--history-file '/nonexistent/dir/h.jsonl': No such file or directory"),
+             "--history-file '/nonexistent/dir/h.jsonl': its directory '/nonexistent/dir'"
+             " does not exist"),
+            (["--history-file", "."], "--history-file '.': Is a directory"),
         ):  # fmt: skip
             with self.assertRaises(usage.UsageError, msg=str(bad)) as raised:
                 self.parse(*bad)
@@ -176,6 +184,26 @@ class ServiceTests(SynchronousTestCase):
         self.assertFalse(alice.closed)
         clock.advance(0.2)
         self.assertTrue(alice.closed)
+        # The history is closed (and the process exits) once the connection is gone.
+        self.assertNoResult(stopped)
+        self.assertFalse(history.closed)
+        alice.drop()
+        self.successResultOf(stopped)
+        self.assertTrue(history.closed)
+
+    def test_stop_drops_a_connection_still_open_after_the_close_wait(self) -> None:
+        history = MemoryHistory()
+        room, clock, _ = make_room(history=history)
+        alice = FakeClient(room)
+        alice.join("alice")
+        stopped = RoomService(room, history, 0.0, clock).stopService()
+        clock.advance(0)
+        self.assertTrue(alice.closed)
+        clock.advance(CLOSE_WAIT - 0.1)
+        self.assertNoResult(stopped)
+        self.assertFalse(alice.transport.disconnected)
+        clock.advance(0.1)
+        self.assertTrue(alice.transport.disconnected)  # aborted
         self.successResultOf(stopped)
         self.assertTrue(history.closed)
 
@@ -202,6 +230,7 @@ class ServiceTests(SynchronousTestCase):
         self.assertFalse(alice.closed)
         interrupt()
         self.assertTrue(alice.closed)
+        alice.drop()
         self.successResultOf(stopped)
         self.assertTrue(history.closed)
         interrupt()

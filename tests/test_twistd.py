@@ -37,7 +37,7 @@ class TwistdProcess(ProcessProtocol):
 
     def outReceived(self, data: bytes) -> None:
         self.output += data
-        for name, port in re.findall(rb"(\w+) starting on (\d+)", self.output):
+        for name, port in re.findall(rb"(\w+)(?: \(TLS\))? starting on (\d+)", self.output):
             self.ports[name.decode()] = int(port)
         if "WordPacketFactory" in self.ports and not self.listening.called:
             self.listening.callback(self.ports["WordPacketFactory"])
@@ -160,6 +160,14 @@ STARTUP_MISTAKES = {
         " Certificate public and private keys do not match.",
     ),
     "rate below its range": (["--rate", "-1"], "--rate must be >= 0, got -1"),
+    "port not a number": (
+        ["--port", "tcp:notaport"],
+        "--port 'tcp:notaport': the port must be a number, got 'notaport'",
+    ),
+    "history directory missing": (
+        ["--history-file", "{dir}/missing/h.jsonl"],
+        "--history-file '{dir}/missing/h.jsonl': its directory '{dir}/missing' does not exist",
+    ),
 }
 
 
@@ -194,8 +202,8 @@ def startup_mistakes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Star
         running = {}
         for number, (name, (runner, options, line)) in enumerate(runs.items()):
             command = [str(BIN / "twistd"), *runner, "chat"]
-            command += [option.format(**fill) for option in options]
             command += ["--history-file", f"h{number}.jsonl", "--shutdown-grace", "0"]
+            command += [option.format(**fill) for option in options]
             process = subprocess.Popen(
                 command, cwd=workdir, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
             )
@@ -223,6 +231,30 @@ def test_startup_mistake_is_one_line_naming_the_option(
     assert line in last, output
     assert last.split(line, 1)[0].endswith(("] ", ": ")), last
     assert "backlog" not in output  # the endpoint as typed, nothing appended
+
+
+@pytest.mark.parametrize(
+    "runner", [["twistd", "--pidfile=", "-n"], ["twist"]], ids=["twistd", "twist"]
+)
+def test_a_usage_mistake_is_one_line_and_the_usage_only_with_help(
+    tmp_path: Path, runner: list[str]
+) -> None:
+    command = [str(BIN / runner[0]), *runner[1:], "chat"]
+    mistake = subprocess.run(
+        [*command, "--port", "tcp:notaport"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert (mistake.returncode, mistake.stdout) == (1, "")
+    assert mistake.stderr == (
+        f"{runner[0]} chat: --port 'tcp:notaport': the port must be a number, got 'notaport'\n"
+    )
+    unknown = subprocess.run([*command, "--prot", "1"], capture_output=True, text=True)
+    assert (unknown.returncode, unknown.stderr) == (
+        1,
+        f"{runner[0]} chat: option --prot not recognized\n",
+    )
+    usage = subprocess.run([*command, "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert usage.returncode == 0
+    assert "--shutdown-grace=" in usage.stdout
 
 
 def test_a_daemon_reports_a_refused_listen_and_exits(

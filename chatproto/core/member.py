@@ -107,7 +107,8 @@ class IMember(Interface):
         """Close after what the member is owed, without a leave notice."""
 
     def evict() -> None:
-        """Close at once, owed output dropped, without a leave notice (its place is taken)."""
+        """Close at once, owed output dropped, without a leave notice (its place is taken,
+        or the shutdown cannot wait longer)."""
 
     def display_name() -> str:
         """The nickname, or the peer's address before one was chosen (for logs)."""

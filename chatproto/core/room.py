@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -333,12 +333,24 @@ class Room:
         left = max(0, math.ceil(self._shutdown_at - self.reactor.seconds()))
         return notice(self.timestamp(), "shutdown", f"Server closing in {left} seconds", grace=left)
 
-    def close_all(self) -> None:
-        """Close every connection, choosing ones included, without `leave` notices."""
+    def close_all(self) -> Deferred[None]:
+        """Close every connection, choosing ones included, without `leave` notices, after
+        what each is owed; the result fires once every one of them is gone (the last bytes
+        its door writes on closing sent, or the connection dropped)."""
         self._closing = True
         self.batcher.flush()
-        for connection in self._admission.connections():
+        connections = self._admission.connections()
+        for connection in connections:
             connection.close(CloseReason.SHUTDOWN)
+        gone = gatherResults([connection.when_gone() for connection in connections])
+        return gone.addCallback(lambda _: None)
+
+    def drop_all(self) -> int:
+        """Drop every connection still open, unsent output lost; how many there were."""
+        connections = self._admission.connections()
+        for connection in connections:
+            connection.evict()
+        return len(connections)
 
 
 def _same_token(held: str | None, offered: str) -> bool:
