@@ -12,18 +12,31 @@ from tests.web.servers import DEADLINE, ChatServer, TcpChatter
 
 TIMEOUT_MS = DEADLINE * 1000
 
+#: Whether the log is scrolled to its bottom, as the page itself judges it (8 px of slack).
+LOG_AT_BOTTOM = """() => { const l = document.getElementById("log");
+    return l.scrollHeight - l.scrollTop - l.clientHeight <= 8; }"""
+
+#: A promise that settles after two animation frames.
+NEXT_FRAMES = """() => new Promise((done) =>
+    requestAnimationFrame(() => requestAnimationFrame(done)))"""
+
 #: The chat lines of the log as a person reads them, without the time: "alice: hi".
 CHAT_LINES = """(selector) => [...document.querySelectorAll(selector)].map(
     (li) => li.textContent.slice(li.querySelector("time").textContent.length + 1))"""
 
 
 class ChatPage:
-    """One browser tab on the web client, in a context (cookies, storage) of its own."""
+    """One browser tab on the web client, in a context (cookies, storage) of its own; with
+    C{fake_clock}, the page's timers and C{Date} run on Playwright's clock (L{pause_clock})."""
 
-    def __init__(self, browser: Browser, url: str, shots: Path, **context: Any) -> None:
+    def __init__(
+        self, browser: Browser, url: str, shots: Path, *, fake_clock: bool = False, **context: Any
+    ) -> None:
         self.context: BrowserContext = browser.new_context(
             **({"viewport": {"width": 900, "height": 640}} | context)
         )
+        if fake_clock:
+            self.context.clock.install()  # time flows as usual until pause_clock
         self.page: Page = self.context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
         self.shots = shots
@@ -93,6 +106,31 @@ class ChatPage:
                 .map((n) => n.textContent)) === JSON.stringify(names)""",
             arg=names,
         )
+
+    def status(self) -> str:
+        """What the header says about the connection."""
+        return self.page.inner_text("#status-text")
+
+    def wait_for_status(self, state: str) -> str:
+        """What the header says, once the connection is in C{state} ("online", "offline"...)."""
+        self.page.wait_for_selector(f"#status[data-state={state}]")
+        return self.status()
+
+    def pause_clock(self) -> None:
+        """Stop the fake clock: from now on the page's timers fire only on C{clock.run_for}.
+        It stops a few seconds ahead (it cannot go back to a moment that has passed), firing
+        what falls due meanwhile: call this while the page waits for nothing."""
+        now = self.page.evaluate("Date.now()") / 1000
+        self.page.clock.pause_at(now + 5)
+
+    def log_at_bottom(self) -> bool:
+        """Whether the log shows its newest message (scrolled to its bottom)."""
+        return bool(self.page.evaluate(LOG_AT_BOTTOM))
+
+    def next_frames(self) -> None:
+        """Return once the page has drawn two more frames: a scroll or resize before this call
+        has reached its listeners and resize observers (they run once per frame)."""
+        self.page.evaluate(NEXT_FRAMES)
 
     def note(self) -> str:
         """The note next to the message box."""

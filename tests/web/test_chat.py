@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from tests.web.pages import ChatPage, Join, OpenPage
 from tests.web.servers import ChatServer, TcpChatter
 
@@ -60,13 +64,15 @@ def test_retry_explained_then_success_and_the_nickname_remembered(
 ) -> None:
     chatters(server, "alice")
     page = open_page(server)
+    assert page.status() == "Choose a nickname"
     page.ask_nickname("ALICE")
     page.page.locator("#join-note", has_text="The nickname ALICE is taken").wait_for()
+    assert page.status() == "Choose a nickname"  # connected, but not in the chat yet
     page.screenshot("nickname-taken")
     page.ask_nickname("al ice")
     page.page.locator("#join-note", has_text="cannot contain spaces").wait_for()
     page.join("alice2")
-    assert page.page.inner_text("#whoami") == "You are alice2"
+    assert page.status() == "Connected as alice2"
 
     page.page.reload()
     assert page.page.input_value("#nick") == "alice2"
@@ -95,6 +101,23 @@ def test_history_marked_earlier_and_who_is_online(
     assert page.wait_for_chat("carol: live now")[-1] == "carol: live now"
     assert len(page.earlier_lines()) == 3  # a live message is not marked earlier
     page.screenshot("history")
+
+
+def test_times_are_the_local_24_hour_clock_whatever_the_locale(
+    server: ChatServer, open_page: OpenPage, chatters: Join
+) -> None:
+    # A 12-hour locale, in a zone 5 h 45 min from UTC: the time is local, and HH:MM.
+    zone = "Asia/Kathmandu"
+    page = open_page(server, locale="en-US", timezone_id=zone)
+    page.join("alice")
+    carol = chatters(server, "carol")
+    said = carol.say("what time is it?")
+    page.wait_for_chat("carol: what time is it?")
+
+    local = datetime.fromisoformat(said["timestamp"]).astimezone(ZoneInfo(zone))
+    assert page.page.inner_text("#log li.chat time") == local.strftime("%H:%M")
+    times = page.page.locator("#log time").all_inner_texts()  # notices too
+    assert all(re.fullmatch(r"\d\d:\d\d", shown) for shown in times), times
 
 
 def test_private_messages_by_command_and_by_clicking_a_name(

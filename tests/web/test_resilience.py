@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from tests.web.pages import Join, OpenPage
+from tests.web.pages import LOG_AT_BOTTOM, Join, OpenPage
 from tests.web.servers import ChatServer
 
 PHONE = {"width": 360, "height": 640}
+#: How far the log is scrolled from its top (pixels).
+LOG_SCROLLED = "document.getElementById('log').scrollTop"
 
 HOSTILE = [
     '<img src=x onerror="window.pwned=1;alert(1)">',
@@ -90,7 +92,8 @@ def test_refused_text_stays_in_the_box_with_the_reason(
     page = open_page(server)
     page.join("alice")
     for typed, reason in [
-        ("y" * 65, "Too long"),
+        # The limit is in bytes, as the server counts them: 33 characters, 66 bytes.
+        ("é" * 33, "Too long for the server: a message has at most 64 bytes (this one has 66)."),
         ("bell \u0007 ringing", "control characters"),
     ]:
         page.type(typed)
@@ -165,11 +168,7 @@ def test_phone_width_dark_without_horizontal_scroll_and_keyboard_only(
     assert not page.page.evaluate(
         "document.documentElement.scrollWidth > document.documentElement.clientWidth"
     )
-    log_at_bottom = (
-        "(() => { const l = document.getElementById('log');"
-        " return l.scrollHeight - l.scrollTop - l.clientHeight <= 8; })()"
-    )
-    assert page.page.evaluate(log_at_bottom)  # followed while at the bottom
+    assert page.log_at_bottom()  # followed while at the bottom
 
     page.page.keyboard.type("typed without a mouse")
     page.page.keyboard.press("Enter")
@@ -179,8 +178,32 @@ def test_phone_width_dark_without_horizontal_scroll_and_keyboard_only(
     page.page.keyboard.press("Enter")
     assert page.input_text() == "/msg carol "
 
-    page.page.evaluate("document.getElementById('log').scrollTop = 0")  # reading back
+    page.page.evaluate(f"{LOG_SCROLLED} = 0")  # reading back
     carol.say("more while reading")
     page.wait_for_chat("carol: more while reading")
-    assert not page.page.evaluate(log_at_bottom)  # not pulled away from what is read
+    assert not page.log_at_bottom()  # not pulled away from what is read
     assert page.page.is_visible("#jump")
+
+
+def test_a_resize_keeps_the_newest_message_in_view(
+    server: ChatServer, open_page: OpenPage, chatters: Join
+) -> None:
+    page = open_page(server)
+    page.join("alice")
+    carol = chatters(server, "carol")
+    for index in range(15):  # within the default burst of 20
+        carol.say(f"message {index} " + "word " * 40)
+    page.wait_for_chat("carol: message 14 " + "word " * 40)
+    assert page.log_at_bottom()
+    assert page.page.evaluate(LOG_SCROLLED) > 0  # longer than the log: scrolled to the end
+
+    # Narrower, the lines wrap and the log grows below what was in view.
+    page.page.set_viewport_size(PHONE)
+    page.page.wait_for_function(LOG_AT_BOTTOM)
+    page.screenshot("resized-to-phone")
+
+    page.page.evaluate(f"{LOG_SCROLLED} = 0")  # reading back
+    page.next_frames()  # the page has seen the scroll
+    page.page.set_viewport_size({"width": 900, "height": 640})
+    page.next_frames()  # and the resize
+    assert page.page.evaluate(LOG_SCROLLED) == 0  # left where the reader is

@@ -42,8 +42,9 @@ export function nicknameProblem(typed) {
 /**
  * One person's chat session: it keeps a connection to the room while the person wants one,
  * and tells a view what to show. The view has these methods:
- *   status(state, seconds)       "connecting" | "online" | "offline" | "left"; seconds
- *                                until the next try when offline
+ *   status(state, seconds)       "connecting" | "choosing" | "online" | "offline" | "left";
+ *                                seconds until the next try when offline; out of "online",
+ *                                nobody is known to be online until the next welcome
  *   nicknameRefused(nick, resumed)  the server said RETRY: ask for another nickname
  *   joined(nick)                 READY: the nickname is ours
  *   replayStarts(resumed)        replayed history follows (resumed: after a reconnect)
@@ -293,6 +294,7 @@ export class ChatSession {
   _closed() {
     this.socket = null;
     this.welcomed = false;
+    this.names = []; // who is online is unknown until the next welcome
     clearTimeout(this.pauseTimer);
     this.pauseTimer = null;
     this.pause = 0;

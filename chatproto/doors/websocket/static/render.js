@@ -17,13 +17,17 @@ function nick(name) {
   return element("bdi", "nick", String(name));
 }
 
+/** `when` as 24-hour HH:MM in the browser's time zone, whatever clock its locale uses. */
+function hoursMinutes(when) {
+  const twoDigits = (number) => String(number).padStart(2, "0");
+  return `${twoDigits(when.getHours())}:${twoDigits(when.getMinutes())}`;
+}
+
 /** `timestamp` (RFC 3339, UTC) as the local HH:MM, with the full local date as a tooltip. */
 function time(timestamp) {
   const when = new Date(timestamp);
   const valid = !Number.isNaN(when.getTime());
-  const shown = valid
-    ? when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-    : "--:--";
+  const shown = valid ? hoursMinutes(when) : "--:--";
   const made = element("time", "time", shown);
   if (valid) {
     made.dateTime = when.toISOString();

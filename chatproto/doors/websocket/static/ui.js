@@ -8,13 +8,19 @@ import { chatEntry, dividerEntry, element, noticeEntry, userEntry } from "./rend
 const NICK_KEY = "chatproto.nickname";
 const AT_BOTTOM_SLACK = 8; // pixels: "at the bottom" despite rounding
 
-/** What an error notice means for the text it refused, by code. */
+/** The size the server limits a message by: its UTF-8 bytes. */
+const utf8Bytes = (text) => new TextEncoder().encode(text).length;
+
+/** What an error notice means for the item it refused, by code. */
 const REFUSALS = {
-  "too-long": "Too long for the server: shorten it and send again.",
-  empty: "Nothing to send: the message is empty.",
-  "control-chars": "The message contains control characters the server does not accept.",
-  unavailable: "The server could not store the message, so nobody saw it. Send it again.",
-  "no-such-user": "Nobody with that nickname is online.",
+  // The server's message names its limit (--max-message-bytes); only the server knows it.
+  "too-long": (item, packet) =>
+    `Too long for the server: ${packet.message} (this one has ${utf8Bytes(item.packet.message)}).` +
+    " Shorten it and send again.",
+  empty: () => "Nothing to send: the message is empty.",
+  "control-chars": () => "The message contains control characters the server does not accept.",
+  unavailable: () => "The server could not store the message, so nobody saw it. Send it again.",
+  "no-such-user": () => "Nobody with that nickname is online.",
 };
 
 const $ = (id) => document.getElementById(id);
@@ -35,19 +41,29 @@ const page = {
   statusText: $("status-text"),
   reconnect: $("reconnect"),
   rejoin: $("rejoin"),
-  whoami: $("whoami"),
 };
 
 // While the replay runs: the divider to show before its first message, then true once shown.
 let replay = null;
 let resumed = false; // the last join was a rejoin after a lost connection
+// The reader is at the log's bottom: new messages and a resize keep them there.
+let following = true;
+let countdown = null; // the timer that updates the reconnect countdown in the header
+
+function logAtBottom() {
+  const log = page.log;
+  return log.scrollHeight - log.scrollTop - log.clientHeight <= AT_BOTTOM_SLACK;
+}
+
+function scrollToNewest() {
+  page.log.scrollTop = page.log.scrollHeight;
+}
 
 /** Append `entry` to the log, following it only if the reader was at the bottom. */
 function show(entry) {
-  const log = page.log;
-  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight <= AT_BOTTOM_SLACK;
-  log.append(entry);
-  if (atBottom) log.scrollTop = log.scrollHeight;
+  following = logAtBottom();
+  page.log.append(entry);
+  if (following) scrollToNewest();
   else page.jump.hidden = false;
 }
 
@@ -78,13 +94,37 @@ function askNickname(note) {
   page.nick.select();
 }
 
+/** What the header says in each state of the session (seconds: until the next try). */
 const STATUS_TEXT = {
   connecting: () => "Connecting…",
-  choosing: () => "Connected",
-  online: () => "Online",
-  offline: (seconds) => `Offline: reconnecting in ${Math.ceil(seconds)} s`,
+  choosing: () => (session.nickname ? `Joining as ${session.nickname}…` : "Choose a nickname"),
+  online: () => `Connected as ${session.nickname}`,
+  offline: (seconds) => `Offline: reconnecting in ${seconds} s`,
   left: () => "You left the chat",
 };
+
+/**
+ * Say `state` in the header; offline, count the whole seconds down until the next try at
+ * `retryAt` (ms, the clock of Date.now), updating as each second passes.
+ */
+function showStatus(state, retryAt = 0) {
+  clearTimeout(countdown);
+  const left = retryAt - Date.now();
+  const seconds = Math.max(1, Math.ceil(left / 1000));
+  page.statusText.textContent = STATUS_TEXT[state](seconds);
+  if (state === "offline" && seconds > 1) {
+    countdown = setTimeout(() => showStatus(state, retryAt), left - (seconds - 1) * 1000);
+  }
+}
+
+/** The online list and its title; while not online nobody is known to be online. */
+function showUsers(names) {
+  const connected = session.state === "online";
+  page.onlineTitle.textContent = connected ? `Online (${names.length})` : "Online: not connected";
+  page.users.replaceChildren(
+    ...names.map((name) => userEntry(name, name === session.nickname, startPrivate)),
+  );
+}
 
 const online = (users) => {
   const names = Array.isArray(users) ? users.map(String) : [];
@@ -110,7 +150,8 @@ const view = {
       remark("Connection lost.", "error");
     }
     page.status.dataset.state = state;
-    page.statusText.textContent = STATUS_TEXT[state](seconds);
+    showStatus(state, Date.now() + seconds * 1000);
+    if (state !== "online") showUsers([]);
     page.reconnect.hidden = state !== "offline";
     page.rejoin.hidden = state !== "left";
     page.compose.classList.toggle("offline", state === "offline");
@@ -122,14 +163,13 @@ const view = {
       ? `The nickname ${nickname} was taken while you were away; choose another.`
       : `The nickname ${nickname} is taken; choose another.`;
     askNickname(why);
+    showStatus(session.state); // the nickname is no longer on its way
   },
 
   joined(nickname) {
     localStorage.setItem(NICK_KEY, nickname);
     page.join.hidden = true;
     page.chat.hidden = false;
-    page.whoami.hidden = false;
-    page.whoami.textContent = `You are ${nickname}`;
     page.input.focus();
   },
 
@@ -161,10 +201,7 @@ const view = {
   },
 
   users(names) {
-    page.onlineTitle.textContent = `Online (${names.length})`;
-    page.users.replaceChildren(
-      ...names.map((name) => userEntry(name, name === session.nickname, startPrivate)),
-    );
+    showUsers(names);
   },
 
   waiting(items, pause) {
@@ -182,7 +219,10 @@ const view = {
 
   refused(item, packet) {
     giveBack(item.line);
-    setInputNote(REFUSALS[packet.code] ?? String(packet.message ?? packet.code), "error");
+    const refusal = Object.hasOwn(REFUSALS, packet.code)
+      ? REFUSALS[packet.code](item, packet)
+      : String(packet.message ?? packet.code);
+    setInputNote(refusal, "error");
     page.input.focus();
   },
 };
@@ -243,13 +283,16 @@ page.input.addEventListener("keydown", (event) => {
 page.input.addEventListener("input", fitInput);
 
 page.log.addEventListener("scroll", () => {
-  const log = page.log;
-  if (log.scrollHeight - log.scrollTop - log.clientHeight <= AT_BOTTOM_SLACK) {
-    page.jump.hidden = true;
-  }
+  following = logAtBottom();
+  if (following) page.jump.hidden = true;
 });
+// A resize (window, phone rotation, the waiting list) reflows the log: keep the newest
+// message in view for a reader who was at the bottom, instead of leaving them mid-scroll.
+new ResizeObserver(() => {
+  if (following) scrollToNewest();
+}).observe(page.log);
 page.jump.addEventListener("click", () => {
-  page.log.scrollTop = page.log.scrollHeight;
+  scrollToNewest();
   page.jump.hidden = true;
   page.input.focus();
 });
