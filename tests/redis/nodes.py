@@ -50,16 +50,21 @@ async def until(condition: Callable[[], Any], what: str, deadline: float = DEADL
 
 
 async def start_node(
-    url: str, node_timeout: float = 10.0, retain: int = 10000, config: RoomConfig = CONFIG
+    url: str,
+    node_timeout: float = 10.0,
+    retain: int = 10000,
+    config: RoomConfig = CONFIG,
+    wait: bool = True,
 ) -> Node:
-    """Start a node on Redis at C{url} and wait until it serves the room."""
+    """Start a node on Redis at C{url} and (if C{wait}) wait until it serves the room."""
     redis = RedisNode(parse_redis_url(url), reactor, retain, node_timeout)
     room = Room(config, redis.history, reactor, redis.hub, redis.presence)
     listening = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
         WordPacketFactory(room)
     )
     redis.start()
-    await until(lambda: redis.presence.ready, "the node to reach Redis")
+    if wait:
+        await until(lambda: redis.presence.ready, "the node to reach Redis")
     return Node(redis, room, listening)
 
 
