@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,14 +40,18 @@ class Node:
 
 
 async def until(condition: Callable[[], Any], what: str, deadline: float = DEADLINE) -> None:
-    """Wait until C{condition()} is true, checking every L{POLL_INTERVAL}; fail after
-    C{deadline} seconds."""
+    """Wait until C{condition()} (or what it awaits) is true, checking every
+    L{POLL_INTERVAL}; fail after C{deadline} seconds."""
     waited = 0.0
-    while not condition():
+    while not await _outcome(condition()):
         if waited > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await deferLater(reactor, POLL_INTERVAL, lambda: None)
         waited += POLL_INTERVAL
+
+
+async def _outcome(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
 
 
 async def start_node(

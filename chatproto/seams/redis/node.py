@@ -205,12 +205,12 @@ class RedisNode:
 
     def _renewed(self, sent: float) -> None:
         """Redis recorded a beat sent at C{sent}: fence at C{sent} + FENCE_AFTER x timeout."""
-        if self._left is not None:
-            return
+        delay = sent + self._timeout * FENCE_AFTER - self._reactor.seconds()
+        if self._left is not None or delay <= 0:
+            return  # a reply that came too late renews nothing: the next beat will
         if self._fence_call is not None and self._fence_call.active():
             self._fence_call.cancel()
-        delay = sent + self._timeout * FENCE_AFTER - self._reactor.seconds()
-        self._fence_call = self._reactor.callLater(max(0.0, delay), self._fence)
+        self._fence_call = self._reactor.callLater(delay, self._fence)
         if self.presence.fenced:
             self.presence.fenced = False
             self.log.info(
