@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from twisted.internet import reactor
@@ -15,7 +16,7 @@ from twisted.internet.task import deferLater
 from chatproto.core.config import RoomConfig
 from chatproto.core.room import Room
 from chatproto.doors.tcp.protocol import WordPacketFactory
-from chatproto.seams.redis.address import parse_redis_url
+from chatproto.seams.redis.address import load_ca_certificates, parse_redis_url
 from chatproto.seams.redis.node import RedisNode
 from tests.loopback import DEADLINE
 
@@ -60,9 +61,14 @@ async def start_node(
     retain: int = 10000,
     config: RoomConfig = CONFIG,
     wait: bool = True,
+    redis_ca: Path | None = None,
 ) -> Node:
-    """Start a node on Redis at C{url} and (if C{wait}) wait until it serves the room."""
-    redis = RedisNode(parse_redis_url(url), reactor, retain, node_timeout)
+    """Start a node on Redis at C{url} (trusting the CAs in C{redis_ca}, as --redis-ca
+    does) and, if C{wait}, wait until it serves the room."""
+    address = parse_redis_url(url)
+    if redis_ca is not None:
+        address = replace(address, ca_certificates=load_ca_certificates(str(redis_ca)))
+    redis = RedisNode(address, reactor, retain, node_timeout)
     room = Room(config, redis.history, reactor, redis.hub, redis.presence)
     listening = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
         WordPacketFactory(room)

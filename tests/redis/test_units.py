@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.internet.task import Clock
@@ -14,6 +16,7 @@ from chatproto.seams.redis.client import RedisUnavailable
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.seams.redis.writer import MAX_QUEUED, FeedWriter
 from chatproto.service import Options
+from tests.certs import make_certificate
 from tests.fakes import FakeClient, make_room
 
 
@@ -67,6 +70,19 @@ class OptionsTests(SynchronousTestCase):
         for bad in (["--redis", "http://h"], ["--node-timeout", "0"], ["--node-timeout", "x"]):
             with self.assertRaises(usage.UsageError):
                 Options().parseOptions(bad)
+
+    def test_redis_ca_reads_the_certificates_and_says_what_is_wrong_with_a_bad_file(self) -> None:
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        certificate, key = make_certificate(directory)
+        options = Options()
+        options.parseOptions(["--redis", "rediss://localhost", "--redis-ca", str(certificate)])
+        (pem,) = options["redis-ca"]
+        self.assertEqual(pem, certificate.read_bytes())
+        for path, why in [(directory / "missing.pem", "cannot read"), (key, "no PEM certificate")]:
+            with self.assertRaises(usage.UsageError) as raised:
+                Options().parseOptions(["--redis-ca", str(path)])
+            self.assertIn(why, str(raised.exception))
 
 
 class MirrorTests(SynchronousTestCase):

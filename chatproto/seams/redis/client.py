@@ -112,7 +112,10 @@ class _Factory(Factory):
     def connection_ended(self, protocol: _Protocol, why: Failure) -> None:
         """A connection (ready or not yet) was closed."""
         refusal, self._refusal = self._refusal, None
-        self._ended(protocol, refusal or describe_failure(why))
+        # A refusal is why the protocol closed a connection cleanly; when the connection
+        # broke instead (a TLS failure), the refusal only echoes that.
+        clean = why.check(ConnectionDone)  # type: ignore[no-untyped-call]
+        self._ended(protocol, refusal if refusal and clean else describe_failure(why))
 
 
 def describe_failure(failure: Failure) -> str:
