@@ -12,7 +12,8 @@ from tests.redis.partition import Partition
 from tests.redis.server import RedisServer
 from tests.redis.test_resume import frames_until, resumed
 
-NODE_TIMEOUT = 1.0
+#: Fencing after 1 s without a renewed heartbeat, freed by the others after 1.5 s.
+NODE_TIMEOUT = 2.0
 
 
 @pytest_twisted.ensureDeferred

@@ -198,7 +198,8 @@ async def test_redis_down_answers_unavailable_then_chat_resumes_and_nothing_is_l
     redis = RedisServer(tmp_path, durable=True)
     redis.start()
     try:
-        a, b = [await start_node(redis.url) for _ in range(2)]
+        # No node may fence itself (half the timeout) during an outage as long as this test.
+        a, b = [await start_node(redis.url, node_timeout=60) for _ in range(2)]
         alice, _ = await joined(a, "alice")
         bob, _ = await joined(b, "bob")
         alice.send_json({"message": "before"})
