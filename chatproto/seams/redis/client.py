@@ -115,7 +115,8 @@ class _Factory(Factory):
         # A refusal is why the protocol closed a connection cleanly; when the connection
         # broke instead (a TLS failure), the refusal only echoes that.
         clean = why.check(ConnectionDone)  # type: ignore[no-untyped-call]
-        self._ended(protocol, refusal if refusal and clean else describe_failure(why))
+        reason = refusal.rstrip(".") if refusal and clean else describe_failure(why)
+        self._ended(protocol, reason)
 
 
 def describe_failure(failure: Failure) -> str:
@@ -126,7 +127,7 @@ def describe_failure(failure: Failure) -> str:
         return f"TLS certificate verification failed ({_tls_reason(error)})"
     if isinstance(error, ConnectionDone):
         return "Redis closed the connection"
-    return failure.getErrorMessage()
+    return failure.getErrorMessage().rstrip(".")
 
 
 def _tls_reason(error: Exception) -> str:
