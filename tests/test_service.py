@@ -68,6 +68,7 @@ class OptionsTests(SynchronousTestCase):
                 "keepalive-count": 5,
                 "log-addresses": 0,
                 "redis": None,
+                "redis-ca": None,
                 "node-timeout": 10.0,
             },
         )

@@ -15,6 +15,7 @@ live stream carries) is dropped by id.
 from __future__ import annotations
 
 import hmac
+import json
 import math
 import secrets
 from collections.abc import Callable, Iterator
@@ -66,6 +67,7 @@ class Room:
         self._members: dict[str, IMember] = {}
         self._admission = Admission(config)
         self._presence = presence if presence is not None else LocalPresence()
+        self._presence.watch(self._place_taken)
         self.batcher = TurnBatcher(reactor, history, self._members.items, self._message_lost)
         self._hub = hub if hub is not None else LocalHub()
         self._hub.subscribe(self._received)
@@ -107,19 +109,19 @@ class Room:
         self, member: Connection, nickname: str, since: int | None, token: str | None = None
     ) -> Deferred[bool]:
         """Make C{member} joined as C{nickname} (valid, docs/protocol.md section 3) if
-        the nickname is free, or held by the connection whose resume token is C{token}
-        (that one is closed without a leave notice and this one takes its place, with
-        no join notice). Fires with whether it joined."""
+        the nickname is free, or held by the connection whose resume token is C{token},
+        on this node or another (that one is closed without a leave notice and this
+        one takes its place, with no join notice). Fires with whether it joined."""
         key = nickname_key(nickname)
+        resume_token = secrets.token_urlsafe(RESUME_TOKEN_BYTES)
         current = self._members.get(key)
         if current is not None:
             if token is None or not _same_token(current.resume_token, token):
                 return succeed(False)
             del self._members[key]
             current.evict()
-            self.log.info("{nickname} resumed", nickname=current.nickname, event_kind="resume")
-            # The others were told of no change: the place keeps the spelling they know.
-            self._accept(member, key, current.nickname, since, announce=False)
+            self._presence.renew(key, resume_token)
+            self._resumed(member, key, current.nickname, since, resume_token)
             return succeed(True)
 
         def claimed(free: bool) -> bool:
@@ -128,18 +130,73 @@ class Room:
             if member.state is not ConnectionState.CHOOSING:  # it left while we asked
                 self._presence.release(key)
                 return False
-            self._accept(member, key, nickname, since, announce=True)
+            self._accept(member, key, nickname, since, resume_token, announce=True)
             return True
 
-        return self._presence.claim(key, json_string(nickname)).addCallback(claimed)
+        def taken_over(held_as: bytes | None) -> Deferred[bool] | bool:
+            if held_as is None:  # not that token's place: the nickname may be free
+                return self._presence.claim(key, json_string(nickname), resume_token).addCallback(
+                    claimed
+                )
+            nickname_held = json.loads(held_as)
+            if member.state is not ConnectionState.CHOOSING:  # it left while we asked
+                self._presence.release(key)
+                self._announce_leave(nickname_held, LeaveReason.DISCONNECTED)
+                return False
+            self._resumed(member, key, nickname_held, since, resume_token)
+            return True
+
+        if token is not None:  # perhaps the place of a member of another node
+            return self._presence.take_over(key, token, resume_token).addCallback(taken_over)
+        return self._presence.claim(key, json_string(nickname), resume_token).addCallback(claimed)
+
+    def _resumed(
+        self, member: Connection, key: str, nickname: str, since: int | None, resume_token: str
+    ) -> None:
+        """C{member} takes back the place of C{nickname}, which the others saw no change of:
+        it keeps the spelling they know, and nobody is told it joined."""
+        self.log.info("{nickname} resumed", nickname=nickname, event_kind="resume")
+        self._accept(member, key, nickname, since, resume_token, announce=False)
+
+    def _place_taken(self, key: str) -> None:
+        """The member holding C{key} here lost its place to a connection of another node
+        (it resumed there) or to this node's isolation: close it without a leave notice."""
+        member = self._members.pop(key, None)
+        if member is not None:
+            self.log.info(
+                "{nickname} closed: its place is taken elsewhere",
+                nickname=member.nickname,
+                event_kind="evict",
+            )
+            member.evict()
+
+    def refusal_notice(self, connection: Connection) -> bytes | None:
+        """Why a nickname was just refused when it may well be free: the `unavailable`
+        error (the shared nickname registry cannot be reached), in C{connection}'s codec;
+        None when a refusal means the nickname is taken."""
+        if self._presence.reachable:
+            return None
+        self._log_error(ErrorCode.UNAVAILABLE, connection.peer)
+        record = error_notice(
+            self.timestamp(),
+            ErrorCode.UNAVAILABLE,
+            "Nicknames cannot be checked now: the server cannot reach its shared store",
+        )
+        return connection.codec.encode(record)
 
     def _accept(
-        self, member: Connection, key: str, nickname: str, since: int | None, announce: bool
+        self,
+        member: Connection,
+        key: str,
+        nickname: str,
+        since: int | None,
+        resume_token: str,
+        announce: bool,
     ) -> None:
         member.key = key
         member.nickname = nickname
         member.encoded_nickname = json_string(nickname)
-        member.resume_token = secrets.token_urlsafe(RESUME_TOKEN_BYTES)
+        member.resume_token = resume_token
         member.joined()
         # Before it becomes a member: with fsync=always this flushes, and a
         # choosing client may hear nothing before READY.
@@ -193,10 +250,7 @@ class Room:
         released = self._presence.release(key)
         nickname = member.nickname
         if not self._closing:
-            record = notice(
-                self.timestamp(), "leave", f"{nickname} left", user=nickname, reason=reason
-            )
-            self._hub.publish(RoomEvent(record))
+            self._announce_leave(nickname, reason)
         self.log.info(
             "{nickname} left ({reason}){address}",
             nickname=nickname,
@@ -205,6 +259,10 @@ class Room:
             event_kind="leave",
         )
         return released
+
+    def _announce_leave(self, nickname: str, reason: LeaveReason) -> None:
+        record = notice(self.timestamp(), "leave", f"{nickname} left", user=nickname, reason=reason)
+        self._hub.publish(RoomEvent(record))
 
     def _address_of(self, member: IMember) -> str:
         """' from <peer>' when --log-addresses is on, else nothing (docs/security.md)."""

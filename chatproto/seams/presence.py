@@ -2,24 +2,54 @@
 
 The room asks presence to claim a nickname key before it accepts a joiner and
 to release it when the member leaves; `who` and `welcome` list its holders in
-join order (docs/protocol.md section 5).
+join order (docs/protocol.md section 5). With several nodes a member's resume
+token may take its place back through another node (section 2), so presence
+keeps what checks a token, and tells the room when a place of its node was
+taken elsewhere.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred, succeed
-from zope.interface import Interface, implementer
+from zope.interface import Attribute, Interface, implementer
+
+#: Called with the key of a place of this node that another node took over.
+PlaceTaken = Callable[[str], None]
 
 
 class IPresence(Interface):
     """The registry of held nicknames (by key), in join order."""
 
-    def claim(key: str, encoded_nickname: bytes) -> Deferred[bool]:
-        """Hold C{key} (display form C{encoded_nickname}, a JSON string) if it is free;
-        fires with whether it was."""
+    # zope.interface wants Attribute objects, mypy wants annotations: give each its own.
+    if TYPE_CHECKING:
+        reachable: bool
+    else:
+        reachable = Attribute(
+            "False (bool) while claims cannot be decided (a shared registry out of "
+            "reach): a claim refused then says nothing about the nickname."
+        )
+
+    def claim(key: str, encoded_nickname: bytes, resume_token: str) -> Deferred[bool]:
+        """Hold C{key} (display form C{encoded_nickname}, a JSON string) if it is free,
+        for a member whose resume token is C{resume_token}; fires with whether it was."""
+
+    def take_over(key: str, token: str, resume_token: str) -> Deferred[bytes | None]:
+        """Move C{key}, held through another node by the member whose resume token is
+        C{token}, to this node, for a member whose token is C{resume_token}; fires with
+        its nickname (a JSON string), or None when C{token} is not that member's (then
+        nothing changed)."""
+
+    def renew(key: str, resume_token: str) -> None:
+        """A member of this node holding C{key} has a new resume token."""
+
+    def watch(taken: PlaceTaken) -> None:
+        """Call C{taken(key)} when a place of this node is taken elsewhere: its member
+        resumed through another node, or this node lost the shared registry for too
+        long (the room then closes that member without a `leave`)."""
 
     def is_held(key: str) -> bool:
         """Whether C{key} is held, as far as this node knows now."""
@@ -44,13 +74,25 @@ class LocalPresence:
         # is a Python loop over every member, at every join.
         self._listed: list[bytes] = []
 
-    def claim(self, key: str, encoded_nickname: bytes) -> Deferred[bool]:
-        """Hold C{key} at once if nobody does."""
+    reachable = True
+
+    def claim(self, key: str, encoded_nickname: bytes, resume_token: str) -> Deferred[bool]:
+        """Hold C{key} at once if nobody does (the room checks tokens itself)."""
         if key in self._held:
             return succeed(False)
         self._held[key] = encoded_nickname
         self._listed.append(encoded_nickname)
         return succeed(True)
+
+    def take_over(self, key: str, token: str, resume_token: str) -> Deferred[bytes | None]:
+        """Never: every holder is a member of this node, which the room resumes itself."""
+        return succeed(None)
+
+    def renew(self, key: str, resume_token: str) -> None:
+        """Nothing to record: the room compares tokens itself."""
+
+    def watch(self, taken: PlaceTaken) -> None:
+        """Nothing is taken from one node by another: C{taken} is never called."""
 
     def is_held(self, key: str) -> bool:
         """Whether C{key} is held."""

@@ -170,16 +170,16 @@ class SlowPresence(LocalPresence):
 
     def __init__(self) -> None:
         super().__init__()
-        self.pending: list[tuple[Deferred[bool], str, bytes]] = []
+        self.pending: list[tuple[Deferred[bool], str, bytes, str]] = []
 
-    def claim(self, key: str, encoded_nickname: bytes) -> Deferred[bool]:
+    def claim(self, key: str, encoded_nickname: bytes, resume_token: str) -> Deferred[bool]:
         answer: Deferred[bool] = Deferred()
-        self.pending.append((answer, key, encoded_nickname))
+        self.pending.append((answer, key, encoded_nickname, resume_token))
         return answer
 
     def answer(self) -> None:
-        answer, key, encoded = self.pending.pop(0)
-        super().claim(key, encoded).chainDeferred(answer)
+        answer, key, encoded, token = self.pending.pop(0)
+        super().claim(key, encoded, token).chainDeferred(answer)
 
 
 class PendingClaimTests(SynchronousTestCase):
@@ -518,7 +518,7 @@ class BigRoomTests(SynchronousTestCase):
         presence = LocalPresence()
         names = [f"{n:04d}" + "x" * 28 for n in range(1900)]  # 32 characters each
         for name in names:  # members of other nodes, as far as this one knows
-            presence.claim(nickname_key(name), json_string(name))
+            presence.claim(nickname_key(name), json_string(name), "token")
         room = Room(RoomConfig(), MemoryHistory(), Clock(), presence=presence)
         alice = FakeIrcClient(room)
         lines = alice.register("alice")

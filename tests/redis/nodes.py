@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from twisted.internet import reactor
@@ -14,7 +16,7 @@ from twisted.internet.task import deferLater
 from chatproto.core.config import RoomConfig
 from chatproto.core.room import Room
 from chatproto.doors.tcp.protocol import WordPacketFactory
-from chatproto.seams.redis.address import parse_redis_url
+from chatproto.seams.redis.address import load_ca_certificates, parse_redis_url
 from chatproto.seams.redis.node import RedisNode
 from tests.loopback import DEADLINE
 
@@ -39,27 +41,41 @@ class Node:
 
 
 async def until(condition: Callable[[], Any], what: str, deadline: float = DEADLINE) -> None:
-    """Wait until C{condition()} is true, checking every L{POLL_INTERVAL}; fail after
-    C{deadline} seconds."""
+    """Wait until C{condition()} (or what it awaits) is true, checking every
+    L{POLL_INTERVAL}; fail after C{deadline} seconds."""
     waited = 0.0
-    while not condition():
+    while not await _outcome(condition()):
         if waited > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await deferLater(reactor, POLL_INTERVAL, lambda: None)
         waited += POLL_INTERVAL
 
 
+async def _outcome(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
 async def start_node(
-    url: str, node_timeout: float = 10.0, retain: int = 10000, config: RoomConfig = CONFIG
+    url: str,
+    node_timeout: float = 10.0,
+    retain: int = 10000,
+    config: RoomConfig = CONFIG,
+    wait: bool = True,
+    redis_ca: Path | None = None,
 ) -> Node:
-    """Start a node on Redis at C{url} and wait until it serves the room."""
-    redis = RedisNode(parse_redis_url(url), reactor, retain, node_timeout)
+    """Start a node on Redis at C{url} (trusting the CAs in C{redis_ca}, as --redis-ca
+    does) and, if C{wait}, wait until it serves the room."""
+    address = parse_redis_url(url)
+    if redis_ca is not None:
+        address = replace(address, ca_certificates=load_ca_certificates(str(redis_ca)))
+    redis = RedisNode(address, reactor, retain, node_timeout)
     room = Room(config, redis.history, reactor, redis.hub, redis.presence)
     listening = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
         WordPacketFactory(room)
     )
     redis.start()
-    await until(lambda: redis.presence.ready, "the node to reach Redis")
+    if wait:
+        await until(lambda: redis.presence.ready, "the node to reach Redis")
     return Node(redis, room, listening)
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from twisted.internet.defer import Deferred
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
@@ -14,6 +18,7 @@ from chatproto.seams.redis.client import RedisUnavailable
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.seams.redis.writer import MAX_QUEUED, FeedWriter
 from chatproto.service import Options
+from tests.certs import make_certificate
 from tests.fakes import FakeClient, make_room
 
 
@@ -68,6 +73,19 @@ class OptionsTests(SynchronousTestCase):
             with self.assertRaises(usage.UsageError):
                 Options().parseOptions(bad)
 
+    def test_redis_ca_reads_the_certificates_and_says_what_is_wrong_with_a_bad_file(self) -> None:
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        certificate, key = make_certificate(directory)
+        options = Options()
+        options.parseOptions(["--redis", "rediss://localhost", "--redis-ca", str(certificate)])
+        (pem,) = options["redis-ca"]
+        self.assertEqual(pem, certificate.read_bytes())
+        for path, why in [(directory / "missing.pem", "cannot read"), (key, "no PEM certificate")]:
+            with self.assertRaises(usage.UsageError) as raised:
+                Options().parseOptions(["--redis-ca", str(path)])
+            self.assertIn(why, str(raised.exception))
+
 
 class MirrorTests(SynchronousTestCase):
     """The presence mirror lists every node's members in join order."""
@@ -90,6 +108,67 @@ class MirrorTests(SynchronousTestCase):
         self.presence.freed("alice", 4)  # the feed tells of the earlier claim's end
         self.presence.claimed("alice", b'"Alice"', 9)  # and echoes the new claim
         self.assertEqual(list(self.presence.listed()), [b'"Alice"'])
+
+
+class _AnsweringRedis:
+    """A connection that answers each script call at once with C{answer} per write."""
+
+    up = True
+    address = "redis://answering"
+
+    def __init__(self) -> None:
+        self.answer: object = 0
+        self.sent: list[Sequence[object]] = []
+
+    def run(self, script: object, keys: object, args: Sequence[object]) -> Deferred[object]:
+        self.sent.append(args)
+        return succeed([self.answer] * ((len(args) - 3) // 4))
+
+
+class PlacesTests(SynchronousTestCase):
+    """This node's places: lost when freed or taken elsewhere, given up when fenced."""
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.redis = _AnsweringRedis()
+        writer = FeedWriter(self.redis, self.clock, "node", 100, lambda: 0)  # type: ignore[arg-type]
+        self.presence = RedisPresence(writer)
+        self.presence.ready = True
+        self.lost: list[str] = []
+        self.presence.watch(self.lost.append)
+
+    def claim(self, key: str, order: int) -> bool:
+        self.redis.answer = order
+        claimed = self.presence.claim(key, f'"{key}"'.encode(), f"token of {key}")
+        self.clock.advance(0)
+        return self.successResultOf(claimed)
+
+    def test_redis_is_sent_a_hash_of_the_token_never_the_token(self) -> None:
+        self.assertTrue(self.claim("alice", 1))
+        kind, key, nickname, kept = self.redis.sent[-1][3:]
+        self.assertEqual((kind, key, nickname), (b"j", b"alice", b'"alice"'))
+        self.assertEqual(kept, hashlib.sha256(b"token of alice").hexdigest().encode())
+
+    def test_a_member_freed_by_another_node_loses_its_place_here(self) -> None:
+        self.claim("alice", 1)
+        self.presence.freed("alice", 1)  # another node found this one silent
+        self.assertEqual(self.lost, ["alice"])
+
+    def test_a_place_taken_over_elsewhere_is_lost_once(self) -> None:
+        self.claim("alice", 1)
+        self.presence.moved("alice")
+        self.presence.moved("alice")
+        self.assertEqual(self.lost, ["alice"])
+        self.assertTrue(self.presence.is_held("alice"))  # by the other node now
+
+    def test_fencing_gives_up_every_place_here_and_takes_no_member(self) -> None:
+        self.claim("bob", 2)
+        self.claim("alice", 1)
+        self.presence.claimed("carol", b'"carol"', 3)  # a member of another node
+        self.assertEqual(self.presence.fence(), [("alice", b'"alice"'), ("bob", b'"bob"')])
+        self.assertEqual(sorted(self.lost), ["alice", "bob"])
+        self.assertFalse(self.presence.reachable)
+        self.assertFalse(self.claim("dave", 4))
 
 
 class StoreOutageLogTests(SynchronousTestCase):

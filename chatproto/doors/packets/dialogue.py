@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from twisted.internet.defer import Deferred
 
@@ -34,8 +34,15 @@ from chatproto.doors.packets.parsing import NotAPacket, looks_like_packet, parse
 
 _BYE_BYTES = BYE.encode("ascii")
 
-#: A nickname frame read: display name, `since` and resume `token` (docs/protocol.md section 2).
-Choice = tuple[str, int | None, str | None]
+
+class Choice(NamedTuple):
+    """A nickname frame read (docs/protocol.md section 2)."""
+
+    nickname: str
+    since: int | None
+    token: str | None
+    #: Sent in the JSON form, whose sender may be told why it gets RETRY.
+    json_form: bool
 
 
 class PacketSession(Connection):
@@ -88,27 +95,32 @@ class PacketSession(Connection):
         if choice is None:
             self.send(self.codec.control(RETRY))
             return
-        nickname, since, token = choice
-        answer = self.room.join(self, nickname, since, token)
+        answer = self.room.join(self, choice.nickname, choice.since, choice.token)
         if answer.called:
-            answer.addCallback(self._join_answered)
+            answer.addCallback(self._join_answered, choice.json_form)
         else:  # a store that answers later: read nothing more until it has
-            self._await_claim(answer)
+            self._await_claim(answer, choice.json_form)
 
-    def _await_claim(self, answer: Deferred[bool]) -> None:
+    def _await_claim(self, answer: Deferred[bool], json_form: bool) -> None:
         self._claiming = True
         self.hold_reading()
 
         def answered(joined: bool) -> None:
             self._claiming = False
-            self._join_answered(joined)
+            self._join_answered(joined, json_form)
             self.release_reading()
 
         answer.addCallback(answered)
 
-    def _join_answered(self, joined: bool) -> None:
-        if not joined and self.state is ConnectionState.CHOOSING:
-            self.send(self.codec.control(RETRY))
+    def _join_answered(self, joined: bool, json_form: bool) -> None:
+        if joined or self.state is not ConnectionState.CHOOSING:
+            return
+        # One `error` before RETRY says why, to a client of the JSON form only: a bare
+        # nickname's sender expects READY or RETRY and nothing else (section 2).
+        reason = self.room.refusal_notice(self) if json_form else None
+        if reason is not None:
+            self.send(reason)
+        self.send(self.codec.control(RETRY))
 
     def entrance(
         self, replay: Iterator[bytes], welcome: bytes, tail: Sequence[bytes]
@@ -214,6 +226,6 @@ def _nickname_choice(text: str) -> Choice | None:
         ):
             return None
     try:
-        return validate_nickname(text), since, token
+        return Choice(validate_nickname(text), since, token, packet is not None)
     except InvalidNickname:
         return None

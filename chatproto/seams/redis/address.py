@@ -3,16 +3,23 @@
 redis://[[user]:password@]host[:port][/db]     plain TCP (port 6379, db 0 by default)
 rediss://...                                    the same over TLS (port 6380 by default)
 unix:/path/to/redis.sock[?db=N]                a unix socket (a bare /path too)
+
+A rediss:// server's certificate is verified against the system's CAs, or
+against the certificates of C{--redis-ca FILE} (L{load_ca_certificates}), and
+must name the host of the URL.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint, wrapClientTLS
 from twisted.internet.interfaces import IStreamClientEndpoint
-from twisted.internet.ssl import optionsForClientTLS
+from twisted.internet.ssl import Certificate, optionsForClientTLS, trustRootFromCertificates
 
 DEFAULT_PORT = 6379
 DEFAULT_TLS_PORT = 6380
@@ -31,6 +38,8 @@ class RedisAddress:
     db: int = 0
     username: str | None = None
     password: str | None = None
+    #: The CA certificates (PEM, one each) to trust for TLS; none: the system's.
+    ca_certificates: tuple[bytes, ...] = ()
 
     def endpoint(self, reactor: object) -> IStreamClientEndpoint:
         """A client endpoint that reaches this address."""
@@ -39,7 +48,14 @@ class RedisAddress:
         assert self.host is not None
         tcp = HostnameEndpoint(reactor, self.host, self.port, timeout=CONNECT_TIMEOUT)
         if self.tls:
-            return wrapClientTLS(optionsForClientTLS(self.host), tcp)
+            trust = (
+                trustRootFromCertificates(  # type: ignore[no-untyped-call]
+                    [Certificate.loadPEM(c) for c in self.ca_certificates]
+                )
+                if self.ca_certificates
+                else None  # the platform's
+            )
+            return wrapClientTLS(optionsForClientTLS(self.host, trustRoot=trust), tcp)
         return tcp
 
     def __str__(self) -> str:
@@ -76,6 +92,20 @@ def parse_redis_url(url: str) -> RedisAddress:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
     )
+
+
+def load_ca_certificates(path: str) -> tuple[bytes, ...]:
+    """The PEM certificates in the file at C{path} (C{--redis-ca}); raises ValueError
+    with a reason a person can read."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        certificates = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise ValueError(f"{path} holds no PEM certificate") from None
+    return tuple(c.public_bytes(Encoding.PEM) for c in certificates)
 
 
 def _db(text: str) -> int:

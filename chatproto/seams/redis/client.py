@@ -13,8 +13,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import txredisapi  # type: ignore[import-untyped]
-from twisted.internet.defer import Deferred, FirstError, fail, gatherResults
-from twisted.internet.interfaces import IReactorTime
+from OpenSSL import SSL
+from service_identity import VerificationError
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    FirstError,
+    fail,
+    gatherResults,
+    succeed,
+)
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
 
 from chatproto.seams.redis.address import RedisAddress
@@ -52,6 +63,11 @@ class _Protocol(txredisapi.HiredisProtocol):  # type: ignore[misc]
         """Keep a reply as it is."""
         return data
 
+    def connectionLost(self, why: Failure) -> None:
+        """Tell the factory why the connection ended (after the library's own work)."""
+        super().connectionLost(why)
+        self.factory.connection_ended(self, why)
+
     def _build_command(self, *args: Arg, **kwargs: Any) -> bytes:
         parts = [b"*%d\r\n" % len(args)]
         for arg in args:
@@ -60,51 +76,72 @@ class _Protocol(txredisapi.HiredisProtocol):  # type: ignore[misc]
         return b"".join(parts)
 
 
-class _Factory(txredisapi.RedisFactory):  # type: ignore[misc]
-    """One connection, reconnected by txredisapi's ClientService, that reports up and down."""
+class _Factory(Factory):
+    """Builds our protocol and takes what the library's protocol tells its factory."""
 
-    protocol = _Protocol
-    initialDelay = FIRST_RETRY_DELAY
-    factor = RETRY_GROWTH
-    maxDelay = MAX_RETRY_DELAY
+    noisy = False  # no "Starting factory" line per attempt
+    #: The library's protocol logs a failed AUTH or SELECT itself when this is set.
+    isLazy = False
 
-    def __init__(
-        self,
-        address: RedisAddress,
-        connected: Callable[[Any], None],
-        lost: Callable[[Any], None],
-    ) -> None:
-        super().__init__(
-            None,
-            address.db,
-            1,
-            isLazy=True,
+    def __init__(self, address: RedisAddress, ended: Callable[[Any, str], None]) -> None:
+        self._address = address
+        self._ended = ended
+        self._refusal: str | None = None
+
+    def buildProtocol(self, addr: object) -> _Protocol:
+        """A protocol that authenticates and selects the database as it connects."""
+        protocol = _Protocol(
             charset=None,  # bytes in, bytes out
-            password=address.password,
-            username=address.username,
             replyTimeout=REPLY_TIMEOUT,
+            password=self._address.password,
+            dbid=self._address.db,
             convertNumbers=False,
+            username=self._address.username,
         )
-        self._connected = connected
-        self._lost = lost
+        protocol.factory = self
+        return protocol
 
-    def addConnection(self, conn: Any) -> None:
-        """A connection is ready (authenticated, database selected)."""
-        super().addConnection(conn)
-        if conn in self.pool:
-            self._connected(conn)
+    def stopTrying(self) -> None:
+        """The library's protocol gives up after a failed AUTH or SELECT (also when the
+        connection merely broke during it); a node keeps trying, with backoff."""
 
-    def delConnection(self, conn: Any) -> None:
-        """A ready connection is gone."""
-        super().delConnection(conn)
-        self._lost(conn)
+    def connectionError(self, why: str) -> None:
+        """AUTH or SELECT failed: the reason of the close that follows."""
+        self._refusal = why
+
+    def connection_ended(self, protocol: _Protocol, why: Failure) -> None:
+        """A connection (ready or not yet) was closed."""
+        refusal, self._refusal = self._refusal, None
+        # A refusal is why the protocol closed a connection cleanly; when the connection
+        # broke instead (a TLS failure), the refusal only echoes that.
+        clean = why.check(ConnectionDone)  # type: ignore[no-untyped-call]
+        reason = refusal.rstrip(".") if refusal and clean else describe_failure(why)
+        self._ended(protocol, reason)
+
+
+def describe_failure(failure: Failure) -> str:
+    """Why a connection to Redis failed or ended, in words (a TLS verification failure
+    named as such)."""
+    error = failure.value
+    if isinstance(error, SSL.Error | VerificationError):
+        return f"TLS certificate verification failed ({_tls_reason(error)})"
+    if isinstance(error, ConnectionDone):
+        return "Redis closed the connection"
+    return failure.getErrorMessage().rstrip(".")
+
+
+def _tls_reason(error: Exception) -> str:
+    if isinstance(error, SSL.Error) and error.args and isinstance(error.args[0], list):
+        return "; ".join(str(item[-1]) for item in error.args[0])
+    return str(error)
 
 
 class RedisConnection:
     """One connection to Redis at C{address}, kept up with backoff (see the module).
 
-    C{on_up} is called each time the connection is ready, C{on_down} each time a
-    ready connection is lost.
+    C{on_up} is called each time the connection is ready; C{on_down(reason)} once per
+    outage: when a ready connection is lost, or when the first attempt fails. Nothing
+    else is logged per attempt (Twisted's ClientService would log each one).
     """
 
     def __init__(
@@ -112,14 +149,25 @@ class RedisConnection:
         address: RedisAddress,
         reactor: IReactorTime,
         on_up: Callable[[], None],
-        on_down: Callable[[], None],
+        on_down: Callable[[str], None],
     ) -> None:
         self.address = address
         self._reactor = reactor
         self._on_up = on_up
         self._on_down = on_down
+        self._factory = _Factory(address, self._ended)
+        #: The ready connection, if any, and the last one that was ready.
         self._protocol: Any = None
-        self._factory = _Factory(address, self._connected, self._lost)
+        self._last_ready: _Protocol | None = None
+        #: The connection made, ready or not yet.
+        self._current: _Protocol | None = None
+        self._connecting: Deferred[Any] | None = None
+        self._retry: IDelayedCall | None = None
+        self._running = False
+        self._stopped: list[Deferred[None]] = []
+        self._outage_told = False
+        #: Attempts that failed since the connection was last ready.
+        self.failed_attempts = 0
 
     @property
     def up(self) -> bool:
@@ -128,22 +176,69 @@ class RedisConnection:
 
     def start(self) -> None:
         """Connect, and reconnect whenever the connection is lost, until L{stop}."""
-        self._factory.startConnecting(self.address.endpoint(self._reactor))
+        self._running = True
+        self._attempt()
 
     def stop(self) -> Deferred[None]:
-        """Stop reconnecting and close the connection."""
+        """Stop reconnecting and close the connection; fires once it is closed."""
+        self._running = False
         self._protocol = None
-        done: Deferred[None] = self._factory.disconnect()
-        return done
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        if self._connecting is not None:
+            self._connecting.cancel()
+        if self._current is None:
+            return succeed(None)
+        closed: Deferred[None] = Deferred()
+        self._stopped.append(closed)
+        self._current.transport.loseConnection()
+        return closed
 
-    def _connected(self, protocol: Any) -> None:
-        self._protocol = protocol
+    def _attempt(self) -> None:
+        self._retry = None
+        connecting = self._connecting = self.address.endpoint(self._reactor).connect(self._factory)
+        connecting.addCallbacks(self._made, self._failed)
+
+    def _made(self, protocol: _Protocol) -> None:
+        self._connecting = None
+        self._current = protocol
+        protocol.whenConnected().addCallback(self._ready)
+
+    def _ready(self, protocol: _Protocol) -> None:
+        if protocol is not self._current or not self._running:
+            return
+        # Down before the commands a loss cuts off fail: they then see it down.
+        protocol.whenDisconnected().addCallback(self._lost)
+        self._protocol = self._last_ready = protocol
+        self._outage_told = False
+        self.failed_attempts = 0
         self._on_up()
 
-    def _lost(self, protocol: Any) -> None:
+    def _lost(self, protocol: _Protocol) -> None:
         if protocol is self._protocol:
             self._protocol = None
-            self._on_down()
+
+    def _failed(self, failure: Failure) -> None:
+        self._connecting = None
+        if not failure.check(CancelledError):  # type: ignore[no-untyped-call]
+            self._ended(None, describe_failure(failure))
+
+    def _ended(self, protocol: _Protocol | None, reason: str) -> None:
+        was_ready = protocol is not None and protocol is self._last_ready
+        if protocol is not None and protocol is self._current:
+            self._current = None
+        if not self._running:
+            stopped, self._stopped = self._stopped, []
+            for closed in stopped:
+                closed.callback(None)
+            return
+        if not was_ready:
+            self.failed_attempts += 1
+        if not self._outage_told:
+            self._outage_told = True
+            self._on_down(reason)
+        delay = min(FIRST_RETRY_DELAY * RETRY_GROWTH**self.failed_attempts, MAX_RETRY_DELAY)
+        self._retry = self._reactor.callLater(delay, self._attempt)
 
     def execute(self, *args: Arg, wait: float | None = None) -> Deferred[Reply]:
         """Send one command; fires with its reply (bytes, ints, lists, None).

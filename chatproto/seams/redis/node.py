@@ -12,6 +12,14 @@ has itself just (re)connected does not judge others for one --node-timeout,
 so that after Redis comes back every live node has beaten before anyone is
 judged.
 
+Fencing: a node whose heartbeat has not been renewed for half of
+--node-timeout (counted from when its last renewed beat was sent, so never
+later than Redis recorded it) closes its members' connections and takes no
+new member until a beat is renewed again. The others free a node only after
+three quarters of --node-timeout of silence, so by then its members are gone
+from it: no nickname is ever served by two nodes. Once Redis is back it frees
+those members' nicknames itself, with their `leave`, if nobody has yet.
+
 Redis going down and coming back is logged once each, whatever happens meanwhile.
 """
 
@@ -23,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -43,6 +51,9 @@ from chatproto.seams.redis.writer import FeedWriter
 
 #: Heartbeats per --node-timeout.
 BEATS_PER_TIMEOUT = 4
+#: The share of --node-timeout without a renewed heartbeat after which a node closes
+#: its members (others free a node after (BEATS_PER_TIMEOUT - 1) / BEATS_PER_TIMEOUT).
+FENCE_AFTER = 0.5
 
 
 class RedisNode:
@@ -58,7 +69,8 @@ class RedisNode:
         self._reactor = reactor
         self._timeout = node_timeout
         self._commands = RedisConnection(address, reactor, self._commands_up, self._commands_down)
-        self._feed = RedisConnection(address, reactor, self._feed_up, lambda: None)
+        # The command connection speaks for both: one Redis, one outage to log.
+        self._feed = RedisConnection(address, reactor, self._feed_up, lambda reason: None)
         self.writer = FeedWriter(
             self._commands, reactor, self.node_id, retain, lambda: self.history.newest_id
         )
@@ -71,6 +83,7 @@ class RedisNode:
         self._up_since: float | None = None
         self._was_up = False
         self._registered = False
+        self._fence_call: IDelayedCall | None = None
         self._left: Deferred[None] | None = None
 
     @property
@@ -126,13 +139,15 @@ class RedisNode:
             self.log.failure("preparing the Redis connection failed", failure)
         # Otherwise the connection went down again: the next _commands_up retries.
 
-    def _commands_down(self) -> None:
+    def _commands_down(self, reason: str) -> None:
         self._up_since = None
         if self._left is None:
-            self.log.warn(
-                "lost Redis at {redis}: chat answers `unavailable` until it is back; "
-                "reconnecting with backoff",
+            self.log.error(
+                "{lost} Redis at {redis}: {reason}; chat and nicknames answer `unavailable` "
+                "until it is back; retrying with backoff",
+                lost="lost" if self._was_up else "cannot reach",
                 redis=str(self.address),
+                reason=reason,
             )
 
     def _feed_up(self) -> None:
@@ -154,6 +169,11 @@ class RedisNode:
         """A nickname freed on some node: out of the mirror."""
         self.presence.freed(key, order)
 
+    def moved(self, key: str, from_node: str) -> None:
+        """A place taken over with a resume token: closed here if it was this node's."""
+        if from_node == self.node_id:
+            self.presence.moved(key)
+
     # -- heartbeat and leaving -----------------------------------------------
 
     def _beat(self) -> Deferred[None]:
@@ -162,12 +182,14 @@ class RedisNode:
         up_since = self._up_since
         judge = up_since is not None and self._reactor.seconds() - up_since >= self._timeout
         silence_ms = int(self._timeout * 1000 * (BEATS_PER_TIMEOUT - 1) / BEATS_PER_TIMEOUT)
+        sent = self._reactor.seconds()
         beat = self._commands.run(
             HEARTBEAT, Keys.all, (self.node_id, silence_ms, 1 if judge else 0)
         )
-        return beat.addCallbacks(self._beaten, self._beat_failed)
+        return beat.addCallbacks(self._beaten, self._beat_failed, callbackArgs=(sent,))
 
-    def _beaten(self, reply: list[Any]) -> None:
+    def _beaten(self, reply: list[Any], sent: float) -> None:
+        self._renewed(sent)
         registered, freed = reply
         if not registered and self._registered:
             self.log.error(
@@ -181,6 +203,38 @@ class RedisNode:
             self.log.info("freed {count} nicknames of a node silent for too long", count=len(freed))
         self._announce_left(freed)
 
+    def _renewed(self, sent: float) -> None:
+        """Redis recorded a beat sent at C{sent}: fence at C{sent} + FENCE_AFTER x timeout."""
+        delay = sent + self._timeout * FENCE_AFTER - self._reactor.seconds()
+        if self._left is not None or delay <= 0:
+            return  # a reply that came too late renews nothing: the next beat will
+        if self._fence_call is not None and self._fence_call.active():
+            self._fence_call.cancel()
+        self._fence_call = self._reactor.callLater(delay, self._fence)
+        if self.presence.fenced:
+            self.presence.fenced = False
+            self.log.info(
+                "node {node} renewed its presence in Redis: it takes members again",
+                node=self.node_id,
+            )
+
+    def _fence(self) -> None:
+        """No beat renewed for too long: the others may free this node's members soon.
+        Close them (they resume elsewhere); free their nicknames once Redis is back."""
+        self._fence_call = None
+        places = self.presence.fence()
+        self.log.error(
+            "node {node} could not renew its presence in Redis for {seconds} seconds: "
+            "closed its {count} members' connections (they may resume on another node); "
+            "it takes members again once Redis answers",
+            node=self.node_id,
+            seconds=self._timeout * FENCE_AFTER,
+            count=len(places),
+        )
+        now = rfc3339_millis(self._reactor.seconds())
+        for key, encoded in places:
+            self.writer.release(key, _leave_notice(now, encoded))
+
     def _beat_failed(self, failure: Failure) -> None:
         if not failure.check(RedisUnavailable):  # type: ignore[no-untyped-call]
             self.log.failure("heartbeat failed", failure)
@@ -189,11 +243,7 @@ class RedisNode:
         """Tell every node that these members (of a dead or departing node) left."""
         now = rfc3339_millis(self._reactor.seconds())
         for encoded in nicknames:
-            nickname = json.loads(encoded)
-            record = notice(
-                now, "leave", f"{nickname} left", user=nickname, reason=LeaveReason.DISCONNECTED
-            )
-            self.writer.notice(record, None)
+            self.writer.notice(_leave_notice(now, encoded), None)
 
     def leave(self) -> Deferred[None]:
         """Leave the room for good (shutdown): hand nothing more to this node's members,
@@ -205,6 +255,8 @@ class RedisNode:
         self.presence.departing = True
         if self._heartbeat.running:
             self._heartbeat.stop()
+        if self._fence_call is not None and self._fence_call.active():
+            self._fence_call.cancel()
         if self._commands.up:
             gone = self._commands.run(DEPART, Keys.all, (self.node_id,))
             gone.addCallback(self._announce_left)
@@ -220,3 +272,11 @@ class RedisNode:
         done: Deferred[Any] = self._commands.stop()
         done.addCallback(lambda _: self._feed.stop())
         return done.addCallback(lambda _: None)
+
+
+def _leave_notice(timestamp: str, encoded_nickname: bytes) -> bytes:
+    """The `leave` (`disconnected`) of a member whose node is gone or cut off."""
+    nickname = json.loads(encoded_nickname)
+    return notice(
+        timestamp, "leave", f"{nickname} left", user=nickname, reason=LeaveReason.DISCONNECTED
+    )

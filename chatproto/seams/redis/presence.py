@@ -5,19 +5,26 @@ holder, in join order, follows the feed, so that `who` and `welcome` list the
 members of all nodes without asking Redis, consistent with what the feed has
 delivered here so far. Each entry of the mirror carries the join order of its
 claim, so a stale `freed` for an earlier claim of the same key changes nothing.
+
+Resume tokens (docs/protocol.md section 2) work through any node: Redis keeps
+the SHA-256 of each holder's token beside its key, never the token, and a node
+offered a token takes the place over in one step when the hashes match; the
+node that held it reads that on the feed and closes its member.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chatproto.seams.presence import IPresence
+from chatproto.seams.presence import IPresence, PlaceTaken
 from chatproto.seams.redis.client import RedisCommandError, RedisUnavailable
 from chatproto.seams.redis.writer import FeedWriter
 
@@ -32,29 +39,79 @@ class RedisPresence:
         self.ready = False
         #: Set while this node leaves: its members are freed all at once, not one by one.
         self.departing = False
+        #: Set while this node could not renew its presence for too long: it takes no member.
+        self.fenced = False
+        #: The keys held by members of this node.
+        self._mine: set[str] = set()
+        self._taken: list[PlaceTaken] = []
         #: Join order and nickname (a JSON string) of every held key.
         self._held: dict[str, tuple[int, bytes]] = {}
         # Parallel lists sorted by join order (bisect keeps a join or leave cheap).
         self._ranks: list[int] = []
         self._listed: list[bytes] = []
 
-    def claim(self, key: str, encoded_nickname: bytes) -> Deferred[bool]:
+    @property
+    def reachable(self) -> bool:
+        """Whether claims can be decided now (Redis reachable, this node in the room)."""
+        return self.ready and not self.departing and not self.fenced and self._writer.accepting
+
+    def claim(self, key: str, encoded_nickname: bytes, resume_token: str) -> Deferred[bool]:
         """Hold C{key} in Redis if no node does; False too while Redis is unreachable."""
-        if not self.ready or self.departing:
+        if not self.reachable:
             return succeed(False)
 
         def answered(order: int) -> bool:
             if not order:
                 return False
+            self._mine.add(key)
             self.claimed(key, encoded_nickname, order)
             return True
 
-        def failed(failure: Failure) -> Failure | bool:
-            if failure.check(RedisUnavailable, RedisCommandError):  # type: ignore[no-untyped-call]
-                return False
-            return failure
+        claim = self._writer.claim(key, encoded_nickname, _hash(resume_token))
+        return claim.addCallbacks(answered, _undecided, errbackArgs=(False,))
 
-        return self._writer.claim(key, encoded_nickname).addCallbacks(answered, failed)
+    def take_over(self, key: str, token: str, resume_token: str) -> Deferred[bytes | None]:
+        """Move C{key} here from the node whose member has resume token C{token} (see the
+        module); None when it is not that token's place or Redis is unreachable."""
+        if not self.reachable:
+            return succeed(None)
+
+        def answered(nickname: Any) -> bytes | None:
+            if not isinstance(nickname, bytes):
+                return None
+            self._mine.add(key)
+            return nickname
+
+        moved = self._writer.take_over(key, _hash(token), _hash(resume_token))
+        return moved.addCallbacks(answered, _undecided, errbackArgs=(None,))
+
+    def renew(self, key: str, resume_token: str) -> None:
+        """Keep the hash of the new token of this node's member holding C{key}."""
+        self._writer.token(key, _hash(resume_token))
+
+    def watch(self, taken: PlaceTaken) -> None:
+        """Call C{taken(key)} when a place of this node is taken (L{moved}, L{fence})."""
+        self._taken.append(taken)
+
+    def moved(self, key: str) -> None:
+        """The feed says another node took over C{key} from this one."""
+        self._lose(key)
+
+    def fence(self) -> list[tuple[str, bytes]]:
+        """This node could not renew its presence for too long: stop taking members,
+        give up every place here; returns their keys and nicknames, in join order."""
+        self.fenced = True
+        places = [(key, self._held[key]) for key in list(self._mine) if key in self._held]
+        places.sort(key=lambda place: place[1][0])
+        for key in list(self._mine):
+            self._lose(key)
+        return [(key, encoded) for key, (_order, encoded) in places]
+
+    def _lose(self, key: str) -> None:
+        if key in self._mine:
+            self._mine.discard(key)
+            for taken in self._taken:
+                taken(key)
 
     def is_held(self, key: str) -> bool:
         """Whether C{key} is held, as far as the feed has told this node."""
@@ -63,6 +120,7 @@ class RedisPresence:
     def release(self, key: str) -> Deferred[None]:
         """Free C{key} (held by this node) here at once and in Redis next; fires once Redis
         has it (or is down: then it is freed when Redis is back, or by the node timeout)."""
+        self._mine.discard(key)
         if self.departing:
             return succeed(None)
         held = self._held.get(key)
@@ -111,3 +169,19 @@ class RedisPresence:
         index = bisect.bisect_left(self._ranks, order)
         del self._ranks[index]
         del self._listed[index]
+        # A member of this node freed by another node (which found this one silent):
+        # it must not be served any more, its nickname may be taken elsewhere.
+        self._lose(key)
+
+
+def _hash(token: str) -> bytes:
+    """What Redis keeps of a resume token: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest().encode("ascii")
+
+
+def _undecided(failure: Failure, answer: Any) -> Any:
+    """A claim or take-over that Redis could not decide gets C{answer}, a no (the room
+    then says RETRY); any other failure is a bug and goes on."""
+    if failure.check(RedisUnavailable, RedisCommandError):  # type: ignore[no-untyped-call]
+        return answer
+    return failure

@@ -38,6 +38,9 @@ class FeedListener(Protocol):
     def freed(self, key: str, order: int) -> None:
         """The claim of C{key} with join order C{order} ended."""
 
+    def moved(self, key: str, from_node: str) -> None:
+        """A node took over C{key} from node C{from_node} (a resume token)."""
+
 
 class FeedReader:
     """Reads the feed after C{position} (a stream entry id) while its connection is up."""
@@ -111,3 +114,5 @@ class FeedReader:
             listener.claimed(entry[b"j"].decode("utf-8"), entry[b"n"], int(entry[b"o"]))
         elif b"l" in entry:
             listener.freed(entry[b"l"].decode("utf-8"), int(entry[b"o"]))
+        elif b"m" in entry:
+            listener.moved(entry[b"m"].decode("utf-8"), entry[b"f"].decode("utf-8"))

@@ -10,8 +10,11 @@ the room on one shard (docs/scaling.md lists each key and its lifetime):
   C{i} id), notices (C{r}, C{k} the key that skips it), private messages to
   another node's member (C{r}, C{t} the recipient's key) and presence changes
   (C{j} key claimed with C{n} nickname and C{o} join order; C{l} key freed,
-  C{o} order of the claim freed); trimmed to about L{FEED_LENGTH} entries;
+  C{o} order of the claim freed; C{m} key taken over with a resume token from
+  node C{f}); trimmed to about L{FEED_LENGTH} entries;
 - C{holders} / C{names}: nickname key to node id / to nickname (a JSON string);
+- C{tokens}: nickname key to the SHA-256 (hex) of its holder's resume token, so
+  that any node can check a token it is offered, and none learns one;
 - C{order}: nickname keys by join order, from the counter C{joins};
 - C{nodes}: node ids by their last heartbeat (milliseconds, Redis's clock).
 """
@@ -38,13 +41,14 @@ class Keys:
     order = PREFIX + "order"
     joins = PREFIX + "joins"
     nodes = PREFIX + "nodes"
+    tokens = PREFIX + "tokens"
 
-    all = (last_id, history, feed, holders, names, order, joins, nodes)
+    all = (last_id, history, feed, holders, names, order, joins, nodes, tokens)
 
 
 # Shared by every script: the keys by name, and the helpers below.
 _PRELUDE = """
-local last_id, history, feed, holders, names, order, joins, nodes = unpack(KEYS)
+local last_id, history, feed, holders, names, order, joins, nodes, tokens = unpack(KEYS)
 local feed_length = FEED_LENGTH
 
 -- The newest id ever given: the counter, or what history still holds if the counter
@@ -69,6 +73,7 @@ local function free_node(node)
       freed[#freed + 1] = {tonumber(rank), key, redis.call('HGET', names, key) or '""'}
       redis.call('HDEL', holders, key)
       redis.call('HDEL', names, key)
+      redis.call('HDEL', tokens, key)
       redis.call('ZREM', order, key)
       redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'l', key, 'o', rank)
     end
@@ -81,11 +86,17 @@ end
 """.replace("FEED_LENGTH", str(FEED_LENGTH))
 
 #: One reactor turn's writes of one node, in order. ARGV: node id, --history-retain,
-#: the newest id the node knows, then triples (kind, a, b): C{c} chat (fields, -),
+#: the newest id the node knows, then quadruples (kind, a, b, c): C{c} chat (fields),
 #: C{n} notice (record, skip key or ''), C{p} private message (record, the
-#: recipient's key), C{j} claim (key, nickname), C{l} release (key, -). Returns one
-#: integer per triple: the chat id, 0 for a notice or private message, the join
-#: order of a claim (0: held), 1 if a release freed the key.
+#: recipient's key), C{j} claim (key, nickname, token hash), C{r} take over a key
+#: held on another node (key, offered token's hash, new token hash), C{k} a new
+#: token for a key this node holds (key, -, token hash), C{l} release (key, the
+#: `leave` notice to put on the feed if this node still held it, or ''). Unused
+#: places are ''. Returns one result per quadruple: the chat id, 0 for a notice or
+#: private message, the join order of a claim (0: held), the nickname (a JSON
+#: string) of a key taken over (0: not taken), 1 if a release freed the key.
+#: Token hashes are compared with ==: what its timing could tell is about the
+#: hash, which gives nothing towards a 128-bit random token.
 WRITE = Script(
     _PRELUDE
     + """
@@ -93,8 +104,8 @@ local node, retain = ARGV[1], tonumber(ARGV[2])
 local given = newest_id()
 local id = math.max(given, tonumber(ARGV[3]))
 local results = {}
-for i = 4, #ARGV, 3 do
-  local kind, a, b = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+for i = 4, #ARGV, 4 do
+  local kind, a, b, c = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local result = 0
   if kind == 'c' then
     id = id + 1
@@ -117,15 +128,28 @@ for i = 4, #ARGV, 3 do
       result = redis.call('INCR', joins)
       redis.call('HSET', names, a, b)
       redis.call('ZADD', order, result, a)
+      redis.call('HSET', tokens, a, c)
       redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'j', a, 'n', b, 'o', result)
     end
+  elseif kind == 'r' then
+    local holder = redis.call('HGET', holders, a)
+    if holder and holder ~= node and redis.call('HGET', tokens, a) == b then
+      redis.call('HSET', holders, a, node)
+      redis.call('HSET', tokens, a, c)
+      redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'm', a, 'f', holder)
+      result = redis.call('HGET', names, a)
+    end
+  elseif kind == 'k' then
+    if redis.call('HGET', holders, a) == node then redis.call('HSET', tokens, a, c) end
   elseif kind == 'l' then
     if redis.call('HGET', holders, a) == node then
       local rank = redis.call('ZSCORE', order, a) or '0'
       redis.call('HDEL', holders, a)
       redis.call('HDEL', names, a)
+      redis.call('HDEL', tokens, a)
       redis.call('ZREM', order, a)
       redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'l', a, 'o', rank)
+      if b ~= '' then redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'r', b) end
       result = 1
     end
   end

@@ -1,12 +1,14 @@
-"""The `--redis` and `--node-timeout` options and the seams they build (docs/scaling.md)."""
+"""The `--redis`, `--redis-ca` and `--node-timeout` options and the seams they build
+(docs/scaling.md)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from twisted.application.service import Service
 
-from chatproto.seams.redis.address import RedisAddress, parse_redis_url
+from chatproto.seams.redis.address import RedisAddress, load_ca_certificates, parse_redis_url
 from chatproto.seams.redis.history import RedisHistory
 from chatproto.seams.redis.hub import RedisHub
 from chatproto.seams.redis.node import RedisNode
@@ -21,6 +23,13 @@ def _redis_url(text: str) -> RedisAddress:
 
 
 _redis_url.coerceDoc = "redis://host:port/db, rediss://... (TLS) or unix:/path"  # type: ignore[attr-defined]
+
+
+def _ca_file(path: str) -> tuple[bytes, ...]:
+    return load_ca_certificates(path)
+
+
+_ca_file.coerceDoc = "a file of PEM certificates"  # type: ignore[attr-defined]
 
 
 def _timeout(text: str) -> float:
@@ -38,6 +47,8 @@ _timeout.coerceDoc = "seconds, above 0"  # type: ignore[attr-defined]
 #: Rows for usage.Options.optParameters.
 REDIS_OPTIONS: list[list[Any]] = [
     ["redis", None, None, "Share the room with other nodes through Redis at this URL", _redis_url],
+    ["redis-ca", None, None,
+     "The CA certificates to trust for rediss:// (default: the system's)", _ca_file],
     ["node-timeout", None, DEFAULT_NODE_TIMEOUT,
      "Seconds of silence before a node's nicknames are freed (with --redis)", _timeout],
 ]  # fmt: skip
@@ -70,5 +81,7 @@ def make_seams(options: Any, reactor: Any) -> Seams | None:
     address = options["redis"]
     if address is None:
         return None
+    if options["redis-ca"] is not None:
+        address = replace(address, ca_certificates=options["redis-ca"])
     node = RedisNode(address, reactor, options["history-retain"], options["node-timeout"])
     return Seams(node.history, node.hub, node.presence, NodeService(node))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -34,15 +34,16 @@ MAX_KEPT = 10000
 #: does not keep up must not make a node's memory grow without bound).
 MAX_QUEUED = 50000
 
-CHAT, NOTICE, PRIVATE, CLAIM, RELEASE = b"c", b"n", b"p", b"j", b"l"
+CHAT, NOTICE, PRIVATE, CLAIM, TAKE_OVER, TOKEN, RELEASE = b"c", b"n", b"p", b"j", b"r", b"k", b"l"
 
 
 class _Write(NamedTuple):
     kind: bytes
     a: bytes
     b: bytes
+    c: bytes
     #: Fires with the script's result for it; None for the kept kinds.
-    done: Deferred[int] | None
+    done: Deferred[Any] | None
 
 
 class FeedWriter:
@@ -70,13 +71,28 @@ class FeedWriter:
         #: Round trips made (for the benchmark's figures).
         self.calls = 0
 
+    @property
+    def accepting(self) -> bool:
+        """Whether a chat message or a claim can be written now."""
+        return self._connection.up and len(self._queue) < MAX_QUEUED
+
     def chat(self, fields: bytes) -> Deferred[int]:
         """Store a chat record (see L{IHistoryStore.add}); fires with its id."""
-        return self._add(CHAT, fields, b"")
+        return self._add(CHAT, fields)
 
-    def claim(self, key: str, encoded_nickname: bytes) -> Deferred[int]:
-        """Claim a nickname key; fires with its join order, 0 when it is held."""
-        return self._add(CLAIM, key.encode("utf-8"), encoded_nickname)
+    def claim(self, key: str, encoded_nickname: bytes, token_hash: bytes) -> Deferred[int]:
+        """Claim a nickname key for a member whose resume token has C{token_hash}; fires
+        with its join order, 0 when it is held."""
+        return self._add(CLAIM, key.encode("utf-8"), encoded_nickname, token_hash)
+
+    def take_over(self, key: str, offered_hash: bytes, token_hash: bytes) -> Deferred[Any]:
+        """Move a key held on another node here when C{offered_hash} is its token's hash;
+        fires with its nickname (a JSON string), 0 when it was not taken over."""
+        return self._add(TAKE_OVER, key.encode("utf-8"), offered_hash, token_hash)
+
+    def token(self, key: str, token_hash: bytes) -> None:
+        """Record a new resume token for a key this node holds (kept through an outage)."""
+        self._keep(TOKEN, key.encode("utf-8"), b"", token_hash)
 
     def notice(self, record: bytes, skip_key: str | None) -> None:
         """Put a notice on the feed (kept through an outage)."""
@@ -86,24 +102,25 @@ class FeedWriter:
         """Put a private message for C{to_key}'s node on the feed (kept through an outage)."""
         self._keep(PRIVATE, record, to_key.encode("utf-8"))
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, leave: bytes = b"") -> None:
         """Free a nickname key this node holds (kept through an outage), at once: the
         write leaves before the member's connection is closed, so the nickname is free
-        before its holder can see it gone."""
-        self._keep(RELEASE, key.encode("utf-8"), b"")
+        before its holder can see it gone. C{leave}: a notice to put on the feed if
+        (only if) this node still held the key."""
+        self._keep(RELEASE, key.encode("utf-8"), leave)
         if self._call is not None and not self._in_flight:
             self._call.cancel()
             self._send()
 
-    def _keep(self, kind: bytes, a: bytes, b: bytes) -> None:
-        self._queue.append(_Write(kind, a, b, None))
+    def _keep(self, kind: bytes, a: bytes, b: bytes, c: bytes = b"") -> None:
+        self._queue.append(_Write(kind, a, b, c, None))
         self._schedule()
 
-    def _add(self, kind: bytes, a: bytes, b: bytes) -> Deferred[int]:
+    def _add(self, kind: bytes, a: bytes, b: bytes = b"", c: bytes = b"") -> Deferred[Any]:
         if len(self._queue) >= MAX_QUEUED:
             return fail(RedisUnavailable("Redis is not keeping up with this node's writes"))
-        done: Deferred[int] = Deferred()
-        self._queue.append(_Write(kind, a, b, done))
+        done: Deferred[Any] = Deferred()
+        self._queue.append(_Write(kind, a, b, c, done))
         self._schedule()
         return done
 
@@ -137,7 +154,7 @@ class FeedWriter:
         batch = [self._queue.popleft() for _ in range(count)]
         args: list[bytes | str | int] = [self._node_id, self._retain, self._newest_id()]
         for write in batch:
-            args += (write.kind, write.a, write.b)
+            args += (write.kind, write.a, write.b, write.c)
         self._in_flight = True
         self.calls += 1
         reply = self._connection.run(WRITE, Keys.all, args)
@@ -145,7 +162,7 @@ class FeedWriter:
             self._written, self._refused, callbackArgs=(batch,), errbackArgs=(batch,)
         )
 
-    def _written(self, results: list[int], batch: list[_Write]) -> None:
+    def _written(self, results: list[Any], batch: list[_Write]) -> None:
         self._in_flight = False
         for write, result in zip(batch, results, strict=True):
             if write.done is not None:
