@@ -51,14 +51,15 @@ class RegistrationTests(SynchronousTestCase):
                 ":irc.test 003 alice :This server was created today",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt CHANTYPES=#"
-                " NETWORK=chatproto NICKLEN=32 PREFIX= TARGMAX=NOTICE:4,PRIVMSG:4 UTF8ONLY"
+                " NETWORK=chatproto NICKLEN=32 PREFIX="
+                " TARGMAX=JOIN:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",
             ],
         )
+        self.assertEqual([text.split()[1] for text in lines[5:8]], ["375", "372", "376"])
         self.assertEqual(
-            lines[5:],
+            lines[8:],
             [
-                ":irc.test 422 alice :MOTD File is missing",
                 ":alice!alice@chatproto JOIN #chat",
                 ":irc.test 331 alice #chat :No topic is set",
                 ":irc.test 353 alice = #chat :bob alice",
@@ -254,12 +255,21 @@ class ChatTests(SynchronousTestCase):
 
     def test_several_targets(self) -> None:
         self.alice.send("PRIVMSG #chat,bob,#other :both")
-        self.assertEqual(self.alice.lines(), [":irc.test 403 alice #other :No such channel"])
+        self.assertEqual(
+            self.alice.lines(),
+            [":irc.test 403 alice #other :No such channel: this server has one room, #chat"],
+        )
+        self.assertEqual(len(self.bob.received()), 2)
+        self.alice.send("PRIVMSG bob,#chat,BOB :once each")
+        self.assertEqual(self.alice.lines(), [])
         self.assertEqual(len(self.bob.received()), 2)
         self.alice.send("PRIVMSG bob,bob,bob,bob,bob :five")
         self.assertEqual(
             self.alice.lines(),
-            [":irc.test 407 alice bob,bob,bob,bob,bob :Too many recipients: nothing was sent"],
+            [
+                ":irc.test 407 alice bob,bob,bob,bob,bob"
+                " :PRIVMSG takes at most 4 targets: nothing was done"
+            ],
         )
         self.assertEqual(self.bob.received(), [])
 
@@ -421,7 +431,10 @@ class LeavingTests(SynchronousTestCase):
 
     def test_part(self) -> None:
         self.alice.send("PART #other")
-        self.assertEqual(self.alice.lines(), [":irc.test 403 alice #other :No such channel"])
+        self.assertEqual(
+            self.alice.lines(),
+            [":irc.test 403 alice #other :No such channel: this server has one room, #chat"],
+        )
         self.alice.send("PART #chat :later")
         self.assertEqual(self.alice.lines(), ["ERROR :Closing link (Left #chat)"])
         self.assertEqual(self.bob.events(), ["leave"])

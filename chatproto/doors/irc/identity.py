@@ -62,15 +62,13 @@ class ServerInfo:
 
     C{name} signs numerics and server notices (C{--irc-server-name}); C{channel} is the
     room (C{--irc-channel}); C{created} is when the server started, as people read it;
-    C{topic} (or None: no topic) and C{motd} (lines; none means C{422}) are the text a
-    client sees on joining.
+    C{topic} (or None: no topic) is the text a client sees on joining.
     """
 
     name: str
     created: str
     channel: str = DEFAULT_CHANNEL
     topic: str | None = None
-    motd: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _SERVER_NAME.fullmatch(self.name):
