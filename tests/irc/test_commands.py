@@ -29,13 +29,29 @@ class LocalCommandTests(SynchronousTestCase):
     def test_join(self) -> None:
         self.assertEqual(answer("JOIN #chat"), [])
         self.assertEqual(answer("JOIN #CHAT"), [])
+        # One channel per client (CHANLIMIT=#:1): another is one too many; a name that is
+        # not a channel does not exist.
         self.assertEqual(
             answer("JOIN #other"),
-            [":irc.test 403 alice #other :No such channel: this server has one room, #chat"],
+            [
+                ":irc.test 405 alice #other"
+                " :You have joined too many channels: this server has one room, #chat"
+            ],
         )
         self.assertEqual(
-            answer("JOIN #chat,#x key"),
-            [":irc.test 403 alice #x :No such channel: this server has one room, #chat"],
+            answer("JOIN #chat,#x,&y,#X key"),
+            [
+                ":irc.test 405 alice #x"
+                " :You have joined too many channels: this server has one room, #chat",
+                ":irc.test 403 alice &y :No such channel: this server has one room, #chat",
+            ],
+        )
+        self.assertEqual(
+            answer("JOIN #a,#b,#c,#d,#e"),
+            [
+                ":irc.test 407 alice #a,#b,#c,#d,#e"
+                " :Too many targets for JOIN (at most 4): nothing was done"
+            ],
         )
         self.assertEqual(answer("JOIN"), [":irc.test 461 alice JOIN :Not enough parameters"])
 

@@ -54,8 +54,8 @@ ATTACKS = [
     Attack(b"NAMES ::a", ":irc.test 366 mallory * :End of /NAMES list"),
     Attack(b"MODE #a\x00", f":irc.test 403 mallory #a{R} :No such channel"),
     Attack(b"MODE :#a b", ":irc.test 403 mallory * :No such channel"),
-    Attack(b"JOIN #a\rb", f":irc.test 403 mallory #a{R}b :No such channel"),
-    Attack(b"JOIN :#a b", ":irc.test 403 mallory * :No such channel"),
+    Attack(b"JOIN #a\rb", f":irc.test 405 mallory #a{R}b :You have joined too many channels"),
+    Attack(b"JOIN :#a b", ":irc.test 405 mallory * :You have joined too many channels"),
     Attack(b"PART #a\x00", f":irc.test 403 mallory #a{R} :No such channel"),
     Attack(b"PART ::a", ":irc.test 403 mallory * :No such channel"),
     Attack(b"TOPIC #a\x00", f":irc.test 403 mallory #a{R} :No such channel"),
@@ -145,5 +145,34 @@ async def test_a_quit_with_nul_leaves_no_zombie(
     leave = await bob.until_event("leave")
     assert (leave["user"], leave["reason"]) == ("z", "bye")
     await eventually(lambda: doors.room.connection_count() == before, "the place freed")
+    gc.collect()
+    assert errors_logged == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_list_of_targets_is_bounded_and_each_answered_once(
+    doors: Doors, errors_logged: list[dict[str, Any]]
+) -> None:
+    """NAMES #chat,#chat,... (80 in 487 bytes) once answered 80 names lists."""
+    bob = await connect(doors.packet_port)
+    await bob.join("bob")
+    mallory = await registered(doors.irc_port)
+    eighty = ",".join(["#chat"] * 80)
+    mallory.send(f"NAMES {eighty}", f"WHOIS bob,{eighty}")
+    assert await mallory.synced() == [
+        f":irc.test 407 mallory {eighty} :Too many targets for NAMES (at most 4): nothing was done",
+        f":irc.test 407 mallory bob,{eighty}"
+        " :Too many targets for WHOIS (at most 1): nothing was done",
+    ]
+    mallory.send("NAMES #chat,#CHAT,#chat,#other", "PRIVMSG bob,BOB,bob :once")
+    assert await mallory.synced() == [
+        ":irc.test 353 mallory = #chat :bob mallory",
+        ":irc.test 366 mallory #chat :End of /NAMES list",
+        ":irc.test 366 mallory #other :End of /NAMES list",
+    ]
+    private = await bob.next_chat()
+    assert (private["nickname"], private["message"]) == ("mallory", "once")
+    bob.send_json({"message": "after"})
+    assert (await bob.next_chat())["message"] == "after"  # the private message came once
     gc.collect()
     assert errors_logged == []

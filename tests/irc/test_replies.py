@@ -218,7 +218,10 @@ class SmallRepliesTests(SynchronousTestCase):
     def test_too_many_targets(self) -> None:
         self.assertEqual(
             wire([REPLIES.too_many_targets("alice", "NAMES", "#a,#b,#c,#d,#e")]),
-            [":irc.test 407 alice #a,#b,#c,#d,#e :NAMES takes at most 4 targets: nothing was done"],
+            [
+                ":irc.test 407 alice #a,#b,#c,#d,#e"
+                " :Too many targets for NAMES (at most 4): nothing was done"
+            ],
         )
 
     def test_own_mode_change(self) -> None:

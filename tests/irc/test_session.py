@@ -5,7 +5,7 @@ docs/protocol.md section 10; the wire-level pieces have tests of their own.
 
 from __future__ import annotations
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
@@ -183,6 +183,15 @@ class SlowPresence(LocalPresence):
         super().claim(key, encoded).chainDeferred(answer)
 
 
+@implementer(IPresence)
+class UnreachablePresence(LocalPresence):
+    """Presence whose store cannot confirm that a nickname is free (it went away)."""
+
+    def release(self, key: str) -> Deferred[None]:
+        super().release(key)
+        return fail(ConnectionError("the store is unreachable"))
+
+
 class PendingClaimTests(SynchronousTestCase):
     """While the room decides on the nickname, the client's next lines wait, in order."""
 
@@ -268,7 +277,7 @@ class ChatTests(SynchronousTestCase):
             self.alice.lines(),
             [
                 ":irc.test 407 alice bob,bob,bob,bob,bob"
-                " :PRIVMSG takes at most 4 targets: nothing was done"
+                " :Too many targets for PRIVMSG (at most 4): nothing was done"
             ],
         )
         self.assertEqual(self.bob.received(), [])
@@ -428,6 +437,28 @@ class LeavingTests(SynchronousTestCase):
         self.assertTrue(self.alice.closed)
         self.assertEqual(self.bob.received()[-1]["reason"], "bye")
         self.assertTrue(self.room.is_free("alice"))
+
+    def test_a_quit_text_no_line_may_hold_still_closes(self) -> None:
+        """A QUIT with NUL once left the connection open, holding its address's place."""
+        room, _, _ = make_room(max_per_ip=1)
+        mallory = FakeIrcClient(room, host="203.0.113.7")
+        mallory.register("mallory")
+        mallory.send(b"QUIT :bye\x00")
+        self.assertEqual(mallory.lines(), ["ERROR :Closing link (Quit: bye\ufffd)"])
+        self.assertTrue(mallory.closed)
+        self.assertTrue(room.is_free("mallory"))
+        mallory.drop()  # the transport is gone once the ERROR is written
+        again = FakeIrcClient(room, host="203.0.113.7")
+        self.assertEqual(again.lines(), [])  # admitted: the address's one place is free
+        self.assertEqual(room.connection_count(), 1)
+
+    def test_a_close_that_fails_still_drops_the_connection(self) -> None:
+        room = Room(RoomConfig(), MemoryHistory(), Clock(), presence=UnreachablePresence())
+        mallory = FakeIrcClient(room)
+        mallory.register("mallory")
+        mallory.send("QUIT")
+        self.assertTrue(mallory.transport.disconnected)  # aborted, not left open
+        self.assertEqual(len(self.flushLoggedErrors(ConnectionError)), 1)
 
     def test_part(self) -> None:
         self.alice.send("PART #other")

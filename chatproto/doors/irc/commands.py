@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from chatproto.core.nicknames import nickname_key
-from chatproto.doors.irc.identity import looks_like_channel
+from chatproto.doors.irc.identity import CHANNEL_PREFIX, looks_like_channel
 from chatproto.doors.irc.mapping import CtcpNotCarried, text_for_room
 from chatproto.doors.irc.message import Message
 from chatproto.doors.irc.replies import (
@@ -134,11 +134,14 @@ class LocalCommands:
         channels = targets_of("JOIN", params[0])
         if channels is None:
             return [replies.too_many_targets(me, "JOIN", params[0])]
-        # The client is in the room already: joining it again does nothing.
+        # The client is in the room already: joining it again does nothing. It is in as
+        # many channels as it may be (CHANLIMIT=#:1); a name that is no channel is 403.
         return [
-            replies.no_such_channel(me, channel)
-            for channel in channels
-            if not replies.server.is_channel(channel)
+            replies.too_many_channels(me, name)
+            if name.startswith(CHANNEL_PREFIX)
+            else replies.no_such_channel(me, name)
+            for name in channels
+            if not replies.server.is_channel(name)
         ]
 
     def _mode(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:

@@ -14,6 +14,8 @@ from chatproto.core.nicknames import nickname_key
 #: (docs/protocol.md section 10): C{nick!nick@chatproto}.
 MEMBER_HOST: Final = "chatproto"
 DEFAULT_CHANNEL: Final = "#chat"
+#: What every channel name starts with (RPL_ISUPPORT CHANTYPES).
+CHANNEL_PREFIX: Final = "#"
 NETWORK: Final = "chatproto"
 VERSION: Final = f"chatproto-{__version__}"
 #: A channel name: C{#}, then anything but spaces, commas, BEL, CR, LF and NUL.

@@ -14,7 +14,14 @@ from typing import Final
 
 from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS
 from chatproto.doors.irc.fitting import pack_words, text_budget
-from chatproto.doors.irc.identity import MEMBER_HOST, NETWORK, VERSION, ServerInfo, member_source
+from chatproto.doors.irc.identity import (
+    CHANNEL_PREFIX,
+    MEMBER_HOST,
+    NETWORK,
+    VERSION,
+    ServerInfo,
+    member_source,
+)
 from chatproto.doors.irc.message import Message, safe_text, safe_word
 
 RPL_WELCOME: Final = "001"
@@ -39,6 +46,7 @@ RPL_ENDOFMOTD: Final = "376"
 RPL_TIME: Final = "391"
 ERR_NOSUCHNICK: Final = "401"
 ERR_NOSUCHCHANNEL: Final = "403"
+ERR_TOOMANYCHANNELS: Final = "405"
 ERR_TOOMANYTARGETS: Final = "407"
 ERR_NORECIPIENT: Final = "411"
 ERR_NOORIGIN: Final = "409"
@@ -111,7 +119,7 @@ def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
         "CASEMAPPING=rfc8265",
         "CHANLIMIT=#:1",
         f"CHANMODES=,,,{CHANNEL_MODES}",
-        "CHANTYPES=#",
+        f"CHANTYPES={CHANNEL_PREFIX}",
         f"NETWORK={NETWORK}",
         f"NICKLEN={MAX_NICKNAME_CODE_POINTS}",
         "PREFIX=",
@@ -256,13 +264,22 @@ class Replies:
 
     def no_such_channel(self, me: str, name: str) -> Message:
         """403 about C{name}, saying which channel there is."""
-        channel = self.server.channel
-        text = f"No such channel: this server has one room, {channel}"
+        text = f"No such channel: {self._one_room}"
         return self.numeric(ERR_NOSUCHCHANNEL, me, name, text=text)
+
+    def too_many_channels(self, me: str, name: str) -> Message:
+        """405: JOIN of channel C{name} by a client already in its one channel
+        (C{CHANLIMIT=#:1}), saying which channel there is."""
+        text = f"You have joined too many channels: {self._one_room}"
+        return self.numeric(ERR_TOOMANYCHANNELS, me, name, text=text)
+
+    @property
+    def _one_room(self) -> str:
+        return f"this server has one room, {self.server.channel}"
 
     def too_many_targets(self, me: str, command: str, targets: str) -> Message:
         """407: C{command} named more targets than its L{TARGMAX}; nothing was done."""
-        text = f"{command} takes at most {TARGMAX[command]} targets: nothing was done"
+        text = f"Too many targets for {command} (at most {TARGMAX[command]}): nothing was done"
         return self.numeric(ERR_TOOMANYTARGETS, me, targets, text=text)
 
     # Who is here
