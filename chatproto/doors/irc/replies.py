@@ -150,7 +150,7 @@ class Replies:
     def __init__(self, server: ServerInfo) -> None:
         self.server = server
 
-    def say(self, command: str, *params: str, force_trailing: bool = False) -> Message:
+    def _say(self, command: str, *params: str, force_trailing: bool = False) -> Message:
         """A message from the server, its parameters made safe to write."""
         return _reply(command, params, self.server.name, force_trailing)
 
@@ -162,16 +162,16 @@ class Replies:
         """
         text = FIXED_TEXTS.get(code) if text is None else text
         if text is None:
-            return self.say(code, me, *params)
-        return self.say(code, me, *params, text, force_trailing=True)
+            return self._say(code, me, *params)
+        return self._say(code, me, *params, text, force_trailing=True)
 
     def notice(self, me: str, text: str) -> Message:
         """A NOTICE from the server (never answered automatically, as NOTICE never is)."""
-        return self.say("NOTICE", me, text, force_trailing=True)
+        return self._say("NOTICE", me, text, force_trailing=True)
 
     def pong(self, token: str) -> Message:
         """The answer to C{PING token}: C{PONG <server-name> token}."""
-        return self.say("PONG", self.server.name, token)
+        return self._say("PONG", self.server.name, token)
 
     def answer_ping(self, me: str, params: tuple[str, ...]) -> Message:
         """The reply to C{PING params}: PONG, or 409 without a token."""
@@ -181,7 +181,7 @@ class Replies:
 
     def ping(self, token: str) -> Message:
         """The server's own PING of an idle client; the client answers C{PONG token}."""
-        return self.say("PING", token)
+        return self._say("PING", token)
 
     # Registration
 
@@ -216,14 +216,14 @@ class Replies:
 
     def cap(self, me: str, subcommand: str, text: str) -> Message:
         """A CAP reply (LS, LIST, ACK, NAK) to C{me}."""
-        return self.say("CAP", me, subcommand, text, force_trailing=True)
+        return self._say("CAP", me, subcommand, text, force_trailing=True)
 
     # The channel
 
     def join_burst(self, me: str, members: Sequence[str]) -> list[Message]:
         """What joining the room looks like: JOIN, the topic (332 or 331), the names."""
         return [
-            Message("JOIN", (self.server.channel,), member_source(me)),
+            _reply("JOIN", (self.server.channel,), member_source(me)),
             self.topic(me),
             *self.names(me, members),
         ]
@@ -334,7 +334,7 @@ class Replies:
 
     def invalid_utf8(self, command: str) -> Message:
         """The IRCv3 standard reply to a line that is not UTF-8."""
-        return self.say(
+        return self._say(
             "FAIL",
             command,
             "INVALID_UTF8",
