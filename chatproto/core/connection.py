@@ -224,7 +224,15 @@ class Connection:
 
     def _part(self) -> None:
         # Closed once the nickname is free everywhere, so its owner can take it back at once.
-        self.room.leave(self, LeaveReason.BYE).addCallback(lambda _: self.close())
+        left = self.room.leave(self, LeaveReason.BYE)
+        left.addCallback(lambda _: self.close())
+        left.addErrback(self._close_failed)
+
+    def _close_failed(self, failure: Failure) -> None:
+        """Closing failed (a bug, or a store that could not free the nickname): drop the
+        connection anyway, so that it never holds its --max-clients place."""
+        _log.failure("closing {who} failed: dropped", failure, who=self.display_name())
+        self._abort()
 
     def drop(self, reason: LeaveReason) -> None:
         """Disconnect for abuse; a slow member is not waited for."""

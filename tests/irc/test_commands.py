@@ -29,8 +29,30 @@ class LocalCommandTests(SynchronousTestCase):
     def test_join(self) -> None:
         self.assertEqual(answer("JOIN #chat"), [])
         self.assertEqual(answer("JOIN #CHAT"), [])
-        self.assertEqual(answer("JOIN #other"), [":irc.test 403 alice #other :No such channel"])
-        self.assertEqual(answer("JOIN #chat,#x key"), [":irc.test 403 alice #x :No such channel"])
+        # One channel per client (CHANLIMIT=#:1): another is one too many; a name that is
+        # not a channel does not exist.
+        self.assertEqual(
+            answer("JOIN #other"),
+            [
+                ":irc.test 405 alice #other"
+                " :You have joined too many channels: this server has one room, #chat"
+            ],
+        )
+        self.assertEqual(
+            answer("JOIN #chat,#x,&y,#X key"),
+            [
+                ":irc.test 405 alice #x"
+                " :You have joined too many channels: this server has one room, #chat",
+                ":irc.test 403 alice &y :No such channel: this server has one room, #chat",
+            ],
+        )
+        self.assertEqual(
+            answer("JOIN #a,#b,#c,#d,#e"),
+            [
+                ":irc.test 407 alice #a,#b,#c,#d,#e"
+                " :Too many targets for JOIN (at most 4): nothing was done"
+            ],
+        )
         self.assertEqual(answer("JOIN"), [":irc.test 461 alice JOIN :Not enough parameters"])
 
     def test_channel_mode(self) -> None:
@@ -41,13 +63,22 @@ class LocalCommandTests(SynchronousTestCase):
         self.assertEqual(
             answer("MODE #chat +o bob"), [":irc.test 482 alice #chat :You're not channel operator"]
         )
-        self.assertEqual(answer("MODE #x"), [":irc.test 403 alice #x :No such channel"])
+        self.assertEqual(
+            answer("MODE #x"),
+            [":irc.test 403 alice #x :No such channel: this server has one room, #chat"],
+        )
         self.assertEqual(answer("MODE"), [":irc.test 461 alice MODE :Not enough parameters"])
 
     def test_user_mode(self) -> None:
         self.assertEqual(answer("MODE alice"), [":irc.test 221 alice +i"])
-        self.assertEqual(answer("MODE ALICE +i"), [])  # irssi sends this on connecting
-        self.assertEqual(answer("MODE alice +w"), [":irc.test 501 alice :Unknown MODE flag"])
+        # irssi sends +i on connecting and waits for the answer a change gets.
+        self.assertEqual(answer("MODE ALICE +i"), [":alice!alice@chatproto MODE alice :+i"])
+        self.assertEqual(answer("MODE alice i"), [":alice!alice@chatproto MODE alice :+i"])
+        self.assertEqual(answer("MODE alice -i"), [])  # every member stays invisible
+        for change in ["+w", "+iw", "-x", "+", "+i-i"]:
+            self.assertEqual(
+                answer(f"MODE alice {change}"), [":irc.test 501 alice :Unknown MODE flag"], change
+            )
         self.assertEqual(
             answer("MODE bob"), [":irc.test 502 alice :Can't view or change modes for other users"]
         )
@@ -57,7 +88,10 @@ class LocalCommandTests(SynchronousTestCase):
         self.assertEqual(
             answer("TOPIC #chat :new"), [":irc.test 482 alice #chat :You're not channel operator"]
         )
-        self.assertEqual(answer("TOPIC #x"), [":irc.test 403 alice #x :No such channel"])
+        self.assertEqual(
+            answer("TOPIC #x"),
+            [":irc.test 403 alice #x :No such channel: this server has one room, #chat"],
+        )
         self.assertEqual(answer("TOPIC"), [":irc.test 461 alice TOPIC :Not enough parameters"])
 
     def test_time_motd_ping(self) -> None:
@@ -65,7 +99,7 @@ class LocalCommandTests(SynchronousTestCase):
             answer("TIME"),
             [":irc.test 391 alice irc.test :Tuesday November 24 2026 -- 03:30:44 +00:00"],
         )
-        self.assertEqual(answer("MOTD"), [":irc.test 422 alice :MOTD File is missing"])
+        self.assertEqual([text.split()[1] for text in answer("MOTD")], ["375", "372", "376"])
         self.assertEqual(answer("PING x"), [":irc.test PONG irc.test x"])
         self.assertEqual(answer("PING"), [":irc.test 409 alice :No origin specified"])
         self.assertEqual(answer("PONG irc.test"), [])
@@ -109,7 +143,10 @@ class ReadChatTests(SynchronousTestCase):
     def test_several_targets(self) -> None:
         says, errors = read_chat(REPLIES, "alice", line("PRIVMSG #chat,bob,#x :hi"))
         self.assertEqual(says, [Say("PRIVMSG", "hi"), Say("PRIVMSG", "hi", "bob")])
-        self.assertEqual(wire(errors), [":irc.test 403 alice #x :No such channel"])
+        self.assertEqual(
+            wire(errors),
+            [":irc.test 403 alice #x :No such channel: this server has one room, #chat"],
+        )
 
     def test_errors(self) -> None:
         cases = {

@@ -40,15 +40,30 @@ async def test_irssi_sees_history_and_chats_with_a_terminal_client(tmp_path: Pat
     irssi = Tmux(tmp_path)
     home = tmp_path / "irssi"
     home.mkdir()
-    # irssi paces its own commands 2.2 s apart after a burst of 5 (it sends a few on
-    # joining): a larger burst spares the test the wait.
-    (home / "config").write_text('settings = { "irc/core" = { cmds_max_at_once = "100"; }; };\n')
+    # irssi paces its own commands 2.2 s apart after a burst of 5, and always queues the
+    # three queries that sync a channel (MODE #chat, WHO #chat, MODE #chat b) behind that
+    # pace, whatever the server: 7 to 10 s on any server. Without the pacing, the channel
+    # syncs as soon as the server has answered each of them.
+    (home / "config").write_text(
+        'settings = { "irc/core" = { cmds_max_at_once = "100"; cmd_queue_speed = "0"; }; };\n'
+    )
     irssi.start(["irssi", f"--home={home}", "-c", "127.0.0.1", "-p", str(irc_port), "-n", "alice"])
     try:
         await irssi.shows_line("Welcome to the chatproto network, alice!alice@chatproto")
+        await irssi.shows_line("You are in #chat, this server's one room")
         irssi.type("/window goto #chat")
         irssi.keys("Enter")
         await irssi.shows_line("said before irssi came")
+        # Every sync query answered, and the MODE +i irssi sends on connecting confirmed.
+        await irssi.shows_line("Join to #chat was synced in")
+        await irssi.shows_line("[alice(+i)]")
+        irssi.type("/join #other")
+        irssi.keys("Enter")
+        irssi.type("/window goto 1")  # irssi shows 405 in its status window, in its words
+        irssi.keys("Enter")
+        await irssi.shows_line("Cannot join to channel #other (You have joined to too many")
+        irssi.type("/window goto #chat")
+        irssi.keys("Enter")
         assert (await bob.until_event("join"))["user"] == "alice"
 
         irssi.type("hello from irssi")

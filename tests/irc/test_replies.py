@@ -14,7 +14,6 @@ from chatproto.doors.irc.replies import (
     ERR_NEEDMOREPARAMS,
     ERR_NICKCHANGEREFUSED,
     ERR_NICKNAMEINUSE,
-    ERR_NOSUCHCHANNEL,
     ERR_NOSUCHNICK,
     ERR_NOTEXTTOSEND,
     ERR_UMODEUNKNOWNFLAG,
@@ -33,9 +32,9 @@ def assert_fits(test: SynchronousTestCase, messages: list[Message]) -> None:
 
 
 class WelcomeTests(SynchronousTestCase):
-    """001-005 then the MOTD or 422."""
+    """001-005 then the MOTD."""
 
-    def test_without_motd(self) -> None:
+    def test_welcome(self) -> None:
         self.assertEqual(
             wire(REPLIES.welcome("alice")),
             [
@@ -45,22 +44,19 @@ class WelcomeTests(SynchronousTestCase):
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt"
                 " CHANTYPES=# NETWORK=chatproto NICKLEN=32 PREFIX="
-                " TARGMAX=NOTICE:4,PRIVMSG:4 UTF8ONLY :are supported by this server",
-                ":irc.test 422 alice :MOTD File is missing",
-            ],
-        )
-
-    def test_with_motd(self) -> None:
-        replies = Replies(ServerInfo("irc.test", "then", motd=("Be kind.", "")))
-        self.assertEqual(
-            wire(replies.welcome("alice")[5:]),
-            [
+                " TARGMAX=JOIN:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
+                " :are supported by this server",
                 ":irc.test 375 alice :- irc.test Message of the day - ",
-                ":irc.test 372 alice :- Be kind.",
-                ":irc.test 372 alice :- ",
+                ":irc.test 372 alice :- You are in #chat, this server's one room, with everyone"
+                " on it (IRC, browser and terminal alike): write there to reach them all,"
+                " or /msg <nick> to reach one.",
                 ":irc.test 376 alice :End of /MOTD command.",
             ],
         )
+
+    def test_the_motd_names_the_room(self) -> None:
+        replies = Replies(ServerInfo("irc.test", "then", channel="#lounge"))
+        self.assertIn("You are in #lounge, ", wire(replies.motd("alice"))[1])
 
     def test_longest_nickname_fits(self) -> None:
         assert_fits(self, REPLIES.welcome("𝔵" * 32))
@@ -182,7 +178,7 @@ class SmallRepliesTests(SynchronousTestCase):
             wire(
                 [
                     REPLIES.numeric(ERR_NOSUCHNICK, "alice", "carol"),
-                    REPLIES.numeric(ERR_NOSUCHCHANNEL, "alice", "#other"),
+                    REPLIES.no_such_channel("alice", "#other"),
                     REPLIES.numeric(ERR_NEEDMOREPARAMS, "alice", "USER"),
                     REPLIES.no_recipient("alice", "PRIVMSG"),
                     REPLIES.numeric(ERR_NOTEXTTOSEND, "alice"),
@@ -195,7 +191,7 @@ class SmallRepliesTests(SynchronousTestCase):
             ),
             [
                 ":irc.test 401 alice carol :No such nick/channel",
-                ":irc.test 403 alice #other :No such channel",
+                ":irc.test 403 alice #other :No such channel: this server has one room, #chat",
                 ":irc.test 461 alice USER :Not enough parameters",
                 ":irc.test 411 alice :No recipient given (PRIVMSG)",
                 ":irc.test 412 alice :No text to send",
@@ -218,6 +214,52 @@ class SmallRepliesTests(SynchronousTestCase):
 
     def test_closing_link(self) -> None:
         self.assertEqual(wire([REPLIES.closing_link()]), ["ERROR :Closing link"])
+
+    def test_too_many_targets(self) -> None:
+        self.assertEqual(
+            wire([REPLIES.too_many_targets("alice", "NAMES", "#a,#b,#c,#d,#e")]),
+            [
+                ":irc.test 407 alice #a,#b,#c,#d,#e"
+                " :Too many targets for NAMES (at most 4): nothing was done"
+            ],
+        )
+
+    def test_own_mode_change(self) -> None:
+        self.assertEqual(
+            wire([REPLIES.user_modes_set("alice", "+i")]), [":alice!alice@chatproto MODE alice :+i"]
+        )
+
+
+class EchoTests(SynchronousTestCase):
+    """What a reply echoes of a client's line is made safe: a client never breaks a reply
+    line nor writes one of its own (issue 22)."""
+
+    def test_text_loses_line_breakers(self) -> None:
+        self.assertEqual(
+            wire([REPLIES.pong("a\x00b\rc"), REPLIES.closing_link("Quit: bye\x00\r\n")]),
+            [
+                ":irc.test PONG irc.test a\ufffdb\ufffdc",
+                "ERROR :Closing link (Quit: bye\ufffd\ufffd\ufffd)",
+            ],
+        )
+
+    def test_a_word_that_cannot_stand_before_the_last_is_star(self) -> None:
+        for target in ["a b", ":a", ""]:
+            self.assertEqual(
+                wire([REPLIES.numeric(ERR_NOSUCHNICK, "alice", target)]),
+                [":irc.test 401 alice * :No such nick/channel"],
+                target,
+            )
+        self.assertEqual(
+            wire([REPLIES.numeric(ERR_NOSUCHNICK, "alice", "a\x00b")]),
+            [":irc.test 401 alice a\ufffdb :No such nick/channel"],
+        )
+
+    def test_cap_replies_too(self) -> None:
+        self.assertEqual(
+            wire([REPLIES.cap("*", "NAK", "server-time\x00")]),
+            [":irc.test CAP * NAK :server-time\ufffd"],
+        )
 
     def test_shutdown_is_a_notice_then_error(self) -> None:
         shutdown = {"event": "shutdown", "message": "Server closing in 5 seconds", "grace": 5}

@@ -5,7 +5,7 @@ docs/protocol.md section 10; the wire-level pieces have tests of their own.
 
 from __future__ import annotations
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
@@ -51,14 +51,15 @@ class RegistrationTests(SynchronousTestCase):
                 ":irc.test 003 alice :This server was created today",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt CHANTYPES=#"
-                " NETWORK=chatproto NICKLEN=32 PREFIX= TARGMAX=NOTICE:4,PRIVMSG:4 UTF8ONLY"
+                " NETWORK=chatproto NICKLEN=32 PREFIX="
+                " TARGMAX=JOIN:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",
             ],
         )
+        self.assertEqual([text.split()[1] for text in lines[5:8]], ["375", "372", "376"])
         self.assertEqual(
-            lines[5:],
+            lines[8:],
             [
-                ":irc.test 422 alice :MOTD File is missing",
                 ":alice!alice@chatproto JOIN #chat",
                 ":irc.test 331 alice #chat :No topic is set",
                 ":irc.test 353 alice = #chat :bob alice",
@@ -182,6 +183,15 @@ class SlowPresence(LocalPresence):
         super().claim(key, encoded, token).chainDeferred(answer)
 
 
+@implementer(IPresence)
+class UnreachablePresence(LocalPresence):
+    """Presence whose store cannot confirm that a nickname is free (it went away)."""
+
+    def release(self, key: str) -> Deferred[None]:
+        super().release(key)
+        return fail(ConnectionError("the store is unreachable"))
+
+
 class PendingClaimTests(SynchronousTestCase):
     """While the room decides on the nickname, the client's next lines wait, in order."""
 
@@ -254,12 +264,21 @@ class ChatTests(SynchronousTestCase):
 
     def test_several_targets(self) -> None:
         self.alice.send("PRIVMSG #chat,bob,#other :both")
-        self.assertEqual(self.alice.lines(), [":irc.test 403 alice #other :No such channel"])
+        self.assertEqual(
+            self.alice.lines(),
+            [":irc.test 403 alice #other :No such channel: this server has one room, #chat"],
+        )
+        self.assertEqual(len(self.bob.received()), 2)
+        self.alice.send("PRIVMSG bob,#chat,BOB :once each")
+        self.assertEqual(self.alice.lines(), [])
         self.assertEqual(len(self.bob.received()), 2)
         self.alice.send("PRIVMSG bob,bob,bob,bob,bob :five")
         self.assertEqual(
             self.alice.lines(),
-            [":irc.test 407 alice bob,bob,bob,bob,bob :Too many recipients: nothing was sent"],
+            [
+                ":irc.test 407 alice bob,bob,bob,bob,bob"
+                " :Too many targets for PRIVMSG (at most 4): nothing was done"
+            ],
         )
         self.assertEqual(self.bob.received(), [])
 
@@ -419,9 +438,34 @@ class LeavingTests(SynchronousTestCase):
         self.assertEqual(self.bob.received()[-1]["reason"], "bye")
         self.assertTrue(self.room.is_free("alice"))
 
+    def test_a_quit_text_no_line_may_hold_still_closes(self) -> None:
+        """A QUIT with NUL once left the connection open, holding its address's place."""
+        room, _, _ = make_room(max_per_ip=1)
+        mallory = FakeIrcClient(room, host="203.0.113.7")
+        mallory.register("mallory")
+        mallory.send(b"QUIT :bye\x00")
+        self.assertEqual(mallory.lines(), ["ERROR :Closing link (Quit: bye\ufffd)"])
+        self.assertTrue(mallory.closed)
+        self.assertTrue(room.is_free("mallory"))
+        mallory.drop()  # the transport is gone once the ERROR is written
+        again = FakeIrcClient(room, host="203.0.113.7")
+        self.assertEqual(again.lines(), [])  # admitted: the address's one place is free
+        self.assertEqual(room.connection_count(), 1)
+
+    def test_a_close_that_fails_still_drops_the_connection(self) -> None:
+        room = Room(RoomConfig(), MemoryHistory(), Clock(), presence=UnreachablePresence())
+        mallory = FakeIrcClient(room)
+        mallory.register("mallory")
+        mallory.send("QUIT")
+        self.assertTrue(mallory.transport.disconnected)  # aborted, not left open
+        self.assertEqual(len(self.flushLoggedErrors(ConnectionError)), 1)
+
     def test_part(self) -> None:
         self.alice.send("PART #other")
-        self.assertEqual(self.alice.lines(), [":irc.test 403 alice #other :No such channel"])
+        self.assertEqual(
+            self.alice.lines(),
+            [":irc.test 403 alice #other :No such channel: this server has one room, #chat"],
+        )
         self.alice.send("PART #chat :later")
         self.assertEqual(self.alice.lines(), ["ERROR :Closing link (Left #chat)"])
         self.assertEqual(self.bob.events(), ["leave"])

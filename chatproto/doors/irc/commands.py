@@ -8,12 +8,13 @@ itself) needs the room's members or the room's answer; any other command gets 42
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from chatproto.core.nicknames import nickname_key
-from chatproto.doors.irc.identity import looks_like_channel
+from chatproto.doors.irc.identity import CHANNEL_PREFIX, looks_like_channel
 from chatproto.doors.irc.mapping import CtcpNotCarried, text_for_room
 from chatproto.doors.irc.message import Message
 from chatproto.doors.irc.replies import (
@@ -22,20 +23,19 @@ from chatproto.doors.irc.replies import (
     ERR_NEEDMOREPARAMS,
     ERR_NICKCHANGEREFUSED,
     ERR_NONICKNAMEGIVEN,
-    ERR_NOSUCHCHANNEL,
     ERR_NOTEXTTOSEND,
-    ERR_TOOMANYTARGETS,
     ERR_UMODEUNKNOWNFLAG,
     ERR_USERSDONTMATCH,
-    MAX_TARGETS,
     RPL_ENDOFBANLIST,
+    TARGMAX,
+    USER_MODES,
     Replies,
 )
 
 #: Mode strings that ask for the (empty) ban list rather than change anything.
 _BAN_LIST_QUERIES: Final = frozenset({"b", "+b"})
-#: What a client may "set" on itself: it already has it (IRC clients send it on connecting).
-_OWN_MODES_ALREADY_SET: Final = frozenset({"+i", "i"})
+#: A change of one's own modes: signs and letters (C{+i}, C{-i}, C{i}).
+_MODE_CHANGE: Final = re.compile(r"([+-]?)([A-Za-z]+)")
 NOTICE: Final = "NOTICE"
 
 
@@ -52,12 +52,26 @@ class Say:
     to: str | None = None
 
 
+def targets_of(command: str, targets: str) -> list[str] | None:
+    """The comma-separated C{targets} of C{command}, each once (the first spelling of those
+    that compare equal as nicknames do, section 3), in order; None when there are more
+    than its L{TARGMAX} (repeats counted: the client is answered 407 and nothing is done).
+    """
+    named = targets.split(",")
+    if len(named) > TARGMAX[command]:
+        return None
+    distinct: dict[str, str] = {}
+    for target in named:
+        distinct.setdefault(nickname_key(target), target)
+    return list(distinct.values())
+
+
 def read_chat(replies: Replies, me: str, message: Message) -> tuple[list[Say], list[Message]]:
     """A PRIVMSG or NOTICE as messages for the room, and replies for what cannot go.
 
-    Targets may be a comma-separated list of up to L{MAX_TARGETS} (more: 407 and nothing
-    is sent). A target that is another channel gets 403,
-    a missing target 411, missing text 412, a CTCP request other than ACTION a server
+    Targets may be a comma-separated list of up to C{TARGMAX} (more: 407 and nothing is
+    sent; a repeated target gets the message once). A target that is another channel gets
+    403, a missing target 411, missing text 412, a CTCP request other than ACTION a server
     notice; a NOTICE gets none of these replies.
     """
     command, params = message.command, message.params
@@ -71,16 +85,16 @@ def read_chat(replies: Replies, me: str, message: Message) -> tuple[list[Say], l
     except CtcpNotCarried as e:
         notice = replies.notice(me, f"CTCP {e.name} is not carried to the room")
         return [], [] if silent else [notice]
-    targets = params[0].split(",")
-    if len(targets) > MAX_TARGETS:
-        return [], [] if silent else [replies.numeric(ERR_TOOMANYTARGETS, me, params[0])]
+    targets = targets_of(command, params[0])
+    if targets is None:
+        return [], [] if silent else [replies.too_many_targets(me, command, params[0])]
     says: list[Say] = []
     errors: list[Message] = []
     for target in targets:
         if replies.server.is_channel(target):
             says.append(Say(command, text))
         elif looks_like_channel(target):
-            errors.append(replies.numeric(ERR_NOSUCHCHANNEL, me, target))
+            errors.append(replies.no_such_channel(me, target))
         elif target:
             says.append(Say(command, text, target))
     return says, [] if silent else errors
@@ -114,13 +128,20 @@ class LocalCommands:
         return self._handlers[message.command](me, message.params, now)
 
     def _join(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
+        replies = self._replies
         if not params or not params[0]:
-            return [self._replies.numeric(ERR_NEEDMOREPARAMS, me, "JOIN")]
-        # The client is in the room already: joining it again does nothing.
+            return [replies.numeric(ERR_NEEDMOREPARAMS, me, "JOIN")]
+        channels = targets_of("JOIN", params[0])
+        if channels is None:
+            return [replies.too_many_targets(me, "JOIN", params[0])]
+        # The client is in the room already: joining it again does nothing. It is in as
+        # many channels as it may be (CHANLIMIT=#:1); a name that is no channel is 403.
         return [
-            self._replies.numeric(ERR_NOSUCHCHANNEL, me, channel)
-            for channel in params[0].split(",")
-            if not self._replies.server.is_channel(channel)
+            replies.too_many_channels(me, name)
+            if name.startswith(CHANNEL_PREFIX)
+            else replies.no_such_channel(me, name)
+            for name in channels
+            if not replies.server.is_channel(name)
         ]
 
     def _mode(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
@@ -134,14 +155,26 @@ class LocalCommands:
                 return [self._replies.numeric(RPL_ENDOFBANLIST, me, self._replies.server.channel)]
             return [self._replies.numeric(ERR_CHANOPRIVSNEEDED, me, self._replies.server.channel)]
         if looks_like_channel(target):
-            return [self._replies.numeric(ERR_NOSUCHCHANNEL, me, target)]
+            return [self._replies.no_such_channel(me, target)]
         if nickname_key(target) != nickname_key(me):
             return [self._replies.numeric(ERR_USERSDONTMATCH, me)]
         if not changes:
             return [self._replies.user_modes(me)]
-        if changes[0] in _OWN_MODES_ALREADY_SET and len(changes) == 1:
+        return self._own_modes(me, changes[0])
+
+    def _own_modes(self, me: str, change: str) -> list[Message]:
+        """A change of one's own modes: only C{i} is known, and every member has it.
+
+        Adding it is confirmed with the MODE line servers send for a change (IRC clients
+        ask for it on connecting and wait for that answer); taking it away changes nothing,
+        so nothing is sent; any other letter is 501.
+        """
+        parsed = _MODE_CHANGE.fullmatch(change)
+        if parsed is None or set(parsed.group(2)) - set(USER_MODES):
+            return [self._replies.numeric(ERR_UMODEUNKNOWNFLAG, me)]
+        if parsed.group(1) == "-":
             return []
-        return [self._replies.numeric(ERR_UMODEUNKNOWNFLAG, me)]
+        return [self._replies.user_modes_set(me, f"+{USER_MODES}")]
 
     def _nick(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
         if not params or not params[0]:
@@ -154,7 +187,7 @@ class LocalCommands:
         if not params or not params[0]:
             return [self._replies.numeric(ERR_NEEDMOREPARAMS, me, "TOPIC")]
         if not self._replies.server.is_channel(params[0]):
-            return [self._replies.numeric(ERR_NOSUCHCHANNEL, me, params[0])]
+            return [self._replies.no_such_channel(me, params[0])]
         if len(params) > 1:
             return [self._replies.numeric(ERR_CHANOPRIVSNEEDED, me, self._replies.server.channel)]
         return [self._replies.topic(me)]

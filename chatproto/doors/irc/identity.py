@@ -14,6 +14,8 @@ from chatproto.core.nicknames import nickname_key
 #: (docs/protocol.md section 10): C{nick!nick@chatproto}.
 MEMBER_HOST: Final = "chatproto"
 DEFAULT_CHANNEL: Final = "#chat"
+#: What every channel name starts with (RPL_ISUPPORT CHANTYPES).
+CHANNEL_PREFIX: Final = "#"
 NETWORK: Final = "chatproto"
 VERSION: Final = f"chatproto-{__version__}"
 #: A channel name: C{#}, then anything but spaces, commas, BEL, CR, LF and NUL.
@@ -62,15 +64,13 @@ class ServerInfo:
 
     C{name} signs numerics and server notices (C{--irc-server-name}); C{channel} is the
     room (C{--irc-channel}); C{created} is when the server started, as people read it;
-    C{topic} (or None: no topic) and C{motd} (lines; none means C{422}) are the text a
-    client sees on joining.
+    C{topic} (or None: no topic) is the text a client sees on joining.
     """
 
     name: str
     created: str
     channel: str = DEFAULT_CHANNEL
     topic: str | None = None
-    motd: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _SERVER_NAME.fullmatch(self.name):

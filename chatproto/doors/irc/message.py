@@ -20,6 +20,11 @@ _ESCAPED_PAIR: Final = re.compile(r"\\(.?)", re.DOTALL)
 _COMMAND: Final = re.compile(r"[A-Za-z]+|[0-9]{3}")
 #: Characters no part of a line after the tags may hold: they would end or corrupt it.
 _LINE_BREAKERS: Final = re.compile("[\r\n\0]")
+#: What a reply shows in place of a character no IRC line may hold.
+REPLACEMENT: Final = "\ufffd"
+#: What a reply shows in place of a client's word that cannot stand before the last
+#: parameter (empty, spaced or C{:}-led): IRC's word for "none".
+NO_WORD: Final = "*"
 
 
 class MalformedMessage(ValueError):
@@ -118,6 +123,21 @@ def parse_line(raw: bytes) -> Message:
     except UnicodeDecodeError:
         raise InvalidUtf8(_lossy_command(raw)) from None
     return parse_message(line)
+
+
+def safe_text(text: str) -> str:
+    """C{text} as a last parameter may carry it: CR, LF and NUL replaced (they would end
+    the line or let a client write lines of its own)."""
+    return _LINE_BREAKERS.sub(REPLACEMENT, text)
+
+
+def safe_word(text: str) -> str:
+    """C{text} as a parameter before the last may carry it: as L{safe_text}, or
+    L{NO_WORD} when it is empty, holds a space or starts with C{:} (it would shift the
+    parameters after it)."""
+    if not text or " " in text or text.startswith(":"):
+        return NO_WORD
+    return safe_text(text)
 
 
 def serialise(message: Message) -> bytes:

@@ -147,9 +147,7 @@ class Registration:
         return self._refused(self._replies.numeric(ERR_NICKNAMEINUSE, NO_NICKNAME, nickname))
 
     def _cap_reply(self, subcommand: str, text: str) -> Message:
-        return Message(
-            "CAP", (self.me, subcommand, text), self._replies.server.name, force_trailing=True
-        )
+        return self._replies.cap(self.me, subcommand, text)
 
     def _hold_registration(self) -> None:
         if self.phase is Phase.WAITING:

@@ -8,14 +8,21 @@ modern.ircdocs.horse. How the core's error codes map to replies is L{Replies.cor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Final
 
 from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS
 from chatproto.doors.irc.fitting import pack_words, text_budget
-from chatproto.doors.irc.identity import MEMBER_HOST, NETWORK, VERSION, ServerInfo, member_source
-from chatproto.doors.irc.message import Message
+from chatproto.doors.irc.identity import (
+    CHANNEL_PREFIX,
+    MEMBER_HOST,
+    NETWORK,
+    VERSION,
+    ServerInfo,
+    member_source,
+)
+from chatproto.doors.irc.message import Message, safe_text, safe_word
 
 RPL_WELCOME: Final = "001"
 RPL_YOURHOST: Final = "002"
@@ -39,6 +46,7 @@ RPL_ENDOFMOTD: Final = "376"
 RPL_TIME: Final = "391"
 ERR_NOSUCHNICK: Final = "401"
 ERR_NOSUCHCHANNEL: Final = "403"
+ERR_TOOMANYCHANNELS: Final = "405"
 ERR_TOOMANYTARGETS: Final = "407"
 ERR_NORECIPIENT: Final = "411"
 ERR_NOORIGIN: Final = "409"
@@ -46,7 +54,6 @@ ERR_INVALIDCAPCMD: Final = "410"
 ERR_NOTEXTTOSEND: Final = "412"
 ERR_INPUTTOOLONG: Final = "417"
 ERR_UNKNOWNCOMMAND: Final = "421"
-ERR_NOMOTD: Final = "422"
 ERR_NONICKNAMEGIVEN: Final = "431"
 ERR_ERRONEUSNICKNAME: Final = "432"
 ERR_NICKNAMEINUSE: Final = "433"
@@ -68,14 +75,11 @@ FIXED_TEXTS: Final = {
     RPL_ENDOFBANLIST: "End of channel ban list",
     RPL_ENDOFMOTD: "End of /MOTD command.",
     ERR_NOSUCHNICK: "No such nick/channel",
-    ERR_NOSUCHCHANNEL: "No such channel",
-    ERR_TOOMANYTARGETS: "Too many recipients: nothing was sent",
     ERR_NOORIGIN: "No origin specified",
     ERR_INVALIDCAPCMD: "Invalid CAP command",
     ERR_NOTEXTTOSEND: "No text to send",
     ERR_INPUTTOOLONG: "Input line was too long",
     ERR_UNKNOWNCOMMAND: "Unknown command",
-    ERR_NOMOTD: "MOTD File is missing",
     ERR_NONICKNAMEGIVEN: "No nickname given",
     ERR_NICKNAMEINUSE: "Nickname is already in use",
     ERR_NICKCHANGEREFUSED: "Nickname changes are not supported: reconnect instead",
@@ -87,8 +91,16 @@ FIXED_TEXTS: Final = {
     ERR_USERSDONTMATCH: "Can't view or change modes for other users",
 }
 
-#: Targets one PRIVMSG or NOTICE may name: a line counts once against the rate limit.
-MAX_TARGETS: Final = 4
+#: Targets one command may name, comma-separated (RPL_ISUPPORT TARGMAX): a line counts
+#: once against the rate limit, so it must not become hundreds of messages or lists.
+TARGMAX: Final[Mapping[str, int]] = {
+    "JOIN": 4,
+    "NAMES": 4,
+    "NOTICE": 4,
+    "PART": 4,
+    "PRIVMSG": 4,
+    "WHOIS": 1,
+}
 
 #: Mode letters for RPL_MYINFO, each true of the room: every member is invisible to those
 #: outside it (there is nobody outside it), only members speak, and nobody sets the topic.
@@ -107,20 +119,40 @@ def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
         "CASEMAPPING=rfc8265",
         "CHANLIMIT=#:1",
         f"CHANMODES=,,,{CHANNEL_MODES}",
-        "CHANTYPES=#",
+        f"CHANTYPES={CHANNEL_PREFIX}",
         f"NETWORK={NETWORK}",
         f"NICKLEN={MAX_NICKNAME_CODE_POINTS}",
         "PREFIX=",
-        f"TARGMAX=NOTICE:{MAX_TARGETS},PRIVMSG:{MAX_TARGETS}",
+        "TARGMAX=" + ",".join(f"{command}:{limit}" for command, limit in sorted(TARGMAX.items())),
         "UTF8ONLY",
     )
 
 
+def _reply(
+    command: str, params: Sequence[str], source: str | None, force_trailing: bool = False
+) -> Message:
+    """A reply whose C{params} are made safe to write, whatever a client put into those it
+    echoes: each one before the last a single word (L{safe_word}), the last one text
+    (L{safe_text}). The server's own parameters are left as they are."""
+    if params:
+        *words, last = params
+        params = (*map(safe_word, words), safe_text(last))
+    return Message(command, tuple(params), source, force_trailing=force_trailing)
+
+
 class Replies:
-    """Builds every reply of one IRC door (one L{ServerInfo})."""
+    """Builds every reply of one IRC door (one L{ServerInfo}).
+
+    Every reply is built by L{_reply}, so what it echoes of a client's line (a target,
+    a token, a QUIT text) can never break the line or add one.
+    """
 
     def __init__(self, server: ServerInfo) -> None:
         self.server = server
+
+    def _say(self, command: str, *params: str, force_trailing: bool = False) -> Message:
+        """A message from the server, its parameters made safe to write."""
+        return _reply(command, params, self.server.name, force_trailing)
 
     def numeric(self, code: str, me: str, *params: str, text: str | None = None) -> Message:
         """A numeric from the server to C{me} about C{params}.
@@ -130,16 +162,16 @@ class Replies:
         """
         text = FIXED_TEXTS.get(code) if text is None else text
         if text is None:
-            return Message(code, (me, *params), self.server.name)
-        return Message(code, (me, *params, text), self.server.name, force_trailing=True)
+            return self._say(code, me, *params)
+        return self._say(code, me, *params, text, force_trailing=True)
 
     def notice(self, me: str, text: str) -> Message:
         """A NOTICE from the server (never answered automatically, as NOTICE never is)."""
-        return Message("NOTICE", (me, text), self.server.name, force_trailing=True)
+        return self._say("NOTICE", me, text, force_trailing=True)
 
     def pong(self, token: str) -> Message:
         """The answer to C{PING token}: C{PONG <server-name> token}."""
-        return Message("PONG", (self.server.name, token), self.server.name)
+        return self._say("PONG", self.server.name, token)
 
     def answer_ping(self, me: str, params: tuple[str, ...]) -> Message:
         """The reply to C{PING params}: PONG, or 409 without a token."""
@@ -149,12 +181,12 @@ class Replies:
 
     def ping(self, token: str) -> Message:
         """The server's own PING of an idle client; the client answers C{PONG token}."""
-        return Message("PING", (token,), self.server.name)
+        return self._say("PING", token)
 
     # Registration
 
     def welcome(self, me: str) -> list[Message]:
-        """001 to 005, then the MOTD (or 422): what a client gets once registered."""
+        """001 to 005, then the MOTD: what a client gets once registered."""
         name = self.server.name
         return [
             self.numeric(
@@ -168,21 +200,30 @@ class Replies:
         ]
 
     def motd(self, me: str) -> list[Message]:
-        """The message of the day (375, 372 per line, 376), or 422 when there is none."""
-        if not self.server.motd:
-            return [self.numeric(ERR_NOMOTD, me)]
+        """The message of the day (375, 372, 376): one line saying where the client is."""
+        channel = self.server.channel
         return [
             self.numeric(RPL_MOTDSTART, me, text=f"- {self.server.name} Message of the day - "),
-            *(self.numeric(RPL_MOTD, me, text=f"- {line}") for line in self.server.motd),
+            self.numeric(
+                RPL_MOTD,
+                me,
+                text=f"- You are in {channel}, this server's one room, with everyone on it"
+                " (IRC, browser and terminal alike): write there to reach them all,"
+                " or /msg <nick> to reach one.",
+            ),
             self.numeric(RPL_ENDOFMOTD, me),
         ]
+
+    def cap(self, me: str, subcommand: str, text: str) -> Message:
+        """A CAP reply (LS, LIST, ACK, NAK) to C{me}."""
+        return self._say("CAP", me, subcommand, text, force_trailing=True)
 
     # The channel
 
     def join_burst(self, me: str, members: Sequence[str]) -> list[Message]:
         """What joining the room looks like: JOIN, the topic (332 or 331), the names."""
         return [
-            Message("JOIN", (self.server.channel,), member_source(me)),
+            _reply("JOIN", (self.server.channel,), member_source(me)),
             self.topic(me),
             *self.names(me, members),
         ]
@@ -216,6 +257,30 @@ class Replies:
     def user_modes(self, me: str) -> Message:
         """221: a member's own modes."""
         return self.numeric(RPL_UMODEIS, me, f"+{USER_MODES}")
+
+    def user_modes_set(self, me: str, modes: str) -> Message:
+        """The MODE line that confirms a change of C{me}'s own C{modes} (e.g. C{+i})."""
+        return _reply("MODE", (me, modes), member_source(me), force_trailing=True)
+
+    def no_such_channel(self, me: str, name: str) -> Message:
+        """403 about C{name}, saying which channel there is."""
+        text = f"No such channel: {self._one_room}"
+        return self.numeric(ERR_NOSUCHCHANNEL, me, name, text=text)
+
+    def too_many_channels(self, me: str, name: str) -> Message:
+        """405: JOIN of channel C{name} by a client already in its one channel
+        (C{CHANLIMIT=#:1}), saying which channel there is."""
+        text = f"You have joined too many channels: {self._one_room}"
+        return self.numeric(ERR_TOOMANYCHANNELS, me, name, text=text)
+
+    @property
+    def _one_room(self) -> str:
+        return f"this server has one room, {self.server.channel}"
+
+    def too_many_targets(self, me: str, command: str, targets: str) -> Message:
+        """407: C{command} named more targets than its L{TARGMAX}; nothing was done."""
+        text = f"Too many targets for {command} (at most {TARGMAX[command]}): nothing was done"
+        return self.numeric(ERR_TOOMANYTARGETS, me, targets, text=text)
 
     # Who is here
 
@@ -269,10 +334,11 @@ class Replies:
 
     def invalid_utf8(self, command: str) -> Message:
         """The IRCv3 standard reply to a line that is not UTF-8."""
-        return Message(
+        return self._say(
             "FAIL",
-            (command, "INVALID_UTF8", "Message rejected, your IRC software MUST use UTF-8"),
-            self.server.name,
+            command,
+            "INVALID_UTF8",
+            "Message rejected, your IRC software MUST use UTF-8",
             force_trailing=True,
         )
 
@@ -298,4 +364,4 @@ class Replies:
     def closing_link(self, reason: str = "") -> Message:
         """ERROR: the last line before the server closes the connection."""
         text = f"Closing link ({reason})" if reason else "Closing link"
-        return Message("ERROR", (text,), force_trailing=True)
+        return _reply("ERROR", (text,), None, force_trailing=True)

@@ -32,7 +32,7 @@ from chatproto.core.messages import check_message
 from chatproto.core.nicknames import nickname_key
 from chatproto.core.room import Room
 from chatproto.doors.irc.codec import IrcCodec, codec_for, wire
-from chatproto.doors.irc.commands import NOTICE, LocalCommands, read_chat
+from chatproto.doors.irc.commands import NOTICE, LocalCommands, read_chat, targets_of
 from chatproto.doors.irc.framing import Overlong
 from chatproto.doors.irc.identity import ServerInfo, looks_like_channel, mask_matches
 from chatproto.doors.irc.mapping import replay_lines
@@ -48,7 +48,6 @@ from chatproto.doors.irc.replies import (
     ERR_INPUTTOOLONG,
     ERR_NEEDMOREPARAMS,
     ERR_NONICKNAMEGIVEN,
-    ERR_NOSUCHCHANNEL,
     ERR_UNKNOWNCOMMAND,
     RPL_ENDOFNAMES,
     Replies,
@@ -277,23 +276,32 @@ class IrcSession(Connection):
     def _part_channel(self, message: Message) -> None:
         """PART of the channel leaves the room, like QUIT; other channels get 403."""
         server, replies = self.door.server, self.door.replies
+        me = self.nickname
         if not message.params or not message.params[0]:
-            self._reply([replies.numeric(ERR_NEEDMOREPARAMS, self.nickname, "PART")])
+            self._reply([replies.numeric(ERR_NEEDMOREPARAMS, me, "PART")])
             return
-        channels = message.params[0].split(",")
+        channels = targets_of("PART", message.params[0])
+        if channels is None:
+            self._reply([replies.too_many_targets(me, "PART", message.params[0])])
+            return
         others = [name for name in channels if not server.is_channel(name)]
-        self._reply([replies.numeric(ERR_NOSUCHCHANNEL, self.nickname, name) for name in others])
+        self._reply([replies.no_such_channel(me, name) for name in others])
         if len(others) < len(channels):
             self._farewell = [replies.closing_link(f"Left {server.channel}")]
             self.leave()
 
     def _names(self, message: Message) -> None:
-        """353/366 for the channel; only 366 for a channel that is not the room."""
+        """353/366 for the channel; only 366 for a channel that is not the room. Each
+        channel is answered once, however often it is named."""
         server, replies = self.door.server, self.door.replies
         me = self.nickname
         asked = message.params[0] if message.params and message.params[0] else server.channel
+        channels = targets_of("NAMES", asked)
+        if channels is None:
+            self._reply([replies.too_many_targets(me, "NAMES", asked)])
+            return
         answer: list[Message] = []
-        for name in asked.split(","):
+        for name in channels:
             if server.is_channel(name):
                 answer += replies.names(me, self._members())
             else:
@@ -319,6 +327,9 @@ class IrcSession(Connection):
             self._reply([replies.numeric(ERR_NONICKNAMEGIVEN, self.nickname)])
             return
         target = message.params[-1]  # WHOIS [server] nick
+        if targets_of("WHOIS", target) is None:
+            self._reply([replies.too_many_targets(self.nickname, "WHOIS", target)])
+            return
         key = nickname_key(target)
         found = next((name for name in self._members() if nickname_key(name) == key), None)
         self._reply(replies.whois(self.nickname, target, found))
