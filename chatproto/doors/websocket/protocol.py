@@ -130,7 +130,7 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
         super().onMessageFrameBegin(length)
         self._message_frames += 1
         if self._message_frames > MAX_MESSAGE_FRAMES and not self.failedByMe:
-            self._fail_connection(
+            self._refuse(
                 self.CLOSE_STATUS_CODE_MESSAGE_TOO_BIG,
                 f"a message may span at most {MAX_MESSAGE_FRAMES} frames",
             )
@@ -153,10 +153,18 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
         if self.factory.clock.seconds() - self._message_began < MESSAGE_SECONDS:
             self._watch_message()  # the overdue message was finished; this one began later
             return
-        self._fail_connection(
+        self._refuse(
             self.CLOSE_STATUS_CODE_POLICY_VIOLATION,
             f"a message must be complete within {MESSAGE_SECONDS:g} seconds",
         )
+
+    def _refuse(self, code: int, reason: str) -> None:
+        """Close with C{code} and read nothing more: what the peer sends after a breach
+        is neither read nor parsed (autobahn drops the connection after its closing
+        handshake timeout)."""
+        self._fail_connection(code, reason)
+        transport: Any = self.transport
+        transport.pauseProducing()
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         """The connection is gone: a joined member leaves (`disconnected`)."""
