@@ -88,10 +88,11 @@ class ChatHTTPChannel(HTTPChannel):
             super().rawDataReceived(data)
 
     def requestDone(self, request: Request) -> None:
-        """The answer is written: a kept-alive connection's next request gets its own time."""
+        """The answer is written: the next request (or, on a connection that closes, the
+        flush of this answer to a client that may not read it) gets its own time."""
         self._stop_clock()
         super().requestDone(request)  # type: ignore[no-untyped-call]
-        if self.persistent and self._place is not None:
+        if self._place is not None:  # still open and not upgraded
             self._start_clock()
 
     def writeHeaders(self, version: bytes, code: bytes, reason: bytes, headers: Headers) -> None:
