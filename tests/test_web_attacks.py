@@ -278,7 +278,7 @@ async def test_endless_empty_continuations_close_1009(
 @serving(RoomConfig(), clock=Clock())
 @pytest_twisted.ensureDeferred
 async def test_an_unfinished_message_closes_1008_at_its_deadline(
-    custom_server: RunningServer,
+    custom_server: RunningServer, log: list[dict[str, Any]]
 ) -> None:
     clock = clock_of(custom_server)
     peer = await upgraded(custom_server.ws_port)
@@ -296,6 +296,8 @@ async def test_an_unfinished_message_closes_1008_at_its_deadline(
     clock.advance(1)
     await peer.closed()
     assert closed_with(peer.received, 1008)
+    await places_taken(custom_server, 0)
+    assert tracebacks(log) == []
 
 
 # -- 22.8, 22.9, 22.10: paths, banners, origins, addresses -------------------

@@ -91,6 +91,15 @@ class WebChannelTests(SynchronousTestCase):
         self.clock.advance(REQUEST_SECONDS)  # idle after its last answer
         self.assertTrue(web.dropped)
 
+    def test_a_closing_connection_gets_the_same_time_to_flush_its_answer(self) -> None:
+        _, site = self.site()
+        web = WebConnection(site)
+        web.send(GET.replace(b"HTTP/1.1", b"HTTP/1.0"))  # answered, then closed after flushing
+        self.assertTrue(web.answer().startswith(b"HTTP/1.0 404 "))
+        self.assertFalse(web.transport.disconnected)
+        self.clock.advance(REQUEST_SECONDS)  # a client that never reads the answer
+        self.assertTrue(web.transport.disconnected)
+
     def test_answers_carry_no_server_header(self) -> None:
         _, site = self.site()
         web = WebConnection(site)
