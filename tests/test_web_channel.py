@@ -100,6 +100,20 @@ class WebChannelTests(SynchronousTestCase):
         self.clock.advance(REQUEST_SECONDS)  # a client that never reads the answer
         self.assertTrue(web.transport.disconnected)
 
+    def test_a_body_is_refused_before_anything_holds_it(self) -> None:
+        _, site = self.site()
+        for head in (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n",
+        ):
+            web = WebConnection(site)
+            web.send(head + b"x" * 100_000)
+            self.assertTrue(web.answer().startswith(b"HTTP/1.1 413 Content Too Large\r\n"))
+            self.assertTrue(web.dropped)
+            # Twisted Web stores a body in request.content (a temporary file past
+            # 100 kB): it is never made.
+            self.assertEqual([request.content for request in web.channel.requests], [None])
+
     def test_answers_carry_no_server_header(self) -> None:
         _, site = self.site()
         web = WebConnection(site)
