@@ -190,6 +190,20 @@ async def test_connections_waiting_to_upgrade_hold_places_until_the_deadline(
     assert (await served.next_chat())["message"] == "still here"
 
 
+@pytest_twisted.ensureDeferred
+async def test_frames_sent_with_the_upgrade_request_are_read(chat_server: RunningServer) -> None:
+    # RFC 6455 says to wait for the 101 first; a client that does not loses nothing, and
+    # the connection is not left unread (Twisted Web used to hold these bytes as the
+    # next request's and, past 16 KiB, to stop reading the connection).
+    peer = await connect_raw(chat_server.ws_port)
+    pings = client_frame(PING, PING_PAYLOAD) * 200
+    peer.send(UPGRADE_REQUEST + client_frame(TEXT, b"alice") + pings)
+    await peer.received_until(b'"welcome"')
+    await peer.received_until(server_frame(PONG, PING_PAYLOAD) * 200)
+    peer.send(client_frame(TEXT, b'{"message":"read on"}'))
+    await peer.received_until(b'"message":"read on"')
+
+
 # -- 22.3: ping flood --------------------------------------------------------
 
 

@@ -9,7 +9,9 @@ that takes a body, so its HTTP connection:
   previous answer, on a kept-alive connection) until it is answered or
   upgraded, however slowly its bytes trickle in; then drops the connection;
 - holds a C{--max-clients} / C{--max-per-ip} place from the start (refused:
-  503), which the chat connection takes over at the upgrade;
+  503), which the chat connection takes over at the upgrade, with any bytes
+  that came in the same read as the upgrade request (they are the chat
+  connection's, not a next HTTP request to hold);
 - sends no C{Server} header (no library version).
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IProtocol, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel, Request
@@ -59,6 +61,8 @@ class ChatHTTPChannel(HTTPChannel):
     room: Room
     clock: IReactorTime
     _place: WaitingPlace | None = None
+    # The protocol that took the connection over at the upgrade.
+    _upgraded_to: IProtocol | None = None
     _deadline: IDelayedCall | None = None
     # Set once a refusal is written: nothing more is read.
     _refused = False
@@ -83,8 +87,11 @@ class ChatHTTPChannel(HTTPChannel):
         super().allHeadersReceived()  # type: ignore[no-untyped-call]
 
     def rawDataReceived(self, data: bytes) -> None:
-        """Body bytes after a refusal are never read into anything."""
-        if not self._refused:
+        """Bytes after the upgrade request go to the protocol that took over; after a
+        refusal, nowhere."""
+        if self._upgraded_to is not None:
+            self._upgraded_to.dataReceived(data)
+        elif not self._refused:
             super().rawDataReceived(data)
 
     def requestDone(self, request: Request) -> None:
@@ -101,9 +108,14 @@ class ChatHTTPChannel(HTTPChannel):
         super().writeHeaders(version, code, reason, headers)  # type: ignore[no-untyped-call]
 
     def upgrading(self) -> None:
-        """The request is upgraded: the chat connection takes the place and the time."""
+        """The request is being upgraded: the chat connection takes the place and the time."""
         self._stop_clock()
         self._release_place()
+
+    def upgraded(self, protocol: IProtocol) -> None:
+        """C{protocol} took the connection over: what this channel still has to read
+        (bytes sent right behind the upgrade request) is its."""
+        self._upgraded_to = protocol
 
     def drop(self) -> None:
         """Close the connection now, whatever it was doing."""

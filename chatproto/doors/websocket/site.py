@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from autobahn.twisted.resource import WebSocketResource
+from twisted.internet.interfaces import IProtocol
 from twisted.web.http import combinedLogFormatter
 from twisted.web.iweb import IAccessLogFormatter, IRequest
 from twisted.web.pages import errorPage, forbidden
@@ -95,8 +96,19 @@ class ChatSocketResource(WebSocketResource):
             request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
             return b"This page's origin may not chat here.\n"
         channel: Any = request.channel  # a ChatHTTPChannel: the site builds no other
+        transport = channel.transport
         channel.upgrading()
-        return super().render(request)  # type: ignore[no-untyped-call]
+        done = super().render(request)  # type: ignore[no-untyped-call]
+        if channel.transport is None:  # autobahn took the connection over
+            channel.upgraded(_receiver(transport))
+        return done
+
+
+def _receiver(transport: Any) -> IProtocol:
+    """Whom C{transport} now delivers its bytes to: autobahn's protocol, set in place
+    of the HTTP channel (or inside the TLS layer, when there is one)."""
+    receiver: IProtocol = getattr(transport, "wrappedProtocol", None) or transport.protocol
+    return receiver
 
 
 class ChatSite(Site):
