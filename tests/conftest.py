@@ -31,6 +31,8 @@ class RunningServer:
     history_path: Path
     #: The WebSocket door's port (web client at /, chat at /chat).
     ws_port: int
+    #: The WebSocket door's factory (its clock, its origins).
+    sockets: ChatWebSocketFactory
 
 
 @contextmanager
@@ -45,12 +47,15 @@ def running_server(tmp_path: Path, config: RoomConfig, **websocket: Any) -> Iter
     listening = pytest_twisted.blockon(
         serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
     )
-    site = chat_site(ChatWebSocketFactory(room, **websocket))
+    sockets = ChatWebSocketFactory(room, **websocket)
+    site = chat_site(sockets)
     web = pytest_twisted.blockon(
         serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(site)
     )
     try:
-        yield RunningServer(room, factory, listening.getHost().port, path, web.getHost().port)
+        yield RunningServer(
+            room, factory, listening.getHost().port, path, web.getHost().port, sockets
+        )
     finally:
         pytest_twisted.blockon(web.stopListening())
         pytest_twisted.blockon(listening.stopListening())

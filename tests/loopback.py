@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredQueue
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.protocols.basic import Int16StringReceiver
 from twisted.python.failure import Failure
 
@@ -109,3 +111,72 @@ async def connect(port: int, host: str = "127.0.0.1") -> RawClient:
     """Connect a RawClient to C{host}:C{port} (loopback unless a test host is named)."""
     endpoint = TCP4ClientEndpoint(reactor, host, port)
     return await connectProtocol(endpoint, RawClient())
+
+
+class RawPeer(Protocol):
+    """A client that writes exactly the bytes a test gives it and keeps every byte it
+    receives: for what no well-behaved client sends (attacks on the web port)."""
+
+    def __init__(self) -> None:
+        self.received = b""
+        self.lost: Deferred[None] = Deferred()
+        self._arrival: Deferred[None] | None = None
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+        self._arrived()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.lost.callback(None)
+        self._arrived()
+
+    def _arrived(self) -> None:
+        arrival, self._arrival = self._arrival, None
+        if arrival is not None:
+            arrival.callback(None)
+
+    def send(self, data: bytes) -> None:
+        """Write C{data} as it is."""
+        assert self.transport is not None
+        self.transport.write(data)
+
+    async def received_until(self, marker: bytes) -> bytes:
+        """What was received up to and including the first C{marker}, once it came;
+        fails if the connection closes first or nothing comes for DEADLINE seconds."""
+        while marker not in self.received:
+            assert not self.lost.called, f"closed before {marker!r}: {self.received[-300:]!r}"
+            self._arrival = Deferred()
+            self._arrival.addTimeout(DEADLINE, reactor)
+            await self._arrival
+        return self.received[: self.received.index(marker) + len(marker)]
+
+    async def closed(self) -> None:
+        """Wait until the server closes the connection (at most DEADLINE seconds)."""
+        self.lost.addTimeout(DEADLINE, reactor)
+        await self.lost
+
+
+async def connect_raw(port: int, receive_buffer: int | None = None) -> RawPeer:
+    """Connect a L{RawPeer} to 127.0.0.1:C{port}; with C{receive_buffer}, its socket's
+    receive buffer is that small from the start (a window once advertised is never
+    taken back, and a buffer shrunk below it makes the kernel drop the server's ACKs)."""
+    if receive_buffer is None:
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+        return await connectProtocol(endpoint, RawPeer())
+    peer = RawPeer()
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.connect(("127.0.0.1", port))  # the kernel completes it; the server accepts later
+        sock.setblocking(False)
+        reactor.adoptStreamConnection(sock.fileno(), socket.AF_INET, _Only(peer))
+    return peer
+
+
+class _Only(Factory):
+    """Builds one given protocol."""
+
+    def __init__(self, protocol: Protocol) -> None:
+        self._protocol = protocol
+
+    def buildProtocol(self, addr: object) -> Protocol:
+        return self._protocol

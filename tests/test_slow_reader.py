@@ -27,6 +27,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol
 
 from chatproto.core.config import RoomConfig
 from tests.conftest import RunningServer, running_server
@@ -54,13 +55,22 @@ def flood_server(tmp_path: Path) -> Iterator[RunningServer]:
 
 def kernel_send_buffer_max() -> int:
     """The most a server socket's send buffer may autotune to (Linux tcp_wmem), or 16 MiB."""
+    return _autotuned_max("tcp_wmem")
+
+
+def kernel_receive_buffer_max() -> int:
+    """The most a socket's receive buffer may autotune to (Linux tcp_rmem), or 16 MiB."""
+    return _autotuned_max("tcp_rmem")
+
+
+def _autotuned_max(setting: str) -> int:
     try:
-        return int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+        return int(Path(f"/proc/sys/net/ipv4/{setting}").read_text().split()[2])
     except (OSError, IndexError, ValueError):
         return 16 * 1024 * 1024
 
 
-def stop_reading(client: RawClient) -> int:
+def stop_reading(client: Protocol) -> int:
     """Make C{client} a slow reader: shrink its receive buffer and stop reading.
 
     Returns the most its kernel may hold for it: the larger of the buffer before

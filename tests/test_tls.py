@@ -16,10 +16,13 @@ from twisted.internet.endpoints import (
 from chatproto.core.config import RoomConfig
 from chatproto.core.room import Room
 from chatproto.doors.tcp.protocol import WordPacketFactory
+from chatproto.doors.websocket.protocol import ChatWebSocketFactory
+from chatproto.doors.websocket.site import chat_site
 from chatproto.service import Options
 from tests.certs import make_certificate
 from tests.fakes import MemoryHistory
 from tests.loopback import RawClient
+from tests.websocket_client import connect_ws
 
 
 @pytest_twisted.ensureDeferred
@@ -65,6 +68,25 @@ async def test_client_that_never_starts_tls_is_cut_at_the_handshake_timeout(
         tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
         silent = await connectProtocol(tcp, RawClient())  # speaks no TLS at all
         await silent.closed()
+    finally:
+        room.close_all()
+        await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_web_door_over_tls_hands_its_place_to_the_chat_socket(tmp_path: Path) -> None:
+    cert, key = make_certificate(tmp_path)
+    room = Room(RoomConfig(max_clients=1), MemoryHistory(), reactor)
+    endpoint = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+    port = await serverFromString(reactor, endpoint).listen(chat_site(ChatWebSocketFactory(room)))
+    try:
+        trust = ssl.Certificate.loadPEM(cert.read_bytes())
+        tls = ssl.optionsForClientTLS("localhost", trustRoot=trust)
+        client = await connect_ws(port.getHost().port, tls=tls)
+        await client.join("alice")  # the one place passed from HTTPS to the chat socket
+        assert room.connection_count() == 1
+        client.send_json({"message": "over wss"})
+        assert (await client.next_chat())["message"] == "over wss"
     finally:
         room.close_all()
         await port.stopListening()

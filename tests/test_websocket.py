@@ -11,17 +11,13 @@ import time
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.protocol import Protocol, connectionDone
-from twisted.python.failure import Failure
 from twisted.web.client import Agent, readBody
 
 from chatproto.core.config import RoomConfig
 from tests.conftest import RunningServer, serving
-from tests.loopback import DEADLINE, connect
+from tests.loopback import DEADLINE, connect, connect_raw
 from tests.test_slow_reader import flood_until_dropped, kernel_send_buffer_max, stop_reading
-from tests.websocket_client import WebSocketClient, connect_ws
+from tests.websocket_client import UPGRADE_REQUEST, WebSocketClient, connect_ws
 
 
 async def joined_ws(server: RunningServer, nickname: str) -> WebSocketClient:
@@ -186,13 +182,14 @@ async def test_rate_limit_then_flood_closes_1008(custom_server: RunningServer) -
 
 @serving(RoomConfig(max_clients=1))
 @pytest_twisted.ensureDeferred
-async def test_server_full_closes_1013(custom_server: RunningServer) -> None:
+async def test_server_full_answers_503_before_the_upgrade(custom_server: RunningServer) -> None:
+    ws = await connect_ws(custom_server.ws_port)  # its place passes from HTTP to the chat
+    await ws.join("alice")
+    assert custom_server.room.connection_count() == 1
     tcp = await connect(custom_server.port)
-    assert await tcp.next() == "HELLO"
-    ws = await connect_ws(custom_server.ws_port)
-    assert (await ws.next())["code"] == "server-full"
-    await ws.closed()
-    assert ws.close_code == 1013
+    assert (await tcp.next())["code"] == "server-full"
+    with pytest.raises(ConnectionError, match="503"):
+        await connect_ws(custom_server.ws_port)
 
 
 @pytest_twisted.ensureDeferred
@@ -220,36 +217,14 @@ async def test_served_page_carries_the_security_headers(chat_server: RunningServ
     assert headers.getRawHeaders(b"content-type")[0].startswith(b"text/html")
 
 
-class SilentPeer(Protocol):
-    """Upgrades to WebSocket by hand, then never answers anything (no pong)."""
-
-    def __init__(self) -> None:
-        self.received = b""
-        self.lost: Deferred[None] = Deferred()
-
-    def connectionMade(self) -> None:
-        self.transport.write(
-            b"GET /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            b"Sec-WebSocket-Version: 13\r\n\r\n"
-        )
-
-    def dataReceived(self, data: bytes) -> None:
-        self.received += data
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self.lost.callback(None)
-
-
 @serving(RoomConfig(), ping_interval=0.5)
 @pytest_twisted.ensureDeferred
 async def test_a_connection_that_answers_no_ping_is_dropped(
     custom_server: RunningServer,
 ) -> None:
-    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", custom_server.ws_port)
-    peer = await connectProtocol(endpoint, SilentPeer())
-    peer.lost.addTimeout(DEADLINE, reactor)
-    await peer.lost
+    peer = await connect_raw(custom_server.ws_port)
+    peer.send(UPGRADE_REQUEST)  # and then never a pong
+    await peer.closed()
     assert b"101 Switching Protocols" in peer.received
     assert b"\x89" in peer.received  # it was pinged (opcode 9) before it was dropped
 

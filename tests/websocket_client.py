@@ -12,6 +12,28 @@ from twisted.internet.defer import Deferred
 from tests.loopback import DEADLINE, Conversation
 
 SUBPROTOCOL = "chatproto.v1"
+#: An upgrade request to /chat as a program sends it (no Origin), by hand.
+UPGRADE_REQUEST = (
+    b"GET /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\n\r\n"
+)
+#: Frame opcodes (RFC 6455 section 5.2).
+CONTINUATION, TEXT, CLOSE, PING, PONG = 0, 1, 8, 9, 10
+#: The masking key of every frame built here (any key will do).
+_MASK = b"\x37\xfa\x21\x3d"
+
+
+def client_frame(opcode: int, payload: bytes = b"", fin: bool = True) -> bytes:
+    """One masked client frame, built by hand (payloads under 126 bytes)."""
+    assert len(payload) < 126
+    masked = bytes(byte ^ _MASK[n % 4] for n, byte in enumerate(payload))
+    return bytes(((0x80 if fin else 0) | opcode, 0x80 | len(payload))) + _MASK + masked
+
+
+def server_frame(opcode: int, payload: bytes = b"") -> bytes:
+    """An unfragmented, unmasked server frame as the server sends it (payloads under 126)."""
+    return bytes((0x80 | opcode, len(payload))) + payload
 
 
 class WebSocketClient(Conversation, WebSocketClientProtocol):  # type: ignore[misc]

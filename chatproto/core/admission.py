@@ -1,7 +1,8 @@
 """Admission limits (docs/protocol.md section 7): connections in all, and per address.
 
 One counter for every door, so that `--max-clients` and `--max-per-ip` count
-the connections of all doors together (section 9).
+the connections of all doors together (section 9), including a web
+connection still waiting for its upgrade.
 """
 
 from __future__ import annotations
@@ -9,12 +10,21 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from chatproto.core.config import RoomConfig
+from chatproto.core.member import CloseReason
 
-if TYPE_CHECKING:
-    from chatproto.core.connection import Connection
+
+class Place(Protocol):
+    """One counted connection of any door: a chat connection, or one on its way to be."""
+
+    #: The peer as logs show it, and the host a per-address limit counts (None: exempt).
+    peer: str
+    host: str | None
+
+    def close(self, reason: CloseReason) -> None:
+        """Close the connection (at shutdown)."""
 
 
 class Admission:
@@ -22,14 +32,14 @@ class Admission:
 
     def __init__(self, config: RoomConfig) -> None:
         self._config = config
-        self._open: set[Connection] = set()
+        self._open: set[Place] = set()
         self._per_host: Counter[str] = Counter()
-        self._hosts: dict[Connection, str] = {}
+        self._hosts: dict[Place, str] = {}
 
     def __len__(self) -> int:
         return len(self._open)
 
-    def admit(self, connection: Connection, host: str | None) -> bool:
+    def admit(self, connection: Place, host: str | None) -> bool:
         """Count C{connection} from C{host} (None: exempt from the per-address limit)."""
         limits = self._config
         if host is not None and _is_loopback(host):
@@ -44,7 +54,7 @@ class Admission:
             self._hosts[connection] = host
         return True
 
-    def release(self, connection: Connection) -> None:
+    def release(self, connection: Place) -> None:
         """Forget a closed connection (a no-op for one never admitted)."""
         self._open.discard(connection)
         host = self._hosts.pop(connection, None)
@@ -53,7 +63,7 @@ class Admission:
             if not self._per_host[host]:
                 del self._per_host[host]
 
-    def connections(self) -> list[Connection]:
+    def connections(self) -> list[Place]:
         """Every open connection, choosing ones included."""
         return list(self._open)
 

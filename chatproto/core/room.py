@@ -26,7 +26,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from chatproto.core.admission import Admission
+from chatproto.core.admission import Admission, Place
 from chatproto.core.config import RoomConfig
 from chatproto.core.connection import ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
@@ -79,7 +79,7 @@ class Room:
 
     # -- connections -----------------------------------------------------
 
-    def admit(self, connection: Connection) -> bool:
+    def admit(self, connection: Place) -> bool:
         """Count a new connection of any door; refuse it past the limits."""
         if self._admission.admit(connection, connection.host):
             return True
@@ -91,7 +91,7 @@ class Room:
         record = error_notice(self.timestamp(), ErrorCode.SERVER_FULL, "The server is full")
         return connection.codec.encode(record)
 
-    def release(self, connection: Connection) -> None:
+    def release(self, connection: Place) -> None:
         """Forget a closed connection."""
         self._admission.release(connection)
 

@@ -5,7 +5,11 @@ protocol hands it to its L{PacketSession}, the same dialogue the word-packet
 door uses, and writes the session's output as pre-built text frames. Like the
 word-packet door it registers as a streaming producer on its transport only to
 learn when the transport's buffer is full, so the core can bound what waits
-for a reader that does not read (C{--sendq-bytes}).
+for a reader that does not read (C{--sendq-bytes}); pongs go the same way.
+
+Bounds autobahn lacks (docs/security.md, "Web port limits"): one message may
+span at most L{MAX_MESSAGE_FRAMES} frames and must be complete within
+L{MESSAGE_SECONDS} of its first frame.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from collections import deque
 from typing import Any
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
-from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
-from twisted.internet.interfaces import IPushProducer
+from autobahn.websocket.types import ConnectionRequest
+from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from zope.interface import implementer
 
 from chatproto.core.member import CloseReason, ILink
@@ -26,8 +30,7 @@ from chatproto.doors.packets.codec import PacketCodec
 from chatproto.doors.packets.dialogue import PacketSession
 from chatproto.doors.sockets import Keepalive, describe_peer, peer_host, tune_socket
 from chatproto.doors.tcp.fastwrite import direct_socket, send_now
-from chatproto.doors.websocket.framing import text_frame
-from chatproto.doors.websocket.origins import origin_allowed
+from chatproto.doors.websocket.framing import pong_frame, text_frame
 
 #: The subprotocol a client may offer (docs/protocol.md section 9).
 SUBPROTOCOL = "chatproto.v1"
@@ -42,6 +45,12 @@ CLOSE_CODES = {
     CloseReason.SERVER_FULL: 1013,
     CloseReason.SHUTDOWN: 1001,
 }
+#: Frames one message may span; more closes with 1009, as an oversized message does.
+MAX_MESSAGE_FRAMES = 64
+#: Seconds a message may take from its first frame to its last; longer closes with 1008.
+MESSAGE_SECONDS = 30.0
+#: What autobahn's log lines show instead of the peer's address (without --log-addresses).
+UNLOGGED_PEER = "(address not logged)"
 
 
 @implementer(IPushProducer, ILink)
@@ -51,6 +60,12 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
     factory: ChatWebSocketFactory
     session: PacketSession | None = None
     _socket: socket.socket | None = None
+    # autobahn sets it once the upgrade is done; read before that too.
+    inside_message = False
+    # The message being received: its frames so far, and when its first one began.
+    _message_frames = 0
+    _message_began = 0.0
+    _message_check: IDelayedCall | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,12 +73,14 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
         # read's worth, since the transport reads nothing more meanwhile.
         self._unread: deque[tuple[bytes, bool]] | None = None
 
+    def connectionMade(self) -> None:
+        """Keep the peer's address out of autobahn's log lines unless --log-addresses."""
+        super().connectionMade()
+        if not self.factory.room.config.log_addresses:
+            self.peer = UNLOGGED_PEER
+
     def onConnect(self, request: ConnectionRequest) -> str | None:
-        """Refuse a foreign page's origin (HTTP 403); select the subprotocol if offered."""
-        if not origin_allowed(
-            request.headers.get("origin"), request.headers.get("host"), self.factory.origins
-        ):
-            raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This page's origin may not chat here")
+        """Select the subprotocol if offered (the origin was checked before the upgrade)."""
         return SUBPROTOCOL if SUBPROTOCOL in request.protocols else None
 
     def onOpen(self) -> None:
@@ -94,8 +111,66 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
         else:
             session.frame_received(payload)
 
+    def onPing(self, payload: bytes) -> None:
+        """Answer through the session's outbox: pongs count against C{--sendq-bytes}, so a
+        ping flood from a client that reads nothing ends with it dropped as `slow`."""
+        if self.session is not None and self.state == self.STATE_OPEN:
+            self.session.send(pong_frame(payload))
+
+    # -- bounds on one message ---------------------------------------------
+
+    def onMessageBegin(self, isBinary: bool) -> None:
+        """A message starts: count its frames and time it from here."""
+        super().onMessageBegin(isBinary)
+        self._message_frames = 0
+        self._message_began = self.factory.clock.seconds()
+
+    def onMessageFrameBegin(self, length: int) -> None:
+        """One more frame of the message: past L{MAX_MESSAGE_FRAMES}, close with 1009."""
+        super().onMessageFrameBegin(length)
+        self._message_frames += 1
+        if self._message_frames > MAX_MESSAGE_FRAMES and not self.failedByMe:
+            self._refuse(
+                self.CLOSE_STATUS_CODE_MESSAGE_TOO_BIG,
+                f"a message may span at most {MAX_MESSAGE_FRAMES} frames",
+            )
+
+    def dataReceived(self, data: bytes) -> None:
+        """Read on; a message left unfinished by this read gets its deadline watched."""
+        super().dataReceived(data)
+        if self.inside_message and self._message_check is None:
+            self._watch_message()
+
+    def _watch_message(self) -> None:
+        clock = self.factory.clock
+        left = self._message_began + MESSAGE_SECONDS - clock.seconds()
+        self._message_check = clock.callLater(max(left, 0.0), self._message_overdue)
+
+    def _message_overdue(self) -> None:
+        self._message_check = None
+        if not self.inside_message or self.failedByMe or self.state != self.STATE_OPEN:
+            return
+        if self.factory.clock.seconds() - self._message_began < MESSAGE_SECONDS:
+            self._watch_message()  # the overdue message was finished; this one began later
+            return
+        self._refuse(
+            self.CLOSE_STATUS_CODE_POLICY_VIOLATION,
+            f"a message must be complete within {MESSAGE_SECONDS:g} seconds",
+        )
+
+    def _refuse(self, code: int, reason: str) -> None:
+        """Close with C{code} and read nothing more: what the peer sends after a breach
+        is neither read nor parsed (autobahn drops the connection after its closing
+        handshake timeout)."""
+        self._fail_connection(code, reason)
+        transport: Any = self.transport
+        transport.pauseProducing()
+
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         """The connection is gone: a joined member leaves (`disconnected`)."""
+        if self._message_check is not None:
+            self._message_check.cancel()
+            self._message_check = None
         self._unread = None
         if self.session is not None:
             self.session.lost()
@@ -162,9 +237,11 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
 class ChatWebSocketFactory(WebSocketServerFactory):
     """Builds a L{ChatWebSocketProtocol} per upgrade, all in one room.
 
-    C{origins}: the allowed origins (L{parse_origins}; empty: same origin only).
-    C{ping_interval}: seconds between pings to an idle connection, and how long
-    a pong may take (section 9: 30).
+    C{origins}: the allowed origins (L{parse_origins}; empty: same origin only),
+    checked by the web site before the upgrade. C{ping_interval}: seconds
+    between pings to an idle connection, and how long a pong may take (section
+    9: 30). C{clock}: what the door's own time bounds run on (the room's reactor
+    unless given).
     """
 
     protocol = ChatWebSocketProtocol  # type: ignore[assignment]
@@ -175,12 +252,20 @@ class ChatWebSocketFactory(WebSocketServerFactory):
         origins: frozenset[str] = frozenset(),
         keepalive: Keepalive | None = None,
         ping_interval: float = 30.0,
+        clock: IReactorTime | None = None,
     ) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        # No Server header: the handshake names no library version.
+        super().__init__(server=None)  # type: ignore[no-untyped-call]
         self.room = room
         self.origins = origins
         self.keepalive = keepalive if keepalive is not None else Keepalive()
+        self.clock = clock if clock is not None else room.reactor
         self.setProtocolOptions(  # type: ignore[no-untyped-call]
+            # GET /chat without an upgrade: no status page (it names autobahn's version).
+            webStatus=False,
+            # The site answers a refused origin with 403 before autobahn sees it; this
+            # keeps autobahn from refusing an origin `null` that --ws-origins allows.
+            allowNullOrigin=True,
             # A message over one frame's text is refused with close code 1009
             # (failByDrop off, or autobahn would drop without a close frame).
             maxMessagePayloadSize=MAX_PACKET_BYTES,

@@ -1,0 +1,156 @@
+"""The web door's HTTP connection, stricter than Twisted Web's (docs/security.md).
+
+The door serves the web client's files and the upgrade at C{/chat}, nothing
+that takes a body, so its HTTP connection:
+
+- refuses a request that announces a body (C{Content-Length} above 0, or
+  chunked) with 413 and closes, before reading any of it;
+- gives each request L{REQUEST_SECONDS} from the connection (or from the
+  previous answer, on a kept-alive connection) until it is answered or
+  upgraded, however slowly its bytes trickle in; then drops the connection;
+- holds a C{--max-clients} / C{--max-per-ip} place from the start (refused:
+  503), which the chat connection takes over at the upgrade, with any bytes
+  that came in the same read as the upgrade request (they are the chat
+  connection's, not a next HTTP request to hold);
+- sends no C{Server} header (no library version).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.interfaces import IDelayedCall, IProtocol, IReactorTime
+from twisted.internet.protocol import connectionDone
+from twisted.python.failure import Failure
+from twisted.web.http import HTTPChannel, Request
+from twisted.web.http_headers import Headers
+
+from chatproto.core.member import CloseReason
+from chatproto.doors.sockets import describe_peer, peer_host
+
+if TYPE_CHECKING:
+    from chatproto.core.room import Room
+
+#: Seconds a request has from the connection (or the previous answer) to be answered.
+REQUEST_SECONDS = 10.0
+
+
+class WaitingPlace:
+    """The admission place of a web connection that is not (yet) a chat connection."""
+
+    __slots__ = ("_channel", "host", "peer")
+
+    def __init__(self, channel: ChatHTTPChannel, peer: str, host: str | None) -> None:
+        self._channel = channel
+        self.peer = peer
+        self.host = host
+
+    def close(self, reason: CloseReason) -> None:
+        """Drop the connection (the server shuts down)."""
+        self._channel.drop()
+
+
+class ChatHTTPChannel(HTTPChannel):
+    """One HTTP connection to the web door, until it is closed or upgraded.
+
+    C{room}: whose admission counts the connection; C{clock}: what its
+    deadlines run on. The site that builds the channel sets both (as Twisted
+    sets C{site}).
+    """
+
+    room: Room
+    clock: IReactorTime
+    _place: WaitingPlace | None = None
+    # The protocol that took the connection over at the upgrade.
+    _upgraded_to: IProtocol | None = None
+    _deadline: IDelayedCall | None = None
+    # Set once a refusal is written: nothing more is read.
+    _refused = False
+
+    def connectionMade(self) -> None:
+        """Take an admission place (or answer 503) and start the first request's clock."""
+        super().connectionMade()  # type: ignore[no-untyped-call]
+        transport: Any = self.transport
+        peer = transport.getPeer()
+        place = WaitingPlace(self, describe_peer(peer), peer_host(peer))
+        if not self.room.admit(place):
+            self._refuse(b"503 Service Unavailable", b"The server is full.\n")
+            return
+        self._place = place
+        self._start_clock()
+
+    def allHeadersReceived(self) -> None:
+        """Refuse a request that announces a body, before any of it is read or stored."""
+        if self.length != 0:  # a positive Content-Length, or None for chunked
+            self._refuse(b"413 Content Too Large", b"This server takes no request bodies.\n")
+            return
+        super().allHeadersReceived()  # type: ignore[no-untyped-call]
+
+    def rawDataReceived(self, data: bytes) -> None:
+        """Bytes after the upgrade request go to the protocol that took over; after a
+        refusal, nowhere."""
+        if self._upgraded_to is not None:
+            self._upgraded_to.dataReceived(data)
+        elif not self._refused:
+            super().rawDataReceived(data)
+
+    def requestDone(self, request: Request) -> None:
+        """The answer is written: the next request (or, on a connection that closes, the
+        flush of this answer to a client that may not read it) gets its own time."""
+        self._stop_clock()
+        super().requestDone(request)  # type: ignore[no-untyped-call]
+        if self._place is not None:  # still open and not upgraded
+            self._start_clock()
+
+    def writeHeaders(self, version: bytes, code: bytes, reason: bytes, headers: Headers) -> None:
+        """Write a response head without the C{Server} header Twisted Web adds."""
+        headers.removeHeader(b"server")
+        super().writeHeaders(version, code, reason, headers)  # type: ignore[no-untyped-call]
+
+    def upgrading(self) -> None:
+        """The request is being upgraded: the chat connection takes the place and the time."""
+        self._stop_clock()
+        self._release_place()
+
+    def upgraded(self, protocol: IProtocol) -> None:
+        """C{protocol} took the connection over: what this channel still has to read
+        (bytes sent right behind the upgrade request) is its."""
+        self._upgraded_to = protocol
+
+    def drop(self) -> None:
+        """Close the connection now, whatever it was doing."""
+        transport: Any = self.transport
+        if transport is not None:
+            transport.abortConnection()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Free the place and stop the clock."""
+        self._stop_clock()
+        self._release_place()
+        super().connectionLost(reason)  # type: ignore[no-untyped-call]
+
+    def _refuse(self, status: bytes, why: bytes) -> None:
+        self._refused = True
+        transport: Any = self.transport
+        transport.write(
+            b"HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (status, len(why), why)
+        )
+        self.loseConnection()  # type: ignore[no-untyped-call]
+
+    def _start_clock(self) -> None:
+        self._deadline = self.clock.callLater(REQUEST_SECONDS, self._out_of_time)
+
+    def _stop_clock(self) -> None:
+        deadline, self._deadline = self._deadline, None
+        if deadline is not None and deadline.active():
+            deadline.cancel()
+
+    def _out_of_time(self) -> None:
+        self._deadline = None
+        self.drop()
+
+    def _release_place(self) -> None:
+        place, self._place = self._place, None
+        if place is not None:
+            self.room.release(place)
