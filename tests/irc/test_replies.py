@@ -44,7 +44,7 @@ class WelcomeTests(SynchronousTestCase):
                 ":irc.test 003 alice :This server was created 2026-11-24T03:00:00.000Z",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt"
-                " CHANTYPES=# NETWORK=chatproto NICKLEN=32 PREFIX="
+                " CHANTYPES=# CLIENTTAGDENY=* NETWORK=chatproto NICKLEN=32 PREFIX="
                 " TARGMAX=NOTICE:4,PRIVMSG:4 UTF8ONLY :are supported by this server",
                 ":irc.test 422 alice :MOTD File is missing",
             ],

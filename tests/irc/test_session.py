@@ -51,7 +51,8 @@ class RegistrationTests(SynchronousTestCase):
                 ":irc.test 003 alice :This server was created today",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt CHANTYPES=#"
-                " NETWORK=chatproto NICKLEN=32 PREFIX= TARGMAX=NOTICE:4,PRIVMSG:4 UTF8ONLY"
+                " CLIENTTAGDENY=* NETWORK=chatproto NICKLEN=32 PREFIX= TARGMAX=NOTICE:4,PRIVMSG:4"
+                " UTF8ONLY"
                 " :are supported by this server",
             ],
         )

@@ -101,13 +101,15 @@ def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
 
     Nicknames compare as section 3 says (NFKC and case folding): C{rfc8265}, the Unicode
     casemapping IRC servers advertise, is the nearest name for it. No member has a prefix
-    (nobody is an operator), and a client is in exactly one channel.
+    (nobody is an operator), a client is in exactly one channel, and client-only tags
+    (C{+typing}, C{+draft/reply}) are dropped, not relayed (C{CLIENTTAGDENY=*}).
     """
     return (
         "CASEMAPPING=rfc8265",
         "CHANLIMIT=#:1",
         f"CHANMODES=,,,{CHANNEL_MODES}",
         "CHANTYPES=#",
+        "CLIENTTAGDENY=*",
         f"NETWORK={NETWORK}",
         f"NICKLEN={MAX_NICKNAME_CODE_POINTS}",
         "PREFIX=",
