@@ -13,8 +13,15 @@ from datetime import UTC, datetime
 from typing import Final
 
 from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS
-from chatproto.doors.irc.fitting import pack_words, text_budget
-from chatproto.doors.irc.identity import MEMBER_HOST, NETWORK, VERSION, ServerInfo, member_source
+from chatproto.doors.irc.fitting import pack_words, split_to_fit, text_budget
+from chatproto.doors.irc.identity import (
+    MEMBER_HOST,
+    NETWORK,
+    VERSION,
+    MemberIdentity,
+    ServerInfo,
+    member_source,
+)
 from chatproto.doors.irc.message import Message
 
 RPL_WELCOME: Final = "001"
@@ -221,35 +228,55 @@ class Replies:
 
     # Who is here
 
-    def who(self, me: str, mask: str, members: Sequence[str]) -> list[Message]:
-        """352 per member in C{members} (those C{mask} matched), then 315 echoing C{mask}."""
-        name, channel = self.server.name, self.server.channel
+    def who(
+        self, me: str, mask: str, members: Sequence[MemberIdentity], *, of_channel: bool = True
+    ) -> list[Message]:
+        """352 per member in C{members} (those C{mask} matched), then 315 echoing C{mask}.
+
+        The channel field names the channel when C{mask} did (C{of_channel}), else C{*}.
+        """
+        name = self.server.name
+        channel = self.server.channel if of_channel else "*"
         return [
             *(
-                self.numeric(
-                    RPL_WHOREPLY,
-                    me,
-                    channel,
-                    member,
-                    MEMBER_HOST,
-                    name,
-                    member,
-                    "H",
-                    text=f"0 {member}",
+                self._with_realname(
+                    Message(
+                        RPL_WHOREPLY,
+                        (me, channel, member.username, MEMBER_HOST, name, member.nickname, "H"),
+                        name,
+                    ),
+                    "0 ",  # the hop count: every member is on this server, as far as IRC knows
+                    member.realname,
                 )
                 for member in members
             ),
             self.numeric(RPL_ENDOFWHO, me, mask),
         ]
 
-    def whois(self, me: str, target: str, member: str | None) -> list[Message]:
-        """311 then 318 for C{member} (the display form of C{target}), or 401 then 318."""
+    def whois(self, me: str, target: str, member: MemberIdentity | None) -> list[Message]:
+        """311 then 318 for C{member} (whom C{target} names), or 401 then 318 for nobody."""
         if member is None:
             first = self.numeric(ERR_NOSUCHNICK, me, target)
         else:
-            first = self.numeric(RPL_WHOISUSER, me, member, member, MEMBER_HOST, "*", text=member)
-            target = member
+            params = (me, member.nickname, member.username, MEMBER_HOST, "*")
+            first = self._with_realname(
+                Message(RPL_WHOISUSER, params, self.server.name), "", member.realname
+            )
+            target = member.nickname
         return [first, self.numeric(RPL_ENDOFWHOIS, me, target)]
+
+    @staticmethod
+    def _with_realname(template: Message, before: str, realname: str) -> Message:
+        """C{template} with the text C{before} + C{realname}, the realname cut to fit."""
+        budget = text_budget(template) - len(before)
+        # At least one character, even when a long server name leaves no room in 512 bytes.
+        shown = split_to_fit(realname, max(budget, 4))[0]
+        return Message(
+            template.command,
+            (*template.params, before + shown),
+            template.source,
+            force_trailing=True,
+        )
 
     def time(self, me: str, timestamp: str) -> Message:
         """391: the server's time, from an RFC 3339 C{timestamp}, as people read it."""
