@@ -1,15 +1,16 @@
 """Message ids as one text (IRCv3 C{msgid}), unique across rooms, read back by the server.
 
-A stored message is known by its room and its id in that room (docs/protocol.md sections
-6 and 12); C{msgid_for} writes both as one short text that is safe as a tag value (no
-spaces, semicolons, backslashes, CR, LF or NUL), and C{parse_msgid} reads them back::
+A stored message is known by its room and its id in that room (docs/protocol.md section
+6; with several rooms, each counts its own ids). C{msgid_for} writes
+both as one short text that is safe as a tag value (no spaces, semicolons, backslashes,
+CR, LF or NUL), and C{parse_msgid} reads them back::
 
     <room key, UTF-8, base64url without padding>.<id>[.<part>]
 
-The room key is the collision key of the room's name (section 12), so the C{#chat} room's
-message 42 is C{I2NoYXQ.42}. A message that a door carries in several pieces (IRC: one
-PRIVMSG per line) gives each further piece its number, C{I2NoYXQ.42.1}, so that no two
-lines share a msgid; every piece still names the message.
+The room key is the section 3 key of the room's name, so the C{#chat} room's message 42
+is C{I2NoYXQ.42}. A message that a door carries in several pieces (IRC: one PRIVMSG per
+line) gives each further piece its number, C{I2NoYXQ.42.1}, so that no two lines share a
+msgid; every piece still names the message.
 
 A private message is not stored and has no id: C{private_msgid} derives one from what
 the message is (time, sender, recipient, text), so that the recipient and the sender's
