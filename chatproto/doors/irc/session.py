@@ -188,8 +188,8 @@ class IrcSession(Connection):
 
     def _join_answered(self, joined: bool) -> None:
         if joined:
-            self.registration.room_accepted()
             registration = self.registration
+            registration.room_accepted()
             self.identity = MemberIdentity.from_user(
                 self.nickname, registration.username, registration.realname
             )
