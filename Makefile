@@ -104,6 +104,8 @@ test: $(STAMP) $(TEST_STAMP) test-tools lint typecheck
 # irctest's directory is read-only: no bytecode, no pytest cache there. `set -f`: the
 # test ids in the selection hold [brackets], which are not file name patterns.
 irctest: $(STAMP) $(TEST_STAMP)
+	@test -f $(IRCTEST_DIR)/conftest.py || \
+	  { echo "irctest is not at $(IRCTEST_DIR): get progval/irctest and set IRCTEST_DIR" >&2; exit 1; }
 	set -f; cd $(IRCTEST_DIR) && PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$(CURDIR) \
 	  timeout $(IRCTEST_TIMEOUT) $(CURDIR)/$(BIN)/python -m pytest -p no:cacheprovider -q \
 	  --controller tests.irctest.chatproto_controller -m '$(IRCTEST_MARKERS)' \
