@@ -30,7 +30,19 @@ DOORS       := --port '$(PORT)' --ws-port '$(WS_PORT)' --irc-port '$(IRC_PORT)'
 LOCK_EXTRAS := test
 LOCK_VENV   := build/lock-venv
 
-.PHONY: run client test lint typecheck install lock clean test-tools
+# `make irctest`: irctest (progval/irctest, the IRC conformance suite), read-only beside the
+# project, run against the installed server through tests/irctest/chatproto_controller.py.
+# What it runs and why the rest is left out: tests/irctest/selection.txt (one entry a
+# line; `-` leaves one out). Implementation-specific (Ergo, Sable, ...) and deprecated
+# tests are left out as every server's CI does. The whole run is cut off after
+# IRCTEST_TIMEOUT seconds, so that a test waiting forever cannot hang CI.
+IRCTEST_DIR       ?= ../shared/irctest
+IRCTEST_SELECTION := tests/irctest/selection.txt
+IRCTEST_MARKERS   := not implementation-specific and not deprecated
+IRCTEST_TIMEOUT   ?= 300
+IRCTEST_ARGS      ?=
+
+.PHONY: run client test lint typecheck install lock clean test-tools irctest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +92,18 @@ test-tools:
 
 test: $(STAMP) $(TEST_STAMP) test-tools lint typecheck
 	$(BIN)/python -m pytest -p no:cacheprovider -q
+	$(MAKE) --no-print-directory irctest
+
+# irctest's directory is read-only: no bytecode, no pytest cache there. `set -f`: the
+# test ids in the selection hold [brackets], which are not file name patterns.
+irctest: $(STAMP) $(TEST_STAMP)
+	@test -f $(IRCTEST_DIR)/conftest.py || \
+	  { echo "irctest is not at $(IRCTEST_DIR): get progval/irctest and set IRCTEST_DIR" >&2; exit 1; }
+	set -f; cd $(IRCTEST_DIR) && PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$(CURDIR) \
+	  timeout $(IRCTEST_TIMEOUT) $(CURDIR)/$(BIN)/python -m pytest -p no:cacheprovider -q \
+	  --controller tests.irctest.chatproto_controller -m '$(IRCTEST_MARKERS)' \
+	  $$(sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$$/d' -e 's/^-/--deselect /' \
+	     $(CURDIR)/$(IRCTEST_SELECTION)) $(IRCTEST_ARGS)
 
 # Resolve the newest versions setup.cfg allows in a scratch venv and pin them all.
 lock:

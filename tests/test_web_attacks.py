@@ -177,8 +177,10 @@ async def test_connections_waiting_to_upgrade_hold_places_until_the_deadline(
     await places_taken(custom_server, 2)
     tcp = await connect(custom_server.port)  # every door counts them
     assert (await tcp.next())["code"] == "server-full"
-    refused = await answer_and_close(custom_server.ws_port, b"")
-    assert refused.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    full = await connect_ws(custom_server.ws_port)  # past the limit: told so, then closed
+    assert (await full.next())["code"] == "server-full"
+    await full.closed()
+    assert full.close_code == 1013
     clock_of(custom_server).advance(REQUEST_SECONDS)
     for peer in waiting:
         await peer.closed()

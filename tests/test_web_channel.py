@@ -126,20 +126,29 @@ class WebChannelTests(SynchronousTestCase):
         room, site = self.site(max_clients=2)
         first, second = WebConnection(site, port=1), WebConnection(site, host="192.0.2.8")
         self.assertEqual(room.connection_count(), 2)
-        third = WebConnection(site, host="192.0.2.9")
-        self.assertTrue(third.answer().startswith(b"HTTP/1.1 503 Service Unavailable\r\n"))
+        site.overflow.most = 1
+        third = WebConnection(site, host="192.0.2.9")  # an overflow place: no room place
+        self.assertFalse(third.dropped)
+        self.assertEqual(room.connection_count(), 2)
+        fourth = WebConnection(site, host="192.0.2.10")  # past the overflow too
+        self.assertTrue(fourth.answer().startswith(b"HTTP/1.1 503 Service Unavailable\r\n"))
+        self.assertTrue(fourth.dropped)
+        fourth.lost()
+        self.assertFalse(second.dropped)
+        self.clock.advance(REQUEST_SECONDS)  # an overflow connection's time ends as any
         self.assertTrue(third.dropped)
         third.lost()
         first.lost()
         self.assertEqual(room.connection_count(), 1)
-        fourth = WebConnection(site, host="192.0.2.9")
-        self.assertFalse(fourth.dropped)
-        self.assertFalse(second.dropped)
+        fifth = WebConnection(site, host="192.0.2.9")
+        self.assertFalse(fifth.dropped)
+        self.assertEqual(room.connection_count(), 2)
 
     def test_connections_waiting_for_an_upgrade_count_against_max_per_ip(self) -> None:
         room, site = self.site(max_per_ip=2)
         for port in (1, 2):
             self.assertFalse(WebConnection(site, port=port).dropped)
+        site.overflow.most = 0
         refused = WebConnection(site, port=3)
         self.assertTrue(refused.answer().startswith(b"HTTP/1.1 503 "))
         self.assertFalse(WebConnection(site, host="192.0.2.8").dropped)

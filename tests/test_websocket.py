@@ -182,14 +182,17 @@ async def test_rate_limit_then_flood_closes_1008(custom_server: RunningServer) -
 
 @serving(RoomConfig(max_clients=1))
 @pytest_twisted.ensureDeferred
-async def test_server_full_answers_503_before_the_upgrade(custom_server: RunningServer) -> None:
+async def test_server_full_closes_1013(custom_server: RunningServer) -> None:
     ws = await connect_ws(custom_server.ws_port)  # its place passes from HTTP to the chat
     await ws.join("alice")
     assert custom_server.room.connection_count() == 1
     tcp = await connect(custom_server.port)
     assert (await tcp.next())["code"] == "server-full"
-    with pytest.raises(ConnectionError, match="503"):
-        await connect_ws(custom_server.ws_port)
+    full = await connect_ws(custom_server.ws_port)  # let in past the limit, to be told why
+    assert (await full.next())["code"] == "server-full"
+    await full.closed()
+    assert full.close_code == 1013
+    assert custom_server.room.connection_count() == 1
 
 
 @pytest_twisted.ensureDeferred

@@ -12,6 +12,8 @@ import ipaddress
 from collections import Counter
 from typing import Protocol
 
+from twisted.internet.defer import Deferred
+
 from chatproto.core.config import RoomConfig
 from chatproto.core.member import CloseReason
 
@@ -25,6 +27,12 @@ class Place(Protocol):
 
     def close(self, reason: CloseReason) -> None:
         """Close the connection (at shutdown)."""
+
+    def when_gone(self) -> Deferred[None]:
+        """A Deferred that fires once the connection no longer holds its place."""
+
+    def evict(self) -> None:
+        """Drop the connection at once (the shutdown cannot wait longer)."""
 
 
 class Admission:

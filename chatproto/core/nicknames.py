@@ -40,6 +40,15 @@ def nickname_key(name: str) -> str:
 _RESERVED_KEYS: Final = frozenset(nickname_key(word) for word in (SERVER_NAME,))
 
 
+def is_name_character(char: str) -> bool:
+    """Whether a nickname may hold C{char} (anywhere but first: see L{FORBIDDEN_FIRST})."""
+    return (
+        char not in FORBIDDEN_CHARACTERS
+        and not char.isspace()
+        and unicodedata.category(char) not in _FORBIDDEN_CATEGORIES
+    )
+
+
 def validate_nickname(raw: str) -> str:
     """Return the display form (NFKC) of a valid nickname.
 
@@ -57,14 +66,15 @@ def validate_nickname(raw: str) -> str:
     if name[0] in FORBIDDEN_FIRST:
         raise InvalidNickname(f"a nickname cannot start with {name[0]!r}")
     for char in name:
+        if is_name_character(char):
+            continue
         if char in FORBIDDEN_CHARACTERS:
             raise InvalidNickname(f"a nickname cannot contain {char!r}")
         if char.isspace():
             raise InvalidNickname("a nickname cannot contain spaces")
-        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
-            raise InvalidNickname(
-                f"a nickname cannot contain the invisible or unassigned character U+{ord(char):04X}"
-            )
+        raise InvalidNickname(
+            f"a nickname cannot contain the invisible or unassigned character U+{ord(char):04X}"
+        )
     if nickname_key(name) in _RESERVED_KEYS:
         raise InvalidNickname(f"{name!r} is reserved")
     return name

@@ -273,6 +273,10 @@ class Room:
         users = self._presence.listed()
         self.unicast(member, users_notice(self.timestamp(), "who", f"{len(users)} online", users))
 
+    def local_member(self, nickname: str) -> IMember | None:
+        """This node's member holding C{nickname} (compared as section 3 says), if any."""
+        return self._members.get(nickname_key(nickname)) if could_be_nickname(nickname) else None
+
     def nicknames(self) -> list[bytes]:
         """Every member's nickname as a JSON string, in join order."""
         return list(self._presence.listed())

@@ -52,6 +52,15 @@ class EncodingTests(SynchronousTestCase):
         self.assertFalse(codec_for(SERVER, frozenset()).echoes_sender)
         self.assertIsNot(echo, codec_for(SERVER, frozenset({"echo-message", "server-time"})))
 
+    def test_message_tags_add_the_msgid(self) -> None:
+        plain = codec_for(SERVER, frozenset())
+        tagged = codec_for(SERVER, frozenset({"message-tags"}))
+        self.assertIsNot(tagged, plain)
+        self.assertEqual(tagged.encode(CHAT), b"@msgid=I2NoYXQ.7 " + plain.encode(CHAT))
+        self.assertEqual(
+            tagged.encode_replayed(CHAT), b"@msgid=I2NoYXQ.7 " + plain.encode_replayed(CHAT)
+        )
+
     def test_many_records_encode_the_same(self) -> None:
         encoder = codec.IrcCodec(SERVER, frozenset())
         records = [CHAT.replace(b'"id":7', b'"id":%d' % n) for n in range(codec.RECENT_RECORDS * 3)]

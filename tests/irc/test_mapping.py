@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from chatproto.core.msgids import parse_msgid, private_msgid
 from chatproto.doors.irc.fitting import LINE_BYTES, pack_words, split_to_fit, text_budget
 from chatproto.doors.irc.mapping import (
     CtcpNotCarried,
@@ -93,6 +94,22 @@ class ChatLinesTests(SynchronousTestCase):
             [f"@time={TIME} :alice!alice@chatproto PRIVMSG #chat :hi"],
         )
 
+    def test_msgid_with_message_tags(self) -> None:
+        tags = frozenset({"message-tags", "server-time"})
+        self.assertEqual(
+            wire(chat_lines(record("hi"), "#chat", tags)),
+            [f"@time={TIME};msgid=I2NoYXQ.42 :alice!alice@chatproto PRIVMSG #chat :hi"],
+        )
+        private_record = {"timestamp": TIME, "nickname": "alice", "message": "psst", "to": "bob"}
+        (private,) = chat_lines(private_record, "#chat", tags)
+        self.assertEqual(private.tags["msgid"], private_msgid(TIME, "alice", "bob", "psst"))
+
+    def test_each_line_of_a_record_has_its_own_msgid(self) -> None:
+        messages = chat_lines(record("one\ntwo\nthree"), "#chat", frozenset({"message-tags"}))
+        msgids = [message.tags["msgid"] for message in messages]
+        self.assertEqual(msgids, ["I2NoYXQ.42", "I2NoYXQ.42.1", "I2NoYXQ.42.2"])
+        self.assertEqual({parse_msgid(msgid) for msgid in msgids}, {("#chat", 42)})
+
     def test_long_lines_are_split_within_512_bytes(self) -> None:
         nickname = "𝔵" * 32  # 128 bytes of UTF-8, twice in the source
         text = "é" * 300 + " " + "word " * 200 + "🦊" * 200
@@ -144,6 +161,14 @@ class ReplayTests(SynchronousTestCase):
                 " :bob!bob@chatproto PRIVMSG #chat :\x01ACTION waves\x01",
                 ":irc.test BATCH -r1",
             ],
+        )
+
+    def test_replayed_lines_carry_their_msgid(self) -> None:
+        capabilities = frozenset({"batch", "message-tags", "server-time"})
+        lines = wire(replay_lines(self.records[:1], "irc.test", "#chat", capabilities, "r1"))
+        self.assertEqual(
+            lines[1],
+            f"@batch=r1;time={TIME};msgid=I2NoYXQ.42 :alice!alice@chatproto PRIVMSG #chat :first",
         )
 
     def test_batch_without_server_time_keeps_the_clock(self) -> None:

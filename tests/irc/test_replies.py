@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.doors.irc.fitting import LINE_BYTES
-from chatproto.doors.irc.identity import ServerInfo
+from chatproto.doors.irc.identity import MemberIdentity, ServerInfo
 from chatproto.doors.irc.message import Message, serialise
 from chatproto.doors.irc.replies import (
     ERR_ALREADYREGISTERED,
@@ -43,7 +43,7 @@ class WelcomeTests(SynchronousTestCase):
                 ":irc.test 003 alice :This server was created 2026-11-24T03:00:00.000Z",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt"
-                " CHANTYPES=# NETWORK=chatproto NICKLEN=32 PREFIX="
+                " CHANTYPES=# CLIENTTAGDENY=* NETWORK=chatproto NICKLEN=32 PREFIX="
                 " TARGMAX=JOIN:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",
                 ":irc.test 375 alice :- irc.test Message of the day - ",
@@ -116,25 +116,43 @@ class WhoTests(SynchronousTestCase):
     """WHO (352 then 315 echoing the mask) and WHOIS (311 then 318, or 401 then 318)."""
 
     def test_who(self) -> None:
+        members = [
+            MemberIdentity.from_user("alice", "al", "Alice Liddell"),
+            MemberIdentity.of_nickname("bob"),
+        ]
         self.assertEqual(
-            wire(REPLIES.who("alice", "#chat", ["alice", "bob"])),
+            wire(REPLIES.who("alice", "#chat", members)),
             [
-                ":irc.test 352 alice #chat alice chatproto irc.test alice H :0 alice",
+                ":irc.test 352 alice #chat ~al chatproto irc.test alice H :0 Alice Liddell",
                 ":irc.test 352 alice #chat bob chatproto irc.test bob H :0 bob",
                 ":irc.test 315 alice #chat :End of WHO list",
             ],
         )
         self.assertEqual(
-            wire(REPLIES.who("alice", "nobody", [])),
+            wire(REPLIES.who("alice", "b*", members[1:], of_channel=False)),
+            [
+                ":irc.test 352 alice * bob chatproto irc.test bob H :0 bob",
+                ":irc.test 315 alice b* :End of WHO list",
+            ],
+        )
+        self.assertEqual(
+            wire(REPLIES.who("alice", "nobody", [], of_channel=False)),
             [":irc.test 315 alice nobody :End of WHO list"],
         )
 
     def test_whois(self) -> None:
         self.assertEqual(
-            wire(REPLIES.whois("alice", "BOB", "bob")),
+            wire(REPLIES.whois("alice", "BOB", MemberIdentity.of_nickname("bob"))),
             [
                 ":irc.test 311 alice bob bob chatproto * :bob",
                 ":irc.test 318 alice bob :End of /WHOIS list",
+            ],
+        )
+        self.assertEqual(
+            wire(REPLIES.whois("alice", "carol", MemberIdentity.from_user("carol", "c", "C C"))),
+            [
+                ":irc.test 311 alice carol ~c chatproto * :C C",
+                ":irc.test 318 alice carol :End of /WHOIS list",
             ],
         )
         self.assertEqual(

@@ -51,7 +51,7 @@ class RegistrationTests(SynchronousTestCase):
                 ":irc.test 003 alice :This server was created today",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt CHANTYPES=#"
-                " NETWORK=chatproto NICKLEN=32 PREFIX="
+                " CLIENTTAGDENY=* NETWORK=chatproto NICKLEN=32 PREFIX="
                 " TARGMAX=JOIN:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",
             ],
@@ -379,8 +379,8 @@ class QueryTests(SynchronousTestCase):
         self.assertEqual(
             self.alice.lines(),
             [
-                ":irc.test 352 alice #chat bob chatproto irc.test bob H :0 bob",
-                ":irc.test 352 alice #chat bobby chatproto irc.test bobby H :0 bobby",
+                ":irc.test 352 alice * bob chatproto irc.test bob H :0 bob",
+                ":irc.test 352 alice * bobby chatproto irc.test bobby H :0 bobby",
                 ":irc.test 315 alice B?B* :End of WHO list",
                 ":irc.test 315 alice #other :End of WHO list",
             ],
@@ -398,6 +398,29 @@ class QueryTests(SynchronousTestCase):
                 ":irc.test 401 alice nobody :No such nick/channel",
                 ":irc.test 318 alice nobody :End of /WHOIS list",
                 ":irc.test 431 alice :No nickname given",
+            ],
+        )
+
+    def test_identity_fields(self) -> None:
+        """An IRC client's username (as ~username) and realname from USER; the nickname
+        in both places for the other doors' members."""
+        carol = FakeIrcClient(self.room)
+        carol.send("NICK carol", "USER c@r!ol 0 * :Carol Q. Public")
+        carol.lines()
+        self.assertEqual(self.alice.lines(), [":carol!carol@chatproto JOIN #chat"])
+        self.alice.send("WHOIS carol", "WHO carol", "WHO #chat")
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                ":irc.test 311 alice carol ~crol chatproto * :Carol Q. Public",
+                ":irc.test 318 alice carol :End of /WHOIS list",
+                ":irc.test 352 alice * ~crol chatproto irc.test carol H :0 Carol Q. Public",
+                ":irc.test 315 alice carol :End of WHO list",
+                ":irc.test 352 alice #chat bob chatproto irc.test bob H :0 bob",
+                ":irc.test 352 alice #chat bobby chatproto irc.test bobby H :0 bobby",
+                ":irc.test 352 alice #chat ~alice chatproto irc.test alice H :0 alice",
+                ":irc.test 352 alice #chat ~crol chatproto irc.test carol H :0 Carol Q. Public",
+                ":irc.test 315 alice #chat :End of WHO list",
             ],
         )
 

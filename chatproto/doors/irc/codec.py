@@ -2,7 +2,8 @@
 
 Fan-out encodes a turn's records once per codec object, so the door keeps one codec per
 server and per combination of the capabilities that change live bytes (C{server-time}:
-the C{@time} tags; C{echo-message}: whether a sender gets its own messages), shared by
+the C{@time} tags; C{message-tags}: the C{@msgid} tags; C{echo-message}: whether a
+sender gets its own messages), shared by
 every client with that combination (L{codec_for}). What depends on one client alone (its
 nickname in numerics, the C{batch} of its replay) is written by its session, never here.
 """
@@ -16,13 +17,13 @@ from typing import Any, Final
 from zope.interface import implementer
 
 from chatproto.core.member import ICodec
-from chatproto.doors.irc.capabilities import ECHO_MESSAGE, SERVER_TIME
+from chatproto.doors.irc.capabilities import ECHO_MESSAGE, MESSAGE_TAGS, SERVER_TIME
 from chatproto.doors.irc.identity import ServerInfo
 from chatproto.doors.irc.mapping import chat_lines, join_line, leave_line
 from chatproto.doors.irc.message import Message, serialise
 
 #: The capabilities that change the bytes of live traffic.
-LIVE_CAPABILITIES: Final = frozenset({ECHO_MESSAGE, SERVER_TIME})
+LIVE_CAPABILITIES: Final = frozenset({ECHO_MESSAGE, MESSAGE_TAGS, SERVER_TIME})
 #: Records whose lines a codec keeps in its newer generation (as many again in the older).
 RECENT_RECORDS: Final = 2048
 #: The target of a server NOTICE that is not addressed by nickname (the codec is shared).

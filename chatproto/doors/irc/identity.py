@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Final
 
 from chatproto import __version__
-from chatproto.core.nicknames import nickname_key
+from chatproto.core.nicknames import is_name_character, nickname_key
 
 #: The host part of every member's source, whichever door it came through
 #: (docs/protocol.md section 10): C{nick!nick@chatproto}.
@@ -18,6 +19,10 @@ DEFAULT_CHANNEL: Final = "#chat"
 CHANNEL_PREFIX: Final = "#"
 NETWORK: Final = "chatproto"
 VERSION: Final = f"chatproto-{__version__}"
+#: Characters of the USER username that WHO and WHOIS show, at most (after the C{~}).
+USERLEN: Final = 16
+#: The mark of a username the server has not verified (no ident lookup): C{~alice}.
+_UNVERIFIED: Final = "~"
 #: A channel name: C{#}, then anything but spaces, commas, BEL, CR, LF and NUL.
 _CHANNEL: Final = re.compile("#[^ ,\x07\r\n\0]{1,49}")
 #: A server name: one word that cannot be read as a member's source.
@@ -56,6 +61,32 @@ def mask_matches(mask: str, name: str) -> bool:
 def member_source(nickname: str) -> str:
     """The source that marks what C{nickname} says or does: C{nick!nick@chatproto}."""
     return f"{nickname}!{nickname}@{MEMBER_HOST}"
+
+
+@dataclass(frozen=True)
+class MemberIdentity:
+    """What WHO and WHOIS show of a member: its nickname, username and realname."""
+
+    nickname: str
+    username: str
+    realname: str
+
+    @classmethod
+    def of_nickname(cls, nickname: str) -> MemberIdentity:
+        """A member of another door (or node): its nickname in every field."""
+        return cls(nickname, nickname, nickname)
+
+    @classmethod
+    def from_user(cls, nickname: str, username: str, realname: str) -> MemberIdentity:
+        """An IRC client, from the C{username} and C{realname} it gave in C{USER}.
+
+        The username is shown as C{~username} (not verified), in NFKC, without the
+        characters a nickname may not hold (they would break a C{nick!user@host} or a
+        mask), cut to L{USERLEN} characters; the nickname stands in for one with nothing
+        left. The realname is shown as given (the 512-byte line bounds it already).
+        """
+        kept = "".join(filter(is_name_character, unicodedata.normalize("NFKC", username)))
+        return cls(nickname, _UNVERIFIED + (kept[:USERLEN] or nickname), realname)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from chatproto.doors.irc.capabilities import BATCH, SERVER_TIME
+from chatproto.core.msgids import msgid_for, private_msgid
+from chatproto.core.nicknames import nickname_key
+from chatproto.doors.irc.capabilities import BATCH, MESSAGE_TAGS, SERVER_TIME
 from chatproto.doors.irc.fitting import split_to_fit, text_budget
 from chatproto.doors.irc.identity import member_source
 from chatproto.doors.irc.message import Message
@@ -91,7 +93,9 @@ def chat_lines(
     long for one IRC line is split at character boundaries (L{split_to_fit}). A line
     C{* nick text} from C{nick} becomes a CTCP ACTION. With server-time every PRIVMSG
     carries C{@time}; a C{replayed} record without it gets a C{[HH:MM] } prefix instead.
-    C{batch} tags each PRIVMSG as part of that batch.
+    C{batch} tags each PRIVMSG as part of that batch. With message-tags each PRIVMSG
+    carries the record's C{msgid} (L{chatproto.core.msgids}; the second and later lines
+    of one record numbered as its further pieces).
     """
     sender: str = record["nickname"]
     timestamp: str = record["timestamp"]
@@ -102,7 +106,7 @@ def chat_lines(
         clock = _clock(timestamp)
     action_opening = f"* {sender}"
     budget = text_budget(template) - len(clock.encode("utf-8"))
-    lines = []
+    texts = []
     for line in record["message"].split("\n"):
         if not line:
             continue
@@ -113,12 +117,32 @@ def chat_lines(
             text = clock + piece
             if action:
                 text = f"{_CTCP}{_ACTION} {text}{_CTCP}" if text else f"{_CTCP}{_ACTION}{_CTCP}"
-            lines.append(
-                Message(
-                    "PRIVMSG", (*template.params, text), template.source, tags, force_trailing=True
-                )
-            )
-    return lines
+            texts.append(text)
+    params, source = template.params, template.source
+    if MESSAGE_TAGS not in capabilities:
+        return [
+            Message("PRIVMSG", (*params, text), source, tags, force_trailing=True) for text in texts
+        ]
+    return [
+        Message(
+            "PRIVMSG",
+            (*params, text),
+            source,
+            {**tags, "msgid": _msgid(record, channel, part)},
+            force_trailing=True,
+        )
+        for part, text in enumerate(texts)
+    ]
+
+
+def _msgid(record: Mapping[str, Any], channel: str, part: int) -> str:
+    """A stored record's msgid names its room and id; a private message's is derived."""
+    message_id = record.get("id")
+    if message_id is not None:
+        return msgid_for(nickname_key(channel), message_id, part)
+    return private_msgid(
+        record["timestamp"], record["nickname"], record["to"], record["message"], part
+    )
 
 
 def replay_lines(

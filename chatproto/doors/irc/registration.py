@@ -60,7 +60,8 @@ class Step:
 class Registration:
     """One connection's registration, fed the client's messages until it is registered.
 
-    C{capabilities} is the set of IRCv3 capabilities the client has enabled.
+    C{capabilities} is the set of IRCv3 capabilities the client has enabled; C{username}
+    and C{realname} are what it gave in C{USER} (empty until then).
     """
 
     def __init__(
@@ -71,7 +72,8 @@ class Registration:
         self.nickname: str | None = None
         self._replies = replies
         self._validate = validate
-        self._has_user = False
+        self.username = ""
+        self.realname = ""
 
     @property
     def me(self) -> str:
@@ -165,11 +167,12 @@ class Registration:
     def _user(self, params: tuple[str, ...]) -> Step:
         if len(params) < 4 or not params[0] or not params[3]:
             return Step([self._replies.numeric(ERR_NEEDMOREPARAMS, NO_NICKNAME, "USER")])
-        self._has_user = True
+        self.username, self.realname = params[0], params[3]
         return self._try_to_register()
 
     def _try_to_register(self) -> Step:
-        if self.phase is Phase.WAITING and self.nickname is not None and self._has_user:
+        # USER was given when there is a realname (461 refuses an empty one).
+        if self.phase is Phase.WAITING and self.nickname is not None and self.realname:
             self.phase = Phase.ASKING
             return Step(join_as=self.nickname)
         return Step()

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import Final
 
 from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS
-from chatproto.doors.irc.fitting import pack_words, text_budget
+from chatproto.doors.irc.fitting import pack_words, split_to_fit, text_budget
 from chatproto.doors.irc.identity import (
     CHANNEL_PREFIX,
     MEMBER_HOST,
     NETWORK,
     VERSION,
+    MemberIdentity,
     ServerInfo,
     member_source,
 )
@@ -113,13 +114,15 @@ def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
 
     Nicknames compare as section 3 says (NFKC and case folding): C{rfc8265}, the Unicode
     casemapping IRC servers advertise, is the nearest name for it. No member has a prefix
-    (nobody is an operator), and a client is in exactly one channel.
+    (nobody is an operator), a client is in exactly one channel, and client-only tags
+    (C{+typing}, C{+draft/reply}) are dropped, not relayed (C{CLIENTTAGDENY=*}).
     """
     return (
         "CASEMAPPING=rfc8265",
         "CHANLIMIT=#:1",
         f"CHANMODES=,,,{CHANNEL_MODES}",
         f"CHANTYPES={CHANNEL_PREFIX}",
+        "CLIENTTAGDENY=*",
         f"NETWORK={NETWORK}",
         f"NICKLEN={MAX_NICKNAME_CODE_POINTS}",
         "PREFIX=",
@@ -284,35 +287,55 @@ class Replies:
 
     # Who is here
 
-    def who(self, me: str, mask: str, members: Sequence[str]) -> list[Message]:
-        """352 per member in C{members} (those C{mask} matched), then 315 echoing C{mask}."""
-        name, channel = self.server.name, self.server.channel
+    def who(
+        self, me: str, mask: str, members: Sequence[MemberIdentity], *, of_channel: bool = True
+    ) -> list[Message]:
+        """352 per member in C{members} (those C{mask} matched), then 315 echoing C{mask}.
+
+        The channel field names the channel when C{mask} did (C{of_channel}), else C{*}.
+        """
+        name = self.server.name
+        channel = self.server.channel if of_channel else "*"
         return [
             *(
-                self.numeric(
-                    RPL_WHOREPLY,
-                    me,
-                    channel,
-                    member,
-                    MEMBER_HOST,
-                    name,
-                    member,
-                    "H",
-                    text=f"0 {member}",
+                self._with_realname(
+                    Message(
+                        RPL_WHOREPLY,
+                        (me, channel, member.username, MEMBER_HOST, name, member.nickname, "H"),
+                        name,
+                    ),
+                    "0 ",  # the hop count: every member is on this server, as far as IRC knows
+                    member.realname,
                 )
                 for member in members
             ),
             self.numeric(RPL_ENDOFWHO, me, mask),
         ]
 
-    def whois(self, me: str, target: str, member: str | None) -> list[Message]:
-        """311 then 318 for C{member} (the display form of C{target}), or 401 then 318."""
+    def whois(self, me: str, target: str, member: MemberIdentity | None) -> list[Message]:
+        """311 then 318 for C{member} (whom C{target} names), or 401 then 318 for nobody."""
         if member is None:
             first = self.numeric(ERR_NOSUCHNICK, me, target)
         else:
-            first = self.numeric(RPL_WHOISUSER, me, member, member, MEMBER_HOST, "*", text=member)
-            target = member
+            params = (me, member.nickname, member.username, MEMBER_HOST, "*")
+            first = self._with_realname(
+                Message(RPL_WHOISUSER, params, self.server.name), "", member.realname
+            )
+            target = member.nickname
         return [first, self.numeric(RPL_ENDOFWHOIS, me, target)]
+
+    @staticmethod
+    def _with_realname(template: Message, before: str, realname: str) -> Message:
+        """C{template} with the text C{before} + C{realname}, the realname cut to fit."""
+        budget = text_budget(template) - len(before)
+        # At least one character, even when a long server name leaves no room in 512 bytes.
+        shown = split_to_fit(realname, max(budget, 4))[0]
+        return Message(
+            template.command,
+            (*template.params, before + shown),
+            template.source,
+            force_trailing=True,
+        )
 
     def time(self, me: str, timestamp: str) -> Message:
         """391: the server's time, from an RFC 3339 C{timestamp}, as people read it."""

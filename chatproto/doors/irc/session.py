@@ -34,7 +34,12 @@ from chatproto.core.room import Room
 from chatproto.doors.irc.codec import IrcCodec, codec_for, wire
 from chatproto.doors.irc.commands import NOTICE, LocalCommands, read_chat, targets_of
 from chatproto.doors.irc.framing import Overlong
-from chatproto.doors.irc.identity import ServerInfo, looks_like_channel, mask_matches
+from chatproto.doors.irc.identity import (
+    MemberIdentity,
+    ServerInfo,
+    looks_like_channel,
+    mask_matches,
+)
 from chatproto.doors.irc.mapping import replay_lines
 from chatproto.doors.irc.message import (
     InvalidUtf8,
@@ -90,6 +95,8 @@ class IrcSession(Connection):
     #: When the server pinged the silent client, until it says anything.
     _pinged_at: float | None = None
     _idle_watch: IDelayedCall | None = None
+    #: What WHO and WHOIS show of this client, once registered.
+    identity: MemberIdentity | None = None
 
     def __init__(self, room: Room, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
         super().__init__(room, link, codec_for(door.server, frozenset()), peer, host)
@@ -180,7 +187,11 @@ class IrcSession(Connection):
 
     def _join_answered(self, joined: bool) -> None:
         if joined:
-            self.registration.room_accepted()
+            registration = self.registration
+            registration.room_accepted()
+            self.identity = MemberIdentity.from_user(
+                self.nickname, registration.username, registration.realname
+            )
             self._watch_idle(self.door.ping_interval)
         elif self.state is ConnectionState.CHOOSING:
             self._reply(self.registration.nickname_taken().replies)
@@ -311,14 +322,16 @@ class IrcSession(Connection):
     def _who(self, message: Message) -> None:
         """352 per member the mask matches (the channel, C{*}, a nickname or a glob), 315."""
         mask = message.params[0] if message.params and message.params[0] else "*"
-        if self.door.server.is_channel(mask) or mask in _EVERYONE:
+        of_channel = self.door.server.is_channel(mask)
+        if of_channel or mask in _EVERYONE:
             members = self._members()
         elif looks_like_channel(mask):
             members = []
         else:
             key = nickname_key(mask)
             members = [name for name in self._members() if mask_matches(key, nickname_key(name))]
-        self._reply(self.door.replies.who(self.nickname, mask, members))
+        identities = [self._identity_of(name) for name in members]
+        self._reply(self.door.replies.who(self.nickname, mask, identities, of_channel=of_channel))
 
     def _whois(self, message: Message) -> None:
         """311 and 318 for a member of any door; 401 and 318 for nobody."""
@@ -332,11 +345,20 @@ class IrcSession(Connection):
             return
         key = nickname_key(target)
         found = next((name for name in self._members() if nickname_key(name) == key), None)
-        self._reply(replies.whois(self.nickname, target, found))
+        identity = self._identity_of(found) if found is not None else None
+        self._reply(replies.whois(self.nickname, target, identity))
 
     def _members(self) -> list[str]:
         """Every member's display nickname, of every door, in join order."""
         return [json.loads(name) for name in self.room.nicknames()]
+
+    def _identity_of(self, nickname: str) -> MemberIdentity:
+        """What USER said for an IRC client on this node; the nickname for anyone else
+        (other doors have no username or realname; other nodes' clients are not known here)."""
+        member = self.room.local_member(nickname)
+        if isinstance(member, IrcSession) and member.identity is not None:
+            return member.identity
+        return MemberIdentity.of_nickname(nickname)
 
     # -- idle ping ---------------------------------------------------------------
 

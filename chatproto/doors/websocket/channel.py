@@ -8,8 +8,10 @@ that takes a body, so its HTTP connection:
 - gives each request L{REQUEST_SECONDS} from the connection (or from the
   previous answer, on a kept-alive connection) until it is answered or
   upgraded, however slowly its bytes trickle in; then drops the connection;
-- holds a C{--max-clients} / C{--max-per-ip} place from the start (refused:
-  503), which the chat connection takes over at the upgrade, with any bytes
+- holds a C{--max-clients} / C{--max-per-ip} place from the start (past the
+  limits, one of a few overflow places, so that the chat socket can be told
+  C{server-full}; past those, 503), which the chat connection takes over at
+  the upgrade, with any bytes
   that came in the same read as the upgrade request (they are the chat
   connection's, not a next HTTP request to hold);
 - sends no C{Server} header (no library version).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IProtocol, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
@@ -33,21 +36,75 @@ if TYPE_CHECKING:
 
 #: Seconds a request has from the connection (or the previous answer) to be answered.
 REQUEST_SECONDS = 10.0
+#: Web connections accepted past the admission limits at once (see L{Overflow}).
+MAX_OVERFLOW = 64
 
 
 class WaitingPlace:
     """The admission place of a web connection that is not (yet) a chat connection."""
 
-    __slots__ = ("_channel", "host", "peer")
+    __slots__ = ("_channel", "_gone_waiters", "host", "peer")
 
     def __init__(self, channel: ChatHTTPChannel, peer: str, host: str | None) -> None:
         self._channel = channel
         self.peer = peer
         self.host = host
+        # Who waits for the place to be given up (None once it is).
+        self._gone_waiters: list[Deferred[None]] | None = []
 
     def close(self, reason: CloseReason) -> None:
         """Drop the connection (the server shuts down)."""
         self._channel.drop()
+
+    def evict(self) -> None:
+        """Drop the connection at once."""
+        self._channel.drop()
+
+    def when_gone(self) -> Deferred[None]:
+        """A Deferred that fires once the place is given up: the connection closed, or a
+        chat connection took it over at the upgrade."""
+        if self._gone_waiters is None:
+            return succeed(None)
+        waiter: Deferred[None] = Deferred()
+        self._gone_waiters.append(waiter)
+        return waiter
+
+    def given_up(self) -> None:
+        """The connection no longer holds this place: tell who waits."""
+        waiters, self._gone_waiters = self._gone_waiters or [], None
+        for waiter in waiters:
+            waiter.callback(None)
+
+
+class Overflow:
+    """The web connections accepted past C{--max-clients} or C{--max-per-ip}, at most
+    C{most} at once.
+
+    Such a connection holds no place: a chat socket it opens is refused by the room
+    as every door's are, with C{error} C{server-full} and close code 1013
+    (docs/protocol.md section 9), which tells a browser why. Each lives at most
+    L{REQUEST_SECONDS}; past C{most} of them a connection is answered 503 at once.
+    """
+
+    __slots__ = ("_channels", "most")
+
+    def __init__(self, most: int = MAX_OVERFLOW) -> None:
+        self.most = most
+        self._channels: set[ChatHTTPChannel] = set()
+
+    def __contains__(self, channel: object) -> bool:
+        return channel in self._channels
+
+    def enter(self, channel: ChatHTTPChannel) -> bool:
+        """Count C{channel} in, unless C{most} are in already."""
+        if len(self._channels) >= self.most:
+            return False
+        self._channels.add(channel)
+        return True
+
+    def leave(self, channel: ChatHTTPChannel) -> None:
+        """C{channel} closed or upgraded."""
+        self._channels.discard(channel)
 
 
 class ChatHTTPChannel(HTTPChannel):
@@ -60,6 +117,7 @@ class ChatHTTPChannel(HTTPChannel):
 
     room: Room
     clock: IReactorTime
+    overflow: Overflow
     _place: WaitingPlace | None = None
     # The protocol that took the connection over at the upgrade.
     _upgraded_to: IProtocol | None = None
@@ -68,15 +126,17 @@ class ChatHTTPChannel(HTTPChannel):
     _refused = False
 
     def connectionMade(self) -> None:
-        """Take an admission place (or answer 503) and start the first request's clock."""
+        """Take an admission place (past the limits, one of the few overflow places; past
+        those too, answer 503) and start the first request's clock."""
         super().connectionMade()  # type: ignore[no-untyped-call]
         transport: Any = self.transport
         peer = transport.getPeer()
         place = WaitingPlace(self, describe_peer(peer), peer_host(peer))
-        if not self.room.admit(place):
+        if self.room.admit(place):
+            self._place = place
+        elif not self.overflow.enter(self):
             self._refuse(b"503 Service Unavailable", b"The server is full.\n")
             return
-        self._place = place
         self._start_clock()
 
     def allHeadersReceived(self) -> None:
@@ -99,7 +159,7 @@ class ChatHTTPChannel(HTTPChannel):
         flush of this answer to a client that may not read it) gets its own time."""
         self._stop_clock()
         super().requestDone(request)  # type: ignore[no-untyped-call]
-        if self._place is not None:  # still open and not upgraded
+        if self._place is not None or self in self.overflow:  # still open and not upgraded
             self._start_clock()
 
     def writeHeaders(self, version: bytes, code: bytes, reason: bytes, headers: Headers) -> None:
@@ -151,6 +211,8 @@ class ChatHTTPChannel(HTTPChannel):
         self.drop()
 
     def _release_place(self) -> None:
+        self.overflow.leave(self)
         place, self._place = self._place, None
         if place is not None:
             self.room.release(place)
+            place.given_up()

@@ -24,7 +24,7 @@ from twisted.web.server import Request, Site
 from twisted.web.static import File
 from zope.interface import provider
 
-from chatproto.doors.websocket.channel import ChatHTTPChannel
+from chatproto.doors.websocket.channel import ChatHTTPChannel, Overflow
 from chatproto.doors.websocket.origins import origin_allowed
 from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 
@@ -130,6 +130,7 @@ class ChatSite(Site):
             logFormatter=None if room.config.log_addresses else access_line_without_address,
         )
         self.room = room
+        self.overflow = Overflow()
         self.displayTracebacks = False
 
     def buildProtocol(self, addr: Any) -> Any:
@@ -137,6 +138,7 @@ class ChatSite(Site):
         channel: ChatHTTPChannel = super().buildProtocol(addr)  # type: ignore[no-untyped-call]
         channel.room = self.room
         channel.clock = self.reactor
+        channel.overflow = self.overflow
         return channel
 
 

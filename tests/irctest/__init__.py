@@ -1,0 +1,1 @@
+"""irctest (../shared/irctest) run against the IRC door: the controller and the selection."""
