@@ -1,4 +1,4 @@
-"""One connection to a chat server: frames in and out; the session decides what they mean."""
+"""One connection to a chat server: frames in and out; the client decides what they mean."""
 
 from __future__ import annotations
 
@@ -19,18 +19,18 @@ FIRST_BYTES_KEPT: Final = 32
 
 
 class ConnectionHandler(Protocol):
-    """What a L{ChatClientProtocol} reports to (the session)."""
+    """What a L{ChatClientProtocol} reports to (the L{chatproto.client.api.ChatClient})."""
 
-    def connected(self, link: ChatClientProtocol) -> None:
+    def link_made(self, link: ChatClientProtocol) -> None:
         """A connection was made; C{link} sends on it."""
 
     def control_word(self, word: str) -> None:
         """The server sent a control word (C{HELLO}, C{NICK}, C{READY}, ...)."""
 
-    def received(self, item: Incoming) -> None:
+    def packet_received(self, item: Incoming) -> None:
         """The server sent a packet (or something unreadable)."""
 
-    def disconnected(self, link: ChatClientProtocol, reason: Failure) -> None:
+    def link_lost(self, link: ChatClientProtocol, reason: Failure) -> None:
         """The connection C{link} is gone."""
 
 
@@ -47,7 +47,7 @@ class ChatClientProtocol(Int16StringReceiver):
 
     def connectionMade(self) -> None:
         """Tell the handler."""
-        self._handler.connected(self)
+        self._handler.link_made(self)
 
     def dataReceived(self, data: bytes) -> None:
         """Keep the first few bytes (see L{first_bytes}), then frame as usual."""
@@ -62,7 +62,7 @@ class ChatClientProtocol(Int16StringReceiver):
         try:
             text = string.decode("utf-8")
         except UnicodeDecodeError:
-            self._handler.received(Unreadable(repr(string)))
+            self._handler.packet_received(Unreadable(repr(string)))
             return
         if text in CONTROL_WORDS:
             self._handler.control_word(text)
@@ -70,13 +70,13 @@ class ChatClientProtocol(Int16StringReceiver):
         try:
             packet: dict[str, Any] = parse_packet(text)
         except NotAPacket:
-            self._handler.received(Unreadable(text))
+            self._handler.packet_received(Unreadable(text))
             return
-        self._handler.received(classify(packet))
+        self._handler.packet_received(classify(packet))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """Tell the handler."""
-        self._handler.disconnected(self, reason)
+        self._handler.link_lost(self, reason)
 
     def send(self, frame: bytes) -> None:
         """Write one ready-made frame."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.client.session import MAX_RESUME_TOKEN
+from chatproto.client.api import MAX_RESUME_TOKEN
 from tests.client.fakes import TIMEOUT, Harness, chat, welcome
 
 
