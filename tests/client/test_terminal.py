@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest_twisted
 
+from chatproto.client.testing import start_server
 from tests.client.fake_server import FakeServer
 from tests.client.processes import Tmux, client_argv
-from tests.client.servers import start_server
 from tests.client.test_pipe import alice_said
 from tests.conftest import RunningServer
 from tests.loopback import connect
@@ -135,8 +135,8 @@ async def test_after_a_restart_rejoins_and_asks_when_the_nickname_was_taken(
     tmp_path: Path, tmux: Tmux
 ) -> None:
     history = tmp_path / "history.jsonl"
-    first = start_server(history)
-    port = await first.listen()
+    first = await start_server(history)
+    port = first.port
     argv = client_argv("--nick", "carol", "127.0.0.1", str(port))
     tmux.start(argv, TZ="UTC", NO_COLOR="1")
     await tmux.shows_line("*** Welcome! Online (1): carol")
@@ -153,8 +153,8 @@ async def test_after_a_restart_rejoins_and_asks_when_the_nickname_was_taken(
         next(line for line in screen if "(attempt 2)" in line)
     ], "one status line, updated"
 
-    second = start_server(history)
-    thief = await connect(await second.listen())
+    second = await start_server(history)
+    thief = await connect(second.port)
     await thief.join("carol")
     await second.listen(port)
     await tmux.shows_line("--- The nickname carol is taken.")
