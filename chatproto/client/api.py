@@ -187,7 +187,13 @@ class ChatClient:
         self._greeting: IDelayedCall | None = None
         #: Why we closed the connection ourselves, to say instead of "closed by the server".
         self._closing_because: str | None = None
+        #: The welcome of the current connection (C{None} until it came).
         self._welcome: Welcome | None = None
+        #: Whether the client was ever in the room (so a join is a rejoin).
+        self._welcomed_before = False
+        #: An error the server sent before greeting us (C{server-full}), to say why
+        #: the connection ended.
+        self._refusal: ChatError | None = None
         self._resume_token: str | None = None
         self._asking = False
         self._since_sent: int | None = None
@@ -238,7 +244,7 @@ class ChatClient:
 
     def when_joined(self) -> Deferred[Welcome]:
         """Fire with the welcome of the next join or rejoin (at once if in the room now)."""
-        if self._phase is _Phase.JOINED and self._welcome is not None:
+        if self._welcome is not None:
             return succeed(self._welcome)
         if self._stopped:
             return fail(ClientStopped("the client has stopped"))
@@ -361,6 +367,9 @@ class ChatClient:
 
     def link_made(self, link: ChatClientProtocol) -> None:
         """A connection was made; wait (at most the timeout) for the server's C{NICK}."""
+        if self._stopped:
+            link.close()  # Made just before the reconnecting service stopped.
+            return
         self._link = link
         self._phase = _Phase.GREETED
         self._await_greeting()
@@ -395,6 +404,7 @@ class ChatClient:
         if link is not self._link:
             return
         self._link = None
+        self._welcome = None
         self._phase = _Phase.OFFLINE
         self._outbox.close()
         self._greeting_done()
@@ -404,6 +414,8 @@ class ChatClient:
             self._leaving.done.callback(None)
             return
         why, self._closing_because = self._closing_because or _describe(reason), None
+        if self._refusal is not None:
+            why, self._refusal = str(self._refusal), None
         if not self._greeted:
             self._stop(
                 ClientStopped(f"the connection to {self.server} ended before we joined ({why})")
@@ -446,6 +458,10 @@ class ChatClient:
             return
         self._stopped = True
         self._stop_reason = reason
+        if self._link is not None and self._leaving is None:
+            # Given up while connected (no nickname to offer): no connection is left open.
+            self._link.send(CONTROL_FRAMES[BYE])
+            self._link.close()
         ended = reason or ClientStopped("the client left")
         for item in self._outbox.drain():
             if item.answer is not None:
@@ -535,7 +551,7 @@ class ChatClient:
     def _send_nickname(self, nickname: str) -> None:
         if self._link is None:
             return
-        since = self.last_id if self._resume or not self._greeted_before() else None
+        since = self.last_id if self._resume or not self._welcomed_before else None
         if since is None:
             self._link.send(frame_text(nickname))
             return
@@ -544,10 +560,6 @@ class ChatClient:
         if self._resume_token is not None and self._resume:
             resume["token"] = self._resume_token
         self._link.send(encode_packet(resume))
-
-    def _greeted_before(self) -> bool:
-        """Whether the client was in the room before (so this join is a rejoin)."""
-        return self._welcome is not None
 
     def _chat(self, message: ChatMessage) -> None:
         if message.id is not None:
@@ -586,6 +598,8 @@ class ChatClient:
         elif notice.event == "error":
             error = ChatError(code or "error", notice.message, retry_after)
             if not self._answer(error):
+                if self._phase is _Phase.GREETED:
+                    self._refusal = error
                 self.error_received(error)
         elif notice.event == "join":
             self.user_joined(user)
@@ -618,7 +632,7 @@ class ChatClient:
             self.last_id = max(self.last_id or 0, welcome.last_id)
         token = string_field(notice.packet, "resume_token")
         self._resume_token = token if token is None or len(token) <= MAX_RESUME_TOKEN else None
-        again = self._greeted_before()
+        again, self._welcomed_before = self._welcomed_before, True
         self._welcome = welcome
         if self._link is not None:
             self._outbox.open(self._link.send)

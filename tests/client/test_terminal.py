@@ -45,8 +45,13 @@ async def test_join_through_retry_chat_while_typing_and_leave_with_ctrl_c(
     await tmux.shows(lambda s: prompt_line(s) == f"carol> {half}", "the half-typed line")
     for n in range(5):
         alice.send_json({"message": f"incoming {n}"})
-    screen = await tmux.shows_line("<alice> incoming 4")
-    assert prompt_line(screen) == f"carol> {half}"
+    # Printing above the prompt erases and redraws it: wait for the redrawn screen.
+    screen = await tmux.shows(
+        lambda s: (
+            any("<alice> incoming 4" in line for line in s) and prompt_line(s) == f"carol> {half}"
+        ),
+        "incoming 4 above the half-typed line",
+    )
     incoming = [line.split("] ", 1)[1] for line in screen if "<alice> incoming" in line]
     assert incoming == [f"<alice> incoming {n}" for n in range(5)]
 
