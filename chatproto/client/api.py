@@ -33,7 +33,11 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClien
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 
-from chatproto.client.connect import described_endpoint, reconnecting_service
+from chatproto.client.connect import (
+    described_connection,
+    reconnecting_service,
+    word_packet_factory,
+)
 from chatproto.client.errors import ChatError, ClientStopped, MessageTooLong, NicknameRefused
 from chatproto.client.incoming import (
     ChatMessage,
@@ -46,7 +50,7 @@ from chatproto.client.incoming import (
     string_field,
 )
 from chatproto.client.outbox import Outbox, Outgoing
-from chatproto.client.protocol import ChatClientProtocol
+from chatproto.client.protocol import Link
 from chatproto.core.nicknames import InvalidNickname, nickname_key, validate_nickname
 from chatproto.core.words import BYE, NICK, READY, RETRY
 from chatproto.doors.tcp.framing import CONTROL_FRAMES, FrameTooLong, encode_packet, frame_text
@@ -178,7 +182,7 @@ class ChatClient:
         self._timeout = timeout
         self._outbox = Outbox(clock)
         self._service: ClientService | None = None
-        self._link: ChatClientProtocol | None = None
+        self._link: Link | None = None
         self._phase = _Phase.OFFLINE
         #: Whether a chat server ever asked us for a nickname: until then a lost
         #: connection (refused TLS, not a chat server) stops the client.
@@ -212,8 +216,9 @@ class ChatClient:
     def connect(self, endpoint: str | IStreamClientEndpoint) -> Deferred[Welcome]:
         """Connect (and reconnect as needed) to a chat server; fire once joined.
 
-        @param endpoint: a client endpoint, or its description (C{tcp:host=H:port=P},
-            C{ssl:...}, C{unix:PATH}).
+        @param endpoint: a client endpoint, its description (C{tcp:host=H:port=P},
+            C{ssl:...}, C{unix:PATH}), or the URL of a server's WebSocket door
+            (C{ws://HOST:PORT/chat}, C{wss://...}).
         @return: the first L{Welcome}; it fails with L{ClientStopped} if the client
             ends before joining (nothing listens, not a chat server, nickname refused).
         @raise ValueError: if C{endpoint} is not a client endpoint description.
@@ -223,9 +228,11 @@ class ChatClient:
             raise RuntimeError("a ChatClient connects once; make a new one")
         if isinstance(endpoint, str):
             self.server = endpoint
-            endpoint = described_endpoint(self._clock, endpoint)
+            endpoint, factory = described_connection(self._clock, endpoint, self, self._timeout)
+        else:
+            factory = word_packet_factory(self)
         joined = self.when_joined()
-        self._service = reconnecting_service(self._clock, endpoint, self, self.retrying)
+        self._service = reconnecting_service(self._clock, endpoint, factory, self.retrying)
         self.connecting()
         self._service.startService()
         self._service.whenConnected(failAfterFailures=1).addErrback(self._unreachable)
@@ -365,7 +372,7 @@ class ChatClient:
         if self._greeted and not self._stopped and self._leaving is None:
             self.reconnecting(attempt, delay)
 
-    def link_made(self, link: ChatClientProtocol) -> None:
+    def link_made(self, link: Link) -> None:
         """A connection was made; wait (at most the timeout) for the server's C{NICK}."""
         if self._stopped:
             link.close()  # Made just before the reconnecting service stopped.
@@ -399,7 +406,7 @@ class ChatClient:
         else:
             self.unreadable_received(item.text)
 
-    def link_lost(self, link: ChatClientProtocol, reason: Failure) -> None:
+    def link_lost(self, link: Link, reason: Failure) -> None:
         """The connection dropped: finish leaving, give up, or wait for the reconnect."""
         if link is not self._link:
             return

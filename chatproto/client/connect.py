@@ -15,6 +15,7 @@ from twisted.internet.ssl import Certificate, optionsForClientTLS
 
 from chatproto.client.options import ClientOptions, EndpointDescription, UsageError
 from chatproto.client.protocol import ChatClientProtocol, ConnectionHandler
+from chatproto.client.websocket import is_websocket_url, websocket_connection
 
 #: Seconds before the first reconnect attempt; each later one waits longer, up to L{MAX_DELAY}.
 INITIAL_DELAY: Final = 0.5
@@ -74,13 +75,31 @@ class _HandlerFactory(Factory):
         return ChatClientProtocol(self._handler)
 
 
+def word_packet_factory(handler: ConnectionHandler) -> Factory:
+    """The protocol factory of word-packet connections that report to C{handler}."""
+    return _HandlerFactory(handler)
+
+
+def described_connection(
+    reactor: IReactorTime, description: str, handler: ConnectionHandler, timeout: float
+) -> tuple[IStreamClientEndpoint, Factory]:
+    """The endpoint and protocol factory for a description or a C{ws://}/C{wss://} URL
+    (the WebSocket door), reporting to C{handler}.
+
+    @raise ValueError: if C{description} is neither.
+    """
+    if is_websocket_url(description):
+        return websocket_connection(reactor, description, handler, timeout)
+    return described_endpoint(reactor, description), word_packet_factory(handler)
+
+
 def reconnecting_service(
     reactor: IReactorTime,
     endpoint: IStreamClientEndpoint,
-    handler: ConnectionHandler,
+    factory: Factory,
     retrying: Callable[[int, float], None],
 ) -> ClientService:
-    """A C{ClientService} that connects C{handler} and reconnects it with backoff.
+    """A C{ClientService} that connects with C{factory} and reconnects with backoff.
 
     Every scheduled attempt is announced to C{retrying(attempt, delay)}.
     """
@@ -91,6 +110,4 @@ def reconnecting_service(
         retrying(attempt, delay)
         return delay
 
-    return ClientService(
-        endpoint, _HandlerFactory(handler), retryPolicy=announced_backoff, clock=reactor
-    )
+    return ClientService(endpoint, factory, retryPolicy=announced_backoff, clock=reactor)

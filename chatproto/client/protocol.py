@@ -18,10 +18,23 @@ from chatproto.doors.packets.parsing import NotAPacket, parse_packet
 FIRST_BYTES_KEPT: Final = 32
 
 
-class ConnectionHandler(Protocol):
-    """What a L{ChatClientProtocol} reports to (the L{chatproto.client.api.ChatClient})."""
+class Link(Protocol):
+    """One connection as the client uses it, whatever carries the frames."""
 
-    def link_made(self, link: ChatClientProtocol) -> None:
+    #: The first bytes the server sent (at most L{FIRST_BYTES_KEPT}).
+    first_bytes: bytes
+
+    def send(self, frame: bytes) -> None:
+        """Write one ready-made word packet frame (2-byte length, then the text)."""
+
+    def close(self) -> None:
+        """Close the connection once what was written is sent; ignore frames after this."""
+
+
+class ConnectionHandler(Protocol):
+    """What a connection reports to (the L{chatproto.client.api.ChatClient})."""
+
+    def link_made(self, link: Link) -> None:
         """A connection was made; C{link} sends on it."""
 
     def control_word(self, word: str) -> None:
@@ -30,8 +43,27 @@ class ConnectionHandler(Protocol):
     def packet_received(self, item: Incoming) -> None:
         """The server sent a packet (or something unreadable)."""
 
-    def link_lost(self, link: ChatClientProtocol, reason: Failure) -> None:
+    def link_lost(self, link: Link, reason: Failure) -> None:
         """The connection C{link} is gone."""
+
+
+def deliver(handler: ConnectionHandler, text: bytes) -> None:
+    """Hand one frame's text to C{handler} as a control word, a packet or something
+    unreadable (docs/protocol.md section 1.3)."""
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError:
+        handler.packet_received(Unreadable(repr(text)))
+        return
+    if decoded in CONTROL_WORDS:
+        handler.control_word(decoded)
+        return
+    try:
+        packet: dict[str, Any] = parse_packet(decoded)
+    except NotAPacket:
+        handler.packet_received(Unreadable(decoded))
+        return
+    handler.packet_received(classify(packet))
 
 
 class ChatClientProtocol(Int16StringReceiver):
@@ -56,23 +88,9 @@ class ChatClientProtocol(Int16StringReceiver):
         super().dataReceived(data)  # type: ignore[no-untyped-call]
 
     def stringReceived(self, string: bytes) -> None:
-        """Hand one frame to the handler as a control word, a packet or something unreadable."""
-        if self._closing:
-            return
-        try:
-            text = string.decode("utf-8")
-        except UnicodeDecodeError:
-            self._handler.packet_received(Unreadable(repr(string)))
-            return
-        if text in CONTROL_WORDS:
-            self._handler.control_word(text)
-            return
-        try:
-            packet: dict[str, Any] = parse_packet(text)
-        except NotAPacket:
-            self._handler.packet_received(Unreadable(text))
-            return
-        self._handler.packet_received(classify(packet))
+        """Hand one frame to the handler."""
+        if not self._closing:
+            deliver(self._handler, string)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """Tell the handler."""

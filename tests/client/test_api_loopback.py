@@ -13,6 +13,8 @@ from twisted.internet.defer import Deferred, DeferredQueue
 from chatproto.client.api import ChatClient, ChatError, ChatMessage, ClientStopped, Welcome
 from chatproto.client.testing import start_server
 from chatproto.core.config import RoomConfig
+from tests.client.test_pipe import chat_from
+from tests.conftest import RunningServer
 from tests.loopback import DEADLINE, connect
 
 
@@ -132,3 +134,29 @@ async def test_connecting_to_nothing_fails_the_join() -> None:
     with pytest.raises(ClientStopped) as stopped:
         await ChatClient("bot").connect(f"tcp:host=127.0.0.1:port={port}")
     assert str(stopped.value).startswith(f"cannot connect to tcp:host=127.0.0.1:port={port}: ")
+
+
+@pytest_twisted.ensureDeferred
+async def test_over_the_websocket_door(chat_server: RunningServer) -> None:
+    bot = Pong("wsbot")
+    welcome = await bot.connect(f"ws://127.0.0.1:{chat_server.ws_port}/chat")
+    assert welcome.users.names == ["wsbot"]
+    alice = await connect(chat_server.port)
+    await alice.join("alice")
+    alice.send_json({"message": "!ping"})
+    assert await chat_from(alice, "wsbot") == "pong"
+    receipt = await bot.send_private("alice", "psst é")
+    assert (receipt.to, receipt.text) == ("alice", "psst é")
+    assert (await alice.next_chat())["message"] == "psst é"
+    await bot.leave()
+    leave = await alice.until_event("leave")
+    assert (leave["user"], leave["reason"]) == ("wsbot", "bye")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_websocket_url_that_is_not_a_chat_socket_fails_the_join(
+    chat_server: RunningServer,
+) -> None:
+    with pytest.raises(ClientStopped) as stopped:
+        await ChatClient("bot").connect(f"ws://127.0.0.1:{chat_server.ws_port}/nothing-here")
+    assert "ended before we joined" in str(stopped.value)

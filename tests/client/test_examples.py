@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
+from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol, serverFromString
 
 from chatproto.client.testing import LoopbackServer, start_server
+from chatproto.doors.websocket.protocol import ChatWebSocketFactory
+from chatproto.doors.websocket.site import chat_site
+from tests.certs import make_certificate
 from tests.client.processes import ROOT, PipeClient, client_env, eventually, spawn_program
 from tests.client.test_pipe import chat_from
+from tests.conftest import RunningServer
 from tests.loopback import RawClient, connect
 
 EXAMPLES = ROOT / "docs" / "examples"
@@ -131,3 +135,29 @@ async def eventually_connected(socket: Path) -> RawClient:
     await eventually(socket.exists, f"a server listening on {socket}")
     endpoint = UNIXClientEndpoint(reactor, str(socket))
     return await connectProtocol(endpoint, RawClient())
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_echo_bot_over_wss_checks_the_certificate(
+    chat_server: RunningServer, tmp_path: Path
+) -> None:
+    cert, key = make_certificate(tmp_path)
+    site = chat_site(ChatWebSocketFactory(chat_server.room))
+    listening = await serverFromString(
+        reactor, f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+    ).listen(site)
+    url = f"wss://localhost:{listening.getHost().port}/chat"
+    try:
+        untrusting = run_example("echo_bot.py", url)
+        assert await untrusting.exit_status() == 1
+        assert "certificate verify failed" in untrusting.stderr.decode()
+
+        trusting = spawn_program(
+            [sys.executable, str(EXAMPLES / "echo_bot.py"), url, "--nick", "wssbot"],
+            env=client_env(SSL_CERT_FILE=str(cert)),
+        )
+        await trusting.output_line(lambda line: line.startswith("joined as wssbot"), "the join")
+        trusting.transport.signalProcess(signal.SIGTERM)
+        assert await trusting.exit_status() == 0
+    finally:
+        await listening.stopListening()
