@@ -214,6 +214,20 @@ class EventTests(SynchronousTestCase):
         failure = self.failureResultOf(joined, NicknameRefused)
         self.assertEqual(str(failure.value), "The nickname bot is taken.")
 
+    def test_a_full_server_says_so_and_the_join_fails_saying_why(self) -> None:
+        client = RecordingClient()
+        joined = client.when_joined()
+        wire = Wire(client, client.clock)
+        wire.connect()
+        wire.server(notice("error", "Server full", code="server-full"))
+        wire.drop(clean=True)
+        self.assertEqual(client.taken()[0], ("error", "server-full"))
+        failure = self.failureResultOf(joined, ClientStopped)
+        self.assertEqual(
+            str(failure.value),
+            "the connection to the server ended before we joined (Server full (server-full))",
+        )
+
     def test_a_nickname_against_the_rules_is_refused_at_once(self) -> None:
         with self.assertRaises(InvalidNickname):
             RecordingClient("two words")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest_twisted
@@ -161,3 +162,33 @@ async def test_the_echo_bot_over_wss_checks_the_certificate(
         assert await trusting.exit_status() == 0
     finally:
         await listening.stopListening()
+
+
+def fifteen_line_bot() -> str:
+    """The code of docs/client-api.md's "A bot in 15 lines", as written there."""
+    doc = (ROOT / "docs" / "client-api.md").read_text(encoding="utf-8")
+    section = doc.split("\n## A bot in 15 lines\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split(":\n\n", 1)[1].split("\n\n`", 1)[0]
+    return textwrap.dedent(block) + "\n"
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_bot_in_the_guide_runs_as_written(tmp_path: Path) -> None:
+    code = fifteen_line_bot()
+    assert len([line for line in code.splitlines() if line.strip()]) <= 15
+    script = tmp_path / "pingbot.py"
+    script.write_text(code, encoding="utf-8")
+    server = await start_server()
+    try:
+        alice = await connect(server.port)
+        await alice.join("alice")
+        bot = spawn_program([sys.executable, str(script), server.endpoint], path=tmp_path)
+        assert (await alice.until_event("join"))["user"] == "pingbot"
+        alice.send_json({"message": "!ping"})
+        assert await chat_from(alice, "pingbot") == "pong"
+        bot.transport.signalProcess(signal.SIGINT)
+        leave = await alice.until_event("leave")
+        assert (leave["user"], leave["reason"]) == ("pingbot", "bye")
+        assert await bot.exit_status() == 0
+    finally:
+        await server.stop()
