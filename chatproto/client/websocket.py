@@ -24,6 +24,8 @@ from chatproto.client.protocol import ConnectionHandler, deliver
 
 #: The subprotocol the client offers (docs/protocol.md section 9).
 SUBPROTOCOL: Final = "chatproto.v1"
+#: The longest message accepted from the server: one frame's text.
+MAX_MESSAGE_BYTES: Final = 65535
 #: The length prefix of a word-packet frame, which a WebSocket message does not carry.
 _PREFIX: Final = 2
 
@@ -33,6 +35,11 @@ class _ChatWebSocketFactory(WebSocketClientFactory):
 
     def __init__(self, url: str, handler: ConnectionHandler) -> None:
         super().__init__(url, protocols=[SUBPROTOCOL])  # type: ignore[no-untyped-call]
+        # A frame's text is at most 65535 bytes (docs/protocol.md section 1.2): a server
+        # cannot make the client buffer a bigger message.
+        self.setProtocolOptions(  # type: ignore[no-untyped-call]
+            maxFramePayloadSize=MAX_MESSAGE_BYTES, maxMessagePayloadSize=MAX_MESSAGE_BYTES
+        )
         self.handler = handler
         self.protocol = ChatWebSocketLink
 

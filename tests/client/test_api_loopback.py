@@ -7,8 +7,10 @@ from typing import Any, TypeVar
 
 import pytest
 import pytest_twisted
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredQueue
+from twisted.internet.endpoints import serverFromString
 
 from chatproto.client.api import ChatClient, ChatError, ChatMessage, ClientStopped, Welcome
 from chatproto.client.testing import start_server
@@ -160,3 +162,24 @@ async def test_a_websocket_url_that_is_not_a_chat_socket_fails_the_join(
     with pytest.raises(ClientStopped) as stopped:
         await ChatClient("bot").connect(f"ws://127.0.0.1:{chat_server.ws_port}/nothing-here")
     assert "ended before we joined" in str(stopped.value)
+
+
+class _Flooder(WebSocketServerProtocol):  # type: ignore[misc]
+    """A WebSocket server that answers the upgrade with one message bigger than a frame."""
+
+    def onOpen(self) -> None:
+        self.sendMessage(b"x" * 70000)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_websocket_message_bigger_than_a_frame_closes_the_connection() -> None:
+    factory = WebSocketServerFactory()
+    factory.protocol = _Flooder
+    listening = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
+    try:
+        client = ChatClient("bot", timeout=DEADLINE)
+        with pytest.raises(ClientStopped) as stopped:
+            await client.connect(f"ws://127.0.0.1:{listening.getHost().port}/chat")
+        assert "ended before we joined" in str(stopped.value)
+    finally:
+        await listening.stopListening()
