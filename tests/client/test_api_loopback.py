@@ -13,6 +13,7 @@ from twisted.internet.defer import Deferred, DeferredQueue
 from twisted.internet.endpoints import serverFromString
 
 from chatproto.client.api import ChatClient, ChatError, ChatMessage, ClientStopped, Welcome
+from chatproto.client.service import ChatClientService
 from chatproto.client.testing import start_server
 from chatproto.core.config import RoomConfig
 from tests.client.test_pipe import chat_from
@@ -183,3 +184,19 @@ async def test_a_websocket_message_bigger_than_a_frame_closes_the_connection() -
         assert "ended before we joined" in str(stopped.value)
     finally:
         await listening.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_as_a_twistd_service_it_joins_on_start_and_leaves_on_stop() -> None:
+    server = await start_server()
+    try:
+        alice = await connect(server.port)
+        await alice.join("alice")
+        service = ChatClientService(ChatClient("servicebot"), server.endpoint)
+        service.startService()
+        assert (await alice.until_event("join"))["user"] == "servicebot"
+        await service.stopService()
+        leave = await alice.until_event("leave")
+        assert (leave["user"], leave["reason"]) == ("servicebot", "bye")
+    finally:
+        await server.stop()
