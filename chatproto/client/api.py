@@ -420,6 +420,8 @@ class ChatClient:
                 self._leaving.timeout.cancel()
             self._leaving.done.callback(None)
             return
+        if self._stopped:
+            return  # It gave up and closed the connection itself: nothing more to say.
         why, self._closing_because = self._closing_because or _describe(reason), None
         if self._refusal is not None:
             why, self._refusal = str(self._refusal), None
@@ -466,8 +468,10 @@ class ChatClient:
         self._stopped = True
         self._stop_reason = reason
         if self._link is not None and self._leaving is None:
-            # Given up while connected (no nickname to offer): no connection is left open.
-            self._link.send(CONTROL_FRAMES[BYE])
+            # Given up while connected: no connection is left open. BYE is for a chat
+            # server (no nickname to offer); anything else is just closed.
+            if self._greeted:
+                self._link.send(CONTROL_FRAMES[BYE])
             self._link.close()
         ended = reason or ClientStopped("the client left")
         for item in self._outbox.drain():

@@ -213,6 +213,10 @@ class EventTests(SynchronousTestCase):
         wire.server("HELLO", "NICK", "RETRY")
         failure = self.failureResultOf(joined, NicknameRefused)
         self.assertEqual(str(failure.value), "The nickname bot is taken.")
+        self.assertEqual(wire.sent(), ["bot", "BYE"])
+        self.assertTrue(wire.transport.disconnecting)
+        wire.drop(clean=True)
+        self.assertEqual(client.taken(), [("stopped", "The nickname bot is taken.")])
 
     def test_a_full_server_says_so_and_the_join_fails_saying_why(self) -> None:
         client = RecordingClient()

@@ -48,6 +48,7 @@ class GreetingTimeoutTests(SynchronousTestCase):
             ],
         )
         self.assertTrue(h.transport.disconnecting)
+        self.assertEqual(h.sent(), [], "closed, not left with BYE: it is no chat server")
 
     def test_says_what_a_server_that_is_not_a_chat_server_sent(self) -> None:
         h = Harness()
