@@ -432,7 +432,7 @@ class ChatClient:
             return
         what = "The server shut down" if self._server_closing else f"Connection lost ({why})"
         self._server_closing = False
-        self.disconnected(what, self._reconnect and not self._stopped)
+        self.disconnected(what, self._reconnect)
         if not self._reconnect:
             self._stop(ClientStopped(f"{what}; not reconnecting ({self.NO_RECONNECT_OPTION})"))
 
