@@ -3,6 +3,7 @@ C{ClientService}."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from OpenSSL.crypto import Error as OpenSSLError
@@ -13,8 +14,8 @@ from twisted.internet.protocol import Factory
 from twisted.internet.ssl import Certificate, optionsForClientTLS
 
 from chatproto.client.options import ClientOptions, EndpointDescription, UsageError
-from chatproto.client.protocol import ChatClientProtocol
-from chatproto.client.session import Session
+from chatproto.client.protocol import ChatClientProtocol, ConnectionHandler
+from chatproto.client.websocket import is_websocket_url, websocket_connection
 
 #: Seconds before the first reconnect attempt; each later one waits longer, up to L{MAX_DELAY}.
 INITIAL_DELAY: Final = 0.5
@@ -32,13 +33,9 @@ def client_endpoint(reactor: IReactorTime, options: ClientOptions) -> IStreamCli
     endpoint: IStreamClientEndpoint
     if isinstance(address, EndpointDescription):
         try:
-            endpoint = clientFromString(reactor, address.text)
-        except (ValueError, TypeError, KeyError) as e:
-            raise UsageError(
-                f"{address.text!r} is not a client endpoint description ({e}); "
-                "for a host and a port write HOST PORT"
-            ) from None
-        return endpoint
+            return described_endpoint(reactor, address.text)
+        except ValueError as e:
+            raise UsageError(f"{e}; for a host and a port write HOST PORT") from None
     endpoint = HostnameEndpoint(reactor, address.host, address.port, timeout=options.timeout)
     if not options.tls:
         return endpoint
@@ -54,31 +51,63 @@ def client_endpoint(reactor: IReactorTime, options: ClientOptions) -> IStreamCli
     return wrapClientTLS(optionsForClientTLS(address.host, trustRoot=trust), endpoint)
 
 
-class _SessionFactory(Factory):
-    """Builds one L{ChatClientProtocol} per connection, all reporting to one session."""
+def described_endpoint(reactor: IReactorTime, description: str) -> IStreamClientEndpoint:
+    """The client endpoint a description names (C{tcp:host=H:port=P}, C{ssl:...},
+    C{unix:PATH}, ...: Twisted's C{clientFromString}).
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    @raise ValueError: if C{description} is not a client endpoint description.
+    """
+    try:
+        endpoint: IStreamClientEndpoint = clientFromString(reactor, description)
+    except (ValueError, TypeError, KeyError) as e:
+        raise ValueError(f"{description!r} is not a client endpoint description ({e})") from None
+    return endpoint
+
+
+class _HandlerFactory(Factory):
+    """Builds one L{ChatClientProtocol} per connection, all reporting to one handler."""
+
+    def __init__(self, handler: ConnectionHandler) -> None:
+        self._handler = handler
 
     def buildProtocol(self, addr: IAddress | None) -> ChatClientProtocol:
         """A protocol for a new connection."""
-        return ChatClientProtocol(self._session)
+        return ChatClientProtocol(self._handler)
+
+
+def word_packet_factory(handler: ConnectionHandler) -> Factory:
+    """The protocol factory of word-packet connections that report to C{handler}."""
+    return _HandlerFactory(handler)
+
+
+def described_connection(
+    reactor: IReactorTime, description: str, handler: ConnectionHandler, timeout: float
+) -> tuple[IStreamClientEndpoint, Factory]:
+    """The endpoint and protocol factory for a description or a C{ws://}/C{wss://} URL
+    (the WebSocket door), reporting to C{handler}.
+
+    @raise ValueError: if C{description} is neither.
+    """
+    if is_websocket_url(description):
+        return websocket_connection(reactor, description, handler, timeout)
+    return described_endpoint(reactor, description), word_packet_factory(handler)
 
 
 def reconnecting_service(
-    reactor: IReactorTime, endpoint: IStreamClientEndpoint, session: Session
+    reactor: IReactorTime,
+    endpoint: IStreamClientEndpoint,
+    factory: Factory,
+    retrying: Callable[[int, float], None],
 ) -> ClientService:
-    """A C{ClientService} that connects C{session} and reconnects it with backoff.
+    """A C{ClientService} that connects with C{factory} and reconnects with backoff.
 
-    Every scheduled attempt is announced to the session, which tells the person.
+    Every scheduled attempt is announced to C{retrying(attempt, delay)}.
     """
     backoff = backoffPolicy(initialDelay=INITIAL_DELAY, maxDelay=MAX_DELAY)
 
     def announced_backoff(attempt: int) -> float:
         delay = backoff(attempt)
-        session.retrying(attempt, delay)
+        retrying(attempt, delay)
         return delay
 
-    return ClientService(
-        endpoint, _SessionFactory(session), retryPolicy=announced_backoff, clock=reactor
-    )
+    return ClientService(endpoint, factory, retryPolicy=announced_backoff, clock=reactor)

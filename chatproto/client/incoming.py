@@ -53,14 +53,21 @@ def parse_timestamp(packet: dict[str, Any]) -> datetime | None:
 class ChatMessage:
     """A chat packet: public (with an C{id}) or private (with C{to}), live or replayed."""
 
+    #: The packet as received (the pipe's C{--json} prints it).
     packet: dict[str, Any]
+    #: The server's id of a public message (docs/protocol.md section 4.1); C{None} for
+    #: a private one.
     id: int | None
+    #: The server's timestamp, or C{None} if it sent none that can be read.
     time: datetime | None
+    #: Who sent it, as the server shows the nickname.
     nickname: str
     text: str
+    #: The recipient of a private message; C{None} for a public one.
     to: str | None
+    #: Replayed from history (on joining or resuming), not live.
     history: bool
-    #: Set by the session: this client sent it.
+    #: This client sent it (the server's copy is the receipt).
     own: bool = False
 
 
@@ -82,6 +89,51 @@ class Unreadable:
 
 
 Incoming = ChatMessage | Notice | Unreadable
+
+
+@dataclass(frozen=True)
+class Users:
+    """Who is online, as a C{welcome} or C{who} notice lists them (docs/protocol.md
+    section 5.2)."""
+
+    #: The nicknames in join order (a prefix of them when the list was too big for a frame).
+    names: list[str]
+    #: How many are online: more than C{len(names)} when the server cut the list.
+    count: int
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the server left names out (a big room)."""
+        return self.count > len(self.names)
+
+    @classmethod
+    def of(cls, notice: Notice) -> Users:
+        """The users a C{welcome} or C{who} notice lists."""
+        names = string_list(notice.packet, "users")
+        count = int_field(notice.packet, "count")
+        return cls(names, max(count or 0, len(names)))
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """The C{welcome} notice that ends a join (docs/protocol.md sections 2.4 and 5.1)."""
+
+    notice: Notice
+    users: Users
+    #: The newest stored message id (0 when there is none): everything up to it was seen.
+    last_id: int
+    #: The oldest id the server can still replay (0 when there is none).
+    first_id: int
+
+    @classmethod
+    def of(cls, notice: Notice) -> Welcome:
+        """Read a C{welcome} notice; missing or odd fields count as 0."""
+        return cls(
+            notice,
+            Users.of(notice),
+            int_field(notice.packet, "last_id") or 0,
+            int_field(notice.packet, "first_id") or 0,
+        )
 
 
 def classify(packet: dict[str, Any]) -> Incoming:

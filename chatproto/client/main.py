@@ -9,9 +9,8 @@ from twisted.internet.asyncioreactor import AsyncioSelectorReactor
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorCore, IStreamClientEndpoint
 from twisted.internet.main import installReactor
-from twisted.internet.task import deferLater
 
-from chatproto.client.connect import client_endpoint, reconnecting_service
+from chatproto.client.connect import client_endpoint
 from chatproto.client.options import PROGRAM, ClientOptions, UsageError, parse_options
 from chatproto.client.pipe import PipeFrontend
 from chatproto.client.render import Level, LocalNotice
@@ -80,23 +79,16 @@ def _run(
         show_history=options.history,
         on_exit=outcome,
     )
-    service = reconnecting_service(reactor, endpoint, session)
 
     def start() -> None:
         if interactive:
             frontend.show(LocalNotice(Level.INFO, f"Connecting to {server}..."))
-        session.connecting()
-        service.startService()
-        service.whenConnected(failAfterFailures=1).addErrback(
-            lambda failure: outcome(1, f"cannot connect to {server}: {failure.getErrorMessage()}")
-        )
+        # A failure to join ends the program through the session's on_exit.
+        session.connect(endpoint).addErrback(lambda _: None)
 
     async def shutdown() -> None:
         outcome.ending = True
         await session.leave()
-        # Not from inside connectionLost: ClientService forbids re-entrant stopService.
-        await deferLater(reactor, 0, lambda: None)
-        await service.stopService()
         await frontend.close()
 
     core.callWhenRunning(start)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -12,10 +13,12 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A frame to send; C{text} is a public message's text, to recognise it in a replay."""
+    """A frame to send; C{text} is a public message's text, to recognise it in a replay;
+    C{answer} is fired by whoever reads the server's answer to it."""
 
     frame: bytes
     text: str | None = None
+    answer: Deferred[Any] | None = field(default=None, compare=False)
 
 
 class Outbox:
@@ -56,11 +59,17 @@ class Outbox:
             self._retry.cancel()
             self._retry = None
 
-    def answered(self) -> None:
-        """The server answered the frame in flight: send the next."""
-        if self._in_flight is not None and self._retry is None:
-            self._in_flight = None
-            self._pump()
+    def answered(self) -> Outgoing | None:
+        """The server answered the frame in flight: send the next.
+
+        @return: the frame that was answered (C{None} if nothing was waiting for an answer).
+        """
+        answered = self._in_flight
+        if answered is None or self._retry is not None:
+            return None
+        self._in_flight = None
+        self._pump()
+        return answered
 
     def retry_later(self, delay: float) -> bool:
         """The server dropped the frame in flight for now: send it again after C{delay}.
@@ -73,10 +82,25 @@ class Outbox:
             self._retry = self._clock.callLater(max(delay, 0.0), self._resend)
         return True
 
-    def replayed(self, text: str) -> None:
-        """The replay after a reconnect holds our message C{text}: it needs no resending."""
-        if self._send is None and self._in_flight is not None and self._in_flight.text == text:
+    def replayed(self, text: str) -> Outgoing | None:
+        """The replay after a reconnect holds our message C{text}: it needs no resending.
+
+        @return: the frame the replay answered, if it was the one in flight.
+        """
+        answered = self._in_flight
+        if self._send is None and answered is not None and answered.text == text:
             self._in_flight = None
+            return answered
+        return None
+
+    def drain(self) -> list[Outgoing]:
+        """Stop for good: take out everything not answered yet (in flight first), in order."""
+        self.close()
+        left = [] if self._in_flight is None else [self._in_flight]
+        self._in_flight = None
+        left += self._queue
+        self._queue.clear()
+        return left
 
     def when_empty(self) -> Deferred[None]:
         """A Deferred that fires once everything queued was sent and answered."""

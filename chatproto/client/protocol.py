@@ -1,4 +1,4 @@
-"""One connection to a chat server: frames in and out; the session decides what they mean."""
+"""One connection to a chat server: frames in and out; the client decides what they mean."""
 
 from __future__ import annotations
 
@@ -18,20 +18,52 @@ from chatproto.doors.packets.parsing import NotAPacket, parse_packet
 FIRST_BYTES_KEPT: Final = 32
 
 
-class ConnectionHandler(Protocol):
-    """What a L{ChatClientProtocol} reports to (the session)."""
+class Link(Protocol):
+    """One connection as the client uses it, whatever carries the frames."""
 
-    def connected(self, link: ChatClientProtocol) -> None:
+    #: The first bytes the server sent (at most L{FIRST_BYTES_KEPT}).
+    first_bytes: bytes
+
+    def send(self, frame: bytes) -> None:
+        """Write one ready-made word packet frame (2-byte length, then the text)."""
+
+    def close(self) -> None:
+        """Close the connection once what was written is sent; ignore frames after this."""
+
+
+class ConnectionHandler(Protocol):
+    """What a connection reports to (the L{chatproto.client.api.ChatClient})."""
+
+    def link_made(self, link: Link) -> None:
         """A connection was made; C{link} sends on it."""
 
     def control_word(self, word: str) -> None:
         """The server sent a control word (C{HELLO}, C{NICK}, C{READY}, ...)."""
 
-    def received(self, item: Incoming) -> None:
+    def packet_received(self, item: Incoming) -> None:
         """The server sent a packet (or something unreadable)."""
 
-    def disconnected(self, link: ChatClientProtocol, reason: Failure) -> None:
+    def link_lost(self, link: Link, reason: Failure) -> None:
         """The connection C{link} is gone."""
+
+
+def deliver(handler: ConnectionHandler, text: bytes) -> None:
+    """Hand one frame's text to C{handler} as a control word, a packet or something
+    unreadable (docs/protocol.md section 1.3)."""
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError:
+        handler.packet_received(Unreadable(repr(text)))
+        return
+    if decoded in CONTROL_WORDS:
+        handler.control_word(decoded)
+        return
+    try:
+        packet: dict[str, Any] = parse_packet(decoded)
+    except NotAPacket:
+        handler.packet_received(Unreadable(decoded))
+        return
+    handler.packet_received(classify(packet))
 
 
 class ChatClientProtocol(Int16StringReceiver):
@@ -47,7 +79,7 @@ class ChatClientProtocol(Int16StringReceiver):
 
     def connectionMade(self) -> None:
         """Tell the handler."""
-        self._handler.connected(self)
+        self._handler.link_made(self)
 
     def dataReceived(self, data: bytes) -> None:
         """Keep the first few bytes (see L{first_bytes}), then frame as usual."""
@@ -56,27 +88,13 @@ class ChatClientProtocol(Int16StringReceiver):
         super().dataReceived(data)  # type: ignore[no-untyped-call]
 
     def stringReceived(self, string: bytes) -> None:
-        """Hand one frame to the handler as a control word, a packet or something unreadable."""
-        if self._closing:
-            return
-        try:
-            text = string.decode("utf-8")
-        except UnicodeDecodeError:
-            self._handler.received(Unreadable(repr(string)))
-            return
-        if text in CONTROL_WORDS:
-            self._handler.control_word(text)
-            return
-        try:
-            packet: dict[str, Any] = parse_packet(text)
-        except NotAPacket:
-            self._handler.received(Unreadable(text))
-            return
-        self._handler.received(classify(packet))
+        """Hand one frame to the handler."""
+        if not self._closing:
+            deliver(self._handler, string)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """Tell the handler."""
-        self._handler.disconnected(self, reason)
+        self._handler.link_lost(self, reason)
 
     def send(self, frame: bytes) -> None:
         """Write one ready-made frame."""

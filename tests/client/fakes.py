@@ -12,6 +12,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
+from chatproto.client.api import ChatClient
 from chatproto.client.protocol import ChatClientProtocol
 from chatproto.client.render import LocalNotice, Shown, plain, render
 from chatproto.client.session import Session
@@ -57,36 +58,18 @@ class RecordingFrontend:
         return [item.text for item in self.shown if isinstance(item, LocalNotice)]
 
 
-class Harness:
-    """A session with a recording front end, a clock, and connections to StringTransports."""
+class Wire:
+    """A client's connections to StringTransports, with a Clock: the test plays the server."""
 
-    def __init__(
-        self,
-        nickname: str | None = "alice",
-        *,
-        reconnect: bool = True,
-        timeout: float = TIMEOUT,
-        show_history: bool = True,
-    ) -> None:
-        self.clock = Clock()
-        self.frontend = RecordingFrontend()
-        self.exits: list[tuple[int, str | None]] = []
-        self.session = Session(
-            self.frontend,
-            self.clock,
-            server="chat.example:10328",
-            nickname=nickname,
-            reconnect=reconnect,
-            timeout=timeout,
-            show_history=show_history,
-            on_exit=lambda status, message: self.exits.append((status, message)),
-        )
-        self.protocol = ChatClientProtocol(self.session)
+    def __init__(self, client: ChatClient, clock: Clock) -> None:
+        self.client = client
+        self.clock = clock
+        self.protocol = ChatClientProtocol(client)
         self.transport = StringTransport()
 
     def connect(self) -> None:
         """Open a new connection (after a drop, a new protocol as ClientService makes)."""
-        self.protocol = ChatClientProtocol(self.session)
+        self.protocol = ChatClientProtocol(self.client)
         self.transport = StringTransport()
         self.protocol.makeConnection(self.transport)
 
@@ -153,3 +136,30 @@ def welcome(
     """A welcome notice (C{extra}: more fields, such as C{resume_token})."""
     users = users or ["alice"]
     return notice("welcome", "Welcome", users=users, last_id=last_id, first_id=first_id) | extra
+
+
+class Harness(Wire):
+    """A session with a recording front end, a clock, and connections to StringTransports."""
+
+    def __init__(
+        self,
+        nickname: str | None = "alice",
+        *,
+        reconnect: bool = True,
+        timeout: float = TIMEOUT,
+        show_history: bool = True,
+    ) -> None:
+        clock = Clock()
+        self.frontend = RecordingFrontend()
+        self.exits: list[tuple[int, str | None]] = []
+        self.session = Session(
+            self.frontend,
+            clock,
+            server="chat.example:10328",
+            nickname=nickname,
+            reconnect=reconnect,
+            timeout=timeout,
+            show_history=show_history,
+            on_exit=lambda status, message: self.exits.append((status, message)),
+        )
+        super().__init__(self.session, clock)

@@ -96,10 +96,18 @@ class PipeClient(ProcessProtocol):
 
 def spawn_pipe_client(*args: str, env: dict[str, str] | None = None) -> PipeClient:
     """Start the client in pipe mode (its standard input is a pipe)."""
-    client = PipeClient()
-    argv = client_argv(*args)
-    reactor.spawnProcess(client, argv[0], argv, env=env or client_env(), path=str(ROOT))
-    return client
+    return spawn_program(client_argv(*args), env=env)
+
+
+def spawn_program(
+    argv: list[str], *, env: dict[str, str] | None = None, path: Path = ROOT
+) -> PipeClient:
+    """Start C{argv} in C{path} with pipes for its standard streams (this checkout's
+    code importable: C{PYTHONPATH} is the working tree)."""
+    program = PipeClient()
+    environment = (env or client_env()) | {"PYTHONPATH": str(ROOT)}
+    reactor.spawnProcess(program, argv[0], argv, env=environment, path=str(path))
+    return program
 
 
 def run_client(*args: str, timeout: float = DEADLINE) -> subprocess.CompletedProcess[str]:

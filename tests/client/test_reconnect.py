@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest_twisted
 
+from chatproto.client.testing import start_server
 from tests.client.fake_server import FakeServer, ScriptedConnection
 from tests.client.processes import spawn_pipe_client
-from tests.client.servers import start_server
 from tests.client.test_pipe import chat_from
 from tests.loopback import connect
 
 
 @pytest_twisted.ensureDeferred
 async def test_rejoins_after_a_restart_with_no_duplicate_and_no_gap(tmp_path: Path) -> None:
-    first = start_server(tmp_path / "history.jsonl")
-    port = await first.listen()
+    first = await start_server(tmp_path / "history.jsonl")
+    port = first.port
     alice = await connect(port)
     await alice.join("alice")
     alice.send_json({"message": "m1"})
@@ -26,8 +26,8 @@ async def test_rejoins_after_a_restart_with_no_duplicate_and_no_gap(tmp_path: Pa
     await bot.output_line(lambda line: "Welcome!" in line, "the welcome")
 
     bot.send("said while away\n")
-    second = start_server(tmp_path / "history.jsonl")
-    side_door = await second.listen()
+    second = await start_server(tmp_path / "history.jsonl")
+    side_door = second.port
     alice = await connect(side_door)
     await alice.join("alice")
     alice.send_json({"message": "m2"})

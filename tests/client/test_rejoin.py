@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.client.session import MAX_RESUME_TOKEN
+from chatproto.client.api import MAX_RESUME_TOKEN
 from tests.client.fakes import TIMEOUT, Harness, chat, welcome
 
 
@@ -48,6 +48,7 @@ class GreetingTimeoutTests(SynchronousTestCase):
             ],
         )
         self.assertTrue(h.transport.disconnecting)
+        self.assertEqual(h.sent(), [], "closed, not left with BYE: it is no chat server")
 
     def test_says_what_a_server_that_is_not_a_chat_server_sent(self) -> None:
         h = Harness()

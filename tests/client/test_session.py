@@ -5,9 +5,10 @@ from __future__ import annotations
 from twisted.internet.defer import fail
 from twisted.trial.unittest import SynchronousTestCase
 
+from chatproto.client.api import BYE_GRACE
 from chatproto.client.commands import HELP
 from chatproto.client.incoming import ChatMessage, Unreadable
-from chatproto.client.session import BYE_GRACE, NoNicknameError
+from chatproto.client.session import NoNicknameError
 from tests.client.fakes import Harness, chat, notice, welcome
 
 

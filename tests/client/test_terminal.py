@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest_twisted
 
+from chatproto.client.testing import start_server
 from tests.client.fake_server import FakeServer
 from tests.client.processes import Tmux, client_argv
-from tests.client.servers import start_server
 from tests.client.test_pipe import alice_said
 from tests.conftest import RunningServer
 from tests.loopback import connect
@@ -45,8 +45,13 @@ async def test_join_through_retry_chat_while_typing_and_leave_with_ctrl_c(
     await tmux.shows(lambda s: prompt_line(s) == f"carol> {half}", "the half-typed line")
     for n in range(5):
         alice.send_json({"message": f"incoming {n}"})
-    screen = await tmux.shows_line("<alice> incoming 4")
-    assert prompt_line(screen) == f"carol> {half}"
+    # Printing above the prompt erases and redraws it: wait for the redrawn screen.
+    screen = await tmux.shows(
+        lambda s: (
+            any("<alice> incoming 4" in line for line in s) and prompt_line(s) == f"carol> {half}"
+        ),
+        "incoming 4 above the half-typed line",
+    )
     incoming = [line.split("] ", 1)[1] for line in screen if "<alice> incoming" in line]
     assert incoming == [f"<alice> incoming {n}" for n in range(5)]
 
@@ -135,8 +140,8 @@ async def test_after_a_restart_rejoins_and_asks_when_the_nickname_was_taken(
     tmp_path: Path, tmux: Tmux
 ) -> None:
     history = tmp_path / "history.jsonl"
-    first = start_server(history)
-    port = await first.listen()
+    first = await start_server(history)
+    port = first.port
     argv = client_argv("--nick", "carol", "127.0.0.1", str(port))
     tmux.start(argv, TZ="UTC", NO_COLOR="1")
     await tmux.shows_line("*** Welcome! Online (1): carol")
@@ -153,8 +158,8 @@ async def test_after_a_restart_rejoins_and_asks_when_the_nickname_was_taken(
         next(line for line in screen if "(attempt 2)" in line)
     ], "one status line, updated"
 
-    second = start_server(history)
-    thief = await connect(await second.listen())
+    second = await start_server(history)
+    thief = await connect(second.port)
     await thief.join("carol")
     await second.listen(port)
     await tmux.shows_line("--- The nickname carol is taken.")

@@ -1,0 +1,654 @@
+"""The chat client as a library: subclass L{ChatClient}, override the events you need.
+
+    class Pong(ChatClient):
+        def message_received(self, message: ChatMessage) -> None:
+            if message.text == "!ping" and not message.history:
+                self.send("pong")
+
+    welcome = await Pong("pongbot").connect("tcp:host=localhost:port=10328")
+
+One L{ChatClient} lives across any number of connections: it chooses the
+nickname, keeps the last message id seen and the server's resume token, and
+after a drop reconnects with backoff and resumes (docs/protocol.md sections
+2.7 and 6.3), so that its events show every message once, in id order. What
+it sends goes one frame at a time and is paced by the server's
+C{retry_after}, never lost to the rate limit. The terminal and pipe front
+ends of C{chatproto-client} are subclasses of it (L{chatproto.client.session}).
+
+Events are methods named for what happened (like C{twisted.words}'
+C{IRCClient}); requests return Deferreds that fire with the server's answer
+or fail with L{ChatError}. docs/client-api.md is the guide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum, auto
+from typing import Any, Final
+
+from twisted.application.internet import ClientService
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
+from twisted.internet.task import deferLater
+from twisted.python.failure import Failure
+
+from chatproto.client.connect import (
+    described_connection,
+    reconnecting_service,
+    word_packet_factory,
+)
+from chatproto.client.errors import ChatError, ClientStopped, MessageTooLong, NicknameRefused
+from chatproto.client.incoming import (
+    ChatMessage,
+    Incoming,
+    Notice,
+    Users,
+    Welcome,
+    int_field,
+    number_field,
+    string_field,
+)
+from chatproto.client.outbox import Outbox, Outgoing
+from chatproto.client.protocol import Link
+from chatproto.core.nicknames import InvalidNickname, nickname_key, validate_nickname
+from chatproto.core.words import BYE, NICK, READY, RETRY
+from chatproto.doors.tcp.framing import CONTROL_FRAMES, FrameTooLong, encode_packet, frame_text
+
+__all__ = [
+    "BYE_GRACE",
+    "ChatClient",
+    "ChatError",
+    "ChatMessage",
+    "ClientStopped",
+    "MessageTooLong",
+    "NicknameRefused",
+    "Notice",
+    "Users",
+    "Welcome",
+]
+
+#: Seconds to wait for the server to close the connection after our BYE.
+BYE_GRACE: Final = 3.0
+#: Seconds to wait before resending a rate-limited frame when the server gave no C{retry_after}.
+DEFAULT_RETRY_AFTER: Final = 1.0
+#: Seconds (by default) for a chat server to greet a new connection with HELLO and NICK.
+DEFAULT_TIMEOUT: Final = 10.0
+#: A longer C{resume_token} is not kept: it could not fit in a frame beside the nickname,
+#: and a real one is a few dozen characters (docs/protocol.md section 5).
+MAX_RESUME_TOKEN: Final = 1024
+
+
+def _describe(reason: Failure) -> str:
+    """Why a connection ended, in a few words."""
+    if reason.check(ConnectionDone):  # type: ignore[no-untyped-call]
+        return "closed by the server"
+    return reason.getErrorMessage().rstrip(".")
+
+
+class _Phase(Enum):
+    """Where the client is on the current connection."""
+
+    OFFLINE = auto()
+    GREETED = auto()
+    CHOOSING = auto()
+    JOINED = auto()
+
+
+@dataclass
+class _Leaving:
+    done: Deferred[None]
+    timeout: IDelayedCall
+
+
+class _Waiters:
+    """Deferreds waiting for one outcome; each caller gets its own."""
+
+    def __init__(self) -> None:
+        self._waiting: list[Deferred[Any]] = []
+
+    def add(self) -> Deferred[Any]:
+        """A new Deferred that fires with the next outcome."""
+        waiting: Deferred[Any] = Deferred()
+        self._waiting.append(waiting)
+        return waiting
+
+    def fire(self, result: object) -> None:
+        """Fire every waiting Deferred with C{result}."""
+        waiting, self._waiting = self._waiting, []
+        for each in waiting:
+            each.callback(result)
+
+    def fail(self, error: Exception) -> None:
+        """Fail every waiting Deferred with C{error}."""
+        waiting, self._waiting = self._waiting, []
+        for each in waiting:
+            each.errback(error)
+
+
+class ChatClient:
+    """A chat client across connections; subclass it and override the events.
+
+    Every event method does nothing unless overridden. Requests (L{send},
+    L{send_private}, L{who}) may be made at any time: they are queued and sent
+    one at a time once the client is in the room, again after a reconnect if
+    the server had not answered, and each Deferred fires with the server's
+    answer or fails with L{ChatError} (or L{ClientStopped} if the client ends
+    first).
+    """
+
+    #: How the timeout and the reconnect switch are called in what the client says
+    #: (the program names its command-line options instead).
+    TIMEOUT_OPTION = "timeout"
+    NO_RECONNECT_OPTION = "reconnect=False"
+
+    def __init__(
+        self,
+        nickname: str | None = None,
+        *,
+        reconnect: bool = True,
+        resume: bool = True,
+        since: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        clock: IReactorTime | None = None,
+    ) -> None:
+        """
+        @param nickname: the nickname to join with (checked here with the server's rules,
+            docs/protocol.md section 3); C{None} asks L{choose_nickname}.
+        @param reconnect: reconnect with backoff after a drop (else the client stops).
+        @param resume: rejoin after a reconnect asking for the messages missed
+            (C{since} and the resume token); else rejoin as a newcomer.
+        @param since: the newest message id already seen (say, stored by a bot before
+            a restart): the first join asks for the messages after it, and no
+            event shows an id at or below it.
+        @param timeout: seconds for a chat server to greet a connection (HELLO, NICK).
+        @param clock: the reactor (default: the global one).
+        @raise InvalidNickname: if C{nickname} breaks the server's rules.
+        """
+        if clock is None:
+            from twisted.internet import reactor
+
+            clock = reactor
+        assert clock is not None
+        self._clock = clock
+        #: The nickname (display form) we hold or will offer; C{None} until chosen.
+        self.nickname = None if nickname is None else validate_nickname(nickname)
+        #: The newest message id seen; C{None} until the first welcome (or C{since}).
+        self.last_id: int | None = since
+        #: Who the server is, in what the client says ("cannot connect to ...").
+        self.server = "the server"
+        self._reconnect = reconnect
+        self._resume = resume
+        self._timeout = timeout
+        self._outbox = Outbox(clock)
+        self._service: ClientService | None = None
+        self._link: Link | None = None
+        self._phase = _Phase.OFFLINE
+        #: Whether a chat server ever asked us for a nickname: until then a lost
+        #: connection (refused TLS, not a chat server) stops the client.
+        self._greeted = False
+        #: Fires when no chat server greeted us in time.
+        self._greeting: IDelayedCall | None = None
+        #: Why we closed the connection ourselves, to say instead of "closed by the server".
+        self._closing_because: str | None = None
+        #: The welcome of the current connection (C{None} until it came).
+        self._welcome: Welcome | None = None
+        #: Whether the client was ever in the room (so a join is a rejoin).
+        self._welcomed_before = False
+        #: An error the server sent before greeting us (C{server-full}), to say why
+        #: the connection ended.
+        self._refusal: ChatError | None = None
+        self._resume_token: str | None = None
+        self._asking = False
+        self._since_sent: int | None = None
+        self._server_closing = False
+        self._leaving: _Leaving | None = None
+        self._stopped = False
+        self._stop_reason: ClientStopped | None = None
+        self._joined = _Waiters()
+        self._ended = _Waiters()
+        #: Whether the reconnecting service is still being stopped.
+        self._service_stopping = False
+        self._service_stopped = _Waiters()
+
+    # Starting and ending.
+
+    def connect(self, endpoint: str | IStreamClientEndpoint) -> Deferred[Welcome]:
+        """Connect (and reconnect as needed) to a chat server; fire once joined.
+
+        @param endpoint: a client endpoint, its description (C{tcp:host=H:port=P},
+            C{ssl:...}, C{unix:PATH}), or the URL of a server's WebSocket door
+            (C{ws://HOST:PORT/chat}, C{wss://...}).
+        @return: the first L{Welcome}; it fails with L{ClientStopped} if the client
+            ends before joining (nothing listens, not a chat server, nickname refused).
+        @raise ValueError: if C{endpoint} is not a client endpoint description.
+        @raise RuntimeError: if this client was connected before (use a new one).
+        """
+        if self._service is not None or self._stopped:
+            raise RuntimeError("a ChatClient connects once; make a new one")
+        if isinstance(endpoint, str):
+            self.server = endpoint
+            endpoint, factory = described_connection(self._clock, endpoint, self, self._timeout)
+        else:
+            factory = word_packet_factory(self)
+        joined = self.when_joined()
+        self._service = reconnecting_service(self._clock, endpoint, factory, self.retrying)
+        self.connecting()
+        self._service.startService()
+        self._service.whenConnected(failAfterFailures=1).addErrback(self._unreachable)
+        return joined
+
+    def leave(self) -> Deferred[None]:
+        """Say BYE, stop reconnecting; fire once the server closed the connection (or
+        after L{BYE_GRACE}). Requests not answered yet fail with L{ClientStopped}."""
+        link = self._link
+        if link is not None and self._leaving is None:
+            self._leaving = _Leaving(Deferred(), self._clock.callLater(BYE_GRACE, link.close))
+            link.send(CONTROL_FRAMES[BYE])
+        left = succeed(None) if self._leaving is None else self._follow(self._leaving.done)
+        left.addCallback(lambda _: self._stop(None))
+        return left.addCallback(lambda _: self._service_gone())
+
+    def when_joined(self) -> Deferred[Welcome]:
+        """Fire with the welcome of the next join or rejoin (at once if in the room now)."""
+        if self._welcome is not None:
+            return succeed(self._welcome)
+        if self._stopped:
+            return fail(ClientStopped("the client has stopped"))
+        joined: Deferred[Welcome] = self._joined.add()
+        return joined
+
+    def when_stopped(self) -> Deferred[None]:
+        """Fire once the client ended for good: with C{None} after L{leave}, or with
+        L{ClientStopped} saying why it gave up."""
+        if self._stopped:
+            return succeed(None) if self._stop_reason is None else fail(self._stop_reason)
+        ended: Deferred[None] = self._ended.add()
+        return ended
+
+    def when_sent(self) -> Deferred[None]:
+        """Fire once everything queued so far was sent and answered."""
+        return self._outbox.when_empty()
+
+    @property
+    def in_room(self) -> bool:
+        """Whether the client is in the room now (between READY and a drop)."""
+        return self._phase is _Phase.JOINED
+
+    # Requests.
+
+    def send(self, text: str) -> Deferred[ChatMessage]:
+        """Send a public message; fire with the server's copy (its receipt, with the id).
+
+        @raise ValueError: for the text C{BYE}, which the server reads as leaving
+            (docs/protocol.md section 2.5): call L{leave}.
+        @raise MessageTooLong: if it cannot fit in a frame.
+        """
+        if text == BYE:
+            raise ValueError("the message BYE means leaving (docs/protocol.md section 2.5)")
+        return self._request({"message": text}, text)
+
+    def send_private(self, to: str, text: str) -> Deferred[ChatMessage]:
+        """Send C{text} to C{to} only; fire with the server's copy (or fail with
+        L{ChatError} C{no-such-user}).
+
+        @raise MessageTooLong: if it cannot fit in a frame.
+        """
+        return self._request({"message": text, "to": to}, None)
+
+    def who(self) -> Deferred[Users]:
+        """Ask who is online."""
+        return self._request({"command": "who"}, None)
+
+    # Events: override these.
+
+    def joined(self, welcome: Welcome) -> None:
+        """The client is in the room for the first time (the replay came before)."""
+
+    def rejoined(self, welcome: Welcome) -> None:
+        """The client is back in the room after a reconnect (having resumed: the
+        messages missed meanwhile came before, as replayed messages)."""
+
+    def message_received(self, message: ChatMessage) -> None:
+        """A public message: live, or replayed (C{message.history}); C{message.own}
+        when this client sent it. Each id comes once, in increasing order."""
+
+    def private_message_received(self, message: ChatMessage) -> None:
+        """A private message to this client, or this client's own copy of one it sent
+        (C{message.own}, C{message.to} the recipient)."""
+
+    def user_joined(self, nickname: str) -> None:
+        """Someone else joined the room."""
+
+    def user_left(self, nickname: str, reason: str) -> None:
+        """Someone left: C{reason} is C{bye}, C{disconnected}, C{slow} or C{flood}."""
+
+    def shutdown_announced(self, grace: int) -> None:
+        """The server closes in C{grace} seconds; the client reconnects afterwards
+        (if reconnecting)."""
+
+    def disconnected(self, reason: str, reconnecting: bool) -> None:
+        """The connection is gone (C{reason}: a sentence saying why); the client
+        reconnects if C{reconnecting}, else it stops."""
+
+    def reconnecting(self, attempt: int, delay: float) -> None:
+        """Connection attempt number C{attempt} is C{delay} seconds away."""
+
+    def reconnected(self) -> None:
+        """A new connection is open after a drop; the rejoin follows (L{rejoined})."""
+
+    def messages_missed(self, first: int, last: int) -> None:
+        """Messages C{first} to C{last} were too old for the server to replay after a
+        reconnect (docs/protocol.md section 6.3): they are lost to this client."""
+
+    def error_received(self, error: ChatError) -> None:
+        """An C{error} notice that answers nothing this client is waiting for."""
+
+    def notice_received(self, notice: Notice) -> None:
+        """Every notice as it came (C{welcome}, C{join}, C{leave}, C{who}, C{error},
+        C{shutdown}, and events this client does not know), before the event above."""
+
+    def unreadable_received(self, text: str) -> None:
+        """The server sent a frame that is not a packet this client can read."""
+
+    def choose_nickname(self, problem: str | None) -> Deferred[str]:
+        """Give a nickname: none was given, or C{problem} says why the last was refused.
+
+        The default gives up: the client stops with L{NicknameRefused}.
+        """
+        return fail(NicknameRefused(problem or "no nickname was given"))
+
+    def stopped(self, reason: ClientStopped | None) -> None:
+        """The client ended for good: C{None} after L{leave}, else why it gave up."""
+
+    # Connection plumbing: called by the connection and the reconnecting service.
+
+    def connecting(self) -> None:
+        """The first connection attempt starts: a chat server must greet us in time."""
+        self._await_greeting()
+
+    def retrying(self, attempt: int, delay: float) -> None:
+        """Connection attempt number C{attempt} is C{delay} seconds away."""
+        if self._greeted and not self._stopped and self._leaving is None:
+            self.reconnecting(attempt, delay)
+
+    def link_made(self, link: Link) -> None:
+        """A connection was made; wait (at most the timeout) for the server's C{NICK}."""
+        if self._stopped:
+            link.close()  # Made just before the reconnecting service stopped.
+            return
+        self._link = link
+        self._phase = _Phase.GREETED
+        self._await_greeting()
+        if self._greeted:
+            self.reconnected()
+
+    def control_word(self, word: str) -> None:
+        """Follow the handshake: NICK asks for a nickname, RETRY refuses it, READY accepts it."""
+        if word == NICK and self._phase is _Phase.GREETED:
+            self._phase = _Phase.CHOOSING
+            self._greeted = True
+            self._greeting_done()
+            self._offer_nickname(None)
+        elif word == RETRY and self._phase is _Phase.CHOOSING:
+            refused, self.nickname = self.nickname, None
+            self._resume_token = None  # It did not win the nickname back; it is spent.
+            self._offer_nickname(f"The nickname {refused} is taken.")
+        elif word == READY and self._phase is _Phase.CHOOSING:
+            self._phase = _Phase.JOINED
+
+    def packet_received(self, item: Incoming) -> None:
+        """Dispatch a packet to the events, keeping track of ids and answers."""
+        if isinstance(item, ChatMessage):
+            self._chat(item)
+        elif isinstance(item, Notice):
+            self._notice(item)
+        else:
+            self.unreadable_received(item.text)
+
+    def link_lost(self, link: Link, reason: Failure) -> None:
+        """The connection dropped: finish leaving, give up, or wait for the reconnect."""
+        if link is not self._link:
+            return
+        self._link = None
+        self._welcome = None
+        self._phase = _Phase.OFFLINE
+        self._outbox.close()
+        self._greeting_done()
+        if self._leaving is not None:
+            if self._leaving.timeout.active():
+                self._leaving.timeout.cancel()
+            self._leaving.done.callback(None)
+            return
+        if self._stopped:
+            return  # It gave up and closed the connection itself: nothing more to say.
+        why, self._closing_because = self._closing_because or _describe(reason), None
+        if self._refusal is not None:
+            why, self._refusal = str(self._refusal), None
+        if not self._greeted:
+            self._stop(
+                ClientStopped(f"the connection to {self.server} ended before we joined ({why})")
+            )
+            return
+        what = "The server shut down" if self._server_closing else f"Connection lost ({why})"
+        self._server_closing = False
+        self.disconnected(what, self._reconnect)
+        if not self._reconnect:
+            self._stop(ClientStopped(f"{what}; not reconnecting ({self.NO_RECONNECT_OPTION})"))
+
+    # Inside.
+
+    def _request(self, packet: dict[str, Any], text: str | None) -> Deferred[Any]:
+        if self._stopped:
+            return fail(ClientStopped("the client has stopped"))
+        try:
+            frame = encode_packet(packet)
+        except FrameTooLong:
+            raise MessageTooLong("the message is too long for a frame") from None
+        answer: Deferred[Any] = Deferred()
+        self._outbox.put(Outgoing(frame, text, answer))
+        return answer
+
+    def _follow(self, source: Deferred[None]) -> Deferred[None]:
+        """A Deferred that fires when C{source} does, leaving C{source}'s result alone."""
+        follower: Deferred[None] = Deferred()
+
+        def fired(result: object) -> object:
+            follower.callback(None)
+            return result
+
+        source.addBoth(fired)
+        return follower
+
+    def _stop(self, reason: ClientStopped | None) -> None:
+        """End for good: stop reconnecting, fail what waits, say why (once)."""
+        self._greeting_done()
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stop_reason = reason
+        if self._link is not None and self._leaving is None:
+            # Given up while connected: no connection is left open. BYE is for a chat
+            # server (no nickname to offer); anything else is just closed.
+            if self._greeted:
+                self._link.send(CONTROL_FRAMES[BYE])
+            self._link.close()
+        ended = reason or ClientStopped("the client left")
+        for item in self._outbox.drain():
+            if item.answer is not None:
+                item.answer.errback(ended)
+        self._joined.fail(ended)
+        if reason is None:
+            self._ended.fire(None)
+        else:
+            self._ended.fail(reason)
+        self._stop_service()
+        self.stopped(reason)
+
+    def _stop_service(self) -> None:
+        service, self._service = self._service, None
+        if service is None:
+            return
+        self._service_stopping = True
+
+        def stopped(_: object) -> None:
+            self._service_stopping = False
+            self._service_stopped.fire(None)
+
+        # Not from inside connectionLost or whenConnected: ClientService forbids a
+        # re-entrant stopService.
+        deferLater(self._clock, 0, service.stopService).addBoth(stopped)
+
+    def _service_gone(self) -> Deferred[None]:
+        """Fire once the reconnecting service has stopped (at once if there is none)."""
+        if not self._service_stopping:
+            return succeed(None)
+        gone: Deferred[None] = self._service_stopped.add()
+        return gone
+
+    def _unreachable(self, failure: Failure) -> None:
+        if not self._greeted:
+            self._stop(
+                ClientStopped(f"cannot connect to {self.server}: {failure.getErrorMessage()}")
+            )
+
+    def _await_greeting(self) -> None:
+        if self._greeting is None and not self._stopped:
+            self._greeting = self._clock.callLater(self._timeout, self._not_greeted)
+
+    def _greeting_done(self) -> None:
+        if self._greeting is not None:
+            if self._greeting.active():
+                self._greeting.cancel()
+            self._greeting = None
+
+    def _not_greeted(self) -> None:
+        """No C{NICK} within the timeout: give up at first, or try a new connection later."""
+        self._greeting = None
+        link = self._link
+        if link is None:
+            waited = f"no connection within {self._timeout:g} s ({self.TIMEOUT_OPTION})"
+            self._stop(ClientStopped(f"cannot connect to {self.server}: {waited}"))
+            return
+        waited = f"no HELLO/NICK within {self._timeout:g} s ({self.TIMEOUT_OPTION})"
+        if not self._greeted:
+            sent = repr(link.first_bytes) if link.first_bytes else "nothing"
+            self._stop(ClientStopped(f"no chat server at {self.server}: {waited}; it sent {sent}"))
+        # Closed, not left with BYE: whatever listens there does not speak our protocol.
+        self._closing_because = waited
+        link.close()
+
+    def _offer_nickname(self, problem: str | None) -> None:
+        if self.nickname is not None:
+            self._send_nickname(self.nickname)
+        elif not self._asking:
+            self._asking = True
+            self.choose_nickname(problem).addCallbacks(self._chosen, self._not_chosen)
+
+    def _chosen(self, raw: str) -> None:
+        self._asking = False
+        try:
+            self.nickname = validate_nickname(raw.strip())
+        except InvalidNickname as e:
+            self._offer_nickname(f"That nickname is not allowed: {e}.")
+            return
+        if self._phase is _Phase.CHOOSING:
+            self._send_nickname(self.nickname)
+
+    def _not_chosen(self, failure: Failure) -> None:
+        self._asking = False
+        self._stop(NicknameRefused(failure.getErrorMessage()))
+
+    def _send_nickname(self, nickname: str) -> None:
+        if self._link is None:
+            return
+        since = self.last_id if self._resume or not self._welcomed_before else None
+        if since is None:
+            self._link.send(frame_text(nickname))
+            return
+        self._since_sent = since
+        resume: dict[str, Any] = {"nickname": nickname, "since": since}
+        if self._resume_token is not None and self._resume:
+            resume["token"] = self._resume_token
+        self._link.send(encode_packet(resume))
+
+    def _chat(self, message: ChatMessage) -> None:
+        if message.id is not None:
+            if self.last_id is not None and message.id <= self.last_id:
+                return  # Seen before the reconnect.
+            self.last_id = message.id
+        answered = None
+        if self.nickname is not None and nickname_key(message.nickname) == nickname_key(
+            self.nickname
+        ):
+            message = replace(message, own=True)
+            if message.history:
+                answered = self._outbox.replayed(message.text)
+            else:
+                answered = self._outbox.answered()
+        if message.to is None:
+            self.message_received(message)
+        else:
+            self.private_message_received(message)
+        if answered is not None and answered.answer is not None:
+            answered.answer.callback(message)
+
+    def _notice(self, notice: Notice) -> None:
+        code = string_field(notice.packet, "code")
+        retry_after = number_field(notice.packet, "retry_after")
+        if notice.event == "error" and code == "rate-limited":
+            delay = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
+            if self._outbox.retry_later(delay):
+                return  # Handled: the frame goes again, nothing is lost, nothing to tell.
+        self.notice_received(notice)
+        user = string_field(notice.packet, "user") or "?"
+        if notice.event == "welcome":
+            self._welcomed(notice)
+        elif notice.event == "who":
+            self._answer(Users.of(notice))
+        elif notice.event == "error":
+            error = ChatError(code or "error", notice.message, retry_after)
+            if not self._answer(error):
+                if self._phase is _Phase.GREETED:
+                    self._refusal = error
+                self.error_received(error)
+        elif notice.event == "join":
+            self.user_joined(user)
+        elif notice.event == "leave":
+            self.user_left(user, string_field(notice.packet, "reason") or "bye")
+        elif notice.event == "shutdown":
+            self._server_closing = True
+            self.shutdown_announced(int_field(notice.packet, "grace") or 0)
+
+    def _answer(self, result: object) -> bool:
+        """Fire the request in flight with C{result} (a L{ChatError} fails it); whether
+        there was one."""
+        answered = self._outbox.answered()
+        if answered is None:
+            return False
+        if answered.answer is not None:
+            if isinstance(result, ChatError):
+                answered.answer.errback(result)
+            else:
+                answered.answer.callback(result)
+        return True
+
+    def _welcomed(self, notice: Notice) -> None:
+        welcome = Welcome.of(notice)
+        since, self._since_sent = self._since_sent, None
+        oldest = int_field(notice.packet, "first_id")
+        if since is not None and oldest is not None and since < oldest - 1:
+            self.messages_missed(since + 1, oldest - 1)
+        if int_field(notice.packet, "last_id") is not None:
+            self.last_id = max(self.last_id or 0, welcome.last_id)
+        token = string_field(notice.packet, "resume_token")
+        self._resume_token = token if token is None or len(token) <= MAX_RESUME_TOKEN else None
+        again, self._welcomed_before = self._welcomed_before, True
+        self._welcome = welcome
+        if self._link is not None:
+            self._outbox.open(self._link.send)
+        if again:
+            self.rejoined(welcome)
+        else:
+            self.joined(welcome)
+        self._joined.fire(welcome)

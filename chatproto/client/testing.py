@@ -1,0 +1,111 @@
+"""A real chat server inside your test's reactor, for testing bots and integrations.
+
+    server = await start_server()
+    try:
+        bot = MyBot("bot")
+        await bot.connect(server.endpoint)
+        ...
+    finally:
+        await server.stop()
+
+It is the server's own room core (the same rules, limits, history and
+notices as C{twistd chat}) behind the word-packet door on a loopback port,
+with its history in a JSON Lines file: in a temporary directory unless you
+name a file, so that a test can stop the server and start it again on the
+same history (and the same port) to see what a bot does across a restart.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IListeningPort, IReactorTime
+
+from chatproto.core.config import RoomConfig
+from chatproto.core.room import Room
+from chatproto.doors.tcp.protocol import WordPacketFactory
+from chatproto.history import JsonLinesHistory
+
+__all__ = ["LoopbackServer", "start_server"]
+
+
+@dataclass
+class LoopbackServer:
+    """A room listening on 127.0.0.1; L{start_server} makes one."""
+
+    room: Room
+    history: JsonLinesHistory
+    #: The history file (it survives L{stop} unless it is in a temporary directory).
+    history_file: Path
+    reactor: IReactorTime
+    #: The port numbers it listens on, the first one first.
+    ports: list[int] = field(default_factory=list)
+    _listening: list[IListeningPort] = field(default_factory=list)
+    _temporary: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def port(self) -> int:
+        """The first port it listens on."""
+        return self.ports[0]
+
+    @property
+    def endpoint(self) -> str:
+        """The client endpoint description of that port, for L{ChatClient.connect}."""
+        return f"tcp:host=127.0.0.1:port={self.port}"
+
+    async def listen(self, port: int = 0) -> int:
+        """Listen on 127.0.0.1:C{port} too (0: any free port); return the port number."""
+        listening = await serverFromString(self.reactor, f"tcp:{port}:interface=127.0.0.1").listen(
+            WordPacketFactory(self.room)
+        )
+        self._listening.append(listening)
+        address = listening.getHost()
+        assert isinstance(address, IPv4Address)
+        self.ports.append(address.port)
+        return address.port
+
+    async def stop(self) -> None:
+        """Shut down as the server does (docs/protocol.md section 8) with no grace: a
+        C{shutdown} notice, every connection closed, the history made durable."""
+        self.room.announce_shutdown(0)
+        self.room.close_all()
+        for listening in self._listening:
+            stopping = listening.stopListening()
+            if stopping is not None:
+                await stopping
+        await self.history.close()
+        if self._temporary is not None:
+            self._temporary.cleanup()
+
+
+async def start_server(
+    history_file: str | Path | None = None,
+    *,
+    port: int = 0,
+    config: RoomConfig | None = None,
+    reactor: IReactorTime | None = None,
+) -> LoopbackServer:
+    """Start a chat server on 127.0.0.1:C{port} (0: a free port).
+
+    @param history_file: where it keeps its history (it may hold an earlier run's);
+        by default a file in a temporary directory, removed by L{LoopbackServer.stop}.
+    @param config: the room's limits (default: the server's defaults).
+    @param reactor: the reactor (default: the global one).
+    """
+    if reactor is None:
+        from twisted.internet import reactor as global_reactor
+
+        reactor = global_reactor
+    temporary = None
+    if history_file is None:
+        temporary = tempfile.TemporaryDirectory(prefix="chatproto-test-")
+        history_file = Path(temporary.name) / "chat-history.jsonl"
+    history = JsonLinesHistory(str(history_file), retain=10000, fsync="never")
+    room = Room(config or RoomConfig(), history, reactor)
+    server = LoopbackServer(room, history, Path(history_file), reactor, _temporary=temporary)
+    await server.listen(port)
+    return server

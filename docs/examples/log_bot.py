@@ -1,0 +1,89 @@
+"""A bot that logs the room to a file, one JSON line per message, and resumes after a
+restart without gaps or duplicates (docs/client-api.md).
+
+    .venv/bin/python docs/examples/log_bot.py tcp:host=localhost:port=10328 room.jsonl
+
+Each line is {"id", "timestamp", "nickname", "message"}. On start the bot reads
+the newest id in its file and joins with `since` set to it: the server replays
+every message after it (as far back as it retains), and the client drops
+anything at or below it. A line half-written when the bot was killed is cut
+off first, so its message is asked for again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from twisted.internet.defer import Deferred
+from twisted.internet.task import react
+
+from chatproto.client.api import ChatClient, ChatMessage, ClientStopped
+
+
+def last_logged_id(path: Path) -> int:
+    """The newest id in the log (0 for none), after cutting off a half-written last line."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    whole = data[: data.rfind(b"\n") + 1]
+    if len(whole) < len(data):
+        os.truncate(path, len(whole))
+    lines = whole.splitlines()
+    return int(json.loads(lines[-1])["id"]) if lines else 0
+
+
+class LogBot(ChatClient):
+    """Appends every public message to a file, flushed line by line."""
+
+    def __init__(self, nickname: str, log: TextIO, since: int) -> None:
+        super().__init__(nickname, since=since)
+        self._log = log
+
+    def message_received(self, message: ChatMessage) -> None:
+        record = {
+            "id": message.id,
+            "timestamp": message.packet.get("timestamp"),
+            "nickname": message.nickname,
+            "message": message.text,
+        }
+        self._log.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._log.flush()
+
+    def messages_missed(self, first: int, last: int) -> None:
+        print(f"messages {first} to {last} are gone from the server", file=sys.stderr)
+
+
+async def run(reactor: Any, bot: ChatClient, endpoint: str) -> None:
+    """Run C{bot} until it leaves (Ctrl+C, SIGTERM) or gives up (exit status 1)."""
+    reactor.addSystemEventTrigger("before", "shutdown", bot.leave)
+    try:
+        await bot.connect(endpoint)
+        await bot.when_stopped()
+    except (ClientStopped, ValueError) as e:
+        print(f"{sys.argv[0]}: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def main() -> None:
+    """The command line: ENDPOINT FILE [--nick NAME]."""
+    parser = argparse.ArgumentParser(description="Log the room to a file, one JSON line each.")
+    parser.add_argument("endpoint", help="the chat server, e.g. tcp:host=localhost:port=10328")
+    parser.add_argument("file", type=Path, help="the log (appended to; its newest id resumes)")
+    parser.add_argument("--nick", default="logbot", help="the bot's nickname")
+    arguments = parser.parse_args()
+    since = last_logged_id(arguments.file)
+    with arguments.file.open("a", encoding="utf-8") as log:
+        try:
+            bot = LogBot(arguments.nick, log, since)
+        except ValueError as e:  # a nickname against the server's rules
+            parser.error(f"--nick: {e}")
+        react(lambda reactor: Deferred.fromCoroutine(run(reactor, bot, arguments.endpoint)))
+
+
+if __name__ == "__main__":
+    main()
