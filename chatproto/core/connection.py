@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -27,6 +27,7 @@ from zope.interface import implementer
 from chatproto.core.bucket import TokenBucket
 from chatproto.core.errors import ErrorCode
 from chatproto.core.member import CloseReason, ICodec, ILink, IMember, LeaveReason
+from chatproto.core.once import Once
 from chatproto.core.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -79,8 +80,7 @@ class Connection:
         config = room.config
         self._bucket = TokenBucket(config.rate, config.burst, room.reactor) if config.rate else None
         self.outbox = Outbox(link.write, config.sendq_bytes, self._too_slow, self._close_now)
-        # Who waits for the transport to be gone (None once it is).
-        self._gone_waiters: list[Deferred[None]] | None = []
+        self._gone = Once()
 
     # -- life --------------------------------------------------------------
 
@@ -107,18 +107,12 @@ class Connection:
             self._reading_resumes.cancel()
         self.room.leave(self, LeaveReason.DISCONNECTED)
         self.room.release(self)
-        waiters, self._gone_waiters = self._gone_waiters or [], None
-        for waiter in waiters:
-            waiter.callback(None)
+        self._gone.happened()
 
     def when_gone(self) -> Deferred[None]:
         """A Deferred that fires once the transport is gone (L{lost}): every byte the
         door wrote before is sent, or the connection was dropped."""
-        if self._gone_waiters is None:
-            return succeed(None)
-        waiter: Deferred[None] = Deferred()
-        self._gone_waiters.append(waiter)
-        return waiter
+        return self._gone.when()
 
     def joined(self) -> None:
         """The room accepted the nickname: the handshake is over."""

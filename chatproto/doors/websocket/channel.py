@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IProtocol, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
@@ -29,6 +29,7 @@ from twisted.web.http import HTTPChannel, Request
 from twisted.web.http_headers import Headers
 
 from chatproto.core.member import CloseReason
+from chatproto.core.once import Once
 from chatproto.doors.sockets import describe_peer, peer_host
 
 if TYPE_CHECKING:
@@ -43,14 +44,13 @@ MAX_OVERFLOW = 64
 class WaitingPlace:
     """The admission place of a web connection that is not (yet) a chat connection."""
 
-    __slots__ = ("_channel", "_gone_waiters", "host", "peer")
+    __slots__ = ("_channel", "_given_up", "host", "peer")
 
     def __init__(self, channel: ChatHTTPChannel, peer: str, host: str | None) -> None:
         self._channel = channel
         self.peer = peer
         self.host = host
-        # Who waits for the place to be given up (None once it is).
-        self._gone_waiters: list[Deferred[None]] | None = []
+        self._given_up = Once()
 
     def close(self, reason: CloseReason) -> None:
         """Drop the connection (the server shuts down)."""
@@ -63,17 +63,11 @@ class WaitingPlace:
     def when_gone(self) -> Deferred[None]:
         """A Deferred that fires once the place is given up: the connection closed, or a
         chat connection took it over at the upgrade."""
-        if self._gone_waiters is None:
-            return succeed(None)
-        waiter: Deferred[None] = Deferred()
-        self._gone_waiters.append(waiter)
-        return waiter
+        return self._given_up.when()
 
     def given_up(self) -> None:
         """The connection no longer holds this place: tell who waits."""
-        waiters, self._gone_waiters = self._gone_waiters or [], None
-        for waiter in waiters:
-            waiter.callback(None)
+        self._given_up.happened()
 
 
 class Overflow:
