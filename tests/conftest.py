@@ -12,6 +12,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
+from twisted.logger import globalLogPublisher
 
 from chatproto.core.config import RoomConfig
 from chatproto.core.room import Room
@@ -82,3 +83,14 @@ def custom_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Ru
 def serving(config: RoomConfig, **websocket: Any) -> Any:
     """Run the test against a L{custom_server} with these settings."""
     return pytest.mark.parametrize("custom_server", [(config, websocket)], indirect=True)
+
+
+@pytest.fixture
+def log() -> Iterator[list[dict[str, Any]]]:
+    """Every event logged while the test runs (see L{tests.logs.tracebacks})."""
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        yield events
+    finally:
+        globalLogPublisher.removeObserver(events.append)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,13 +16,14 @@ from twisted.internet import reactor
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.task import Clock, deferLater
-from twisted.logger import ILogObserver, LogLevel, formatEvent, globalLogPublisher
-from zope.interface import implementer, provider
+from twisted.logger import formatEvent
+from zope.interface import implementer
 
 from chatproto.core.config import RoomConfig
 from chatproto.doors.websocket.channel import REQUEST_SECONDS
 from chatproto.doors.websocket.protocol import MAX_MESSAGE_FRAMES, MESSAGE_SECONDS
 from tests.conftest import RunningServer, serving
+from tests.logs import tracebacks
 from tests.loopback import DEADLINE, RawPeer, connect, connect_raw
 from tests.test_slow_reader import (
     TWISTED_BUFFER,
@@ -58,31 +58,6 @@ def clock_of(server: RunningServer) -> Clock:
     clock = server.sockets.clock
     assert isinstance(clock, Clock)
     return clock
-
-
-@pytest.fixture
-def log() -> Iterator[list[dict[str, Any]]]:
-    """Every log event while the test runs."""
-    events: list[dict[str, Any]] = []
-
-    @provider(ILogObserver)
-    def observe(event: dict[str, Any]) -> None:
-        events.append(event)
-
-    globalLogPublisher.addObserver(observe)
-    yield events
-    globalLogPublisher.removeObserver(observe)
-
-
-def tracebacks(events: list[dict[str, Any]]) -> list[str]:
-    """The events that carry a failure or are errors."""
-    return [
-        formatEvent(event)
-        for event in events
-        if "log_failure" in event
-        or event.get("log_level") in (LogLevel.error, LogLevel.critical)
-        or event.get("isError")
-    ]
 
 
 async def upgraded(port: int, receive_buffer: int | None = None) -> RawPeer:

@@ -5,17 +5,16 @@ connection's place is freed, and nothing is logged as an error."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import pytest_twisted
-from twisted.logger import LogLevel, globalLogPublisher
 
 from tests.client.processes import eventually
 from tests.irc.clients import RawIrcClient, connect_irc
 from tests.irc.conftest import Doors
+from tests.logs import tracebacks
 from tests.loopback import connect
 
 #: What a reply shows for a character no IRC line may hold.
@@ -74,23 +73,6 @@ ATTACKS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def errors_logged() -> Iterator[list[dict[str, Any]]]:
-    """Every error, critical or failure event logged while the test runs (a Deferred's
-    unhandled error is logged when it is collected: the test collects before looking)."""
-    events: list[dict[str, Any]] = []
-
-    def observe(event: dict[str, Any]) -> None:
-        if "log_failure" in event or event.get("log_level") in (LogLevel.error, LogLevel.critical):
-            events.append(event)
-
-    globalLogPublisher.addObserver(observe)
-    try:
-        yield events
-    finally:
-        globalLogPublisher.removeObserver(observe)
-
-
 async def registered(port: int) -> RawIrcClient:
     """An IRC client registered as C{mallory}, past the replay."""
     client = await connect_irc(port)
@@ -102,7 +84,7 @@ async def registered(port: int) -> RawIrcClient:
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda attack: repr(attack.line)[2:-1])
 @pytest_twisted.ensureDeferred
 async def test_every_echoed_parameter_is_answered(
-    doors: Doors, errors_logged: list[dict[str, Any]], attack: Attack
+    doors: Doors, log: list[dict[str, Any]], attack: Attack
 ) -> None:
     room = doors.room
     before = room.connection_count()
@@ -121,13 +103,11 @@ async def test_every_echoed_parameter_is_answered(
         assert room.connection_count() == before + 1  # still open, and answering
     assert any(line.startswith(attack.reply) for line in lines), lines
     gc.collect()
-    assert errors_logged == []
+    assert tracebacks(log) == []
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_quit_with_nul_leaves_no_zombie(
-    doors: Doors, errors_logged: list[dict[str, Any]]
-) -> None:
+async def test_a_quit_with_nul_leaves_no_zombie(doors: Doors, log: list[dict[str, Any]]) -> None:
     """Issue 22's first finding, as an attacker sends it, watched from another door."""
     bob = await connect(doors.packet_port)
     await bob.join("bob")
@@ -146,12 +126,12 @@ async def test_a_quit_with_nul_leaves_no_zombie(
     assert (leave["user"], leave["reason"]) == ("z", "bye")
     await eventually(lambda: doors.room.connection_count() == before, "the place freed")
     gc.collect()
-    assert errors_logged == []
+    assert tracebacks(log) == []
 
 
 @pytest_twisted.ensureDeferred
 async def test_a_list_of_targets_is_bounded_and_each_answered_once(
-    doors: Doors, errors_logged: list[dict[str, Any]]
+    doors: Doors, log: list[dict[str, Any]]
 ) -> None:
     """NAMES #chat,#chat,... (80 in 487 bytes) once answered 80 names lists."""
     bob = await connect(doors.packet_port)
@@ -175,4 +155,4 @@ async def test_a_list_of_targets_is_bounded_and_each_answered_once(
     bob.send_json({"message": "after"})
     assert (await bob.next_chat())["message"] == "after"  # the private message came once
     gc.collect()
-    assert errors_logged == []
+    assert tracebacks(log) == []
