@@ -7,7 +7,7 @@ from twisted.logger import capturedLogs, formatEvent
 
 from chatproto.seams.redis.scripts import Keys
 from tests.loopback import connect
-from tests.redis.nodes import start_node, stop_node, until
+from tests.redis.nodes import Node, start_node, stop_node, until
 from tests.redis.partition import Partition
 from tests.redis.server import RedisServer
 from tests.redis.test_resume import frames_until, resumed
@@ -16,14 +16,27 @@ from tests.redis.test_resume import frames_until, resumed
 NODE_TIMEOUT = 2.0
 
 
-@pytest_twisted.ensureDeferred
-async def test_a_partitioned_node_closes_its_members_and_they_resume_elsewhere(
-    redis_server: RedisServer,
-) -> None:
+async def partitioned_nodes(redis_server: RedisServer) -> tuple[Partition, Node, Node]:
+    """Node a reaching Redis through a partition the test controls, node b directly."""
     partition = Partition(redis_server.port)
     behind = f"redis://127.0.0.1:{await partition.start()}/0"
     a = await start_node(behind, node_timeout=NODE_TIMEOUT)
     b = await start_node(redis_server.url, node_timeout=NODE_TIMEOUT)
+    return partition, a, b
+
+
+async def stop_all(partition: Partition, *nodes: Node) -> None:
+    """Stop the nodes, then the partition."""
+    for node in nodes:
+        await stop_node(node)
+    await partition.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_partitioned_node_closes_its_members_and_they_resume_elsewhere(
+    redis_server: RedisServer,
+) -> None:
+    partition, a, b = await partitioned_nodes(redis_server)
     old = await connect(a.port)
     token = (await old.join("alice"))[-1]["resume_token"]
     bob = await connect(b.port)
@@ -60,19 +73,14 @@ async def test_a_partitioned_node_closes_its_members_and_they_resume_elsewhere(
     # Node a takes members again.
     carol = await connect(a.port)
     await carol.join("carol")
-    for node in (a, b):
-        await stop_node(node)
-    await partition.stop()
+    await stop_all(partition, a, b)
 
 
 @pytest_twisted.ensureDeferred
 async def test_a_fenced_node_back_in_time_frees_its_members_itself_with_one_leave(
     redis_server: RedisServer,
 ) -> None:
-    partition = Partition(redis_server.port)
-    behind = f"redis://127.0.0.1:{await partition.start()}/0"
-    a = await start_node(behind, node_timeout=NODE_TIMEOUT)
-    b = await start_node(redis_server.url, node_timeout=NODE_TIMEOUT)
+    partition, a, b = await partitioned_nodes(redis_server)
     alice = await connect(a.port)
     await alice.join("alice")
     bob = await connect(b.port)
@@ -88,6 +96,4 @@ async def test_a_fenced_node_back_in_time_frees_its_members_itself_with_one_leav
     again.send_json({"message": "back"})
     events = [f.get("event") for f in await frames_until(bob, "back") if "event" in f]
     assert events == ["join"]  # one leave in all
-    for node in (a, b):
-        await stop_node(node)
-    await partition.stop()
+    await stop_all(partition, a, b)
