@@ -264,8 +264,10 @@ class Hall:
         was_outside = rooms is not None and default.key not in rooms
         self._add_member(default, member)
         others = [room for room in (rooms or {}).values() if not room.default]
-        for room in others:
-            self._add_member(room, member)  # in its place: the others saw no change
+        for room in others:  # in its place: the others saw no change
+            assert room.batcher is not None
+            room.batcher.joined(member)  # its welcome's last_id covers what is queued
+            self._add_member(room, member)
         last_id = batcher.replay_limit()
         welcome = self._welcome(default, member, last_id)
         tail = [self._welcome(room, member, None) for room in others]
