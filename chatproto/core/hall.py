@@ -595,8 +595,8 @@ class Hall:
         """An event from the hub: for a room's members, or a private message for one
         member here."""
         if event.to_key is None:
-            rooms = self.registry.rooms
-            room = self.default_room if event.room_key is None else rooms.get(event.room_key)
+            room_key = event.room_key
+            room = self.default_room if room_key is None else self.registry.rooms.get(room_key)
             if room is not None and room.batcher is not None:
                 room.batcher.queue(event)
             return
