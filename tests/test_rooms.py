@@ -78,6 +78,12 @@ class JoinPartTests(SynchronousTestCase):
         )
         self.assertEqual(self.history.last_id, 1)
 
+    def test_bye_said_in_a_room_is_a_message(self) -> None:
+        self.join(self.alice, "#rust")
+        self.alice.send_json({"message": "BYE", "room": "#rust"})
+        self.assertEqual(self.alice.received()[-1]["message"], "BYE")
+        self.assertFalse(self.alice.closed)
+
     def test_naming_the_default_room_is_the_same_as_not(self) -> None:
         self.alice.send_json({"message": "hi", "room": "#CHAT"})
         self.assertEqual(
