@@ -82,7 +82,6 @@ class Hall:
     ) -> None:
         self.config = config
         self.reactor = reactor
-        self._history = history
         #: This node's joined members by nickname key, in join order, whatever their rooms.
         self._members: dict[str, IMember] = {}
         self._admission = Admission(config)
@@ -167,7 +166,7 @@ class Hall:
             nickname_held = json.loads(held_as)
             if member.state is not ConnectionState.CHOOSING:  # it left while we asked
                 self._presence.release(key)
-                self._announce_leave(nickname_held, LeaveReason.DISCONNECTED)
+                self._announce_leave(self.default_room, nickname_held, LeaveReason.DISCONNECTED)
                 return False
             self._resumed(member, key, nickname_held, since, resume_token, None)
             return True
@@ -337,12 +336,8 @@ class Hall:
         nickname = member.nickname
         for room in list(member.rooms.values()):
             self._forget_member(room, member)
-            if self._closing:
-                continue
-            if room.default:
-                self._announce_leave(nickname, reason)
-            else:
-                self._announce_leave_of(room, nickname, reason)
+            if not self._closing:
+                self._announce_leave(room, nickname, reason)
         self._outside_default.discard(member.encoded_nickname)
         self.log.info(
             "{nickname} left ({reason}){address}",
@@ -353,15 +348,11 @@ class Hall:
         )
         return released
 
-    def _announce_leave(self, nickname: str, reason: LeaveReason) -> None:
-        record = notice(self.timestamp(), "leave", f"{nickname} left", user=nickname, reason=reason)
-        self._hub.publish(RoomEvent(record))
-
     def _leave_notice(self, room: Room, nickname: str, reason: LeaveReason) -> bytes:
         text = f"{nickname} left" if room.default else f"{nickname} left {room.name}"
         return notice(self.timestamp(), "leave", text, user=nickname, reason=reason, **room.field)
 
-    def _announce_leave_of(self, room: Room, nickname: str, reason: LeaveReason) -> None:
+    def _announce_leave(self, room: Room, nickname: str, reason: LeaveReason) -> None:
         self._publish_in(room, RoomEvent(self._leave_notice(room, nickname, reason)))
 
     def _address_of(self, member: IMember) -> str:
