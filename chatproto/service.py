@@ -329,10 +329,10 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     if seams is None:
         path = str(options["history-file"])
         try:
+            rooms = RoomFiles(path, retain=options["history-retain"], fsync=options["fsync"])
             history = JsonLinesHistory(
                 path, retain=options["history-retain"], fsync=options["fsync"]
             )
-            rooms = RoomFiles(path, retain=options["history-retain"], fsync=options["fsync"])
         except HistoryUnavailable as e:
             raise SystemExit(str(e)) from None
         hall = Hall(options.room_config(), history, reactor, room_stores=rooms)
