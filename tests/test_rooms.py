@@ -9,6 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.core.config import RoomConfig
 from chatproto.core.hall import Hall
+from chatproto.seams.history import Stored
 from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores, make_room
 
 
@@ -421,6 +422,38 @@ class FanOutTests(SynchronousTestCase):
         self.assertEqual(
             [(f.get("room"), f["message"]) for f in frames],
             [(None, "lobby"), ("#a", "in #a"), ("#b", "in #b"), ("#c", "in #c")],
+        )
+
+
+class SlowReplayHistory(MemoryHistory):
+    """A store whose replays answer only when the test says."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[Deferred[list[Stored]]] = []
+
+    def recent(self, count: int) -> Deferred[list[Stored]]:
+        held: Deferred[list[Stored]] = Deferred()
+        self.held.append(held)
+        return held
+
+
+class EntranceOrderTests(SynchronousTestCase):
+    """A room's entrance never overtakes an earlier one that its store answers later."""
+
+    def test_a_room_joined_before_the_ready_replay_comes_after_it(self) -> None:
+        history = SlowReplayHistory()
+        hall, _, _ = make_room(history=history)
+        alice = FakeClient(hall)
+        alice.received()
+        alice.send("alice")
+        alice.send_json({"command": "join", "room": "#rust"})
+        self.assertEqual(alice.received(), [])
+        history.held[0].callback([])
+        frames = alice.received()
+        self.assertEqual(
+            [f if isinstance(f, str) else (f["event"], f.get("room")) for f in frames],
+            ["READY", ("welcome", None), ("welcome", "#rust")],
         )
 
 

@@ -14,7 +14,7 @@ States (docs/protocol.md section 2)::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +69,8 @@ class Connection:
     # nickname claim the store has not answered may overlap): the link is paused once.
     _reading_holds = 0
     _rate_errors = 0
+    # The latest entrance whose replay the store has not answered yet (None: none).
+    _entering: Deferred[None] | None = None
 
     def __init__(self, hall: Hall, link: ILink, codec: ICodec, peer: str, host: str | None) -> None:
         self.hall = hall
@@ -193,20 +195,11 @@ class Connection:
         self, replay: Deferred[Iterator[bytes]], welcome: bytes, tail: Sequence[bytes]
     ) -> None:
         """Hold live traffic until the replay is there, then stream L{entrance}."""
-        self.outbox.hold()
-
-        def answered(records: Iterator[bytes] | Failure) -> None:
-            if isinstance(records, Failure):
-                _log.failure("replay for {who} failed", records, who=self.display_name())
-                records = iter(())
-            self.outbox.stream(self.entrance(records, welcome, tail))
-
-        replay.addBoth(answered)
+        self._stream_in_order(replay, lambda records: self.entrance(records, welcome, tail))
 
     def enter_room(self, replay: Deferred[Iterator[bytes]], welcome: bytes) -> None:
         """Hold live traffic until the room's replay is there, then stream it (marked as
-        history) and the room's C{welcome}, after any stream still running."""
-        self.outbox.hold()
+        history) and the room's C{welcome}, after every earlier entrance."""
         codec = self.codec
 
         def pieces(records: Iterator[bytes]) -> Iterator[bytes]:
@@ -214,13 +207,27 @@ class Connection:
                 yield codec.encode_replayed(record)
             yield codec.encode(welcome)
 
+        self._stream_in_order(replay, pieces)
+
+    def _stream_in_order(
+        self,
+        replay: Deferred[Iterator[bytes]],
+        pieces: Callable[[Iterator[bytes]], Iterator[bytes]],
+    ) -> None:
+        """Hold live traffic; stream C{pieces} of the replay once the store has answered
+        and every earlier entrance is streaming (a store may answer them out of order)."""
+        self.outbox.hold()
+        earlier = self._entering
+        answer = replay if earlier is None else earlier.addCallback(lambda _: replay)
+
         def answered(records: Iterator[bytes] | Failure) -> None:
             if isinstance(records, Failure):
                 _log.failure("replay for {who} failed", records, who=self.display_name())
                 records = iter(())
             self.outbox.stream(pieces(records))
 
-        replay.addBoth(answered)
+        streaming = answer.addBoth(answered)
+        self._entering = None if streaming.called else streaming
 
     def entrance(
         self, replay: Iterator[bytes], welcome: bytes, tail: Sequence[bytes]
