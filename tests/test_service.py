@@ -19,7 +19,7 @@ from chatproto.doors.sockets import Keepalive
 from chatproto.listeners import OptionListener, listen_description
 from chatproto.service import CLOSE_WAIT, Options, RoomService, makeService
 from tests.certs import make_certificate
-from tests.fakes import FakeClient, MemoryHistory, make_room
+from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores, make_room
 
 
 class OptionsTests(SynchronousTestCase):
@@ -61,7 +61,9 @@ class OptionsTests(SynchronousTestCase):
                 "ws-port": None,
                 "ws-origins": "",
                 "irc-port": None,
-                "irc-channel": "#chat",
+                "default-room": "#chat",
+                "max-rooms": 1000,
+                "max-rooms-per-member": 20,
                 "irc-server-name": socket.gethostname(),
                 "keepalive-idle": 60,
                 "keepalive-interval": 10,
@@ -132,6 +134,23 @@ class OptionsTests(SynchronousTestCase):
                 self.parse("--port", typed)
             self.assertTrue(str(raised.exception).startswith(f"--port {typed!r}: {reason}"))
 
+    def test_rooms_options(self) -> None:
+        options = self.parse("--irc-channel", "#Lobby", "--max-rooms", "5")
+        config = options.room_config()
+        self.assertEqual(
+            (config.default_room, config.max_rooms, config.max_rooms_per_member),
+            ("#Lobby", 5, 20),
+        )
+        self.assertEqual(self.parse("--default-room", "＃ｈｉ").room_config().default_room, "#hi")
+        for bad, says in [
+            (["--default-room", "lobby"], "--default-room 'lobby': a room name starts with #"),
+            (["--max-rooms", "-1"], "--max-rooms must be >= 0, got -1"),
+            (["--max-rooms-per-member", "x"], "--max-rooms-per-member must be an integer"),
+        ]:
+            with self.assertRaises(usage.UsageError, msg=str(bad)) as raised:
+                self.parse(*bad)
+            self.assertTrue(str(raised.exception).startswith(says), str(raised.exception))
+
     def test_bad_irc_values(self) -> None:
         for bad in (
             ["--irc-port", "nonsense:1"],
@@ -161,6 +180,35 @@ class ServiceTests(SynchronousTestCase):
         assert IServiceCollection.providedBy(service)
         kinds = [type(child) for child in service]
         self.assertEqual(kinds, [RoomService, OptionListener, TimerService])
+
+    def test_rooms_directory_beside_the_history_file(self) -> None:
+        path = self.mktemp()
+        options = Options()
+        options.parseOptions(["--port", "tcp:0:interface=127.0.0.1", "--history-file", path])
+        makeService(options, reactor=Clock())
+        self.assertTrue(os.path.isdir(path + ".rooms"))
+        blocked = self.mktemp()
+        options.parseOptions(["--port", "tcp:0:interface=127.0.0.1", "--history-file", blocked])
+        with open(blocked + ".rooms", "w"):
+            pass  # a file where the directory should be
+        with self.assertRaises(SystemExit) as raised:
+            makeService(options, reactor=Clock())
+        self.assertIn("cannot create the rooms directory", str(raised.exception))
+
+    def test_stop_closes_the_rooms_stores(self) -> None:
+        stores = MemoryRoomStores()
+        history = MemoryHistory()
+        room, clock, _ = make_room(history=history, room_stores=stores)
+        alice = FakeClient(room)
+        alice.join("alice")
+        alice.send_json({"command": "join", "room": "#rust"})
+        self.assertEqual(stores.opened, 1)
+        stopped = RoomService(room, history, 0.0, clock).stopService()
+        clock.advance(0)
+        alice.drop()
+        self.successResultOf(stopped)
+        self.assertEqual(stores.opened, 0)
+        self.assertTrue(history.closed)
 
     def test_irc_door_listens_when_asked(self) -> None:
         options = Options()

@@ -14,7 +14,7 @@ States (docs/protocol.md section 2)::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from chatproto.core.once import Once
 from chatproto.core.outbox import Outbox
 
 if TYPE_CHECKING:
+    from chatproto.core.hall import Hall
     from chatproto.core.room import Room
 
 
@@ -69,16 +70,20 @@ class Connection:
     # nickname claim the store has not answered may overlap): the link is paused once.
     _reading_holds = 0
     _rate_errors = 0
+    # The latest entrance whose replay the store has not answered yet (None: none).
+    _entering: Deferred[None] | None = None
 
-    def __init__(self, room: Room, link: ILink, codec: ICodec, peer: str, host: str | None) -> None:
-        self.room = room
+    def __init__(self, hall: Hall, link: ILink, codec: ICodec, peer: str, host: str | None) -> None:
+        self.hall = hall
         self.link = link
         self.codec = codec
         #: The peer as logs show it, and the host a per-address limit counts (None: exempt).
         self.peer = peer
         self.host = host
-        config = room.config
-        self._bucket = TokenBucket(config.rate, config.burst, room.reactor) if config.rate else None
+        #: The rooms it is in, by key, in the order it joined them.
+        self.rooms: dict[str, Room] = {}
+        config = hall.config
+        self._bucket = TokenBucket(config.rate, config.burst, hall.reactor) if config.rate else None
         self.outbox = Outbox(link.write, config.sendq_bytes, self._too_slow, self._close_now)
         self._gone = Once()
 
@@ -86,16 +91,16 @@ class Connection:
 
     def open(self, greeting: bytes) -> bool:
         """Admit the connection and send C{greeting}, or refuse it (`server-full`)."""
-        room = self.room
-        if not room.admit(self):
+        hall = self.hall
+        if not hall.admit(self):
             self.state = ConnectionState.CLOSED
-            self.outbox.send(room.server_full_notice(self))
+            self.outbox.send(hall.server_full_notice(self))
             self.link.close(CloseReason.SERVER_FULL)
             return False
         self.outbox.send(greeting)
-        timeout = room.config.handshake_timeout
+        timeout = hall.config.handshake_timeout
         if timeout:
-            self._handshake_timer = room.reactor.callLater(timeout, self._handshake_expired)
+            self._handshake_timer = hall.reactor.callLater(timeout, self._handshake_expired)
         return True
 
     def lost(self) -> None:
@@ -105,8 +110,8 @@ class Connection:
         self._cancel_handshake_timer()
         if self._reading_resumes is not None and self._reading_resumes.active():
             self._reading_resumes.cancel()
-        self.room.leave(self, LeaveReason.DISCONNECTED)
-        self.room.release(self)
+        self.hall.leave(self, LeaveReason.DISCONNECTED)
+        self.hall.release(self)
         self._gone.happened()
 
     def when_gone(self) -> Deferred[None]:
@@ -115,7 +120,7 @@ class Connection:
         return self._gone.when()
 
     def joined(self) -> None:
-        """The room accepted the nickname: the handshake is over."""
+        """The hall accepted the nickname: the handshake is over."""
         self.state = ConnectionState.JOINED
         self._cancel_handshake_timer()
         if self._bucket is not None:
@@ -134,7 +139,7 @@ class Connection:
         wait = self._bucket.charge()
         if wait and self._reading_resumes is None:
             self.hold_reading()
-            self._reading_resumes = self.room.reactor.callLater(wait, self._resume_reading)
+            self._reading_resumes = self.hall.reactor.callLater(wait, self._resume_reading)
 
     def _resume_reading(self) -> None:
         self._reading_resumes = None
@@ -169,14 +174,14 @@ class Connection:
             "Too many frames: slow down",
             retry_after=self._bucket.retry_after(),
         )
-        flood_errors = self.room.config.flood_errors
+        flood_errors = self.hall.config.flood_errors
         if flood_errors and self._rate_errors >= flood_errors:
             self.drop(LeaveReason.FLOOD)
 
     def reject(self, code: ErrorCode, detail: str, **extra: Any) -> None:
         """Answer a refused frame with an `error` notice (while still joined)."""
         if self.state is ConnectionState.JOINED:
-            self.room.send_error(self, code, detail, **extra)
+            self.hall.send_error(self, code, detail, **extra)
 
     # -- IMember -------------------------------------------------------------
 
@@ -184,15 +189,39 @@ class Connection:
         self, replay: Deferred[Iterator[bytes]], welcome: bytes, tail: Sequence[bytes]
     ) -> None:
         """Hold live traffic until the replay is there, then stream L{entrance}."""
+        self._stream_in_order(replay, lambda records: self.entrance(records, welcome, tail))
+
+    def enter_room(self, replay: Deferred[Iterator[bytes]], welcome: bytes) -> None:
+        """Hold live traffic until the room's replay is there, then stream it (marked as
+        history) and the room's C{welcome}, after every earlier entrance."""
+        codec = self.codec
+
+        def pieces(records: Iterator[bytes]) -> Iterator[bytes]:
+            for record in records:
+                yield codec.encode_replayed(record)
+            yield codec.encode(welcome)
+
+        self._stream_in_order(replay, pieces)
+
+    def _stream_in_order(
+        self,
+        replay: Deferred[Iterator[bytes]],
+        pieces: Callable[[Iterator[bytes]], Iterator[bytes]],
+    ) -> None:
+        """Hold live traffic; stream C{pieces} of the replay once the store has answered
+        and every earlier entrance is streaming (a store may answer them out of order)."""
         self.outbox.hold()
+        earlier = self._entering
+        answer = replay if earlier is None else earlier.addCallback(lambda _: replay)
 
         def answered(records: Iterator[bytes] | Failure) -> None:
             if isinstance(records, Failure):
                 _log.failure("replay for {who} failed", records, who=self.display_name())
                 records = iter(())
-            self.outbox.stream(self.entrance(records, welcome, tail))
+            self.outbox.stream(pieces(records))
 
-        replay.addBoth(answered)
+        streaming = answer.addBoth(answered)
+        self._entering = None if streaming.called else streaming
 
     def entrance(
         self, replay: Iterator[bytes], welcome: bytes, tail: Sequence[bytes]
@@ -214,11 +243,11 @@ class Connection:
     def leave(self) -> None:
         """BYE: deliver what the member is owed, free the nickname, close."""
         self.state = ConnectionState.CLOSED
-        self.room.when_caught_up(self, self._part)
+        self.hall.when_caught_up(self, self._part)
 
     def _part(self) -> None:
         # Closed once the nickname is free everywhere, so its owner can take it back at once.
-        left = self.room.leave(self, LeaveReason.BYE)
+        left = self.hall.leave(self, LeaveReason.BYE)
         left.addCallback(lambda _: self.close())
         left.addErrback(self._close_failed)
 
@@ -231,7 +260,7 @@ class Connection:
     def drop(self, reason: LeaveReason) -> None:
         """Disconnect for abuse; a slow member is not waited for."""
         self.state = ConnectionState.CLOSED
-        self.room.leave(self, reason)
+        self.hall.leave(self, reason)
         if reason is LeaveReason.SLOW:
             self._abort()
         else:

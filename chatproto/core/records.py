@@ -27,16 +27,26 @@ def json_string(text: str) -> bytes:
     return _encode_string(text).encode("utf-8")
 
 
-def chat_fields(timestamp: str, encoded_nickname: bytes, text: str) -> bytes:
+def chat_fields(
+    timestamp: str, encoded_nickname: bytes, text: str, encoded_room: bytes | None = None
+) -> bytes:
     """A chat record without its id: what the history store completes with one.
 
+    C{encoded_room} (a JSON string) names a room other than the default one.
     Spelled out rather than L{dump_json}: this is the hot path, and the sender's
     nickname is encoded once, at join.
     """
-    return b'"timestamp":"%s","nickname":%s,"message":%s}' % (
+    if encoded_room is None:
+        return b'"timestamp":"%s","nickname":%s,"message":%s}' % (
+            timestamp.encode("ascii"),
+            encoded_nickname,
+            json_string(text),
+        )
+    return b'"timestamp":"%s","nickname":%s,"message":%s,"room":%s}' % (
         timestamp.encode("ascii"),
         encoded_nickname,
         json_string(text),
+        encoded_room,
     )
 
 
