@@ -7,6 +7,7 @@ import {
   CATCH_UP_BATCH,
   DEFAULT_ROOM,
   MAX_LISTED_ROOMS,
+  MAX_NAME_PROBES,
   OLDER_BATCH,
   RoomState,
   roomKey,
@@ -318,6 +319,11 @@ export class ChatSession {
         break;
       case "who":
         if (state && Array.isArray(packet.users)) this._setUsers(room, packet.users);
+        if (this.inFlight?.probe && room === DEFAULT_ROOM) {
+          this._foundDefaultName(this.inFlight.packet.room);
+          this._settled();
+          return;
+        }
         this._settleCommand("who");
         break;
       case "topic":
@@ -343,7 +349,7 @@ export class ChatSession {
   _welcome(packet, room) {
     const asked = this.inFlight?.packet.command === "join" && this._answersJoin(packet, room);
     if (asked && room === DEFAULT_ROOM && this.defaultName === null) {
-      this.defaultName = this.inFlight.packet.room; // joined by name, answered as the default
+      this._foundDefaultName(this.inFlight.packet.room); // joined by name, answered as default
     }
     if (room === DEFAULT_ROOM && !this.welcomed) {
       this.token = typeof packet.resume_token === "string" ? packet.resume_token : null;
@@ -441,10 +447,35 @@ export class ChatSession {
         topic: typeof entry.topic === "string" ? entry.topic : "",
       }));
     this.view.roomList(this.roomList);
+    if (this.defaultName === null) this._probeDefaultName();
     if (this.inFlight?.packet.command === "rooms") {
       if (this.inFlight.line !== null) this.view.notice(packet, null);
       this._settled();
     }
+  }
+
+  /**
+   * Find which listed room is the default room, whose packets never name it: ask `who` of
+   * the few rooms this session is not in by name that have as many people as the default
+   * room. The default room's answer names no room; the others answer `not-in-room`.
+   */
+  _probeDefaultName() {
+    const here = this.rooms.get(DEFAULT_ROOM);
+    if (here?.status !== "in") return;
+    const candidates = this.roomList
+      .filter((entry) => entry.users === here.users.length && !this.rooms.has(this.keyOf(entry.room)))
+      .slice(0, MAX_NAME_PROBES);
+    for (const { room } of candidates) {
+      this.outbox.push({ packet: { command: "who", room }, line: null, room: null, probe: true });
+    }
+  }
+
+  _foundDefaultName(name) {
+    this.defaultName = name;
+    const state = this.rooms.get(DEFAULT_ROOM);
+    if (state) state.name = name;
+    this.outbox = this.outbox.filter((item) => !item.probe);
+    this.view.roomsChanged();
   }
 
   /** The answer to a `command` in flight came. */
@@ -467,6 +498,10 @@ export class ChatSession {
     const item = this.inFlight;
     this.inFlight = null;
     this.olderBatch = [];
+    if (item.probe) {
+      this._sendNext(); // not the default room: the answer is only for the session
+      return;
+    }
     const state = this.rooms.get(item.room);
     if (item.packet.command === "history" && state) state.loadingOlder = false;
     if (item.packet.command === "join" && state && state.status !== "in") {

@@ -10,6 +10,9 @@ export const OLDER_BATCH = 50;
 /** How many messages one catch-up request asks for: the most the server sends at once. */
 export const CATCH_UP_BATCH = 100;
 
+/** How many rooms of the server's list are asked whether they are the default room. */
+export const MAX_NAME_PROBES = 3;
+
 /** How many rooms of the server's list are kept (the server sends at most 1000). */
 export const MAX_LISTED_ROOMS = 1000;
 
@@ -51,14 +54,13 @@ export class RoomState {
     return this.oldestId || this.lastId + 1;
   }
 
-  /** Whether the server keeps older messages than those shown, and none are on their way. */
+  /** Whether the server keeps messages older than those shown, as far as is known. */
+  keepsOlder() {
+    return !this.olderDone && this.firstId > 0 && this.olderBefore > this.firstId;
+  }
+
+  /** Whether older messages can be asked for now (kept, and none on their way). */
   canLoadOlder() {
-    return (
-      this.status === "in" &&
-      !this.loadingOlder &&
-      !this.olderDone &&
-      this.firstId > 0 &&
-      this.olderBefore > this.firstId
-    );
+    return this.status === "in" && !this.loadingOlder && this.keepsOlder();
   }
 }

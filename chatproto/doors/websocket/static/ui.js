@@ -236,7 +236,7 @@ const online = (users) => {
   return `Online (${names.length}): ${names.join(", ")}`;
 };
 const LEAVE_REASONS = { disconnected: "connection lost", slow: "too slow", flood: "flooding",
-  part: "left the room", kicked: "kicked", banned: "banned" };
+  kicked: "kicked", banned: "banned" };
 
 /** The welcome of `room`: first, or back after a lost connection. */
 function welcomeText(packet, room) {
@@ -252,6 +252,7 @@ const NOTICE_TEXT = {
   welcome: welcomeText,
   who: (packet) => online(packet.users),
   leave: (packet) => {
+    if (packet.reason === "part") return `${packet.user} left the room`;
     const why = LEAVE_REASONS[packet.reason];
     return why ? `${packet.user} left (${why})` : `${packet.user} left`;
   },
@@ -318,8 +319,8 @@ const view = {
     const entries = packets.map((packet) =>
       chatEntry(packet, { mine: packet.nickname === session.nickname, earlier: true }),
     );
-    if (packets.length === 0 && !view.olderEnd) {
-      entries.push(dividerEntry("The start of the kept history"));
+    if (!session.rooms.get(room)?.keepsOlder() && !view.olderEnd) {
+      entries.unshift(dividerEntry("The start of the kept history"));
       view.olderEnd = true;
     }
     view.entries.unshift(...entries);
