@@ -36,7 +36,7 @@ export function parseCommand(line, nickname) {
     return { kind: "say", text: `* ${nickname} ${rest}` };
   }
   if (name === "join" || name === "part") return roomCommand(name, rest.trim());
-  if (name === "topic") return rest.trim() ? { kind: "topic", text: rest.trim() } : { kind: "topic" };
+  if (name === "topic") return rest.trim() ? { kind: name, text: rest.trim() } : { kind: name };
   if (!BARE.includes(name)) {
     return { kind: "mistake", reason: `Unknown command /${name}; /help lists the commands.` };
   }

@@ -308,7 +308,10 @@ export class ChatSession {
         this._historyAnswered(packet, room);
         return;
       case "join":
-        if (state) this._setUsers(room, [...state.users.filter((n) => n !== packet.user), packet.user]);
+        if (state) {
+          const others = state.users.filter((name) => name !== packet.user);
+          this._setUsers(room, [...others, packet.user]);
+        }
         break;
       case "leave":
         if (packet.user === this.nickname) {
@@ -347,7 +350,7 @@ export class ChatSession {
   }
 
   _welcome(packet, room) {
-    const asked = this.inFlight?.packet.command === "join" && this._answersJoin(packet, room);
+    const asked = this.inFlight?.packet.command === "join" && this._answersJoin(room);
     if (asked && room === DEFAULT_ROOM && this.defaultName === null) {
       this._foundDefaultName(this.inFlight.packet.room); // joined by name, answered as default
     }
@@ -383,7 +386,7 @@ export class ChatSession {
   }
 
   /** Whether a welcome about `room` answers the join in flight (not a takeover's welcome). */
-  _answersJoin(packet, room) {
+  _answersJoin(room) {
     const state = this.rooms.get(room);
     return room === this.inFlight.room || !state || state.status !== "rejoining";
   }
@@ -403,6 +406,10 @@ export class ChatSession {
 
   /** Fetch the messages of `room` newer than the last shown, before anything else goes. */
   _catchUp(room, state) {
+    const asked = [this.inFlight, ...this.outbox].some(
+      (item) => item?.room === room && item.packet.command === "history" && "since" in item.packet,
+    );
+    if (asked) return; // on its way already
     const packet = { command: "history", ...this._target(room), since: state.lastId };
     this.outbox.unshift({ packet: { ...packet, limit: CATCH_UP_BATCH }, line: null, room });
   }
@@ -412,7 +419,8 @@ export class ChatSession {
     if (item?.packet.command !== "history") return;
     const state = this.rooms.get(room);
     if ("before" in item.packet) {
-      const older = this.olderBatch.filter((p) => !Number.isInteger(p.id) || !state || p.id < state.olderBefore);
+      // Only what is older than the oldest shown: nothing is shown twice.
+      const older = this.olderBatch.filter((found) => !state || found.id < state.olderBefore);
       this.olderBatch = [];
       if (state) {
         state.loadingOlder = false;
@@ -463,7 +471,8 @@ export class ChatSession {
     const here = this.rooms.get(DEFAULT_ROOM);
     if (here?.status !== "in") return;
     const candidates = this.roomList
-      .filter((entry) => entry.users === here.users.length && !this.rooms.has(this.keyOf(entry.room)))
+      .filter((entry) => entry.users === here.users.length)
+      .filter((entry) => !this.rooms.has(this.keyOf(entry.room)))
       .slice(0, MAX_NAME_PROBES);
     for (const { room } of candidates) {
       this.outbox.push({ packet: { command: "who", room }, line: null, room: null, probe: true });

@@ -164,7 +164,9 @@ function showRooms() {
   page.topic.replaceChildren(
     element("bdi", "room-name", roomLabel(current)),
     topic ? ": " : "",
-    topic ? element("bdi", "text", topic) : element("span", "tag", " (no topic; /topic TEXT sets one)"),
+    topic
+      ? element("bdi", "text", topic)
+      : element("span", "tag", " (no topic; /topic TEXT sets one)"),
   );
 }
 
@@ -257,9 +259,11 @@ const NOTICE_TEXT = {
     return why ? `${packet.user} left (${why})` : `${packet.user} left`;
   },
   topic: (packet) =>
-    packet.topic ? `${packet.user} set the topic: ${packet.topic}` : `${packet.user} cleared the topic`,
-  rooms: (packet) =>
-    `Rooms: ${packet.rooms.map((entry) => `${entry.room} (${entry.users})`).join(", ")}`,
+    packet.topic
+      ? `${packet.user} set the topic: ${packet.topic}`
+      : `${packet.user} cleared the topic`,
+  rooms: () =>
+    `Rooms: ${session.roomList.map((entry) => `${entry.room} (${entry.users})`).join(", ")}`,
 };
 const NOTICE_KIND = { welcome: "welcome", who: "who", join: "join", leave: "leave",
   error: "error", shutdown: "error", topic: "topic" };
@@ -368,7 +372,8 @@ const view = {
   },
 
   missed(room, count) {
-    remark(`${count} messages were sent while you were away and are no longer kept.`, "error", room);
+    const lost = `${count} messages were sent while you were away and are no longer kept.`;
+    remark(lost, "error", room);
   },
 
   users(room, names) {
@@ -413,33 +418,35 @@ function startPrivate(name) {
   page.input.setSelectionRange(page.input.value.length, page.input.value.length);
 }
 
-/** Do what a typed line asks; false when the session has too much waiting to take it. */
-function runCommand(command, line) {
-  switch (command.kind) {
-    case "say":
-      return session.say(command.text, command.to, line, current);
-    case "who":
-      return session.who(line, current);
-    case "join":
-      return session.joinRoom(command.room, line);
-    case "part":
-      return session.partRoom(command.room ? session.keyOf(command.room) : current, line);
-    case "topic":
-      if (command.text) return session.setTopic(current, command.text, line);
-      const topic = session.rooms.get(current)?.topic;
-      remark(topic ? `Topic: ${topic}` : `${roomLabel(current)} has no topic.`, "topic");
-      return true;
-    case "rooms":
-      return session.listRooms(line);
-    case "help":
-      remark(HELP, "help");
-      return true;
-    case "quit":
-      session.quit();
-      return true;
-  }
+/** The current room's topic, in its log. */
+function remarkTopic() {
+  const topic = session.rooms.get(current)?.topic;
+  remark(topic ? `Topic: ${topic}` : `${roomLabel(current)} has no topic.`, "topic");
   return true;
 }
+
+/**
+ * What each kind of typed command does (commands.js parses them); false when the session
+ * has too much waiting to take it.
+ */
+const COMMANDS = {
+  say: (command, line) => session.say(command.text, command.to, line, current),
+  who: (command, line) => session.who(line, current),
+  join: (command, line) => session.joinRoom(command.room, line),
+  part: (command, line) =>
+    session.partRoom(command.room ? session.keyOf(command.room) : current, line),
+  topic: (command, line) =>
+    command.text ? session.setTopic(current, command.text, line) : remarkTopic(),
+  rooms: (command, line) => session.listRooms(line),
+  help: () => {
+    remark(HELP, "help");
+    return true;
+  },
+  quit: () => {
+    session.quit();
+    return true;
+  },
+};
 
 function submitInput() {
   const line = page.input.value;
@@ -449,7 +456,7 @@ function submitInput() {
     setInputNote(command.reason, "error");
     return;
   }
-  if (!runCommand(command, line)) {
+  if (!COMMANDS[command.kind](command, line)) {
     tooManyWaiting();
     return;
   }
