@@ -107,6 +107,32 @@ class ChatPage:
             arg=names,
         )
 
+    def rooms(self) -> list[str]:
+        """The room list's joined rooms, in order, as shown: "#rust" or "#rust 2" (unread)."""
+        return [room.inner_text() for room in self.page.locator("#room-list button").all()]
+
+    def wait_for_rooms(self, rooms: list[str]) -> None:
+        """Wait until the room list's joined rooms are exactly C{rooms} (as L{rooms} says)."""
+        self.page.wait_for_function(
+            """(rooms) => JSON.stringify([...document.querySelectorAll("#room-list button")]
+                .map((b) => b.innerText)) === JSON.stringify(rooms)""",
+            arg=rooms,
+        )
+
+    def current_room(self) -> str:
+        """The room shown, as the room list marks it."""
+        return self.page.inner_text("#room-list button[aria-current=true] .room-name")
+
+    def open_room(self, room: str) -> None:
+        """Click C{room} in the room list and wait until it is the room shown."""
+        self.page.locator("#room-list button", has_text=room).click()
+        self.page.locator("#room-list button[aria-current=true]", has_text=room).wait_for()
+
+    def enter_room(self, room: str) -> None:
+        """Type /join C{room} and wait until the page shows it."""
+        self.type(f"/join {room}")
+        self.page.locator("#room-list button[aria-current=true]", has_text=room).wait_for()
+
     def status(self) -> str:
         """What the header says about the connection."""
         return self.page.inner_text("#status-text")

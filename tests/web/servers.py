@@ -107,6 +107,10 @@ class ChatServer:
             self.process = None
 
 
+def _welcome_of(frame: dict[str, Any], room: str) -> bool:
+    return frame.get("event") == "welcome" and frame.get("room") == room
+
+
 class TcpChatter:
     """A person on the TCP door, written from docs/protocol.md: blocking, one frame at a time."""
 
@@ -135,12 +139,19 @@ class TcpChatter:
         data = text.encode("utf-8")
         self.sock.sendall(struct.pack("!H", len(data)) + data)
 
-    def say(self, message: str, to: str | None = None) -> dict[str, Any]:
-        """Send a chat packet (private when C{to} is given); return the server's copy (what
-        arrives before it is skipped)."""
-        packet = {"message": message} | ({"to": to} if to else {})
+    def say(self, message: str, to: str | None = None, room: str | None = None) -> dict[str, Any]:
+        """Send a chat packet (private when C{to} is given, in C{room} when given); return the
+        server's copy (what arrives before it is skipped)."""
+        packet = (
+            {"message": message} | ({"to": to} if to else {}) | ({"room": room} if room else {})
+        )
         self.send(json.dumps(packet))
         return dict(self.until(lambda frame: self._mine(frame) and frame["message"] == message))
+
+    def join_room(self, room: str) -> dict[str, Any]:
+        """Join C{room}; return its welcome (its replay before it is skipped)."""
+        self.send(json.dumps({"command": "join", "room": room}))
+        return dict(self.until(lambda frame: isinstance(frame, dict) and _welcome_of(frame, room)))
 
     def _mine(self, frame: Any) -> bool:
         return (

@@ -1,6 +1,17 @@
-// The chat protocol over a WebSocket, without any DOM (docs/protocol.md sections 2-9):
-// the handshake, resume with `since` and the resume token, dedupe by id, one frame in
-// flight at a time, pacing on `rate-limited`, and reconnecting with backoff.
+// The chat protocol over a WebSocket, without any DOM (docs/protocol.md sections 2-9 and
+// 12): the handshake, resume with `since` and the resume token, dedupe by id, one frame in
+// flight at a time, pacing on `rate-limited`, reconnecting with backoff, and rooms (joined,
+// rejoined after a reconnect with `since`, scrolled back with `history`).
+
+import {
+  CATCH_UP_BATCH,
+  DEFAULT_ROOM,
+  MAX_LISTED_ROOMS,
+  MAX_NAME_PROBES,
+  OLDER_BATCH,
+  RoomState,
+  roomKey,
+} from "./rooms.js";
 
 /** The subprotocol the WebSocket door selects (docs/protocol.md section 9). */
 export const SUBPROTOCOL = "chatproto.v1";
@@ -39,21 +50,31 @@ export function nicknameProblem(typed) {
   return null;
 }
 
+/** Notices about one room (the default room when they name none); others are about none. */
+const ROOM_EVENTS = new Set(["welcome", "join", "leave", "who", "topic", "history"]);
+
 /**
- * One person's chat session: it keeps a connection to the room while the person wants one,
- * and tells a view what to show. The view has these methods:
+ * One person's chat session: it keeps a connection to the server while the person wants one,
+ * stays in the rooms the person joined (rejoining them after a reconnect), and tells a view
+ * what to show. Rooms are named by key (rooms.js: DEFAULT_ROOM for the default room); the
+ * session's `rooms` map holds a RoomState per room. The view has these methods:
  *   status(state, seconds)       "connecting" | "choosing" | "online" | "offline" | "left";
  *                                seconds until the next try when offline; out of "online",
  *                                nobody is known to be online until the next welcome
  *   nicknameRefused(nick, resumed)  the server said RETRY: ask for another nickname
  *   joined(nick)                 READY: the nickname is ours
- *   replayStarts(resumed)        replayed history follows (resumed: after a reconnect)
- *   chat(packet, mine)           a chat packet not shown before (public or private)
- *   notice(packet)               a server notice (welcome, join, leave, who, error, shutdown)
- *   missed(count)                messages that could not be replayed after a reconnect
- *   users(names)                 who is online now, in join order
+ *   replayStarts(room, resumed)  replayed history of `room` follows (resumed: a rejoin)
+ *   chat(packet, mine, room)     a chat packet not shown before; room: null when private
+ *   older(room, packets)         older messages of `room` from scrollback, oldest first
+ *   notice(packet, room)         a server notice; room: null when it is about no room
+ *   entered(room, asked)         `room`'s welcome came (asked: the person joined it just now)
+ *   left(room, name)             the session is no longer in `room`
+ *   roomsChanged()               a room's name, topic or membership changed
+ *   roomList(entries)            the server's list of rooms: [{room, users, topic}]
+ *   missed(room, count)          messages that could not be replayed after a reconnect
+ *   users(room, names)           who is in `room` now, in join order
  *   waiting(items, pause)        what waits to be sent, and seconds of rate-limit pause
- *   refused(item, packet)        the server refused a typed item with an error notice
+ *   refused(item, packet)        the server refused an item with an error notice
  */
 export class ChatSession {
   constructor(url, view) {
@@ -63,12 +84,13 @@ export class ChatSession {
     this.nickname = null; // as the server displays it (NFKC), once chosen
     this.state = "idle";
     this.everJoined = false;
-    this.welcomed = false; // sending waits for the welcome, which ends the replay
-    this.lastId = 0; // newest id shown; every later packet with an id <= this is a duplicate
-    this.idBeforeReplay = 0;
+    this.welcomed = false; // sending waits for the default room's welcome after READY
+    this.rooms = new Map([[DEFAULT_ROOM, new RoomState(null)]]);
+    this.defaultName = null; // the default room's name, once a join by name shows it
+    this.roomList = []; // the server's last `rooms` answer
+    this.olderBatch = []; // scrollback messages received for the history request in flight
     this.token = null;
-    this.names = [];
-    this.outbox = []; // items typed but not yet accepted: {packet, line}
+    this.outbox = []; // items not yet accepted: {packet, line, room}; line null if not typed
     this.inFlight = null; // the item sent and not yet answered
     this.unsure = null; // the item in flight when the connection dropped
     this.pauseTimer = null;
@@ -77,7 +99,7 @@ export class ChatSession {
     this.attempts = 0;
   }
 
-  /** Join the room as `nickname` (connecting if needed). */
+  /** Join the chat as `nickname` (connecting if needed). */
   join(nickname) {
     this.nickname = nickname.normalize("NFKC");
     if (this.state === "choosing") {
@@ -87,17 +109,53 @@ export class ChatSession {
     }
   }
 
-  /** Send `text` to everyone, or to `to` only; `line` is what the person typed. */
-  say(text, to, line) {
-    return this._enqueue(to ? { message: text, to } : { message: text }, line);
+  /** The key of the room called `name` (the default room's key for its own name). */
+  keyOf(name) {
+    const key = roomKey(name);
+    return this.defaultName !== null && key === roomKey(this.defaultName) ? DEFAULT_ROOM : key;
   }
 
-  /** Ask who is online. */
-  who(line) {
-    return this._enqueue({ command: "who" }, line);
+  /** Send `text` to everyone in `room`, or to `to` only; `line` is what the person typed. */
+  say(text, to, line, room = DEFAULT_ROOM) {
+    const packet = to ? { message: text, to } : { message: text, ...this._target(room) };
+    return this._enqueue(packet, line, to ? null : room);
   }
 
-  /** Leave the room: BYE, and no reconnect. */
+  /** Ask who is in `room`. */
+  who(line, room = DEFAULT_ROOM) {
+    return this._enqueue({ command: "who", ...this._target(room) }, line, room);
+  }
+
+  /** Join the room called `name`. */
+  joinRoom(name, line) {
+    return this._enqueue({ command: "join", room: name.normalize("NFKC") }, line, this.keyOf(name));
+  }
+
+  /** Leave `room`. */
+  partRoom(room, line) {
+    return this._enqueue({ command: "part", ...this._target(room) }, line, room);
+  }
+
+  /** Set the topic of `room` (empty clears it). */
+  setTopic(room, topic, line) {
+    return this._enqueue({ command: "topic", ...this._target(room), topic }, line, room);
+  }
+
+  /** Ask the server which rooms exist (line: null when the person did not ask). */
+  listRooms(line = null) {
+    return this._enqueue({ command: "rooms" }, line, null);
+  }
+
+  /** Ask for `room`'s messages older than those shown; false when there are none to ask. */
+  loadOlder(room) {
+    const state = this.rooms.get(room);
+    if (!this.welcomed || !state?.canLoadOlder()) return false;
+    const packet = { command: "history", ...this._target(room), before: state.olderBefore };
+    state.loadingOlder = this._enqueue({ ...packet, limit: OLDER_BATCH }, null, room);
+    return state.loadingOlder;
+  }
+
+  /** Leave the chat: BYE, and no reconnect. */
   quit() {
     clearTimeout(this.reconnectTimer);
     this.state = "left";
@@ -114,6 +172,25 @@ export class ChatSession {
     if (this.state !== "offline") return;
     clearTimeout(this.reconnectTimer);
     this._connect();
+  }
+
+  /** The `room` field that names `room` to the server: none for the default room. */
+  _target(room) {
+    if (room === DEFAULT_ROOM) return {};
+    return { room: this.rooms.get(room)?.name ?? room };
+  }
+
+  /** The key of the room a received packet is about. */
+  _roomOf(packet) {
+    return typeof packet.room === "string" ? this.keyOf(packet.room) : DEFAULT_ROOM;
+  }
+
+  /** The state of `room`, made on its first packet (a join's replay comes before its welcome). */
+  _room(room, name) {
+    if (!this.rooms.has(room)) {
+      this.rooms.set(room, new RoomState(room === DEFAULT_ROOM ? this.defaultName : name));
+    }
+    return this.rooms.get(room);
   }
 
   _connect() {
@@ -150,8 +227,9 @@ export class ChatSession {
 
   _sendNickname() {
     // After a first join, always resume: the server replays what this page has not shown.
+    const since = this.rooms.get(DEFAULT_ROOM)?.lastId ?? 0;
     const frame = this.everJoined
-      ? JSON.stringify({ nickname: this.nickname, since: this.lastId, token: this.token })
+      ? JSON.stringify({ nickname: this.nickname, since, token: this.token })
       : this.nickname;
     this.socket.send(frame);
   }
@@ -160,10 +238,14 @@ export class ChatSession {
     const resumed = this.everJoined;
     this.everJoined = true;
     this.attempts = 0;
-    this.idBeforeReplay = this.lastId;
+    this._room(DEFAULT_ROOM); // the server puts every client in the default room at READY
+    for (const state of this.rooms.values()) {
+      state.idBeforeReplay = state.lastId;
+      if (state.status === "in") state.status = "rejoining";
+    }
     this._setState("online");
     this.view.joined(this.nickname);
-    this.view.replayStarts(resumed);
+    for (const room of this.rooms.keys()) this.view.replayStarts(room, resumed);
   }
 
   _packet(packet) {
@@ -175,20 +257,38 @@ export class ChatSession {
   }
 
   _chat(packet) {
-    if (Number.isInteger(packet.id)) {
-      if (packet.id <= this.lastId) return; // shown already
-      this.lastId = packet.id;
+    const room = typeof packet.to === "string" ? null : this._roomOf(packet);
+    if (room !== null && this._isOlder(packet, room)) {
+      this.olderBatch.push(packet);
+      return;
+    }
+    if (room !== null && Number.isInteger(packet.id)) {
+      const state = this._room(room, packet.room);
+      if (packet.id <= state.lastId) return; // shown already
+      state.saw(packet.id);
     }
     const mine = packet.nickname === this.nickname;
-    if (mine) this._settleEcho(packet);
-    this.view.chat(packet, mine);
+    if (mine) this._settleEcho(packet, room);
+    this.view.chat(packet, mine, room);
+  }
+
+  /** Whether `packet` answers the scrollback request in flight for `room`. */
+  _isOlder(packet, room) {
+    const asked = this.inFlight?.packet;
+    return (
+      packet.history === true &&
+      asked?.command === "history" &&
+      "before" in asked &&
+      this.inFlight.room === room
+    );
   }
 
   /** Our own copy came back: the item in flight (or lost in a drop) was accepted. */
-  _settleEcho(packet) {
+  _settleEcho(packet, room) {
     if (packet.history) {
-      if (this.unsure && this.unsure.packet.message === packet.message) {
-        this.outbox.splice(this.outbox.indexOf(this.unsure), 1);
+      const unsure = this.unsure;
+      if (unsure && unsure.packet.message === packet.message && unsure.room === room) {
+        this.outbox.splice(this.outbox.indexOf(unsure), 1);
         this.unsure = null;
         this._showWaiting();
       }
@@ -198,20 +298,47 @@ export class ChatSession {
   }
 
   _notice(packet) {
+    const room = ROOM_EVENTS.has(packet.event) ? this._roomOf(packet) : null;
+    const state = room === null ? null : this.rooms.get(room);
     switch (packet.event) {
       case "welcome":
-        this._welcome(packet);
+        this._welcome(packet, room);
+        return;
+      case "history":
+        this._historyAnswered(packet, room);
         return;
       case "join":
-        this._setUsers([...this.names.filter((name) => name !== packet.user), packet.user]);
+        if (state) {
+          const others = state.users.filter((name) => name !== packet.user);
+          this._setUsers(room, [...others, packet.user]);
+        }
         break;
       case "leave":
-        this._setUsers(this.names.filter((name) => name !== packet.user));
+        if (packet.user === this.nickname) {
+          this._left(packet, room);
+          return;
+        }
+        if (state) this._setUsers(room, state.users.filter((name) => name !== packet.user));
         break;
       case "who":
-        this._setUsers(packet.users);
-        if (this.inFlight && this.inFlight.packet.command === "who") this._settled();
+        if (state && Array.isArray(packet.users)) this._setUsers(room, packet.users);
+        if (this.inFlight?.probe && room === DEFAULT_ROOM) {
+          this._foundDefaultName(this.inFlight.packet.room);
+          this._settled();
+          return;
+        }
+        this._settleCommand("who");
         break;
+      case "topic":
+        if (state) {
+          state.topic = String(packet.topic ?? "");
+          this.view.roomsChanged();
+        }
+        if (packet.user === this.nickname) this._settleCommand("topic");
+        break;
+      case "rooms":
+        this._roomsListed(packet);
+        return;
       case "error":
         if (this.inFlight) {
           this._refused(packet);
@@ -219,21 +346,150 @@ export class ChatSession {
         }
         break;
     }
-    this.view.notice(packet);
+    this.view.notice(packet, room);
   }
 
-  _welcome(packet) {
-    this.token = typeof packet.resume_token === "string" ? packet.resume_token : null;
-    const firstId = Number.isInteger(packet.first_id) ? packet.first_id : 0;
-    if (this.idBeforeReplay > 0 && firstId > this.idBeforeReplay + 1) {
-      this.view.missed(firstId - this.idBeforeReplay - 1);
+  _welcome(packet, room) {
+    const asked = this.inFlight?.packet.command === "join" && this._answersJoin(room);
+    if (asked && room === DEFAULT_ROOM && this.defaultName === null) {
+      this._foundDefaultName(this.inFlight.packet.room); // joined by name, answered as default
     }
-    if (Number.isInteger(packet.last_id)) this.lastId = Math.max(this.lastId, packet.last_id);
-    this.unsure = null; // the replay is over: what it did not show was not accepted
+    if (room === DEFAULT_ROOM && !this.welcomed) {
+      this.token = typeof packet.resume_token === "string" ? packet.resume_token : null;
+    }
+    const state = this._room(room, packet.room);
+    if (room === DEFAULT_ROOM && this.defaultName !== null) state.name = this.defaultName;
+    const firstId = Number.isInteger(packet.first_id) ? packet.first_id : 0;
+    const lastId = Number.isInteger(packet.last_id) ? packet.last_id : 0;
+    if (state.idBeforeReplay > 0 && firstId > state.idBeforeReplay + 1) {
+      this.view.missed(room, firstId - state.idBeforeReplay - 1);
+    }
+    state.idBeforeReplay = 0;
+    // Already a member (a takeover, or a join of a room one is in): no replay came, so
+    // what was said since the last message shown is fetched with `history`.
+    const behind = state.status !== "joining" && lastId > state.lastId;
+    if (state.status === "joining") state.lastId = Math.max(state.lastId, lastId);
+    state.status = "in";
+    state.firstId = firstId;
+    if (typeof packet.topic === "string") state.topic = packet.topic;
+    if (this.unsure && (this.unsure.room ?? DEFAULT_ROOM) === room) {
+      this.unsure = null; // the replay is over: what it did not show was not accepted
+    }
+    if (Array.isArray(packet.users)) this._setUsers(room, packet.users);
+    this.view.notice(packet, room);
+    this.view.entered(room, asked && this.inFlight.line !== null);
+    this.view.roomsChanged();
+    if (room === DEFAULT_ROOM && !this.welcomed) this._rejoin();
+    if (behind) this._catchUp(room, state);
+    if (asked) this._settled();
+    else this._sendNext();
+  }
+
+  /** Whether a welcome about `room` answers the join in flight (not a takeover's welcome). */
+  _answersJoin(room) {
+    const state = this.rooms.get(room);
+    return room === this.inFlight.room || !state || state.status !== "rejoining";
+  }
+
+  /** After READY: join again every room this session was in, from where it stopped. */
+  _rejoin() {
     this.welcomed = true;
-    if (Array.isArray(packet.users)) this._setUsers(packet.users);
-    this.view.notice(packet);
-    this._sendNext();
+    const rejoins = [];
+    for (const [room, state] of this.rooms) {
+      if (room !== DEFAULT_ROOM && state.status === "rejoining") {
+        const packet = { command: "join", room: state.name, since: state.lastId };
+        rejoins.push({ packet, line: null, room });
+      }
+    }
+    this.outbox.unshift(...rejoins);
+  }
+
+  /** Fetch the messages of `room` newer than the last shown, before anything else goes. */
+  _catchUp(room, state) {
+    const asked = [this.inFlight, ...this.outbox].some(
+      (item) => item?.room === room && item.packet.command === "history" && "since" in item.packet,
+    );
+    if (asked) return; // on its way already
+    const packet = { command: "history", ...this._target(room), since: state.lastId };
+    this.outbox.unshift({ packet: { ...packet, limit: CATCH_UP_BATCH }, line: null, room });
+  }
+
+  _historyAnswered(packet, room) {
+    const item = this.inFlight;
+    if (item?.packet.command !== "history") return;
+    const state = this.rooms.get(room);
+    if ("before" in item.packet) {
+      // Only what is older than the oldest shown: nothing is shown twice.
+      const older = this.olderBatch.filter((found) => !state || found.id < state.olderBefore);
+      this.olderBatch = [];
+      if (state) {
+        state.loadingOlder = false;
+        if (Number.isInteger(packet.first_id)) state.firstId = packet.first_id;
+        for (const found of older) if (Number.isInteger(found.id)) state.saw(found.id);
+        if (older.length === 0) state.olderDone = true;
+        this.view.older(room, older);
+      }
+    } else if (state && packet.count === item.packet.limit) {
+      this._catchUp(room, state); // more than one batch was missed
+    }
+    this._settled();
+  }
+
+  _left(packet, room) {
+    const state = this.rooms.get(room);
+    this.rooms.delete(room);
+    this.view.notice(packet, room);
+    this.view.left(room, state?.name ?? packet.room ?? this.defaultName);
+    this.view.roomsChanged();
+    this._settleCommand("part");
+  }
+
+  _roomsListed(packet) {
+    const listed = Array.isArray(packet.rooms) ? packet.rooms : [];
+    this.roomList = listed
+      .filter((entry) => typeof entry?.room === "string")
+      .slice(0, MAX_LISTED_ROOMS)
+      .map((entry) => ({
+        room: entry.room,
+        users: Number.isInteger(entry.users) ? entry.users : 0,
+        topic: typeof entry.topic === "string" ? entry.topic : "",
+      }));
+    this.view.roomList(this.roomList);
+    if (this.defaultName === null) this._probeDefaultName();
+    if (this.inFlight?.packet.command === "rooms") {
+      if (this.inFlight.line !== null) this.view.notice(packet, null);
+      this._settled();
+    }
+  }
+
+  /**
+   * Find which listed room is the default room, whose packets never name it: ask `who` of
+   * the few rooms this session is not in by name that have as many people as the default
+   * room. The default room's answer names no room; the others answer `not-in-room`.
+   */
+  _probeDefaultName() {
+    const here = this.rooms.get(DEFAULT_ROOM);
+    if (here?.status !== "in") return;
+    const candidates = this.roomList
+      .filter((entry) => entry.users === here.users.length)
+      .filter((entry) => !this.rooms.has(this.keyOf(entry.room)))
+      .slice(0, MAX_NAME_PROBES);
+    for (const { room } of candidates) {
+      this.outbox.push({ packet: { command: "who", room }, line: null, room: null, probe: true });
+    }
+  }
+
+  _foundDefaultName(name) {
+    this.defaultName = name;
+    const state = this.rooms.get(DEFAULT_ROOM);
+    if (state) state.name = name;
+    this.outbox = this.outbox.filter((item) => !item.probe);
+    this.view.roomsChanged();
+  }
+
+  /** The answer to a `command` in flight came. */
+  _settleCommand(command) {
+    if (this.inFlight?.packet.command === command) this._settled();
   }
 
   _refused(packet) {
@@ -250,6 +506,18 @@ export class ChatSession {
     }
     const item = this.inFlight;
     this.inFlight = null;
+    this.olderBatch = [];
+    if (item.probe) {
+      this._sendNext(); // not the default room: the answer is only for the session
+      return;
+    }
+    const state = this.rooms.get(item.room);
+    if (item.packet.command === "history" && state) state.loadingOlder = false;
+    if (item.packet.command === "join" && state && state.status !== "in") {
+      this.rooms.delete(item.room); // a rejoin refused (too many rooms): no longer in it
+      this.view.left(item.room, state.name);
+      this.view.roomsChanged();
+    }
     this.view.refused(item, packet);
     this._sendNext();
   }
@@ -266,9 +534,9 @@ export class ChatSession {
     this._sendNext();
   }
 
-  _enqueue(packet, line) {
+  _enqueue(packet, line, room) {
     if (this.outbox.length >= MAX_WAITING) return false;
-    this.outbox.push({ packet, line });
+    this.outbox.push({ packet, line, room });
     this._sendNext();
     return true;
   }
@@ -286,24 +554,32 @@ export class ChatSession {
     this.view.waiting(items, this.pause);
   }
 
-  _setUsers(names) {
-    this.names = names.filter((name) => typeof name === "string");
-    this.view.users(this.names);
+  _setUsers(room, names) {
+    const state = this._room(room);
+    state.users = names.filter((name) => typeof name === "string");
+    this.view.users(room, state.users);
   }
 
   _closed() {
     this.socket = null;
     this.welcomed = false;
-    this.names = []; // who is online is unknown until the next welcome
+    for (const state of this.rooms.values()) {
+      state.users = []; // who is in each room is unknown until its next welcome
+      state.loadingOlder = false;
+    }
+    this.olderBatch = [];
     clearTimeout(this.pauseTimer);
     this.pauseTimer = null;
     this.pause = 0;
+    if (this.inFlight?.line === null) this.inFlight = null; // the page asks again if needed
     if (this.inFlight) {
       // Maybe accepted before the drop: the replay after the rejoin tells.
       this.outbox.unshift(this.inFlight);
       this.unsure = this.inFlight;
       this.inFlight = null;
     }
+    // Rejoins, lists and history the page asked for itself are asked again after READY.
+    this.outbox = this.outbox.filter((item) => item.line !== null);
     if (this.state === "left") {
       this._setState("left");
       return;

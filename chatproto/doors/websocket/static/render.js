@@ -92,3 +92,30 @@ export function userEntry(name, isMe, onPick) {
   button.addEventListener("click", () => onPick(name));
   return element("li", "", button);
 }
+
+/**
+ * A room the session is in, for the room list: a button that shows it, with how many
+ * messages came there unread; `current` marks the room shown.
+ */
+export function joinedRoomEntry(label, { current, unread }, onPick) {
+  const button = element("button", "room-button", element("bdi", "room-name", label));
+  button.type = "button";
+  if (current) button.setAttribute("aria-current", "true");
+  if (unread > 0) {
+    const count = element("span", "unread", String(unread));
+    count.title = `${unread} unread`;
+    button.append(" ", count);
+  }
+  button.addEventListener("click", onPick);
+  return element("li", "", button);
+}
+
+/** A room of the server's list the session is not in: a button that joins it. */
+export function otherRoomEntry({ room, users, topic }, onPick) {
+  const button = element("button", "room-button", element("bdi", "room-name", room));
+  button.type = "button";
+  button.append(" ", element("span", "tag", `(${users})`));
+  button.title = topic ? `Join ${room}: ${topic}` : `Join ${room}`;
+  button.addEventListener("click", onPick);
+  return element("li", "", button);
+}

@@ -1,9 +1,19 @@
-// The page: the nickname form, the log, the online list and the input, driven by a
-// ChatSession (protocol.js). It never reads or writes markup, only elements and text.
+// The page: the nickname form, the room list, one room's log and topic, the online list
+// and the input, driven by a ChatSession (protocol.js). It never reads or writes markup,
+// only elements and text.
 
 import { HELP, parseCommand } from "./commands.js";
 import { ChatSession, chatUrl, nicknameProblem } from "./protocol.js";
-import { chatEntry, dividerEntry, element, noticeEntry, userEntry } from "./render.js";
+import {
+  chatEntry,
+  dividerEntry,
+  element,
+  joinedRoomEntry,
+  noticeEntry,
+  otherRoomEntry,
+  userEntry,
+} from "./render.js";
+import { DEFAULT_ROOM } from "./rooms.js";
 
 const NICK_KEY = "chatproto.nickname";
 const AT_BOTTOM_SLACK = 8; // pixels: "at the bottom" despite rounding
@@ -21,6 +31,10 @@ const REFUSALS = {
   "control-chars": () => "The message contains control characters the server does not accept.",
   unavailable: () => "The server could not store the message, so nobody saw it. Send it again.",
   "no-such-user": () => "Nobody with that nickname is online.",
+  "not-in-room": () => "You are not in that room: /join it first.",
+  "bad-room": () =>
+    "That is not a room name: # and 1 to 32 characters, without spaces or ! @ , * ? :.",
+  "too-many-rooms": (item, packet) => `No more rooms: ${packet.message}`,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -30,6 +44,11 @@ const page = {
   joinNote: $("join-note"),
   chat: $("chat"),
   log: $("log"),
+  topic: $("topic"),
+  roomList: $("room-list"),
+  otherRooms: $("other-rooms"),
+  otherTitle: $("other-title"),
+  listRooms: $("list-rooms"),
   pending: $("pending"),
   jump: $("jump"),
   users: $("users"),
@@ -43,12 +62,35 @@ const page = {
   rejoin: $("rejoin"),
 };
 
-// While the replay runs: the divider to show before its first message, then true once shown.
-let replay = null;
-let resumed = false; // the last join was a rejoin after a lost connection
+/** What the page keeps of one room's log, shown or not, and how it was being read. */
+class RoomView {
+  constructor() {
+    this.entries = []; // the log's entries, in order; in the page only for the room shown
+    // While a replay runs: the divider to show before its first message, then true once shown.
+    this.replay = "Earlier messages";
+    this.resumed = false; // the last join was a rejoin after a lost connection
+    this.following = true;
+    this.scrollTop = 0;
+    this.unread = 0; // messages that came while another room was shown
+    this.olderEnd = false; // the start of the kept history is marked
+  }
+}
+
+const views = new Map(); // room key -> RoomView
+let current = DEFAULT_ROOM; // the room shown
 // The reader is at the log's bottom: new messages and a resize keep them there.
 let following = true;
 let countdown = null; // the timer that updates the reconnect countdown in the header
+
+function viewOf(room) {
+  if (!views.has(room)) views.set(room, new RoomView());
+  return views.get(room);
+}
+
+/** A room's name as the page shows it; the default room's is known once a join named it. */
+function roomLabel(room) {
+  return session.rooms.get(room)?.name ?? (room === DEFAULT_ROOM ? "main room" : room);
+}
 
 function logAtBottom() {
   const log = page.log;
@@ -59,16 +101,81 @@ function scrollToNewest() {
   page.log.scrollTop = page.log.scrollHeight;
 }
 
-/** Append `entry` to the log, following it only if the reader was at the bottom. */
-function show(entry) {
+/**
+ * Append `entry` to `room`'s log; in the room shown, follow it only if the reader was at the
+ * bottom.
+ */
+function show(entry, room = current) {
+  viewOf(room).entries.push(entry);
+  if (room !== current) return;
   following = logAtBottom();
   page.log.append(entry);
   if (following) scrollToNewest();
   else page.jump.hidden = false;
 }
 
-function remark(message, kind = "remark") {
-  show(noticeEntry(message, kind));
+function remark(message, kind = "remark", room = current) {
+  show(noticeEntry(message, kind), room);
+}
+
+/** Show `room`'s log, topic and people instead of the current room's. */
+function switchTo(room) {
+  if (room !== current) {
+    const leaving = views.get(current);
+    if (leaving) Object.assign(leaving, { following, scrollTop: page.log.scrollTop });
+    current = room;
+    const view = viewOf(room);
+    page.log.replaceChildren(...view.entries);
+    following = view.following;
+    if (following) scrollToNewest();
+    else page.log.scrollTop = view.scrollTop;
+    page.jump.hidden = true;
+  }
+  viewOf(room).unread = 0;
+  showUsers(session.rooms.get(room)?.users ?? []);
+  showRooms();
+  loadOlderAtTop();
+}
+
+/** Scrolled to the top of the log (or the log does not fill its box): ask for older messages. */
+function loadOlderAtTop() {
+  if (!page.chat.hidden && page.log.scrollTop <= 0) session.loadOlder(current);
+}
+
+/** The room list (joined rooms first, then the server's other rooms) and the topic line. */
+function showRooms() {
+  const joined = [...session.rooms].filter(([, state]) => state.status !== "joining");
+  page.roomList.replaceChildren(
+    ...joined.map(([room]) =>
+      joinedRoomEntry(
+        roomLabel(room),
+        { current: room === current, unread: viewOf(room).unread },
+        () => switchTo(room),
+      ),
+    ),
+  );
+  const joinedKeys = new Set(joined.map(([room]) => room));
+  const others = session.roomList.filter((entry) => !joinedKeys.has(session.keyOf(entry.room)));
+  page.otherRooms.replaceChildren(
+    ...others.map((entry) => otherRoomEntry(entry, () => joinRoom(entry.room))),
+  );
+  page.otherTitle.hidden = others.length === 0;
+  const topic = session.rooms.get(current)?.topic ?? "";
+  page.topic.replaceChildren(
+    element("bdi", "room-name", roomLabel(current)),
+    topic ? ": " : "",
+    topic
+      ? element("bdi", "text", topic)
+      : element("span", "tag", " (no topic; /topic TEXT sets one)"),
+  );
+}
+
+function joinRoom(name) {
+  if (!session.joinRoom(name, `/join ${name}`)) tooManyWaiting();
+}
+
+function tooManyWaiting() {
+  setInputNote("Too many messages are waiting to be sent; try again in a moment.", "error");
 }
 
 function setInputNote(message, kind = "") {
@@ -130,19 +237,36 @@ const online = (users) => {
   const names = Array.isArray(users) ? users.map(String) : [];
   return `Online (${names.length}): ${names.join(", ")}`;
 };
-const LEAVE_REASONS = { disconnected: "connection lost", slow: "too slow", flood: "flooding" };
+const LEAVE_REASONS = { disconnected: "connection lost", slow: "too slow", flood: "flooding",
+  kicked: "kicked", banned: "banned" };
+
+/** The welcome of `room`: first, or back after a lost connection. */
+function welcomeText(packet, room) {
+  const back = viewOf(room).resumed;
+  const hello = room === DEFAULT_ROOM
+    ? (back ? "Back online." : "Welcome!")
+    : (back ? `Back in ${packet.room}.` : `Welcome to ${packet.room}!`);
+  return `${hello} ${online(packet.users)}`;
+}
 
 /** What a notice says, for the events whose fields say more than its message. */
 const NOTICE_TEXT = {
-  welcome: (packet) => `${resumed ? "Back online." : "Welcome!"} ${online(packet.users)}`,
+  welcome: welcomeText,
   who: (packet) => online(packet.users),
   leave: (packet) => {
+    if (packet.reason === "part") return `${packet.user} left the room`;
     const why = LEAVE_REASONS[packet.reason];
     return why ? `${packet.user} left (${why})` : `${packet.user} left`;
   },
+  topic: (packet) =>
+    packet.topic
+      ? `${packet.user} set the topic: ${packet.topic}`
+      : `${packet.user} cleared the topic`,
+  rooms: () =>
+    `Rooms: ${session.roomList.map((entry) => `${entry.room} (${entry.users})`).join(", ")}`,
 };
 const NOTICE_KIND = { welcome: "welcome", who: "who", join: "join", leave: "leave",
-  error: "error", shutdown: "error" };
+  error: "error", shutdown: "error", topic: "topic" };
 
 const view = {
   status(state, seconds) {
@@ -173,35 +297,87 @@ const view = {
     page.input.focus();
   },
 
-  replayStarts(rejoined) {
-    resumed = rejoined;
-    replay = rejoined ? "While you were away" : "Earlier messages";
+  replayStarts(room, rejoined) {
+    const view = viewOf(room);
+    view.resumed = rejoined;
+    view.replay = rejoined ? "While you were away" : "Earlier messages";
   },
 
-  chat(packet, mine) {
-    const earlier = replay !== null && packet.history === true;
-    if (earlier && replay !== true) {
-      show(dividerEntry(replay));
-      replay = true;
+  chat(packet, mine, room) {
+    const shownIn = room ?? current; // a private message belongs to no room: the one shown
+    const view = viewOf(shownIn);
+    const earlier = view.replay !== null && packet.history === true;
+    if (earlier && view.replay !== true) {
+      show(dividerEntry(view.replay), shownIn);
+      view.replay = true;
     }
-    show(chatEntry(packet, { mine, earlier }));
+    show(chatEntry(packet, { mine, earlier }), shownIn);
+    if (shownIn !== current && !mine && packet.history !== true) {
+      view.unread += 1;
+      showRooms();
+    }
   },
 
-  notice(packet) {
+  older(room, packets) {
+    const view = viewOf(room);
+    const entries = packets.map((packet) =>
+      chatEntry(packet, { mine: packet.nickname === session.nickname, earlier: true }),
+    );
+    if (!session.rooms.get(room)?.keepsOlder() && !view.olderEnd) {
+      entries.unshift(dividerEntry("The start of the kept history"));
+      view.olderEnd = true;
+    }
+    view.entries.unshift(...entries);
+    if (room !== current) return;
+    const height = page.log.scrollHeight;
+    page.log.prepend(...entries);
+    page.log.scrollTop += page.log.scrollHeight - height; // what was read stays in view
+    loadOlderAtTop();
+  },
+
+  notice(packet, room) {
+    const shownIn = room ?? current;
+    const view = viewOf(shownIn);
     if (packet.event === "welcome") {
-      if (replay === true) show(dividerEntry("Now"));
-      replay = null;
+      if (view.replay === true) show(dividerEntry("Now"), shownIn);
+      view.replay = null;
     }
-    const shown = NOTICE_TEXT[packet.event]?.(packet) ?? String(packet.message ?? "");
-    show(noticeEntry(shown, NOTICE_KIND[packet.event] ?? "other", packet.timestamp));
+    const describe = NOTICE_TEXT[packet.event];
+    const shown = describe ? describe(packet, shownIn) : String(packet.message ?? "");
+    show(noticeEntry(shown, NOTICE_KIND[packet.event] ?? "other", packet.timestamp), shownIn);
   },
 
-  missed(count) {
-    remark(`${count} messages were sent while you were away and are no longer kept.`, "error");
+  entered(room, asked) {
+    if (asked) switchTo(room);
+    else showRooms();
+    if (room === current) loadOlderAtTop();
   },
 
-  users(names) {
-    showUsers(names);
+  left(room, name) {
+    views.delete(room);
+    if (room === current) {
+      const next = [...session.rooms.keys()][0] ?? DEFAULT_ROOM;
+      current = null; // the log shown is gone: switchTo shows the next one from scratch
+      switchTo(next);
+    }
+    remark(`You left ${name ?? "the room"}.`);
+  },
+
+  roomsChanged() {
+    showRooms();
+  },
+
+  roomList() {
+    showRooms();
+  },
+
+  missed(room, count) {
+    const lost = `${count} messages were sent while you were away and are no longer kept.`;
+    remark(lost, "error", room);
+  },
+
+  users(room, names) {
+    if (room === current) showUsers(names);
   },
 
   waiting(items, pause) {
@@ -218,10 +394,16 @@ const view = {
   },
 
   refused(item, packet) {
-    giveBack(item.line);
     const refusal = Object.hasOwn(REFUSALS, packet.code)
       ? REFUSALS[packet.code](item, packet)
       : String(packet.message ?? packet.code);
+    if (item.line === null) {
+      // Asked by the page itself (a rejoin, scrollback): nothing typed to give back.
+      const about = item.packet.room ? ` (${item.packet.room})` : "";
+      setInputNote(`${refusal}${about}`, "error");
+      return;
+    }
+    giveBack(item.line);
     setInputNote(refusal, "error");
     page.input.focus();
   },
@@ -236,6 +418,36 @@ function startPrivate(name) {
   page.input.setSelectionRange(page.input.value.length, page.input.value.length);
 }
 
+/** The current room's topic, in its log. */
+function remarkTopic() {
+  const topic = session.rooms.get(current)?.topic;
+  remark(topic ? `Topic: ${topic}` : `${roomLabel(current)} has no topic.`, "topic");
+  return true;
+}
+
+/**
+ * What each kind of typed command does (commands.js parses them); false when the session
+ * has too much waiting to take it.
+ */
+const COMMANDS = {
+  say: (command, line) => session.say(command.text, command.to, line, current),
+  who: (command, line) => session.who(line, current),
+  join: (command, line) => session.joinRoom(command.room, line),
+  part: (command, line) =>
+    session.partRoom(command.room ? session.keyOf(command.room) : current, line),
+  topic: (command, line) =>
+    command.text ? session.setTopic(current, command.text, line) : remarkTopic(),
+  rooms: (command, line) => session.listRooms(line),
+  help: () => {
+    remark(HELP, "help");
+    return true;
+  },
+  quit: () => {
+    session.quit();
+    return true;
+  },
+};
+
 function submitInput() {
   const line = page.input.value;
   const command = parseCommand(line, session.nickname);
@@ -244,13 +456,8 @@ function submitInput() {
     setInputNote(command.reason, "error");
     return;
   }
-  let accepted = true;
-  if (command.kind === "say") accepted = session.say(command.text, command.to, line);
-  else if (command.kind === "who") accepted = session.who(line);
-  else if (command.kind === "help") remark(HELP, "help");
-  else if (command.kind === "quit") session.quit();
-  if (!accepted) {
-    setInputNote("Too many messages are waiting to be sent; try again in a moment.", "error");
+  if (!COMMANDS[command.kind](command, line)) {
+    tooManyWaiting();
     return;
   }
   page.input.value = "";
@@ -285,6 +492,10 @@ page.input.addEventListener("input", fitInput);
 page.log.addEventListener("scroll", () => {
   following = logAtBottom();
   if (following) page.jump.hidden = true;
+  loadOlderAtTop();
+});
+page.listRooms.addEventListener("click", () => {
+  if (!session.listRooms()) tooManyWaiting();
 });
 // A resize (window, phone rotation, the waiting list) reflows the log: keep the newest
 // message in view for a reader who was at the bottom, instead of leaving them mid-scroll.
