@@ -47,8 +47,9 @@ from chatproto.core.words import BYE
 
 __all__ = ["ExitHandler", "Frontend", "NoNicknameError", "Session"]
 
-#: The notices about one room: marked with the room's name when it is not the current one.
-ROOM_EVENTS: Final = frozenset({"welcome", "join", "leave", "who", "topic", "history"})
+#: The notices about one room: marked with the room's name when it is not the current
+#: one (a welcome names its room itself).
+ROOM_EVENTS: Final = frozenset({"join", "leave", "who", "topic", "history"})
 
 
 class Frontend(Protocol):
@@ -227,7 +228,7 @@ class Session(ChatClient):
         """Show it; follow who is in each room."""
         self._show(notice)
         key = self.room_key(notice.room)
-        if notice.event not in ROOM_EVENTS:
+        if notice.event not in ROOM_EVENTS | {"welcome"}:
             return
         if notice.event == "leave" and string_field(notice.packet, "user") == self.nickname:
             self._rosters.pop(key, None)
@@ -255,7 +256,9 @@ class Session(ChatClient):
             self._frontend.joined(self)
             return
         room = self._start_room
-        self.join(room).addCallbacks(self._in_start_room, self._start_room_refused, (room,))
+        self.join(room).addCallbacks(
+            self._in_start_room, self._start_room_refused, errbackArgs=(room,)
+        )
 
     def rejoined(self, welcome: Welcome) -> None:
         """Back on the server: take input again."""
