@@ -17,14 +17,15 @@ from typing import Any, get_args
 
 from twisted.application.internet import TimerService
 from twisted.application.service import IService, MultiService, Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IReactorThreads, IReactorTime
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python import usage
 
 from chatproto.core.config import RoomConfig
-from chatproto.core.room import Room
+from chatproto.core.hall import Hall
+from chatproto.core.roomnames import InvalidRoomName, validate_room_name
 from chatproto.doors.irc.identity import DEFAULT_CHANNEL, ServerInfo
 from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.sockets import Keepalive
@@ -35,6 +36,7 @@ from chatproto.doors.websocket.site import chat_site
 from chatproto.fdlimit import raise_open_file_limit
 from chatproto.history import FsyncPolicy, JsonLinesHistory
 from chatproto.listeners import OptionListener, endpoint_for
+from chatproto.roomfiles import RoomFiles
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
 from chatproto.seams.redis.wiring import REDIS_OPTIONS, make_seams
 
@@ -102,7 +104,11 @@ class Options(usage.Options):
         ["ws-origins", None, "", "Origins allowed to open a WebSocket, comma-separated "
          "(default: the page's own; * for any)"],
         ["irc-port", None, None, "Endpoint of the IRC door (off unless given)"],
-        ["irc-channel", None, DEFAULT_CHANNEL, "The IRC channel that is the room"],
+        ["default-room", None, DEFAULT_CHANNEL,
+         "The room every member joins at READY (also --irc-channel, the IRC channel)"],
+        _number("max-rooms", 1000, "Rooms at once, the default room included (0: off)", int, 0),
+        _number("max-rooms-per-member", 20,
+                "Rooms one member may be in, the default room included (0: off)", int, 0),
         ["irc-server-name", None, socket.gethostname(), "The IRC server's name in numerics"],
         _number("keepalive-idle", 60, "Seconds of silence before a peer is probed (0: off)",
                 int, 0),
@@ -116,6 +122,10 @@ class Options(usage.Options):
     ]
 
     compData = usage.Completions(optActions={"fsync": usage.CompleteList(list(FSYNC_POLICIES))})
+
+    def opt_irc_channel(self, name: str) -> None:
+        """Another name for --default-room: the IRC channel that is the default room."""
+        self["default-room"] = name
 
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
         """Parse and check the options. Under twistd or twist (a runner's subcommand), a
@@ -143,11 +153,15 @@ class Options(usage.Options):
         if self["rate"] and not self["burst"]:
             raise usage.UsageError("--burst must be at least 1 while --rate is on")
         _check_writable(str(self["history-file"]))
+        try:
+            self["default-room"] = validate_room_name(self["default-room"])
+        except InvalidRoomName as e:
+            raise usage.UsageError(f"--default-room {self['default-room']!r}: {e}") from None
         if self["irc-port"] is not None:
             try:
                 self.irc_server()
             except ValueError as e:
-                raise usage.UsageError(f"--irc-channel or --irc-server-name: {e}") from None
+                raise usage.UsageError(f"--default-room or --irc-server-name: {e}") from None
 
     def room_config(self) -> RoomConfig:
         """The room settings these options describe."""
@@ -162,12 +176,15 @@ class Options(usage.Options):
             max_per_ip=self["max-per-ip"],
             history_replay=self["history-replay"],
             log_addresses=bool(self["log-addresses"]),
+            default_room=self["default-room"],
+            max_rooms=self["max-rooms"],
+            max_rooms_per_member=self["max-rooms-per-member"],
         )
 
     def irc_server(self) -> ServerInfo:
         """What the IRC door says about itself (docs/irc.md)."""
         created = time.strftime("%a %b %d %Y at %H:%M:%S UTC", time.gmtime())
-        return ServerInfo(self["irc-server-name"], created, self["irc-channel"])
+        return ServerInfo(self["irc-server-name"], created, self["default-room"])
 
     def keepalive(self) -> Keepalive:
         """How accepted TCP connections probe a silent peer (docs/protocol.md section 2)."""
@@ -206,13 +223,13 @@ class RoomService(Service):
 
     def __init__(
         self,
-        room: Room,
+        hall: Hall,
         history: IHistoryStore,
         grace: float,
         reactor: IReactorTime,
         on_interrupt: InterruptHook | None = None,
     ) -> None:
-        self.room = room
+        self.hall = hall
         self.history = history
         self.grace = grace
         self.reactor = reactor
@@ -229,8 +246,8 @@ class RoomService(Service):
         """Announce the shutdown, keep serving for the grace, then close everything."""
         super().stopService()  # type: ignore[no-untyped-call]
         grace_over: Deferred[None] = Deferred()
-        if self.room.connection_count():
-            self.room.announce_shutdown(self.grace)
+        if self.hall.connection_count():
+            self.hall.announce_shutdown(self.grace)
             timer = self.reactor.callLater(self.grace, grace_over.callback, None)
 
             def end_grace() -> None:
@@ -245,6 +262,7 @@ class RoomService(Service):
             self.log.info("shutting down now: nobody is connected")
             grace_over.callback(None)
         grace_over.addCallback(lambda _: self._close_connections())
+        grace_over.addCallback(lambda _: self.hall.close_rooms())
         return grace_over.addCallback(lambda _: self.history.close())
 
     def _close_connections(self) -> Deferred[None]:
@@ -253,7 +271,7 @@ class RoomService(Service):
         done: Deferred[None] = Deferred()
 
         def drop_the_rest() -> None:
-            dropped = self.room.drop_all()
+            dropped = self.hall.drop_all()
             self.log.info(
                 "dropped {count} connections still open after {seconds} seconds",
                 count=dropped,
@@ -268,7 +286,7 @@ class RoomService(Service):
                 bound.cancel()
                 done.callback(None)
 
-        self.room.close_all().addCallback(all_gone)
+        self.hall.close_all().addCallback(all_gone)
         return done
 
 
@@ -309,35 +327,41 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     seams = make_seams(options, reactor)  # --redis: several nodes share the room
     history: IHistoryStore
     if seams is None:
+        path = str(options["history-file"])
         try:
             history = JsonLinesHistory(
-                str(options["history-file"]),
-                retain=options["history-retain"],
-                fsync=options["fsync"],
+                path, retain=options["history-retain"], fsync=options["fsync"]
             )
+            rooms = RoomFiles(path, retain=options["history-retain"], fsync=options["fsync"])
         except HistoryUnavailable as e:
             raise SystemExit(str(e)) from None
-        room = Room(options.room_config(), history, reactor)
+        hall = Hall(options.room_config(), history, reactor, room_stores=rooms)
     else:
+        # Rooms beside the default one are not shared across nodes yet (docs/scaling.md).
         history = seams.history
-        room = Room(options.room_config(), history, reactor, seams.hub, seams.presence)
+        hall = Hall(options.room_config(), history, reactor, seams.hub, seams.presence)
         seams.service.setServiceParent(top)
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(
-        room, history, options["shutdown-grace"], reactor, _signals_end_grace(reactor)
+        hall, history, options["shutdown-grace"], reactor, _signals_end_grace(reactor)
     )
     room_service.setServiceParent(top)  # type: ignore[no-untyped-call]
     keepalive = options.keepalive()
-    doors: list[tuple[str, Factory[Any]]] = [("port", WordPacketFactory(room, keepalive))]
+    doors: list[tuple[str, Factory[Any]]] = [("port", WordPacketFactory(hall, keepalive))]
     if options["ws-port"] is not None:
-        sockets = ChatWebSocketFactory(room, parse_origins(options["ws-origins"]), keepalive)
+        sockets = ChatWebSocketFactory(hall, parse_origins(options["ws-origins"]), keepalive)
         doors.append(("ws-port", chat_site(sockets)))
     if options["irc-port"] is not None:
-        doors.append(("irc-port", IrcFactory(room, options.irc_server(), keepalive)))
+        doors.append(("irc-port", IrcFactory(hall, options.irc_server(), keepalive)))
     for name, factory in doors:
         listener = OptionListener(f"--{name}", options[name], factory, reactor)
         listener.setServiceParent(top)  # type: ignore[no-untyped-call]
     if options["fsync"] == "interval":
-        sync = _logging_errors(history.sync, RoomService.log)
+
+        def sync_all() -> Deferred[None]:
+            synced = gatherResults([history.sync(), hall.sync_rooms()])
+            return synced.addCallback(lambda _: None)
+
+        sync = _logging_errors(sync_all, RoomService.log)
         TimerService(FSYNC_INTERVAL, sync).setServiceParent(top)
     return top

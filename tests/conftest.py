@@ -14,18 +14,19 @@ from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 
 from chatproto.core.config import RoomConfig
-from chatproto.core.room import Room
+from chatproto.core.hall import Hall
 from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 from chatproto.doors.websocket.site import chat_site
 from chatproto.history import JsonLinesHistory
+from chatproto.roomfiles import RoomFiles
 
 
 @dataclass
 class RunningServer:
     """A room listening on 127.0.0.1:C{port}."""
 
-    room: Room
+    room: Hall
     factory: WordPacketFactory
     port: int
     history_path: Path
@@ -42,7 +43,8 @@ def running_server(tmp_path: Path, config: RoomConfig, **websocket: Any) -> Iter
     synchronous fixtures: it blocks on the reactor with pytest_twisted.blockon."""
     path = tmp_path / "history.jsonl"
     history = JsonLinesHistory(str(path), retain=10000, fsync="never")
-    room = Room(config, history, reactor)
+    rooms = RoomFiles(str(path), retain=10000, fsync="never")
+    room = Hall(config, history, reactor, room_stores=rooms)
     factory = WordPacketFactory(room)
     listening = pytest_twisted.blockon(
         serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
@@ -60,6 +62,7 @@ def running_server(tmp_path: Path, config: RoomConfig, **websocket: Any) -> Iter
         pytest_twisted.blockon(web.stopListening())
         pytest_twisted.blockon(listening.stopListening())
         room.close_all()
+        pytest_twisted.blockon(room.close_rooms())
         pytest_twisted.blockon(history.close())
 
 

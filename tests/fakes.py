@@ -13,11 +13,13 @@ from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
 from chatproto.core.config import RoomConfig
+from chatproto.core.hall import Hall
 from chatproto.core.records import with_id
-from chatproto.core.room import Room
 from chatproto.doors.tcp.framing import frame
 from chatproto.doors.tcp.protocol import WordPacketFactory, WordPacketProtocol
+from chatproto.history import retained_page
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
+from chatproto.seams.rooms import IRoomStores, KnownRoom
 
 
 @implementer(IHistoryStore)
@@ -55,6 +57,9 @@ class MemoryHistory:
     def since(self, message_id: int) -> Deferred[list[Stored]]:
         return succeed([(i, r) for i, r in self.records if i > message_id])
 
+    def page(self, before: int | None, since: int | None, limit: int) -> Deferred[list[Stored]]:
+        return succeed(retained_page(self.records, before, since, limit))
+
     def sync(self) -> Deferred[None]:
         if self.held_syncs is None:
             return succeed(None)
@@ -65,6 +70,47 @@ class MemoryHistory:
     def close(self) -> Deferred[None]:
         self.closed = True
         return succeed(None)
+
+
+@implementer(IRoomStores)
+class MemoryRoomStores:
+    """IRoomStores in memory: each room's MemoryHistory outlives its closing, as a file
+    would (C{opened} counts the stores opened now)."""
+
+    def __init__(self) -> None:
+        self.histories: dict[str, MemoryHistory] = {}
+        self.names: dict[str, str] = {}
+        self.topics: dict[str, str] = {}
+        self.fail = False
+
+    def known(self) -> dict[str, KnownRoom]:
+        return {
+            key: KnownRoom(self.names[key], self.topics.get(key, ""))
+            for key in self.names
+            if self.topics.get(key) or (key in self.histories and self.histories[key].last_id)
+        }
+
+    def open(self, key: str, name: str) -> IHistoryStore:
+        if self.fail:
+            raise HistoryUnavailable("disk full")
+        self.names.setdefault(key, name)
+        history = self.histories.setdefault(key, MemoryHistory())
+        history.closed = False
+        return history
+
+    @property
+    def opened(self) -> int:
+        return sum(not history.closed for history in self.histories.values())
+
+    def save_topic(self, key: str, name: str, topic: str) -> None:
+        if self.fail:
+            raise HistoryUnavailable("disk full")
+        self.names.setdefault(key, name)
+        self.topics[key] = topic
+
+    def forget(self, key: str) -> None:
+        for kept in (self.histories, self.names, self.topics):
+            kept.pop(key, None)
 
 
 def decode_frames(data: bytes) -> list[Any]:
@@ -106,7 +152,7 @@ class FakeClient:
 
     def __init__(
         self,
-        room: Room,
+        room: Hall,
         host: str = "127.0.0.1",
         port: int = 40000,
         buffer_limit: int | None = None,
@@ -138,7 +184,7 @@ class FakeClient:
         window in which notices wait for company) has ended."""
         assert isinstance(self._clock, Clock)
         self._clock.advance(0)
-        self._room.batcher.flush()
+        self._room.flush()
         data = self.transport.value()
         self.transport.clear()
         return decode_frames(data)
@@ -182,10 +228,13 @@ def address_of(host: str, port: int) -> Any:
 
 
 def make_room(
-    history: MemoryHistory | None = None, **limits: Any
-) -> tuple[Room, Clock, MemoryHistory]:
+    history: MemoryHistory | None = None,
+    room_stores: MemoryRoomStores | None = None,
+    **limits: Any,
+) -> tuple[Hall, Clock, MemoryHistory]:
     """A room on a fake clock, with a memory history unless one is given."""
     clock = Clock()
     clock.advance(1_800_000_000)
     store = history if history is not None else MemoryHistory()
-    return Room(RoomConfig(**limits), store, clock), clock, store
+    hall = Hall(RoomConfig(**limits), store, clock, room_stores=room_stores or MemoryRoomStores())
+    return hall, clock, store

@@ -16,8 +16,8 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from chatproto.core.connection import Connection
+from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ICodec, ILink, IMember
-from chatproto.core.room import Room
 from chatproto.doors.packets.dialogue import PacketSession
 from chatproto.doors.tcp.protocol import WORD_PACKET_CODEC, WordPacketProtocol
 from chatproto.doors.websocket.protocol import WEBSOCKET_CODEC
@@ -89,14 +89,14 @@ class FakeMember(Connection):
 
     def lines(self) -> list[Any]:
         """What it was sent since the last call: control lines as str, records as dicts."""
-        self.room.batcher.flush()
+        self.hall.flush()
         link = self.link
         assert isinstance(link, RecordingLink)
         text, link.written = link.written.decode(), b""
         return [json.loads(line) if line.startswith("{") else line for line in text.splitlines()]
 
 
-def member(room: Room, codec: LineCodec, host: str | None = "127.0.0.1") -> FakeMember:
+def member(room: Hall, codec: LineCodec, host: str | None = "127.0.0.1") -> FakeMember:
     """A connected member (admitted, greeted) of a fake door."""
     connection = FakeMember(room, RecordingLink(), codec, f"fake:{id(codec)}", host)
     assert connection.open(b"greeting\n")
@@ -104,7 +104,7 @@ def member(room: Room, codec: LineCodec, host: str | None = "127.0.0.1") -> Fake
     return connection
 
 
-def join(room: Room, connection: FakeMember, nickname: str, **resume: Any) -> list[Any]:
+def join(room: Hall, connection: FakeMember, nickname: str, **resume: Any) -> list[Any]:
     """Join and return what followed (entrance, replay, welcome)."""
     joined: list[bool] = []
     room.join(connection, nickname, resume.get("since"), resume.get("token")).addCallback(
@@ -149,7 +149,7 @@ class FanOutTests(SynchronousTestCase):
         before = [codec.batches for codec in doors]
         for n in range(5):
             room.publish(members[n], f"hello {n}")
-        room.batcher.flush()
+        room.flush()
         self.assertEqual(
             [codec.batches - b for codec, b in zip(doors, before, strict=True)], [1, 1]
         )

@@ -9,7 +9,7 @@ from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 
 from chatproto.core.config import RoomConfig
-from chatproto.core.room import Room
+from chatproto.core.hall import Hall
 from chatproto.doors.tcp.framing import frame
 from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.history import JsonLinesHistory
@@ -140,7 +140,7 @@ async def test_shutdown_notice_then_close(chat_server: RunningServer) -> None:
 @pytest_twisted.ensureDeferred
 async def test_fsync_always_bye_still_gets_its_own_last_message(tmp_path: Path) -> None:
     history = JsonLinesHistory(str(tmp_path / "h.jsonl"), fsync="always")
-    room = Room(RoomConfig(), history, reactor)
+    room = Hall(RoomConfig(), history, reactor)
     port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
         WordPacketFactory(room)
     )

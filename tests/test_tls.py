@@ -14,7 +14,7 @@ from twisted.internet.endpoints import (
 )
 
 from chatproto.core.config import RoomConfig
-from chatproto.core.room import Room
+from chatproto.core.hall import Hall
 from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 from chatproto.doors.websocket.site import chat_site
@@ -33,7 +33,7 @@ async def test_chat_over_tls_with_hostname_check(tmp_path: Path) -> None:
         ["--port", f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
          "--history-file", str(tmp_path / "h.jsonl")]
     )  # fmt: skip
-    room = Room(RoomConfig(), MemoryHistory(), reactor)
+    room = Hall(RoomConfig(), MemoryHistory(), reactor)
     port = await serverFromString(reactor, options["port"]).listen(WordPacketFactory(room))
     try:
         trust = ssl.Certificate.loadPEM(cert.read_bytes())
@@ -62,7 +62,7 @@ async def test_client_that_never_starts_tls_is_cut_at_the_handshake_timeout(
 ) -> None:
     cert, key = make_certificate(tmp_path)
     description = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
-    room = Room(RoomConfig(handshake_timeout=0.2, max_clients=1), MemoryHistory(), reactor)
+    room = Hall(RoomConfig(handshake_timeout=0.2, max_clients=1), MemoryHistory(), reactor)
     port = await serverFromString(reactor, description).listen(WordPacketFactory(room))
     try:
         tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
@@ -76,7 +76,7 @@ async def test_client_that_never_starts_tls_is_cut_at_the_handshake_timeout(
 @pytest_twisted.ensureDeferred
 async def test_the_web_door_over_tls_hands_its_place_to_the_chat_socket(tmp_path: Path) -> None:
     cert, key = make_certificate(tmp_path)
-    room = Room(RoomConfig(max_clients=1), MemoryHistory(), reactor)
+    room = Hall(RoomConfig(max_clients=1), MemoryHistory(), reactor)
     endpoint = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
     port = await serverFromString(reactor, endpoint).listen(chat_site(ChatWebSocketFactory(room)))
     try:

@@ -9,7 +9,7 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.core.room import Room
+from chatproto.core.hall import Hall
 from chatproto.doors.websocket.channel import REQUEST_SECONDS, ChatHTTPChannel
 from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 from chatproto.doors.websocket.site import ChatSite, chat_site
@@ -49,7 +49,7 @@ class WebConnection:
 class WebChannelTests(SynchronousTestCase):
     """ChatHTTPChannel through ChatSite, as the web door builds them."""
 
-    def site(self, **limits: object) -> tuple[Room, ChatSite]:
+    def site(self, **limits: object) -> tuple[Hall, ChatSite]:
         room, self.clock, _ = make_room(**limits)
         return room, chat_site(ChatWebSocketFactory(room, clock=self.clock))
 

@@ -26,9 +26,10 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort, IReactorTime
 
 from chatproto.core.config import RoomConfig
-from chatproto.core.room import Room
+from chatproto.core.hall import Hall
 from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.history import JsonLinesHistory
+from chatproto.roomfiles import RoomFiles
 
 __all__ = ["LoopbackServer", "start_server"]
 
@@ -37,7 +38,7 @@ __all__ = ["LoopbackServer", "start_server"]
 class LoopbackServer:
     """A room listening on 127.0.0.1; L{start_server} makes one."""
 
-    room: Room
+    hall: Hall
     history: JsonLinesHistory
     #: The history file (it survives L{stop} unless it is in a temporary directory).
     history_file: Path
@@ -60,7 +61,7 @@ class LoopbackServer:
     async def listen(self, port: int = 0) -> int:
         """Listen on 127.0.0.1:C{port} too (0: any free port); return the port number."""
         listening = await serverFromString(self.reactor, f"tcp:{port}:interface=127.0.0.1").listen(
-            WordPacketFactory(self.room)
+            WordPacketFactory(self.hall)
         )
         self._listening.append(listening)
         address = listening.getHost()
@@ -71,12 +72,13 @@ class LoopbackServer:
     async def stop(self) -> None:
         """Shut down as the server does (docs/protocol.md section 8) with no grace: a
         C{shutdown} notice, every connection closed, the history made durable."""
-        self.room.announce_shutdown(0)
-        self.room.close_all()
+        self.hall.announce_shutdown(0)
+        self.hall.close_all()
         for listening in self._listening:
             stopping = listening.stopListening()
             if stopping is not None:
                 await stopping
+        await self.hall.close_rooms()
         await self.history.close()
         if self._temporary is not None:
             self._temporary.cleanup()
@@ -105,7 +107,8 @@ async def start_server(
         temporary = tempfile.TemporaryDirectory(prefix="chatproto-test-")
         history_file = Path(temporary.name) / "chat-history.jsonl"
     history = JsonLinesHistory(str(history_file), retain=10000, fsync="never")
-    room = Room(config or RoomConfig(), history, reactor)
-    server = LoopbackServer(room, history, Path(history_file), reactor, _temporary=temporary)
+    rooms = RoomFiles(str(history_file), retain=10000, fsync="never")
+    hall = Hall(config or RoomConfig(), history, reactor, room_stores=rooms)
+    server = LoopbackServer(hall, history, Path(history_file), reactor, _temporary=temporary)
     await server.listen(port)
     return server

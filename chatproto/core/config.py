@@ -1,4 +1,5 @@
-"""The room's settings: every limit of docs/protocol.md section 7 plus history replay."""
+"""The server's settings: every limit of docs/protocol.md sections 7 and 12 plus history
+replay."""
 
 from __future__ import annotations
 
@@ -20,3 +21,8 @@ class RoomConfig:
     history_replay: int = 100
     #: Whether join and leave log lines carry the peer's address (docs/security.md).
     log_addresses: bool = False
+    #: The room every member joins at READY (docs/protocol.md section 12).
+    default_room: str = "#chat"
+    #: Rooms that may exist at once, and rooms one member may be in (the default room counts).
+    max_rooms: int = 1000
+    max_rooms_per_member: int = 20

@@ -30,6 +30,7 @@ from chatproto.core.member import CloseReason, ICodec, ILink, IMember, LeaveReas
 from chatproto.core.outbox import Outbox
 
 if TYPE_CHECKING:
+    from chatproto.core.hall import Hall
     from chatproto.core.room import Room
 
 
@@ -69,15 +70,17 @@ class Connection:
     _reading_holds = 0
     _rate_errors = 0
 
-    def __init__(self, room: Room, link: ILink, codec: ICodec, peer: str, host: str | None) -> None:
-        self.room = room
+    def __init__(self, hall: Hall, link: ILink, codec: ICodec, peer: str, host: str | None) -> None:
+        self.hall = hall
         self.link = link
         self.codec = codec
         #: The peer as logs show it, and the host a per-address limit counts (None: exempt).
         self.peer = peer
         self.host = host
-        config = room.config
-        self._bucket = TokenBucket(config.rate, config.burst, room.reactor) if config.rate else None
+        #: The rooms it is in, by key, in the order it joined them.
+        self.rooms: dict[str, Room] = {}
+        config = hall.config
+        self._bucket = TokenBucket(config.rate, config.burst, hall.reactor) if config.rate else None
         self.outbox = Outbox(link.write, config.sendq_bytes, self._too_slow, self._close_now)
         # Who waits for the transport to be gone (None once it is).
         self._gone_waiters: list[Deferred[None]] | None = []
@@ -86,16 +89,16 @@ class Connection:
 
     def open(self, greeting: bytes) -> bool:
         """Admit the connection and send C{greeting}, or refuse it (`server-full`)."""
-        room = self.room
-        if not room.admit(self):
+        hall = self.hall
+        if not hall.admit(self):
             self.state = ConnectionState.CLOSED
-            self.outbox.send(room.server_full_notice(self))
+            self.outbox.send(hall.server_full_notice(self))
             self.link.close(CloseReason.SERVER_FULL)
             return False
         self.outbox.send(greeting)
-        timeout = room.config.handshake_timeout
+        timeout = hall.config.handshake_timeout
         if timeout:
-            self._handshake_timer = room.reactor.callLater(timeout, self._handshake_expired)
+            self._handshake_timer = hall.reactor.callLater(timeout, self._handshake_expired)
         return True
 
     def lost(self) -> None:
@@ -105,8 +108,8 @@ class Connection:
         self._cancel_handshake_timer()
         if self._reading_resumes is not None and self._reading_resumes.active():
             self._reading_resumes.cancel()
-        self.room.leave(self, LeaveReason.DISCONNECTED)
-        self.room.release(self)
+        self.hall.leave(self, LeaveReason.DISCONNECTED)
+        self.hall.release(self)
         waiters, self._gone_waiters = self._gone_waiters or [], None
         for waiter in waiters:
             waiter.callback(None)
@@ -121,7 +124,7 @@ class Connection:
         return waiter
 
     def joined(self) -> None:
-        """The room accepted the nickname: the handshake is over."""
+        """The hall accepted the nickname: the handshake is over."""
         self.state = ConnectionState.JOINED
         self._cancel_handshake_timer()
         if self._bucket is not None:
@@ -140,7 +143,7 @@ class Connection:
         wait = self._bucket.charge()
         if wait and self._reading_resumes is None:
             self.hold_reading()
-            self._reading_resumes = self.room.reactor.callLater(wait, self._resume_reading)
+            self._reading_resumes = self.hall.reactor.callLater(wait, self._resume_reading)
 
     def _resume_reading(self) -> None:
         self._reading_resumes = None
@@ -175,14 +178,14 @@ class Connection:
             "Too many frames: slow down",
             retry_after=self._bucket.retry_after(),
         )
-        flood_errors = self.room.config.flood_errors
+        flood_errors = self.hall.config.flood_errors
         if flood_errors and self._rate_errors >= flood_errors:
             self.drop(LeaveReason.FLOOD)
 
     def reject(self, code: ErrorCode, detail: str, **extra: Any) -> None:
         """Answer a refused frame with an `error` notice (while still joined)."""
         if self.state is ConnectionState.JOINED:
-            self.room.send_error(self, code, detail, **extra)
+            self.hall.send_error(self, code, detail, **extra)
 
     # -- IMember -------------------------------------------------------------
 
@@ -197,6 +200,25 @@ class Connection:
                 _log.failure("replay for {who} failed", records, who=self.display_name())
                 records = iter(())
             self.outbox.stream(self.entrance(records, welcome, tail))
+
+        replay.addBoth(answered)
+
+    def enter_room(self, replay: Deferred[Iterator[bytes]], welcome: bytes) -> None:
+        """Hold live traffic until the room's replay is there, then stream it (marked as
+        history) and the room's C{welcome}, after any stream still running."""
+        self.outbox.hold()
+        codec = self.codec
+
+        def pieces(records: Iterator[bytes]) -> Iterator[bytes]:
+            for record in records:
+                yield codec.encode_replayed(record)
+            yield codec.encode(welcome)
+
+        def answered(records: Iterator[bytes] | Failure) -> None:
+            if isinstance(records, Failure):
+                _log.failure("replay for {who} failed", records, who=self.display_name())
+                records = iter(())
+            self.outbox.stream(pieces(records))
 
         replay.addBoth(answered)
 
@@ -220,11 +242,11 @@ class Connection:
     def leave(self) -> None:
         """BYE: deliver what the member is owed, free the nickname, close."""
         self.state = ConnectionState.CLOSED
-        self.room.when_caught_up(self, self._part)
+        self.hall.when_caught_up(self, self._part)
 
     def _part(self) -> None:
         # Closed once the nickname is free everywhere, so its owner can take it back at once.
-        left = self.room.leave(self, LeaveReason.BYE)
+        left = self.hall.leave(self, LeaveReason.BYE)
         left.addCallback(lambda _: self.close())
         left.addErrback(self._close_failed)
 
@@ -237,7 +259,7 @@ class Connection:
     def drop(self, reason: LeaveReason) -> None:
         """Disconnect for abuse; a slow member is not waited for."""
         self.state = ConnectionState.CLOSED
-        self.room.leave(self, reason)
+        self.hall.leave(self, reason)
         if reason is LeaveReason.SLOW:
             self._abort()
         else:

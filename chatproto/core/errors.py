@@ -17,6 +17,9 @@ class ErrorCode(StrEnum):
     UNKNOWN_COMMAND = "unknown-command"
     SERVER_FULL = "server-full"
     UNAVAILABLE = "unavailable"
+    BAD_ROOM = "bad-room"
+    NOT_IN_ROOM = "not-in-room"
+    TOO_MANY_ROOMS = "too-many-rooms"
 
 
 class PacketRejected(Exception):

@@ -17,6 +17,10 @@ Presence notices alone (join, leave, shutdown) may wait up to L{NOTICE_DELAY}
 for more company: during a storm of joins every member then gets one write
 per window instead of one per join. A chat message ends the window at once.
 
+Every room has its own batcher, and they all end their turns together, on
+one L{Turn}: a member of several rooms gets the shares of all of them in one
+write, not one write per room.
+
 With C{--fsync always} a batch that holds new messages is shown to nobody
 until the history's fsync completes; later batches wait behind it so the
 order never changes. When that fsync fails, the batch's messages are shown to
@@ -40,10 +44,74 @@ from chatproto.seams.hub import RoomEvent
 NOTICE_DELAY = 0.025
 
 
+class Turn:
+    """The end of the reactor turn, shared by every room's L{TurnBatcher}.
+
+    Batchers with records ask it to L{schedule} them; when the turn ends it
+    flushes each of them, collecting what every member is owed, then writes
+    each member's bytes in one L{IMember.send}.
+    """
+
+    def __init__(self, reactor: IReactorTime) -> None:
+        self._reactor = reactor
+        # The batchers with records waiting, in the order they asked (a dict as an
+        # ordered set).
+        self._due: dict[TurnBatcher, None] = {}
+        self._call: IDelayedCall | None = None
+        self._call_is_delayed = False
+        # Set while flushing: each member's bytes, written once the batchers are done.
+        self._writes: dict[IMember, list[bytes]] | None = None
+
+    def schedule(self, batcher: TurnBatcher, soon: bool) -> None:
+        """Flush C{batcher} at the end of this turn (C{soon}: it holds a chat message)
+        or within L{NOTICE_DELAY} (notices only)."""
+        self._due[batcher] = None
+        call = self._call
+        if soon:
+            if call is not None and self._call_is_delayed:
+                call.cancel()
+                call = None
+            if call is None:
+                self._call = self._reactor.callLater(0, self.flush)
+                self._call_is_delayed = False
+        elif call is None:
+            self._call = self._reactor.callLater(NOTICE_DELAY, self.flush)
+            self._call_is_delayed = True
+
+    def flush(self) -> None:
+        """End the turn now: flush every waiting batcher, then write each member once."""
+        call, self._call = self._call, None
+        if call is not None and call.active():
+            call.cancel()
+        if self._writes is not None:  # already flushing: the loop below takes new ones
+            return
+        self._writes = {}
+        try:
+            while self._due:
+                batcher = next(iter(self._due))
+                del self._due[batcher]
+                batcher.flush()
+        finally:
+            writes, self._writes = self._writes, None
+        for member, pieces in writes.items():
+            member.send(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+
+    def send(self, member: IMember, data: bytes) -> None:
+        """Write C{data} to C{member}: with the rest of its share when the turn is
+        ending, else at once."""
+        writes = self._writes
+        if writes is None:
+            member.send(data)
+        else:
+            writes.setdefault(member, []).append(data)
+
+
 class TurnBatcher:
-    """The room's outgoing queue of room-wide records (see the module docstring).
+    """One room's outgoing queue of room-wide records (see the module docstring).
 
     C{lost} is called with the sender key of each message whose fsync failed.
+    C{turn} is the turn end it shares with the other rooms' batchers (its own
+    by default).
     """
 
     log = Logger()
@@ -54,8 +122,9 @@ class TurnBatcher:
         history: IHistoryStore,
         recipients: Callable[[], Iterable[tuple[str, IMember]]],
         lost: Callable[[str], None],
+        turn: Turn | None = None,
     ) -> None:
-        self._reactor = reactor
+        self._turn = turn if turn is not None else Turn(reactor)
         self._history = history
         self._recipients = recipients
         self._lost = lost
@@ -64,8 +133,6 @@ class TurnBatcher:
         # Members whose share of the pending batch starts later than its start.
         self._cursors: dict[IMember, int] = {}
         self._pending_last_id = history.last_id
-        self._flush_call: IDelayedCall | None = None
-        self._flush_is_delayed = False
         # fsync=always: batches waiting for the fsync round to come, and the
         # callers waiting for the round in flight / the next one.
         self._unsynced: list[tuple[list[RoomEvent], int]] = []
@@ -78,18 +145,9 @@ class TurnBatcher:
     def queue(self, entry: RoomEvent) -> None:
         """Add a record to this turn's batch."""
         self._pending.append(entry)
-        call = self._flush_call
         if entry.message_id is not None:
             self._pending_last_id = entry.message_id
-            if call is not None and self._flush_is_delayed:
-                call.cancel()
-                call = None
-            if call is None:
-                self._flush_call = self._reactor.callLater(0, self.flush)
-                self._flush_is_delayed = False
-        elif call is None:
-            self._flush_call = self._reactor.callLater(NOTICE_DELAY, self.flush)
-            self._flush_is_delayed = True
+        self._turn.schedule(self, entry.message_id is not None)
 
     def replay_limit(self) -> int:
         """The newest id a joiner's replay may hold: everything up to it reaches the
@@ -136,10 +194,6 @@ class TurnBatcher:
 
     def flush(self) -> None:
         """End the turn: write the batch to everyone (or hand it to an fsync round)."""
-        if self._flush_call is not None:
-            if self._flush_call.active():
-                self._flush_call.cancel()
-            self._flush_call = None
         if not self._pending:
             return
         batch, self._pending = self._pending, []
@@ -202,10 +256,9 @@ class TurnBatcher:
             data = encoded.get(codec)
             if data is None:
                 data = encoded[codec] = codec.encode_batch(records)
-            member.send(data)
+            self._turn.send(member, data)
 
-    @staticmethod
-    def _write_share(member: IMember, batch: list[RoomEvent], start: int) -> None:
+    def _write_share(self, member: IMember, batch: list[RoomEvent], start: int) -> None:
         key = member.key
         echoes = member.codec.echoes_sender
         share = [
@@ -214,4 +267,4 @@ class TurnBatcher:
             if entry.skip_key != key and (echoes or entry.sender_key != key)
         ]
         if share:
-            member.send(member.codec.encode_batch(share))
+            self._turn.send(member, member.codec.encode_batch(share))

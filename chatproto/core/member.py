@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 from twisted.internet.defer import Deferred
 from zope.interface import Attribute, Interface
 
+if TYPE_CHECKING:
+    from chatproto.core.room import Room
+
 
 class LeaveReason(StrEnum):
     """The `reason` of a `leave` notice."""
@@ -23,6 +26,7 @@ class LeaveReason(StrEnum):
     DISCONNECTED = "disconnected"
     SLOW = "slow"
     FLOOD = "flood"
+    PART = "part"
 
 
 class CloseReason(Enum):
@@ -87,6 +91,7 @@ class IMember(Interface):
         codec: ICodec
         peer: str
         resume_token: str | None
+        rooms: dict[str, Room]
     else:
         key = Attribute("The nickname key (str) once joined, else None.")
         nickname = Attribute("The display nickname (str) once joined, else ''.")
@@ -94,11 +99,17 @@ class IMember(Interface):
         codec = Attribute("The ICodec that encodes what this member receives.")
         peer = Attribute("The peer's address as logs show it (str).")
         resume_token = Attribute("The secret (str) that lets it take its place back, once joined.")
+        rooms = Attribute("The rooms it is in (dict: room key to Room), in the order it joined.")
 
     def enter(replay: Deferred[Iterator[bytes]], welcome: bytes, tail: Sequence[bytes]) -> None:
         """The member has joined: send its acceptance, the C{replay} records (stored form,
         once the store has answered), the C{welcome} notice and the C{tail} notices, at
         the pace it reads, with live traffic held behind them."""
+
+    def enter_room(replay: Deferred[Iterator[bytes]], welcome: bytes) -> None:
+        """The member has joined another room: send the C{replay} records (stored form,
+        once the store has answered) and the room's C{welcome}, at the pace it reads,
+        with live traffic held behind them."""
 
     def send(data: bytes) -> None:
         """Write bytes its codec made, after everything sent to it before."""

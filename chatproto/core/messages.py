@@ -32,3 +32,23 @@ def check_message(value: Any, max_bytes: int) -> str:
             ErrorCode.CONTROL_CHARS, "a message may not contain control characters"
         )
     return message
+
+
+#: The longest topic, in UTF-8 bytes (docs/protocol.md section 12: it fits an IRC line).
+MAX_TOPIC_BYTES: Final = 390
+#: Category Cc, all of it: a topic is one line.
+_CONTROLS: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def check_topic(value: Any) -> str:
+    """Return a room topic ('' clears it).
+
+    @raise PacketRejected: C{malformed}, C{too-long} or C{control-chars}.
+    """
+    if not isinstance(value, str):
+        raise PacketRejected(ErrorCode.MALFORMED, "topic must be a string")
+    if len(value) * 4 > MAX_TOPIC_BYTES and len(value.encode("utf-8")) > MAX_TOPIC_BYTES:
+        raise PacketRejected(ErrorCode.TOO_LONG, f"a topic has at most {MAX_TOPIC_BYTES} bytes")
+    if _CONTROLS.search(value):
+        raise PacketRejected(ErrorCode.CONTROL_CHARS, "a topic may not contain control characters")
+    return value

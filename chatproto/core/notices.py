@@ -10,6 +10,7 @@ from chatproto.core.nicknames import SERVER_NAME
 from chatproto.core.records import MAX_PACKET_BYTES, dump_json
 
 _USERS_OPEN = b',"users":['
+_ROOMS_OPEN = b',"rooms":['
 
 
 def notice(timestamp: str, event: str, message: str, **extra: Any) -> bytes:
@@ -52,3 +53,25 @@ def users_notice(
             fitting += 1
         listed = b",".join(users[:fitting])
     return head + _USERS_OPEN + listed + b"]}"
+
+
+def rooms_notice(timestamp: str, message: str, rooms: Sequence[dict[str, Any]]) -> bytes:
+    """Encode the `rooms` notice (docs/protocol.md section 12) listing C{rooms}.
+
+    Like L{users_notice}, a list too long for one packet is cut to the longest
+    prefix that fits, with C{"truncated": true} and the full C{"count"}.
+    """
+    head = notice(timestamp, "rooms", message)[:-1]
+    entries = [dump_json(room) for room in rooms]
+    budget = MAX_PACKET_BYTES - len(head) - len(_ROOMS_OPEN) - 2
+    if sum(map(len, entries)) + len(entries) > budget:
+        head += b',"truncated":true,"count":%d' % len(entries)
+        budget -= len(b',"truncated":true,"count":%d' % len(entries))
+        fitting = 0
+        for entry in entries:
+            budget -= len(entry) + (1 if fitting else 0)
+            if budget < 0:
+                break
+            fitting += 1
+        entries = entries[:fitting]
+    return head + _ROOMS_OPEN + b",".join(entries) + b"]}"

@@ -10,6 +10,7 @@ server a bounded amount, however much history it asked for.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 #: A streamed replay is written in pieces of about this size.
@@ -84,8 +85,14 @@ class Outbox:
             self._held = []
 
     def stream(self, pieces: Iterator[bytes]) -> None:
-        """Write C{pieces} as fast as the reader takes them, then what was held."""
+        """Write C{pieces} as fast as the reader takes them, then what was held; while
+        another stream runs, after it and what was held meanwhile."""
         if self._stopped:
+            return
+        if self._backlog is not None:
+            held, self._held = self._held, []
+            self._held_bytes = 0
+            self._backlog = itertools.chain(self._backlog, held, pieces)
             return
         if not self._holding:
             self._holding = True

@@ -27,17 +27,23 @@ def json_string(text: str) -> bytes:
     return _encode_string(text).encode("utf-8")
 
 
-def chat_fields(timestamp: str, encoded_nickname: bytes, text: str) -> bytes:
+def chat_fields(
+    timestamp: str, encoded_nickname: bytes, text: str, encoded_room: bytes | None = None
+) -> bytes:
     """A chat record without its id: what the history store completes with one.
 
+    C{encoded_room} (a JSON string) names a room other than the default one.
     Spelled out rather than L{dump_json}: this is the hot path, and the sender's
     nickname is encoded once, at join.
     """
-    return b'"timestamp":"%s","nickname":%s,"message":%s}' % (
+    fields = b'"timestamp":"%s","nickname":%s,"message":%s' % (
         timestamp.encode("ascii"),
         encoded_nickname,
         json_string(text),
     )
+    if encoded_room is not None:
+        fields += b',"room":' + encoded_room
+    return fields + b"}"
 
 
 def with_id(message_id: int, fields: bytes) -> bytes:

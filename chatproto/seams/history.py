@@ -54,6 +54,11 @@ class IHistoryStore(Interface):
     def since(message_id: int) -> Deferred[list[Stored]]:
         """Every retained message with id > C{message_id}, oldest first."""
 
+    def page(before: int | None, since: int | None, limit: int) -> Deferred[list[Stored]]:
+        """Up to C{limit} retained messages, oldest first (the `history` command,
+        docs/protocol.md section 12): the newest with id < C{before}, or the oldest with
+        id > C{since}, or, with neither, the newest. Never reads the whole store."""
+
     def sync() -> Deferred[None]:
         """Make everything stored so far durable; fires at once when nothing is new.
 

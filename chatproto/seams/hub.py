@@ -18,7 +18,8 @@ class RoomEvent(NamedTuple):
     C{skip_key}: the member key that must not receive it (a joiner's own
     `join`); C{message_id} and C{sender_key}: for a stored chat message;
     C{to_key}: the one member it is for (a private message to another node's
-    member), instead of everyone.
+    member), instead of everyone; C{room_key}: the room it is about, None for
+    the default room.
     """
 
     record: bytes
@@ -26,6 +27,7 @@ class RoomEvent(NamedTuple):
     message_id: int | None = None
     sender_key: str | None = None
     to_key: str | None = None
+    room_key: str | None = None
 
 
 #: Called with each published event, in publication order.

@@ -12,7 +12,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory
 
-from chatproto.core.room import Room
+from chatproto.core.hall import Hall
 from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 from chatproto.doors.websocket.site import chat_site
@@ -24,7 +24,7 @@ from tests.irc.fakes import SERVER
 class Doors:
     """A room and the loopback port of each of its doors."""
 
-    room: Room
+    room: Hall
     packet_port: int
     websocket_port: int
     irc_port: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from chatproto.core.room import Room
+from chatproto.core.hall import Hall
 from chatproto.doors.irc.identity import ServerInfo
 from chatproto.doors.irc.protocol import IrcFactory, IrcProtocol
 from chatproto.doors.irc.session import IrcSession
@@ -19,7 +19,7 @@ class FakeIrcClient:
 
     def __init__(
         self,
-        room: Room,
+        room: Hall,
         factory: IrcFactory | None = None,
         host: str = "127.0.0.1",
         buffer_limit: int | None = None,
@@ -51,7 +51,7 @@ class FakeIrcClient:
         clock = self._room.reactor
         assert isinstance(clock, Clock)
         clock.advance(0)
-        self._room.batcher.flush()
+        self._room.flush()
         data = self.transport.value()
         self.transport.clear()
         return data.decode("utf-8").removesuffix("\r\n").split("\r\n") if data else []

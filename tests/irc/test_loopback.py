@@ -17,7 +17,7 @@ from twisted.internet.endpoints import (
 )
 
 from chatproto.core.config import RoomConfig
-from chatproto.core.room import Room
+from chatproto.core.hall import Hall
 from chatproto.doors.irc.protocol import IrcFactory
 from tests.certs import make_certificate
 from tests.fakes import MemoryHistory
@@ -218,7 +218,7 @@ async def test_silent_client_is_pinged_then_dropped(doors: Doors) -> None:
 @pytest_twisted.ensureDeferred
 async def test_irc_over_tls(tmp_path: Path) -> None:
     cert, key = make_certificate(tmp_path)
-    room = Room(RoomConfig(handshake_timeout=0.3), MemoryHistory(), reactor)
+    room = Hall(RoomConfig(handshake_timeout=0.3), MemoryHistory(), reactor)
     endpoint = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
     port = await serverFromString(reactor, endpoint).listen(IrcFactory(room, SERVER))
     try:

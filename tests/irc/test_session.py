@@ -11,9 +11,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from chatproto.core.config import RoomConfig
+from chatproto.core.hall import Hall
 from chatproto.core.nicknames import nickname_key
 from chatproto.core.records import json_string
-from chatproto.core.room import Room
 from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.seams.presence import IPresence, LocalPresence
 from tests.fakes import FakeClient, MemoryHistory, make_room
@@ -197,7 +197,7 @@ class PendingClaimTests(SynchronousTestCase):
 
     def test_lines_wait_for_the_answer(self) -> None:
         presence = SlowPresence()
-        room = Room(RoomConfig(), MemoryHistory(), Clock(), presence=presence)
+        room = Hall(RoomConfig(), MemoryHistory(), Clock(), presence=presence)
         alice = FakeIrcClient(room)
         alice.send("NICK alice", "USER a 0 * :a", "PING :one", "PRIVMSG #chat :hello")
         self.assertEqual(alice.lines(), [])
@@ -476,7 +476,7 @@ class LeavingTests(SynchronousTestCase):
         self.assertEqual(room.connection_count(), 1)
 
     def test_a_close_that_fails_still_drops_the_connection(self) -> None:
-        room = Room(RoomConfig(), MemoryHistory(), Clock(), presence=UnreachablePresence())
+        room = Hall(RoomConfig(), MemoryHistory(), Clock(), presence=UnreachablePresence())
         mallory = FakeIrcClient(room)
         mallory.register("mallory")
         mallory.send("QUIT")
@@ -586,7 +586,7 @@ class BigRoomTests(SynchronousTestCase):
         names = [f"{n:04d}" + "x" * 28 for n in range(1900)]  # 32 characters each
         for name in names:  # members of other nodes, as far as this one knows
             presence.claim(nickname_key(name), json_string(name), "token")
-        room = Room(RoomConfig(), MemoryHistory(), Clock(), presence=presence)
+        room = Hall(RoomConfig(), MemoryHistory(), Clock(), presence=presence)
         alice = FakeIrcClient(room)
         lines = alice.register("alice")
         listed = [line.split(" :", 1)[1].split() for line in lines if " 353 " in line]

@@ -14,7 +14,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.internet.task import deferLater
 
 from chatproto.core.config import RoomConfig
-from chatproto.core.room import Room
+from chatproto.core.hall import Hall
 from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.seams.redis.address import load_ca_certificates, parse_redis_url
 from chatproto.seams.redis.node import RedisNode
@@ -31,7 +31,7 @@ class Node:
     """One node: its Redis side, its room and the loopback port its door listens on."""
 
     redis: RedisNode
-    room: Room
+    room: Hall
     listening: IListeningPort
 
     @property
@@ -69,7 +69,7 @@ async def start_node(
     if redis_ca is not None:
         address = replace(address, ca_certificates=load_ca_certificates(str(redis_ca)))
     redis = RedisNode(address, reactor, retain, node_timeout)
-    room = Room(config, redis.history, reactor, redis.hub, redis.presence)
+    room = Hall(config, redis.history, reactor, redis.hub, redis.presence)
     listening = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
         WordPacketFactory(room)
     )

@@ -14,8 +14,8 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ILink
-from chatproto.core.room import Room
 from chatproto.doors.irc.framing import LineFramer, Overlong
 from chatproto.doors.irc.identity import ServerInfo
 from chatproto.doors.irc.session import IrcDoor, IrcSession
@@ -43,7 +43,7 @@ class IrcProtocol(StreamLink, Protocol):
         """Admit the client, or refuse it when the server is full."""
         peer = self.transport.getPeer()
         self.session = IrcSession(
-            self.factory.room, self, self.factory.door, describe_peer(peer), peer_host(peer)
+            self.factory.hall, self, self.factory.door, describe_peer(peer), peer_host(peer)
         )
         self.attach(self.factory.keepalive)
         self.session.start()
@@ -110,12 +110,12 @@ class IrcFactory(ServerFactory[IrcProtocol]):
 
     def __init__(
         self,
-        room: Room,
+        hall: Hall,
         server: ServerInfo,
         keepalive: Keepalive | None = None,
         ping_interval: float = 60.0,
         ping_timeout: float = 60.0,
     ) -> None:
-        self.room = room
+        self.hall = hall
         self.door = IrcDoor(server, ping_interval, ping_timeout)
         self.keepalive = keepalive if keepalive is not None else Keepalive()

@@ -27,10 +27,10 @@ from twisted.internet.interfaces import IDelayedCall
 
 from chatproto.core.connection import Connection, ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
+from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ILink, LeaveReason
 from chatproto.core.messages import check_message
 from chatproto.core.nicknames import nickname_key
-from chatproto.core.room import Room
 from chatproto.doors.irc.codec import IrcCodec, codec_for, wire
 from chatproto.doors.irc.commands import NOTICE, LocalCommands, read_chat, targets_of
 from chatproto.doors.irc.framing import Overlong
@@ -98,11 +98,11 @@ class IrcSession(Connection):
     #: What WHO and WHOIS show of this client, once registered.
     identity: MemberIdentity | None = None
 
-    def __init__(self, room: Room, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
-        super().__init__(room, link, codec_for(door.server, frozenset()), peer, host)
+    def __init__(self, hall: Hall, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
+        super().__init__(hall, link, codec_for(door.server, frozenset()), peer, host)
         self.door = door
         self.registration = Registration(door.replies)
-        self._clock = room.reactor
+        self._clock = hall.reactor
         self._last_heard = self._clock.seconds()
         #: The ERROR lines a BYE close ends with (QUIT's own text).
         self._farewell: list[Message] = []
@@ -156,7 +156,7 @@ class IrcSession(Connection):
         if not messages:
             return
         if self.state is ConnectionState.JOINED:
-            self.room.batcher.catch_up(self)
+            self.hall.catch_up(self)
         self.send(wire(messages))
 
     # -- registration --------------------------------------------------------
@@ -173,7 +173,7 @@ class IrcSession(Connection):
 
     def _ask_room(self, nickname: str) -> None:
         """Ask the room for the nickname; a store that answers later holds the input."""
-        answer: Deferred[bool] = self.room.join(self, nickname, None)
+        answer: Deferred[bool] = self.hall.join(self, nickname, None)
         if answer.called:
             answer.addCallback(self._join_answered)
             return
@@ -233,7 +233,7 @@ class IrcSession(Connection):
             if handler is not None:
                 handler(self, message)
             elif commands.handles(message.command):
-                self._reply(commands.answer(self.nickname, message, self.room.timestamp()))
+                self._reply(commands.answer(self.nickname, message, self.hall.timestamp()))
             else:
                 raise PacketRejected(ErrorCode.UNKNOWN_COMMAND, f"{message.command} is unknown")
         except PacketRejected as rejected:
@@ -254,17 +254,17 @@ class IrcSession(Connection):
 
     def _chat(self, message: Message) -> None:
         """PRIVMSG or NOTICE: to the channel, public; to a nickname of any door, private."""
-        room, replies = self.room, self.door.replies
+        hall, replies = self.hall, self.door.replies
         me = self.nickname
         says, errors = read_chat(replies, me, message)
-        limit = room.config.max_message_bytes
+        limit = hall.config.max_message_bytes
         for say in says:
             try:
                 text = check_message(say.text, limit)
                 if say.to is None:
-                    room.publish(self, text)
+                    hall.publish(self, text)
                 else:
-                    room.send_private(self, say.to, text)
+                    hall.send_private(self, say.to, text)
             except PacketRejected as rejected:
                 if say.command != NOTICE:
                     target = say.to or self.door.server.channel
@@ -350,12 +350,12 @@ class IrcSession(Connection):
 
     def _members(self) -> list[str]:
         """Every member's display nickname, of every door, in join order."""
-        return [json.loads(name) for name in self.room.nicknames()]
+        return [json.loads(name) for name in self.hall.nicknames()]
 
     def _identity_of(self, nickname: str) -> MemberIdentity:
         """What USER said for an IRC client on this node; the nickname for anyone else
         (other doors have no username or realname; other nodes' clients are not known here)."""
-        member = self.room.local_member(nickname)
+        member = self.hall.local_member(nickname)
         if isinstance(member, IrcSession) and member.identity is not None:
             return member.identity
         return MemberIdentity.of_nickname(nickname)
@@ -389,7 +389,7 @@ class IrcSession(Connection):
     def _ping_unanswered(self) -> None:
         """The peer is gone as far as we can tell: it leaves (`disconnected`) at once."""
         self.state = ConnectionState.CLOSED
-        self.room.leave(self, LeaveReason.DISCONNECTED)
+        self.hall.leave(self, LeaveReason.DISCONNECTED)
         self.outbox.stop()
         self.link.close(CloseReason.TIMEOUT)
 

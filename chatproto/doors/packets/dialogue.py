@@ -1,5 +1,5 @@
 """The packet dialogue: one connection of a door that carries packets (word-packet
-TCP or WebSocket), as docs/protocol.md sections 2-5 describe it.
+TCP or WebSocket), as docs/protocol.md sections 2-5 and 12 (rooms) describe it.
 
 States and transitions (section 2)::
 
@@ -17,17 +17,17 @@ L{Connection}; this class reads the packets and speaks the control words.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from twisted.internet.defer import Deferred
 
 from chatproto.core.connection import Connection, ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
+from chatproto.core.hall import Hall
 from chatproto.core.member import ILink
-from chatproto.core.messages import check_message
+from chatproto.core.messages import check_message, check_topic
 from chatproto.core.nicknames import InvalidNickname, validate_nickname
-from chatproto.core.room import Room
 from chatproto.core.words import BYE, CONTROL_WORDS, HELLO, NICK, READY, RETRY
 from chatproto.doors.packets.codec import PacketCodec
 from chatproto.doors.packets.parsing import NotAPacket, looks_like_packet, parse_packet
@@ -51,9 +51,9 @@ class PacketSession(Connection):
     codec: PacketCodec
 
     def __init__(
-        self, room: Room, link: ILink, codec: PacketCodec, peer: str, host: str | None
+        self, hall: Hall, link: ILink, codec: PacketCodec, peer: str, host: str | None
     ) -> None:
-        super().__init__(room, link, codec, peer, host)
+        super().__init__(hall, link, codec, peer, host)
         self._claiming = False
 
     def start(self) -> bool:
@@ -95,7 +95,7 @@ class PacketSession(Connection):
         if choice is None:
             self.send(self.codec.control(RETRY))
             return
-        answer = self.room.join(self, choice.nickname, choice.since, choice.token)
+        answer = self.hall.join(self, choice.nickname, choice.since, choice.token)
         if answer.called:
             answer.addCallback(self._join_answered, choice.json_form)
         else:  # a store that answers later: read nothing more until it has
@@ -117,7 +117,7 @@ class PacketSession(Connection):
             return
         # One `error` before RETRY says why, to a client of the JSON form only: a bare
         # nickname's sender expects READY or RETRY and nothing else (section 2).
-        reason = self.room.refusal_notice(self) if json_form else None
+        reason = self.hall.refusal_notice(self) if json_form else None
         if reason is not None:
             self.send(reason)
         self.send(self.codec.control(RETRY))
@@ -166,25 +166,98 @@ class PacketSession(Connection):
         if "message" in packet:
             self._chat_packet(packet)
         elif "command" in packet:
-            if packet["command"] != "who":
-                raise PacketRejected(ErrorCode.UNKNOWN_COMMAND, "the only command is who")
-            self.room.who(self)
+            command = (
+                _COMMANDS.get(packet["command"]) if isinstance(packet["command"], str) else None
+            )
+            if command is None:
+                raise PacketRejected(
+                    ErrorCode.UNKNOWN_COMMAND,
+                    "the commands are who, join, part, history, rooms and topic",
+                )
+            command(self, packet)
         else:
             raise PacketRejected(ErrorCode.MALFORMED, "a packet needs a message or a command")
 
     def _chat_packet(self, packet: dict[str, Any]) -> None:
         message = packet["message"]
-        room = self.room
+        hall = self.hall
         if "to" not in packet:
             if _means_bye(packet):
                 self.leave()
                 return
-            room.publish(self, check_message(message, room.config.max_message_bytes))
+            room = _room_of(packet)
+            hall.publish(self, check_message(message, hall.config.max_message_bytes), room)
             return
         to = packet["to"]
         if not isinstance(to, str):
             raise PacketRejected(ErrorCode.MALFORMED, "to must be a nickname")
-        room.send_private(self, to, check_message(message, room.config.max_message_bytes))
+        hall.send_private(self, to, check_message(message, hall.config.max_message_bytes))
+
+    # -- commands (docs/protocol.md sections 5 and 12) -------------------------
+
+    def _who_command(self, packet: dict[str, Any]) -> None:
+        self.hall.who(self, _room_of(packet))
+
+    def _join_command(self, packet: dict[str, Any]) -> None:
+        room = _room_of(packet)
+        since = packet.get("since")
+        if since is not None and not _is_count(since):
+            raise PacketRejected(ErrorCode.MALFORMED, "since must be an integer >= 0")
+        self.hall.join_room(self, room if room is not None else self.hall.default_room.name, since)
+
+    def _part_command(self, packet: dict[str, Any]) -> None:
+        self.hall.part_room(self, _room_of(packet))
+
+    def _history_command(self, packet: dict[str, Any]) -> None:
+        before, since = packet.get("before"), packet.get("since")
+        limit = packet.get("limit", DEFAULT_HISTORY_LIMIT)
+        if before is not None and since is not None:
+            raise PacketRejected(ErrorCode.MALFORMED, "history takes before or since, not both")
+        if not all(value is None or _is_count(value) for value in (before, since)):
+            raise PacketRejected(ErrorCode.MALFORMED, "before and since must be integers >= 0")
+        if not _is_count(limit) or not 1 <= limit <= MAX_HISTORY_LIMIT:
+            raise PacketRejected(
+                ErrorCode.MALFORMED, f"limit must be an integer from 1 to {MAX_HISTORY_LIMIT}"
+            )
+        self.hall.history(self, _room_of(packet), before, since, limit)
+
+    def _rooms_command(self, packet: dict[str, Any]) -> None:
+        self.hall.list_rooms(self)
+
+    def _topic_command(self, packet: dict[str, Any]) -> None:
+        if "topic" not in packet:
+            raise PacketRejected(ErrorCode.MALFORMED, "topic needs a topic ('' clears it)")
+        self.hall.set_topic(self, _room_of(packet), check_topic(packet["topic"]))
+
+
+#: The `history` command's default and largest `limit` (docs/protocol.md section 12).
+DEFAULT_HISTORY_LIMIT = 50
+MAX_HISTORY_LIMIT = 100
+
+#: The commands of a joined client, by name.
+_COMMANDS: dict[str, Callable[[PacketSession, dict[str, Any]], None]] = {
+    "who": PacketSession._who_command,
+    "join": PacketSession._join_command,
+    "part": PacketSession._part_command,
+    "history": PacketSession._history_command,
+    "rooms": PacketSession._rooms_command,
+    "topic": PacketSession._topic_command,
+}
+
+
+def _room_of(packet: dict[str, Any]) -> str | None:
+    """The room a packet names (None: the default room); the hall checks the name."""
+    if "room" not in packet:
+        return None
+    room = packet["room"]
+    if not isinstance(room, str):
+        raise PacketRejected(ErrorCode.MALFORMED, "room must be a room name")
+    return room
+
+
+def _is_count(value: Any) -> bool:
+    """Whether C{value} is a JSON integer >= 0 (true and false are not)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _means_bye(packet: dict[str, Any]) -> bool:

@@ -15,8 +15,8 @@ from twisted.protocols.basic import Int16StringReceiver
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ILink
-from chatproto.core.room import Room
 from chatproto.doors.packets.codec import PacketCodec
 from chatproto.doors.packets.dialogue import PacketSession
 from chatproto.doors.sockets import Keepalive, describe_peer, peer_host
@@ -39,7 +39,7 @@ class WordPacketProtocol(StreamLink, Int16StringReceiver):
         """Greet the client, or refuse it when the server is full."""
         peer = self.transport.getPeer()
         self.session = PacketSession(
-            self.factory.room, self, WORD_PACKET_CODEC, describe_peer(peer), peer_host(peer)
+            self.factory.hall, self, WORD_PACKET_CODEC, describe_peer(peer), peer_host(peer)
         )
         self.attach(self.factory.keepalive)
         self.session.start()
@@ -79,6 +79,6 @@ class WordPacketFactory(ServerFactory[WordPacketProtocol]):
 
     protocol = WordPacketProtocol
 
-    def __init__(self, room: Room, keepalive: Keepalive | None = None) -> None:
-        self.room = room
+    def __init__(self, hall: Hall, keepalive: Keepalive | None = None) -> None:
+        self.hall = hall
         self.keepalive = keepalive if keepalive is not None else Keepalive()

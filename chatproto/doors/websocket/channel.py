@@ -32,7 +32,7 @@ from chatproto.core.member import CloseReason
 from chatproto.doors.sockets import describe_peer, peer_host
 
 if TYPE_CHECKING:
-    from chatproto.core.room import Room
+    from chatproto.core.hall import Hall
 
 #: Seconds a request has from the connection (or the previous answer) to be answered.
 REQUEST_SECONDS = 10.0
@@ -115,7 +115,7 @@ class ChatHTTPChannel(HTTPChannel):
     sets C{site}).
     """
 
-    room: Room
+    hall: Hall
     clock: IReactorTime
     overflow: Overflow
     _place: WaitingPlace | None = None
@@ -132,7 +132,7 @@ class ChatHTTPChannel(HTTPChannel):
         transport: Any = self.transport
         peer = transport.getPeer()
         place = WaitingPlace(self, describe_peer(peer), peer_host(peer))
-        if self.room.admit(place):
+        if self.hall.admit(place):
             self._place = place
         elif not self.overflow.enter(self):
             self._refuse(b"503 Service Unavailable", b"The server is full.\n")
@@ -214,5 +214,5 @@ class ChatHTTPChannel(HTTPChannel):
         self.overflow.leave(self)
         place, self._place = self._place, None
         if place is not None:
-            self.room.release(place)
+            self.hall.release(place)
             place.given_up()

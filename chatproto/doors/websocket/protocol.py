@@ -23,9 +23,9 @@ from autobahn.websocket.types import ConnectionRequest
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from zope.interface import implementer
 
+from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ILink
 from chatproto.core.records import MAX_PACKET_BYTES
-from chatproto.core.room import Room
 from chatproto.doors.packets.codec import PacketCodec
 from chatproto.doors.packets.dialogue import PacketSession
 from chatproto.doors.sockets import Keepalive, describe_peer, peer_host, tune_socket
@@ -76,7 +76,7 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
     def connectionMade(self) -> None:
         """Keep the peer's address out of autobahn's log lines unless --log-addresses."""
         super().connectionMade()
-        if not self.factory.room.config.log_addresses:
+        if not self.factory.hall.config.log_addresses:
             self.peer = UNLOGGED_PEER
 
     def onConnect(self, request: ConnectionRequest) -> str | None:
@@ -88,7 +88,7 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
         transport: Any = self.transport
         peer = transport.getPeer()
         self.session = PacketSession(
-            self.factory.room, self, WEBSOCKET_CODEC, describe_peer(peer), peer_host(peer)
+            self.factory.hall, self, WEBSOCKET_CODEC, describe_peer(peer), peer_host(peer)
         )
         tune_socket(transport, self.factory.keepalive)
         # Twisted Web registered its channel as the transport's producer; the
@@ -248,7 +248,7 @@ class ChatWebSocketFactory(WebSocketServerFactory):
 
     def __init__(
         self,
-        room: Room,
+        hall: Hall,
         origins: frozenset[str] = frozenset(),
         keepalive: Keepalive | None = None,
         ping_interval: float = 30.0,
@@ -256,10 +256,10 @@ class ChatWebSocketFactory(WebSocketServerFactory):
     ) -> None:
         # No Server header: the handshake names no library version.
         super().__init__(server=None)  # type: ignore[no-untyped-call]
-        self.room = room
+        self.hall = hall
         self.origins = origins
         self.keepalive = keepalive if keepalive is not None else Keepalive()
-        self.clock = clock if clock is not None else room.reactor
+        self.clock = clock if clock is not None else hall.reactor
         self.setProtocolOptions(  # type: ignore[no-untyped-call]
             # GET /chat without an upgrade: no status page (it names autobahn's version).
             webStatus=False,

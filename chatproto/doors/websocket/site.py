@@ -121,22 +121,22 @@ class ChatSite(Site):
     protocol = ChatHTTPChannel  # type: ignore[assignment]
 
     def __init__(self, root: Resource, sockets: ChatWebSocketFactory) -> None:
-        room = sockets.room
+        hall = sockets.hall
         super().__init__(  # type: ignore[no-untyped-call]
             root,
             # The channel bounds each request's time itself (REQUEST_SECONDS).
             timeout=None,
             reactor=sockets.clock,
-            logFormatter=None if room.config.log_addresses else access_line_without_address,
+            logFormatter=None if hall.config.log_addresses else access_line_without_address,
         )
-        self.room = room
+        self.hall = hall
         self.overflow = Overflow()
         self.displayTracebacks = False
 
     def buildProtocol(self, addr: Any) -> Any:
         """A L{ChatHTTPChannel} counted in the room's admission, on the door's clock."""
         channel: ChatHTTPChannel = super().buildProtocol(addr)  # type: ignore[no-untyped-call]
-        channel.room = self.room
+        channel.hall = self.hall
         channel.clock = self.reactor
         channel.overflow = self.overflow
         return channel

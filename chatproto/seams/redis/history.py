@@ -93,6 +93,26 @@ class RedisHistory:
         read = self._connection.execute("XRANGE", Keys.history, f"(0-{message_id}", "+")
         return read.addCallbacks(_stored, _unavailable)
 
+    def page(self, before: int | None, since: int | None, limit: int) -> Deferred[list[Stored]]:
+        """See L{IHistoryStore.page}: one range read of the stream."""
+        if not self._retain:
+            return succeed([])
+        if since is not None:
+            if since >= _MAX_STREAM_SEQUENCE:
+                return succeed([])
+            read = self._connection.execute(
+                "XRANGE", Keys.history, f"(0-{since}", "+", "COUNT", limit
+            )
+            return read.addCallbacks(_stored, _unavailable)
+        # Not past what this node has delivered: newer messages reach the asker live.
+        newest = self.last_id if before is None else min(before - 1, self.last_id)
+        if newest <= 0:
+            return succeed([])
+        read = self._connection.execute(
+            "XREVRANGE", Keys.history, f"0-{newest}", "-", "COUNT", limit
+        )
+        return read.addCallbacks(lambda entries: _stored(reversed(entries)), _unavailable)
+
     def sync(self) -> Deferred[None]:
         """Nothing to do: Redis's own persistence settings decide durability."""
         return succeed(None)

@@ -1,0 +1,788 @@
+"""The hall: what the server holds beside its rooms, for members of every door.
+
+Connections (admission), nicknames and presence, resume tokens, private
+messages and shutdown are the server's, whatever rooms a member is in; the
+rooms themselves (L{chatproto.core.room.Room}: members, history, topic,
+batch) are kept here by key, created on a first join and gone when nobody is
+in one that has neither a stored message nor a topic (docs/protocol.md
+section 12). Every member joins the default room at READY; a packet about the
+default room carries no `room` field, so a client that never names a room
+sees one room, as before rooms existed.
+
+The hall never sees a wire. Members are L{IMember}s; what it stores and fans
+out are canonical records, which each member's codec turns into its door's
+bytes. Storage, fan-out between nodes and nickname presence sit behind the
+seams (L{IHistoryStore}, L{IRoomStores}, L{IBroadcastHub}, L{IPresence}).
+
+The join guarantee (no gap, no duplicate between replay and live traffic)
+holds for a store that answers later: the joiner is subscribed first, its live
+traffic held behind its replay; the replay is cut at the newest id queued
+live before it subscribed, so what the store returns beyond that (which the
+live stream carries) is dropped by id.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+import secrets
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from chatproto.core.admission import Admission, Place
+from chatproto.core.config import RoomConfig
+from chatproto.core.connection import ConnectionState
+from chatproto.core.errors import ErrorCode, PacketRejected
+from chatproto.core.fanout import Turn, TurnBatcher
+from chatproto.core.member import CloseReason, IMember, LeaveReason
+from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS, could_be_nickname, nickname_key
+from chatproto.core.notices import error_notice, notice, rooms_notice, users_notice
+from chatproto.core.records import chat_fields, dump_json, json_string
+from chatproto.core.room import Room
+from chatproto.core.roomnames import InvalidRoomName, room_key, validate_room_name
+from chatproto.core.timestamps import rfc3339_millis
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
+from chatproto.seams.hub import IBroadcastHub, LocalHub, RoomEvent
+from chatproto.seams.presence import IPresence, LocalPresence
+from chatproto.seams.rooms import IRoomStores
+
+if TYPE_CHECKING:
+    from chatproto.core.connection import Connection
+
+#: Random bytes in a resume token (docs/protocol.md section 5: at least 128 bits).
+RESUME_TOKEN_BYTES = 16
+#: The most rooms one `rooms` notice lists (docs/protocol.md section 12).
+MAX_LISTED_ROOMS = 1000
+#: Why rooms beside the default one are refused with --redis (docs/scaling.md).
+NOT_SHARED = "rooms beside the default one are not shared across nodes yet"
+
+
+class Hall:
+    """Every room and member of this server; see the module docstring.
+
+    C{history} is the default room's store; C{room_stores} keeps the other
+    rooms' stores and every topic (None: only the default room is served, as
+    with several nodes for now).
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        config: RoomConfig,
+        history: IHistoryStore,
+        reactor: IReactorTime,
+        hub: IBroadcastHub | None = None,
+        presence: IPresence | None = None,
+        room_stores: IRoomStores | None = None,
+    ) -> None:
+        self.config = config
+        self.reactor = reactor
+        self._history = history
+        #: This node's joined members by nickname key, in join order, whatever their rooms.
+        self._members: dict[str, IMember] = {}
+        self._admission = Admission(config)
+        self._presence = presence if presence is not None else LocalPresence()
+        self._presence.watch(self._place_taken)
+        #: The turn end every room's batcher shares: one write per member per turn.
+        self.turn = Turn(reactor)
+        self._room_stores = room_stores
+        name = validate_room_name(config.default_room)
+        self.default_room = default = Room(room_key(name), name, default=True)
+        default.open(history, self._batcher_for(default, history))
+        #: Every room that exists, by key (open ones and dormant ones).
+        self.rooms: dict[str, Room] = {default.key: default}
+        for key, known in (room_stores.known() if room_stores is not None else {}).items():
+            if key == default.key:
+                default.topic = known.topic
+            else:
+                self.rooms[key] = Room(key, known.name, known.topic)
+        # This node's members who parted the default room: its list (which presence
+        # keeps for every node) leaves them out.
+        self._outside_default: set[bytes] = set()
+        self._hub = hub if hub is not None else LocalHub()
+        self._hub.subscribe(self._received)
+        self._shutdown_at: float | None = None
+        # Set by close_all: the connections it closes get no leave notices.
+        self._closing = False
+        # Set while the store refuses messages, so that an outage is logged once.
+        self._store_failing = False
+
+    def _batcher_for(self, room: Room, history: IHistoryStore) -> TurnBatcher:
+        def lost(sender_key: str) -> None:
+            self._message_lost(room, sender_key)
+
+        return TurnBatcher(self.reactor, history, room.members.items, lost, self.turn)
+
+    # -- connections -----------------------------------------------------
+
+    def admit(self, connection: Place) -> bool:
+        """Count a new connection of any door; refuse it past the limits."""
+        if self._admission.admit(connection, connection.host):
+            return True
+        self._log_error(ErrorCode.SERVER_FULL, connection.peer)
+        return False
+
+    def server_full_notice(self, connection: Connection) -> bytes:
+        """The `server-full` error for a refused connection, in its codec."""
+        record = error_notice(self.timestamp(), ErrorCode.SERVER_FULL, "The server is full")
+        return connection.codec.encode(record)
+
+    def release(self, connection: Place) -> None:
+        """Forget a closed connection."""
+        self._admission.release(connection)
+
+    def connection_count(self) -> int:
+        """Open connections of every door, choosing ones included."""
+        return len(self._admission)
+
+    # -- membership ------------------------------------------------------
+
+    def is_free(self, nickname: str) -> bool:
+        """Whether nobody holds a nickname that collides with C{nickname}."""
+        return not self._presence.is_held(nickname_key(nickname))
+
+    def join(
+        self, member: Connection, nickname: str, since: int | None, token: str | None = None
+    ) -> Deferred[bool]:
+        """Make C{member} joined as C{nickname} (valid, docs/protocol.md section 3) if
+        the nickname is free, or held by the connection whose resume token is C{token},
+        on this node or another (that one is closed without a leave notice and this
+        one takes its place in every room, with no join notice). Fires with whether it
+        joined. A joined member is in the default room."""
+        key = nickname_key(nickname)
+        resume_token = secrets.token_urlsafe(RESUME_TOKEN_BYTES)
+        current = self._members.get(key)
+        if current is not None:
+            if token is None or not _same_token(current.resume_token, token):
+                return succeed(False)
+            del self._members[key]
+            current.evict()
+            self._presence.renew(key, resume_token)
+            self._resumed(member, key, current.nickname, since, resume_token, current.rooms)
+            return succeed(True)
+
+        def claimed(free: bool) -> bool:
+            if not free:
+                return False
+            if member.state is not ConnectionState.CHOOSING:  # it left while we asked
+                self._presence.release(key)
+                return False
+            self._accept(member, key, nickname, since, resume_token, announce=True)
+            return True
+
+        def taken_over(held_as: bytes | None) -> Deferred[bool] | bool:
+            if held_as is None:  # not that token's place: the nickname may be free
+                return self._presence.claim(key, json_string(nickname), resume_token).addCallback(
+                    claimed
+                )
+            nickname_held = json.loads(held_as)
+            if member.state is not ConnectionState.CHOOSING:  # it left while we asked
+                self._presence.release(key)
+                self._announce_leave(nickname_held, LeaveReason.DISCONNECTED)
+                return False
+            self._resumed(member, key, nickname_held, since, resume_token, None)
+            return True
+
+        if token is not None:  # perhaps the place of a member of another node
+            return self._presence.take_over(key, token, resume_token).addCallback(taken_over)
+        return self._presence.claim(key, json_string(nickname), resume_token).addCallback(claimed)
+
+    def _resumed(
+        self,
+        member: Connection,
+        key: str,
+        nickname: str,
+        since: int | None,
+        resume_token: str,
+        rooms: dict[str, Room] | None,
+    ) -> None:
+        """C{member} takes back the place of C{nickname}, which the others saw no change of:
+        it keeps the spelling they know, its C{rooms}, and nobody is told it joined."""
+        self.log.info("{nickname} resumed", nickname=nickname, event_kind="resume")
+        self._accept(member, key, nickname, since, resume_token, announce=False, rooms=rooms)
+
+    def _place_taken(self, key: str) -> None:
+        """The member holding C{key} here lost its place to a connection of another node
+        (it resumed there) or to this node's isolation: close it without a leave notice."""
+        member = self._members.pop(key, None)
+        if member is not None:
+            self.log.info(
+                "{nickname} closed: its place is taken elsewhere",
+                nickname=member.nickname,
+                event_kind="evict",
+            )
+            for room in list(member.rooms.values()):
+                self._forget_member(room, member)
+            self._outside_default.discard(member.encoded_nickname)
+            member.evict()
+
+    def refusal_notice(self, connection: Connection) -> bytes | None:
+        """Why a nickname was just refused when it may well be free: the `unavailable`
+        error (the shared nickname registry cannot be reached), in C{connection}'s codec;
+        None when a refusal means the nickname is taken."""
+        if self._presence.reachable:
+            return None
+        self._log_error(ErrorCode.UNAVAILABLE, connection.peer)
+        record = error_notice(
+            self.timestamp(),
+            ErrorCode.UNAVAILABLE,
+            "Nicknames cannot be checked now: the server cannot reach its shared store",
+        )
+        return connection.codec.encode(record)
+
+    def _accept(
+        self,
+        member: Connection,
+        key: str,
+        nickname: str,
+        since: int | None,
+        resume_token: str,
+        announce: bool,
+        rooms: dict[str, Room] | None = None,
+    ) -> None:
+        """Make C{member} joined: the default room's replay and welcome, then (a resumed
+        member) the welcome of each other room of C{rooms}, which it takes over."""
+        member.key = key
+        member.nickname = nickname
+        member.encoded_nickname = json_string(nickname)
+        member.resume_token = resume_token
+        member.joined()
+        default = self.default_room
+        batcher = default.batcher
+        assert batcher is not None
+        # Before it becomes a member: with fsync=always this flushes, and a
+        # choosing client may hear nothing before READY.
+        batcher.joined(member)
+        self._members[key] = member
+        was_outside = rooms is not None and default.key not in rooms
+        self._add_member(default, member)
+        others = [room for room in (rooms or {}).values() if not room.default]
+        for room in others:
+            self._add_member(room, member)  # in its place: the others saw no change
+        last_id = batcher.replay_limit()
+        welcome = self._welcome(default, member, last_id)
+        tail = [self._welcome(room, member, None) for room in others]
+        if self._shutdown_at is not None:
+            tail.append(self._shutdown_notice())
+        member.enter(default.replay(since, self.config.history_replay, last_id), welcome, tail)
+        if announce or was_outside:
+            self._announce_join(default, member)
+        self.log.info(
+            "{nickname} joined{address}",
+            nickname=nickname,
+            address=self._address_of(member),
+            event_kind="join",
+        )
+
+    def _add_member(self, room: Room, member: IMember) -> None:
+        """Put C{member} in C{room} (in the place of the member it resumes, if any)."""
+        assert member.key is not None
+        room.members[member.key] = member
+        member.rooms[room.key] = room
+        if room.default:
+            self._outside_default.discard(member.encoded_nickname)
+
+    def _forget_member(self, room: Room, member: IMember) -> None:
+        """Take C{member} out of C{room}; close the room when nobody is left in it."""
+        assert member.key is not None
+        if room.members.get(member.key) is member:
+            del room.members[member.key]
+        member.rooms.pop(room.key, None)
+        if room.default:
+            self._outside_default.add(member.encoded_nickname)
+        elif not room.members and not self._closing:
+            self._room_emptied(room)
+
+    def _welcome(self, room: Room, member: IMember, last_id: int | None) -> bytes:
+        """The `welcome` of C{room} for C{member}: users, ids, topic (the default room's
+        also the resume token, and its topic only when it has one, as before rooms)."""
+        batcher = room.batcher
+        assert batcher is not None
+        if last_id is None:
+            last_id = batcher.replay_limit()
+        users = self._users(room)
+        extra: dict[str, Any] = {"last_id": last_id, "first_id": room.first_id(last_id)}
+        if room.default:
+            extra["resume_token"] = member.resume_token
+            if room.topic:
+                extra["topic"] = room.topic
+            message = f"Welcome, {member.nickname}! {len(users)} online."
+        else:
+            extra["topic"] = room.topic
+            extra.update(room.field)
+            message = f"Welcome to {room.name}, {member.nickname}! {len(users)} here."
+        return users_notice(self.timestamp(), "welcome", message, users, **extra)
+
+    def _users(self, room: Room) -> Sequence[bytes]:
+        """The room's members' nicknames (JSON strings) in join order: for the default
+        room every node's, as presence lists them, less this node's who parted it."""
+        if not room.default:
+            return [member.encoded_nickname for member in room.members.values()]
+        listed = self._presence.listed()
+        if not self._outside_default:
+            return listed
+        return [name for name in listed if name not in self._outside_default]
+
+    def _announce_join(self, room: Room, member: IMember) -> None:
+        nickname = member.nickname
+        text = f"{nickname} joined" if room.default else f"{nickname} joined {room.name}"
+        record = notice(self.timestamp(), "join", text, user=nickname, **room.field)
+        self._publish_in(room, RoomEvent(record, skip_key=member.key))
+
+    def _publish_in(self, room: Room, event: RoomEvent) -> None:
+        """Send a room-wide event to the room's members on every node."""
+        if not room.default:
+            event = event._replace(room_key=room.key)
+        self._hub.publish(event)
+
+    def leave(self, member: IMember, reason: LeaveReason) -> Deferred[None]:
+        """Free C{member}'s nickname at once and tell each of its rooms why it left; fires
+        once the nickname is free on every node (at once with one node)."""
+        key = member.key
+        if key is None or self._members.get(key) is not member:
+            return succeed(None)
+        del self._members[key]
+        released = self._presence.release(key)
+        nickname = member.nickname
+        for room in list(member.rooms.values()):
+            self._forget_member(room, member)
+            if self._closing:
+                continue
+            if room.default:
+                self._announce_leave(nickname, reason)
+            else:
+                self._announce_leave_of(room, nickname, reason)
+        self._outside_default.discard(member.encoded_nickname)
+        self.log.info(
+            "{nickname} left ({reason}){address}",
+            nickname=nickname,
+            reason=reason,
+            address=self._address_of(member),
+            event_kind="leave",
+        )
+        return released
+
+    def _announce_leave(self, nickname: str, reason: LeaveReason) -> None:
+        record = notice(self.timestamp(), "leave", f"{nickname} left", user=nickname, reason=reason)
+        self._hub.publish(RoomEvent(record))
+
+    def _leave_notice(self, room: Room, nickname: str, reason: LeaveReason) -> bytes:
+        text = f"{nickname} left" if room.default else f"{nickname} left {room.name}"
+        return notice(self.timestamp(), "leave", text, user=nickname, reason=reason, **room.field)
+
+    def _announce_leave_of(self, room: Room, nickname: str, reason: LeaveReason) -> None:
+        self._publish_in(room, RoomEvent(self._leave_notice(room, nickname, reason)))
+
+    def _address_of(self, member: IMember) -> str:
+        """' from <peer>' when --log-addresses is on, else nothing (docs/security.md)."""
+        return f" from {member.peer}" if self.config.log_addresses else ""
+
+    def who(self, member: IMember, room_name: str | None = None) -> None:
+        """Answer a `who` command about the default room or the room C{room_name}.
+
+        @raise PacketRejected: C{bad-room}, C{not-in-room}.
+        """
+        room = self._member_room(member, room_name)
+        users = self._users(room)
+        text = f"{len(users)} online" if room.default else f"{len(users)} in {room.name}"
+        self.unicast(member, users_notice(self.timestamp(), "who", text, users, **room.field))
+
+    def local_member(self, nickname: str) -> IMember | None:
+        """This node's member holding C{nickname} (compared as section 3 says), if any."""
+        return self._members.get(nickname_key(nickname)) if could_be_nickname(nickname) else None
+
+    def nicknames(self) -> list[bytes]:
+        """The default room's members' nicknames as JSON strings, in join order."""
+        return list(self._users(self.default_room))
+
+    # -- rooms -----------------------------------------------------------
+
+    def _member_room(self, member: IMember, room_name: str | None) -> Room:
+        """The room C{room_name} names (None: the default room), which C{member} is in.
+
+        @raise PacketRejected: C{bad-room}, C{not-in-room}.
+        """
+        key = self.default_room.key if room_name is None else _key_of(room_name)[1]
+        room = member.rooms.get(key)
+        if room is None:
+            shown = room_name if room_name is not None else self.default_room.name
+            raise PacketRejected(ErrorCode.NOT_IN_ROOM, f"You are not in {shown}")
+        return room
+
+    def join_room(self, member: IMember, room_name: str, since: int | None) -> None:
+        """Put C{member} in the room C{room_name}, creating it: the room's replay (the
+        newest messages, or those above C{since}) and its `welcome`; the room's other
+        members are told `join`. In it already: the `welcome` again, no replay.
+
+        @raise PacketRejected: C{bad-room}, C{too-many-rooms}, C{unavailable}.
+        """
+        name, key = _key_of(room_name)
+        room = self.rooms.get(key)
+        if room is not None and key in member.rooms:
+            self.unicast(member, self._welcome(room, member, None))
+            return
+        if room is None or not room.is_open:
+            if self._room_stores is None:
+                raise PacketRejected(ErrorCode.UNAVAILABLE, f"{name}: {NOT_SHARED}")
+            if room is None and self.config.max_rooms and len(self.rooms) >= self.config.max_rooms:
+                raise PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
+        per_member = self.config.max_rooms_per_member
+        if per_member and len(member.rooms) >= per_member:
+            raise PacketRejected(
+                ErrorCode.TOO_MANY_ROOMS, f"You are in {per_member} rooms already: part one"
+            )
+        if room is None:
+            room = self.rooms[key] = Room(key, name)
+        if room.closing is not None:  # its store is still closing: open it again after
+            room.closing.addBoth(lambda _: self._join_later(member, room_name, since))
+            return
+        if not room.is_open:
+            self._open(room)
+        self._enter(room, member, since)
+
+    def _join_later(self, member: IMember, room_name: str, since: int | None) -> None:
+        if member.key is None or self._members.get(member.key) is not member:
+            return
+        try:
+            self.join_room(member, room_name, since)
+        except PacketRejected as rejected:
+            self.send_error(member, rejected.code, rejected.detail)
+
+    def _open(self, room: Room) -> None:
+        """Open a room's store (it gets members).
+
+        @raise PacketRejected: C{unavailable} when the store cannot be opened.
+        """
+        assert self._room_stores is not None
+        try:
+            history = self._room_stores.open(room.key, room.name)
+        except HistoryUnavailable as e:
+            self.log.error("room {room} unavailable: {why}", room=room.name, why=str(e))
+            if not room.topic and not room.closing:
+                self.rooms.pop(room.key, None)
+            raise PacketRejected(
+                ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now"
+            ) from None
+        room.open(history, self._batcher_for(room, history))
+
+    def _enter(self, room: Room, member: IMember, since: int | None) -> None:
+        batcher = room.batcher
+        assert batcher is not None
+        batcher.joined(member)
+        self._add_member(room, member)
+        last_id = batcher.replay_limit()
+        replay = room.replay(since, self.config.history_replay, last_id)
+        member.enter_room(replay, self._welcome(room, member, last_id))
+        self._announce_join(room, member)
+
+    def _room_emptied(self, room: Room) -> None:
+        """Nobody is left in a room: it ceases to exist when it stores nothing, else its
+        store is closed (its retained window freed) until someone joins again."""
+        forget = room.stores_nothing
+        if forget:
+            del self.rooms[room.key]
+        closed = room.close()
+        if forget and self._room_stores is not None:
+            stores = self._room_stores
+            closed.addCallback(lambda _: stores.forget(room.key))
+        closed.addErrback(
+            lambda failure: self.log.failure("closing {room} failed", failure, room=room.name)
+        )
+
+    def part_room(self, member: IMember, room_name: str | None) -> None:
+        """Take C{member} out of a room: its members and C{member} get `leave` (`part`).
+
+        @raise PacketRejected: C{bad-room}, C{not-in-room}.
+        """
+        room = self._member_room(member, room_name)
+        record = self._leave_notice(room, member.nickname, LeaveReason.PART)
+        self.unicast(member, record)  # its receipt, after what the room owes it
+        self._forget_member(room, member)
+        self._publish_in(room, RoomEvent(record))
+
+    def list_rooms(self, member: IMember) -> None:
+        """Answer a `rooms` command: every room that exists, sorted by key (at most
+        L{MAX_LISTED_ROOMS})."""
+        listed = []
+        for key in sorted(self.rooms)[:MAX_LISTED_ROOMS]:
+            room = self.rooms[key]
+            users = len(self._users(room))
+            listed.append({"room": room.name, "users": users, "topic": room.topic})
+        text = f"{len(self.rooms)} rooms"
+        self.unicast(member, rooms_notice(self.timestamp(), text, listed))
+
+    def set_topic(self, member: IMember, room_name: str | None, topic: str) -> None:
+        """Set a room's topic (checked: L{chatproto.core.messages.check_topic}) and
+        keep it; every member of the room gets a `topic` notice.
+
+        @raise PacketRejected: C{bad-room}, C{not-in-room}, C{unavailable}.
+        """
+        room = self._member_room(member, room_name)
+        if self._room_stores is None:
+            raise PacketRejected(ErrorCode.UNAVAILABLE, "Topics are not shared across nodes yet")
+        try:
+            self._room_stores.save_topic(room.key, room.name, topic)
+        except HistoryUnavailable as e:
+            self.log.error("topic of {room} not stored: {why}", room=room.name, why=str(e))
+            raise PacketRejected(ErrorCode.UNAVAILABLE, "The topic could not be stored") from None
+        room.topic = topic
+        nickname = member.nickname
+        text = f"{nickname} set the topic of {room.name}"
+        record = notice(self.timestamp(), "topic", text, topic=topic, user=nickname, **room.field)
+        self._publish_in(room, RoomEvent(record))
+
+    def history(
+        self,
+        member: IMember,
+        room_name: str | None,
+        before: int | None,
+        since: int | None,
+        limit: int,
+    ) -> None:
+        """Answer a `history` command: up to C{limit} retained messages of the room, then
+        a `history` notice (count, first_id). See L{IHistoryStore.page}.
+
+        @raise PacketRejected: C{bad-room}, C{not-in-room}.
+        """
+        room = self._member_room(member, room_name)
+        history, batcher = room.history, room.batcher
+        assert history is not None and batcher is not None
+        # Not past what the room has shown: newer messages reach the asker live.
+        shown = batcher.replay_limit()
+
+        def answered(records: list[Stored]) -> None:
+            if member.key is None or self._members.get(member.key) is not member:
+                return
+            records = [entry for entry in records if entry[0] <= shown]
+            self.catch_up(member)
+            codec = member.codec
+            summary = notice(
+                self.timestamp(),
+                "history",
+                f"{len(records)} messages",
+                count=len(records),
+                first_id=history.first_id,
+                **room.field,
+            )
+            pieces = [codec.encode_replayed(record) for _, record in records]
+            member.send(b"".join([*pieces, codec.encode(summary)]))
+
+        def refused(failure: Failure) -> Failure | None:
+            if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
+                return failure
+            self.send_error(member, ErrorCode.UNAVAILABLE, "History cannot be read now")
+            return None
+
+        history.page(before, since, limit).addCallbacks(answered, refused)
+
+    # -- messages --------------------------------------------------------
+
+    def publish(self, sender: IMember, text: str, room_name: str | None = None) -> None:
+        """Store a public message in the default room or the room C{room_name}, then
+        queue it for every member of that room, of every door.
+
+        When the store cannot take it the sender gets `unavailable` and nobody
+        sees the message.
+
+        @raise PacketRejected: C{bad-room}, C{not-in-room}.
+        """
+        room = self._member_room(sender, room_name)
+        history = room.history
+        assert history is not None
+        fields = chat_fields(self.timestamp(), sender.encoded_nickname, text, room.encoded_name)
+        sender_key = sender.key
+
+        def stored(result: Stored) -> None:
+            self._store_failing = False
+            if not self._hub.delivers_stored:
+                message_id, record = result
+                self._publish_in(room, RoomEvent(record, None, message_id, sender_key))
+
+        def refused(failure: Failure) -> Failure | None:
+            if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
+                return failure
+            if not self._store_failing:  # once per outage, not once per message
+                self._store_failing = True
+                self.log.error("history unavailable: {why}", why=str(failure.value))
+            if sender.key is not None and self._members.get(sender.key) is sender:
+                self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
+            return None
+
+        history.add(fields).addCallbacks(stored, refused)
+
+    def _message_lost(self, room: Room, sender_key: str) -> None:
+        """A message stored but never made durable (fsync=always): tell its sender."""
+        sender = room.members.get(sender_key)
+        if sender is not None:
+            self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
+
+    def send_private(self, sender: IMember, to: str, text: str) -> None:
+        """Send a private message to C{to} (a member of this node or, through the hub,
+        of another) and a copy to the sender (when its codec echoes senders: an IRC
+        client without echo-message shows its own line itself). It belongs to no room.
+
+        @raise PacketRejected: C{no-such-user} when nobody holds that name.
+        """
+        key = nickname_key(to) if could_be_nickname(to) else None
+        recipient = self._members.get(key) if key is not None else None
+        elsewhere = self._presence.nickname_of(key) if key is not None and not recipient else None
+        if recipient is None and elsewhere is None:
+            # Echo a bounded prefix: the whole name could not fit in a reply.
+            shown = to if could_be_nickname(to) else to[:MAX_NICKNAME_CODE_POINTS] + "..."
+            raise PacketRejected(ErrorCode.NO_SUCH_USER, f"Nobody is called {shown}")
+        record = dump_json(
+            {
+                "timestamp": self.timestamp(),
+                "nickname": sender.nickname,
+                "message": text,
+                "to": recipient.nickname if recipient is not None else elsewhere,
+            }
+        )
+        if recipient is None:
+            self._hub.publish(RoomEvent(record, to_key=key))
+        else:
+            self.unicast(recipient, record)
+        if recipient is not sender and sender.codec.echoes_sender:
+            self.unicast(sender, record)
+
+    def _received(self, event: RoomEvent) -> None:
+        """An event from the hub: for a room's members, or a private message for one
+        member here."""
+        if event.to_key is None:
+            room = self.default_room if event.room_key is None else self.rooms.get(event.room_key)
+            if room is not None and room.batcher is not None:
+                room.batcher.queue(event)
+            return
+        recipient = self._members.get(event.to_key)
+        if recipient is not None:
+            self.unicast(recipient, event.record)
+
+    def send_error(self, member: IMember, code: ErrorCode, detail: str, **extra: Any) -> None:
+        """Tell C{member} its frame was refused, and log it (never the frame's content)."""
+        self._log_error(code, member.display_name())
+        self.unicast(member, error_notice(self.timestamp(), code, detail, **extra))
+
+    def _log_error(self, code: ErrorCode, who: str) -> None:
+        self.log.info("error {code} for {who}", code=str(code), who=who, event_kind="error")
+
+    def unicast(self, member: IMember, record: bytes) -> None:
+        """Send C{record} to one member after its share of what is queued before it.
+
+        With fsync=always, a reply may overtake a message still waiting for its fsync.
+        """
+        self.catch_up(member)
+        member.send(member.codec.encode(record))
+
+    def catch_up(self, member: IMember) -> bool:
+        """Write C{member}'s share of every batch of its rooms now, so that what is sent
+        next comes after it; False when some share is not ready (fsync=always)."""
+        ready = True
+        for room in member.rooms.values():
+            if room.batcher is not None and not room.batcher.catch_up(member):
+                ready = False
+        return ready
+
+    def when_caught_up(self, member: IMember, then: Callable[[], None]) -> None:
+        """Call C{then} once C{member} has been sent everything queued before now."""
+        if self.catch_up(member):
+            then()
+            return
+        # fsync=always: what it is owed waits for an fsync round
+        waits = [
+            room.batcher.when_delivered()
+            for room in member.rooms.values()
+            if room.batcher is not None
+        ]
+        gatherResults(waits).addCallback(lambda _: then())
+
+    def flush(self) -> None:
+        """End the reactor turn now: every room's batch is written."""
+        self.turn.flush()
+
+    def timestamp(self) -> str:
+        """The server's clock now, as every packet carries it."""
+        return rfc3339_millis(self.reactor.seconds())
+
+    # -- shutdown --------------------------------------------------------
+
+    def announce_shutdown(self, grace: float) -> None:
+        """Tell every joined member the server closes in C{grace} seconds."""
+        self._shutdown_at = self.reactor.seconds() + grace
+        record = self._shutdown_notice()
+        # This node's own news: straight to its members, not through the hub to other nodes.
+        batcher = self.default_room.batcher
+        assert batcher is not None
+        batcher.queue(RoomEvent(record))
+        for member in self._members.values():
+            if self.default_room.key not in member.rooms:
+                self.unicast(member, record)
+        self.log.info("shutting down in {grace} seconds", grace=grace)
+
+    def _shutdown_notice(self) -> bytes:
+        assert self._shutdown_at is not None
+        left = max(0, math.ceil(self._shutdown_at - self.reactor.seconds()))
+        return notice(self.timestamp(), "shutdown", f"Server closing in {left} seconds", grace=left)
+
+    def close_all(self) -> Deferred[None]:
+        """Close every connection, choosing ones included, without `leave` notices, after
+        what each is owed; the result fires once every one of them is gone (the last bytes
+        its door writes on closing sent, or the connection dropped)."""
+        self._closing = True
+        self.flush()
+        connections = self._admission.connections()
+        for connection in connections:
+            connection.close(CloseReason.SHUTDOWN)
+        gone = gatherResults([connection.when_gone() for connection in connections])
+        return gone.addCallback(lambda _: None)
+
+    def sync_rooms(self) -> Deferred[None]:
+        """Make the history of every open room but the default one durable (the
+        periodic fsync of --fsync interval; the default room's store is the caller's)."""
+        syncs = [
+            room.history.sync()
+            for room in self.rooms.values()
+            if not room.default and room.history is not None
+        ]
+        return gatherResults(syncs).addCallback(lambda _: None)
+
+    def close_rooms(self) -> Deferred[None]:
+        """Close the store of every room but the default one (shutdown: after close_all),
+        making their history durable; the default room's store is the caller's."""
+        closing = [
+            room.close() if room.is_open else room.closing
+            for room in self.rooms.values()
+            if not room.default
+        ]
+        waits = [closed for closed in closing if closed is not None]
+        return gatherResults(waits).addCallback(lambda _: None)
+
+    def drop_all(self) -> int:
+        """Drop every connection still open, unsent output lost; how many there were."""
+        connections = self._admission.connections()
+        for connection in connections:
+            connection.evict()
+        return len(connections)
+
+
+def _key_of(room_name: str) -> tuple[str, str]:
+    """The display name and key of a room name.
+
+    @raise PacketRejected: C{bad-room} for a name that breaks section 12's rules.
+    """
+    try:
+        name = validate_room_name(room_name)
+    except InvalidRoomName as e:
+        raise PacketRejected(ErrorCode.BAD_ROOM, str(e)) from None
+    return name, room_key(name)
+
+
+def _same_token(held: str | None, offered: str) -> bool:
+    """Compare resume tokens in constant time (a token is a secret)."""
+    return held is not None and hmac.compare_digest(held.encode(), offered.encode())
