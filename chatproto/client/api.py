@@ -135,11 +135,15 @@ class ChatClient:
     """A chat client across connections; subclass it and override the events.
 
     Every event method does nothing unless overridden. Requests (L{send},
-    L{send_private}, L{who}) may be made at any time: they are queued and sent
-    one at a time once the client is in the room, again after a reconnect if
-    the server had not answered, and each Deferred fires with the server's
-    answer or fails with L{ChatError} (or L{ClientStopped} if the client ends
-    first).
+    L{send_private}, L{who}, L{join}, L{part}, L{history}, L{rooms},
+    L{set_topic}) may be made at any time: they are queued and sent one at a
+    time once the client is on the server, again after a reconnect if the
+    server had not answered, and each Deferred fires with the server's answer
+    or fails with L{ChatError} (or L{ClientStopped} if the client ends first).
+
+    A room is named by its name; C{None} is the default room (docs/protocol.md
+    section 12), in the requests and in the events. After a reconnect every
+    room joined is rejoined and resumed after the newest id delivered in it.
     """
 
     #: How the timeout and the reconnect switch are called in what the client says
@@ -955,7 +959,9 @@ class ChatClient:
         key = self._key(state.name)
         return _outgoing(packet | _in(state.name), None, page, "history", key, quiet=True)
 
-    def _caught_page(self, state: RoomState, held: object, records: History) -> None:
+    def _caught_page(
+        self, state: RoomState, held: list[ChatMessage] | None, records: History
+    ) -> None:
         if state.held is not held:
             return  # Given up, or a new connection catches up afresh.
         for record in records:
@@ -966,7 +972,9 @@ class ChatClient:
         else:
             self._caught_up(state)
 
-    def _catch_up_failed(self, state: RoomState, held: object, failure: Failure) -> None:
+    def _catch_up_failed(
+        self, state: RoomState, held: list[ChatMessage] | None, failure: Failure
+    ) -> None:
         failure.trap(ChatError, ClientStopped)  # type: ignore[no-untyped-call]
         if failure.check(ChatError) and state.held is held:  # type: ignore[no-untyped-call]
             self._caught_up(state)

@@ -110,6 +110,8 @@ class Session(ChatClient):
         #: The room typed lines go to, by name (C{None}: the default room).
         self.current: str | None = None
         self._start_room = room
+        #: Whether the start room is being joined (its replay is the first join's).
+        self._joining_start = False
         #: Who is in each room the client is in, by room key, as the server told us.
         self._rosters: dict[str | None, Roster] = {}
         self._show_history = show_history
@@ -256,6 +258,7 @@ class Session(ChatClient):
             self._frontend.joined(self)
             return
         room = self._start_room
+        self._joining_start = True
         self.join(room).addCallbacks(
             self._in_start_room, self._start_room_refused, errbackArgs=(room,)
         )
@@ -293,7 +296,8 @@ class Session(ChatClient):
             self._frontend.show(item)
 
     def _show_chat(self, message: ChatMessage) -> None:
-        if self._show_history or self._welcomed_once or not message.history:
+        first_join = not self._welcomed_once or self._joining_start
+        if self._show_history or not first_join or not message.history:
             self._show(message)
 
     def _switch_to_joined(self, welcome: Welcome) -> None:
@@ -301,10 +305,12 @@ class Session(ChatClient):
         self._local(Level.INFO, f"Talking in {self._label(self.current)} now.")
 
     def _in_start_room(self, welcome: Welcome) -> None:
+        self._joining_start = False
         self.current = welcome.room
         self._frontend.joined(self)
 
     def _start_room_refused(self, failure: Failure, room: str) -> None:
+        self._joining_start = False
         failure.trap(ChatError, ClientStopped)  # type: ignore[no-untyped-call]
         if failure.check(ChatError):  # type: ignore[no-untyped-call]
             self._exit(1, f"cannot join {room}: {failure.value}")

@@ -125,6 +125,23 @@ class StartRoomTests(SynchronousTestCase):
         h.session.message("piped")
         self.assertEqual(h.sent(), [{"message": "piped", "room": "#rust"}])
 
+    def test_no_history_leaves_out_the_rooms_first_replay_too(self) -> None:
+        h = Harness("alice", room="#rust", show_history=False)
+        h.join()
+        h.server(
+            chat(1, "bob", "old", room="#rust", history=True),
+            welcome(last_id=1, room="#rust"),
+            chat(2, "bob", "new", room="#rust"),
+        )
+        self.assertEqual(
+            h.frontend.lines(),
+            [
+                "[03:30] *** Welcome! Online (1): alice",
+                "[03:30] *** Welcome to #rust! Online (1): alice",
+                "[03:30] <bob> new",
+            ],
+        )
+
     def test_a_refused_room_ends_the_program(self) -> None:
         h = Harness("alice", room="#rust")
         h.join()
