@@ -1,12 +1,13 @@
-"""Notices that list users stay within one packet."""
+"""Notices that list users or rooms stay within one packet."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.core.notices import users_notice
+from chatproto.core.notices import rooms_notice, users_notice
 from chatproto.core.records import MAX_PACKET_BYTES, json_string
 
 
@@ -40,3 +41,27 @@ class UsersNoticeTests(SynchronousTestCase):
             "t", "welcome", "hi", [json_string(n) for n in names[: len(users) + 1]]
         )
         self.assertTrue(self.decode(one_more).get("truncated"))
+
+
+class RoomsNoticeTests(SynchronousTestCase):
+    """The `rooms` list is complete when it fits, else the longest prefix that fits."""
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        self.assertLessEqual(len(data), MAX_PACKET_BYTES)
+        packet = json.loads(data)
+        assert isinstance(packet, dict)
+        return packet
+
+    def test_few_rooms_complete(self) -> None:
+        rooms = [{"room": "#a", "users": 2, "topic": ""}, {"room": "#b", "users": 0, "topic": "x"}]
+        packet = self.decode(rooms_notice("t", "2 rooms", rooms))
+        self.assertEqual((packet["event"], packet["rooms"]), ("rooms", rooms))
+        self.assertNotIn("truncated", packet)
+
+    def test_a_thousand_long_topics_are_cut_to_one_packet(self) -> None:
+        rooms = [{"room": f"#r{n:04d}", "users": 1, "topic": "t" * 390} for n in range(1000)]
+        packet = self.decode(rooms_notice("t", "1000 rooms", rooms))
+        listed = packet["rooms"]
+        self.assertEqual(listed, rooms[: len(listed)])
+        self.assertGreater(len(listed), 100)
+        self.assertEqual((packet["truncated"], packet["count"]), (True, 1000))

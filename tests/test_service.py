@@ -134,6 +134,23 @@ class OptionsTests(SynchronousTestCase):
                 self.parse("--port", typed)
             self.assertTrue(str(raised.exception).startswith(f"--port {typed!r}: {reason}"))
 
+    def test_rooms_options(self) -> None:
+        options = self.parse("--irc-channel", "#Lobby", "--max-rooms", "5")
+        config = options.room_config()
+        self.assertEqual(
+            (config.default_room, config.max_rooms, config.max_rooms_per_member),
+            ("#Lobby", 5, 20),
+        )
+        self.assertEqual(self.parse("--default-room", "＃ｈｉ").room_config().default_room, "#hi")
+        for bad, says in [
+            (["--default-room", "lobby"], "--default-room 'lobby': a room name starts with #"),
+            (["--max-rooms", "-1"], "--max-rooms must be >= 0, got -1"),
+            (["--max-rooms-per-member", "x"], "--max-rooms-per-member must be an integer"),
+        ]:
+            with self.assertRaises(usage.UsageError, msg=str(bad)) as raised:
+                self.parse(*bad)
+            self.assertTrue(str(raised.exception).startswith(says), str(raised.exception))
+
     def test_bad_irc_values(self) -> None:
         for bad in (
             ["--irc-port", "nonsense:1"],

@@ -85,6 +85,9 @@ class Turn:
             call.cancel()
         if self._writes is not None:  # already flushing: the loop below takes new ones
             return
+        if len(self._due) == 1:  # one room's batch: nothing to merge, written as it goes
+            self._due.popitem()[0].flush()
+            return
         self._writes = {}
         try:
             while self._due:

@@ -230,6 +230,12 @@ class ChatTests(SynchronousTestCase):
         self.bob.send_json({"message": "hi alice"})
         self.assertEqual(self.alice.lines(), [":bob!bob@chatproto PRIVMSG #chat :hi alice"])
 
+    def test_other_rooms_stay_off_irc_and_a_part_of_the_room_is_a_part(self) -> None:
+        self.bob.send_json({"command": "join", "room": "#elsewhere"})
+        self.bob.send_json({"message": "not for irc", "room": "#elsewhere"})
+        self.bob.send_json({"command": "part"})
+        self.assertEqual(self.alice.lines(), [":bob!bob@chatproto PART #chat"])
+
     def test_echo_message_gives_the_sender_its_copy(self) -> None:
         carol = FakeIrcClient(self.room)
         carol.register("carol", "echo-message", "server-time")

@@ -19,7 +19,7 @@ from zope.interface import implementer
 from chatproto.core.member import ICodec
 from chatproto.doors.irc.capabilities import ECHO_MESSAGE, MESSAGE_TAGS, SERVER_TIME
 from chatproto.doors.irc.identity import ServerInfo
-from chatproto.doors.irc.mapping import chat_lines, join_line, leave_line
+from chatproto.doors.irc.mapping import chat_lines, join_line, leave_line, part_line
 from chatproto.doors.irc.message import Message, serialise
 
 #: The capabilities that change the bytes of live traffic.
@@ -86,6 +86,8 @@ class IrcCodec:
             return chat_lines(packet, self.server.channel, self.capabilities)
         if event == "join":
             return [join_line(packet, self.server.channel, self.capabilities)]
+        if event == "leave" and packet.get("reason") == "part":
+            return [part_line(packet, self.server.channel, self.capabilities)]
         if event == "leave":
             return [leave_line(packet, self.capabilities)]
         name = self.server.name

@@ -174,6 +174,12 @@ def join_line(event: Mapping[str, Any], channel: str, capabilities: frozenset[st
     return Message("JOIN", (channel,), member_source(event["user"]), tags)
 
 
+def part_line(event: Mapping[str, Any], channel: str, capabilities: frozenset[str]) -> Message:
+    """A member of another door parted the room (the connection stays): its PART."""
+    tags = _tags(capabilities, event.get("timestamp"))
+    return Message("PART", (channel,), member_source(event["user"]), tags)
+
+
 def leave_line(event: Mapping[str, Any], capabilities: frozenset[str]) -> Message:
     """A member of any door left: its QUIT, with the reason in words."""
     reason = str(event.get("reason", "bye"))
