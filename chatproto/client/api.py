@@ -852,6 +852,8 @@ class ChatClient:
                 answered.answer.errback(result)
             else:
                 answered.answer.callback(result)
+        elif isinstance(result, ChatError):
+            self.error_received(result)  # The client's own request (a rejoin): say it.
         self._outbox.send_next()
         return True
 

@@ -322,6 +322,14 @@ class RoomRejoinTests(SynchronousTestCase):
         self.wire.server(welcome(last_id=2, first_id=1, room="#rust"))
         self.assertEqual(self.wire.sent(), [{"message": "mine", "room": "#rust"}])
 
+    def test_a_room_the_restarted_server_refuses_is_reported_and_forgotten(self) -> None:
+        self.reconnect_to_default()
+        self.wire.server(notice("who", users=["bot"], count=1))
+        self.wire.sent()
+        self.wire.server(notice("error", "Too many rooms.", code="too-many-rooms"))
+        self.assertEqual(self.client.taken(), [("error", "too-many-rooms")])
+        self.assertEqual(self.client.rooms_joined, [None])
+
     def test_a_parted_default_room_is_parted_again(self) -> None:
         self.client.part(None)
         self.wire.server(notice("leave", user="bot", reason="part"))
