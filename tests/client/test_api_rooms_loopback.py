@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 from chatproto.client.api import ChatClient, ChatError, ChatMessage, RoomInfo, Welcome
 from chatproto.client.testing import start_server
 from tests.client.test_api_loopback import within_deadline
+from tests.conftest import RunningServer
 from tests.loopback import DEADLINE
 
 
@@ -213,3 +214,24 @@ async def test_after_a_takeover_kept_rooms_catch_up_with_history() -> None:
     finally:
         await listening.stopListening()
         await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_room_over_the_websocket_door_meets_the_tcp_door(
+    chat_server: RunningServer,
+) -> None:
+    web = RoomListener("web")
+    await web.connect(f"ws://127.0.0.1:{chat_server.ws_port}/chat")
+    tcp = RoomListener("tcp")
+    await tcp.connect(f"tcp:host=127.0.0.1:port={chat_server.port}")
+    await web.join("#both")
+    await tcp.join("#both")
+    await tcp.send("from tcp", room="#both")
+    assert await web.next() == ("#both", "from tcp")
+    await web.send("from the web", room="#both")
+    assert [await tcp.next() for _ in range(2)] == [
+        ("#both", "from tcp"),
+        ("#both", "from the web"),
+    ]
+    await web.leave()
+    await tcp.leave()
