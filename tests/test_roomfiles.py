@@ -104,8 +104,8 @@ def test_topics_survive_a_restart_and_empty_rooms_do_not(server: Server) -> None
     alice.send_json({"command": "topic", "topic": "the lobby"})
     alice.send_json({"message": "hi", "room": "#chatty"})
     server.restart()
-    assert sorted(server.hall.rooms) == ["#chat", "#chatty", "#topical"]
-    assert not any(room.is_open for room in server.hall.rooms.values() if not room.default)
+    assert sorted(server.hall.registry.rooms) == ["#chat", "#chatty", "#topical"]
+    assert not any(room.is_open for room in server.hall.registry.rooms.values() if not room.default)
     bob = server.client("bob", 2)
     bob.send_json({"command": "rooms"})
     listed = bob.received()[-1]["rooms"]
@@ -121,4 +121,4 @@ def test_topics_survive_a_restart_and_empty_rooms_do_not(server: Server) -> None
 def test_a_stray_file_in_the_rooms_directory_is_skipped(server: Server) -> None:
     Path(rooms_directory(server.path), "notes.json").write_text("{}")
     server.restart()
-    assert list(server.hall.rooms) == ["#chat"]
+    assert list(server.hall.registry.rooms) == ["#chat"]

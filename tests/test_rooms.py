@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.core.config import RoomConfig
@@ -76,6 +77,12 @@ class JoinPartTests(SynchronousTestCase):
             [(f["id"], f["message"]) for f in self.carol.received()], [(1, "default one")]
         )
         self.assertEqual(self.history.last_id, 1)
+
+    def test_bye_said_in_a_room_is_a_message(self) -> None:
+        self.join(self.alice, "#rust")
+        self.alice.send_json({"message": "BYE", "room": "#rust"})
+        self.assertEqual(self.alice.received()[-1]["message"], "BYE")
+        self.assertFalse(self.alice.closed)
 
     def test_naming_the_default_room_is_the_same_as_not(self) -> None:
         self.alice.send_json({"message": "hi", "room": "#CHAT"})
@@ -247,6 +254,20 @@ class RoomLifeTests(SynchronousTestCase):
         self.alice.send_json({"message": "again", "room": "#kept"})
         self.assertEqual(self.alice.received()[-1]["id"], 2)
 
+    def test_a_join_while_the_store_closes_waits_for_it(self) -> None:
+        self.join("#slow")
+        self.alice.send_json({"message": "kept", "room": "#slow"})
+        closing: Deferred[None] = Deferred()
+        self.stores.histories["#slow"].close = lambda: closing  # type: ignore[method-assign]
+        self.alice.send_json({"command": "part", "room": "#slow"})
+        self.alice.received()
+        self.join("#slow")
+        self.assertEqual(self.alice.received(), [])
+        closing.callback(None)
+        frames = self.alice.received()
+        self.assertEqual([f.get("id") for f in frames], [1, None])
+        self.assertEqual((frames[-1]["event"], frames[-1]["last_id"]), ("welcome", 1))
+
     def test_known_rooms_exist_after_a_restart(self) -> None:
         self.join("#kept")
         self.alice.send_json({"message": "hello", "room": "#kept"})
@@ -355,7 +376,7 @@ class HistoryAndTopicTests(SynchronousTestCase):
             self.assertEqual(
                 (topic["room"], topic["topic"], topic["user"]), ("#rust", "crabs", "alice")
             )
-        self.assertEqual(self.stores.topics[self.hall.rooms["#rust"].key], "crabs")
+        self.assertEqual(self.stores.topics[self.hall.registry.rooms["#rust"].key], "crabs")
         self.bob.send_json({"command": "join", "room": "#rust"})
         self.assertEqual(self.bob.received()[0]["topic"], "crabs")
 

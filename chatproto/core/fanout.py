@@ -99,9 +99,15 @@ class Turn:
         for member, pieces in writes.items():
             member.send(pieces[0] if len(pieces) == 1 else b"".join(pieces))
 
+    @property
+    def merging(self) -> bool:
+        """Whether the turn is ending for several rooms: L{send} then gathers each
+        member's bytes, to write them once."""
+        return self._writes is not None
+
     def send(self, member: IMember, data: bytes) -> None:
         """Write C{data} to C{member}: with the rest of its share when the turn is
-        ending, else at once."""
+        ending for several rooms, else at once."""
         writes = self._writes
         if writes is None:
             member.send(data)
@@ -250,6 +256,7 @@ class TurnBatcher:
         encoded: dict[ICodec, bytes] = {}
         skipping = {entry.skip_key for entry in batch if entry.skip_key is not None}
         senders = {entry.sender_key for entry in batch if entry.sender_key is not None}
+        merging = self._turn.merging  # the hot loop: a test, not a call, per member
         for key, member in list(self._recipients()):
             start = cursors.get(member, 0)
             codec = member.codec
@@ -259,7 +266,10 @@ class TurnBatcher:
             data = encoded.get(codec)
             if data is None:
                 data = encoded[codec] = codec.encode_batch(records)
-            self._turn.send(member, data)
+            if merging:
+                self._turn.send(member, data)
+            else:
+                member.send(data)
 
     def _write_share(self, member: IMember, batch: list[RoomEvent], start: int) -> None:
         key = member.key

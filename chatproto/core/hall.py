@@ -39,11 +39,11 @@ from chatproto.core.admission import Admission, Place
 from chatproto.core.config import RoomConfig
 from chatproto.core.connection import ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
-from chatproto.core.fanout import Turn, TurnBatcher
 from chatproto.core.member import CloseReason, IMember, LeaveReason
 from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS, could_be_nickname, nickname_key
 from chatproto.core.notices import error_notice, notice, rooms_notice, users_notice
 from chatproto.core.records import chat_fields, dump_json, json_string
+from chatproto.core.registry import RoomRegistry
 from chatproto.core.room import Room
 from chatproto.core.roomnames import InvalidRoomName, room_key, validate_room_name
 from chatproto.core.timestamps import rfc3339_millis
@@ -59,8 +59,6 @@ if TYPE_CHECKING:
 RESUME_TOKEN_BYTES = 16
 #: The most rooms one `rooms` notice lists (docs/protocol.md section 12).
 MAX_LISTED_ROOMS = 1000
-#: Why rooms beside the default one are refused with --redis (docs/scaling.md).
-NOT_SHARED = "rooms beside the default one are not shared across nodes yet"
 
 
 class Hall:
@@ -84,25 +82,14 @@ class Hall:
     ) -> None:
         self.config = config
         self.reactor = reactor
-        self._history = history
         #: This node's joined members by nickname key, in join order, whatever their rooms.
         self._members: dict[str, IMember] = {}
         self._admission = Admission(config)
         self._presence = presence if presence is not None else LocalPresence()
         self._presence.watch(self._place_taken)
-        #: The turn end every room's batcher shares: one write per member per turn.
-        self.turn = Turn(reactor)
-        self._room_stores = room_stores
-        name = validate_room_name(config.default_room)
-        self.default_room = default = Room(room_key(name), name, default=True)
-        default.open(history, self._batcher_for(default, history))
-        #: Every room that exists, by key (open ones and dormant ones).
-        self.rooms: dict[str, Room] = {default.key: default}
-        for key, known in (room_stores.known() if room_stores is not None else {}).items():
-            if key == default.key:
-                default.topic = known.topic
-            else:
-                self.rooms[key] = Room(key, known.name, known.topic)
+        #: Every room that exists, by key.
+        self.registry = RoomRegistry(config, history, reactor, room_stores, self._message_lost)
+        self.default_room = self.registry.default
         # This node's members who parted the default room: its list (which presence
         # keeps for every node) leaves them out.
         self._outside_default: set[bytes] = set()
@@ -113,12 +100,6 @@ class Hall:
         self._closing = False
         # Set while the store refuses messages, so that an outage is logged once.
         self._store_failing = False
-
-    def _batcher_for(self, room: Room, history: IHistoryStore) -> TurnBatcher:
-        def lost(sender_key: str) -> None:
-            self._message_lost(room, sender_key)
-
-        return TurnBatcher(self.reactor, history, room.members.items, lost, self.turn)
 
     # -- connections -----------------------------------------------------
 
@@ -185,7 +166,7 @@ class Hall:
             nickname_held = json.loads(held_as)
             if member.state is not ConnectionState.CHOOSING:  # it left while we asked
                 self._presence.release(key)
-                self._announce_leave(nickname_held, LeaveReason.DISCONNECTED)
+                self._announce_leave(self.default_room, nickname_held, LeaveReason.DISCONNECTED)
                 return False
             self._resumed(member, key, nickname_held, since, resume_token, None)
             return True
@@ -264,8 +245,10 @@ class Hall:
         was_outside = rooms is not None and default.key not in rooms
         self._add_member(default, member)
         others = [room for room in (rooms or {}).values() if not room.default]
-        for room in others:
-            self._add_member(room, member)  # in its place: the others saw no change
+        for room in others:  # in its place: the others saw no change
+            assert room.batcher is not None
+            room.batcher.joined(member)  # its welcome's last_id covers what is queued
+            self._add_member(room, member)
         last_id = batcher.replay_limit()
         welcome = self._welcome(default, member, last_id)
         tail = [self._welcome(room, member, None) for room in others]
@@ -298,7 +281,7 @@ class Hall:
         if room.default:
             self._outside_default.add(member.encoded_nickname)
         elif not room.members and not self._closing:
-            self._room_emptied(room)
+            self.registry.emptied(room)
 
     def _welcome(self, room: Room, member: IMember, last_id: int | None) -> bytes:
         """The `welcome` of C{room} for C{member}: users, ids, topic (the default room's
@@ -353,12 +336,8 @@ class Hall:
         nickname = member.nickname
         for room in list(member.rooms.values()):
             self._forget_member(room, member)
-            if self._closing:
-                continue
-            if room.default:
-                self._announce_leave(nickname, reason)
-            else:
-                self._announce_leave_of(room, nickname, reason)
+            if not self._closing:
+                self._announce_leave(room, nickname, reason)
         self._outside_default.discard(member.encoded_nickname)
         self.log.info(
             "{nickname} left ({reason}){address}",
@@ -369,15 +348,11 @@ class Hall:
         )
         return released
 
-    def _announce_leave(self, nickname: str, reason: LeaveReason) -> None:
-        record = notice(self.timestamp(), "leave", f"{nickname} left", user=nickname, reason=reason)
-        self._hub.publish(RoomEvent(record))
-
     def _leave_notice(self, room: Room, nickname: str, reason: LeaveReason) -> bytes:
         text = f"{nickname} left" if room.default else f"{nickname} left {room.name}"
         return notice(self.timestamp(), "leave", text, user=nickname, reason=reason, **room.field)
 
-    def _announce_leave_of(self, room: Room, nickname: str, reason: LeaveReason) -> None:
+    def _announce_leave(self, room: Room, nickname: str, reason: LeaveReason) -> None:
         self._publish_in(room, RoomEvent(self._leave_notice(room, nickname, reason)))
 
     def _address_of(self, member: IMember) -> str:
@@ -424,27 +399,21 @@ class Hall:
         @raise PacketRejected: C{bad-room}, C{too-many-rooms}, C{unavailable}.
         """
         name, key = _key_of(room_name)
-        room = self.rooms.get(key)
-        if room is not None and key in member.rooms:
-            self.unicast(member, self._welcome(room, member, None))
+        present = member.rooms.get(key)
+        if present is not None:
+            self.unicast(member, self._welcome(present, member, None))
             return
-        if room is None or not room.is_open:
-            if self._room_stores is None:
-                raise PacketRejected(ErrorCode.UNAVAILABLE, f"{name}: {NOT_SHARED}")
-            if room is None and self.config.max_rooms and len(self.rooms) >= self.config.max_rooms:
-                raise PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
         per_member = self.config.max_rooms_per_member
         if per_member and len(member.rooms) >= per_member:
             raise PacketRejected(
                 ErrorCode.TOO_MANY_ROOMS, f"You are in {per_member} rooms already: part one"
             )
-        if room is None:
-            room = self.rooms[key] = Room(key, name)
+        room = self.registry.for_joining(key, name)
         if room.closing is not None:  # its store is still closing: open it again after
             room.closing.addBoth(lambda _: self._join_later(member, room_name, since))
             return
         if not room.is_open:
-            self._open(room)
+            self.registry.open(room)
         self._enter(room, member, since)
 
     def _join_later(self, member: IMember, room_name: str, since: int | None) -> None:
@@ -455,23 +424,6 @@ class Hall:
         except PacketRejected as rejected:
             self.send_error(member, rejected.code, rejected.detail)
 
-    def _open(self, room: Room) -> None:
-        """Open a room's store (it gets members).
-
-        @raise PacketRejected: C{unavailable} when the store cannot be opened.
-        """
-        assert self._room_stores is not None
-        try:
-            history = self._room_stores.open(room.key, room.name)
-        except HistoryUnavailable as e:
-            self.log.error("room {room} unavailable: {why}", room=room.name, why=str(e))
-            if not room.topic and not room.closing:
-                self.rooms.pop(room.key, None)
-            raise PacketRejected(
-                ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now"
-            ) from None
-        room.open(history, self._batcher_for(room, history))
-
     def _enter(self, room: Room, member: IMember, since: int | None) -> None:
         batcher = room.batcher
         assert batcher is not None
@@ -481,20 +433,6 @@ class Hall:
         replay = room.replay(since, self.config.history_replay, last_id)
         member.enter_room(replay, self._welcome(room, member, last_id))
         self._announce_join(room, member)
-
-    def _room_emptied(self, room: Room) -> None:
-        """Nobody is left in a room: it ceases to exist when it stores nothing, else its
-        store is closed (its retained window freed) until someone joins again."""
-        forget = room.stores_nothing
-        if forget:
-            del self.rooms[room.key]
-        closed = room.close()
-        if forget and self._room_stores is not None:
-            stores = self._room_stores
-            closed.addCallback(lambda _: stores.forget(room.key))
-        closed.addErrback(
-            lambda failure: self.log.failure("closing {room} failed", failure, room=room.name)
-        )
 
     def part_room(self, member: IMember, room_name: str | None) -> None:
         """Take C{member} out of a room: its members and C{member} get `leave` (`part`).
@@ -510,12 +448,11 @@ class Hall:
     def list_rooms(self, member: IMember) -> None:
         """Answer a `rooms` command: every room that exists, sorted by key (at most
         L{MAX_LISTED_ROOMS})."""
-        listed = []
-        for key in sorted(self.rooms)[:MAX_LISTED_ROOMS]:
-            room = self.rooms[key]
-            users = len(self._users(room))
-            listed.append({"room": room.name, "users": users, "topic": room.topic})
-        text = f"{len(self.rooms)} rooms"
+        listed = [
+            {"room": room.name, "users": len(self._users(room)), "topic": room.topic}
+            for room in self.registry.listed(MAX_LISTED_ROOMS)
+        ]
+        text = f"{len(self.registry.rooms)} rooms"
         self.unicast(member, rooms_notice(self.timestamp(), text, listed))
 
     def set_topic(self, member: IMember, room_name: str | None, topic: str) -> None:
@@ -525,14 +462,7 @@ class Hall:
         @raise PacketRejected: C{bad-room}, C{not-in-room}, C{unavailable}.
         """
         room = self._member_room(member, room_name)
-        if self._room_stores is None:
-            raise PacketRejected(ErrorCode.UNAVAILABLE, "Topics are not shared across nodes yet")
-        try:
-            self._room_stores.save_topic(room.key, room.name, topic)
-        except HistoryUnavailable as e:
-            self.log.error("topic of {room} not stored: {why}", room=room.name, why=str(e))
-            raise PacketRejected(ErrorCode.UNAVAILABLE, "The topic could not be stored") from None
-        room.topic = topic
+        self.registry.save_topic(room, topic)
         nickname = member.nickname
         text = f"{nickname} set the topic of {room.name}"
         record = notice(self.timestamp(), "topic", text, topic=topic, user=nickname, **room.field)
@@ -656,7 +586,8 @@ class Hall:
         """An event from the hub: for a room's members, or a private message for one
         member here."""
         if event.to_key is None:
-            room = self.default_room if event.room_key is None else self.rooms.get(event.room_key)
+            room_key = event.room_key
+            room = self.default_room if room_key is None else self.registry.rooms.get(room_key)
             if room is not None and room.batcher is not None:
                 room.batcher.queue(event)
             return
@@ -704,7 +635,7 @@ class Hall:
 
     def flush(self) -> None:
         """End the reactor turn now: every room's batch is written."""
-        self.turn.flush()
+        self.registry.turn.flush()
 
     def timestamp(self) -> str:
         """The server's clock now, as every packet carries it."""
@@ -745,23 +676,12 @@ class Hall:
     def sync_rooms(self) -> Deferred[None]:
         """Make the history of every open room but the default one durable (the
         periodic fsync of --fsync interval; the default room's store is the caller's)."""
-        syncs = [
-            room.history.sync()
-            for room in self.rooms.values()
-            if not room.default and room.history is not None
-        ]
-        return gatherResults(syncs).addCallback(lambda _: None)
+        return self.registry.sync()
 
     def close_rooms(self) -> Deferred[None]:
         """Close the store of every room but the default one (shutdown: after close_all),
         making their history durable; the default room's store is the caller's."""
-        closing = [
-            room.close() if room.is_open else room.closing
-            for room in self.rooms.values()
-            if not room.default
-        ]
-        waits = [closed for closed in closing if closed is not None]
-        return gatherResults(waits).addCallback(lambda _: None)
+        return self.registry.close()
 
     def drop_all(self) -> int:
         """Drop every connection still open, unsent output lost; how many there were."""

@@ -36,14 +36,18 @@ def chat_fields(
     Spelled out rather than L{dump_json}: this is the hot path, and the sender's
     nickname is encoded once, at join.
     """
-    fields = b'"timestamp":"%s","nickname":%s,"message":%s' % (
+    if encoded_room is None:
+        return b'"timestamp":"%s","nickname":%s,"message":%s}' % (
+            timestamp.encode("ascii"),
+            encoded_nickname,
+            json_string(text),
+        )
+    return b'"timestamp":"%s","nickname":%s,"message":%s,"room":%s}' % (
         timestamp.encode("ascii"),
         encoded_nickname,
         json_string(text),
+        encoded_room,
     )
-    if encoded_room is not None:
-        fields += b',"room":' + encoded_room
-    return fields + b"}"
 
 
 def with_id(message_id: int, fields: bytes) -> bytes:

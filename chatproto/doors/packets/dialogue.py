@@ -261,8 +261,9 @@ def _is_count(value: Any) -> bool:
 
 
 def _means_bye(packet: dict[str, Any]) -> bool:
-    """The original library's way to leave: a chat packet without `to` saying BYE."""
-    return packet.get("message") == BYE and "to" not in packet
+    """The original library's way to leave: a chat packet without `to` saying BYE (and
+    without `room`: that library knows no rooms, and BYE in a room is said there)."""
+    return packet.get("message") == BYE and "to" not in packet and "room" not in packet
 
 
 def _is_json_bye(data: bytes) -> bool:

@@ -1,0 +1,162 @@
+"""The rooms that exist, by key (docs/protocol.md section 12): created on a first join,
+opened while they have members, closed when they have none, forgotten when they
+store nothing.
+
+The registry owns the rooms' stores (through L{IRoomStores}) and their
+batchers, which all share one L{Turn}; who is in which room is the hall's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from chatproto.core.config import RoomConfig
+from chatproto.core.errors import ErrorCode, PacketRejected
+from chatproto.core.fanout import Turn, TurnBatcher
+from chatproto.core.room import Room
+from chatproto.core.roomnames import room_key, validate_room_name
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore
+from chatproto.seams.rooms import IRoomStores
+
+#: Why rooms beside the default one are refused with --redis (docs/scaling.md).
+NOT_SHARED = "rooms beside the default one are not shared across nodes yet"
+
+#: Called with a room and the sender key of a message of it that was stored but never
+#: made durable (fsync=always).
+MessageLost = Callable[[Room, str], None]
+
+
+class RoomRegistry:
+    """Every room by key; see the module docstring.
+
+    C{history} is the default room's store, always open; C{room_stores} keeps
+    the other rooms' stores and every topic (None: only the default room is
+    served, as with several nodes for now).
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        config: RoomConfig,
+        history: IHistoryStore,
+        reactor: IReactorTime,
+        room_stores: IRoomStores | None,
+        lost: MessageLost,
+    ) -> None:
+        self._config = config
+        self._reactor = reactor
+        self._stores = room_stores
+        self._lost = lost
+        #: The turn end every room's batcher shares: one write per member per turn.
+        self.turn = Turn(reactor)
+        name = validate_room_name(config.default_room)
+        self.default = Room(room_key(name), name, default=True)
+        self._open_with(self.default, history)
+        #: Every room that exists, by key (open ones and dormant ones).
+        self.rooms: dict[str, Room] = {self.default.key: self.default}
+        for key, known in (room_stores.known() if room_stores is not None else {}).items():
+            if key == self.default.key:
+                self.default.topic = known.topic
+            else:
+                self.rooms[key] = Room(key, known.name, known.topic)
+
+    def _open_with(self, room: Room, history: IHistoryStore) -> None:
+        def lost(sender_key: str) -> None:
+            self._lost(room, sender_key)
+
+        batcher = TurnBatcher(self._reactor, history, room.members.items, lost, self.turn)
+        room.open(history, batcher)
+
+    def for_joining(self, key: str, name: str) -> Room:
+        """The room C{key} for a joiner: created and opened (display name C{name}) when
+        it does not exist. A dormant room is returned dormant (see L{open}): its store
+        may still be closing.
+
+        @raise PacketRejected: C{unavailable} (no room stores, or a new room's store
+            cannot be opened), C{too-many-rooms} (C{--max-rooms}).
+        """
+        room = self.rooms.get(key)
+        if room is not None and room.is_open:
+            return room
+        if self._stores is None:
+            raise PacketRejected(ErrorCode.UNAVAILABLE, f"{name}: {NOT_SHARED}")
+        if room is not None:
+            return room
+        limit = self._config.max_rooms
+        if limit and len(self.rooms) >= limit:
+            raise PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
+        room = Room(key, name)
+        self.open(room)
+        self.rooms[key] = room
+        return room
+
+    def open(self, room: Room) -> None:
+        """Open a room's store (it gets a member).
+
+        @raise PacketRejected: C{unavailable} when the store cannot be opened.
+        """
+        assert self._stores is not None
+        try:
+            history = self._stores.open(room.key, room.name)
+        except HistoryUnavailable as e:
+            self.log.error("room {room} unavailable: {why}", room=room.name, why=str(e))
+            raise PacketRejected(
+                ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now"
+            ) from None
+        self._open_with(room, history)
+
+    def emptied(self, room: Room) -> None:
+        """Nobody is left in a room: it ceases to exist when it stores nothing, else its
+        store is closed (its retained window freed) until someone joins again."""
+        forget = room.stores_nothing
+        if forget:
+            del self.rooms[room.key]
+        closed = room.close()
+        if forget and self._stores is not None:
+            stores = self._stores
+            closed.addCallback(lambda _: stores.forget(room.key))
+        closed.addErrback(
+            lambda failure: self.log.failure("closing {room} failed", failure, room=room.name)
+        )
+
+    def save_topic(self, room: Room, topic: str) -> None:
+        """Keep C{room}'s new topic, then show it in the room.
+
+        @raise PacketRejected: C{unavailable} when it cannot be kept.
+        """
+        if self._stores is None:
+            raise PacketRejected(ErrorCode.UNAVAILABLE, "Topics are not shared across nodes yet")
+        try:
+            self._stores.save_topic(room.key, room.name, topic)
+        except HistoryUnavailable as e:
+            self.log.error("topic of {room} not stored: {why}", room=room.name, why=str(e))
+            raise PacketRejected(ErrorCode.UNAVAILABLE, "The topic could not be stored") from None
+        room.topic = topic
+
+    def listed(self, limit: int) -> list[Room]:
+        """The first C{limit} rooms, sorted by key."""
+        return [self.rooms[key] for key in sorted(self.rooms)[:limit]]
+
+    def sync(self) -> Deferred[None]:
+        """Make the history of every open room but the default one durable."""
+        syncs = [
+            room.history.sync()
+            for room in self.rooms.values()
+            if not room.default and room.history is not None
+        ]
+        return gatherResults(syncs).addCallback(lambda _: None)
+
+    def close(self) -> Deferred[None]:
+        """Close the store of every room but the default one (shutdown)."""
+        closing = [
+            room.close() if room.is_open else room.closing
+            for room in self.rooms.values()
+            if not room.default
+        ]
+        waits = [closed for closed in closing if closed is not None]
+        return gatherResults(waits).addCallback(lambda _: None)
