@@ -308,11 +308,12 @@ class ChatClient:
         """Send a public message to C{room} (C{None}: the default room); fire with the
         server's copy (its receipt, with the id).
 
-        @raise ValueError: for the text C{BYE}, which the server reads as leaving
-            (docs/protocol.md section 2.5): call L{leave}.
+        @raise ValueError: for the text C{BYE} without a room, which the server reads
+            as leaving (docs/protocol.md section 2.5): call L{leave}. (In a named room
+            it is a message like any other.)
         @raise MessageTooLong: if it cannot fit in a frame.
         """
-        if text == BYE:
+        if text == BYE and room is None:
             raise ValueError("the message BYE means leaving (docs/protocol.md section 2.5)")
         packet = {"message": text} | _in(room)
         return self._request(packet, text, room=self._key(room))

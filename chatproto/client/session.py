@@ -335,8 +335,9 @@ class Session(ChatClient):
 
     def _say(self, text: str, to: str | None) -> bool:
         """Queue a message; C{False} when it is not sent (too long, or a BYE)."""
-        if to is None and text == BYE:
-            # The original protocol reads this message as BYE: leave properly instead.
+        if to is None and self.current is None and text == BYE:
+            # The original protocol reads this message (without a room) as BYE: leave
+            # properly instead. In a named room it is a message like any other.
             self.finish()
             return False
         sent: Deferred[Any]

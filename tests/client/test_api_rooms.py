@@ -99,6 +99,10 @@ class RoomRequestTests(SynchronousTestCase):
         wire.server(chat(3, "bot", "hi", room="#rust"))
         receipt = self.successResultOf(sent)
         self.assertEqual((receipt.id, receipt.room, receipt.own), (3, "#rust", True))
+        client.send("BYE", room="#rust")
+        self.assertEqual(wire.sent(), [{"message": "BYE", "room": "#rust"}])
+        with self.assertRaises(ValueError):
+            client.send("BYE")
 
     def test_not_in_room_fails_the_send(self) -> None:
         client, wire = room_client()

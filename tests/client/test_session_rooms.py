@@ -46,6 +46,12 @@ class RoomCommandTests(SynchronousTestCase):
         )
         self.assertEqual(self.h.session.roster.names(), ["bob", "alice", "dave"])
 
+    def test_bye_in_a_named_room_is_a_message(self) -> None:
+        in_rust(self.h)
+        self.h.session.typed("BYE")
+        self.assertEqual(self.h.sent(), [{"message": "BYE", "room": "#rust"}])
+        self.assertEqual(self.h.exits, [])
+
     def test_switch_between_rooms_joined(self) -> None:
         in_rust(self.h)
         self.h.frontend.lines()
