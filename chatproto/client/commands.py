@@ -20,7 +20,7 @@ Type a line and press Enter to send it to everyone in the current room
   /quit            leave (Ctrl+D and Ctrl+C too)
   /help            show this help
   //TEXT           send TEXT that starts with a slash
-Commands work in any case (/MSG, /Who). Tab completes nicknames and commands.
+Commands work in any case (/MSG, /Who). Tab completes nicknames, rooms and commands.
 Up and Down recall earlier lines; the usual line-editing keys work."""
 
 #: Every command's name, for completion.

@@ -6,8 +6,9 @@ while a line is being typed goes above the prompt, which is redrawn with the
 half-typed line intact. One prompt serves both questions: it reads a nickname
 while one is asked for (also after a reconnect found ours taken) and chat
 lines otherwise. The connection's status (reconnecting) is one line below the
-prompt, replaced as it changes; Tab completes nicknames and commands. The prompt
-names the current room; Alt+1 to Alt+9 switch between the rooms joined.
+prompt, replaced as it changes; Tab completes nicknames, rooms and commands.
+The prompt names the current room; Alt+1 to Alt+9 switch between the rooms
+joined.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ class TerminalFrontend:
     def _completable_names(self) -> list[str]:
         if self._asking is not None or self._session is None:
             return []  # Choosing one's own nickname: nothing to complete.
-        return self._session.roster.names()
+        rooms = [room for room in self._session.rooms_joined if room is not None]
+        return self._session.roster.names() + rooms
 
     def _prompt_text(self) -> str:
         nickname = None if self._session is None else self._session.nickname

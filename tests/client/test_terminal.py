@@ -219,7 +219,9 @@ async def test_rooms_join_switch_and_lines_of_other_rooms_marked(
     assert home == "back home"
     alice.send_json({"message": "crabs!", "room": "#rust"})
     await tmux.shows_line("[#rust] [")
-    tmux.type("/switch #RUST")
+    tmux.type("/switch #R")
+    tmux.keys("Tab")
+    await tmux.shows(lambda s: prompt_line(s) == "carol> /switch #rust", "the room completed")
     tmux.keys("Enter")
     await tmux.shows(lambda s: prompt_line(s) == "carol #rust>", "back in #rust")
     tmux.type("/topic crabs only")
