@@ -41,8 +41,10 @@ from chatproto.client.connect import (
 from chatproto.client.errors import ChatError, ClientStopped, MessageTooLong, NicknameRefused
 from chatproto.client.incoming import (
     ChatMessage,
+    History,
     Incoming,
     Notice,
+    RoomInfo,
     Users,
     Welcome,
     int_field,
@@ -51,6 +53,7 @@ from chatproto.client.incoming import (
 )
 from chatproto.client.outbox import Outbox, Outgoing
 from chatproto.client.protocol import Link
+from chatproto.client.rooms import MAX_HELD, MAX_HISTORY_LIMIT, RoomState, room_key
 from chatproto.core.nicknames import InvalidNickname, nickname_key, validate_nickname
 from chatproto.core.words import BYE, NICK, READY, RETRY
 from chatproto.doors.tcp.framing import CONTROL_FRAMES, FrameTooLong, encode_packet, frame_text
@@ -61,9 +64,11 @@ __all__ = [
     "ChatError",
     "ChatMessage",
     "ClientStopped",
+    "History",
     "MessageTooLong",
     "NicknameRefused",
     "Notice",
+    "RoomInfo",
     "Users",
     "Welcome",
 ]
@@ -130,11 +135,15 @@ class ChatClient:
     """A chat client across connections; subclass it and override the events.
 
     Every event method does nothing unless overridden. Requests (L{send},
-    L{send_private}, L{who}) may be made at any time: they are queued and sent
-    one at a time once the client is in the room, again after a reconnect if
-    the server had not answered, and each Deferred fires with the server's
-    answer or fails with L{ChatError} (or L{ClientStopped} if the client ends
-    first).
+    L{send_private}, L{who}, L{join}, L{part}, L{history}, L{rooms},
+    L{set_topic}) may be made at any time: they are queued and sent one at a
+    time once the client is on the server, again after a reconnect if the
+    server had not answered, and each Deferred fires with the server's answer
+    or fails with L{ChatError} (or L{ClientStopped} if the client ends first).
+
+    A room is named by its name; C{None} is the default room (docs/protocol.md
+    section 12), in the requests and in the events. After a reconnect every
+    room joined is rejoined and resumed after the newest id delivered in it.
     """
 
     #: How the timeout and the reconnect switch are called in what the client says
@@ -173,8 +182,11 @@ class ChatClient:
         self._clock = clock
         #: The nickname (display form) we hold or will offer; C{None} until chosen.
         self.nickname = None if nickname is None else validate_nickname(nickname)
-        #: The newest message id seen; C{None} until the first welcome (or C{since}).
-        self.last_id: int | None = since
+        #: The rooms joined or being joined, by key; C{None} is the default room.
+        self._rooms: dict[str | None, RoomState] = {None: RoomState(None, since)}
+        #: The default room's key once a request naming it was answered as the default
+        #: room's (the server never names it).
+        self._default_key: str | None = None
         #: Who the server is, in what the client says ("cannot connect to ...").
         self.server = "the server"
         self._reconnect = reconnect
@@ -193,14 +205,11 @@ class ChatClient:
         self._closing_because: str | None = None
         #: The welcome of the current connection (C{None} until it came).
         self._welcome: Welcome | None = None
-        #: Whether the client was ever in the room (so a join is a rejoin).
-        self._welcomed_before = False
         #: An error the server sent before greeting us (C{server-full}), to say why
         #: the connection ended.
         self._refusal: ChatError | None = None
         self._resume_token: str | None = None
         self._asking = False
-        self._since_sent: int | None = None
         self._server_closing = False
         self._leaving: _Leaving | None = None
         self._stopped = False
@@ -272,21 +281,42 @@ class ChatClient:
 
     @property
     def in_room(self) -> bool:
-        """Whether the client is in the room now (between READY and a drop)."""
+        """Whether the client is on the server now (between the default room's welcome
+        and a drop)."""
         return self._phase is _Phase.JOINED
+
+    @property
+    def last_id(self) -> int | None:
+        """The newest message id delivered in the default room (or its C{since})."""
+        return self._rooms[None].last_id
+
+    def last_id_in(self, room: str | None) -> int | None:
+        """The newest message id delivered in C{room} (C{None}: the default room), or
+        C{None} when none was (or the client is not in it)."""
+        state = self._rooms.get(self._key(room))
+        return None if state is None else state.last_id
+
+    @property
+    def rooms_joined(self) -> list[str | None]:
+        """The rooms the client is in or joining, by name (C{None}: the default room),
+        in the order joined."""
+        return [state.name for state in self._rooms.values() if state.member]
 
     # Requests.
 
-    def send(self, text: str) -> Deferred[ChatMessage]:
-        """Send a public message; fire with the server's copy (its receipt, with the id).
+    def send(self, text: str, room: str | None = None) -> Deferred[ChatMessage]:
+        """Send a public message to C{room} (C{None}: the default room); fire with the
+        server's copy (its receipt, with the id).
 
-        @raise ValueError: for the text C{BYE}, which the server reads as leaving
-            (docs/protocol.md section 2.5): call L{leave}.
+        @raise ValueError: for the text C{BYE} without a room, which the server reads
+            as leaving (docs/protocol.md section 2.5): call L{leave}. (In a named room
+            it is a message like any other.)
         @raise MessageTooLong: if it cannot fit in a frame.
         """
-        if text == BYE:
+        if text == BYE and room is None:
             raise ValueError("the message BYE means leaving (docs/protocol.md section 2.5)")
-        return self._request({"message": text}, text)
+        packet = {"message": text} | _in(room)
+        return self._request(packet, text, room=self._key(room))
 
     def send_private(self, to: str, text: str) -> Deferred[ChatMessage]:
         """Send C{text} to C{to} only; fire with the server's copy (or fail with
@@ -296,32 +326,101 @@ class ChatClient:
         """
         return self._request({"message": text, "to": to}, None)
 
-    def who(self) -> Deferred[Users]:
-        """Ask who is online."""
-        return self._request({"command": "who"}, None)
+    def who(self, room: str | None = None) -> Deferred[Users]:
+        """Ask who is in C{room} (C{None}: the default room)."""
+        return self._request({"command": "who"} | _in(room), None, expects="who")
+
+    def join(self, room: str, since: int | None = None) -> Deferred[Welcome]:
+        """Join C{room} (creating it if it does not exist); fire with its L{Welcome}, the
+        replay having come just before (L{message_received}, C{history} true).
+
+        @param since: the newest id of the room already seen (stored by a bot before a
+            restart): the join asks for every message after it, and no event shows an
+            id at or below it. Ignored when the client knows a newer one.
+        Fails with L{ChatError} C{bad-room} or C{too-many-rooms}. After a reconnect
+        the client rejoins by itself, resuming after the newest id it delivered.
+        """
+        key = self._key(room)
+        state = self._rooms.get(key)
+        if state is None or not state.member:
+            state = self._rooms[key] = RoomState(room if key is not None else None, since)
+        elif state.last_id is None:
+            state.last_id = since
+        return self._request(self._join_packet(state, room), None, expects="welcome", room=key)
+
+    def part(self, room: str | None) -> Deferred[None]:
+        """Leave C{room} (C{None}: the default room; the connection stays); fire once the
+        server confirmed, or fail with L{ChatError} C{not-in-room}."""
+        return self._request({"command": "part"} | _in(room), None, "leave", self._key(room))
+
+    def history(
+        self,
+        room: str | None,
+        before: int | None = None,
+        since: int | None = None,
+        limit: int = 50,
+    ) -> Deferred[History]:
+        """Ask for stored messages of C{room} (C{None}: the default room): the newest
+        C{limit} below C{before}, or the oldest C{limit} above C{since}, or the newest
+        C{limit}. Fire with them oldest first (L{History}, a list that also carries the
+        room's oldest retained id); they are not shown to L{message_received}.
+
+        @raise ValueError: for both C{before} and C{since}, or C{limit} outside 1-100.
+        """
+        if before is not None and since is not None:
+            raise ValueError("history takes before or since, not both")
+        if not 1 <= limit <= MAX_HISTORY_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_HISTORY_LIMIT}")
+        packet: dict[str, Any] = {"command": "history", "limit": limit} | _in(room)
+        if before is not None:
+            packet["before"] = before
+        if since is not None:
+            packet["since"] = since
+        return self._request(packet, None, expects="history", room=self._key(room))
+
+    def rooms(self) -> Deferred[list[RoomInfo]]:
+        """Ask for the rooms that exist (the default room included), sorted by key."""
+        return self._request({"command": "rooms"}, None, expects="rooms")
+
+    def set_topic(self, room: str | None, topic: str) -> Deferred[None]:
+        """Set C{room}'s topic (an empty one clears it); fire once the server confirmed.
+        Fails with L{ChatError} C{too-long}, C{control-chars} or C{not-in-room}."""
+        packet = {"command": "topic", "topic": topic} | _in(room)
+        return self._request(packet, None, expects="topic", room=self._key(room))
+
+    def topic(self, room: str | None) -> str:
+        """C{room}'s topic as last heard (empty when none, or not in the room)."""
+        state = self._rooms.get(self._key(room))
+        return "" if state is None else state.topic
 
     # Events: override these.
 
     def joined(self, welcome: Welcome) -> None:
-        """The client is in the room for the first time (the replay came before)."""
+        """The client is in a room for the first time (C{welcome.room}; C{None} for the
+        default room, which comes first); the replay came before."""
 
     def rejoined(self, welcome: Welcome) -> None:
-        """The client is back in the room after a reconnect (having resumed: the
+        """The client is back in a room after a reconnect (having resumed: the
         messages missed meanwhile came before, as replayed messages)."""
 
     def message_received(self, message: ChatMessage) -> None:
-        """A public message: live, or replayed (C{message.history}); C{message.own}
-        when this client sent it. Each id comes once, in increasing order."""
+        """A public message in C{message.room} (C{None}: the default room): live, or
+        replayed (C{message.history}); C{message.own} when this client sent it. In each
+        room each id comes once, in increasing order."""
 
     def private_message_received(self, message: ChatMessage) -> None:
         """A private message to this client, or this client's own copy of one it sent
         (C{message.own}, C{message.to} the recipient)."""
 
-    def user_joined(self, nickname: str) -> None:
-        """Someone else joined the room."""
+    def user_joined(self, nickname: str, room: str | None) -> None:
+        """Someone else joined C{room} (C{None}: the default room)."""
 
-    def user_left(self, nickname: str, reason: str) -> None:
-        """Someone left: C{reason} is C{bye}, C{disconnected}, C{slow} or C{flood}."""
+    def user_left(self, nickname: str, reason: str, room: str | None) -> None:
+        """Someone left C{room}: C{reason} is C{part}, C{bye}, C{disconnected}, C{slow}
+        or C{flood}. This client's own part comes too (C{nickname} is its own)."""
+
+    def topic_changed(self, room: str | None, topic: str, user: str) -> None:
+        """C{user} set C{room}'s topic to C{topic} (empty: cleared)."""
 
     def shutdown_announced(self, grace: int) -> None:
         """The server closes in C{grace} seconds; the client reconnects afterwards
@@ -337,9 +436,9 @@ class ChatClient:
     def reconnected(self) -> None:
         """A new connection is open after a drop; the rejoin follows (L{rejoined})."""
 
-    def messages_missed(self, first: int, last: int) -> None:
-        """Messages C{first} to C{last} were too old for the server to replay after a
-        reconnect (docs/protocol.md section 6.3): they are lost to this client."""
+    def messages_missed(self, first: int, last: int, room: str | None) -> None:
+        """Messages C{first} to C{last} of C{room} were too old for the server to replay
+        after a reconnect (docs/protocol.md section 6.3): they are lost to this client."""
 
     def error_received(self, error: ChatError) -> None:
         """An C{error} notice that answers nothing this client is waiting for."""
@@ -412,6 +511,9 @@ class ChatClient:
             return
         self._link = None
         self._welcome = None
+        for state in self._rooms.values():
+            state.welcome = None
+            state.held = None  # Asked for again by the rejoin.
         self._phase = _Phase.OFFLINE
         self._outbox.close()
         self._greeting_done()
@@ -438,16 +540,36 @@ class ChatClient:
 
     # Inside.
 
-    def _request(self, packet: dict[str, Any], text: str | None) -> Deferred[Any]:
+    def _request(
+        self,
+        packet: dict[str, Any],
+        text: str | None,
+        expects: str = "message",
+        room: str | None = None,
+    ) -> Deferred[Any]:
         if self._stopped:
             return fail(ClientStopped("the client has stopped"))
-        try:
-            frame = encode_packet(packet)
-        except FrameTooLong:
-            raise MessageTooLong("the message is too long for a frame") from None
         answer: Deferred[Any] = Deferred()
-        self._outbox.put(Outgoing(frame, text, answer))
+        self._outbox.put(_outgoing(packet, text, answer, expects, room))
         return answer
+
+    def room_key(self, room: str | None) -> str | None:
+        """The key telling rooms apart (two names of one room have the same key):
+        C{None} for the default room, by any name the client knows it by."""
+        return self._key(room)
+
+    def _key(self, room: str | None) -> str | None:
+        """The key of C{room} in L{_rooms}: C{None} for the default room, by any name."""
+        if room is None:
+            return None
+        key = room_key(room)
+        return None if key == self._default_key else key
+
+    def _join_packet(self, state: RoomState, room: str | None) -> dict[str, Any]:
+        """The join of C{room}, asking for what came after the newest id seen."""
+        state.since_sent = state.last_id
+        since = {} if state.last_id is None else {"since": state.last_id}
+        return {"command": "join", "room": room} | since
 
     def _follow(self, source: Deferred[None]) -> Deferred[None]:
         """A Deferred that fires when C{source} does, leaving C{source}'s result alone."""
@@ -562,36 +684,83 @@ class ChatClient:
     def _send_nickname(self, nickname: str) -> None:
         if self._link is None:
             return
-        since = self.last_id if self._resume or not self._welcomed_before else None
+        default = self._rooms[None]
+        since = default.last_id if self._resume or not default.welcomed_before else None
+        default.since_sent = since
         if since is None:
             self._link.send(frame_text(nickname))
             return
-        self._since_sent = since
         resume: dict[str, Any] = {"nickname": nickname, "since": since}
         if self._resume_token is not None and self._resume:
             resume["token"] = self._resume_token
         self._link.send(encode_packet(resume))
 
+    def _is_own(self, nickname: str) -> bool:
+        return self.nickname is not None and nickname_key(nickname) == nickname_key(self.nickname)
+
+    def _answers(self, asked: Outgoing, room: str | None) -> bool:
+        """Whether a packet about C{room} can answer C{asked}: the same room, or no room
+        (the server never names the default room, whatever name the request gave it)."""
+        return self._key(room) == asked.room or (room is None and asked.room is not None)
+
+    def _learn_default(self, asked: Outgoing, room: str | None) -> None:
+        """A request naming a room was answered about the default room: that name is
+        the default room's from now on."""
+        if room is None and asked.room is not None:
+            self._default_key = asked.room
+            self._rooms.pop(asked.room, None)
+
     def _chat(self, message: ChatMessage) -> None:
-        if message.id is not None:
-            if self.last_id is not None and message.id <= self.last_id:
-                return  # Seen before the reconnect.
-            self.last_id = message.id
-        answered = None
-        if self.nickname is not None and nickname_key(message.nickname) == nickname_key(
-            self.nickname
+        if message.to is not None:
+            self._deliver(message, None)  # Private: no room, no id.
+            return
+        asked = self._outbox.in_flight
+        if (
+            message.history
+            and asked is not None
+            and asked.expects == "history"
+            and self._answers(asked, message.room)
         ):
+            if len(asked.collected) < MAX_HISTORY_LIMIT:
+                asked.collected.append(message)
+            return
+        state = self._rooms.get(self._key(message.room))
+        if state is None or not state.member:
+            return  # Not a room this client is in (any more).
+        if message.id is not None and state.seen(message.id):
+            return  # Seen before the reconnect.
+        if state.held is not None and not message.history:
+            self._hold(state, message)
+            return
+        self._deliver(message, state)
+
+    def _deliver(self, message: ChatMessage, state: RoomState | None) -> None:
+        """Show C{message} to the events; answer the request it is the receipt of."""
+        if state is not None and message.id is not None:
+            state.last_id = message.id
+        answered = None
+        if self._is_own(message.nickname):
             message = replace(message, own=True)
+            asked = self._outbox.in_flight
             if message.history:
-                answered = self._outbox.replayed(message.text)
-            else:
+                answered = self._outbox.replayed(message.text, self._key(message.room))
+            elif asked is not None and asked.expects == "message":
                 answered = self._outbox.answered()
         if message.to is None:
             self.message_received(message)
         else:
             self.private_message_received(message)
-        if answered is not None and answered.answer is not None:
-            answered.answer.callback(message)
+        if answered is not None:
+            if answered.answer is not None:
+                answered.answer.callback(message)
+            self._outbox.send_next()
+
+    def _hold(self, state: RoomState, message: ChatMessage) -> None:
+        """Keep a live message until the room has caught up (at most L{MAX_HELD})."""
+        assert state.held is not None
+        state.held.append(message)
+        if len(state.held) > MAX_HELD:
+            self._caught_up(state)
 
     def _notice(self, notice: Notice) -> None:
         code = string_field(notice.packet, "code")
@@ -600,29 +769,82 @@ class ChatClient:
             delay = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
             if self._outbox.retry_later(delay):
                 return  # Handled: the frame goes again, nothing is lost, nothing to tell.
-        self.notice_received(notice)
+        asked = self._outbox.in_flight
+        expected = None if asked is None else asked.expects
+        if not (asked is not None and asked.quiet and notice.event == expected):
+            self.notice_received(notice)
         user = string_field(notice.packet, "user") or "?"
         if notice.event == "welcome":
-            self._welcomed(notice)
-        elif notice.event == "who":
+            self._welcome_heard(notice, asked)
+        elif notice.event == "who" and expected == "who":
             self._answer(Users.of(notice))
+        elif notice.event == "rooms" and expected == "rooms":
+            self._answer(RoomInfo.listed(notice))
+        elif notice.event == "history" and asked is not None and expected == "history":
+            if self._answers(asked, notice.room):
+                self._learn_default(asked, notice.room)
+                first_id = int_field(notice.packet, "first_id") or 0
+                self._answer(History(asked.collected, first_id))
         elif notice.event == "error":
-            error = ChatError(code or "error", notice.message, retry_after)
-            if not self._answer(error):
-                if self._phase is _Phase.GREETED:
-                    self._refusal = error
-                self.error_received(error)
+            self._error_heard(ChatError(code or "error", notice.message, retry_after), asked)
         elif notice.event == "join":
-            self.user_joined(user)
+            self.user_joined(user, notice.room)
         elif notice.event == "leave":
-            self.user_left(user, string_field(notice.packet, "reason") or "bye")
+            self._leave_heard(notice, user, asked)
+        elif notice.event == "topic":
+            self._topic_heard(notice, user, asked)
         elif notice.event == "shutdown":
             self._server_closing = True
             self.shutdown_announced(int_field(notice.packet, "grace") or 0)
 
+    def _error_heard(self, error: ChatError, asked: Outgoing | None) -> None:
+        if asked is not None and asked.expects == "welcome":
+            state = self._rooms.get(asked.room)
+            if asked.room is not None and state is not None and state.welcome is None:
+                del self._rooms[asked.room]  # Never joined: nothing to rejoin.
+        if not self._answer(error):
+            if self._phase is _Phase.GREETED:
+                self._refusal = error
+            self.error_received(error)
+
+    def _leave_heard(self, notice: Notice, user: str, asked: Outgoing | None) -> None:
+        reason = string_field(notice.packet, "reason") or "bye"
+        if not self._is_own(user):
+            self.user_left(user, reason, notice.room)
+            return
+        parting = asked is not None and asked.expects == "leave"
+        if parting and asked is not None and self._answers(asked, notice.room):
+            self._learn_default(asked, notice.room)
+        else:
+            parting = False
+        key = self._key(notice.room)
+        if key is None:
+            self._rooms[None].member = False
+            self._rooms[None].welcome = None
+        else:
+            self._rooms.pop(key, None)
+        self.user_left(user, reason, notice.room)
+        if parting:
+            self._answer(None)
+
+    def _topic_heard(self, notice: Notice, user: str, asked: Outgoing | None) -> None:
+        topic = string_field(notice.packet, "topic") or ""
+        state = self._rooms.get(self._key(notice.room))
+        if state is not None:
+            state.topic = topic
+        self.topic_changed(notice.room, topic, user)
+        if (
+            asked is not None
+            and asked.expects == "topic"
+            and self._is_own(user)
+            and self._answers(asked, notice.room)
+        ):
+            self._learn_default(asked, notice.room)
+            self._answer(None)
+
     def _answer(self, result: object) -> bool:
-        """Fire the request in flight with C{result} (a L{ChatError} fails it); whether
-        there was one."""
+        """Fire the request in flight with C{result} (a L{ChatError} fails it), then send
+        the next; whether there was one."""
         answered = self._outbox.answered()
         if answered is None:
             return False
@@ -631,24 +853,171 @@ class ChatClient:
                 answered.answer.errback(result)
             else:
                 answered.answer.callback(result)
+        elif isinstance(result, ChatError):
+            self.error_received(result)  # The client's own request (a rejoin): say it.
+        self._outbox.send_next()
         return True
 
-    def _welcomed(self, notice: Notice) -> None:
+    def _welcome_heard(self, notice: Notice, asked: Outgoing | None) -> None:
         welcome = Welcome.of(notice)
-        since, self._since_sent = self._since_sent, None
-        oldest = int_field(notice.packet, "first_id")
-        if since is not None and oldest is not None and since < oldest - 1:
-            self.messages_missed(since + 1, oldest - 1)
-        if int_field(notice.packet, "last_id") is not None:
-            self.last_id = max(self.last_id or 0, welcome.last_id)
-        token = string_field(notice.packet, "resume_token")
-        self._resume_token = token if token is None or len(token) <= MAX_RESUME_TOKEN else None
-        again, self._welcomed_before = self._welcomed_before, True
-        self._welcome = welcome
-        if self._link is not None:
-            self._outbox.open(self._link.send)
+        if asked is not None and asked.expects == "welcome" and self._answers(asked, notice.room):
+            self._learn_default(asked, notice.room)
+            state = self._rooms.setdefault(self._key(notice.room), RoomState(notice.room))
+            state.member = True
+            self._room_welcomed(state, welcome)
+            self._answer(welcome)
+        elif notice.room is None:
+            self._welcomed(welcome)
+        else:
+            kept = self._rooms.get(self._key(notice.room))
+            if kept is not None and kept.member and kept.welcome is None:
+                # A takeover kept the room (section 12); it catches up after the rejoin.
+                kept.welcome, kept.topic, kept.held = welcome, welcome.topic, []
+
+    def _room_welcomed(self, state: RoomState, welcome: Welcome) -> None:
+        """A join was answered: the replay came before, unless this connection was in
+        the room already (then nothing changes)."""
+        since, state.since_sent = state.since_sent, None
+        if state.welcome is not None:
+            return
+        if welcome.room is not None:
+            state.name = welcome.room
+        self._missed_before(state, since, welcome)
+        state.last_id = max(state.last_id or 0, welcome.last_id)
+        state.welcome, state.topic = welcome, welcome.topic
+        self._room_ready(state, welcome)
+
+    def _missed_before(self, state: RoomState, since: int | None, welcome: Welcome) -> None:
+        """Report what a join with C{since} could not replay (older than the oldest kept)."""
+        if since is not None and welcome.first_id and since < welcome.first_id - 1:
+            self.messages_missed(since + 1, welcome.first_id - 1, state.name)
+
+    def _room_ready(self, state: RoomState, welcome: Welcome) -> None:
+        again, state.welcomed_before = state.welcomed_before, True
         if again:
             self.rejoined(welcome)
         else:
             self.joined(welcome)
+
+    def _welcomed(self, welcome: Welcome) -> None:
+        """The welcome of a connection: the default room (the server puts every client
+        in it at READY); then the other rooms are rejoined."""
+        default = self._rooms[None]
+        since, default.since_sent = default.since_sent, None
+        self._missed_before(default, since, welcome)
+        if int_field(welcome.notice.packet, "last_id") is not None:
+            default.last_id = max(default.last_id or 0, welcome.last_id)
+        token = string_field(welcome.notice.packet, "resume_token")
+        self._resume_token = token if token is None or len(token) <= MAX_RESUME_TOKEN else None
+        default.welcome, default.topic = welcome, welcome.topic
+        self._welcome = welcome
+        if self._link is not None:
+            self._outbox.open(self._link.send, self._rejoin_barrier(default))
+        self._room_ready(default, welcome)
         self._joined.fire(welcome)
+
+    def _rejoin_barrier(self, default: RoomState) -> list[Outgoing]:
+        """After a reconnect with other rooms to rejoin: a C{who} first, whose answer
+        comes after the welcomes of the rooms a takeover kept (section 12)."""
+        others = [
+            state
+            for key, state in self._rooms.items()
+            if key is not None and state.member and state.welcomed_before
+        ]
+        part_default = default.welcomed_before and not default.member
+        if not others and not part_default:
+            return []
+        barrier: Deferred[Users] = Deferred()
+        barrier.addCallbacks(
+            lambda _: self._rejoin(others, part_default),
+            lambda failure: failure.trap(ChatError, ClientStopped),
+        )
+        return [_outgoing({"command": "who"}, None, barrier, "who", None, quiet=True)]
+
+    def _rejoin(self, others: list[RoomState], part_default: bool) -> None:
+        """Rejoin each room with C{since}, or catch it up when a takeover kept it; part
+        the default room again if it was parted."""
+        items = []
+        for state in others:
+            if not state.member:
+                continue
+            if state.held is not None:
+                items.append(self._catch_up_page(state))
+            else:
+                packet = self._join_packet(state, state.name)
+                items.append(_outgoing(packet, None, None, "welcome", self._key(state.name)))
+        if part_default:
+            items.append(_outgoing({"command": "part"}, None, None, "leave", None))
+        self._outbox.put_first(items)
+
+    def _catch_up_page(self, state: RoomState) -> Outgoing:
+        """A C{history since} for the messages of C{state}'s room after the newest seen."""
+        held = state.held
+        page: Deferred[History] = Deferred()
+        page.addCallbacks(
+            lambda records: self._caught_page(state, held, records),
+            lambda failure: self._catch_up_failed(state, held, failure),
+        )
+        packet = {"command": "history", "since": state.last_id or 0, "limit": MAX_HISTORY_LIMIT}
+        key = self._key(state.name)
+        return _outgoing(packet | _in(state.name), None, page, "history", key, quiet=True)
+
+    def _caught_page(
+        self, state: RoomState, held: list[ChatMessage] | None, records: History
+    ) -> None:
+        if state.held is not held:
+            return  # Given up, or a new connection catches up afresh.
+        for record in records:
+            if record.id is not None and not state.seen(record.id):
+                self._deliver(record, state)
+        if len(records) == MAX_HISTORY_LIMIT:
+            self._outbox.put_next(self._catch_up_page(state))
+        else:
+            self._caught_up(state)
+
+    def _catch_up_failed(
+        self, state: RoomState, held: list[ChatMessage] | None, failure: Failure
+    ) -> None:
+        failure.trap(ChatError, ClientStopped)  # type: ignore[no-untyped-call]
+        if failure.check(ChatError) and state.held is held:  # type: ignore[no-untyped-call]
+            self._caught_up(state)
+
+    def _caught_up(self, state: RoomState) -> None:
+        """Deliver the live messages held back (reporting a gap before them, if the
+        catch-up did not close it), then say the room is back."""
+        held, state.held = state.held or [], None
+        first = next((message.id for message in held if message.id is not None), None)
+        newest = state.last_id or 0
+        if first is not None and newest < first - 1:
+            self.messages_missed(newest + 1, first - 1, state.name)
+        for message in held:
+            if message.id is None or not state.seen(message.id):
+                self._deliver(message, state)
+        if state.welcome is not None:
+            self._room_ready(state, state.welcome)
+
+
+def _in(room: str | None) -> dict[str, Any]:
+    """The C{room} field naming C{room} (none for the default room)."""
+    return {} if room is None else {"room": room}
+
+
+def _outgoing(
+    packet: dict[str, Any],
+    text: str | None,
+    answer: Deferred[Any] | None,
+    expects: str,
+    room: str | None,
+    *,
+    quiet: bool = False,
+) -> Outgoing:
+    """A request's frame, expecting the event C{expects} about the room keyed C{room};
+    the answer of a C{quiet} one (the client's own) is not shown to L{notice_received}.
+
+    @raise MessageTooLong: if it cannot fit in a frame.
+    """
+    try:
+        frame = encode_packet(packet)
+    except FrameTooLong:
+        raise MessageTooLong("the message is too long for a frame") from None
+    return Outgoing(frame, text, answer, expects, room, quiet=quiet)

@@ -6,18 +6,38 @@ from dataclasses import dataclass
 from typing import Final
 
 HELP: Final = """\
-Type a line and press Enter to send it to everyone.
+Type a line and press Enter to send it to everyone in the current room
+(the prompt names it; lines of other rooms start with [#room]).
+  /join #ROOM      join a room (it is made if it does not exist) and talk there
+  /part [#ROOM]    leave a room (the current one by default)
+  /switch [#ROOM]  talk in another room you are in (none: the default room);
+                   Alt+1 is the default room, Alt+2 to Alt+9 the others in join order
+  /rooms           list the rooms on the server
+  /topic [TEXT]    show the current room's topic, or set it ("/topic -" clears it)
   /msg NICK TEXT   send TEXT to NICK only
   /me TEXT         send "* yournick TEXT" (an action, as IRC shows it)
-  /who             list who is online
+  /who             list who is in the current room
   /quit            leave (Ctrl+D and Ctrl+C too)
   /help            show this help
   //TEXT           send TEXT that starts with a slash
-Commands work in any case (/MSG, /Who). Tab completes nicknames and commands.
+Commands work in any case (/MSG, /Who). Tab completes nicknames, rooms and commands.
 Up and Down recall earlier lines; the usual line-editing keys work."""
 
 #: Every command's name, for completion.
-COMMAND_NAMES: Final = ("help", "me", "msg", "quit", "who")
+COMMAND_NAMES: Final = (
+    "help",
+    "join",
+    "me",
+    "msg",
+    "part",
+    "quit",
+    "rooms",
+    "switch",
+    "topic",
+    "who",
+)
+#: The argument of C{/topic} that clears the topic.
+CLEAR_TOPIC: Final = "-"
 
 
 @dataclass(frozen=True)
@@ -38,7 +58,40 @@ class Me:
 
 @dataclass(frozen=True)
 class Who:
-    """Ask who is online."""
+    """Ask who is in the current room."""
+
+
+@dataclass(frozen=True)
+class Join:
+    """Join C{room} and make it the current room."""
+
+    room: str
+
+
+@dataclass(frozen=True)
+class Part:
+    """Leave C{room} (C{None}: the current room)."""
+
+    room: str | None
+
+
+@dataclass(frozen=True)
+class Switch:
+    """Make C{room} (C{None}: the default room) the current room."""
+
+    room: str | None
+
+
+@dataclass(frozen=True)
+class Rooms:
+    """List the rooms on the server."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    """Show the current room's topic (C{text} C{None}) or set it (empty: clear it)."""
+
+    text: str | None
 
 
 @dataclass(frozen=True)
@@ -58,7 +111,19 @@ class Mistake:
     reason: str
 
 
-Command = Say | Me | Who | Quit | Help | Mistake
+Command = Say | Me | Who | Join | Part | Switch | Rooms | Topic | Quit | Help | Mistake
+
+
+def _room_argument(name: str, rest: str, *, optional: bool) -> str | Mistake | None:
+    """The one C{#room} argument of C{/name}, C{None} when optional and absent, or what
+    is wrong with it."""
+    words = rest.split()
+    usage = Mistake(f"usage: /{name} [#ROOM]" if optional else f"usage: /{name} #ROOM")
+    if not words:
+        return None if optional else usage
+    if len(words) > 1 or not words[0].startswith("#"):
+        return usage
+    return words[0]
 
 
 def parse_command(line: str) -> Command | None:
@@ -80,7 +145,18 @@ def parse_command(line: str) -> Command | None:
         if not rest.strip():
             return Mistake("usage: /me TEXT")
         return Me(rest.strip())
-    simple: dict[str, Command] = {"who": Who(), "quit": Quit(), "help": Help()}
+    if name in ("join", "part", "switch"):
+        room = _room_argument(name, rest, optional=name != "join")
+        if isinstance(room, Mistake):
+            return room
+        if name == "join":
+            assert room is not None
+            return Join(room)
+        return Part(room) if name == "part" else Switch(room)
+    if name == "topic":
+        text = rest.strip()
+        return Topic(None if not text else "" if text == CLEAR_TOPIC else text)
+    simple: dict[str, Command] = {"who": Who(), "quit": Quit(), "help": Help(), "rooms": Rooms()}
     if name not in simple:
         return Mistake(f"unknown command /{typed}; /help lists the commands")
     if rest.strip():

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from chatproto.core.nicknames import SERVER_NAME
+
+#: A C{rooms} notice lists at most this many rooms (docs/protocol.md section 12); more
+#: from a hostile server are ignored.
+MAX_ROOMS_LISTED: Final = 1000
 
 
 def string_field(packet: dict[str, Any], key: str) -> str | None:
@@ -69,6 +73,9 @@ class ChatMessage:
     history: bool
     #: This client sent it (the server's copy is the receipt).
     own: bool = False
+    #: The room of a public message as the server names it; C{None} for the default
+    #: room (and for a private message, which belongs to no room).
+    room: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,11 @@ class Notice:
     event: str
     time: datetime | None
     message: str
+
+    @property
+    def room(self) -> str | None:
+        """The room the notice is about; C{None} for the default room (or none)."""
+        return string_field(self.packet, "room")
 
 
 @dataclass(frozen=True)
@@ -124,16 +136,58 @@ class Welcome:
     last_id: int
     #: The oldest id the server can still replay (0 when there is none).
     first_id: int
+    #: The room joined as the server names it; C{None} for the default room.
+    room: str | None = None
+    #: The room's topic (empty when none; docs/protocol.md section 12).
+    topic: str = ""
 
     @classmethod
     def of(cls, notice: Notice) -> Welcome:
-        """Read a C{welcome} notice; missing or odd fields count as 0."""
+        """Read a C{welcome} notice; missing or odd fields count as 0 (or empty)."""
         return cls(
             notice,
             Users.of(notice),
             int_field(notice.packet, "last_id") or 0,
             int_field(notice.packet, "first_id") or 0,
+            notice.room,
+            string_field(notice.packet, "topic") or "",
         )
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    """One room of a C{rooms} notice (docs/protocol.md section 12)."""
+
+    #: The room's name as its creator spelled it (the default room's included).
+    room: str
+    #: How many members it has.
+    users: int
+    #: Its topic (empty when none).
+    topic: str
+
+    @classmethod
+    def listed(cls, notice: Notice) -> list[RoomInfo]:
+        """The rooms a C{rooms} notice lists (entries that are not rooms are skipped)."""
+        entries = notice.packet.get("rooms")
+        if not isinstance(entries, list):
+            return []
+        rooms = []
+        for entry in entries[:MAX_ROOMS_LISTED]:
+            if isinstance(entry, dict) and (name := string_field(entry, "room")) is not None:
+                rooms.append(
+                    cls(name, int_field(entry, "users") or 0, string_field(entry, "topic") or "")
+                )
+        return rooms
+
+
+class History(list[ChatMessage]):
+    """The messages a C{history} request brought, oldest first, and the room's oldest
+    retained id (C{first_id}, 0 when the room has none): older ones exist while the
+    first message's id is above it."""
+
+    def __init__(self, messages: list[ChatMessage], first_id: int) -> None:
+        super().__init__(messages)
+        self.first_id = first_id
 
 
 def classify(packet: dict[str, Any]) -> Incoming:
@@ -152,4 +206,5 @@ def classify(packet: dict[str, Any]) -> Incoming:
         text=message,
         to=string_field(packet, "to"),
         history=packet.get("history") is True,
+        room=string_field(packet, "room"),
     )

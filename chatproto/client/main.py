@@ -78,6 +78,7 @@ def _run(
         timeout=options.timeout,
         show_history=options.history,
         on_exit=outcome,
+        room=options.room,
     )
 
     def start() -> None:

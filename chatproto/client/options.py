@@ -58,6 +58,7 @@ class ClientOptions:
     ca_file: str | None
     timeout: float
     history: bool
+    room: str | None = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -129,6 +130,11 @@ def _parser() -> _Parser:
         help="do not show the history the server replays when we join",
     )
     parser.add_argument(
+        "--room",
+        metavar="#ROOM",
+        help="join this room and talk there (in pipe mode every input line goes to it)",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="pipe mode: print what arrives as JSON Lines"
     )
     parser.add_argument(
@@ -174,6 +180,8 @@ def parse_options(argv: list[str]) -> ClientOptions:
             nickname = validate_nickname(args.nick)
         except InvalidNickname as e:
             raise UsageError(f"--nick: {e}") from None
+    if args.room is not None and not args.room.startswith("#"):
+        raise UsageError(f"--room: a room's name starts with #, not {args.room!r}")
     if args.ca_file is not None and not args.tls:
         raise UsageError("--ca needs --tls")
     address = _address(args.target, args.port)
@@ -190,4 +198,5 @@ def parse_options(argv: list[str]) -> ClientOptions:
         ca_file=args.ca_file,
         timeout=args.timeout,
         history=args.history,
+        room=args.room,
     )

@@ -15,7 +15,7 @@ from zope.interface import implementer
 from chatproto.client.escaping import escape_json_line
 from chatproto.client.incoming import ChatMessage, Notice
 from chatproto.client.options import PROGRAM
-from chatproto.client.render import LocalNotice, Shown, plain, render
+from chatproto.client.render import LocalNotice, Marked, Shown, plain, render
 from chatproto.client.session import NoNicknameError, Session
 from chatproto.core.records import dump_json
 
@@ -128,8 +128,10 @@ class PipeFrontend:
         """Print a received item on standard output, a local notice on standard error."""
         if isinstance(item, LocalNotice):
             self._remark(item.text)
-        elif self._json and isinstance(item, ChatMessage | Notice):
-            line = escape_json_line(dump_json(item.packet).decode("utf-8"))
+        elif self._json and isinstance(item, ChatMessage | Notice | Marked):
+            # The packet as it came: about a room other than the default, it names it.
+            packet = item.item.packet if isinstance(item, Marked) else item.packet
+            line = escape_json_line(dump_json(packet).decode("utf-8"))
             self._stdio.write(line.encode("utf-8") + b"\n")
         else:
             self._stdio.write(plain(render(item, one_line=True)).encode("utf-8") + b"\n")

@@ -5,6 +5,8 @@ message holds: chat is C{[HH:MM] <nick> text} (a nickname always inside angle
 brackets), server notices are C{[HH:MM] *** ...} or C{[HH:MM] !!! ...}, and
 the client's own remarks are C{--- ...} without a time. Later lines of a
 message are indented, so none of them can start like one of these either.
+What happens in a room other than the current one starts with its name:
+C{[#rust] [HH:MM] <bob> hi}.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from chatproto.client.incoming import (
     ChatMessage,
     Incoming,
     Notice,
+    RoomInfo,
     Unreadable,
     string_field,
     string_list,
@@ -37,7 +40,11 @@ _LEAVE_REASONS: Final = {
     "disconnected": "left (connection lost)",
     "slow": "was disconnected (too slow to keep up)",
     "flood": "was disconnected (flooding)",
+    "part": "left the room",
 }
+#: How a line of the default room is marked while another room is current (the
+#: server never names the default room).
+DEFAULT_ROOM_LABEL: Final = "default"
 
 
 class Level(StrEnum):
@@ -64,7 +71,15 @@ class Pending:
     to: str | None = None
 
 
-Shown = Incoming | LocalNotice | Pending
+@dataclass(frozen=True)
+class Marked:
+    """C{item} from a room other than the current one, C{room} (C{None}: the default)."""
+
+    room: str | None
+    item: ChatMessage | Notice
+
+
+Shown = Incoming | LocalNotice | Pending | Marked
 
 
 @dataclass(frozen=True)
@@ -129,13 +144,38 @@ def _chat(message: ChatMessage, one_line: bool) -> Line:
     return line + _line(text_style, _Net(message.text), one_line=one_line)
 
 
+def _rooms(notice: Notice) -> Line:
+    rooms = RoomInfo.listed(notice)
+    line: Line = [("class:notice", f"*** Rooms ({len(rooms)}): ")]
+    for index, info in enumerate(rooms):
+        line += _line("class:notice", "; " if index else "", _Net(info.room), f" ({info.users})")
+        if info.topic:
+            line += _line("class:notice", " ", _Net(info.topic))
+    return line
+
+
 def _notice_body(notice: Notice, one_line: bool) -> Line:
     packet = notice.packet
     user = _Net(string_field(packet, "user") or "?")
     if notice.event in ("welcome", "who"):
         users = string_list(packet, "users")
-        greeting = "Welcome! " if notice.event == "welcome" else ""
-        return [("class:notice", f"*** {greeting}Online ({len(users)}): "), *_names(users)]
+        room = notice.room
+        greeting = "" if notice.event == "who" else "Welcome! "
+        if notice.event == "welcome" and room is not None:
+            greeting = f"Welcome to {room}! "
+        line = _line("class:notice", "*** ", _Net(greeting), f"Online ({len(users)}): ")
+        line += _names(users)
+        topic = string_field(packet, "topic")
+        if notice.event == "welcome" and topic:
+            line += _line("class:notice", " | Topic: ", _Net(topic))
+        return line
+    if notice.event == "topic":
+        topic = string_field(packet, "topic") or ""
+        if not topic:
+            return _line("class:notice", "*** ", user, " cleared the topic")
+        return _line("class:notice", "*** ", user, " set the topic: ", _Net(topic))
+    if notice.event == "rooms":
+        return _rooms(notice)
     if notice.event == "join":
         return _line("class:join", "*** ", user, " joined")
     if notice.event == "leave":
@@ -155,6 +195,9 @@ def _notice_body(notice: Notice, one_line: bool) -> Line:
 
 def render(item: Shown, *, one_line: bool = False) -> Line:
     """The line showing C{item}; with C{one_line}, newlines and tabs are escaped too."""
+    if isinstance(item, Marked):
+        room = _Net(DEFAULT_ROOM_LABEL if item.room is None else item.room)
+        return _line("class:room", "[", room, "] ") + render(item.item, one_line=one_line)
     if isinstance(item, ChatMessage):
         return _chat(item, one_line)
     if isinstance(item, Notice):

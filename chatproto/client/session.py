@@ -9,22 +9,47 @@ timeout, resume, pacing, reconnecting) is the API's.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from chatproto.client.api import ChatClient
-from chatproto.client.commands import HELP, Help, Me, Mistake, Quit, Say, Who, parse_command
+from chatproto.client.commands import (
+    HELP,
+    Help,
+    Join,
+    Me,
+    Mistake,
+    Part,
+    Quit,
+    Rooms,
+    Say,
+    Switch,
+    Topic,
+    Who,
+    parse_command,
+)
 from chatproto.client.errors import ChatError, ClientStopped, MessageTooLong
 from chatproto.client.errors import NicknameRefused as NoNicknameError
-from chatproto.client.incoming import ChatMessage, Notice, Unreadable, Welcome
-from chatproto.client.render import Level, LocalNotice, Pending, Shown
+from chatproto.client.incoming import (
+    ChatMessage,
+    Incoming,
+    Notice,
+    Unreadable,
+    Welcome,
+    string_field,
+)
+from chatproto.client.render import Level, LocalNotice, Marked, Pending, Shown
 from chatproto.client.roster import Roster
 from chatproto.core.words import BYE
 
 __all__ = ["ExitHandler", "Frontend", "NoNicknameError", "Session"]
+
+#: The notices about one room: marked with the room's name when it is not the current
+#: one (a welcome names its room itself).
+ROOM_EVENTS: Final = frozenset({"join", "leave", "who", "topic", "history"})
 
 
 class Frontend(Protocol):
@@ -73,12 +98,22 @@ class Session(ChatClient):
         timeout: float,
         show_history: bool,
         on_exit: ExitHandler,
+        room: str | None = None,
     ) -> None:
+        """
+        @param room: a room to join once on the server, making it the current room
+            (input is read once in it; the program ends with status 1 if refused).
+        """
         super().__init__(nickname, reconnect=reconnect, timeout=timeout, clock=clock)
         self.server = server
         self._frontend = frontend
-        #: Who is online, as the server told us.
-        self.roster = Roster()
+        #: The room typed lines go to, by name (C{None}: the default room).
+        self.current: str | None = None
+        self._start_room = room
+        #: Whether the start room is being joined (its replay is the first join's).
+        self._joining_start = False
+        #: Who is in each room the client is in, by room key, as the server told us.
+        self._rosters: dict[str | None, Roster] = {}
         self._show_history = show_history
         self._on_exit = on_exit
         self._welcomed_once = False
@@ -97,7 +132,17 @@ class Session(ChatClient):
                 # Said, so that the person does not type it again: it goes once we are back.
                 self._frontend.show(Pending(command.text, command.to))
         elif isinstance(command, Who):
-            self.who().addErrback(_already_shown)
+            self.who(self.current).addErrback(_already_shown)
+        elif isinstance(command, Join):
+            self.join(command.room).addCallbacks(self._switch_to_joined, _already_shown)
+        elif isinstance(command, Part):
+            self._part(command.room or self.current)
+        elif isinstance(command, Switch):
+            self.switch(command.room)
+        elif isinstance(command, Rooms):
+            self.rooms().addErrback(_already_shown)
+        elif isinstance(command, Topic):
+            self._topic(command.text)
         elif isinstance(command, Quit):
             self.quit()
         elif isinstance(command, Help):
@@ -106,9 +151,34 @@ class Session(ChatClient):
             self._local(Level.WARNING, command.reason)
 
     def message(self, text: str) -> None:
-        """Send C{text} as it is (pipe mode); a blank line sends nothing."""
+        """Send C{text} as it is to the current room (pipe mode); a blank line sends
+        nothing."""
         if text.strip():
             self._say(text, None)
+
+    @property
+    def roster(self) -> Roster:
+        """Who is in the current room (the names Tab completes)."""
+        return self._rosters.get(self.room_key(self.current)) or Roster()
+
+    def switch(self, room: str | None) -> None:
+        """Make C{room} (C{None}: the default room) the current room, if the client is
+        in it."""
+        key = self.room_key(room)
+        joined = [name for name in self.rooms_joined if self.room_key(name) == key]
+        if not joined:
+            where = "the default room" if room is None else room
+            self._local(Level.WARNING, f"You are not in {where}; /join it first.")
+            return
+        self.current = joined[0]
+        self._local(Level.INFO, f"Talking in {self._label(self.current)} now.")
+
+    def switch_to_number(self, number: int) -> None:
+        """Make the C{number}th room joined (1: the first, usually the default room)
+        the current room."""
+        joined = self.rooms_joined
+        if 1 <= number <= len(joined):
+            self.switch(joined[number - 1])
 
     def finish(self) -> None:
         """Leave once everything queued was sent and answered (end of input)."""
@@ -157,28 +227,46 @@ class Session(ChatClient):
         self._show_chat(message)
 
     def notice_received(self, notice: Notice) -> None:
-        """Show it; follow who is online."""
-        self._frontend.show(notice)
-        self.roster.heard(notice)
+        """Show it; follow who is in each room."""
+        self._show(notice)
+        key = self.room_key(notice.room)
+        if notice.event not in ROOM_EVENTS | {"welcome"}:
+            return
+        if notice.event == "leave" and string_field(notice.packet, "user") == self.nickname:
+            self._rosters.pop(key, None)
+        elif key in {self.room_key(name) for name in self.rooms_joined}:
+            self._rosters.setdefault(key, Roster()).heard(notice)
 
     def unreadable_received(self, text: str) -> None:
         """Show it, escaped."""
         self._frontend.show(Unreadable(text))
 
-    def messages_missed(self, first: int, last: int) -> None:
+    def messages_missed(self, first: int, last: int, room: str | None) -> None:
         """Say which."""
+        where = "" if self.room_key(room) == self.room_key(self.current) else f" of {room}"
         self._local(
-            Level.WARNING, f"Messages {first} to {last} were too old to replay: they are missed."
+            Level.WARNING,
+            f"Messages {first} to {last}{where} were too old to replay: they are missed.",
         )
 
     def joined(self, welcome: Welcome) -> None:
-        """Take input from now on."""
+        """On the server: join the room asked for, then take input."""
+        if welcome.room is not None or self._welcomed_once:
+            return  # Another room: /join says so.
         self._welcomed_once = True
-        self._frontend.joined(self)
+        if self._start_room is None:
+            self._frontend.joined(self)
+            return
+        room = self._start_room
+        self._joining_start = True
+        self.join(room).addCallbacks(
+            self._in_start_room, self._start_room_refused, errbackArgs=(room,)
+        )
 
     def rejoined(self, welcome: Welcome) -> None:
-        """Take input again."""
-        self._frontend.joined(self)
+        """Back on the server: take input again."""
+        if welcome.room is None:
+            self._frontend.joined(self)
 
     # Inside.
 
@@ -190,19 +278,71 @@ class Session(ChatClient):
     def _local(self, level: Level, text: str) -> None:
         self._frontend.show(LocalNotice(level, text))
 
+    def _label(self, room: str | None) -> str:
+        return "the default room" if room is None else room
+
+    def _show(self, item: Incoming) -> None:
+        """Show C{item}, marked with its room when that is not the current one."""
+        about_a_room = (isinstance(item, ChatMessage) and item.to is None) or (
+            isinstance(item, Notice) and item.event in ROOM_EVENTS
+        )
+        if (
+            isinstance(item, ChatMessage | Notice)
+            and about_a_room
+            and self.room_key(item.room) != self.room_key(self.current)
+        ):
+            self._frontend.show(Marked(item.room, item))
+        else:
+            self._frontend.show(item)
+
     def _show_chat(self, message: ChatMessage) -> None:
-        if self._show_history or self._welcomed_once or not message.history:
-            self._frontend.show(message)
+        first_join = not self._welcomed_once or self._joining_start
+        if self._show_history or not first_join or not message.history:
+            self._show(message)
+
+    def _switch_to_joined(self, welcome: Welcome) -> None:
+        self.current = welcome.room
+        self._local(Level.INFO, f"Talking in {self._label(self.current)} now.")
+
+    def _in_start_room(self, welcome: Welcome) -> None:
+        self._joining_start = False
+        self.current = welcome.room
+        self._frontend.joined(self)
+
+    def _start_room_refused(self, failure: Failure, room: str) -> None:
+        self._joining_start = False
+        failure.trap(ChatError, ClientStopped)  # type: ignore[no-untyped-call]
+        if failure.check(ChatError):  # type: ignore[no-untyped-call]
+            self._exit(1, f"cannot join {room}: {failure.value}")
+
+    def _part(self, room: str | None) -> None:
+        def parted(_: None) -> None:
+            if self.room_key(room) == self.room_key(self.current):
+                joined = self.rooms_joined
+                self.current = joined[0] if joined else None
+                if joined:
+                    self._local(Level.INFO, f"Talking in {self._label(self.current)} now.")
+
+        self.part(room).addCallbacks(parted, _already_shown)
+
+    def _topic(self, text: str | None) -> None:
+        if text is not None:
+            self.set_topic(self.current, text).addErrback(_already_shown)
+            return
+        where = self._label(self.current)
+        topic = self.topic(self.current)
+        self._local(Level.INFO, f"Topic of {where}: {topic}" if topic else f"No topic in {where}.")
 
     def _say(self, text: str, to: str | None) -> bool:
         """Queue a message; C{False} when it is not sent (too long, or a BYE)."""
-        if to is None and text == BYE:
-            # The original protocol reads this message as BYE: leave properly instead.
+        if to is None and self.current is None and text == BYE:
+            # The original protocol reads this message (without a room) as BYE: leave
+            # properly instead. In a named room it is a message like any other.
             self.finish()
             return False
         sent: Deferred[Any]
         try:
-            sent = self.send(text) if to is None else self.send_private(to, text)
+            sent = self.send(text, self.current) if to is None else self.send_private(to, text)
         except MessageTooLong:
             self._local(Level.ERROR, "That message is too long to send.")
             return False

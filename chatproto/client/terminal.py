@@ -6,7 +6,9 @@ while a line is being typed goes above the prompt, which is redrawn with the
 half-typed line intact. One prompt serves both questions: it reads a nickname
 while one is asked for (also after a reconnect found ours taken) and chat
 lines otherwise. The connection's status (reconnecting) is one line below the
-prompt, replaced as it changes; Tab completes nicknames and commands.
+prompt, replaced as it changes; Tab completes nicknames, rooms and commands.
+The prompt names the current room; Alt+1 to Alt+9 switch between the rooms
+joined.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Final, TextIO
 from prompt_toolkit import PromptSession, print_formatted_text
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.styles import Style
 from twisted.internet.defer import Deferred
 
 from chatproto.client.completion import ChatCompleter, tab_key
+from chatproto.client.escaping import split_unsafe
 from chatproto.client.render import Level, LocalNotice, Shown, render
 from chatproto.client.session import Session
 
@@ -39,6 +43,7 @@ COLOURS: Final = {
     "error": "ansired",
     "shutdown": "bold ansiyellow",
     "escaped": "reverse",
+    "room": "ansiyellow",
     "status.info": "ansiblue",
     "status.warning": "ansiyellow",
     "status.error": "bold ansired",
@@ -62,7 +67,7 @@ class TerminalFrontend:
             erase_when_done=True,
             completer=ChatCompleter(self._completable_names),
             complete_while_typing=False,
-            key_bindings=tab_key(),
+            key_bindings=merge_key_bindings([tab_key(), self._room_keys()]),
         )
         self._asking: Deferred[str] | None = None
         #: A half-typed chat line, put aside while a nickname is asked for.
@@ -115,16 +120,33 @@ class TerminalFrontend:
         """Stop prompting and give the terminal back as it was."""
         return Deferred.fromFuture(asyncio.ensure_future(self._stop()))
 
+    def _room_keys(self) -> KeyBindings:
+        """Alt+1 to Alt+9 (Escape then the digit, as terminals send Alt): switch to the
+        room of that number, the line being typed kept."""
+        bindings = KeyBindings()
+        for number in range(1, 10):
+
+            def switch(event: KeyPressEvent, number: int = number) -> None:
+                if self._session is not None and self._asking is None:
+                    self._session.switch_to_number(number)
+
+            bindings.add("escape", str(number))(switch)
+        return bindings
+
     def _completable_names(self) -> list[str]:
         if self._asking is not None or self._session is None:
             return []  # Choosing one's own nickname: nothing to complete.
-        return self._session.roster.names()
+        rooms = [room for room in self._session.rooms_joined if room is not None]
+        return self._session.roster.names() + rooms
 
     def _prompt_text(self) -> str:
         nickname = None if self._session is None else self._session.nickname
-        if self._asking is not None or nickname is None:
+        if self._asking is not None or nickname is None or self._session is None:
             return "Nickname: "
-        return f"{nickname}> "
+        room = self._session.current
+        if room is None:
+            return f"{nickname}> "
+        return f"{nickname} {''.join(run for _, run in split_unsafe(room))}> "
 
     async def _read_lines(self) -> None:
         while True:

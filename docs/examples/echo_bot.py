@@ -1,10 +1,13 @@
 """A bot that answers !ping with pong (docs/client-api.md).
 
-    .venv/bin/python docs/examples/echo_bot.py tcp:host=localhost:port=10328 --nick pongbot
+    .venv/bin/python docs/examples/echo_bot.py tcp:host=localhost:port=10328 --nick pongbot \
+        --room '#rust' --room '#go'
 
-It joins the room, answers every live "!ping" with "pong", reconnects and
-resumes after a drop, and leaves (BYE) on Ctrl+C or SIGTERM. If it cannot
-join at all it says why in one line and exits with status 1.
+It joins the default room and the rooms given, answers every live "!ping"
+with "pong" in the room it was asked in, reconnects and resumes after a drop
+(rejoining every room), and leaves (BYE) on Ctrl+C or SIGTERM. If it cannot
+join (the server or one of the rooms) it says why in one line and exits with
+status 1.
 """
 
 from __future__ import annotations
@@ -16,42 +19,57 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.internet.task import react
 
-from chatproto.client.api import ChatClient, ChatMessage, ClientStopped, Welcome
+from chatproto.client.api import ChatClient, ChatError, ChatMessage, ClientStopped, Welcome
 
 
 class EchoBot(ChatClient):
     """Answers !ping with pong."""
 
     def joined(self, welcome: Welcome) -> None:
-        print(f"joined as {self.nickname}; online: {', '.join(welcome.users.names)}", flush=True)
+        where = "" if welcome.room is None else f" {welcome.room}"
+        online = ", ".join(welcome.users.names)
+        print(f"joined{where} as {self.nickname}; online: {online}", flush=True)
 
     def message_received(self, message: ChatMessage) -> None:
         if message.text == "!ping" and not message.history:
-            self.send("pong")
+            self.send("pong", room=message.room)
 
 
-async def run(reactor: Any, bot: ChatClient, endpoint: str) -> None:
-    """Run C{bot} until it leaves (Ctrl+C, SIGTERM) or gives up (exit status 1)."""
+async def run(reactor: Any, bot: ChatClient, endpoint: str, rooms: list[str]) -> None:
+    """Run C{bot} in C{rooms} until it leaves (Ctrl+C, SIGTERM) or gives up (status 1)."""
     reactor.addSystemEventTrigger("before", "shutdown", bot.leave)
     try:
         await bot.connect(endpoint)
+        for room in rooms:
+            await bot.join(room)
         await bot.when_stopped()
+    except ChatError as e:
+        print(f"{sys.argv[0]}: cannot join {room}: {e}", file=sys.stderr)
+        await bot.leave()
+        raise SystemExit(1) from None
     except (ClientStopped, ValueError) as e:
         print(f"{sys.argv[0]}: {e}", file=sys.stderr)
         raise SystemExit(1) from None
 
 
 def main() -> None:
-    """The command line: ENDPOINT [--nick NAME]."""
+    """The command line: ENDPOINT [--nick NAME] [--room ROOM]..."""
     parser = argparse.ArgumentParser(description="Answer !ping with pong.")
     parser.add_argument("endpoint", help="the chat server, e.g. tcp:host=localhost:port=10328")
     parser.add_argument("--nick", default="echobot", help="the bot's nickname")
+    parser.add_argument(
+        "--room", action="append", default=[], help="a room to join too (repeatable)"
+    )
     arguments = parser.parse_args()
     try:
         bot = EchoBot(arguments.nick)
     except ValueError as e:  # a nickname against the server's rules
         parser.error(f"--nick: {e}")
-    react(lambda reactor: Deferred.fromCoroutine(run(reactor, bot, arguments.endpoint)))
+    react(
+        lambda reactor: Deferred.fromCoroutine(
+            run(reactor, bot, arguments.endpoint, arguments.room)
+        )
+    )
 
 
 if __name__ == "__main__":

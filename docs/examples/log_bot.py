@@ -1,13 +1,17 @@
-"""A bot that logs the room to a file, one JSON line per message, and resumes after a
+"""A bot that logs a room to a file, one JSON line per message, and resumes after a
 restart without gaps or duplicates (docs/client-api.md).
 
-    .venv/bin/python docs/examples/log_bot.py tcp:host=localhost:port=10328 room.jsonl
+    .venv/bin/python docs/examples/log_bot.py tcp:host=localhost:port=10328 chat.jsonl
+    .venv/bin/python docs/examples/log_bot.py tcp:host=localhost:port=10328 rust.jsonl \
+        --room '#rust'
 
-Each line is {"id", "timestamp", "nickname", "message"}. On start the bot reads
-the newest id in its file and joins with `since` set to it: the server replays
-every message after it (as far back as it retains), and the client drops
-anything at or below it. A line half-written when the bot was killed is cut
-off first, so its message is asked for again.
+It logs the default room, or the room given with --room (ids are per room, so
+one file logs one room). Each line is {"id", "timestamp", "nickname",
+"message"}. On start the bot reads the newest id in its file and joins with
+`since` set to it: the server replays every message after it (as far back as
+it retains), and the client drops anything at or below it. A line
+half-written when the bot was killed is cut off first, so its message is
+asked for again.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any, TextIO
 from twisted.internet.defer import Deferred
 from twisted.internet.task import react
 
-from chatproto.client.api import ChatClient, ChatMessage, ClientStopped
+from chatproto.client.api import ChatClient, ChatError, ChatMessage, ClientStopped
 
 
 def last_logged_id(path: Path) -> int:
@@ -38,13 +42,18 @@ def last_logged_id(path: Path) -> int:
 
 
 class LogBot(ChatClient):
-    """Appends every public message to a file, flushed line by line."""
+    """Appends every public message of one room to a file, flushed line by line."""
 
-    def __init__(self, nickname: str, log: TextIO, since: int) -> None:
-        super().__init__(nickname, since=since)
+    def __init__(self, nickname: str, log: TextIO, room: str | None, since: int) -> None:
+        # The default room's since goes to the constructor; another room's, to join.
+        super().__init__(nickname, since=since if room is None else None)
+        self.room = room
+        self.since = since
         self._log = log
 
     def message_received(self, message: ChatMessage) -> None:
+        if self.room_key(message.room) != self.room_key(self.room):
+            return  # Another room (the bot is in the default room too).
         record = {
             "id": message.id,
             "timestamp": message.packet.get("timestamp"),
@@ -54,32 +63,41 @@ class LogBot(ChatClient):
         self._log.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._log.flush()
 
-    def messages_missed(self, first: int, last: int) -> None:
-        print(f"messages {first} to {last} are gone from the server", file=sys.stderr)
+    def messages_missed(self, first: int, last: int, room: str | None) -> None:
+        if self.room_key(room) == self.room_key(self.room):
+            print(f"messages {first} to {last} are gone from the server", file=sys.stderr)
 
 
-async def run(reactor: Any, bot: ChatClient, endpoint: str) -> None:
+async def run(reactor: Any, bot: LogBot, endpoint: str) -> None:
     """Run C{bot} until it leaves (Ctrl+C, SIGTERM) or gives up (exit status 1)."""
     reactor.addSystemEventTrigger("before", "shutdown", bot.leave)
     try:
         await bot.connect(endpoint)
+        if bot.room is not None:
+            await bot.join(bot.room, since=bot.since)
+        print(f"logging {bot.room or 'the default room'} as {bot.nickname}", flush=True)
         await bot.when_stopped()
+    except ChatError as e:
+        print(f"{sys.argv[0]}: cannot join {bot.room}: {e}", file=sys.stderr)
+        await bot.leave()
+        raise SystemExit(1) from None
     except (ClientStopped, ValueError) as e:
         print(f"{sys.argv[0]}: {e}", file=sys.stderr)
         raise SystemExit(1) from None
 
 
 def main() -> None:
-    """The command line: ENDPOINT FILE [--nick NAME]."""
-    parser = argparse.ArgumentParser(description="Log the room to a file, one JSON line each.")
+    """The command line: ENDPOINT FILE [--nick NAME] [--room ROOM]."""
+    parser = argparse.ArgumentParser(description="Log a room to a file, one JSON line each.")
     parser.add_argument("endpoint", help="the chat server, e.g. tcp:host=localhost:port=10328")
     parser.add_argument("file", type=Path, help="the log (appended to; its newest id resumes)")
     parser.add_argument("--nick", default="logbot", help="the bot's nickname")
+    parser.add_argument("--room", help="the room to log (default: the default room)")
     arguments = parser.parse_args()
     since = last_logged_id(arguments.file)
     with arguments.file.open("a", encoding="utf-8") as log:
         try:
-            bot = LogBot(arguments.nick, log, since)
+            bot = LogBot(arguments.nick, log, arguments.room, since)
         except ValueError as e:  # a nickname against the server's rules
             parser.error(f"--nick: {e}")
         react(lambda reactor: Deferred.fromCoroutine(run(reactor, bot, arguments.endpoint)))

@@ -148,6 +148,7 @@ class Harness(Wire):
         reconnect: bool = True,
         timeout: float = TIMEOUT,
         show_history: bool = True,
+        room: str | None = None,
     ) -> None:
         clock = Clock()
         self.frontend = RecordingFrontend()
@@ -161,5 +162,6 @@ class Harness(Wire):
             timeout=timeout,
             show_history=show_history,
             on_exit=lambda status, message: self.exits.append((status, message)),
+            room=room,
         )
         super().__init__(self.session, clock)

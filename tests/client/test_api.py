@@ -45,11 +45,14 @@ class RecordingClient(ChatClient):
     def private_message_received(self, message: ChatMessage) -> None:
         self.events.append(("private", message.nickname, message.to, message.text))
 
-    def user_joined(self, nickname: str) -> None:
-        self.events.append(("user_joined", nickname))
+    def user_joined(self, nickname: str, room: str | None) -> None:
+        self.events.append(("user_joined", nickname) + ((room,) if room else ()))
 
-    def user_left(self, nickname: str, reason: str) -> None:
-        self.events.append(("user_left", nickname, reason))
+    def user_left(self, nickname: str, reason: str, room: str | None) -> None:
+        self.events.append(("user_left", nickname, reason) + ((room,) if room else ()))
+
+    def topic_changed(self, room: str | None, topic: str, user: str) -> None:
+        self.events.append(("topic", room, topic, user))
 
     def shutdown_announced(self, grace: int) -> None:
         self.events.append(("shutdown", grace))
@@ -63,8 +66,8 @@ class RecordingClient(ChatClient):
     def reconnected(self) -> None:
         self.events.append(("reconnected",))
 
-    def messages_missed(self, first: int, last: int) -> None:
-        self.events.append(("missed", first, last))
+    def messages_missed(self, first: int, last: int, room: str | None) -> None:
+        self.events.append(("missed", first, last) + ((room,) if room else ()))
 
     def error_received(self, error: ChatError) -> None:
         self.events.append(("error", error.code))

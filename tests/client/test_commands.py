@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from chatproto.client.commands import Help, Me, Mistake, Quit, Say, Who, parse_command
+from chatproto.client.commands import (
+    Help,
+    Join,
+    Me,
+    Mistake,
+    Part,
+    Quit,
+    Rooms,
+    Say,
+    Switch,
+    Topic,
+    Who,
+    parse_command,
+)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +37,16 @@ from chatproto.client.commands import Help, Me, Mistake, Quit, Say, Who, parse_c
         ("/Me  waves twice ", Me("waves twice")),
         ("", None),
         ("   ", None),
+        ("/join #rust", Join("#rust")),
+        ("/JOIN  #rust ", Join("#rust")),
+        ("/part", Part(None)),
+        ("/part #rust", Part("#rust")),
+        ("/switch", Switch(None)),
+        ("/switch #rust", Switch("#rust")),
+        ("/rooms", Rooms()),
+        ("/topic", Topic(None)),
+        ("/topic crabs and  more ", Topic("crabs and  more")),
+        ("/topic -", Topic("")),
     ],
 )
 def test_parse(line: str, command: object) -> None:
@@ -39,6 +62,12 @@ def test_parse(line: str, command: object) -> None:
         ("/me ", "usage: /me TEXT"),
         ("/Who me", "/Who takes no arguments"),
         ("/FROB x", "unknown command /FROB; /help lists the commands"),
+        ("/join", "usage: /join #ROOM"),
+        ("/join rust", "usage: /join #ROOM"),
+        ("/join #a #b", "usage: /join #ROOM"),
+        ("/part rust", "usage: /part [#ROOM]"),
+        ("/switch #a b", "usage: /switch [#ROOM]"),
+        ("/rooms all", "/rooms takes no arguments"),
     ],
 )
 def test_mistakes_are_explained(line: str, reason: str) -> None:

@@ -12,6 +12,7 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol, serverFromString
 
+from chatproto.client.api import ChatClient
 from chatproto.client.testing import LoopbackServer, start_server
 from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 from chatproto.doors.websocket.site import chat_site
@@ -65,6 +66,76 @@ async def test_the_echo_bot_answers_ping_and_leaves_on_sigterm() -> None:
         assert await bot.exit_status() == 0
     finally:
         await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_echo_bot_answers_in_the_room_it_was_asked_in() -> None:
+    server = await start_server()
+    try:
+        bot = run_example(
+            "echo_bot.py", server.endpoint, "--nick", "pongbot", "--room", "#rust", "--room", "#go"
+        )
+        await bot.output_line(lambda line: line.startswith("joined #go as pongbot"), "the joins")
+        alice = await connect(server.port)
+        await alice.join("alice")
+        alice.send_json({"command": "join", "room": "#go"})
+        await alice.until_event("welcome")
+        for room in ("#go", None):
+            alice.send_json({"message": "!ping"} | ({} if room is None else {"room": room}))
+            while (pong := await alice.next_chat())["nickname"] != "pongbot":
+                pass
+            assert (pong.get("room"), pong["message"]) == (room, "pong")
+        bot.transport.signalProcess(signal.SIGTERM)
+        assert await bot.exit_status() == 0
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_echo_bot_says_why_it_cannot_join_a_room() -> None:
+    server = await start_server()
+    try:
+        bot = run_example("echo_bot.py", server.endpoint, "--room", "not a room")
+        assert await bot.exit_status() == 1
+        [line] = bot.stderr.decode().splitlines()
+        assert "cannot join not a room: " in line and "(bad-room)" in line
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_log_bot_logs_one_room_and_resumes_it(tmp_path: Path) -> None:
+    log = tmp_path / "rust.jsonl"
+    server = await start_server()
+    try:
+        alice = ChatClient("alice")
+        await alice.connect(server.endpoint)
+        await alice.join("#rust")
+        await alice.send("r1", room="#rust")
+        bot = run_example("log_bot.py", server.endpoint, str(log), "--room", "#rust")
+        await bot.output_line(lambda line: line.startswith("logging #rust"), "the join")
+        await alice.send("not logged: the default room")
+        await alice.send("r2", room="#rust")
+        await eventually(lambda: len(logged(log)) == 2, "r1 and r2 logged")
+        bot.transport.signalProcess(signal.SIGKILL)
+        await bot.ended
+        await alice.send("r3", room="#rust")
+        bot = run_example("log_bot.py", server.endpoint, str(log), "--room", "#rust")
+        await bot.output_line(lambda line: line.startswith("logging #rust"), "the join")
+        await alice.send("r4", room="#rust")
+        await eventually(lambda: len(logged(log)) == 4, lambda: f"four lines in {logged(log)}")
+        bot.transport.signalProcess(signal.SIGTERM)
+        assert await bot.exit_status() == 0
+        await alice.leave()
+    finally:
+        await server.stop()
+    lines = logged(log)
+    assert [(line["id"], line["message"]) for line in lines] == [
+        (1, "r1"),
+        (2, "r2"),
+        (3, "r3"),
+        (4, "r4"),
+    ]
 
 
 @pytest_twisted.ensureDeferred

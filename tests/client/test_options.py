@@ -15,7 +15,7 @@ from chatproto.client.options import (
 
 def test_all_options() -> None:
     argv = ["--nick", "ａlice", "--no-reconnect", "--json", "--tls", "--ca", "ca.pem"]
-    argv += ["--timeout", "2.5", "--no-history", "h", "99"]
+    argv += ["--timeout", "2.5", "--no-history", "--room", "#ops", "h", "99"]
     assert parse_options(argv) == ClientOptions(
         address=HostPort("h", 99),
         nickname="alice",
@@ -25,6 +25,7 @@ def test_all_options() -> None:
         ca_file="ca.pem",
         timeout=2.5,
         history=False,
+        room="#ops",
     )
 
 
@@ -77,6 +78,7 @@ def test_a_host_with_the_default_port_or_an_endpoint_description(
         (["--timeout", "inf", "h"], "argument --timeout: must be > 0, got inf"),
         (["unix:/x", "1"], "PORT goes with a HOST, not with the endpoint description 'unix:/x'"),
         (["--tls", "unix:/x"], "--tls goes with HOST [PORT]; for an endpoint description use tls:"),
+        (["--room", "ops", "h"], "--room: a room's name starts with #, not 'ops'"),
     ],
 )
 def test_bad_arguments_raise_one_line(argv: list[str], complaint: str) -> None:

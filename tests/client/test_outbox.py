@@ -21,7 +21,20 @@ class OutboxTests(SynchronousTestCase):
         self.outbox.open(self.sent.append)
         self.assertEqual(self.sent, [b"a"])
         self.outbox.answered()
+        self.assertEqual(self.sent, [b"a"])
+        self.outbox.send_next()
         self.assertEqual(self.sent, [b"a", b"b"])
+
+    def test_put_next_and_put_first_go_ahead_of_what_waits(self) -> None:
+        self.outbox.open(self.sent.append)
+        for frame in (b"a", b"b"):
+            self.outbox.put(Outgoing(frame))
+        self.outbox.put_next(Outgoing(b"next"))
+        self.outbox.put_first([Outgoing(b"first"), Outgoing(b"second")])
+        for _ in range(4):
+            self.outbox.answered()
+            self.outbox.send_next()
+        self.assertEqual(self.sent, [b"a", b"first", b"second", b"next", b"b"])
 
     def test_when_empty_fires_once_everything_was_answered(self) -> None:
         self.outbox.open(self.sent.append)
@@ -30,6 +43,7 @@ class OutboxTests(SynchronousTestCase):
         empty = self.outbox.when_empty()
         self.assertNoResult(empty)
         self.outbox.answered()
+        self.outbox.send_next()
         self.successResultOf(empty)
 
     def test_a_drop_cancels_a_pending_resend_and_open_sends_again(self) -> None:
@@ -52,15 +66,18 @@ class OutboxTests(SynchronousTestCase):
         self.clock.advance(1)
         self.assertEqual(self.sent, [b"a", b"a"])
 
-    def test_replayed_only_clears_a_matching_frame_while_offline(self) -> None:
+    def test_replayed_only_clears_a_matching_frame_that_was_in_flight_at_a_drop(self) -> None:
         self.outbox.open(self.sent.append)
-        self.outbox.put(Outgoing(b"a", "a"))
-        self.outbox.replayed("a")
+        self.outbox.put(Outgoing(b"a", "a", room="#rust"))
+        self.outbox.replayed("a", "#rust")
         self.outbox.close()
-        self.outbox.replayed("other")
+        self.outbox.replayed("other", "#rust")
+        self.outbox.replayed("a", None)
         self.outbox.open(self.sent.append)
         self.assertEqual(self.sent, [b"a", b"a"])
         self.outbox.close()
-        self.outbox.replayed("a")
-        self.outbox.open(self.sent.append)
-        self.assertEqual(self.sent, [b"a", b"a"])
+        self.outbox.open(self.sent.append, [Outgoing(b"rejoin")])
+        self.outbox.replayed("a", "#rust")
+        self.outbox.answered()
+        self.outbox.send_next()
+        self.assertEqual(self.sent, [b"a", b"a", b"rejoin"])

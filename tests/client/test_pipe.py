@@ -144,3 +144,44 @@ async def test_a_bot_on_a_unix_socket_without_the_history(
         assert (welcome, said) == ("*** Welcome! Online (2): alice, bot", "<bot> hi")
     finally:
         await listening.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_room_sends_every_line_to_that_room_and_json_names_the_room(
+    chat_server: RunningServer,
+) -> None:
+    alice = await connect(chat_server.port)
+    await alice.join("alice")
+    alice.send_json({"command": "join", "room": "#ops"})
+    await alice.until_event("welcome")
+    bot = spawn_pipe_client(
+        "--json", "--room", "#ops", "--nick", "bot", "127.0.0.1", str(chat_server.port)
+    )
+    while (await alice.until_event("join")).get("room") != "#ops":
+        pass
+    bot.send("deploying\n")
+    deploying = await alice.next_chat()
+    assert (deploying["nickname"], deploying["room"], deploying["message"]) == (
+        "bot",
+        "#ops",
+        "deploying",
+    )
+    alice.send_json({"message": "in the default room"})
+    alice.send_json({"message": "ack", "room": "#ops"})
+    await bot.output_line(lambda line: '"ack"' in line, "alice's ack")
+    bot.end_input()
+    assert await bot.exit_status() == 0
+    said = [json.loads(line) for line in bot.lines()]
+    chat = [(p.get("room"), p["message"]) for p in said if "event" not in p]
+    assert chat == [("#ops", "deploying"), (None, "in the default room"), ("#ops", "ack")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_room_the_server_refuses_ends_pipe_mode_non_zero(
+    chat_server: RunningServer,
+) -> None:
+    bot = spawn_pipe_client("--room", "#a,b", "--nick", "bot", "127.0.0.1", str(chat_server.port))
+    bot.send("never sent\n")
+    assert await bot.exit_status() == 1
+    assert "cannot join #a,b: " in bot.stderr.decode()
+    assert "(bad-room)" in bot.stderr.decode()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chatproto.client.incoming import classify
-from chatproto.client.render import Level, LocalNotice, plain, render
+from chatproto.client.render import Level, LocalNotice, Marked, plain, render
 
 STAMP = "2026-11-24T03:30:44.123Z"
 
@@ -83,6 +83,29 @@ def test_notices() -> None:
     assert shown(notice("shutdown", message="Server closing in 5 seconds")) == (
         "[09:00] !!! Server closing in 5 seconds"
     )
+
+
+def test_room_notices() -> None:
+    assert shown(notice("welcome", room="#rust", users=["al"], topic="crabs")) == (
+        "[09:00] *** Welcome to #rust! Online (1): al | Topic: crabs"
+    )
+    assert shown(notice("topic", room="#rust", user="al", topic="crabs")) == (
+        "[09:00] *** al set the topic: crabs"
+    )
+    assert shown(notice("topic", user="al", topic="")) == "[09:00] *** al cleared the topic"
+    assert shown(notice("leave", user="bob", reason="part")) == "[09:00] *** bob left the room"
+    rooms = [
+        {"room": "#chat", "users": 2, "topic": ""},
+        {"room": "#rust", "users": 1, "topic": "x"},
+    ]
+    assert shown(notice("rooms", rooms=rooms)) == "[09:00] *** Rooms (2): #chat (2); #rust (1) x"
+
+
+def test_other_rooms_are_marked_with_their_name() -> None:
+    message = classify(chat(room="#rust"))
+    assert plain(render(Marked("#rust", message))) == "[#rust] [09:00] <bob> hi"
+    assert plain(render(Marked(None, message))) == "[default] [09:00] <bob> hi"
+    assert plain(render(Marked("#\x1b", message))).startswith("[#\\x1b] ")
 
 
 def test_notices_look_different_from_chat() -> None:

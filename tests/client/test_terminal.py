@@ -10,7 +10,7 @@ import pytest_twisted
 from chatproto.client.testing import start_server
 from tests.client.fake_server import FakeServer
 from tests.client.processes import Tmux, client_argv
-from tests.client.test_pipe import alice_said
+from tests.client.test_pipe import alice_said, chat_from
 from tests.conftest import RunningServer
 from tests.loopback import connect
 
@@ -183,3 +183,58 @@ async def test_after_a_restart_rejoins_and_asks_when_the_nickname_was_taken(
     assert (leave["user"], leave["reason"]) == ("caroline", "bye")
     await tmux.shows_line("[exit status 0]")
     await second.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_rooms_join_switch_and_lines_of_other_rooms_marked(
+    chat_server: RunningServer, tmux: Tmux
+) -> None:
+    alice = await connect(chat_server.port)
+    await alice.join("alice")
+    tmux.start(client_argv("--nick", "carol", "127.0.0.1", str(chat_server.port)), TZ="UTC")
+    await tmux.shows_line("*** Welcome! Online (2): alice, carol")
+
+    tmux.type("/join #rust")
+    tmux.keys("Enter")
+    await tmux.shows_line("*** Welcome to #rust! Online (1): carol")
+    await tmux.shows(lambda s: prompt_line(s) == "carol #rust>", "the room in the prompt")
+    tmux.type("hello rust")
+    tmux.keys("Enter")
+    await tmux.shows_line("] <carol> hello rust")
+    alice.send_json({"command": "join", "room": "#rust"})
+    replayed = await alice.next_chat()
+    assert (replayed["room"], replayed["message"]) == ("#rust", "hello rust")
+    alice.send_json({"message": "in the default room"})
+    await tmux.shows_line("[default] [")
+    screen = tmux.screen()
+    assert any(
+        re.match(r"\[default\] \[\d\d:\d\d\] <alice> in the default room", line) for line in screen
+    )
+
+    tmux.keys("M-1")
+    await tmux.shows(lambda s: prompt_line(s) == "carol>", "the default room's prompt")
+    tmux.type("back home")
+    tmux.keys("Enter")
+    home = await chat_from(alice, "carol")
+    assert home == "back home"
+    alice.send_json({"message": "crabs!", "room": "#rust"})
+    await tmux.shows_line("[#rust] [")
+    tmux.type("/switch #R")
+    tmux.keys("Tab")
+    await tmux.shows(lambda s: prompt_line(s) == "carol> /switch #rust", "the room completed")
+    tmux.keys("Enter")
+    await tmux.shows(lambda s: prompt_line(s) == "carol #rust>", "back in #rust")
+    tmux.type("/topic crabs only")
+    tmux.keys("Enter")
+    await tmux.shows_line("*** carol set the topic: crabs only")
+    tmux.type("/rooms")
+    tmux.keys("Enter")
+    await tmux.shows_line("*** Rooms (2): #chat (2); #rust (2) crabs only")
+    tmux.type("/part")
+    tmux.keys("Enter")
+    await tmux.shows_line("--- Talking in the default room now.")
+    leave = await alice.until_event("leave")
+    assert (leave["user"], leave["room"], leave["reason"]) == ("carol", "#rust", "part")
+
+    tmux.keys("C-d")
+    await tmux.shows_line("[exit status 0]")
