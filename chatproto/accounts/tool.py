@@ -28,7 +28,7 @@ from twisted.internet.interfaces import IReactorFromThreads
 from chatproto.accounts.hashing import PasswordHashing
 from chatproto.accounts.passwords import MAX_GIVEN_BYTES, can_be_given
 from chatproto.accounts.sqlite import SQLiteAccountStore, UnusableDatabase
-from chatproto.core.nicknames import InvalidNickname, validate_nickname
+from chatproto.core.nicknames import InvalidNickname, nickname_key, validate_nickname
 from chatproto.seams.accounts import AccountExists, NoSuchAccount
 
 
@@ -84,9 +84,6 @@ async def _command(
     if command == "list":
         return "".join(f"{each}\n" for each in await store.names())
     name: str = arguments.name
-    if command == "del":
-        await store.delete(name)
-        return f"account {name} deleted\n"
     if command == "add":
         try:
             name = validate_nickname(name)
@@ -97,10 +94,15 @@ async def _command(
             raise AccountExists(found.name)
         await store.add(name, await hashing.hash(read_password(stdin, name)))
         return f"account {name} added\n"
-    if await store.find(name) is None:
-        raise NoSuchAccount(name)
-    await store.set_password_hash(name, await hashing.hash(read_password(stdin, name)))
-    return f"password of account {name} changed\n"
+    account = await store.find(name)
+    if account is None or nickname_key(account.name) != nickname_key(name):
+        raise NoSuchAccount(name)  # a lookalike of an account is not that account
+    if command == "del":
+        await store.delete(account.name)
+        return f"account {account.name} deleted\n"
+    password_hash = await hashing.hash(read_password(stdin, account.name))
+    await store.set_password_hash(account.name, password_hash)
+    return f"password of account {account.name} changed\n"
 
 
 def _parser() -> argparse.ArgumentParser:
