@@ -18,7 +18,7 @@ def _look_alike(one: str, other: str) -> bool:
         ("alice", "\u0430lice"),  # Cyrillic small a
         ("paypal", "p\u0430yp\u0430l"),
         ("alice", "a1ice"),  # digit one and small L
-        ("Ivan", "\u0406van"),  # Cyrillic capital I with dot, casefolded to і
+        ("Ivan", "\u0406van"),  # Cyrillic capital Byelorussian-Ukrainian I
         ("modern", "modem"),  # r n and m
         ("\u03bd\u03bf\u03c5", "vou"),  # Greek nu omicron upsilon
     ],

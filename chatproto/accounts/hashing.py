@@ -12,6 +12,7 @@ those threads' share of the CPU.
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Final
 
@@ -27,10 +28,12 @@ from chatproto.accounts.workers import Workers
 MEMORY_KIB: Final = 19 * 1024
 ITERATIONS: Final = 2
 LANES: Final = 1
-#: Threads hashing at once (each holds MEMORY_KIB while it works).
-THREADS: Final = 2
-#: Hashes queued or running at most; more are refused at once (L{WorkersBusy}).
-MAX_WAITING: Final = 256
+#: Threads hashing at once (each holds MEMORY_KIB while it works): one core is left to
+#: the reactor, at most 8 are used.
+THREADS: Final = max(1, min(8, (os.cpu_count() or 2) - 1))
+#: Hashes queued or running at most (about two seconds of work per thread); more are
+#: refused at once (L{WorkersBusy}).
+MAX_WAITING: Final = 64 * THREADS
 
 
 def password_hasher() -> PasswordHasher:
