@@ -4,6 +4,7 @@
     chatproto-accounts --db FILE passwd NAME   # set NAME's password (a reset)
     chatproto-accounts --db FILE del NAME      # drop NAME's account
     chatproto-accounts --db FILE list          # every account, one a line
+    chatproto-accounts --redis URL ...         # the same on the accounts kept in Redis
 
 `add` and `passwd` read the password from the first line of standard input, or ask
 for it twice without echo on a terminal; any password of 1 to 1024 bytes is taken.
@@ -23,13 +24,20 @@ from typing import TextIO
 
 from twisted.internet import task
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorFromThreads
+from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 
 from chatproto.accounts.hashing import PasswordHashing
 from chatproto.accounts.passwords import MAX_GIVEN_BYTES, can_be_given
 from chatproto.accounts.sqlite import SQLiteAccountStore, UnusableDatabase
 from chatproto.core.nicknames import InvalidNickname, nickname_key, validate_nickname
-from chatproto.seams.accounts import AccountExists, NoSuchAccount
+from chatproto.seams.accounts import AccountExists, IAccountStore, NoSuchAccount
+from chatproto.seams.redis.accounts import RedisAccountStore
+from chatproto.seams.redis.address import RedisAddress, parse_redis_url
+from chatproto.seams.redis.client import RedisUnavailable
+
+
+class Reactor(IReactorFromThreads, IReactorTime):
+    """What the tool needs of the reactor (for type checking only)."""
 
 
 class ToolError(Exception):
@@ -53,12 +61,22 @@ def read_password(stdin: TextIO, name: str) -> str:
     return password
 
 
-async def run(reactor: IReactorFromThreads, arguments: argparse.Namespace, stdin: TextIO) -> str:
-    """Carry out the command in C{arguments}; return what to print (raise L{ToolError})."""
+async def open_store(reactor: Reactor, arguments: argparse.Namespace) -> IAccountStore:
+    """The store C{--db} or C{--redis} names (raise L{ToolError})."""
+    if arguments.redis is not None:
+        try:
+            return await RedisAccountStore.open(arguments.redis, reactor)
+        except RedisUnavailable as e:
+            raise ToolError(f"cannot reach Redis at {arguments.redis}: {e}") from None
     try:
-        store = await SQLiteAccountStore.open(reactor, arguments.db)
+        return await SQLiteAccountStore.open(reactor, arguments.db)
     except (UnusableDatabase, sqlite3.Error, OSError) as e:
         raise ToolError(f"cannot use {arguments.db}: {e}") from None
+
+
+async def run(reactor: Reactor, arguments: argparse.Namespace, stdin: TextIO) -> str:
+    """Carry out the command in C{arguments}; return what to print (raise L{ToolError})."""
+    store = await open_store(reactor, arguments)
     hashing = PasswordHashing(reactor)
     hashing.startService()
     try:
@@ -69,13 +87,15 @@ async def run(reactor: IReactorFromThreads, arguments: argparse.Namespace, stdin
         raise ToolError(f"no account is named {arguments.name!r}") from None
     except sqlite3.Error as e:
         raise ToolError(f"cannot use {arguments.db}: {e}") from None
+    except RedisUnavailable as e:
+        raise ToolError(f"lost Redis at {arguments.redis}: {e}") from None
     finally:
         hashing.stopService()
         await store.close()
 
 
 async def _command(
-    store: SQLiteAccountStore,
+    store: IAccountStore,
     hashing: PasswordHashing,
     arguments: argparse.Namespace,
     stdin: TextIO,
@@ -109,7 +129,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chatproto-accounts", description="Look after the chat server's accounts."
     )
-    parser.add_argument("--db", required=True, metavar="FILE", help="the account database")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", metavar="FILE", help="the account database (SQLite)")
+    where.add_argument(
+        "--redis", type=_redis_url, metavar="URL", help="the accounts kept in this Redis"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for command, what in (
         ("add", "register NAME (the password: stdin's first line, or asked for)"),
@@ -121,11 +145,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _redis_url(text: str) -> RedisAddress:
+    """argparse type of --redis: a URL as the server's --redis takes it."""
+    try:
+        return parse_redis_url(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line and exit: 0 on success, 1 on failure, 2 on misuse."""
     arguments = _parser().parse_args(argv)
 
-    async def command(reactor: IReactorFromThreads) -> None:
+    async def command(reactor: Reactor) -> None:
         try:
             sys.stdout.write(await run(reactor, arguments, sys.stdin))
         except ToolError as e:

@@ -13,89 +13,9 @@ from twisted.internet import reactor
 
 from chatproto.accounts import sqlite as sqlite_store
 from chatproto.accounts.sqlite import SCHEMA_VERSION, SQLiteAccountStore, UnusableDatabase
-from chatproto.seams.accounts import Account, AccountExists, IAccountStore, NoSuchAccount
+from chatproto.seams.accounts import Account
 
 CYRILLIC_ALICE = "\u0430lice"
-
-
-def test_the_store_provides_the_seam(store: SQLiteAccountStore) -> None:
-    assert IAccountStore.providedBy(store)
-
-
-@pytest_twisted.ensureDeferred
-async def test_an_added_account_is_found_by_its_key(store: SQLiteAccountStore) -> None:
-    await store.add("Alice", "hash-1")
-    assert await store.find("Alice") == Account("Alice", "hash-1")
-    assert await store.find("ALICE") == Account("Alice", "hash-1")
-    assert await store.find("\uff21lice") == Account("Alice", "hash-1")  # full-width A
-    assert await store.find("bob") is None
-
-
-@pytest_twisted.ensureDeferred
-async def test_a_lookalike_belongs_to_the_account_it_looks_like(store: SQLiteAccountStore) -> None:
-    await store.add("alice", "hash-1")
-    assert await store.find(CYRILLIC_ALICE) == Account("alice", "hash-1")
-    assert await store.find("a1ice") == Account("alice", "hash-1")
-
-
-@pytest_twisted.ensureDeferred
-async def test_a_colliding_name_cannot_be_registered(store: SQLiteAccountStore) -> None:
-    await store.add("alice", "hash-1")
-    for name in ("Alice", CYRILLIC_ALICE):
-        with pytest.raises(AccountExists) as refused:
-            await store.add(name, "hash-2")
-        assert refused.value.args == ("alice",)
-    assert await store.names() == ["alice"]
-
-
-@pytest_twisted.ensureDeferred
-async def test_names_lists_every_account(store: SQLiteAccountStore) -> None:
-    for name in ("carol", "Bob", "alice"):
-        await store.add(name, "h")
-    assert await store.names() == ["alice", "Bob", "carol"]
-
-
-@pytest_twisted.ensureDeferred
-async def test_a_hash_is_replaced(store: SQLiteAccountStore) -> None:
-    await store.add("alice", "old")
-    await store.set_password_hash("ALICE", "new")
-    assert await store.find("alice") == Account("alice", "new")
-
-
-@pytest_twisted.ensureDeferred
-async def test_a_rehash_does_not_undo_a_change_made_meanwhile(store: SQLiteAccountStore) -> None:
-    await store.add("alice", "old")
-    await store.set_password_hash("alice", "changed by the operator")
-    await store.set_password_hash("alice", "rehashed old", replacing="old")
-    assert await store.find("alice") == Account("alice", "changed by the operator")
-    await store.set_password_hash("alice", "rehashed", replacing="changed by the operator")
-    assert await store.find("alice") == Account("alice", "rehashed")
-
-
-@pytest_twisted.ensureDeferred
-async def test_an_account_is_deleted(store: SQLiteAccountStore) -> None:
-    await store.add("alice", "h")
-    await store.delete("Alice")
-    assert await store.find("alice") is None
-    assert await store.names() == []
-
-
-@pytest_twisted.ensureDeferred
-async def test_a_lookalike_name_changes_or_deletes_nothing(store: SQLiteAccountStore) -> None:
-    await store.add("alice", "h")
-    with pytest.raises(NoSuchAccount):
-        await store.set_password_hash(CYRILLIC_ALICE, "other")
-    with pytest.raises(NoSuchAccount):
-        await store.delete(CYRILLIC_ALICE)
-    assert await store.find("alice") == Account("alice", "h")
-
-
-@pytest_twisted.ensureDeferred
-async def test_no_such_account_to_change_or_delete(store: SQLiteAccountStore) -> None:
-    with pytest.raises(NoSuchAccount):
-        await store.set_password_hash("nobody", "h")
-    with pytest.raises(NoSuchAccount):
-        await store.delete("nobody")
 
 
 def _mode(path: Path) -> int:
