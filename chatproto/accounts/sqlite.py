@@ -98,8 +98,9 @@ class SQLiteAccountStore:
     def close(self) -> Deferred[None]:
         """Close the file, then stop the worker thread."""
 
-        def stop(result: None) -> None:
+        def stop(result: _T) -> _T:
             self._workers.stop()
+            return result
 
         return self._workers.run(self._close).addBoth(stop)
 
