@@ -549,15 +549,12 @@ class Hall:
         @raise PacketRejected: C{bad-room}, C{not-in-room}.
         """
         room = self._member_room(member, room_name)
-        history, batcher = room.history, room.batcher
-        assert history is not None and batcher is not None
-        # Not past what the room has shown: newer messages reach the asker live.
-        shown = batcher.replay_limit()
+        history = room.history
+        assert history is not None
 
         def answered(records: list[Stored]) -> None:
             if member.key is None or self._members.get(member.key) is not member:
                 return
-            records = [entry for entry in records if entry[0] <= shown]
             self.catch_up(member)
             codec = member.codec
             summary = notice(
@@ -577,7 +574,31 @@ class Hall:
             self.send_error(member, ErrorCode.UNAVAILABLE, "History cannot be read now")
             return None
 
-        history.page(before, since, limit).addCallbacks(answered, refused)
+        self.history_page(member, room_name, before, since, limit).addCallbacks(answered, refused)
+
+    def history_page(
+        self,
+        member: IMember,
+        room_name: str | None,
+        before: int | None,
+        since: int | None,
+        limit: int,
+    ) -> Deferred[list[Stored]]:
+        """Up to C{limit} retained messages of a room C{member} is in (see
+        L{IHistoryStore.page}), none newer than what the room has shown: newer ones
+        reach it live. A door that answers `history` in its own way reads this.
+
+        @raise PacketRejected: C{bad-room}, C{not-in-room}.
+        """
+        room = self._member_room(member, room_name)
+        history, batcher = room.history, room.batcher
+        assert history is not None and batcher is not None
+        shown = batcher.replay_limit()
+
+        def cut(records: list[Stored]) -> list[Stored]:
+            return [entry for entry in records if entry[0] <= shown]
+
+        return history.page(before, since, limit).addCallback(cut)
 
     # -- messages --------------------------------------------------------
 

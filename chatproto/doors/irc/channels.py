@@ -83,19 +83,25 @@ def join(session: IrcSession, message: Message) -> None:
     if channels is None:
         return
     replies, me, hall = session.door.replies, session.nickname, session.hall
+    # The entrance of one room answers a labelled JOIN; of several, an ACK does.
+    label = session.take_label() if len(channels) == 1 else None
     for name in channels:
         try:
             present = hall.room_named(name)
             if present is not None and _is_in(session, present):
                 continue
+            session.entrance_label, label = label, None
             hall.join_room(session, name, None)
         except PacketRejected as rejected:
+            label, session.entrance_label = session.entrance_label, None
             if rejected.code is ErrorCode.TOO_MANY_ROOMS:
-                session.reply([replies.too_many_channels(me, name, rejected.detail)])
+                session.reply([replies.too_many_channels(me, name, rejected.detail)], label)
             elif rejected.code is ErrorCode.BAD_ROOM:
-                session.reply([replies.no_such_channel(me, name, rejected.detail)])
+                session.reply([replies.no_such_channel(me, name, rejected.detail)], label)
             else:
                 raise
+    if label is not None:  # in the room already: nothing to answer
+        session.reply([], label)
 
 
 def part(session: IrcSession, message: Message) -> None:

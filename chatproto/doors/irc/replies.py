@@ -130,6 +130,8 @@ TARGMAX: Final[Mapping[str, int]] = {
 #: outside it (there is nobody outside it), only members speak, and nobody sets the topic.
 USER_MODES: Final = "i"
 CHANNEL_MODES: Final = "nt"
+#: The most messages one CHATHISTORY answers (the `history` command's limit, section 12).
+MAX_HISTORY_LIMIT: Final = 100
 #: The longest channel name, in code points: C{#} and a room name's 32 (section 12).
 CHANNELLEN: Final = 33
 
@@ -149,8 +151,10 @@ def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
         f"CHANLIMIT={CHANNEL_PREFIX}:{limit or ''}",
         f"CHANMODES=,,,{CHANNEL_MODES}",
         f"CHANNELLEN={CHANNELLEN}",
+        f"CHATHISTORY={MAX_HISTORY_LIMIT}",
         f"CHANTYPES={CHANNEL_PREFIX}",
         "CLIENTTAGDENY=*",
+        "MSGREFTYPES=msgid,timestamp",
         f"NETWORK={NETWORK}",
         f"NICKLEN={MAX_NICKNAME_CODE_POINTS}",
         "PREFIX=",
@@ -391,6 +395,10 @@ class Replies:
         return self.numeric(
             ERR_ERRONEUSNICKNAME, me, nickname, text=f"Erroneous nickname: {reason}"
         )
+
+    def fail(self, command: str, code: str, description: str, *context: str) -> Message:
+        """An IRCv3 standard reply: C{FAIL <command> <code> [context...] :description}."""
+        return self._say("FAIL", command, code, *context, description, force_trailing=True)
 
     def invalid_utf8(self, command: str) -> Message:
         """The IRCv3 standard reply to a line that is not UTF-8."""

@@ -34,6 +34,7 @@ from chatproto.core.member import CloseReason, ILink, LeaveReason
 from chatproto.core.messages import check_message
 from chatproto.core.nicknames import nickname_key
 from chatproto.doors.irc.channels import CHANNEL_COMMANDS, existing_room, mode, topic_of
+from chatproto.doors.irc.chathistory import chathistory
 from chatproto.doors.irc.codec import IrcCodec, codec_for, wire
 from chatproto.doors.irc.commands import NOTICE, LocalCommands, read_chat, targets_of
 from chatproto.doors.irc.framing import Overlong
@@ -43,6 +44,7 @@ from chatproto.doors.irc.identity import (
     looks_like_channel,
     mask_matches,
 )
+from chatproto.doors.irc.labels import label_of, labelled
 from chatproto.doors.irc.mapping import channel_of, replay_lines
 from chatproto.doors.irc.message import (
     InvalidUtf8,
@@ -100,6 +102,10 @@ class IrcSession(Connection):
     _idle_watch: IDelayedCall | None = None
     #: What WHO and WHOIS show of this client, once registered.
     identity: MemberIdentity | None = None
+    #: The label of the command being handled, until its answer is written.
+    _label: str | None = None
+    #: The label of a JOIN whose answer is the room's entrance.
+    entrance_label: str | None = None
 
     def __init__(self, hall: Hall, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
         super().__init__(hall, link, codec_for(door.server, frozenset()), peer, host)
@@ -110,6 +116,7 @@ class IrcSession(Connection):
         #: The ERROR lines a BYE close ends with (QUIT's own text).
         self._farewell: list[Message] = []
         self._quits = QuitFilter()
+        self._batches = 0
 
     def start(self) -> bool:
         """Admit the client (the server speaks only when spoken to), or refuse it."""
@@ -155,13 +162,28 @@ class IrcSession(Connection):
         except MalformedMessage:
             return [replies.numeric(ERR_UNKNOWNCOMMAND, self.registration.me, "*")]
 
-    def reply(self, messages: Sequence[Message]) -> None:
-        """Write replies after everything the client is owed."""
+    def reply(self, messages: Sequence[Message], label: str | None = None) -> None:
+        """Write replies after everything the client is owed: the answer to the command
+        being handled, labelled when it carried a label (or with C{label}, the label an
+        answer that came later carries; L{take_label})."""
+        if label is None:
+            label = self.take_label()
+        if label is not None:
+            server, capabilities = self.door.server, self.registration.capabilities
+            messages = labelled(
+                messages, label, server.name, self.next_batch_reference(), capabilities
+            )
         if not messages:
             return
         if self.state is ConnectionState.JOINED:
             self.hall.catch_up(self)
         self.send(wire(messages))
+
+    def take_label(self) -> str | None:
+        """The label of the command being handled, which its answer must carry: the
+        caller answers it (with L{reply}), later perhaps; None when it had none."""
+        label, self._label = self._label, None
+        return label
 
     # -- registration --------------------------------------------------------
 
@@ -219,11 +241,33 @@ class IrcSession(Connection):
             yield self.codec.encode(record)
 
     def enter_room(self, replay: Deferred[Iterator[bytes]], welcome: bytes) -> None:
-        """The client joined another room: its JOIN, topic and names, then its replay."""
-        self._stream_in_order(replay, lambda records: self._room_entrance(records, welcome))
+        """The client joined another room: its JOIN, topic and names, then its replay
+        (labelled as the answer to a labelled JOIN, L{entrance_label})."""
+        label, self.entrance_label = self.entrance_label, None
+        self._stream_in_order(replay, lambda records: self._room_entrance(records, welcome, label))
 
-    def _room_entrance(self, replay: Iterator[bytes], welcome: bytes) -> Iterator[bytes]:
-        """A room's JOIN, topic (332 and 333, or nothing) and names, then its replay."""
+    def _room_entrance(
+        self, replay: Iterator[bytes], welcome: bytes, label: str | None = None
+    ) -> Iterator[bytes]:
+        """A room's JOIN, topic (332 and 333, or nothing) and names, then its replay; in
+        a labelled-response batch, with C{label}."""
+        if label is not None:  # the replay is bounded (--history-replay): one answer
+            messages = [*self._room_lines(replay, welcome)]
+            yield wire(
+                labelled(
+                    messages,
+                    label,
+                    self.door.server.name,
+                    self.next_batch_reference(),
+                    self.registration.capabilities,
+                )
+            )
+            return
+        for message in self._room_lines(replay, welcome):
+            yield serialise(message)
+
+    def _room_lines(self, replay: Iterator[bytes], welcome: bytes) -> Iterator[Message]:
+        """A room's JOIN, topic and names, then its replay, as messages."""
         replies, server = self.door.replies, self.door.server
         packet: dict[str, Any] = json.loads(welcome)
         channel = channel_of(packet, server.channel)
@@ -232,11 +276,15 @@ class IrcSession(Connection):
         if packet.get("truncated") and room is not None:  # too big to list in the welcome
             users = self.hall.users_of(room)
         topic = topic_of(room) if room is not None else RoomTopic(packet.get("topic", ""))
-        yield wire(replies.join_burst(self.nickname, channel, users, topic))
+        yield from replies.join_burst(self.nickname, channel, users, topic)
         records = (json.loads(record) for record in replay)
         capabilities = self.registration.capabilities
-        for message in replay_lines(records, server.name, channel, capabilities):
-            yield serialise(message)
+        yield from replay_lines(records, server.name, channel, capabilities)
+
+    def next_batch_reference(self) -> str:
+        """A batch reference this client has not seen yet (the replay's is C{history})."""
+        self._batches += 1
+        return f"b{self._batches}"
 
     def send(self, data: bytes) -> None:
         """Write bytes, with one QUIT per quitter however many rooms it shared with
@@ -250,6 +298,7 @@ class IrcSession(Connection):
         if message.command == "MODE" and message.params and looks_like_channel(message.params[0]):
             handler = mode
         commands = self.door.commands
+        self._label = label_of(message, self.registration.capabilities)
         try:
             if handler is not None:
                 handler(self, message)
@@ -259,6 +308,8 @@ class IrcSession(Connection):
                 raise PacketRejected(ErrorCode.UNKNOWN_COMMAND, f"{message.command} is unknown")
         except PacketRejected as rejected:
             self.reject(rejected.code, rejected.detail)
+        if self._label is not None and self.state is ConnectionState.JOINED:
+            self.reply([])  # nothing answered it (yet): ACK
 
     def reject(self, code: ErrorCode, detail: str, **extra: Any) -> None:
         """Answer a refused command with its numeric, or a server NOTICE naming the code
@@ -419,6 +470,7 @@ class IrcSession(Connection):
 _HANDLERS: Final[dict[str, Callable[[IrcSession, Message], None]]] = {
     **CHANNEL_COMMANDS,
     "CAP": IrcSession._cap,
+    "CHATHISTORY": chathistory,
     "NOTICE": IrcSession._chat,
     "PRIVMSG": IrcSession._chat,
     "QUIT": IrcSession._quit,
