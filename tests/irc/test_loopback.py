@@ -55,7 +55,8 @@ async def test_registration_capabilities_and_replay(doors: Doors) -> None:
     alice = await connect_irc(doors.irc_port)
     alice.send("CAP LS 302")
     assert await alice.next() == (
-        ":irc.test CAP * LS :batch draft/chathistory echo-message labeled-response message-tags multi-prefix server-time"
+        ":irc.test CAP * LS :batch draft/chathistory echo-message"
+        " labeled-response message-tags multi-prefix server-time"
     )
     alice.send("NICK alice", "USER alice 0 * :Alice", "CAP REQ :server-time batch")
     assert await alice.next() == ":irc.test CAP * ACK :server-time batch"

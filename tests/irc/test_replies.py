@@ -44,7 +44,8 @@ class WelcomeTests(SynchronousTestCase):
                 ":irc.test 003 alice :This server was created 2026-11-24T03:00:00.000Z",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=,,,nt"
-                " CHANNELLEN=33 CHATHISTORY=100 CHANTYPES=# CLIENTTAGDENY=* MSGREFTYPES=msgid,timestamp"
+                " CHANNELLEN=33 CHATHISTORY=100 CHANTYPES=# CLIENTTAGDENY=*"
+                " MSGREFTYPES=msgid,timestamp"
                 " NETWORK=chatproto NICKLEN=32 PREFIX="
                 " TARGMAX=JOIN:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",

@@ -51,7 +51,8 @@ class RegistrationTests(SynchronousTestCase):
                 ":irc.test 003 alice :This server was created today",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
                 ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=,,,nt"
-                " CHANNELLEN=33 CHATHISTORY=100 CHANTYPES=# CLIENTTAGDENY=* MSGREFTYPES=msgid,timestamp"
+                " CHANNELLEN=33 CHATHISTORY=100 CHANTYPES=# CLIENTTAGDENY=*"
+                " MSGREFTYPES=msgid,timestamp"
                 " NETWORK=chatproto NICKLEN=32 PREFIX="
                 " TARGMAX=JOIN:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",
@@ -92,7 +93,8 @@ class RegistrationTests(SynchronousTestCase):
         self.assertEqual(
             alice.lines(),
             [
-                ":irc.test CAP * LS :batch draft/chathistory echo-message labeled-response message-tags multi-prefix server-time"
+                ":irc.test CAP * LS :batch draft/chathistory echo-message"
+                " labeled-response message-tags multi-prefix server-time"
             ],
         )
         alice.send("CAP REQ :server-time sasl", "CAP REQ :server-time")
