@@ -426,6 +426,11 @@ class Hall:
         """The default room's members' nicknames as JSON strings, in join order."""
         return list(self._users(self.default_room))
 
+    def everyone(self) -> list[bytes]:
+        """Every joined member's nickname (every node's, whatever its rooms) as a JSON
+        string, in join order."""
+        return list(self._presence.listed())
+
     # -- rooms -----------------------------------------------------------
 
     def _member_room(self, member: IMember, room_name: str | None) -> Room:

@@ -257,6 +257,8 @@ class NoAutojoinTests(SynchronousTestCase):
         self.assertEqual(alice.lines(), [])
         bob.send_json({"command": "who"})
         self.assertEqual(bob.received()[-1]["users"], ["bob"])
+        alice.send("WHOIS bob")  # in no room together: still known
+        self.assertEqual(alice.lines()[0], ":irc.test 311 alice bob bob chatproto * :bob")
         alice.send("JOIN #chat")
         self.assertEqual(alice.lines()[:1], [":alice!alice@chatproto JOIN #chat"])
         self.assertEqual(bob.events(), ["join"])

@@ -398,8 +398,8 @@ class IrcSession(Connection):
         self.reply(replies.whois(self.nickname, target, identity))
 
     def _members(self) -> list[str]:
-        """Every member's display nickname, of every door, in join order."""
-        return [json.loads(name) for name in self.hall.nicknames()]
+        """Every member's display nickname, of every door and room, in join order."""
+        return [json.loads(name) for name in self.hall.everyone()]
 
     def _identity_of(self, nickname: str) -> MemberIdentity:
         """What USER said for an IRC client on this node; the nickname for anyone else
