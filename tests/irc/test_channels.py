@@ -262,3 +262,23 @@ class NoAutojoinTests(SynchronousTestCase):
         alice.send("JOIN #chat")
         self.assertEqual(alice.lines()[:1], [":alice!alice@chatproto JOIN #chat"])
         self.assertEqual(bob.events(), ["join"])
+
+
+class QuitAfterNamesTests(SynchronousTestCase):
+    """A quitter seen again only in the names of a room one enters quits visibly again."""
+
+    def test_quit_again_after_names(self) -> None:
+        room, _, _ = make_room()
+        alice = FakeIrcClient(room)
+        alice.register("alice")
+        bob = FakeIrcClient(room, alice.factory)
+        bob.register("bob")
+        bob.send("QUIT")
+        self.assertIn(":bob!bob@chatproto QUIT :Quit", alice.lines())
+        bob = FakeIrcClient(room, alice.factory)
+        bob.register("bob")
+        bob.send("JOIN #rust")
+        alice.send("PART #chat", "JOIN #rust")  # sees bob in #rust's names only
+        alice.lines()
+        bob.send("QUIT")
+        self.assertEqual(alice.lines(), [":bob!bob@chatproto QUIT :Quit"])

@@ -5,15 +5,16 @@ once, however many channels it shares with the quitter (section 10).
 The hall gives every room's `leave` of one departure the same timestamp; the codec
 writes each as the same QUIT line but for its C{@time} tag. L{QuitFilter} sits on one
 client's output: it lets the first QUIT of a nickname through and drops the next ones
-until that nickname is seen joining again (a JOIN line from it), which it must before
-it can quit again. It remembers at most L{REMEMBERED_QUITTERS} nicknames, the newest:
-the rooms' leaves of one departure arrive together, so a forgotten one costs at most
-a repeated QUIT.
+until that nickname is seen joining again (a JOIN line from it, or in the names of a
+room the client enters), which it must be before it can quit again. It remembers at
+most L{REMEMBERED_QUITTERS} nicknames, the newest: the rooms' leaves of one departure
+arrive together, so a forgotten one costs at most a repeated QUIT.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Final
 
 #: Quitters one client's filter remembers (a bound: docs/irc.md).
@@ -38,6 +39,12 @@ class QuitFilter:
 
     def __init__(self) -> None:
         self._quitters: OrderedDict[bytes, None] = OrderedDict()
+
+    def seen(self, nicknames: Iterable[str]) -> None:
+        """C{nicknames} are in a room the client enters: a QUIT of theirs is news again."""
+        if self._quitters:
+            for nickname in nicknames:
+                self._quitters.pop(nickname.encode("utf-8"), None)
 
     def filter(self, data: bytes) -> bytes:
         """C{data} (whole lines) without the QUITs of nicknames already shown quitting."""

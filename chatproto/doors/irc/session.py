@@ -276,6 +276,7 @@ class IrcSession(Connection):
         if packet.get("truncated") and room is not None:  # too big to list in the welcome
             users = self.hall.users_of(room)
         topic = topic_of(room) if room is not None else RoomTopic(packet.get("topic", ""))
+        self._quits.seen(users)
         yield from replies.join_burst(self.nickname, channel, users, topic)
         records = (json.loads(record) for record in replay)
         capabilities = self.registration.capabilities
