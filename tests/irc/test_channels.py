@@ -7,6 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.doors.irc.identity import ServerInfo
 from chatproto.doors.irc.protocol import IrcFactory
+from chatproto.service import Options
 from tests.fakes import FakeClient, MemoryHistory, make_room
 from tests.irc.fakes import FakeIrcClient
 
@@ -243,6 +244,26 @@ class ChannelTests(SynchronousTestCase):
 
 class NoAutojoinTests(SynchronousTestCase):
     """--no-irc-autojoin: registration joins no room."""
+
+    def test_the_options_reach_the_door(self) -> None:
+        options = Options()
+        history = self.mktemp()
+        options.parseOptions(["--history-file", history, "--irc-port", "tcp:0"])
+        self.assertEqual(
+            (options.irc_server().autojoin, options.irc_server().max_rooms_per_member),
+            (True, 20),
+        )
+        options = Options()
+        options.parseOptions(
+            [
+                *("--history-file", history, "--irc-port", "tcp:0"),
+                *("--no-irc-autojoin", "--max-rooms-per-member", "5"),
+            ]
+        )
+        self.assertEqual(
+            (options.irc_server().autojoin, options.irc_server().max_rooms_per_member),
+            (False, 5),
+        )
 
     def test_registration_joins_nothing(self) -> None:
         room, _, _ = make_room(MemoryHistory())
