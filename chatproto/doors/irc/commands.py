@@ -31,8 +31,6 @@ from chatproto.doors.irc.replies import (
     Replies,
 )
 
-#: Mode strings that ask for the (empty) ban list rather than change anything.
-_BAN_LIST_QUERIES: Final = frozenset({"b", "+b"})
 #: A change of one's own modes: signs and letters (C{+i}, C{-i}, C{i}).
 _MODE_CHANGE: Final = re.compile(r"([+-]?)([A-Za-z]+)")
 NOTICE: Final = "NOTICE"
