@@ -119,6 +119,7 @@ class Options(usage.Options):
 
     optFlags: list[list[Any]] = [
         ["log-addresses", None, "Log the peer address with joins and leaves"],
+        ["no-irc-autojoin", None, "Do not join IRC clients to the default room at registration"],
     ]
 
     compData = usage.Completions(optActions={"fsync": usage.CompleteList(list(FSYNC_POLICIES))})
@@ -184,7 +185,13 @@ class Options(usage.Options):
     def irc_server(self) -> ServerInfo:
         """What the IRC door says about itself (docs/irc.md)."""
         created = time.strftime("%a %b %d %Y at %H:%M:%S UTC", time.gmtime())
-        return ServerInfo(self["irc-server-name"], created, self["default-room"])
+        return ServerInfo(
+            self["irc-server-name"],
+            created,
+            self["default-room"],
+            max_rooms_per_member=self["max-rooms-per-member"],
+            autojoin=not self["no-irc-autojoin"],
+        )
 
     def keepalive(self) -> Keepalive:
         """How accepted TCP connections probe a silent peer (docs/protocol.md section 2)."""

@@ -69,6 +69,7 @@ class OptionsTests(SynchronousTestCase):
                 "keepalive-interval": 10,
                 "keepalive-count": 5,
                 "log-addresses": 0,
+                "no-irc-autojoin": 0,
                 "redis": None,
                 "redis-ca": None,
                 "node-timeout": 10.0,

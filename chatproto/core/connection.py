@@ -240,6 +240,9 @@ class Connection:
 
     # -- leaving -------------------------------------------------------------
 
+    #: What the member said on leaving (an IRC QUIT text), relayed with its `leave`.
+    leave_text = ""
+
     def leave(self) -> None:
         """BYE: deliver what the member is owed, free the nickname, close."""
         self.state = ConnectionState.CLOSED
@@ -247,7 +250,7 @@ class Connection:
 
     def _part(self) -> None:
         # Closed once the nickname is free everywhere, so its owner can take it back at once.
-        left = self.hall.leave(self, LeaveReason.BYE)
+        left = self.hall.leave(self, LeaveReason.BYE, self.leave_text)
         left.addCallback(lambda _: self.close())
         left.addErrback(self._close_failed)
 

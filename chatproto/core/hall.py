@@ -130,13 +130,21 @@ class Hall:
         return not self._presence.is_held(nickname_key(nickname))
 
     def join(
-        self, member: Connection, nickname: str, since: int | None, token: str | None = None
+        self,
+        member: Connection,
+        nickname: str,
+        since: int | None,
+        token: str | None = None,
+        *,
+        into_default: bool = True,
     ) -> Deferred[bool]:
         """Make C{member} joined as C{nickname} (valid, docs/protocol.md section 3) if
         the nickname is free, or held by the connection whose resume token is C{token},
         on this node or another (that one is closed without a leave notice and this
         one takes its place in every room, with no join notice). Fires with whether it
-        joined. A joined member is in the default room."""
+        joined. A joined member is in the default room, unless not C{into_default} (an
+        IRC client with --no-irc-autojoin: it joins rooms itself, and its entrance has
+        an empty replay)."""
         key = nickname_key(nickname)
         resume_token = secrets.token_urlsafe(RESUME_TOKEN_BYTES)
         current = self._members.get(key)
@@ -155,7 +163,9 @@ class Hall:
             if member.state is not ConnectionState.CHOOSING:  # it left while we asked
                 self._presence.release(key)
                 return False
-            self._accept(member, key, nickname, since, resume_token, announce=True)
+            self._accept(
+                member, key, nickname, since, resume_token, announce=True, into_default=into_default
+            )
             return True
 
         def taken_over(held_as: bytes | None) -> Deferred[bool] | bool:
@@ -227,6 +237,7 @@ class Hall:
         resume_token: str,
         announce: bool,
         rooms: dict[str, Room] | None = None,
+        into_default: bool = True,
     ) -> None:
         """Make C{member} joined: the default room's replay and welcome, then (a resumed
         member) the welcome of each other room of C{rooms}, which it takes over."""
@@ -238,6 +249,9 @@ class Hall:
         default = self.default_room
         batcher = default.batcher
         assert batcher is not None
+        if not into_default:
+            self._accept_outside(member, key)
+            return
         # Before it becomes a member: with fsync=always this flushes, and a
         # choosing client may hear nothing before READY.
         batcher.joined(member)
@@ -257,12 +271,25 @@ class Hall:
         member.enter(default.replay(since, self.config.history_replay, last_id), welcome, tail)
         if announce or was_outside:
             self._announce_join(default, member)
+        self._log_joined(member)
+
+    def _log_joined(self, member: IMember) -> None:
         self.log.info(
             "{nickname} joined{address}",
-            nickname=nickname,
+            nickname=member.nickname,
             address=self._address_of(member),
             event_kind="join",
         )
+
+    def _accept_outside(self, member: Connection, key: str) -> None:
+        """Make C{member} joined in no room: its entrance has no replay, and nobody is
+        told (it is outside the default room, as after parting it)."""
+        self._members[key] = member
+        self._outside_default.add(member.encoded_nickname)
+        welcome = self._welcome(self.default_room, member, None)
+        tail = [self._shutdown_notice()] if self._shutdown_at is not None else []
+        member.enter(succeed(iter(())), welcome, tail)
+        self._log_joined(member)
 
     def _add_member(self, room: Room, member: IMember) -> None:
         """Put C{member} in C{room} (in the place of the member it resumes, if any)."""
@@ -325,19 +352,23 @@ class Hall:
             event = event._replace(room_key=room.key)
         self._hub.publish(event)
 
-    def leave(self, member: IMember, reason: LeaveReason) -> Deferred[None]:
-        """Free C{member}'s nickname at once and tell each of its rooms why it left; fires
-        once the nickname is free on every node (at once with one node)."""
+    def leave(self, member: IMember, reason: LeaveReason, text: str = "") -> Deferred[None]:
+        """Free C{member}'s nickname at once and tell each of its rooms why it left (with
+        the C{text} it gave, if any); fires once the nickname is free on every node (at
+        once with one node). Every room's `leave` carries the same timestamp, so that a
+        door showing one leave per member (IRC's QUIT) can tell them for one."""
         key = member.key
         if key is None or self._members.get(key) is not member:
             return succeed(None)
         del self._members[key]
         released = self._presence.release(key)
         nickname = member.nickname
+        timestamp = self.timestamp()
         for room in list(member.rooms.values()):
             self._forget_member(room, member)
             if not self._closing:
-                self._announce_leave(room, nickname, reason)
+                record = self._leave_notice(room, nickname, reason, text, timestamp)
+                self._publish_in(room, RoomEvent(record))
         self._outside_default.discard(member.encoded_nickname)
         self.log.info(
             "{nickname} left ({reason}){address}",
@@ -348,9 +379,27 @@ class Hall:
         )
         return released
 
-    def _leave_notice(self, room: Room, nickname: str, reason: LeaveReason) -> bytes:
-        text = f"{nickname} left" if room.default else f"{nickname} left {room.name}"
-        return notice(self.timestamp(), "leave", text, user=nickname, reason=reason, **room.field)
+    def _leave_notice(
+        self,
+        room: Room,
+        nickname: str,
+        reason: LeaveReason,
+        text: str = "",
+        timestamp: str | None = None,
+    ) -> bytes:
+        """A `leave` notice; C{text}, what the leaver said (an IRC PART or QUIT text), is
+        its `text` field when there is one."""
+        message = f"{nickname} left" if room.default else f"{nickname} left {room.name}"
+        extra: dict[str, Any] = {"text": text} if text else {}
+        return notice(
+            timestamp or self.timestamp(),
+            "leave",
+            message,
+            user=nickname,
+            reason=reason,
+            **extra,
+            **room.field,
+        )
 
     def _announce_leave(self, room: Room, nickname: str, reason: LeaveReason) -> None:
         self._publish_in(room, RoomEvent(self._leave_notice(room, nickname, reason)))
@@ -376,6 +425,11 @@ class Hall:
     def nicknames(self) -> list[bytes]:
         """The default room's members' nicknames as JSON strings, in join order."""
         return list(self._users(self.default_room))
+
+    def everyone(self) -> list[bytes]:
+        """Every joined member's nickname (every node's, whatever its rooms) as a JSON
+        string, in join order."""
+        return list(self._presence.listed())
 
     # -- rooms -----------------------------------------------------------
 
@@ -434,24 +488,41 @@ class Hall:
         member.enter_room(replay, self._welcome(room, member, last_id))
         self._announce_join(room, member)
 
-    def part_room(self, member: IMember, room_name: str | None) -> None:
-        """Take C{member} out of a room: its members and C{member} get `leave` (`part`).
+    def part_room(self, member: IMember, room_name: str | None, text: str = "") -> None:
+        """Take C{member} out of a room: its members and C{member} get `leave` (`part`,
+        with C{text}, what it said on parting, if any).
 
         @raise PacketRejected: C{bad-room}, C{not-in-room}.
         """
         room = self._member_room(member, room_name)
-        record = self._leave_notice(room, member.nickname, LeaveReason.PART)
+        record = self._leave_notice(room, member.nickname, LeaveReason.PART, text)
         self.unicast(member, record)  # its receipt, after what the room owes it
         self._forget_member(room, member)
         self._publish_in(room, RoomEvent(record))
 
-    def list_rooms(self, member: IMember) -> None:
-        """Answer a `rooms` command: every room that exists, sorted by key (at most
-        L{MAX_LISTED_ROOMS})."""
-        listed = [
+    def rooms_listed(self) -> list[dict[str, Any]]:
+        """Every room that exists, sorted by key (at most L{MAX_LISTED_ROOMS}), each as
+        its `room`, how many `users` and its `topic`."""
+        return [
             {"room": room.name, "users": len(self._users(room)), "topic": room.topic}
             for room in self.registry.listed(MAX_LISTED_ROOMS)
         ]
+
+    def room_named(self, room_name: str) -> Room | None:
+        """The room C{room_name} names, if it exists (whoever is in it).
+
+        @raise PacketRejected: C{bad-room}.
+        """
+        return self.registry.rooms.get(_key_of(room_name)[1])
+
+    def users_of(self, room: Room) -> list[str]:
+        """The display nicknames of C{room}'s members, in join order."""
+        return [json.loads(name) for name in self._users(room)]
+
+    def list_rooms(self, member: IMember) -> None:
+        """Answer a `rooms` command: every room that exists, sorted by key (at most
+        L{MAX_LISTED_ROOMS})."""
+        listed = self.rooms_listed()
         text = f"{len(self.registry.rooms)} rooms"
         self.unicast(member, rooms_notice(self.timestamp(), text, listed))
 
@@ -464,8 +535,9 @@ class Hall:
         room = self._member_room(member, room_name)
         self.registry.save_topic(room, topic)
         nickname = member.nickname
+        room.topic_by, room.topic_at = nickname, self.timestamp()
         text = f"{nickname} set the topic of {room.name}"
-        record = notice(self.timestamp(), "topic", text, topic=topic, user=nickname, **room.field)
+        record = notice(room.topic_at, "topic", text, topic=topic, user=nickname, **room.field)
         self._publish_in(room, RoomEvent(record))
 
     def history(
@@ -482,15 +554,12 @@ class Hall:
         @raise PacketRejected: C{bad-room}, C{not-in-room}.
         """
         room = self._member_room(member, room_name)
-        history, batcher = room.history, room.batcher
-        assert history is not None and batcher is not None
-        # Not past what the room has shown: newer messages reach the asker live.
-        shown = batcher.replay_limit()
+        history = room.history
+        assert history is not None
 
         def answered(records: list[Stored]) -> None:
             if member.key is None or self._members.get(member.key) is not member:
                 return
-            records = [entry for entry in records if entry[0] <= shown]
             self.catch_up(member)
             codec = member.codec
             summary = notice(
@@ -510,7 +579,31 @@ class Hall:
             self.send_error(member, ErrorCode.UNAVAILABLE, "History cannot be read now")
             return None
 
-        history.page(before, since, limit).addCallbacks(answered, refused)
+        self.history_page(member, room_name, before, since, limit).addCallbacks(answered, refused)
+
+    def history_page(
+        self,
+        member: IMember,
+        room_name: str | None,
+        before: int | None,
+        since: int | None,
+        limit: int,
+    ) -> Deferred[list[Stored]]:
+        """Up to C{limit} retained messages of a room C{member} is in (see
+        L{IHistoryStore.page}), none newer than what the room has shown: newer ones
+        reach it live. A door that answers `history` in its own way reads this.
+
+        @raise PacketRejected: C{bad-room}, C{not-in-room}.
+        """
+        room = self._member_room(member, room_name)
+        history, batcher = room.history, room.batcher
+        assert history is not None and batcher is not None
+        shown = batcher.replay_limit()
+
+        def cut(records: list[Stored]) -> list[Stored]:
+            return [entry for entry in records if entry[0] <= shown]
+
+        return history.page(before, since, limit).addCallback(cut)
 
     # -- messages --------------------------------------------------------
 

@@ -29,6 +29,9 @@ class Room:
         self.key = key
         self.name = name
         self.topic = topic
+        #: Who set the topic, and when (RFC 3339), while this server has run; else "".
+        self.topic_by = ""
+        self.topic_at = ""
         self.default = default
         #: This node's members in this room by nickname key, in join order.
         self.members: dict[str, IMember] = {}

@@ -19,55 +19,24 @@ def answer(text: str, me: str = "alice") -> list[str]:
 
 
 class LocalCommandTests(SynchronousTestCase):
-    """JOIN, MODE, TOPIC, TIME, MOTD, PING, NICK, USER, PASS, TAGMSG."""
+    """A user's MODE, TIME, MOTD, PING, NICK, USER, PASS, TAGMSG (channels: test_channels)."""
 
     def test_room_commands_are_not_local(self) -> None:
         commands = LocalCommands(REPLIES)
-        for command in ["PRIVMSG", "NOTICE", "QUIT", "PART", "NAMES", "WHO", "WHOIS", "FOO"]:
+        for command in [
+            "PRIVMSG",
+            "NOTICE",
+            "QUIT",
+            "JOIN",
+            "PART",
+            "TOPIC",
+            "NAMES",
+            "LIST",
+            "WHO",
+            "WHOIS",
+            "FOO",
+        ]:
             self.assertFalse(commands.handles(command), command)
-
-    def test_join(self) -> None:
-        self.assertEqual(answer("JOIN #chat"), [])
-        self.assertEqual(answer("JOIN #CHAT"), [])
-        # One channel per client (CHANLIMIT=#:1): another is one too many; a name that is
-        # not a channel does not exist.
-        self.assertEqual(
-            answer("JOIN #other"),
-            [
-                ":irc.test 405 alice #other"
-                " :You have joined too many channels: this server has one room, #chat"
-            ],
-        )
-        self.assertEqual(
-            answer("JOIN #chat,#x,&y,#X key"),
-            [
-                ":irc.test 405 alice #x"
-                " :You have joined too many channels: this server has one room, #chat",
-                ":irc.test 403 alice &y :No such channel: this server has one room, #chat",
-            ],
-        )
-        self.assertEqual(
-            answer("JOIN #a,#b,#c,#d,#e"),
-            [
-                ":irc.test 407 alice #a,#b,#c,#d,#e"
-                " :Too many targets for JOIN (at most 4): nothing was done"
-            ],
-        )
-        self.assertEqual(answer("JOIN"), [":irc.test 461 alice JOIN :Not enough parameters"])
-
-    def test_channel_mode(self) -> None:
-        self.assertEqual(answer("MODE #chat"), [":irc.test 324 alice #chat +nt"])
-        self.assertEqual(
-            answer("MODE #chat b"), [":irc.test 368 alice #chat :End of channel ban list"]
-        )
-        self.assertEqual(
-            answer("MODE #chat +o bob"), [":irc.test 482 alice #chat :You're not channel operator"]
-        )
-        self.assertEqual(
-            answer("MODE #x"),
-            [":irc.test 403 alice #x :No such channel: this server has one room, #chat"],
-        )
-        self.assertEqual(answer("MODE"), [":irc.test 461 alice MODE :Not enough parameters"])
 
     def test_user_mode(self) -> None:
         self.assertEqual(answer("MODE alice"), [":irc.test 221 alice +i"])
@@ -82,17 +51,6 @@ class LocalCommandTests(SynchronousTestCase):
         self.assertEqual(
             answer("MODE bob"), [":irc.test 502 alice :Can't view or change modes for other users"]
         )
-
-    def test_topic(self) -> None:
-        self.assertEqual(answer("TOPIC #chat"), [":irc.test 331 alice #chat :No topic is set"])
-        self.assertEqual(
-            answer("TOPIC #chat :new"), [":irc.test 482 alice #chat :You're not channel operator"]
-        )
-        self.assertEqual(
-            answer("TOPIC #x"),
-            [":irc.test 403 alice #x :No such channel: this server has one room, #chat"],
-        )
-        self.assertEqual(answer("TOPIC"), [":irc.test 461 alice TOPIC :Not enough parameters"])
 
     def test_time_motd_ping(self) -> None:
         self.assertEqual(
@@ -124,7 +82,7 @@ class ReadChatTests(SynchronousTestCase):
     def test_public_and_private(self) -> None:
         self.assertEqual(
             read_chat(REPLIES, "alice", line("PRIVMSG #Chat :hi all")),
-            ([Say("PRIVMSG", "hi all")], []),
+            ([Say("PRIVMSG", "hi all", room="#Chat")], []),
         )
         self.assertEqual(
             read_chat(REPLIES, "alice", line("PRIVMSG bob :psst")),
@@ -133,20 +91,25 @@ class ReadChatTests(SynchronousTestCase):
 
     def test_notice_is_chat_too(self) -> None:
         self.assertEqual(
-            read_chat(REPLIES, "alice", line("NOTICE #chat :fyi")), ([Say("NOTICE", "fyi")], [])
+            read_chat(REPLIES, "alice", line("NOTICE #chat :fyi")),
+            ([Say("NOTICE", "fyi", room="#chat")], []),
         )
 
     def test_action(self) -> None:
         says, _ = read_chat(REPLIES, "alice", line("PRIVMSG #chat :\x01ACTION waves\x01"))
-        self.assertEqual(says, [Say("PRIVMSG", "* alice waves")])
+        self.assertEqual(says, [Say("PRIVMSG", "* alice waves", room="#chat")])
 
     def test_several_targets(self) -> None:
         says, errors = read_chat(REPLIES, "alice", line("PRIVMSG #chat,bob,#x :hi"))
-        self.assertEqual(says, [Say("PRIVMSG", "hi"), Say("PRIVMSG", "hi", "bob")])
         self.assertEqual(
-            wire(errors),
-            [":irc.test 403 alice #x :No such channel: this server has one room, #chat"],
+            says,
+            [
+                Say("PRIVMSG", "hi", room="#chat"),
+                Say("PRIVMSG", "hi", "bob"),
+                Say("PRIVMSG", "hi", room="#x"),
+            ],
         )
+        self.assertEqual(errors, [])  # the hall checks the rooms
 
     def test_errors(self) -> None:
         cases = {
@@ -162,5 +125,5 @@ class ReadChatTests(SynchronousTestCase):
             self.assertEqual((says, wire(errors)), ([], expected), text)
 
     def test_a_notice_never_gets_an_automatic_reply(self) -> None:
-        for text in ["NOTICE", "NOTICE bob", "NOTICE bob :\x01VERSION x\x01", "NOTICE #x :hi"]:
+        for text in ["NOTICE", "NOTICE bob", "NOTICE bob :\x01VERSION x\x01"]:
             self.assertEqual(read_chat(REPLIES, "alice", line(text)), ([], []), text)

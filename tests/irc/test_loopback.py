@@ -55,17 +55,18 @@ async def test_registration_capabilities_and_replay(doors: Doors) -> None:
     alice = await connect_irc(doors.irc_port)
     alice.send("CAP LS 302")
     assert await alice.next() == (
-        ":irc.test CAP * LS :batch echo-message message-tags multi-prefix server-time"
+        ":irc.test CAP * LS :batch draft/chathistory echo-message"
+        " labeled-response message-tags multi-prefix server-time"
     )
     alice.send("NICK alice", "USER alice 0 * :Alice", "CAP REQ :server-time batch")
     assert await alice.next() == ":irc.test CAP * ACK :server-time batch"
     alice.send("CAP END")
     burst = await alice.until(lambda line: " 366 " in line)
     assert [line.split()[1] for line in burst] == [
-        "001", "002", "003", "004", "005", "375", "372", "376", "JOIN", "331", "353", "366",
+        "001", "002", "003", "004", "005", "375", "372", "376", "JOIN", "353", "366",
     ]  # fmt: skip
     assert "CHANTYPES=# " in burst[4] and "NICKLEN=32 " in burst[4] and "UTF8ONLY" in burst[4]
-    assert burst[10] == ":irc.test 353 alice = #chat :bob alice"
+    assert burst[9] == ":irc.test 353 alice = #chat :bob alice"
     replay = await alice.synced()
     assert replay[0] == ":irc.test BATCH +history chathistory #chat"
     assert re.fullmatch(
@@ -236,3 +237,53 @@ async def test_irc_over_tls(tmp_path: Path) -> None:
     finally:
         room.close_all()
         await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_three_doors_in_another_room(doors: Doors) -> None:
+    """An IRC client, a word-packet client and a browser chat in #rust; the default
+    room's traffic stays out of it, and theirs out of the default room."""
+    bob = await joined(doors.packet_port, "bob")
+    carol = await connect_ws(doors.websocket_port)
+    assert await carol.choose("carol") == "READY"
+    dave = await joined(doors.packet_port, "dave")  # stays in #chat only
+    alice = await connect_irc(doors.irc_port)
+    await alice.register("alice")
+    for client in (bob, carol):
+        client.send_json({"command": "join", "room": "#rust"})
+        await client.until_event("welcome")
+    alice.send("JOIN #rust")
+    burst = await alice.until(lambda line: " 366 alice #rust " in line)
+    assert burst[-2:] == [
+        ":irc.test 353 alice = #rust :bob carol alice",
+        ":irc.test 366 alice #rust :End of /NAMES list",
+    ]
+
+    alice.send("PRIVMSG #rust :from IRC")
+    for other in (bob, carol):
+        said = await other.next_chat()
+        assert (said["message"], said["room"]) == ("from IRC", "#rust")
+    bob.send_json({"message": "from a terminal", "room": "#rust"})
+    carol.send_json({"message": "from a browser", "room": "#rust"})
+    dave.send_json({"message": "in the default room"})
+    lines = await alice.until(lambda line: "default room" in line)
+    assert [line for line in lines if "PRIVMSG" in line] == [
+        ":bob!bob@chatproto PRIVMSG #rust :from a terminal",
+        ":carol!carol@chatproto PRIVMSG #rust :from a browser",
+        ":dave!dave@chatproto PRIVMSG #chat :in the default room",
+    ]
+    assert (await dave.next_chat())["message"] == "in the default room"  # its receipt only
+    dave.send_json({"command": "who"})
+    assert (await dave.until_event("who"))["users"] == ["bob", "carol", "dave", "alice"]
+
+    alice.send("PART #rust :bye rust")
+    leave = await bob.until_event("leave")
+    assert (leave["user"], leave["room"], leave["reason"], leave["text"]) == (
+        "alice",
+        "#rust",
+        "part",
+        "bye rust",
+    )
+    assert await alice.until(lambda line: " PART " in line) == [
+        ":alice!alice@chatproto PART #rust :bye rust"
+    ]

@@ -149,7 +149,8 @@ class NegotiationTests(SynchronousTestCase):
         self.assertEqual(
             replies_of(steps),
             [
-                ":irc.test CAP * LS :batch echo-message message-tags multi-prefix server-time",
+                ":irc.test CAP * LS :batch draft/chathistory echo-message"
+                " labeled-response message-tags multi-prefix server-time",
                 ":irc.test CAP * ACK :server-time batch",
                 ":irc.test CAP * LIST :batch server-time",
             ],
@@ -164,7 +165,10 @@ class NegotiationTests(SynchronousTestCase):
         (step,) = feed(Registration(REPLIES), "CAP LS")
         self.assertEqual(
             wire(step.replies),
-            [":irc.test CAP * LS :batch echo-message message-tags multi-prefix server-time"],
+            [
+                ":irc.test CAP * LS :batch draft/chathistory echo-message"
+                " labeled-response message-tags multi-prefix server-time"
+            ],
         )
 
     def test_nak_repeats_the_request_and_changes_nothing(self) -> None:
@@ -217,7 +221,8 @@ class NegotiationTests(SynchronousTestCase):
             [
                 ":irc.test CAP alice ACK :echo-message",
                 ":irc.test CAP alice LIST :echo-message",
-                ":irc.test CAP alice LS :batch echo-message message-tags multi-prefix server-time",
+                ":irc.test CAP alice LS :batch draft/chathistory"
+                " echo-message labeled-response message-tags multi-prefix server-time",
             ],
         )
         self.assertIs(registration.phase, Phase.REGISTERED)

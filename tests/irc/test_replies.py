@@ -21,6 +21,7 @@ from chatproto.doors.irc.replies import (
     ERR_USERSDONTMATCH,
     RPL_ENDOFBANLIST,
     Replies,
+    RoomTopic,
 )
 from tests.irc.helpers import REPLIES, SERVER, wire
 
@@ -42,21 +43,28 @@ class WelcomeTests(SynchronousTestCase):
                 ":irc.test 002 alice :Your host is irc.test, running version chatproto-0.1.0",
                 ":irc.test 003 alice :This server was created 2026-11-24T03:00:00.000Z",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
-                ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt"
-                " CHANTYPES=# CLIENTTAGDENY=* NETWORK=chatproto NICKLEN=32 PREFIX="
-                " TARGMAX=JOIN:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
+                ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=,,,nt"
+                " CHANNELLEN=33 CHATHISTORY=100 CHANTYPES=# CLIENTTAGDENY=*"
+                " MSGREFTYPES=msgid,timestamp"
+                " NETWORK=chatproto NICKLEN=32 PREFIX="
+                " TARGMAX=JOIN:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",
                 ":irc.test 375 alice :- irc.test Message of the day - ",
-                ":irc.test 372 alice :- You are in #chat, this server's one room, with everyone"
-                " on it (IRC, browser and terminal alike): write there to reach them all,"
-                " or /msg <nick> to reach one.",
+                ":irc.test 372 alice :- #chat is this server's room for everyone on it (IRC,"
+                " browser and terminal alike); /join #name joins or makes another, /list shows"
+                " them, /msg <nick> reaches one person.",
                 ":irc.test 376 alice :End of /MOTD command.",
             ],
         )
 
     def test_the_motd_names_the_room(self) -> None:
         replies = Replies(ServerInfo("irc.test", "then", channel="#lounge"))
-        self.assertIn("You are in #lounge, ", wire(replies.motd("alice"))[1])
+        self.assertIn("- #lounge is this server's room", wire(replies.motd("alice"))[1])
+
+    def test_chanlimit_is_the_rooms_a_member_may_be_in(self) -> None:
+        for limit, token in [(3, "CHANLIMIT=#:3"), (0, "CHANLIMIT=#:")]:
+            replies = Replies(ServerInfo("irc.test", "then", max_rooms_per_member=limit))
+            self.assertIn(f" {token} ", wire(replies.welcome("alice"))[4])
 
     def test_longest_nickname_fits(self) -> None:
         assert_fits(self, REPLIES.welcome("𝔵" * 32))
@@ -67,22 +75,41 @@ class ChannelTests(SynchronousTestCase):
 
     def test_join_burst(self) -> None:
         self.assertEqual(
-            wire(REPLIES.join_burst("alice", ["bob", "alice"])),
+            wire(REPLIES.join_burst("alice", "#chat", ["bob", "alice"], RoomTopic(""))),
             [
                 ":alice!alice@chatproto JOIN #chat",
-                ":irc.test 331 alice #chat :No topic is set",
                 ":irc.test 353 alice = #chat :bob alice",
                 ":irc.test 366 alice #chat :End of /NAMES list",
             ],
         )
+        topic = RoomTopic("crabs", "bob", "1800000000")
+        self.assertEqual(
+            wire(REPLIES.join_burst("alice", "#rust", ["bob", "alice"], topic))[1:3],
+            [
+                ":irc.test 332 alice #rust :crabs",
+                ":irc.test 333 alice #rust bob 1800000000",
+            ],
+        )
 
     def test_topic(self) -> None:
-        replies = Replies(ServerInfo("irc.test", "then", channel="#room", topic="Hello all"))
-        self.assertEqual(wire([replies.topic("alice")]), [":irc.test 332 alice #room :Hello all"])
+        self.assertEqual(
+            wire(REPLIES.topic("alice", "#room", RoomTopic("Hello all"))),
+            [":irc.test 332 alice #room :Hello all"],
+        )
+        self.assertEqual(
+            wire(REPLIES.topic("alice", "#room", RoomTopic(""))),
+            [":irc.test 331 alice #room :No topic is set"],
+        )
+
+    def test_list(self) -> None:
+        self.assertEqual(
+            wire([REPLIES.listed("alice", "#rust", 2, "crabs"), REPLIES.listed("a", "#x", 1, "")]),
+            [":irc.test 322 alice #rust 2 :crabs", ":irc.test 322 a #x 1 :"],
+        )
 
     def test_names_fill_several_lines(self) -> None:
         members = [f"member{n:04d}" for n in range(1000)]
-        names = REPLIES.names("alice", members)
+        names = REPLIES.names("alice", "#chat", members)
         assert_fits(self, names)
         listed = [name for message in names[:-1] for name in message.params[-1].split(" ")]
         self.assertEqual(listed, members)
@@ -93,7 +120,7 @@ class ChannelTests(SynchronousTestCase):
         self.assertEqual(
             wire(
                 [
-                    REPLIES.channel_modes("alice"),
+                    REPLIES.channel_modes("alice", "#chat"),
                     REPLIES.user_modes("alice"),
                     REPLIES.numeric(RPL_ENDOFBANLIST, "alice", REPLIES.server.channel),
                     REPLIES.numeric(ERR_CHANOPRIVSNEEDED, "alice", REPLIES.server.channel),
@@ -209,7 +236,7 @@ class SmallRepliesTests(SynchronousTestCase):
             ),
             [
                 ":irc.test 401 alice carol :No such nick/channel",
-                ":irc.test 403 alice #other :No such channel: this server has one room, #chat",
+                ":irc.test 403 alice #other :No such channel",
                 ":irc.test 461 alice USER :Not enough parameters",
                 ":irc.test 411 alice :No recipient given (PRIVMSG)",
                 ":irc.test 412 alice :No text to send",

@@ -50,9 +50,11 @@ class RegistrationTests(SynchronousTestCase):
                 ":irc.test 002 alice :Your host is irc.test, running version chatproto-0.1.0",
                 ":irc.test 003 alice :This server was created today",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
-                ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:1 CHANMODES=,,,nt CHANTYPES=#"
-                " CLIENTTAGDENY=* NETWORK=chatproto NICKLEN=32 PREFIX="
-                " TARGMAX=JOIN:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
+                ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=,,,nt"
+                " CHANNELLEN=33 CHATHISTORY=100 CHANTYPES=# CLIENTTAGDENY=*"
+                " MSGREFTYPES=msgid,timestamp"
+                " NETWORK=chatproto NICKLEN=32 PREFIX="
+                " TARGMAX=JOIN:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",
             ],
         )
@@ -61,7 +63,6 @@ class RegistrationTests(SynchronousTestCase):
             lines[8:],
             [
                 ":alice!alice@chatproto JOIN #chat",
-                ":irc.test 331 alice #chat :No topic is set",
                 ":irc.test 353 alice = #chat :bob alice",
                 ":irc.test 366 alice #chat :End of /NAMES list",
                 ":old!old@chatproto PRIVMSG #chat :[03:30] first",
@@ -91,7 +92,10 @@ class RegistrationTests(SynchronousTestCase):
         alice.send("CAP LS 302", "NICK alice", "USER a 0 * :Alice")
         self.assertEqual(
             alice.lines(),
-            [":irc.test CAP * LS :batch echo-message message-tags multi-prefix server-time"],
+            [
+                ":irc.test CAP * LS :batch draft/chathistory echo-message"
+                " labeled-response message-tags multi-prefix server-time"
+            ],
         )
         alice.send("CAP REQ :server-time sasl", "CAP REQ :server-time")
         self.assertEqual(
@@ -272,7 +276,7 @@ class ChatTests(SynchronousTestCase):
         self.alice.send("PRIVMSG #chat,bob,#other :both")
         self.assertEqual(
             self.alice.lines(),
-            [":irc.test 403 alice #other :No such channel: this server has one room, #chat"],
+            [":irc.test 403 alice #other :No such channel"],
         )
         self.assertEqual(len(self.bob.received()), 2)
         self.alice.send("PRIVMSG bob,#chat,BOB :once each")
@@ -491,13 +495,18 @@ class LeavingTests(SynchronousTestCase):
 
     def test_part(self) -> None:
         self.alice.send("PART #other")
-        self.assertEqual(
-            self.alice.lines(),
-            [":irc.test 403 alice #other :No such channel: this server has one room, #chat"],
-        )
+        self.assertEqual(self.alice.lines(), [":irc.test 403 alice #other :No such channel"])
         self.alice.send("PART #chat :later")
-        self.assertEqual(self.alice.lines(), ["ERROR :Closing link (Left #chat)"])
-        self.assertEqual(self.bob.events(), ["leave"])
+        self.assertEqual(self.alice.lines(), [":alice!alice@chatproto PART #chat :later"])
+        self.assertFalse(self.alice.closed)  # the connection stays, in no room
+        (leave,) = self.bob.received()
+        self.assertEqual(
+            (leave["event"], leave["reason"], leave["text"]), ("leave", "part", "later")
+        )
+        self.alice.send("PART #chat")
+        self.assertEqual(
+            self.alice.lines(), [":irc.test 442 alice #chat :You're not on that channel"]
+        )
 
     def test_shutdown(self) -> None:
         self.room.announce_shutdown(5)

@@ -38,6 +38,7 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
         {
             Capabilities.BATCH,
             Capabilities.ECHO_MESSAGE,
+            Capabilities.LABELED_RESPONSE,
             Capabilities.MESSAGE_TAGS,
             Capabilities.MULTI_PREFIX,
             Capabilities.SERVER_TIME,
@@ -93,6 +94,8 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
                 f"--port=tcp:{packet_port}:interface=127.0.0.1",
                 f"--irc-port=tcp:{port}:interface={hostname}",
                 f"--irc-server-name={SERVER_NAME}",
+                # As on any IRC server, a client is in the channels it joins, no others.
+                "--no-irc-autojoin",
                 f"--history-file={self.directory / 'history.jsonl'}",
                 *GENEROUS_LIMITS,
             ],

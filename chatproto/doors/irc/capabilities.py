@@ -8,13 +8,23 @@ from __future__ import annotations
 from typing import Final
 
 BATCH: Final = "batch"
+CHATHISTORY: Final = "draft/chathistory"
 ECHO_MESSAGE: Final = "echo-message"
+LABELED_RESPONSE: Final = "labeled-response"
 MESSAGE_TAGS: Final = "message-tags"
 MULTI_PREFIX: Final = "multi-prefix"
 SERVER_TIME: Final = "server-time"
 
 #: Everything a client may request, in the order C{CAP LS} lists it.
-OFFERED: Final = (BATCH, ECHO_MESSAGE, MESSAGE_TAGS, MULTI_PREFIX, SERVER_TIME)
+OFFERED: Final = (
+    BATCH,
+    CHATHISTORY,
+    ECHO_MESSAGE,
+    LABELED_RESPONSE,
+    MESSAGE_TAGS,
+    MULTI_PREFIX,
+    SERVER_TIME,
+)
 
 
 def apply_request(enabled: frozenset[str], request: str) -> frozenset[str] | None:

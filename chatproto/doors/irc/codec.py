@@ -19,7 +19,14 @@ from zope.interface import implementer
 from chatproto.core.member import ICodec
 from chatproto.doors.irc.capabilities import ECHO_MESSAGE, MESSAGE_TAGS, SERVER_TIME
 from chatproto.doors.irc.identity import ServerInfo
-from chatproto.doors.irc.mapping import chat_lines, join_line, leave_line, part_line
+from chatproto.doors.irc.mapping import (
+    channel_of,
+    chat_lines,
+    join_line,
+    leave_line,
+    part_line,
+    topic_line,
+)
 from chatproto.doors.irc.message import Message, serialise
 
 #: The capabilities that change the bytes of live traffic.
@@ -28,6 +35,8 @@ LIVE_CAPABILITIES: Final = frozenset({ECHO_MESSAGE, MESSAGE_TAGS, SERVER_TIME})
 RECENT_RECORDS: Final = 2048
 #: The target of a server NOTICE that is not addressed by nickname (the codec is shared).
 ANYONE: Final = "*"
+#: Notices an IRC session answers in numerics of its own, which the codec leaves out.
+_SHOWN_BY_THE_SESSION: Final = frozenset({"welcome", "history"})
 
 
 def wire(messages: Iterable[Message]) -> bytes:
@@ -39,8 +48,13 @@ def wire(messages: Iterable[Message]) -> bytes:
 class IrcCodec:
     """Encodes records for every IRC client of one server with the same live capabilities.
 
+    Each record goes to the channel of its room (L{channel_of}):
+
     - a chat record (public or private): PRIVMSGs from its sender (L{chat_lines});
-    - C{join} and C{leave} notices: JOIN and QUIT from the member;
+    - C{join}, C{topic} notices: JOIN and TOPIC from the member;
+    - a C{leave} notice: PART (reason C{part}) or QUIT from the member;
+    - C{welcome} and C{history} notices: nothing (the session writes a room's entrance
+      and a CHATHISTORY answer itself, with the client's nickname in its numerics);
     - an C{error} notice the room sends on its own (a message the store could not take,
       C{server-full}): a server NOTICE;
     - any other notice (C{shutdown}): a server NOTICE to the channel with its text.
@@ -77,17 +91,23 @@ class IrcCodec:
     def encode_replayed(self, record: bytes) -> bytes:
         """A stored chat record as a replay without a batch shows it."""
         packet = json.loads(record)
-        return wire(chat_lines(packet, self.server.channel, self.capabilities, replayed=True))
+        channel = channel_of(packet, self.server.channel)
+        return wire(chat_lines(packet, channel, self.capabilities, replayed=True))
 
     def messages(self, packet: dict[str, Any]) -> list[Message]:
         """The IRC messages that carry one record."""
         event = packet.get("event")
+        channel = channel_of(packet, self.server.channel)
         if event is None:
-            return chat_lines(packet, self.server.channel, self.capabilities)
+            return chat_lines(packet, channel, self.capabilities)
+        if event in _SHOWN_BY_THE_SESSION:
+            return []
         if event == "join":
-            return [join_line(packet, self.server.channel, self.capabilities)]
+            return [join_line(packet, channel, self.capabilities)]
+        if event == "topic":
+            return [topic_line(packet, channel, self.capabilities)]
         if event == "leave" and packet.get("reason") == "part":
-            return [part_line(packet, self.server.channel, self.capabilities)]
+            return [part_line(packet, channel, self.capabilities)]
         if event == "leave":
             return [leave_line(packet, self.capabilities)]
         name = self.server.name

@@ -1,9 +1,10 @@
 """Commands of a registered client that the door answers on its own, and chat it hands on.
 
-L{LocalCommands} answers what needs nothing from the room (JOIN of the room, MODE, TOPIC,
-TIME, MOTD, PING, a NICK change, USER and PASS again, TAGMSG). L{read_chat} turns a PRIVMSG
-or NOTICE into L{Say}s for the room. What is left (QUIT, PART, NAMES, WHO, WHOIS and chat
-itself) needs the room's members or the room's answer; any other command gets 421.
+L{LocalCommands} answers what needs nothing from the rooms (a user's own MODE, TIME, MOTD,
+PING, a NICK change, USER and PASS again, TAGMSG). L{read_chat} turns a PRIVMSG or NOTICE
+into L{Say}s for the rooms. What is left (QUIT, the channel commands of
+L{chatproto.doors.irc.channels}, WHO, WHOIS and chat itself) needs the rooms' members or
+the hall's answer; any other command gets 421.
 """
 
 from __future__ import annotations
@@ -14,26 +15,22 @@ from dataclasses import dataclass
 from typing import Final
 
 from chatproto.core.nicknames import nickname_key
-from chatproto.doors.irc.identity import CHANNEL_PREFIX, looks_like_channel
+from chatproto.doors.irc.identity import looks_like_channel
 from chatproto.doors.irc.mapping import CtcpNotCarried, text_for_room
 from chatproto.doors.irc.message import Message
 from chatproto.doors.irc.replies import (
     ERR_ALREADYREGISTERED,
-    ERR_CHANOPRIVSNEEDED,
     ERR_NEEDMOREPARAMS,
     ERR_NICKCHANGEREFUSED,
     ERR_NONICKNAMEGIVEN,
     ERR_NOTEXTTOSEND,
     ERR_UMODEUNKNOWNFLAG,
     ERR_USERSDONTMATCH,
-    RPL_ENDOFBANLIST,
     TARGMAX,
     USER_MODES,
     Replies,
 )
 
-#: Mode strings that ask for the (empty) ban list rather than change anything.
-_BAN_LIST_QUERIES: Final = frozenset({"b", "+b"})
 #: A change of one's own modes: signs and letters (C{+i}, C{-i}, C{i}).
 _MODE_CHANGE: Final = re.compile(r"([+-]?)([A-Za-z]+)")
 NOTICE: Final = "NOTICE"
@@ -41,7 +38,7 @@ NOTICE: Final = "NOTICE"
 
 @dataclass(frozen=True)
 class Say:
-    """One chat message for the room: public when C{to} is None, else private.
+    """One chat message: public in the room C{room} (a channel), else private to C{to}.
 
     C{command} is PRIVMSG or NOTICE; the door answers errors about a NOTICE with nothing,
     since a NOTICE never causes an automatic reply.
@@ -50,6 +47,14 @@ class Say:
     command: str
     text: str
     to: str | None = None
+    room: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The channel or nickname it is for, as the client named it."""
+        target = self.room if self.room is not None else self.to
+        assert target is not None
+        return target
 
 
 def targets_of(command: str, targets: str) -> list[str] | None:
@@ -70,9 +75,10 @@ def read_chat(replies: Replies, me: str, message: Message) -> tuple[list[Say], l
     """A PRIVMSG or NOTICE as messages for the room, and replies for what cannot go.
 
     Targets may be a comma-separated list of up to C{TARGMAX} (more: 407 and nothing is
-    sent; a repeated target gets the message once). A target that is another channel gets
-    403, a missing target 411, missing text 412, a CTCP request other than ACTION a server
-    notice; a NOTICE gets none of these replies.
+    sent; a repeated target gets the message once). A channel target is a room (the hall
+    checks the name and the membership), another target a nickname. A missing target gets
+    411, missing text 412, a CTCP request other than ACTION a server notice; a NOTICE gets
+    none of these replies.
     """
     command, params = message.command, message.params
     silent = command == NOTICE
@@ -91,10 +97,8 @@ def read_chat(replies: Replies, me: str, message: Message) -> tuple[list[Say], l
     says: list[Say] = []
     errors: list[Message] = []
     for target in targets:
-        if replies.server.is_channel(target):
-            says.append(Say(command, text))
-        elif looks_like_channel(target):
-            errors.append(replies.no_such_channel(me, target))
+        if looks_like_channel(target):
+            says.append(Say(command, text, room=target))
         elif target:
             says.append(Say(command, text, target))
     return says, [] if silent else errors
@@ -106,7 +110,6 @@ class LocalCommands:
     def __init__(self, replies: Replies) -> None:
         self._replies = replies
         self._handlers: dict[str, Callable[[str, tuple[str, ...], str], list[Message]]] = {
-            "JOIN": self._join,
             "MODE": self._mode,
             "MOTD": lambda me, params, now: replies.motd(me),
             "NICK": self._nick,
@@ -115,7 +118,6 @@ class LocalCommands:
             "PONG": lambda me, params, now: [],  # the door's idle timer has seen it
             "TAGMSG": lambda me, params, now: [],  # client-only tags are not carried
             "TIME": lambda me, params, now: [replies.time(me, now)],
-            "TOPIC": self._topic,
             "USER": lambda me, params, now: [replies.numeric(ERR_ALREADYREGISTERED, me)],
         }
 
@@ -127,35 +129,11 @@ class LocalCommands:
         """The replies to C{message} from C{me}; C{now} is the server's RFC 3339 time."""
         return self._handlers[message.command](me, message.params, now)
 
-    def _join(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
-        replies = self._replies
-        if not params or not params[0]:
-            return [replies.numeric(ERR_NEEDMOREPARAMS, me, "JOIN")]
-        channels = targets_of("JOIN", params[0])
-        if channels is None:
-            return [replies.too_many_targets(me, "JOIN", params[0])]
-        # The client is in the room already: joining it again does nothing. It is in as
-        # many channels as it may be (CHANLIMIT=#:1); a name that is no channel is 403.
-        return [
-            replies.too_many_channels(me, name)
-            if name.startswith(CHANNEL_PREFIX)
-            else replies.no_such_channel(me, name)
-            for name in channels
-            if not replies.server.is_channel(name)
-        ]
-
     def _mode(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
+        """A user's own modes (a channel's are the session's: they need the rooms)."""
         if not params or not params[0]:
             return [self._replies.numeric(ERR_NEEDMOREPARAMS, me, "MODE")]
         target, changes = params[0], params[1:]
-        if self._replies.server.is_channel(target):
-            if not changes:
-                return [self._replies.channel_modes(me)]
-            if changes[0] in _BAN_LIST_QUERIES and len(changes) == 1:
-                return [self._replies.numeric(RPL_ENDOFBANLIST, me, self._replies.server.channel)]
-            return [self._replies.numeric(ERR_CHANOPRIVSNEEDED, me, self._replies.server.channel)]
-        if looks_like_channel(target):
-            return [self._replies.no_such_channel(me, target)]
         if nickname_key(target) != nickname_key(me):
             return [self._replies.numeric(ERR_USERSDONTMATCH, me)]
         if not changes:
@@ -182,12 +160,3 @@ class LocalCommands:
         if nickname_key(params[0]) == nickname_key(me):
             return []
         return [self._replies.numeric(ERR_NICKCHANGEREFUSED, me)]
-
-    def _topic(self, me: str, params: tuple[str, ...], now: str) -> list[Message]:
-        if not params or not params[0]:
-            return [self._replies.numeric(ERR_NEEDMOREPARAMS, me, "TOPIC")]
-        if not self._replies.server.is_channel(params[0]):
-            return [self._replies.no_such_channel(me, params[0])]
-        if len(params) > 1:
-            return [self._replies.numeric(ERR_CHANOPRIVSNEEDED, me, self._replies.server.channel)]
-        return [self._replies.topic(me)]

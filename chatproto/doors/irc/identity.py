@@ -94,14 +94,16 @@ class ServerInfo:
     """What the IRC door tells every client about itself.
 
     C{name} signs numerics and server notices (C{--irc-server-name}); C{channel} is the
-    room (C{--irc-channel}); C{created} is when the server started, as people read it;
-    C{topic} (or None: no topic) is the text a client sees on joining.
+    default room (C{--default-room}); C{created} is when the server started, as people
+    read it; C{max_rooms_per_member} is C{CHANLIMIT} (0: none); C{autojoin}: whether
+    registration joins the client to the default room (not with C{--no-irc-autojoin}).
     """
 
     name: str
     created: str
     channel: str = DEFAULT_CHANNEL
-    topic: str | None = None
+    max_rooms_per_member: int = 20
+    autojoin: bool = True
 
     def __post_init__(self) -> None:
         if not _SERVER_NAME.fullmatch(self.name):

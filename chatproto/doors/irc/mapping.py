@@ -1,9 +1,11 @@
 """What the room's records look like on IRC, and what IRC text means in the room.
 
-Inputs are the core's plain records (docs/protocol.md sections 4 and 5): a chat record
-C{{"id", "timestamp", "nickname", "message"[, "to"][, "history"]}}, a join or leave notice
-C{{"event", "user", "timestamp"[, "reason"]}}. Outputs are L{Message}s for the door to
-serialise; each fits one IRC line (512 bytes without tags).
+Inputs are the core's plain records (docs/protocol.md sections 4, 5 and 12): a chat record
+C{{"id", "timestamp", "nickname", "message"[, "to"][, "history"][, "room"]}}, a join,
+leave or topic notice C{{"event", "user", "timestamp"[, "reason"][, "text"][, "topic"]
+[, "room"]}}. A record about a room other than the default one names it in C{room}, which
+is its channel; one without C{room} is about the default room's channel. Outputs are
+L{Message}s for the door to serialise; each fits one IRC line (512 bytes without tags).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from chatproto.core.nicknames import nickname_key
 from chatproto.doors.irc.capabilities import BATCH, MESSAGE_TAGS, SERVER_TIME
 from chatproto.doors.irc.fitting import split_to_fit, text_budget
 from chatproto.doors.irc.identity import member_source
-from chatproto.doors.irc.message import Message
+from chatproto.doors.irc.message import Message, safe_text
 
 _CTCP: Final = "\x01"
 _ACTION: Final = "ACTION"
@@ -168,21 +170,53 @@ def replay_lines(
         yield Message("BATCH", (f"-{batch}",), server_name)
 
 
+def channel_of(record: Mapping[str, Any], default_channel: str) -> str:
+    """The channel a record is about: its C{room}, or the default room's channel."""
+    room = record.get("room")
+    return room if isinstance(room, str) else default_channel
+
+
 def join_line(event: Mapping[str, Any], channel: str, capabilities: frozenset[str]) -> Message:
-    """A member of any door joined: its JOIN of the channel."""
+    """A member of any door joined a room: its JOIN of the room's channel."""
     tags = _tags(capabilities, event.get("timestamp"))
     return Message("JOIN", (channel,), member_source(event["user"]), tags)
 
 
 def part_line(event: Mapping[str, Any], channel: str, capabilities: frozenset[str]) -> Message:
-    """A member of another door parted the room (the connection stays): its PART."""
+    """A member of any door parted a room (the connection stays): its PART, with the text
+    it gave, if any."""
     tags = _tags(capabilities, event.get("timestamp"))
-    return Message("PART", (channel,), member_source(event["user"]), tags)
+    text = event.get("text")
+    source = member_source(event["user"])
+    if not text:
+        return Message("PART", (channel,), source, tags)
+    return _fitted(Message("PART", (channel,), source, tags), text)
 
 
 def leave_line(event: Mapping[str, Any], capabilities: frozenset[str]) -> Message:
-    """A member of any door left: its QUIT, with the reason in words."""
+    """A member of any door left the server: its QUIT, with the text it gave, else the
+    reason in words."""
     reason = str(event.get("reason", "bye"))
     tags = _tags(capabilities, event.get("timestamp"))
-    text = QUIT_TEXTS.get(reason, reason)
-    return Message("QUIT", (text,), member_source(event["user"]), tags, force_trailing=True)
+    text = event.get("text") or QUIT_TEXTS.get(reason, reason)
+    return _fitted(Message("QUIT", (), member_source(event["user"]), tags), text)
+
+
+def topic_line(event: Mapping[str, Any], channel: str, capabilities: frozenset[str]) -> Message:
+    """A member set a room's topic: its TOPIC of the room's channel."""
+    tags = _tags(capabilities, event.get("timestamp"))
+    source = member_source(event["user"])
+    return _fitted(Message("TOPIC", (channel,), source, tags), event["topic"])
+
+
+def _fitted(template: Message, text: str) -> Message:
+    """C{template} with C{text} as its last parameter, cut to fit one IRC line."""
+    # Made safe: a QUIT or PART text may hold what no line can (a NUL, a lone CR).
+    shown = split_to_fit(safe_text(text), text_budget(template))[0] if text else ""
+    return Message(
+        template.command,
+        (*template.params, shown),
+        template.source,
+        template.tags,
+        force_trailing=True,
+    )

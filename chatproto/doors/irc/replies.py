@@ -9,6 +9,7 @@ modern.ircdocs.horse. How the core's error codes map to replies is L{Replies.cor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -25,6 +26,17 @@ from chatproto.doors.irc.identity import (
 )
 from chatproto.doors.irc.message import Message, safe_text, safe_word
 
+
+@dataclass(frozen=True)
+class RoomTopic:
+    """A room's topic as IRC shows it: C{text} ("" for none), C{setter} and C{since}
+    (333: who set it and when, in Unix seconds; "" when this server does not know)."""
+
+    text: str
+    setter: str = ""
+    since: str = ""
+
+
 RPL_WELCOME: Final = "001"
 RPL_YOURHOST: Final = "002"
 RPL_CREATED: Final = "003"
@@ -34,9 +46,12 @@ RPL_UMODEIS: Final = "221"
 RPL_WHOISUSER: Final = "311"
 RPL_ENDOFWHO: Final = "315"
 RPL_ENDOFWHOIS: Final = "318"
+RPL_LIST: Final = "322"
+RPL_LISTEND: Final = "323"
 RPL_CHANNELMODEIS: Final = "324"
 RPL_NOTOPIC: Final = "331"
 RPL_TOPIC: Final = "332"
+RPL_TOPICWHOTIME: Final = "333"
 RPL_WHOREPLY: Final = "352"
 RPL_NAMREPLY: Final = "353"
 RPL_ENDOFNAMES: Final = "366"
@@ -47,6 +62,7 @@ RPL_ENDOFMOTD: Final = "376"
 RPL_TIME: Final = "391"
 ERR_NOSUCHNICK: Final = "401"
 ERR_NOSUCHCHANNEL: Final = "403"
+ERR_CANNOTSENDTOCHAN: Final = "404"
 ERR_TOOMANYCHANNELS: Final = "405"
 ERR_TOOMANYTARGETS: Final = "407"
 ERR_NORECIPIENT: Final = "411"
@@ -58,10 +74,13 @@ ERR_UNKNOWNCOMMAND: Final = "421"
 ERR_NONICKNAMEGIVEN: Final = "431"
 ERR_ERRONEUSNICKNAME: Final = "432"
 ERR_NICKNAMEINUSE: Final = "433"
+ERR_USERNOTINCHANNEL: Final = "441"
+ERR_NOTONCHANNEL: Final = "442"
 ERR_NICKCHANGEREFUSED: Final = "447"  # ERR_CANTCHANGENICK in InspIRCd and UnrealIRCd
 ERR_NOTREGISTERED: Final = "451"
 ERR_NEEDMOREPARAMS: Final = "461"
 ERR_ALREADYREGISTERED: Final = "462"
+ERR_BADCHANMASK: Final = "476"
 ERR_CHANOPRIVSNEEDED: Final = "482"
 ERR_UMODEUNKNOWNFLAG: Final = "501"
 ERR_USERSDONTMATCH: Final = "502"
@@ -71,6 +90,7 @@ FIXED_TEXTS: Final = {
     RPL_ISUPPORT: "are supported by this server",
     RPL_ENDOFWHO: "End of WHO list",
     RPL_ENDOFWHOIS: "End of /WHOIS list",
+    RPL_LISTEND: "End of /LIST",
     RPL_NOTOPIC: "No topic is set",
     RPL_ENDOFNAMES: "End of /NAMES list",
     RPL_ENDOFBANLIST: "End of channel ban list",
@@ -79,6 +99,8 @@ FIXED_TEXTS: Final = {
     ERR_NOORIGIN: "No origin specified",
     ERR_INVALIDCAPCMD: "Invalid CAP command",
     ERR_NOTEXTTOSEND: "No text to send",
+    ERR_NOTONCHANNEL: "You're not on that channel",
+    ERR_USERNOTINCHANNEL: "They aren't on that channel",
     ERR_INPUTTOOLONG: "Input line was too long",
     ERR_UNKNOWNCOMMAND: "Unknown command",
     ERR_NONICKNAMEGIVEN: "No nickname given",
@@ -96,6 +118,7 @@ FIXED_TEXTS: Final = {
 #: once against the rate limit, so it must not become hundreds of messages or lists.
 TARGMAX: Final[Mapping[str, int]] = {
     "JOIN": 4,
+    "LIST": 4,
     "NAMES": 4,
     "NOTICE": 4,
     "PART": 4,
@@ -107,6 +130,10 @@ TARGMAX: Final[Mapping[str, int]] = {
 #: outside it (there is nobody outside it), only members speak, and nobody sets the topic.
 USER_MODES: Final = "i"
 CHANNEL_MODES: Final = "nt"
+#: The most messages one CHATHISTORY answers (the `history` command's limit, section 12).
+MAX_HISTORY_LIMIT: Final = 100
+#: The longest channel name, in code points: C{#} and a room name's 32 (section 12).
+CHANNELLEN: Final = 33
 
 
 def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
@@ -114,15 +141,20 @@ def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
 
     Nicknames compare as section 3 says (NFKC and case folding): C{rfc8265}, the Unicode
     casemapping IRC servers advertise, is the nearest name for it. No member has a prefix
-    (nobody is an operator), a client is in exactly one channel, and client-only tags
-    (C{+typing}, C{+draft/reply}) are dropped, not relayed (C{CLIENTTAGDENY=*}).
+    (nobody is an operator), a client is in at most C{--max-rooms-per-member} channels
+    (none given: no limit), and client-only tags (C{+typing}, C{+draft/reply}) are
+    dropped, not relayed (C{CLIENTTAGDENY=*}).
     """
+    limit = server.max_rooms_per_member
     return (
         "CASEMAPPING=rfc8265",
-        "CHANLIMIT=#:1",
+        f"CHANLIMIT={CHANNEL_PREFIX}:{limit or ''}",
         f"CHANMODES=,,,{CHANNEL_MODES}",
+        f"CHANNELLEN={CHANNELLEN}",
+        f"CHATHISTORY={MAX_HISTORY_LIMIT}",
         f"CHANTYPES={CHANNEL_PREFIX}",
         "CLIENTTAGDENY=*",
+        "MSGREFTYPES=msgid,timestamp",
         f"NETWORK={NETWORK}",
         f"NICKLEN={MAX_NICKNAME_CODE_POINTS}",
         "PREFIX=",
@@ -210,9 +242,9 @@ class Replies:
             self.numeric(
                 RPL_MOTD,
                 me,
-                text=f"- You are in {channel}, this server's one room, with everyone on it"
-                " (IRC, browser and terminal alike): write there to reach them all,"
-                " or /msg <nick> to reach one.",
+                text=f"- {channel} is this server's room for everyone on it (IRC, browser and"
+                " terminal alike); /join #name joins or makes another, /list shows them,"
+                " /msg <nick> reaches one person.",
             ),
             self.numeric(RPL_ENDOFMOTD, me),
         ]
@@ -221,29 +253,36 @@ class Replies:
         """A CAP reply (LS, LIST, ACK, NAK) to C{me}."""
         return self._say("CAP", me, subcommand, text, force_trailing=True)
 
-    # The channel
+    # Channels
 
-    def join_burst(self, me: str, members: Sequence[str]) -> list[Message]:
-        """What joining the room looks like: JOIN, the topic (332 or 331), the names."""
+    def join_burst(
+        self, me: str, channel: str, members: Sequence[str], topic: RoomTopic
+    ) -> list[Message]:
+        """What joining a room looks like: JOIN, the topic (332 and 333, or nothing when
+        it has none), the names."""
+        shown = self.topic(me, channel, topic) if topic.text else []
         return [
-            _reply("JOIN", (self.server.channel,), member_source(me)),
-            self.topic(me),
-            *self.names(me, members),
+            _reply("JOIN", (channel,), member_source(me)),
+            *shown,
+            *self.names(me, channel, members),
         ]
 
-    def topic(self, me: str) -> Message:
-        """332 with the room's topic, or 331 when it has none."""
-        if self.server.topic is None:
-            return self.numeric(RPL_NOTOPIC, me, self.server.channel)
-        return self.numeric(RPL_TOPIC, me, self.server.channel, text=self.server.topic)
+    def topic(self, me: str, channel: str, topic: RoomTopic) -> list[Message]:
+        """332 with the room's topic (and 333, who set it and when, when known), or 331
+        when it has none."""
+        if not topic.text:
+            return [self.numeric(RPL_NOTOPIC, me, channel)]
+        answer = [self.numeric(RPL_TOPIC, me, channel, text=topic.text)]
+        if topic.setter:
+            answer.append(self.numeric(RPL_TOPICWHOTIME, me, channel, topic.setter, topic.since))
+        return answer
 
-    def names(self, me: str, members: Sequence[str]) -> list[Message]:
+    def names(self, me: str, channel: str, members: Sequence[str]) -> list[Message]:
         """353 lines listing C{members} (as many per line as fit), then 366.
 
         Nobody has a prefix (there are no operators or voices), with or without
         C{multi-prefix}.
         """
-        channel = self.server.channel
         budget = text_budget(self.numeric(RPL_NAMREPLY, me, "=", channel))
         return [
             *(
@@ -253,9 +292,13 @@ class Replies:
             self.numeric(RPL_ENDOFNAMES, me, channel),
         ]
 
-    def channel_modes(self, me: str) -> Message:
-        """324: the room's modes."""
-        return self.numeric(RPL_CHANNELMODEIS, me, self.server.channel, f"+{CHANNEL_MODES}")
+    def listed(self, me: str, channel: str, users: int, topic: str) -> Message:
+        """322: one room of a LIST, how many are in it and its topic."""
+        return self.numeric(RPL_LIST, me, channel, str(users), text=topic)
+
+    def channel_modes(self, me: str, channel: str) -> Message:
+        """324: a room's modes."""
+        return self.numeric(RPL_CHANNELMODEIS, me, channel, f"+{CHANNEL_MODES}")
 
     def user_modes(self, me: str) -> Message:
         """221: a member's own modes."""
@@ -265,20 +308,18 @@ class Replies:
         """The MODE line that confirms a change of C{me}'s own C{modes} (e.g. C{+i})."""
         return _reply("MODE", (me, modes), member_source(me), force_trailing=True)
 
-    def no_such_channel(self, me: str, name: str) -> Message:
-        """403 about C{name}, saying which channel there is."""
-        text = f"No such channel: {self._one_room}"
+    def no_such_channel(self, me: str, name: str, why: str = "") -> Message:
+        """403 about C{name}: no room has that name (C{why}, if given, says more)."""
+        text = f"No such channel: {why}" if why else "No such channel"
         return self.numeric(ERR_NOSUCHCHANNEL, me, name, text=text)
 
-    def too_many_channels(self, me: str, name: str) -> Message:
-        """405: JOIN of channel C{name} by a client already in its one channel
-        (C{CHANLIMIT=#:1}), saying which channel there is."""
-        text = f"You have joined too many channels: {self._one_room}"
-        return self.numeric(ERR_TOOMANYCHANNELS, me, name, text=text)
+    def too_many_channels(self, me: str, name: str, why: str) -> Message:
+        """405: JOIN of C{name} past --max-rooms-per-member or --max-rooms (C{why})."""
+        return self.numeric(ERR_TOOMANYCHANNELS, me, name, text=why)
 
-    @property
-    def _one_room(self) -> str:
-        return f"this server has one room, {self.server.channel}"
+    def cannot_send(self, me: str, name: str, why: str) -> Message:
+        """404: a PRIVMSG to a room one is not in (C{why} says so)."""
+        return self.numeric(ERR_CANNOTSENDTOCHAN, me, name, text=why)
 
     def too_many_targets(self, me: str, command: str, targets: str) -> Message:
         """407: C{command} named more targets than its L{TARGMAX}; nothing was done."""
@@ -292,10 +333,10 @@ class Replies:
     ) -> list[Message]:
         """352 per member in C{members} (those C{mask} matched), then 315 echoing C{mask}.
 
-        The channel field names the channel when C{mask} did (C{of_channel}), else C{*}.
+        The channel field is C{mask} when it names a room (C{of_channel}), else C{*}.
         """
         name = self.server.name
-        channel = self.server.channel if of_channel else "*"
+        channel = mask if of_channel else "*"
         return [
             *(
                 self._with_realname(
@@ -354,6 +395,10 @@ class Replies:
         return self.numeric(
             ERR_ERRONEUSNICKNAME, me, nickname, text=f"Erroneous nickname: {reason}"
         )
+
+    def fail(self, command: str, code: str, description: str, *context: str) -> Message:
+        """An IRCv3 standard reply: C{FAIL <command> <code> [context...] :description}."""
+        return self._say("FAIL", command, code, *context, description, force_trailing=True)
 
     def invalid_utf8(self, command: str) -> Message:
         """The IRCv3 standard reply to a line that is not UTF-8."""

@@ -6,10 +6,12 @@ L{Registration} (NICK, USER, CAP); once the room accepts the nickname, the sessi
 answers commands itself or hands chat to the room. The rules every door shares (limits,
 the bounded output, leaving) are the core's L{Connection}::
 
-    CHOOSING --NICK and USER (after CAP END), nickname free--> JOINED   (001-005, JOIN,
-                                                                          names, replay)
+    CHOOSING --NICK and USER (after CAP END), nickname free--> JOINED   (001-005, and unless
+                                                                          --no-irc-autojoin
+                                                                          JOIN, names, replay)
     CHOOSING --QUIT, handshake timeout, server full--------> CLOSED    (ERROR)
-    JOINED   --QUIT, PART of the channel-----------------> CLOSED    (leave `bye`, ERROR)
+    JOINED   --JOIN, PART of rooms----------------------> JOINED    (channels.py)
+    JOINED   --QUIT------------------------------------> CLOSED    (leave `bye`, ERROR)
     JOINED   --PING unanswered, flood, too slow----------> CLOSED    (leave, ERROR)
 
 A reply to a client is written after its share of everything the room queued before it
@@ -31,6 +33,8 @@ from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ILink, LeaveReason
 from chatproto.core.messages import check_message
 from chatproto.core.nicknames import nickname_key
+from chatproto.doors.irc.channels import CHANNEL_COMMANDS, existing_room, mode, topic_of
+from chatproto.doors.irc.chathistory import chathistory
 from chatproto.doors.irc.codec import IrcCodec, codec_for, wire
 from chatproto.doors.irc.commands import NOTICE, LocalCommands, read_chat, targets_of
 from chatproto.doors.irc.framing import Overlong
@@ -40,7 +44,8 @@ from chatproto.doors.irc.identity import (
     looks_like_channel,
     mask_matches,
 )
-from chatproto.doors.irc.mapping import replay_lines
+from chatproto.doors.irc.labels import label_of, labelled
+from chatproto.doors.irc.mapping import channel_of, replay_lines
 from chatproto.doors.irc.message import (
     InvalidUtf8,
     MalformedMessage,
@@ -48,14 +53,14 @@ from chatproto.doors.irc.message import (
     parse_line,
     serialise,
 )
+from chatproto.doors.irc.quits import QuitFilter
 from chatproto.doors.irc.registration import Registration, Step
 from chatproto.doors.irc.replies import (
     ERR_INPUTTOOLONG,
-    ERR_NEEDMOREPARAMS,
     ERR_NONICKNAMEGIVEN,
     ERR_UNKNOWNCOMMAND,
-    RPL_ENDOFNAMES,
     Replies,
+    RoomTopic,
 )
 
 #: What the ERROR line says when the server closes for a reason of the core's.
@@ -97,6 +102,10 @@ class IrcSession(Connection):
     _idle_watch: IDelayedCall | None = None
     #: What WHO and WHOIS show of this client, once registered.
     identity: MemberIdentity | None = None
+    #: The label of the command being handled, until its answer is written.
+    _label: str | None = None
+    #: The label of a JOIN whose answer is the room's entrance.
+    entrance_label: str | None = None
 
     def __init__(self, hall: Hall, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
         super().__init__(hall, link, codec_for(door.server, frozenset()), peer, host)
@@ -106,6 +115,8 @@ class IrcSession(Connection):
         self._last_heard = self._clock.seconds()
         #: The ERROR lines a BYE close ends with (QUIT's own text).
         self._farewell: list[Message] = []
+        self._quits = QuitFilter()
+        self._batches = 0
 
     def start(self) -> bool:
         """Admit the client (the server speaks only when spoken to), or refuse it."""
@@ -123,7 +134,7 @@ class IrcSession(Connection):
             if isinstance(parsed, Message):
                 self._take(self.registration.receive(parsed))
             else:
-                self._reply(parsed)
+                self.reply(parsed)
             return
         if isinstance(parsed, Message):
             self._handling = parsed
@@ -135,7 +146,7 @@ class IrcSession(Connection):
         else:
             self._handling = None
             if self.allow():
-                self._reply(parsed)
+                self.reply(parsed)
             else:
                 self.rate_limited()
 
@@ -151,13 +162,28 @@ class IrcSession(Connection):
         except MalformedMessage:
             return [replies.numeric(ERR_UNKNOWNCOMMAND, self.registration.me, "*")]
 
-    def _reply(self, messages: Sequence[Message]) -> None:
-        """Write replies after everything the client is owed."""
+    def reply(self, messages: Sequence[Message], label: str | None = None) -> None:
+        """Write replies after everything the client is owed: the answer to the command
+        being handled, labelled when it carried a label (or with C{label}, the label an
+        answer that came later carries; L{take_label})."""
+        if label is None:
+            label = self.take_label()
+        if label is not None:
+            server, capabilities = self.door.server, self.registration.capabilities
+            messages = labelled(
+                messages, label, server.name, self.next_batch_reference(), capabilities
+            )
         if not messages:
             return
         if self.state is ConnectionState.JOINED:
             self.hall.catch_up(self)
         self.send(wire(messages))
+
+    def take_label(self) -> str | None:
+        """The label of the command being handled, which its answer must carry: the
+        caller answers it (with L{reply}), later perhaps; None when it had none."""
+        label, self._label = self._label, None
+        return label
 
     # -- registration --------------------------------------------------------
 
@@ -167,13 +193,15 @@ class IrcSession(Connection):
             self._farewell = step.replies
             self.close()
             return
-        self._reply(step.replies)
+        self.reply(step.replies)
         if step.join_as is not None:
             self._ask_room(step.join_as)
 
     def _ask_room(self, nickname: str) -> None:
         """Ask the room for the nickname; a store that answers later holds the input."""
-        answer: Deferred[bool] = self.hall.join(self, nickname, None)
+        answer: Deferred[bool] = self.hall.join(
+            self, nickname, None, into_default=self.door.server.autojoin
+        )
         if answer.called:
             answer.addCallback(self._join_answered)
             return
@@ -194,7 +222,7 @@ class IrcSession(Connection):
             )
             self._watch_idle(self.door.ping_interval)
         elif self.state is ConnectionState.CHOOSING:
-            self._reply(self.registration.nickname_taken().replies)
+            self.reply(self.registration.nickname_taken().replies)
 
     def _adopt_capabilities(self) -> None:
         """Encode with the codec of the client's capabilities (shared with its like)."""
@@ -203,41 +231,86 @@ class IrcSession(Connection):
     def entrance(
         self, replay: Iterator[bytes], welcome: bytes, tail: Sequence[bytes]
     ) -> Iterator[bytes]:
-        """001-005 and the MOTD, JOIN with topic and names, the replay, then any
-        shutdown notice: the room has joined the client (section 10)."""
-        replies, server = self.door.replies, self.door.server
-        me = self.nickname
-        capabilities = self.registration.capabilities
-        users = self._welcomed(welcome)
-        yield wire([*replies.welcome(me), *replies.join_burst(me, users)])
-        records = (json.loads(record) for record in replay)
-        for message in replay_lines(records, server.name, server.channel, capabilities):
-            yield serialise(message)
+        """001-005 and the MOTD, then (unless --no-irc-autojoin) the default room's JOIN
+        with topic and names and its replay, then any shutdown notice: the room has
+        joined the client (section 10)."""
+        yield wire(self.door.replies.welcome(self.nickname))
+        if self.door.server.autojoin:
+            yield from self._room_entrance(replay, welcome)
         for record in tail:
             yield self.codec.encode(record)
 
-    def _welcomed(self, welcome: bytes) -> list[str]:
-        """Who the welcome lists (everyone, when the room was too big to list in it)."""
+    def enter_room(self, replay: Deferred[Iterator[bytes]], welcome: bytes) -> None:
+        """The client joined another room: its JOIN, topic and names, then its replay
+        (labelled as the answer to a labelled JOIN, L{entrance_label})."""
+        label, self.entrance_label = self.entrance_label, None
+        self._stream_in_order(replay, lambda records: self._room_entrance(records, welcome, label))
+
+    def _room_entrance(
+        self, replay: Iterator[bytes], welcome: bytes, label: str | None = None
+    ) -> Iterator[bytes]:
+        """A room's JOIN, topic (332 and 333, or nothing) and names, then its replay; in
+        a labelled-response batch, with C{label}."""
+        if label is not None:  # the replay is bounded (--history-replay): one answer
+            messages = [*self._room_lines(replay, welcome)]
+            yield wire(
+                labelled(
+                    messages,
+                    label,
+                    self.door.server.name,
+                    self.next_batch_reference(),
+                    self.registration.capabilities,
+                )
+            )
+            return
+        for message in self._room_lines(replay, welcome):
+            yield serialise(message)
+
+    def _room_lines(self, replay: Iterator[bytes], welcome: bytes) -> Iterator[Message]:
+        """A room's JOIN, topic and names, then its replay, as messages."""
+        replies, server = self.door.replies, self.door.server
         packet: dict[str, Any] = json.loads(welcome)
-        if packet.get("truncated"):
-            return self._members()
+        channel = channel_of(packet, server.channel)
+        room = existing_room(self, channel)
         users: list[str] = packet["users"]
-        return users
+        if packet.get("truncated") and room is not None:  # too big to list in the welcome
+            users = self.hall.users_of(room)
+        topic = topic_of(room) if room is not None else RoomTopic(packet.get("topic", ""))
+        self._quits.seen(users)
+        yield from replies.join_burst(self.nickname, channel, users, topic)
+        records = (json.loads(record) for record in replay)
+        capabilities = self.registration.capabilities
+        yield from replay_lines(records, server.name, channel, capabilities)
+
+    def next_batch_reference(self) -> str:
+        """A batch reference this client has not seen yet (the replay's is C{history})."""
+        self._batches += 1
+        return f"b{self._batches}"
+
+    def send(self, data: bytes) -> None:
+        """Write bytes, with one QUIT per quitter however many rooms it shared with
+        the client (L{QuitFilter})."""
+        super().send(self._quits.filter(data))
 
     # -- commands of a registered client ---------------------------------------
 
     def _command(self, message: Message) -> None:
         handler = _HANDLERS.get(message.command)
+        if message.command == "MODE" and message.params and looks_like_channel(message.params[0]):
+            handler = mode
         commands = self.door.commands
+        self._label = label_of(message, self.registration.capabilities)
         try:
             if handler is not None:
                 handler(self, message)
             elif commands.handles(message.command):
-                self._reply(commands.answer(self.nickname, message, self.hall.timestamp()))
+                self.reply(commands.answer(self.nickname, message, self.hall.timestamp()))
             else:
                 raise PacketRejected(ErrorCode.UNKNOWN_COMMAND, f"{message.command} is unknown")
         except PacketRejected as rejected:
             self.reject(rejected.code, rejected.detail)
+        if self._label is not None and self.state is ConnectionState.JOINED:
+            self.reply([])  # nothing answered it (yet): ACK
 
     def reject(self, code: ErrorCode, detail: str, **extra: Any) -> None:
         """Answer a refused command with its numeric, or a server NOTICE naming the code
@@ -250,7 +323,7 @@ class IrcSession(Connection):
             detail = f"{detail} (retry after {retry_after} s)"
         command = message.command if message is not None else "*"
         replies = self.door.replies
-        self._reply([replies.core_error(self.nickname, code, detail, command=command)])
+        self.reply([replies.core_error(self.nickname, code, detail, command=command)])
 
     def _chat(self, message: Message) -> None:
         """PRIVMSG or NOTICE: to the channel, public; to a nickname of any door, private."""
@@ -261,96 +334,73 @@ class IrcSession(Connection):
         for say in says:
             try:
                 text = check_message(say.text, limit)
-                if say.to is None:
-                    hall.publish(self, text)
+                if say.room is not None:
+                    hall.publish(self, text, say.room)
                 else:
+                    assert say.to is not None
                     hall.send_private(self, say.to, text)
             except PacketRejected as rejected:
                 if say.command != NOTICE:
-                    target = say.to or self.door.server.channel
-                    errors.append(
-                        replies.core_error(
-                            me, rejected.code, rejected.detail, command=say.command, target=target
-                        )
-                    )
-        self._reply(errors)
+                    errors.append(self._chat_refused(say.command, say.target, rejected))
+        self.reply(errors)
+
+    def _chat_refused(self, command: str, target: str, rejected: PacketRejected) -> Message:
+        """The numeric for a PRIVMSG the hall refused: 403 for a room that does not exist
+        (or a bad name), 404 for one the client is not in, else the core's error."""
+        replies, me = self.door.replies, self.nickname
+        code = rejected.code
+        if code is ErrorCode.BAD_ROOM:
+            return replies.no_such_channel(me, target, rejected.detail)
+        if code is ErrorCode.NOT_IN_ROOM:
+            if existing_room(self, target) is None:
+                return replies.no_such_channel(me, target)
+            return replies.cannot_send(me, target, rejected.detail)
+        return replies.core_error(me, code, rejected.detail, command=command, target=target)
 
     def _cap(self, message: Message) -> None:
         step = self.registration.cap(message)
         self._adopt_capabilities()
-        self._reply(step.replies)
+        self.reply(step.replies)
 
     def _quit(self, message: Message) -> None:
+        """QUIT [:text]: leave every room; the text is relayed with the `leave`."""
         self._farewell = self.registration.quit(message.params).replies
+        self.leave_text = message.params[0] if message.params else ""
         self.leave()
 
-    def _part_channel(self, message: Message) -> None:
-        """PART of the channel leaves the room, like QUIT; other channels get 403."""
-        server, replies = self.door.server, self.door.replies
-        me = self.nickname
-        if not message.params or not message.params[0]:
-            self._reply([replies.numeric(ERR_NEEDMOREPARAMS, me, "PART")])
-            return
-        channels = targets_of("PART", message.params[0])
-        if channels is None:
-            self._reply([replies.too_many_targets(me, "PART", message.params[0])])
-            return
-        others = [name for name in channels if not server.is_channel(name)]
-        self._reply([replies.no_such_channel(me, name) for name in others])
-        if len(others) < len(channels):
-            self._farewell = [replies.closing_link(f"Left {server.channel}")]
-            self.leave()
-
-    def _names(self, message: Message) -> None:
-        """353/366 for the channel; only 366 for a channel that is not the room. Each
-        channel is answered once, however often it is named."""
-        server, replies = self.door.server, self.door.replies
-        me = self.nickname
-        asked = message.params[0] if message.params and message.params[0] else server.channel
-        channels = targets_of("NAMES", asked)
-        if channels is None:
-            self._reply([replies.too_many_targets(me, "NAMES", asked)])
-            return
-        answer: list[Message] = []
-        for name in channels:
-            if server.is_channel(name):
-                answer += replies.names(me, self._members())
-            else:
-                answer.append(replies.numeric(RPL_ENDOFNAMES, me, name))
-        self._reply(answer)
-
     def _who(self, message: Message) -> None:
-        """352 per member the mask matches (the channel, C{*}, a nickname or a glob), 315."""
+        """352 per member the mask matches (a room, C{*}, a nickname or a glob), 315."""
         mask = message.params[0] if message.params and message.params[0] else "*"
-        of_channel = self.door.server.is_channel(mask)
-        if of_channel or mask in _EVERYONE:
+        of_channel = looks_like_channel(mask)
+        if of_channel:
+            room = existing_room(self, mask)
+            members = self.hall.users_of(room) if room is not None else []
+        elif mask in _EVERYONE:
             members = self._members()
-        elif looks_like_channel(mask):
-            members = []
         else:
             key = nickname_key(mask)
             members = [name for name in self._members() if mask_matches(key, nickname_key(name))]
         identities = [self._identity_of(name) for name in members]
-        self._reply(self.door.replies.who(self.nickname, mask, identities, of_channel=of_channel))
+        self.reply(self.door.replies.who(self.nickname, mask, identities, of_channel=of_channel))
 
     def _whois(self, message: Message) -> None:
         """311 and 318 for a member of any door; 401 and 318 for nobody."""
         replies = self.door.replies
         if not message.params or not message.params[-1]:
-            self._reply([replies.numeric(ERR_NONICKNAMEGIVEN, self.nickname)])
+            self.reply([replies.numeric(ERR_NONICKNAMEGIVEN, self.nickname)])
             return
         target = message.params[-1]  # WHOIS [server] nick
         if targets_of("WHOIS", target) is None:
-            self._reply([replies.too_many_targets(self.nickname, "WHOIS", target)])
+            self.reply([replies.too_many_targets(self.nickname, "WHOIS", target)])
             return
         key = nickname_key(target)
         found = next((name for name in self._members() if nickname_key(name) == key), None)
         identity = self._identity_of(found) if found is not None else None
-        self._reply(replies.whois(self.nickname, target, identity))
+        self.reply(replies.whois(self.nickname, target, identity))
 
     def _members(self) -> list[str]:
-        """Every member's display nickname, of every door, in join order."""
-        return [json.loads(name) for name in self.hall.nicknames()]
+        """Every member's display nickname, of every door and room, in join order."""
+        return [json.loads(name) for name in self.hall.everyone()]
 
     def _identity_of(self, nickname: str) -> MemberIdentity:
         """What USER said for an IRC client on this node; the nickname for anyone else
@@ -419,10 +469,10 @@ class IrcSession(Connection):
 #: The commands of a registered client that the session answers itself (the door's
 #: L{LocalCommands} answer those that need nothing from the room).
 _HANDLERS: Final[dict[str, Callable[[IrcSession, Message], None]]] = {
+    **CHANNEL_COMMANDS,
     "CAP": IrcSession._cap,
-    "NAMES": IrcSession._names,
+    "CHATHISTORY": chathistory,
     "NOTICE": IrcSession._chat,
-    "PART": IrcSession._part_channel,
     "PRIVMSG": IrcSession._chat,
     "QUIT": IrcSession._quit,
     "WHO": IrcSession._who,

@@ -1,0 +1,222 @@
+"""The channel commands of a registered IRC client: rooms (docs/protocol.md section 12).
+
+A channel is the room of the same name. JOIN, PART and TOPIC (setting it) are the hall's
+`join`, `part` and `topic`; TOPIC (asking), NAMES, LIST, MODE and KICK of a channel read
+the rooms that exist, which need not include the asker (no room is secret). What the hall
+refuses becomes the numeric docs/irc.md lists: 403 for a name that is no room name or a
+room that does not exist, 442 for a room one is not in, 405 past
+C{--max-rooms-per-member} or C{--max-rooms}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+
+from chatproto.core.errors import ErrorCode, PacketRejected
+from chatproto.core.messages import check_topic
+from chatproto.core.room import Room
+from chatproto.core.roomnames import room_key
+from chatproto.doors.irc.commands import targets_of
+from chatproto.doors.irc.identity import looks_like_channel
+from chatproto.doors.irc.message import Message
+from chatproto.doors.irc.replies import (
+    ERR_CHANOPRIVSNEEDED,
+    ERR_NEEDMOREPARAMS,
+    ERR_NOTONCHANNEL,
+    RPL_ENDOFBANLIST,
+    RPL_ENDOFNAMES,
+    RPL_LISTEND,
+    RoomTopic,
+)
+
+if TYPE_CHECKING:
+    from chatproto.doors.irc.session import IrcSession
+
+#: Mode strings that ask for the (empty) ban list rather than change anything.
+_BAN_LIST_QUERIES: Final = frozenset({"b", "+b"})
+#: JOIN 0: part every channel (RFC 2812 section 3.2.1).
+_PART_ALL: Final = "0"
+
+
+def topic_of(room: Room) -> RoomTopic:
+    """A room's topic, and who set it when this server knows."""
+    since = ""
+    if room.topic_by:
+        since = str(int(datetime.fromisoformat(room.topic_at).timestamp()))
+    return RoomTopic(room.topic, room.topic_by, since)
+
+
+def existing_room(session: IrcSession, name: str) -> Room | None:
+    """The room C{name} names, if it exists; None for a name that is no room name too."""
+    try:
+        return session.hall.room_named(name)
+    except PacketRejected:
+        return None
+
+
+def _is_in(session: IrcSession, room: Room) -> bool:
+    return room.key in session.rooms
+
+
+def _targets(session: IrcSession, command: str, message: Message) -> list[str] | None:
+    """The channels of C{message}'s first parameter (461 without one, 407 past TARGMAX)."""
+    replies, me = session.door.replies, session.nickname
+    if not message.params or not message.params[0]:
+        session.reply([replies.numeric(ERR_NEEDMOREPARAMS, me, command)])
+        return None
+    channels = targets_of(command, message.params[0])
+    if channels is None:
+        session.reply([replies.too_many_targets(me, command, message.params[0])])
+    return channels
+
+
+def join(session: IrcSession, message: Message) -> None:
+    """JOIN #a,#b: join each room (creating it); a room one is in already is left alone.
+    Keys, if given, are ignored: no room has one. JOIN 0 parts every room."""
+    if message.params[:1] == (_PART_ALL,):
+        for room in list(session.rooms.values()):
+            session.hall.part_room(session, room.name)
+        return
+    channels = _targets(session, "JOIN", message)
+    if channels is None:
+        return
+    replies, me, hall = session.door.replies, session.nickname, session.hall
+    # The entrance of one room answers a labelled JOIN; of several, an ACK does.
+    label = session.take_label() if len(channels) == 1 else None
+    for name in channels:
+        try:
+            present = hall.room_named(name)
+            if present is not None and _is_in(session, present):
+                continue
+            session.entrance_label, label = label, None
+            hall.join_room(session, name, None)
+        except PacketRejected as rejected:
+            label, session.entrance_label = session.entrance_label, None
+            if rejected.code is ErrorCode.TOO_MANY_ROOMS:
+                session.reply([replies.too_many_channels(me, name, rejected.detail)], label)
+            elif rejected.code is ErrorCode.BAD_ROOM:
+                session.reply([replies.no_such_channel(me, name, rejected.detail)], label)
+            else:
+                raise
+    if label is not None:  # in the room already: nothing to answer
+        session.reply([], label)
+
+
+def part(session: IrcSession, message: Message) -> None:
+    """PART #a,#b [:text]: leave each room, the text relayed with the `leave`."""
+    channels = _targets(session, "PART", message)
+    if channels is None:
+        return
+    text = message.params[1] if len(message.params) > 1 else ""
+    replies, me = session.door.replies, session.nickname
+    for name in channels:
+        room = existing_room(session, name)
+        if room is None:
+            session.reply([replies.no_such_channel(me, name)])
+        elif not _is_in(session, room):
+            session.reply([replies.numeric(ERR_NOTONCHANNEL, me, name)])
+        else:
+            session.hall.part_room(session, room.name, text)
+
+
+def topic(session: IrcSession, message: Message) -> None:
+    """TOPIC #room: 331 or 332 (and 333); TOPIC #room :text sets it (members only)."""
+    replies, me = session.door.replies, session.nickname
+    if not message.params or not message.params[0]:
+        session.reply([replies.numeric(ERR_NEEDMOREPARAMS, me, "TOPIC")])
+        return
+    name = message.params[0]
+    room = existing_room(session, name)
+    if room is None:
+        session.reply([replies.no_such_channel(me, name)])
+    elif len(message.params) < 2:
+        session.reply(replies.topic(me, room.name, topic_of(room)))
+    elif not _is_in(session, room):
+        session.reply([replies.numeric(ERR_NOTONCHANNEL, me, name)])
+    else:
+        session.hall.set_topic(session, room.name, check_topic(message.params[1]))
+
+
+def names(session: IrcSession, message: Message) -> None:
+    """NAMES [#a,#b]: 353/366 for each room that exists, only 366 for one that does not;
+    without a channel, for each room the client is in."""
+    replies, me = session.door.replies, session.nickname
+    if not message.params or not message.params[0]:
+        answer: list[Message] = []
+        for room in session.rooms.values():
+            answer += replies.names(me, room.name, session.hall.users_of(room))
+        session.reply(answer or [replies.numeric(RPL_ENDOFNAMES, me, "*")])
+        return
+    channels = _targets(session, "NAMES", message)
+    if channels is None:
+        return
+    answer = []
+    for name in channels:
+        found = existing_room(session, name)
+        if found is None:
+            answer.append(replies.numeric(RPL_ENDOFNAMES, me, name))
+        else:
+            answer += replies.names(me, found.name, session.hall.users_of(found))
+    session.reply(answer)
+
+
+def list_rooms(session: IrcSession, message: Message) -> None:
+    """LIST [#a,#b]: 322 for each room (of those named) that has members, then 323."""
+    replies, me = session.door.replies, session.nickname
+    listed = session.hall.rooms_listed()
+    asked = message.params[0] if message.params and looks_like_channel(message.params[0]) else ""
+    if asked:
+        channels = _targets(session, "LIST", message)
+        if channels is None:
+            return
+        keys = {room.key for room in filter(None, (existing_room(session, n) for n in channels))}
+        listed = [entry for entry in listed if room_key(entry["room"]) in keys]
+    answer = [
+        replies.listed(me, entry["room"], entry["users"], entry["topic"])
+        for entry in listed
+        if entry["users"]
+    ]
+    session.reply([*answer, replies.numeric(RPL_LISTEND, me)])
+
+
+def mode(session: IrcSession, message: Message) -> None:
+    """MODE #room: 324; MODE #room b: the empty ban list; any change: 482 (nobody is an
+    operator). A room that does not exist: 403."""
+    replies, me = session.door.replies, session.nickname
+    name, changes = message.params[0], message.params[1:]
+    room = existing_room(session, name)
+    if room is None:
+        session.reply([replies.no_such_channel(me, name)])
+    elif not changes:
+        session.reply([replies.channel_modes(me, room.name)])
+    elif changes[0] in _BAN_LIST_QUERIES and len(changes) == 1:
+        session.reply([replies.numeric(RPL_ENDOFBANLIST, me, room.name)])
+    else:
+        session.reply([replies.numeric(ERR_CHANOPRIVSNEEDED, me, room.name)])
+
+
+def kick(session: IrcSession, message: Message) -> None:
+    """KICK #room nick: 403 for a room that does not exist, else 482 (no operators)."""
+    replies, me = session.door.replies, session.nickname
+    if len(message.params) < 2 or not message.params[0]:
+        session.reply([replies.numeric(ERR_NEEDMOREPARAMS, me, "KICK")])
+        return
+    name = message.params[0]
+    room = existing_room(session, name)
+    if room is None:
+        session.reply([replies.no_such_channel(me, name)])
+    else:
+        session.reply([replies.numeric(ERR_CHANOPRIVSNEEDED, me, room.name)])
+
+
+#: The channel commands, by name.
+CHANNEL_COMMANDS: Final[dict[str, Callable[[IrcSession, Message], None]]] = {
+    "JOIN": join,
+    "KICK": kick,
+    "LIST": list_rooms,
+    "NAMES": names,
+    "PART": part,
+    "TOPIC": topic,
+}

@@ -1,0 +1,65 @@
+"""One QUIT per quitter: a member that leaves the server leaves each of its rooms, and
+the hall tells each room (docs/protocol.md section 12), but an IRC client shows a QUIT
+once, however many channels it shares with the quitter (section 10).
+
+The hall gives every room's `leave` of one departure the same timestamp; the codec
+writes each as the same QUIT line but for its C{@time} tag. L{QuitFilter} sits on one
+client's output: it lets the first QUIT of a nickname through and drops the next ones
+until that nickname is seen joining again (a JOIN line from it, or in the names of a
+room the client enters), which it must be before it can quit again. It remembers at
+most L{REMEMBERED_QUITTERS} nicknames, the newest: the rooms' leaves of one departure
+arrive together, so a forgotten one costs at most a repeated QUIT.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Final
+
+#: Quitters one client's filter remembers (a bound: docs/irc.md).
+REMEMBERED_QUITTERS: Final = 256
+_QUIT: Final = b" QUIT "
+_JOIN: Final = b" JOIN "
+_LINE_END: Final = b"\r\n"
+
+
+def _command_and_source(line: bytes) -> tuple[bytes, bytes]:
+    """The command and the source's nickname of one line the server wrote."""
+    if line.startswith(b"@"):
+        line = line.partition(b" ")[2]
+    if not line.startswith(b":"):
+        return b"", b""
+    source, _, rest = line[1:].partition(b" ")
+    return rest.partition(b" ")[0], source.partition(b"!")[0]
+
+
+class QuitFilter:
+    """Drops a client's repeated QUITs of one departure (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._quitters: OrderedDict[bytes, None] = OrderedDict()
+
+    def seen(self, nicknames: Iterable[str]) -> None:
+        """C{nicknames} are in a room the client enters: a QUIT of theirs is news again."""
+        if self._quitters:
+            for nickname in nicknames:
+                self._quitters.pop(nickname.encode("utf-8"), None)
+
+    def filter(self, data: bytes) -> bytes:
+        """C{data} (whole lines) without the QUITs of nicknames already shown quitting."""
+        if _QUIT not in data and not (self._quitters and _JOIN in data):
+            return data  # the common case: one scan, nothing to do
+        kept = []
+        for line in data.split(_LINE_END)[:-1]:
+            command, nickname = _command_and_source(line)
+            if command == b"QUIT":
+                if nickname in self._quitters:
+                    continue
+                self._quitters[nickname] = None
+                if len(self._quitters) > REMEMBERED_QUITTERS:
+                    self._quitters.popitem(last=False)
+            elif command == b"JOIN":
+                self._quitters.pop(nickname, None)
+            kept.append(line + _LINE_END)
+        return b"".join(kept)
