@@ -13,6 +13,7 @@ from twisted.internet.task import Clock
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
+from chatproto.accounts.serving import AccountsService
 from chatproto.core.config import RoomConfig
 from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.sockets import Keepalive
@@ -69,6 +70,8 @@ class OptionsTests(SynchronousTestCase):
                 "keepalive-interval": 10,
                 "keepalive-count": 5,
                 "log-addresses": 0,
+                "accounts-db": None,
+                "register-per-hour": 5,
                 "redis": None,
                 "redis-ca": None,
                 "node-timeout": 10.0,
@@ -151,6 +154,20 @@ class OptionsTests(SynchronousTestCase):
                 self.parse(*bad)
             self.assertTrue(str(raised.exception).startswith(says), str(raised.exception))
 
+    def test_accounts_database(self) -> None:
+        self.assertEqual(self.parse().accounts_db(), "chat-accounts.sqlite3")
+        self.assertFalse(os.path.exists("chat-accounts.sqlite3"))  # created at start
+        self.assertEqual(self.parse("--accounts-db", "a.db").accounts_db(), "a.db")
+        with self.assertRaises(usage.UsageError) as raised:
+            self.parse("--accounts-db", "missing/a.db")
+        self.assertEqual(
+            str(raised.exception),
+            "--accounts-db 'missing/a.db': its directory 'missing' does not exist",
+        )
+        with self.assertRaises(usage.UsageError) as raised:
+            self.parse("--register-per-hour", "-1")
+        self.assertEqual(str(raised.exception), "--register-per-hour must be >= 0, got -1")
+
     def test_bad_irc_values(self) -> None:
         for bad in (
             ["--irc-port", "nonsense:1"],
@@ -179,7 +196,8 @@ class ServiceTests(SynchronousTestCase):
         service = makeService(options, reactor=Clock())
         assert IServiceCollection.providedBy(service)
         kinds = [type(child) for child in service]
-        self.assertEqual(kinds, [RoomService, OptionListener, TimerService])
+        # The accounts start first and stop last, after the room's grace.
+        self.assertEqual(kinds, [AccountsService, RoomService, OptionListener, TimerService])
 
     def test_rooms_directory_beside_the_history_file(self) -> None:
         path = self.mktemp()
