@@ -10,6 +10,7 @@ import math
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from chatproto.accounts.serving import AccountsService
-from chatproto.accounts.sqlite import SQLiteAccountStore
+from chatproto.accounts.sqlite import SQLiteAccountStore, UnusableDatabase, prepare_database
 from chatproto.core.config import RoomConfig
 from chatproto.core.hall import Hall
 from chatproto.core.roomnames import InvalidRoomName, validate_room_name
@@ -348,11 +349,16 @@ def _logging_errors(action: Callable[[], Deferred[None]], log: Logger) -> Callab
 
 def _accounts_service(options: Options, reactor: Any) -> AccountsService:
     """The accounts: in Redis with `--redis` (every node sees a registration at once),
-    else in the SQLite file `--accounts-db`."""
+    else in the SQLite file `--accounts-db` (a file that cannot be used ends the
+    process with one line)."""
     per_hour = options["register-per-hour"]
     address = options["redis"]
     if address is None:
         path = options.accounts_db()
+        try:
+            prepare_database(path)
+        except (UnusableDatabase, sqlite3.Error, OSError) as e:
+            raise SystemExit(f"--accounts-db {path!r}: {e}") from None
         return AccountsService(
             reactor, lambda: SQLiteAccountStore.open(reactor, path), path, per_hour
         )

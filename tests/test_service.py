@@ -23,6 +23,11 @@ from tests.certs import make_certificate
 from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores, make_room
 
 
+def accounts_db(test: SynchronousTestCase) -> list[str]:
+    """The option that puts a test's account database in its temporary folder."""
+    return ["--accounts-db", test.mktemp()]
+
+
 class OptionsTests(SynchronousTestCase):
     """Parsing and validating every option with the names docs/protocol.md section 7 gives."""
 
@@ -192,7 +197,9 @@ class ServiceTests(SynchronousTestCase):
     def test_children(self) -> None:
         path = self.mktemp()
         options = Options()
-        options.parseOptions(["--port", "tcp:0:interface=127.0.0.1", "--history-file", path])
+        options.parseOptions(
+            ["--port", "tcp:0:interface=127.0.0.1", "--history-file", path, *accounts_db(self)]
+        )
         service = makeService(options, reactor=Clock())
         assert IServiceCollection.providedBy(service)
         kinds = [type(child) for child in service]
@@ -202,11 +209,15 @@ class ServiceTests(SynchronousTestCase):
     def test_rooms_directory_beside_the_history_file(self) -> None:
         path = self.mktemp()
         options = Options()
-        options.parseOptions(["--port", "tcp:0:interface=127.0.0.1", "--history-file", path])
+        options.parseOptions(
+            ["--port", "tcp:0:interface=127.0.0.1", "--history-file", path, *accounts_db(self)]
+        )
         makeService(options, reactor=Clock())
         self.assertTrue(os.path.isdir(path + ".rooms"))
         blocked = self.mktemp()
-        options.parseOptions(["--port", "tcp:0:interface=127.0.0.1", "--history-file", blocked])
+        options.parseOptions(
+            ["--port", "tcp:0:interface=127.0.0.1", "--history-file", blocked, *accounts_db(self)]
+        )
         with open(blocked + ".rooms", "w"):
             pass  # a file where the directory should be
         with self.assertRaises(SystemExit) as raised:
@@ -231,7 +242,13 @@ class ServiceTests(SynchronousTestCase):
     def test_irc_door_listens_when_asked(self) -> None:
         options = Options()
         options.parseOptions(
-            ["--irc-port", "tcp:0:interface=127.0.0.1", "--history-file", self.mktemp()]
+            [
+                "--irc-port",
+                "tcp:0:interface=127.0.0.1",
+                "--history-file",
+                self.mktemp(),
+                *accounts_db(self),
+            ]
         )
         service = makeService(options, reactor=Clock())
         assert IServiceCollection.providedBy(service)
