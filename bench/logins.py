@@ -200,7 +200,7 @@ async def log_in_over_the_wire(reactor: Any, port: int, outcomes: list[str]) -> 
             answered.callback(json.loads(text).get("code", "error"))
 
     client = await _connected(reactor, port, received)
-    outcomes.append(await answered)
+    outcomes.append(await answered.addTimeout(60, reactor))
     client.send("BYE")
 
 
@@ -213,14 +213,15 @@ async def server_storm(reactor: Any, arguments: argparse.Namespace) -> None:
             [str(bin_folder / "chatproto-accounts"), "--db", database, "add", "alice"],
             input=PASSWORD + "\n", text=True, check=True,
         )  # fmt: skip
+        log = Path(folder) / "server.log"  # a file: a pipe left unread would stall it
         server = subprocess.Popen(
-            [str(bin_folder / "twistd"), "--pidfile=", "-n", "chat", "--port",
-             "tcp:0:interface=127.0.0.1", "--history-file", "h.jsonl", "--accounts-db",
-             database, "--rate", "0", "--shutdown-grace", "0"],
-            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [str(bin_folder / "twistd"), "--pidfile=", "-n", "--logfile", str(log), "chat",
+             "--port", "tcp:0:interface=127.0.0.1", "--history-file", "h.jsonl",
+             "--accounts-db", database, "--rate", "0", "--shutdown-grace", "0"],
+            cwd=folder,
         )  # fmt: skip
         try:
-            port = _listening_port(server)
+            port = await _listening_port(reactor, log)
             idle = await chat_round_trips(reactor, port, 3.0)
             print(f"chat round trip, idle: {summary(idle, 'messages')}")
             outcomes: list[str] = []
@@ -248,14 +249,18 @@ async def server_storm(reactor: Any, arguments: argparse.Namespace) -> None:
             server.wait()
 
 
-def _listening_port(server: subprocess.Popen[str]) -> int:
+async def _listening_port(reactor: Any, log: Path) -> int:
     """The port the server's word-packet door listens on, read from its log."""
-    assert server.stdout is not None
-    for line in server.stdout:
-        found = re.search(r"WordPacketFactory starting on (\d+)", line)
+    for _ in range(300):  # 30 s
+        found = re.search(r"WordPacketFactory starting on (\d+)", _text_of(log))
         if found:
             return int(found.group(1))
-    raise RuntimeError("the server ended before it listened")
+        await task.deferLater(reactor, 0.1, lambda: None)
+    raise RuntimeError(f"the server did not listen: {_text_of(log)}")
+
+
+def _text_of(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
 
 
 def main() -> None:

@@ -850,11 +850,13 @@ class ChatClient:
     def _notice(self, notice: Notice) -> None:
         code = string_field(notice.packet, "code")
         retry_after = number_field(notice.packet, "retry_after")
-        if notice.event == "error" and code == "rate-limited":
+        asked = self._outbox.in_flight
+        # A registration refused for the hour is refused: only the frame rate is waited out.
+        registering = asked is not None and asked.expects == "registered"
+        if notice.event == "error" and code == "rate-limited" and not registering:
             delay = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
             if self._outbox.retry_later(delay):
                 return  # Handled: the frame goes again, nothing is lost, nothing to tell.
-        asked = self._outbox.in_flight
         expected = None if asked is None else asked.expects
         if not (asked is not None and asked.quiet and notice.event == expected):
             self.notice_received(notice)

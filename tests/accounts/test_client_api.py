@@ -92,3 +92,18 @@ async def test_account_commands_answer_or_fail_with_chat_errors(
     await alice.unregister("another password")
     assert alice.account is None
     await alice.leave()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_registration_refused_for_the_hour_fails_at_once(
+    account_server: RunningServer,
+) -> None:
+    await registered_and_gone(account_server, "alice")
+    await registered_and_gone(account_server, "bob")  # the fixture allows 2 an hour
+    carol = ChatClient("carol")
+    await carol.connect(endpoint(account_server))
+    with pytest.raises(ChatError) as limited:
+        await carol.register(PASSWORD).addTimeout(DEADLINE, reactor)
+    assert limited.value.code == "rate-limited"
+    assert limited.value.retry_after is not None and limited.value.retry_after > 60
+    await carol.leave()
