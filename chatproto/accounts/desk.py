@@ -138,7 +138,8 @@ async def _join(
 ) -> bool:
     if member.state is not ConnectionState.CHOOSING:  # it left while the store answered
         return False
-    return await hall.join(member, nickname, since, token, account, claim)
+    # Checked here: the hall need not ask the store again.
+    return await hall.join(member, nickname, since, token, account, claim, unregistered=True)
 
 
 async def _log_in(accounts: Accounts, name: str, password: str, member: Connection) -> str:

@@ -147,6 +147,7 @@ class Hall:
         token: str | None = None,
         account: str | None = None,
         claim: bool = True,
+        unregistered: bool = False,
     ) -> Deferred[bool]:
         """Make C{member} joined as C{nickname} (valid, docs/protocol.md section 3) if
         the nickname is free, or held by the connection whose resume token is C{token},
@@ -155,7 +156,13 @@ class Hall:
         replaced is closed without a leave notice and this one takes its place in every
         room, with no join notice. With C{claim} False a free nickname is not taken
         (a registered nickname chosen without a password: only a place may be taken
-        back). Fires with whether it joined. A joined member is in the default room."""
+        back). Fires with whether it joined. A joined member is in the default room.
+
+        A door that did not check the nickname's account (C{unregistered} False, no
+        C{account}) is treated as one without a password: a registered nickname is
+        only taken back with a token (docs/protocol.md section 13), on every door."""
+        if self.accounts is not None and account is None and claim and not unregistered:
+            return self._join_unless_registered(member, nickname, since, token)
         key = holding_key(nickname)
         resume_token = secrets.token_urlsafe(RESUME_TOKEN_BYTES)
         current = self._members.get(key)
@@ -200,6 +207,26 @@ class Hall:
         if not claim:
             return succeed(False)
         return self._presence.claim(key, json_string(nickname), resume_token).addCallback(claimed)
+
+    def _join_unless_registered(
+        self, member: Connection, nickname: str, since: int | None, token: str | None
+    ) -> Deferred[bool]:
+        """L{join} without a password: a registered nickname is not taken fresh (and when
+        the accounts cannot be read, no nickname is)."""
+        assert self.accounts is not None
+        owner = Deferred.fromCoroutine(self.accounts.account_of(nickname))
+
+        def answered(registered_to: str | None) -> Deferred[bool] | bool:
+            if member.state is not ConnectionState.CHOOSING:  # it left while we asked
+                return False
+            claim = registered_to is None
+            return self.join(member, nickname, since, token, claim=claim, unregistered=True)
+
+        def unreadable(failure: Failure) -> bool:
+            self.log.failure("accounts cannot be read", failure)
+            return False
+
+        return owner.addCallbacks(answered, unreadable)
 
     def _resumed(
         self,

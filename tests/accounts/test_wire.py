@@ -6,8 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.endpoints import serverFromString
 
+from chatproto.doors.irc.protocol import IrcFactory
 from tests.conftest import RunningServer
+from tests.irc.clients import connect_irc
+from tests.irc.fakes import SERVER
 from tests.loopback import Conversation, RawClient, connect
 from tests.websocket_client import connect_ws
 
@@ -186,3 +191,22 @@ async def test_log_in_over_websocket(account_server: RunningServer) -> None:
     assert welcome["account"] == "alice"
     client.send_json({"command": "password", "old": PASSWORD, "new": "new password"})
     assert (await client.until_event("password-changed"))["account"] == "alice"
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_irc_client_cannot_take_a_registered_nickname(
+    account_server: RunningServer,
+) -> None:
+    alice = await registered(account_server.port, "alice")
+    alice.send("BYE")
+    await alice.closed()
+    endpoint = serverFromString(reactor, "tcp:0:interface=127.0.0.1")
+    irc = await endpoint.listen(IrcFactory(account_server.room, SERVER))
+    try:
+        client = await connect_irc(irc.getHost().port)
+        client.send("NICK \u0430lice", "USER a 0 * :a")
+        assert " 433 " in await client.next()  # IRC has no way to log in yet
+        client.send("NICK bob")
+        await client.until(lambda line: " 366 " in line)
+    finally:
+        await irc.stopListening()
