@@ -1,6 +1,6 @@
 """What logins cost (docs/accounts.md): argon2id speed per core, and the reactor under a storm.
 
-    .venv/bin/python -m bench.logins [--seconds 10] [--rate 50]
+    .venv/bin/python -m bench.logins [--seconds 10] [--rate 50] [--server]
 
 1. Hashes and verifications per second in one thread (one core), with this version's
    parameters (L{chatproto.accounts.hashing}).
@@ -8,19 +8,32 @@
    first with nothing else to do, then while C{--rate} logins per second go through the
    real portal (SQLite store, hashing threads) for C{--seconds}: the max and the p99 of
    that lateness is what a chat message waiting for the reactor would wait more.
+3. With C{--server}, against a real server instead (C{twistd chat} in a temporary
+   folder, the word-packet door on loopback): a chat client's round trip (a message
+   every 50 ms until its own copy comes back), idle, then while C{--rate} clients a
+   second connect and log in with the JSON nickname frame for C{--seconds}; its p99
+   is the chat p99 under a login storm, beside how many logins the server did.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from twisted.internet import defer, task
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.interfaces import IReactorTime
+from twisted.protocols.basic import Int16StringReceiver
 
 from chatproto.accounts.cred import IChatAccount, LoginCredentials, account_portal
 from chatproto.accounts.hashing import (
@@ -74,13 +87,13 @@ async def lateness(clock: IReactorTime, seconds: float) -> list[float]:
     return await finished
 
 
-def summary(late: list[float]) -> str:
-    """Max and p99 of a list of lateness values, in milliseconds."""
-    p99 = statistics.quantiles(late, n=100)[98] if len(late) >= 2 else late[0]
-    return f"max {max(late) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms over {len(late)} ticks"
+def summary(late: list[float], counted: str = "ticks") -> str:
+    """Max and p99 of a list of durations, in milliseconds, over how many C{counted}."""
+    p99 = statistics.quantiles(late, n=100, method="inclusive")[98] if len(late) >= 2 else late[0]
+    return f"max {max(late) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms over {len(late)} {counted}"
 
 
-async def storm(reactor: IReactorTime, arguments: argparse.Namespace) -> None:
+async def storm(reactor: Any, arguments: argparse.Namespace) -> None:
     """Measure the reactor idle, then under C{arguments.rate} logins per second."""
     print(f"reactor idle: {summary(await lateness(reactor, 2.0))}")
     with tempfile.TemporaryDirectory() as folder:
@@ -124,17 +137,153 @@ async def storm(reactor: IReactorTime, arguments: argparse.Namespace) -> None:
         await store.close()
 
 
+class _Client(Int16StringReceiver):
+    """A word-packet client: each frame it receives goes to C{received}."""
+
+    def __init__(self, received: Callable[[str], None]) -> None:
+        self._received = received
+
+    def stringReceived(self, data: bytes) -> None:
+        self._received(data.decode("utf-8"))
+
+    def send(self, text: str) -> None:
+        self.sendString(text.encode("utf-8"))  # type: ignore[no-untyped-call]
+
+
+async def _connected(reactor: Any, port: int, received: Callable[[str], None]) -> _Client:
+    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+    client: _Client = await connectProtocol(endpoint, _Client(received))
+    return client
+
+
+async def chat_round_trips(reactor: Any, port: int, seconds: float) -> list[float]:
+    """Round trips (seconds) of a message every 50 ms, sent until C{seconds} passed."""
+    sent: dict[str, float] = {}
+    trips: list[float] = []
+    joined: defer.Deferred[None] = defer.Deferred()
+
+    def received(text: str) -> None:
+        if text == "NICK":
+            chatter.send(f"chatter{os.getpid()}")
+        elif '"welcome"' in text and not joined.called:
+            joined.callback(None)
+        elif text.startswith("{"):
+            message = json.loads(text).get("message")
+            if message in sent:
+                trips.append(reactor.seconds() - sent.pop(message))
+
+    chatter = await _connected(reactor, port, received)
+    await joined
+    end = reactor.seconds() + seconds
+    number = 0
+    while reactor.seconds() < end:
+        number += 1
+        sent[str(number)] = reactor.seconds()
+        chatter.send(json.dumps({"message": str(number)}))
+        await task.deferLater(reactor, 0.05, lambda: None)
+    chatter.send("BYE")
+    return trips
+
+
+async def log_in_over_the_wire(reactor: Any, port: int, outcomes: list[str]) -> None:
+    """Connect, log in to alice with the JSON nickname frame, note READY or the error
+    code, and leave."""
+    answered: defer.Deferred[str] = defer.Deferred()
+    choice = json.dumps({"nickname": "alice", "password": PASSWORD})
+
+    def received(text: str) -> None:
+        if text == "NICK":
+            client.send(choice)
+        elif text == "READY" and not answered.called:
+            answered.callback("READY")
+        elif '"error"' in text and not answered.called:
+            answered.callback(json.loads(text).get("code", "error"))
+
+    client = await _connected(reactor, port, received)
+    outcomes.append(await answered.addTimeout(60, reactor))
+    client.send("BYE")
+
+
+async def server_storm(reactor: Any, arguments: argparse.Namespace) -> None:
+    """Chat round trips against a real server, idle then under the login storm."""
+    with tempfile.TemporaryDirectory() as folder:
+        database = str(Path(folder) / "accounts.sqlite3")
+        bin_folder = Path(sys.executable).parent
+        subprocess.run(
+            [str(bin_folder / "chatproto-accounts"), "--db", database, "add", "alice"],
+            input=PASSWORD + "\n", text=True, check=True,
+        )  # fmt: skip
+        log = Path(folder) / "server.log"  # a file: a pipe left unread would stall it
+        server = subprocess.Popen(
+            [str(bin_folder / "twistd"), "--pidfile=", "-n", "--logfile", str(log), "chat",
+             "--port", "tcp:0:interface=127.0.0.1", "--history-file", "h.jsonl",
+             "--accounts-db", database, "--rate", "0", "--shutdown-grace", "0"],
+            cwd=folder,
+        )  # fmt: skip
+        try:
+            port = await _listening_port(reactor, log)
+            idle = await chat_round_trips(reactor, port, 3.0)
+            print(f"chat round trip, idle: {summary(idle, 'messages')}")
+            outcomes: list[str] = []
+            started: list[defer.Deferred[None]] = []
+
+            def start_one() -> None:
+                started.append(defer.ensureDeferred(log_in_over_the_wire(reactor, port, outcomes)))
+
+            logins = task.LoopingCall(start_one)
+            logins.clock = reactor
+            logins.start(1 / arguments.rate)
+            trips = await chat_round_trips(reactor, port, arguments.seconds)
+            logins.stop()
+            await defer.gatherResults(started)
+            counts = {outcome: outcomes.count(outcome) for outcome in sorted(set(outcomes))}
+            print(
+                f"chat round trip with {arguments.rate:.0f} logins/s: {summary(trips, 'messages')}"
+            )
+            print(
+                f"logins: {len(started)} started; answers {counts}; the server logged in"
+                f" {counts.get('READY', 0) / arguments.seconds:.1f}/s"
+            )
+        finally:
+            server.terminate()
+            server.wait()
+
+
+async def _listening_port(reactor: Any, log: Path) -> int:
+    """The port the server's word-packet door listens on, read from its log."""
+    for _ in range(300):  # 30 s
+        found = re.search(r"WordPacketFactory starting on (\d+)", _text_of(log))
+        if found:
+            return int(found.group(1))
+        await task.deferLater(reactor, 0.1, lambda: None)
+    raise RuntimeError(f"the server did not listen: {_text_of(log)}")
+
+
+def _text_of(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
 def main() -> None:
-    """Print both measurements."""
+    """Print the measurements."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument(
+        "--server", action="store_true", help="also measure chat against a real server"
+    )
     arguments = parser.parse_args()
     print(f"argon2id m={MEMORY_KIB} KiB, t={ITERATIONS}, p={LANES}; {THREADS} hashing threads")
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (others' work skews it)")
     hashes, verifications = per_core_speed()
     print(f"one core: {hashes:.1f} hashes/s, {verifications:.1f} verifications/s")
-    task.react(lambda reactor: defer.ensureDeferred(storm(reactor, arguments)))
+    task.react(lambda reactor: defer.ensureDeferred(measure(reactor, arguments)))
+
+
+async def measure(reactor: Any, arguments: argparse.Namespace) -> None:
+    """The reactor's lateness under a storm; with C{--server}, chat under one too."""
+    await storm(reactor, arguments)
+    if arguments.server:
+        await server_storm(reactor, arguments)
 
 
 if __name__ == "__main__":

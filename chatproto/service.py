@@ -10,9 +10,11 @@ import math
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, get_args
 
 from twisted.application.internet import TimerService
@@ -23,6 +25,8 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python import usage
 
+from chatproto.accounts.serving import AccountsService
+from chatproto.accounts.sqlite import SQLiteAccountStore, UnusableDatabase, prepare_database
 from chatproto.core.config import RoomConfig
 from chatproto.core.hall import Hall
 from chatproto.core.roomnames import InvalidRoomName, validate_room_name
@@ -38,6 +42,7 @@ from chatproto.history import FsyncPolicy, JsonLinesHistory
 from chatproto.listeners import OptionListener, endpoint_for
 from chatproto.roomfiles import RoomFiles
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
+from chatproto.seams.redis.accounts import RedisAccountStore
 from chatproto.seams.redis.wiring import REDIS_OPTIONS, make_seams
 
 FSYNC_POLICIES = get_args(FsyncPolicy)
@@ -48,6 +53,8 @@ FSYNC_INTERVAL = 1.0
 CLOSE_WAIT = 2.0
 #: The options that name an endpoint to listen on (checked by listeners.endpoint_for).
 ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port")
+#: The account database when `--accounts-db` is not given (in the working directory).
+DEFAULT_ACCOUNTS_DB = "chat-accounts.sqlite3"
 
 
 def _number(
@@ -114,6 +121,10 @@ class Options(usage.Options):
                 int, 0),
         _number("keepalive-interval", 10, "Seconds between probes", int, 1),
         _number("keepalive-count", 5, "Unanswered probes before a peer is dropped", int, 1),
+        ["accounts-db", None, None, "The SQLite file of registered nicknames "
+         f"(default: {DEFAULT_ACCOUNTS_DB}; with --redis, Redis keeps them)"],
+        _number("register-per-hour", 5,
+                "Registrations per address per hour, every door together (0: off)", int, 0),
         *REDIS_OPTIONS,
     ]  # fmt: skip
 
@@ -153,7 +164,9 @@ class Options(usage.Options):
             )
         if self["rate"] and not self["burst"]:
             raise usage.UsageError("--burst must be at least 1 while --rate is on")
-        _check_writable(str(self["history-file"]))
+        _check_writable("--history-file", str(self["history-file"]))
+        if self["redis"] is None:
+            _check_database(self.accounts_db())
         try:
             self["default-room"] = validate_room_name(self["default-room"])
         except InvalidRoomName as e:
@@ -163,6 +176,11 @@ class Options(usage.Options):
                 self.irc_server()
             except ValueError as e:
                 raise usage.UsageError(f"--default-room or --irc-server-name: {e}") from None
+
+    def accounts_db(self) -> str:
+        """The account database's path (`--accounts-db`, else the default)."""
+        given = self["accounts-db"]
+        return DEFAULT_ACCOUNTS_DB if given is None else str(given)
 
     def room_config(self) -> RoomConfig:
         """The room settings these options describe."""
@@ -200,8 +218,9 @@ class Options(usage.Options):
         )
 
 
-def _check_writable(path: str) -> None:
-    """Fail early, as a usage error, when the history file cannot be opened for appending."""
+def _check_writable(option: str, path: str) -> None:
+    """Fail early, as a usage error, when the file C{option} names cannot be opened for
+    appending (it is created 0600 if missing)."""
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
     except OSError as e:
@@ -210,7 +229,22 @@ def _check_writable(path: str) -> None:
             reason = f"its directory {directory!r} does not exist"
         else:
             reason = e.strerror or str(e)
-        raise usage.UsageError(f"--history-file {path!r}: {reason}") from None
+        raise usage.UsageError(f"{option} {path!r}: {reason}") from None
+
+
+def _check_database(path: str) -> None:
+    """Fail early, as a usage error, when the account database cannot be written or
+    created (it is created at start, not here: see L{SQLiteAccountStore})."""
+    if os.path.exists(path):
+        _check_writable("--accounts-db", path)
+        return
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise usage.UsageError(
+            f"--accounts-db {path!r}: its directory {directory!r} does not exist"
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise usage.UsageError(f"--accounts-db {path!r}: cannot create a file in {directory!r}")
 
 
 #: Called with the action that ends the shutdown grace at once; arranges for a second
@@ -320,6 +354,31 @@ def _logging_errors(action: Callable[[], Deferred[None]], log: Logger) -> Callab
     return run
 
 
+def _accounts_service(options: Options, reactor: Any) -> AccountsService:
+    """The accounts: in Redis with `--redis` (every node sees a registration at once),
+    else in the SQLite file `--accounts-db` (a file that cannot be used ends the
+    process with one line)."""
+    per_hour = options["register-per-hour"]
+    address = options["redis"]
+    if address is None:
+        path = options.accounts_db()
+        try:
+            prepare_database(path)
+        except (UnusableDatabase, sqlite3.Error, OSError) as e:
+            raise SystemExit(f"--accounts-db {path!r}: {e}") from None
+        return AccountsService(
+            reactor, lambda: SQLiteAccountStore.open(reactor, path), path, per_hour
+        )
+    if options["redis-ca"] is not None:
+        address = replace(address, ca_certificates=options["redis-ca"])
+    where = "Redis"
+    if options["accounts-db"] is not None:
+        where += f" (--accounts-db {options['accounts-db']!r} is not used with --redis)"
+    return AccountsService(
+        reactor, lambda: RedisAccountStore.open(address, reactor), where, per_hour
+    )
+
+
 def makeService(options: Options, reactor: Any = None) -> IService:
     """Build the chat service: the room, one listener per door and the history's fsync timer.
 
@@ -332,6 +391,7 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         reactor = global_reactor
     top = MultiService()
     seams = make_seams(options, reactor)  # --redis: several nodes share the room
+    accounts = _accounts_service(options, reactor)
     history: IHistoryStore
     if seams is None:
         path = str(options["history-file"])
@@ -342,12 +402,22 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             )
         except HistoryUnavailable as e:
             raise SystemExit(str(e)) from None
-        hall = Hall(options.room_config(), history, reactor, room_stores=rooms)
+        hall = Hall(
+            options.room_config(), history, reactor, room_stores=rooms, accounts=accounts.accounts
+        )
     else:
         # Rooms beside the default one are not shared across nodes yet (docs/scaling.md).
         history = seams.history
-        hall = Hall(options.room_config(), history, reactor, seams.hub, seams.presence)
+        hall = Hall(
+            options.room_config(),
+            history,
+            reactor,
+            seams.hub,
+            seams.presence,
+            accounts=accounts.accounts,
+        )
         seams.service.setServiceParent(top)
+    accounts.setServiceParent(top)  # type: ignore[no-untyped-call]
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(
         hall, history, options["shutdown-grace"], reactor, _signals_end_grace(reactor)

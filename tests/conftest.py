@@ -14,6 +14,7 @@ from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import globalLogPublisher
 
+from chatproto.accounts.manager import Accounts
 from chatproto.core.config import RoomConfig
 from chatproto.core.hall import Hall
 from chatproto.doors.tcp.protocol import WordPacketFactory
@@ -38,14 +39,17 @@ class RunningServer:
 
 
 @contextmanager
-def running_server(tmp_path: Path, config: RoomConfig, **websocket: Any) -> Iterator[RunningServer]:
+def running_server(
+    tmp_path: Path, config: RoomConfig, accounts: Accounts | None = None, **websocket: Any
+) -> Iterator[RunningServer]:
     """Serve a room with C{config} and a history file in C{tmp_path} on loopback ports,
-    one per door (C{websocket}: options of the WebSocket door's factory); for
-    synchronous fixtures: it blocks on the reactor with pytest_twisted.blockon."""
+    one per door (C{websocket}: options of the WebSocket door's factory), with
+    C{accounts} if given; for synchronous fixtures: it blocks on the reactor with
+    pytest_twisted.blockon."""
     path = tmp_path / "history.jsonl"
     history = JsonLinesHistory(str(path), retain=10000, fsync="never")
     rooms = RoomFiles(str(path), retain=10000, fsync="never")
-    room = Hall(config, history, reactor, room_stores=rooms)
+    room = Hall(config, history, reactor, room_stores=rooms, accounts=accounts)
     factory = WordPacketFactory(room)
     listening = pytest_twisted.blockon(
         serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)

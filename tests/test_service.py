@@ -13,6 +13,7 @@ from twisted.internet.task import Clock
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
+from chatproto.accounts.serving import AccountsService
 from chatproto.core.config import RoomConfig
 from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.sockets import Keepalive
@@ -20,6 +21,11 @@ from chatproto.listeners import OptionListener, listen_description
 from chatproto.service import CLOSE_WAIT, Options, RoomService, makeService
 from tests.certs import make_certificate
 from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores, make_room
+
+
+def accounts_db(test: SynchronousTestCase) -> list[str]:
+    """The option that puts a test's account database in its temporary folder."""
+    return ["--accounts-db", test.mktemp()]
 
 
 class OptionsTests(SynchronousTestCase):
@@ -70,6 +76,8 @@ class OptionsTests(SynchronousTestCase):
                 "keepalive-count": 5,
                 "log-addresses": 0,
                 "no-irc-autojoin": 0,
+                "accounts-db": None,
+                "register-per-hour": 5,
                 "redis": None,
                 "redis-ca": None,
                 "node-timeout": 10.0,
@@ -152,6 +160,20 @@ class OptionsTests(SynchronousTestCase):
                 self.parse(*bad)
             self.assertTrue(str(raised.exception).startswith(says), str(raised.exception))
 
+    def test_accounts_database(self) -> None:
+        self.assertEqual(self.parse().accounts_db(), "chat-accounts.sqlite3")
+        self.assertFalse(os.path.exists("chat-accounts.sqlite3"))  # created at start
+        self.assertEqual(self.parse("--accounts-db", "a.db").accounts_db(), "a.db")
+        with self.assertRaises(usage.UsageError) as raised:
+            self.parse("--accounts-db", "missing/a.db")
+        self.assertEqual(
+            str(raised.exception),
+            "--accounts-db 'missing/a.db': its directory 'missing' does not exist",
+        )
+        with self.assertRaises(usage.UsageError) as raised:
+            self.parse("--register-per-hour", "-1")
+        self.assertEqual(str(raised.exception), "--register-per-hour must be >= 0, got -1")
+
     def test_bad_irc_values(self) -> None:
         for bad in (
             ["--irc-port", "nonsense:1"],
@@ -176,20 +198,27 @@ class ServiceTests(SynchronousTestCase):
     def test_children(self) -> None:
         path = self.mktemp()
         options = Options()
-        options.parseOptions(["--port", "tcp:0:interface=127.0.0.1", "--history-file", path])
+        options.parseOptions(
+            ["--port", "tcp:0:interface=127.0.0.1", "--history-file", path, *accounts_db(self)]
+        )
         service = makeService(options, reactor=Clock())
         assert IServiceCollection.providedBy(service)
         kinds = [type(child) for child in service]
-        self.assertEqual(kinds, [RoomService, OptionListener, TimerService])
+        # The accounts start first and stop last, after the room's grace.
+        self.assertEqual(kinds, [AccountsService, RoomService, OptionListener, TimerService])
 
     def test_rooms_directory_beside_the_history_file(self) -> None:
         path = self.mktemp()
         options = Options()
-        options.parseOptions(["--port", "tcp:0:interface=127.0.0.1", "--history-file", path])
+        options.parseOptions(
+            ["--port", "tcp:0:interface=127.0.0.1", "--history-file", path, *accounts_db(self)]
+        )
         makeService(options, reactor=Clock())
         self.assertTrue(os.path.isdir(path + ".rooms"))
         blocked = self.mktemp()
-        options.parseOptions(["--port", "tcp:0:interface=127.0.0.1", "--history-file", blocked])
+        options.parseOptions(
+            ["--port", "tcp:0:interface=127.0.0.1", "--history-file", blocked, *accounts_db(self)]
+        )
         with open(blocked + ".rooms", "w"):
             pass  # a file where the directory should be
         with self.assertRaises(SystemExit) as raised:
@@ -214,7 +243,13 @@ class ServiceTests(SynchronousTestCase):
     def test_irc_door_listens_when_asked(self) -> None:
         options = Options()
         options.parseOptions(
-            ["--irc-port", "tcp:0:interface=127.0.0.1", "--history-file", self.mktemp()]
+            [
+                "--irc-port",
+                "tcp:0:interface=127.0.0.1",
+                "--history-file",
+                self.mktemp(),
+                *accounts_db(self),
+            ]
         )
         service = makeService(options, reactor=Clock())
         assert IServiceCollection.providedBy(service)

@@ -227,6 +227,9 @@ async def test_a_resuming_client_that_does_not_read_costs_at_most_sendq(
         assert server.transport is not None
         pid = server.transport.pid
         assert pid is not None
+        # A first join starts what every join shares (the account store's thread).
+        warm_up = await connect(port)
+        await warm_up.join("warmup")
         before = rss_kib(pid)
         for n in range(clients):
             endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)

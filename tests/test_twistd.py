@@ -115,6 +115,28 @@ async def test_chat_through_twistd_then_sigterm(tmp_path: Path) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_accounts_through_twistd(tmp_path: Path) -> None:
+    server = start_twistd(tmp_path, "--accounts-db", "a.db", "--shutdown-grace", "0")
+    port = await server.listening
+    alice = await connect(port)
+    await alice.join("alice")
+    alice.send_json({"command": "register", "password": "a long password"})
+    assert (await alice.until_event("registered"))["account"] == "alice"
+    assert (tmp_path / "a.db").stat().st_mode & 0o777 == 0o600
+    again = await connect(port)
+    assert [await again.next(), await again.next()] == ["HELLO", "NICK"]
+    again.send_json({"nickname": "alice", "password": "a long password"})
+    assert await again.next() == "READY"
+    assert (await again.until_event("welcome"))["account"] == "alice"
+    await alice.closed()  # its place is taken by the same account
+    server.transport.signalProcess("TERM")
+    await server.ended
+    assert b"accounts in a.db" in server.output
+    assert b"a long password" not in server.output
+    assert b"Traceback" not in server.output
+
+
+@pytest_twisted.ensureDeferred
 async def test_the_service_inside_an_existing_twistd_application(tmp_path: Path) -> None:
     example = (Path(__file__).parent.parent / "docs" / "examples" / "chat.tac").read_text()
     tac = example.replace("tcp:10328:interface=127.0.0.1", "tcp:0:interface=127.0.0.1")
@@ -163,6 +185,10 @@ STARTUP_MISTAKES = {
     "port not a number": (
         ["--port", "tcp:notaport"],
         "--port 'tcp:notaport': the port must be a number, got 'notaport'",
+    ),
+    "accounts directory missing": (
+        ["--accounts-db", "{dir}/missing/a.db"],
+        "--accounts-db '{dir}/missing/a.db': its directory '{dir}/missing' does not exist",
     ),
     "history directory missing": (
         ["--history-file", "{dir}/missing/h.jsonl"],
@@ -270,6 +296,17 @@ def test_a_daemon_reports_a_refused_listen_and_exits(
     log = (workdir / "daemon.log").read_text()
     assert log.rstrip("\n").rsplit("\n", 1)[-1].endswith(f"#critical] {line}")
     assert "Traceback" not in output + log
+
+
+def test_a_file_that_is_no_account_database_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "junk.db").write_text("not a database\n")
+    run = subprocess.run(
+        [str(BIN / "twistd"), "--pidfile=", "-n", "chat", "--port", "tcp:0:interface=127.0.0.1",
+         "--history-file", "h.jsonl", "--accounts-db", "junk.db"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr == "--accounts-db 'junk.db': file is not a database\n"
 
 
 @pytest_twisted.ensureDeferred

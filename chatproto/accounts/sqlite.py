@@ -105,16 +105,7 @@ class SQLiteAccountStore:
         return self._workers.run(self._close).addBoth(stop)
 
     def _open(self) -> None:
-        """Create the file 0600 if needed, then connect, switch to WAL and migrate."""
-        # O_CREAT with 0600 before SQLite opens it (it would use 0644 less the umask).
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)
-        try:
-            _prepare(connection, self.path)
-        except BaseException:
-            connection.close()
-            raise
-        self._connection = connection
+        self._connection = _connect(self.path)
 
     def _close(self) -> None:
         if self._connection is not None:
@@ -129,6 +120,26 @@ class SQLiteAccountStore:
         assert self._connection is not None, "the store is closed"
         with self._connection:
             return query(self._connection, *args)
+
+
+def prepare_database(path: str) -> None:
+    """Create (0600) or migrate the account database at C{path} now, in this thread, and
+    close it: a server checks its file so at start-up, before it has threads, to stop
+    with one line when the file cannot be used (L{UnusableDatabase}, L{sqlite3.Error})."""
+    _connect(path).close()
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    """Create the file 0600 if needed, then connect, switch to WAL and migrate."""
+    # O_CREAT with 0600 before SQLite opens it (it would use 0644 less the umask).
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
+    try:
+        _prepare(connection, path)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def _prepare(connection: sqlite3.Connection, path: str) -> None:

@@ -146,6 +146,10 @@ class ChatClient:
     room joined is rejoined and resumed after the newest id delivered in it.
     """
 
+    #: Whether L{choose_password} can give a password (set it in a subclass that overrides
+    #: it): the nickname then goes in the JSON form, whose refusal says why (a bare
+    #: nickname is refused with RETRY alone, docs/protocol.md section 2.3).
+    ASKS_PASSWORD = False
     #: How the timeout and the reconnect switch are called in what the client says
     #: (the program names its command-line options instead).
     TIMEOUT_OPTION = "timeout"
@@ -160,10 +164,16 @@ class ChatClient:
         since: int | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         clock: IReactorTime | None = None,
+        password: str | None = None,
+        account: str | None = None,
     ) -> None:
         """
         @param nickname: the nickname to join with (checked here with the server's rules,
             docs/protocol.md section 3); C{None} asks L{choose_nickname}.
+        @param password: the password of the account to log in to (docs/protocol.md
+            section 13), sent with the nickname; C{None}: ask L{choose_password} when
+            the server says the nickname is registered.
+        @param account: the account to log in to when it is not the nickname's own.
         @param reconnect: reconnect with backoff after a drop (else the client stops).
         @param resume: rejoin after a reconnect asking for the messages missed
             (C{since} and the resume token); else rejoin as a newcomer.
@@ -182,6 +192,14 @@ class ChatClient:
         self._clock = clock
         #: The nickname (display form) we hold or will offer; C{None} until chosen.
         self.nickname = None if nickname is None else validate_nickname(nickname)
+        #: The password sent with the nickname, and the account it is for (None: the
+        #: nickname's own); kept in memory only, to log in again after a reconnect.
+        self._password = password
+        self._account = None if account is None else validate_nickname(account)
+        #: The account the server says we are logged in to (C{None}: none).
+        self.account: str | None = None
+        #: The error the server sent while we were choosing, said with the RETRY after it.
+        self._choosing_error: ChatError | None = None
         #: The rooms joined or being joined, by key; C{None} is the default room.
         self._rooms: dict[str | None, RoomState] = {None: RoomState(None, since)}
         #: The default room's key once a request naming it was answered as the default
@@ -388,6 +406,34 @@ class ChatClient:
         packet = {"command": "topic", "topic": topic} | _in(room)
         return self._request(packet, None, expects="topic", room=self._key(room))
 
+    def register(self, password: str) -> Deferred[None]:
+        """Register the nickname held with C{password} (docs/protocol.md section 13); fire
+        once the server said `registered` (the client is then logged in to it, and logs
+        in again after a reconnect). Fails with L{ChatError} C{weak-password} (8 to 256
+        bytes), C{nickname-registered} or C{rate-limited}."""
+        answer = self._request({"command": "register", "password": password}, None, "registered")
+        return answer.addCallback(self._logged_in_as, password)
+
+    def change_password(self, old: str, new: str) -> Deferred[None]:
+        """Change the account's password from C{old} to C{new}; fails with L{ChatError}
+        C{auth-failed} or C{weak-password}."""
+        packet = {"command": "password", "old": old, "new": new}
+        answer = self._request(packet, None, "password-changed")
+        return answer.addCallback(self._logged_in_as, new)
+
+    def unregister(self, password: str) -> Deferred[None]:
+        """Drop the account (the connection stays, its nickname now anyone's); fails with
+        L{ChatError} C{auth-failed}."""
+        answer = self._request(
+            {"command": "unregister", "password": password}, None, "unregistered"
+        )
+        return answer.addCallback(lambda _: self._logged_in_as(None, None))
+
+    def _logged_in_as(self, account: str | None, password: str | None) -> None:
+        """An account command succeeded: C{account} and C{password} log in from now on."""
+        self.account, self._password = account, password
+        self._account = None if account is None or self._is_own(account) else account
+
     def topic(self, room: str | None) -> str:
         """C{room}'s topic as last heard (empty when none, or not in the room)."""
         state = self._rooms.get(self._key(room))
@@ -450,6 +496,15 @@ class ChatClient:
     def unreadable_received(self, text: str) -> None:
         """The server sent a frame that is not a packet this client can read."""
 
+    def choose_password(self, nickname: str, problem: str) -> Deferred[str]:
+        """Give the password of C{nickname}'s account: the server says it is registered
+        (or C{problem} says why the last password was refused).
+
+        The default gives up on the nickname and asks L{choose_nickname} for another.
+        A subclass that overrides it sets L{ASKS_PASSWORD}.
+        """
+        return fail(NicknameRefused(problem))
+
     def choose_nickname(self, problem: str | None) -> Deferred[str]:
         """Give a nickname: none was given, or C{problem} says why the last was refused.
 
@@ -490,9 +545,14 @@ class ChatClient:
             self._greeting_done()
             self._offer_nickname(None)
         elif word == RETRY and self._phase is _Phase.CHOOSING:
-            refused, self.nickname = self.nickname, None
+            why, self._choosing_error = self._choosing_error, None
             self._resume_token = None  # It did not win the nickname back; it is spent.
-            self._offer_nickname(f"The nickname {refused} is taken.")
+            if why is not None and why.code in _NEEDS_PASSWORD and self.nickname is not None:
+                self._ask_password(self.nickname, str(why))
+                return
+            refused, self.nickname = self.nickname, None
+            problem = f"The nickname {refused} is taken." if why is None else str(why)
+            self._offer_nickname(problem)
         elif word == READY and self._phase is _Phase.CHOOSING:
             self._phase = _Phase.JOINED
 
@@ -667,6 +727,25 @@ class ChatClient:
             self._asking = True
             self.choose_nickname(problem).addCallbacks(self._chosen, self._not_chosen)
 
+    def _ask_password(self, nickname: str, problem: str) -> None:
+        if self._asking:
+            return
+        self._asking = True
+
+        def given(password: str) -> None:
+            self._asking = False
+            self._password = password
+            if self._phase is _Phase.CHOOSING:
+                self._send_nickname(nickname)
+
+        def refused(failure: Failure) -> None:
+            self._asking = False
+            self._password = None
+            self.nickname = None
+            self._offer_nickname(failure.getErrorMessage())
+
+        self.choose_password(nickname, problem).addCallbacks(given, refused)
+
     def _chosen(self, raw: str) -> None:
         self._asking = False
         try:
@@ -687,13 +766,19 @@ class ChatClient:
         default = self._rooms[None]
         since = default.last_id if self._resume or not default.welcomed_before else None
         default.since_sent = since
-        if since is None:
+        if since is None and self._password is None and not self.ASKS_PASSWORD:
             self._link.send(frame_text(nickname))
             return
-        resume: dict[str, Any] = {"nickname": nickname, "since": since}
-        if self._resume_token is not None and self._resume:
-            resume["token"] = self._resume_token
-        self._link.send(encode_packet(resume))
+        choice: dict[str, Any] = {"nickname": nickname}
+        if since is not None:
+            choice["since"] = since
+            if self._resume_token is not None and self._resume:
+                choice["token"] = self._resume_token
+        if self._password is not None:
+            choice["password"] = self._password
+            if self._account is not None:
+                choice["account"] = self._account
+        self._link.send(encode_packet(choice))
 
     def _is_own(self, nickname: str) -> bool:
         return self.nickname is not None and nickname_key(nickname) == nickname_key(self.nickname)
@@ -765,11 +850,13 @@ class ChatClient:
     def _notice(self, notice: Notice) -> None:
         code = string_field(notice.packet, "code")
         retry_after = number_field(notice.packet, "retry_after")
-        if notice.event == "error" and code == "rate-limited":
+        asked = self._outbox.in_flight
+        # A registration refused for the hour is refused: only the frame rate is waited out.
+        registering = asked is not None and asked.expects == "registered"
+        if notice.event == "error" and code == "rate-limited" and not registering:
             delay = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
             if self._outbox.retry_later(delay):
                 return  # Handled: the frame goes again, nothing is lost, nothing to tell.
-        asked = self._outbox.in_flight
         expected = None if asked is None else asked.expects
         if not (asked is not None and asked.quiet and notice.event == expected):
             self.notice_received(notice)
@@ -785,6 +872,8 @@ class ChatClient:
                 self._learn_default(asked, notice.room)
                 first_id = int_field(notice.packet, "first_id") or 0
                 self._answer(History(asked.collected, first_id))
+        elif notice.event in _ACCOUNT_ANSWERS and expected == notice.event:
+            self._answer(string_field(notice.packet, "account"))
         elif notice.event == "error":
             self._error_heard(ChatError(code or "error", notice.message, retry_after), asked)
         elif notice.event == "join":
@@ -802,6 +891,9 @@ class ChatClient:
             state = self._rooms.get(asked.room)
             if asked.room is not None and state is not None and state.welcome is None:
                 del self._rooms[asked.room]  # Never joined: nothing to rejoin.
+        if self._phase is _Phase.CHOOSING:
+            self._choosing_error = error  # Why the RETRY that follows refuses the nickname.
+            return
         if not self._answer(error):
             if self._phase is _Phase.GREETED:
                 self._refusal = error
@@ -909,6 +1001,7 @@ class ChatClient:
             default.last_id = max(default.last_id or 0, welcome.last_id)
         token = string_field(welcome.notice.packet, "resume_token")
         self._resume_token = token if token is None or len(token) <= MAX_RESUME_TOKEN else None
+        self.account = welcome.account
         default.welcome, default.topic = welcome, welcome.topic
         self._welcome = welcome
         if self._link is not None:
@@ -995,6 +1088,12 @@ class ChatClient:
                 self._deliver(message, state)
         if state.welcome is not None:
             self._room_ready(state, state.welcome)
+
+
+#: Errors before RETRY that ask for a password (docs/protocol.md section 13).
+_NEEDS_PASSWORD: Final = frozenset({"account-required", "auth-failed"})
+#: The notices that answer the account commands.
+_ACCOUNT_ANSWERS: Final = frozenset({"registered", "password-changed", "unregistered"})
 
 
 def _in(room: str | None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ Type a line and press Enter to send it to everyone in the current room
   /msg NICK TEXT   send TEXT to NICK only
   /me TEXT         send "* yournick TEXT" (an action, as IRC shows it)
   /who             list who is in the current room
+  /register        register your nickname with a password (asked for, not shown)
   /quit            leave (Ctrl+D and Ctrl+C too)
   /help            show this help
   //TEXT           send TEXT that starts with a slash
@@ -31,6 +32,7 @@ COMMAND_NAMES: Final = (
     "msg",
     "part",
     "quit",
+    "register",
     "rooms",
     "switch",
     "topic",
@@ -95,6 +97,11 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Register:
+    """Register the nickname held, with a password asked for without echo."""
+
+
+@dataclass(frozen=True)
 class Quit:
     """Leave the chat."""
 
@@ -111,7 +118,7 @@ class Mistake:
     reason: str
 
 
-Command = Say | Me | Who | Join | Part | Switch | Rooms | Topic | Quit | Help | Mistake
+Command = Say | Me | Who | Join | Part | Switch | Rooms | Topic | Register | Quit | Help | Mistake
 
 
 def _room_argument(name: str, rest: str, *, optional: bool) -> str | Mistake | None:
@@ -156,7 +163,13 @@ def parse_command(line: str) -> Command | None:
     if name == "topic":
         text = rest.strip()
         return Topic(None if not text else "" if text == CLEAR_TOPIC else text)
-    simple: dict[str, Command] = {"who": Who(), "quit": Quit(), "help": Help(), "rooms": Rooms()}
+    simple: dict[str, Command] = {
+        "who": Who(),
+        "quit": Quit(),
+        "help": Help(),
+        "rooms": Rooms(),
+        "register": Register(),
+    }
     if name not in simple:
         return Mistake(f"unknown command /{typed}; /help lists the commands")
     if rest.strip():

@@ -140,6 +140,8 @@ class Welcome:
     room: str | None = None
     #: The room's topic (empty when none; docs/protocol.md section 12).
     topic: str = ""
+    #: The account logged in to (docs/protocol.md section 13); C{None}: none.
+    account: str | None = None
 
     @classmethod
     def of(cls, notice: Notice) -> Welcome:
@@ -151,6 +153,7 @@ class Welcome:
             int_field(notice.packet, "first_id") or 0,
             notice.room,
             string_field(notice.packet, "topic") or "",
+            string_field(notice.packet, "account"),
         )
 
 

@@ -11,7 +11,13 @@ from twisted.internet.interfaces import IReactorCore, IStreamClientEndpoint
 from twisted.internet.main import installReactor
 
 from chatproto.client.connect import client_endpoint
-from chatproto.client.options import PROGRAM, ClientOptions, UsageError, parse_options
+from chatproto.client.options import (
+    PROGRAM,
+    ClientOptions,
+    UsageError,
+    parse_options,
+    sends_passwords_in_the_clear,
+)
 from chatproto.client.pipe import PipeFrontend
 from chatproto.client.render import Level, LocalNotice
 from chatproto.client.session import Session
@@ -79,6 +85,9 @@ def _run(
         show_history=options.history,
         on_exit=outcome,
         room=options.room,
+        password=options.password,
+        asks_password=interactive,
+        clear_text_warning=sends_passwords_in_the_clear(options),
     )
 
     def start() -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
 from chatproto.core.nicknames import InvalidNickname, validate_nickname
 
 PROGRAM: Final = "chatproto-client"
+#: The environment variable a script may give the password in.
+PASSWORD_VARIABLE: Final = "CHATPROTO_PASSWORD"
 #: The server's default port (docs/protocol.md section 7), used when only a host is given.
 DEFAULT_PORT: Final = 10328
 #: Seconds to wait for a chat server to greet us (HELLO, NICK) before giving up.
@@ -59,6 +63,8 @@ class ClientOptions:
     timeout: float
     history: bool
     room: str | None = None
+    #: The password of the nickname's account (`--password-file`, `CHATPROTO_PASSWORD`).
+    password: str | None = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -135,6 +141,12 @@ def _parser() -> _Parser:
         help="join this room and talk there (in pipe mode every input line goes to it)",
     )
     parser.add_argument(
+        "--password-file",
+        metavar="FILE",
+        help="log in with the password on the first line of FILE (else the environment "
+        f"variable {PASSWORD_VARIABLE}; a terminal asks when the nickname is registered)",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="pipe mode: print what arrives as JSON Lines"
     )
     parser.add_argument(
@@ -168,12 +180,49 @@ def _address(target: str, port: int | None) -> Address:
     return EndpointDescription(target)
 
 
-def parse_options(argv: list[str]) -> ClientOptions:
-    """Parse and check C{argv} (without the program name).
+def _password(path: str | None, environ: Mapping[str, str]) -> str | None:
+    """The password of `--password-file` (its first line), else of the environment."""
+    if path is None:
+        return environ.get(PASSWORD_VARIABLE) or None
+    try:
+        with open(path, encoding="utf-8") as file:
+            line = file.readline().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--password-file {path!r}: {getattr(e, 'strerror', None) or e}") from None
+    if not line:
+        raise UsageError(f"--password-file {path!r}: its first line is empty")
+    return line
+
+
+def sends_passwords_in_the_clear(options: ClientOptions) -> bool:
+    """Whether a password would cross a network without TLS: neither `--tls` nor a TLS
+    or Unix endpoint, to a host that is not the loopback."""
+    address = options.address
+    if isinstance(address, EndpointDescription):
+        kind = address.text.partition(":")[0].casefold()
+        if kind in ("ssl", "tls", "unix", "wss"):
+            return False
+        host = next((part[5:] for part in address.text.split(":") if part.startswith("host=")), "")
+    else:
+        if options.tls:
+            return False
+        host = address.host
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def parse_options(argv: list[str], environ: Mapping[str, str] | None = None) -> ClientOptions:
+    """Parse and check C{argv} (without the program name); C{environ} (default: the
+    process's) may hold the password.
 
     @raise UsageError: with one line saying what is wrong.
     """
     args = _parser().parse_args(argv)
+    password = _password(args.password_file, os.environ if environ is None else environ)
     nickname = None
     if args.nick is not None:
         try:
@@ -199,4 +248,5 @@ def parse_options(argv: list[str]) -> ClientOptions:
         timeout=args.timeout,
         history=args.history,
         room=args.room,
+        password=password,
     )

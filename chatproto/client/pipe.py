@@ -14,7 +14,7 @@ from zope.interface import implementer
 
 from chatproto.client.escaping import escape_json_line
 from chatproto.client.incoming import ChatMessage, Notice
-from chatproto.client.options import PROGRAM
+from chatproto.client.options import PASSWORD_VARIABLE, PROGRAM
 from chatproto.client.render import LocalNotice, Marked, Shown, plain, render
 from chatproto.client.session import NoNicknameError, Session
 from chatproto.core.records import dump_json
@@ -113,6 +113,11 @@ class PipeFrontend:
     def ask_nickname(self, problem: str | None) -> Deferred[str]:
         """There is nobody to ask: the program ends with status 1, saying C{problem}."""
         return fail(NoNicknameError(problem or "a nickname is needed: give --nick"))
+
+    def ask_password(self, question: str) -> Deferred[str]:
+        """There is nobody to ask: the program ends with status 1, saying why."""
+        why = question.split("\n", 1)[0]
+        return fail(NoNicknameError(f"{why}: give --password-file or {PASSWORD_VARIABLE}"))
 
     def joined(self, session: Session) -> None:
         """Start reading input for C{session}."""

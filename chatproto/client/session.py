@@ -24,6 +24,7 @@ from chatproto.client.commands import (
     Mistake,
     Part,
     Quit,
+    Register,
     Rooms,
     Say,
     Switch,
@@ -57,6 +58,10 @@ class Frontend(Protocol):
 
     def ask_nickname(self, problem: str | None) -> Deferred[str]:
         """Ask for a nickname, first saying C{problem} if any; may fail with L{NoNicknameError}."""
+
+    def ask_password(self, question: str) -> Deferred[str]:
+        """Say C{question}, then read a password without echo (nor history); may fail
+        with L{NoNicknameError} when there is nobody to ask."""
 
     def joined(self, session: Session) -> None:
         """The session (re)joined: take input now, and hand it to C{session}."""
@@ -99,12 +104,25 @@ class Session(ChatClient):
         show_history: bool,
         on_exit: ExitHandler,
         room: str | None = None,
+        password: str | None = None,
+        asks_password: bool = False,
+        clear_text_warning: bool = False,
     ) -> None:
         """
         @param room: a room to join once on the server, making it the current room
             (input is read once in it; the program ends with status 1 if refused).
+        @param password: the password to log in with (docs/protocol.md section 13).
+        @param asks_password: whether the front end can ask for a password (a terminal):
+            the nickname then goes in the JSON form, so that the server says when it is
+            registered.
+        @param clear_text_warning: warn before a password is sent (the connection has
+            no TLS and leaves this machine).
         """
-        super().__init__(nickname, reconnect=reconnect, timeout=timeout, clock=clock)
+        super().__init__(
+            nickname, reconnect=reconnect, timeout=timeout, clock=clock, password=password
+        )
+        self.ASKS_PASSWORD = asks_password
+        self._clear_text_warning = clear_text_warning
         self.server = server
         self._frontend = frontend
         #: The room typed lines go to, by name (C{None}: the default room).
@@ -119,6 +137,8 @@ class Session(ChatClient):
         self._welcomed_once = False
         self._finishing = False
         self._exited = False
+        if password is not None:
+            self._warn_clear_text()
 
     # What the person (or the pipe) does.
 
@@ -143,6 +163,8 @@ class Session(ChatClient):
             self.rooms().addErrback(_already_shown)
         elif isinstance(command, Topic):
             self._topic(command.text)
+        elif isinstance(command, Register):
+            self._register()
         elif isinstance(command, Quit):
             self.quit()
         elif isinstance(command, Help):
@@ -195,6 +217,12 @@ class Session(ChatClient):
     def choose_nickname(self, problem: str | None) -> Deferred[str]:
         """Ask the front end."""
         return self._frontend.ask_nickname(problem)
+
+    def choose_password(self, nickname: str, problem: str) -> Deferred[str]:
+        """Ask the front end (without echo), warning first if it would cross the network
+        in the clear."""
+        self._warn_clear_text()
+        return self._frontend.ask_password(f"{problem}\nPassword for {nickname}:")
 
     def reconnected(self) -> None:
         """Say so; the status line goes."""
@@ -324,6 +352,25 @@ class Session(ChatClient):
                     self._local(Level.INFO, f"Talking in {self._label(self.current)} now.")
 
         self.part(room).addCallbacks(parted, _already_shown)
+
+    def _register(self) -> None:
+        self._warn_clear_text()
+        asked = self._frontend.ask_password(f"Choose a password for {self.nickname}:")
+
+        def registered(_: None) -> None:
+            self._local(Level.INFO, f"{self.nickname} is registered: you are logged in.")
+
+        asked.addCallback(self.register).addCallbacks(registered, _already_shown)
+
+    def _warn_clear_text(self) -> None:
+        """Say once that a password is about to cross the network without TLS."""
+        if self._clear_text_warning:
+            self._clear_text_warning = False
+            self._local(
+                Level.WARNING,
+                f"The connection to {self.server} has no TLS: your password crosses "
+                "the network readable by anyone on the way (use --tls).",
+            )
 
     def _topic(self, text: str | None) -> None:
         if text is not None:

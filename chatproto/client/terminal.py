@@ -55,6 +55,17 @@ def use_colour(output: TextIO, environ: Mapping[str, str]) -> bool:
     return output.isatty() and "NO_COLOR" not in environ
 
 
+class _TypedLines(InMemoryHistory):
+    """The lines typed, for Up and Down; none is kept while C{keep} is off (a password)."""
+
+    keep = True
+
+    def append_string(self, string: str) -> None:
+        """Keep C{string}, unless it is a password."""
+        if self.keep:
+            super().append_string(string)
+
+
 class TerminalFrontend:
     """Prints traffic above the input line; reads nicknames and chat lines from it."""
 
@@ -62,14 +73,17 @@ class TerminalFrontend:
         self._style = Style.from_dict(COLOURS) if colour else Style([])
         self._depth = None if colour else ColorDepth.DEPTH_1_BIT
         self._quit = on_quit
+        self._history = _TypedLines()
         self._prompt: PromptSession[str] = PromptSession(
-            history=InMemoryHistory(),
+            history=self._history,
             erase_when_done=True,
             completer=ChatCompleter(self._completable_names),
             complete_while_typing=False,
             key_bindings=merge_key_bindings([tab_key(), self._room_keys()]),
         )
         self._asking: Deferred[str] | None = None
+        #: Whether the line asked for is a password (no echo, no history).
+        self._secret = False
         #: A half-typed chat line, put aside while a nickname is asked for.
         self._draft = ""
         self._session: Session | None = None
@@ -110,6 +124,14 @@ class TerminalFrontend:
             self._reading = asyncio.ensure_future(self._read_lines())
         return self._asking
 
+    def ask_password(self, question: str) -> Deferred[str]:
+        """Say C{question}, then take the next line typed, shown as stars and kept out
+        of the history, as the password."""
+        self._secret = True
+        self._history.keep = False
+        self._prompt.is_password = True  # a prompt showing now hides it too
+        return self.ask_nickname(question)
+
     def joined(self, session: Session) -> None:
         """Hand the lines typed from now on to C{session}."""
         self._session = session
@@ -141,6 +163,8 @@ class TerminalFrontend:
 
     def _prompt_text(self) -> str:
         nickname = None if self._session is None else self._session.nickname
+        if self._secret:
+            return "Password: "
         if self._asking is not None or nickname is None or self._session is None:
             return "Nickname: "
         room = self._session.current
@@ -155,13 +179,18 @@ class TerminalFrontend:
                 draft, self._draft = self._draft, ""
             self._waiting = True
             try:
-                line = await self._prompt.prompt_async(self._prompt_text, default=draft)
+                line = await self._prompt.prompt_async(
+                    self._prompt_text, default=draft, is_password=self._secret
+                )
             except (KeyboardInterrupt, EOFError):
                 self._quit()
                 return
             finally:
                 self._waiting = False
             asking, self._asking = self._asking, None
+            if self._secret:
+                self._secret = False
+                self._history.keep = True
             if asking is not None:
                 asking.callback(line)
             elif self._session is not None:

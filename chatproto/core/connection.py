@@ -58,12 +58,15 @@ class Connection:
     """The door-neutral half of one connection; see the module docstring."""
 
     state = ConnectionState.CHOOSING
-    #: Nickname key, display form and JSON literal once joined.
+    #: Holding key (L{chatproto.core.nicknames.holding_key}), display form and JSON
+    #: literal once joined.
     key: str | None = None
     nickname = ""
     encoded_nickname = b'""'
     #: The token that lets this member take its place back (docs/protocol.md section 2).
     resume_token: str | None = None
+    #: The account it is logged in to (docs/protocol.md section 13), else None.
+    account: str | None = None
     _handshake_timer: IDelayedCall | None = None
     _reading_resumes: IDelayedCall | None = None
     # Reasons to read nothing from the peer, not yet over (the rate limit's debt and a

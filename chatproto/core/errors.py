@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorCode(StrEnum):
@@ -20,12 +21,18 @@ class ErrorCode(StrEnum):
     BAD_ROOM = "bad-room"
     NOT_IN_ROOM = "not-in-room"
     TOO_MANY_ROOMS = "too-many-rooms"
+    ACCOUNT_REQUIRED = "account-required"
+    AUTH_FAILED = "auth-failed"
+    WEAK_PASSWORD = "weak-password"
+    NICKNAME_REGISTERED = "nickname-registered"
 
 
 class PacketRejected(Exception):
-    """A client's packet breaks a rule; C{code} says which, C{detail} says it for people."""
+    """A client's packet breaks a rule; C{code} says which, C{detail} says it for people,
+    C{extra} holds the notice's other fields (`retry_after`)."""
 
-    def __init__(self, code: ErrorCode, detail: str) -> None:
+    def __init__(self, code: ErrorCode, detail: str, **extra: Any) -> None:
         super().__init__(code, detail)
         self.code = code
         self.detail = detail
+        self.extra = extra

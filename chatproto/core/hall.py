@@ -40,7 +40,12 @@ from chatproto.core.config import RoomConfig
 from chatproto.core.connection import ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.member import CloseReason, IMember, LeaveReason
-from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS, could_be_nickname, nickname_key
+from chatproto.core.nicknames import (
+    MAX_NICKNAME_CODE_POINTS,
+    could_be_nickname,
+    holding_key,
+    nickname_key,
+)
 from chatproto.core.notices import error_notice, notice, rooms_notice, users_notice
 from chatproto.core.records import chat_fields, dump_json, json_string
 from chatproto.core.registry import RoomRegistry
@@ -53,6 +58,7 @@ from chatproto.seams.presence import IPresence, LocalPresence
 from chatproto.seams.rooms import IRoomStores
 
 if TYPE_CHECKING:
+    from chatproto.accounts.manager import Accounts
     from chatproto.core.connection import Connection
 
 #: Random bytes in a resume token (docs/protocol.md section 5: at least 128 bits).
@@ -66,7 +72,8 @@ class Hall:
 
     C{history} is the default room's store; C{room_stores} keeps the other
     rooms' stores and every topic (None: only the default room is served, as
-    with several nodes for now).
+    with several nodes for now); C{accounts}, the registered nicknames, is what
+    the doors log members in with (L{chatproto.accounts.desk}).
     """
 
     log = Logger()
@@ -79,10 +86,13 @@ class Hall:
         hub: IBroadcastHub | None = None,
         presence: IPresence | None = None,
         room_stores: IRoomStores | None = None,
+        accounts: Accounts | None = None,
     ) -> None:
         self.config = config
+        #: The registered nicknames (docs/protocol.md section 13; None: no accounts).
+        self.accounts = accounts
         self.reactor = reactor
-        #: This node's joined members by nickname key, in join order, whatever their rooms.
+        #: This node's joined members by holding key, in join order, whatever their rooms.
         self._members: dict[str, IMember] = {}
         self._admission = Admission(config)
         self._presence = presence if presence is not None else LocalPresence()
@@ -127,7 +137,7 @@ class Hall:
 
     def is_free(self, nickname: str) -> bool:
         """Whether nobody holds a nickname that collides with C{nickname}."""
-        return not self._presence.is_held(nickname_key(nickname))
+        return not self._presence.is_held(holding_key(nickname))
 
     def join(
         self,
@@ -136,26 +146,41 @@ class Hall:
         since: int | None,
         token: str | None = None,
         *,
+        account: str | None = None,
+        claim: bool = True,
+        unregistered: bool = False,
         into_default: bool = True,
     ) -> Deferred[bool]:
         """Make C{member} joined as C{nickname} (valid, docs/protocol.md section 3) if
         the nickname is free, or held by the connection whose resume token is C{token},
-        on this node or another (that one is closed without a leave notice and this
-        one takes its place in every room, with no join notice). Fires with whether it
-        joined. A joined member is in the default room, unless not C{into_default} (an
-        IRC client with --no-irc-autojoin: it joins rooms itself, and its entrance has
-        an empty replay)."""
-        key = nickname_key(nickname)
+        on this node or another, or by a connection of this node logged in to
+        C{account}, the account C{member} has logged in to (section 13). The one
+        replaced is closed without a leave notice and this one takes its place in every
+        room, with no join notice. With C{claim} False a free nickname is not taken
+        (a registered nickname chosen without a password: only a place may be taken
+        back). Fires with whether it joined. A joined member is in the default room,
+        unless not C{into_default} (an IRC client with --no-irc-autojoin: it joins rooms
+        itself, and its entrance has an empty replay).
+
+        A door that did not check the nickname's account (C{unregistered} False, no
+        C{account}) is treated as one without a password: a registered nickname is
+        only taken back with a token (docs/protocol.md section 13), on every door."""
+        if self.accounts is not None and account is None and claim and not unregistered:
+            return self._join_unless_registered(member, nickname, since, token, into_default)
+        key = holding_key(nickname)
         resume_token = secrets.token_urlsafe(RESUME_TOKEN_BYTES)
         current = self._members.get(key)
         if current is not None:
-            if token is None or not _same_token(current.resume_token, token):
+            same_token = token is not None and _same_token(current.resume_token, token)
+            if not same_token and not _same_account(current.account, account):
                 return succeed(False)
             del self._members[key]
             current.evict()
             self._presence.renew(key, resume_token)
+            member.account = account if account is not None else current.account
             self._resumed(member, key, current.nickname, since, resume_token, current.rooms)
             return succeed(True)
+        member.account = account
 
         def claimed(free: bool) -> bool:
             if not free:
@@ -170,6 +195,8 @@ class Hall:
 
         def taken_over(held_as: bytes | None) -> Deferred[bool] | bool:
             if held_as is None:  # not that token's place: the nickname may be free
+                if not claim:
+                    return False
                 return self._presence.claim(key, json_string(nickname), resume_token).addCallback(
                     claimed
                 )
@@ -183,7 +210,42 @@ class Hall:
 
         if token is not None:  # perhaps the place of a member of another node
             return self._presence.take_over(key, token, resume_token).addCallback(taken_over)
+        if not claim:
+            return succeed(False)
         return self._presence.claim(key, json_string(nickname), resume_token).addCallback(claimed)
+
+    def _join_unless_registered(
+        self,
+        member: Connection,
+        nickname: str,
+        since: int | None,
+        token: str | None,
+        into_default: bool,
+    ) -> Deferred[bool]:
+        """L{join} without a password: a registered nickname is not taken fresh (and when
+        the accounts cannot be read, no nickname is)."""
+        assert self.accounts is not None
+        owner = Deferred.fromCoroutine(self.accounts.account_of(nickname))
+
+        def answered(registered_to: str | None) -> Deferred[bool] | bool:
+            if member.state is not ConnectionState.CHOOSING:  # it left while we asked
+                return False
+            claim = registered_to is None
+            return self.join(
+                member,
+                nickname,
+                since,
+                token,
+                claim=claim,
+                unregistered=True,
+                into_default=into_default,
+            )
+
+        def unreadable(failure: Failure) -> bool:
+            self.log.failure("accounts cannot be read", failure)
+            return False
+
+        return owner.addCallbacks(answered, unreadable)
 
     def _resumed(
         self,
@@ -321,6 +383,8 @@ class Hall:
         extra: dict[str, Any] = {"last_id": last_id, "first_id": room.first_id(last_id)}
         if room.default:
             extra["resume_token"] = member.resume_token
+            if member.account is not None:
+                extra["account"] = member.account
             if room.topic:
                 extra["topic"] = room.topic
             message = f"Welcome, {member.nickname}! {len(users)} online."
@@ -343,7 +407,8 @@ class Hall:
     def _announce_join(self, room: Room, member: IMember) -> None:
         nickname = member.nickname
         text = f"{nickname} joined" if room.default else f"{nickname} joined {room.name}"
-        record = notice(self.timestamp(), "join", text, user=nickname, **room.field)
+        logged_in = {"account": True} if member.account is not None else {}
+        record = notice(self.timestamp(), "join", text, user=nickname, **room.field, **logged_in)
         self._publish_in(room, RoomEvent(record, skip_key=member.key))
 
     def _publish_in(self, room: Room, event: RoomEvent) -> None:
@@ -420,7 +485,7 @@ class Hall:
 
     def local_member(self, nickname: str) -> IMember | None:
         """This node's member holding C{nickname} (compared as section 3 says), if any."""
-        return self._members.get(nickname_key(nickname)) if could_be_nickname(nickname) else None
+        return self._members.get(holding_key(nickname)) if could_be_nickname(nickname) else None
 
     def nicknames(self) -> list[bytes]:
         """The default room's members' nicknames as JSON strings, in join order."""
@@ -653,7 +718,7 @@ class Hall:
 
         @raise PacketRejected: C{no-such-user} when nobody holds that name.
         """
-        key = nickname_key(to) if could_be_nickname(to) else None
+        key = holding_key(to) if could_be_nickname(to) else None
         recipient = self._members.get(key) if key is not None else None
         elsewhere = self._presence.nickname_of(key) if key is not None and not recipient else None
         if recipient is None and elsewhere is None:
@@ -794,6 +859,11 @@ def _key_of(room_name: str) -> tuple[str, str]:
     except InvalidRoomName as e:
         raise PacketRejected(ErrorCode.BAD_ROOM, str(e)) from None
     return name, room_key(name)
+
+
+def _same_account(held: str | None, offered: str | None) -> bool:
+    """Whether two connections are logged in to one account (neither None)."""
+    return held is not None and offered is not None and nickname_key(held) == nickname_key(offered)
 
 
 def _same_token(held: str | None, offered: str) -> bool:

@@ -91,14 +91,16 @@ class IMember(Interface):
         codec: ICodec
         peer: str
         resume_token: str | None
+        account: str | None
         rooms: dict[str, Room]
     else:
-        key = Attribute("The nickname key (str) once joined, else None.")
+        key = Attribute("The holding key (str, section 3's skeleton of the key) once joined.")
         nickname = Attribute("The display nickname (str) once joined, else ''.")
         encoded_nickname = Attribute("The nickname as a JSON string literal (bytes).")
         codec = Attribute("The ICodec that encodes what this member receives.")
         peer = Attribute("The peer's address as logs show it (str).")
         resume_token = Attribute("The secret (str) that lets it take its place back, once joined.")
+        account = Attribute("The name (str) of the account it is logged in to, else None.")
         rooms = Attribute("The rooms it is in (dict: room key to Room), in the order it joined.")
 
     def enter(replay: Deferred[Iterator[bytes]], welcome: bytes, tail: Sequence[bytes]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
+from chatproto.core.skeletons import skeleton
 from chatproto.core.words import CONTROL_WORDS
 
 MAX_NICKNAME_CODE_POINTS: Final = 32
@@ -37,7 +38,15 @@ def nickname_key(name: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
-_RESERVED_KEYS: Final = frozenset(nickname_key(word) for word in (SERVER_NAME,))
+def holding_key(name: str) -> str:
+    """What two nicknames that cannot be held at once share: the Unicode TR39 skeleton
+    of the key (L{chatproto.core.skeletons}), so that `Alice`, `alice` and `\u0430lice`
+    with a Cyrillic `\u0430` are one place. Presence and the hall key members by it, on
+    every node alike."""
+    return skeleton(nickname_key(name))
+
+
+_RESERVED: Final = frozenset(holding_key(word) for word in (SERVER_NAME,))
 
 
 def is_name_character(char: str) -> bool:
@@ -75,6 +84,6 @@ def validate_nickname(raw: str) -> str:
         raise InvalidNickname(
             f"a nickname cannot contain the invisible or unassigned character U+{ord(char):04X}"
         )
-    if nickname_key(name) in _RESERVED_KEYS:
+    if holding_key(name) in _RESERVED:
         raise InvalidNickname(f"{name!r} is reserved")
     return name

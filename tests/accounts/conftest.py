@@ -10,7 +10,10 @@ import pytest_twisted
 from twisted.internet import reactor
 
 from chatproto.accounts.hashing import PasswordHashing
+from chatproto.accounts.manager import Accounts
 from chatproto.accounts.sqlite import SQLiteAccountStore
+from chatproto.core.config import RoomConfig
+from tests.conftest import RunningServer, running_server
 
 
 @pytest.fixture
@@ -34,3 +37,14 @@ def hashing() -> Iterator[PasswordHashing]:
     service.startService()
     yield service
     service.stopService()
+
+
+@pytest.fixture
+def account_server(
+    tmp_path: Path, store: SQLiteAccountStore, hashing: PasswordHashing
+) -> Iterator[RunningServer]:
+    """A chat server on loopback ports (both packet doors) with accounts in a real
+    SQLite file, the real hasher, and two registrations per address per hour."""
+    accounts = Accounts(store, hashing, reactor, register_per_hour=2)
+    with running_server(tmp_path, RoomConfig(rate=0), accounts) as server:
+        yield server

@@ -39,6 +39,11 @@ class RecordingFrontend:
         self.questions.append((problem, answer))
         return answer
 
+    def ask_password(self, question: str) -> Deferred[str]:
+        answer: Deferred[str] = Deferred()
+        self.questions.append((question, answer))
+        return answer
+
     def joined(self, session: Session) -> None:
         self.joins += 1
 
@@ -149,7 +154,10 @@ class Harness(Wire):
         timeout: float = TIMEOUT,
         show_history: bool = True,
         room: str | None = None,
+        **accounts: Any,
     ) -> None:
+        """C{accounts}: the session's password options (password, asks_password,
+        clear_text_warning)."""
         clock = Clock()
         self.frontend = RecordingFrontend()
         self.exits: list[tuple[int, str | None]] = []
@@ -163,5 +171,6 @@ class Harness(Wire):
             show_history=show_history,
             on_exit=lambda status, message: self.exits.append((status, message)),
             room=room,
+            **accounts,
         )
         super().__init__(self.session, clock)

@@ -94,7 +94,8 @@ async def test_a_hostile_server_cannot_drive_the_terminal(tmux: Tmux) -> None:
         title = tmux.title()
         mallory.send_text("HELLO")
         mallory.send_text("NICK")
-        assert await mallory.next_frame() == "eve"
+        # The JSON form: a terminal can ask for a password if the server wants one.
+        assert await mallory.next_frame() == '{"nickname":"eve"}'
         mallory.send_text("READY")
         mallory.send_packet(
             {
@@ -238,3 +239,27 @@ async def test_rooms_join_switch_and_lines_of_other_rooms_marked(
 
     tmux.keys("C-d")
     await tmux.shows_line("[exit status 0]")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_registered_nickname_asks_for_the_password_without_echo(tmux: Tmux) -> None:
+    server = FakeServer()
+    port = await server.listen()
+    try:
+        tmux.start(client_argv("--nick", "alice", "127.0.0.1", str(port)), TZ="UTC")
+        peer = await server.accept()
+        peer.send_text("HELLO")
+        peer.send_text("NICK")
+        assert await peer.next_frame() == '{"nickname":"alice"}'
+        error = {"nickname": "server", "timestamp": "2026-01-01T00:00:00.000Z", "event": "error"}
+        peer.send_packet(error | {"code": "account-required", "message": "alice is registered"})
+        peer.send_text("RETRY")
+        await tmux.shows_line("Password:")
+        tmux.type("secret words")
+        await tmux.shows(lambda s: prompt_line(s) == "Password: ************", "the stars")
+        tmux.keys("Enter")
+        sent = await peer.next_frame()
+        assert sent == '{"nickname":"alice","password":"secret words"}'
+        assert "secret words" not in tmux.painted()
+    finally:
+        await server.stop()

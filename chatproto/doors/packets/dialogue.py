@@ -17,32 +17,40 @@ L{Connection}; this class reads the packets and speaks the control words.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
+from chatproto.accounts import desk
 from chatproto.core.connection import Connection, ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.hall import Hall
 from chatproto.core.member import ILink
 from chatproto.core.messages import check_message, check_topic
 from chatproto.core.nicknames import InvalidNickname, validate_nickname
+from chatproto.core.notices import error_notice
 from chatproto.core.words import BYE, CONTROL_WORDS, HELLO, NICK, READY, RETRY
 from chatproto.doors.packets.codec import PacketCodec
 from chatproto.doors.packets.parsing import NotAPacket, looks_like_packet, parse_packet
 
 _BYE_BYTES = BYE.encode("ascii")
+_log = Logger()
 
 
 class Choice(NamedTuple):
-    """A nickname frame read (docs/protocol.md section 2)."""
+    """A nickname frame read (docs/protocol.md sections 2 and 13)."""
 
     nickname: str
     since: int | None
     token: str | None
     #: Sent in the JSON form, whose sender may be told why it gets RETRY.
     json_form: bool
+    #: The password to log in with, and the account it is for (None: the nickname's).
+    password: str | None = None
+    account: str | None = None
 
 
 class PacketSession(Connection):
@@ -95,29 +103,58 @@ class PacketSession(Connection):
         if choice is None:
             self.send(self.codec.control(RETRY))
             return
-        answer = self.hall.join(self, choice.nickname, choice.since, choice.token)
+        answer: Deferred[bool | None]
+        if self.hall.accounts is None and choice.password is None:
+            answer = self.hall.join(self, choice.nickname, choice.since, choice.token)  # type: ignore[assignment]
+        else:
+            answer = Deferred.fromCoroutine(
+                desk.enter(
+                    self.hall,
+                    self,
+                    choice.nickname,
+                    choice.since,
+                    choice.token,
+                    choice.password,
+                    choice.account,
+                )
+            )
+            answer.addErrback(self._entry_refused, choice.json_form)
         if answer.called:
             answer.addCallback(self._join_answered, choice.json_form)
         else:  # a store that answers later: read nothing more until it has
             self._await_claim(answer, choice.json_form)
 
-    def _await_claim(self, answer: Deferred[bool], json_form: bool) -> None:
+    def _await_claim(self, answer: Deferred[bool | None], json_form: bool) -> None:
         self._claiming = True
         self.hold_reading()
 
-        def answered(joined: bool) -> None:
+        def answered(joined: bool | None) -> None:
             self._claiming = False
             self._join_answered(joined, json_form)
             self.release_reading()
 
         answer.addCallback(answered)
 
-    def _join_answered(self, joined: bool, json_form: bool) -> None:
+    def _entry_refused(self, failure: Failure, json_form: bool) -> None:
+        """Say why an entrance was refused (None: told), to a client of the JSON form
+        only: a bare nickname's sender expects READY or RETRY and nothing else."""
+        if failure.check(PacketRejected):  # type: ignore[no-untyped-call]
+            rejected: PacketRejected = failure.value  # type: ignore[assignment]
+            code, detail, extra = rejected.code, rejected.detail, rejected.extra
+        else:  # the account store is out of reach: never let a registered name through
+            _log.failure("accounts cannot be checked", failure)
+            code, detail, extra = ErrorCode.UNAVAILABLE, "Accounts cannot be checked now", {}
+        if json_form and self.state is ConnectionState.CHOOSING:
+            self.send(self.codec.encode(error_notice(self.hall.timestamp(), code, detail, **extra)))
+        return None
+
+    def _join_answered(self, joined: bool | None, json_form: bool) -> None:
+        """READY was sent (True), or send RETRY: after the reason (None: told already)."""
         if joined or self.state is not ConnectionState.CHOOSING:
             return
         # One `error` before RETRY says why, to a client of the JSON form only: a bare
         # nickname's sender expects READY or RETRY and nothing else (section 2).
-        reason = self.hall.refusal_notice(self) if json_form else None
+        reason = self.hall.refusal_notice(self) if json_form and joined is False else None
         if reason is not None:
             self.send(reason)
         self.send(self.codec.control(RETRY))
@@ -150,7 +187,7 @@ class PacketSession(Connection):
         try:
             self._handle_joined_text(data)
         except PacketRejected as rejected:
-            self.reject(rejected.code, rejected.detail)
+            self.reject(rejected.code, rejected.detail, **rejected.extra)
 
     def _handle_joined_text(self, data: bytes) -> None:
         try:
@@ -172,7 +209,8 @@ class PacketSession(Connection):
             if command is None:
                 raise PacketRejected(
                     ErrorCode.UNKNOWN_COMMAND,
-                    "the commands are who, join, part, history, rooms and topic",
+                    "the commands are who, join, part, history, rooms, topic, "
+                    "register, password and unregister",
                 )
             command(self, packet)
         else:
@@ -229,6 +267,35 @@ class PacketSession(Connection):
             raise PacketRejected(ErrorCode.MALFORMED, "topic needs a topic ('' clears it)")
         self.hall.set_topic(self, _room_of(packet), check_topic(packet["topic"]))
 
+    # -- account commands (docs/protocol.md section 13) -------------------------
+
+    def _register_command(self, packet: dict[str, Any]) -> None:
+        self._account_command(desk.register(self.hall, self, _text(packet, "password")))
+
+    def _password_command(self, packet: dict[str, Any]) -> None:
+        old, new = _text(packet, "old"), _text(packet, "new")
+        self._account_command(desk.change_password(self.hall, self, old, new))
+
+    def _unregister_command(self, packet: dict[str, Any]) -> None:
+        self._account_command(desk.unregister(self.hall, self, _text(packet, "password")))
+
+    def _account_command(self, command: Coroutine[Any, Any, None]) -> None:
+        """Run an account command (a hash in another thread), reading nothing more from
+        the client until it is answered: one at a time per connection."""
+
+        def refused(failure: Failure) -> None:
+            if failure.check(PacketRejected):  # type: ignore[no-untyped-call]
+                rejected: PacketRejected = failure.value  # type: ignore[assignment]
+                self.reject(rejected.code, rejected.detail, **rejected.extra)
+            else:  # the account store is out of reach
+                _log.failure("account command failed", failure)
+                self.reject(ErrorCode.UNAVAILABLE, "Accounts cannot be changed now")
+
+        done = Deferred.fromCoroutine(command).addErrback(refused)
+        if not done.called:  # a refusal before any hash is answered at once
+            self.hold_reading()
+            done.addBoth(lambda _: self.release_reading())
+
 
 #: The `history` command's default and largest `limit` (docs/protocol.md section 12).
 DEFAULT_HISTORY_LIMIT = 50
@@ -242,7 +309,18 @@ _COMMANDS: dict[str, Callable[[PacketSession, dict[str, Any]], None]] = {
     "history": PacketSession._history_command,
     "rooms": PacketSession._rooms_command,
     "topic": PacketSession._topic_command,
+    "register": PacketSession._register_command,
+    "password": PacketSession._password_command,
+    "unregister": PacketSession._unregister_command,
 }
+
+
+def _text(packet: dict[str, Any], field: str) -> str:
+    """The text field C{field} of a command (a password)."""
+    value = packet.get(field)
+    if not isinstance(value, str):
+        raise PacketRejected(ErrorCode.MALFORMED, f"{field} must be text")
+    return value
 
 
 def _room_of(packet: dict[str, Any]) -> str | None:
@@ -276,7 +354,8 @@ def _is_json_bye(data: bytes) -> bool:
 
 
 def _nickname_choice(text: str) -> Choice | None:
-    """Parse a nickname frame (bare or resume form) into (display name, since, token).
+    """Parse a nickname frame (bare, or JSON with `since`, `token`, `password`,
+    `account`) into a L{Choice}; None for a frame that is none.
 
     A frame that parses as a JSON object is a packet: the resume form or
     nothing. Anything else, even C{{abc}, is a bare nickname (which the
@@ -285,6 +364,8 @@ def _nickname_choice(text: str) -> Choice | None:
     """
     since: Any = None
     token: Any = None
+    password: Any = None
+    account: Any = None
     packet = None
     if looks_like_packet(text):
         with contextlib.suppress(NotAPacket):
@@ -293,13 +374,22 @@ def _nickname_choice(text: str) -> Choice | None:
         text = packet.get("nickname")  # type: ignore[assignment]
         since = packet.get("since")
         token = packet.get("token")
-        if not isinstance(text, str) or not (token is None or isinstance(token, str)):
+        password = packet.get("password")
+        account = packet.get("account")
+        if not isinstance(text, str) or not all(
+            value is None or isinstance(value, str) for value in (token, password, account)
+        ):
+            return None
+        if account is not None and password is None:  # an account is only logged in to
             return None
         if since is not None and (
             not isinstance(since, int) or isinstance(since, bool) or since < 0
         ):
             return None
     try:
-        return Choice(validate_nickname(text), since, token, packet is not None)
+        nickname = validate_nickname(text)
+        if account is not None:
+            account = validate_nickname(account)
     except InvalidNickname:
         return None
+    return Choice(nickname, since, token, packet is not None, password, account)

@@ -61,7 +61,9 @@ const ROOM_EVENTS = new Set(["welcome", "join", "leave", "who", "topic", "histor
  *   status(state, seconds)       "connecting" | "choosing" | "online" | "offline" | "left";
  *                                seconds until the next try when offline; out of "online",
  *                                nobody is known to be online until the next welcome
- *   nicknameRefused(nick, resumed)  the server said RETRY: ask for another nickname
+ *   nicknameRefused(nick, resumed, refusal)  the server said RETRY: ask for another
+ *                                nickname, or (refusal.code account-required or
+ *                                auth-failed) for the password of this one
  *   joined(nick)                 READY: the nickname is ours
  *   replayStarts(room, resumed)  replayed history of `room` follows (resumed: a rejoin)
  *   chat(packet, mine, room)     a chat packet not shown before; room: null when private
@@ -82,6 +84,11 @@ export class ChatSession {
     this.view = view;
     this.socket = null;
     this.nickname = null; // as the server displays it (NFKC), once chosen
+    // The password to log in with: in memory until READY, then forgotten (never stored);
+    // a rejoin resumes with the token, and asks again if the server wants it.
+    this.password = null;
+    this.account = null; // the account logged in to, as the welcome says
+    this.refusal = null; // the error notice that came before a RETRY
     this.state = "idle";
     this.everJoined = false;
     this.welcomed = false; // sending waits for the default room's welcome after READY
@@ -99,9 +106,10 @@ export class ChatSession {
     this.attempts = 0;
   }
 
-  /** Join the chat as `nickname` (connecting if needed). */
-  join(nickname) {
+  /** Join the chat as `nickname` (connecting if needed), logging in with `password`. */
+  join(nickname, password = null) {
     this.nickname = nickname.normalize("NFKC");
+    this.password = password;
     if (this.state === "choosing") {
       this._sendNickname();
     } else if (!this.socket) {
@@ -119,6 +127,11 @@ export class ChatSession {
   say(text, to, line, room = DEFAULT_ROOM) {
     const packet = to ? { message: text, to } : { message: text, ...this._target(room) };
     return this._enqueue(packet, line, to ? null : room);
+  }
+
+  /** Register the nickname held with `password` (answered by `registered`). */
+  register(password) {
+    return this._enqueue({ command: "register", password }, null, null);
   }
 
   /** Ask who is in `room`. */
@@ -214,8 +227,11 @@ export class ChatSession {
       this._ready();
     } else if (text === "RETRY") {
       const refused = this.nickname;
+      const refusal = this.refusal;
       this.nickname = null;
-      this.view.nicknameRefused(refused, this.everJoined);
+      this.password = null;
+      this.refusal = null;
+      this.view.nicknameRefused(refused, this.everJoined, refusal);
     } else if (text.startsWith("{")) {
       try {
         this._packet(JSON.parse(text));
@@ -228,16 +244,18 @@ export class ChatSession {
   _sendNickname() {
     // After a first join, always resume: the server replays what this page has not shown.
     const since = this.rooms.get(DEFAULT_ROOM)?.lastId ?? 0;
-    const frame = this.everJoined
-      ? JSON.stringify({ nickname: this.nickname, since, token: this.token })
-      : this.nickname;
-    this.socket.send(frame);
+    // The JSON form even the first time: its refusal says why (a registered nickname).
+    const frame = { nickname: this.nickname };
+    if (this.everJoined) Object.assign(frame, { since, token: this.token });
+    if (this.password !== null) frame.password = this.password;
+    this.socket.send(JSON.stringify(frame));
   }
 
   _ready() {
     const resumed = this.everJoined;
     this.everJoined = true;
     this.attempts = 0;
+    this.password = null;
     this._room(DEFAULT_ROOM); // the server puts every client in the default room at READY
     for (const state of this.rooms.values()) {
       state.idBeforeReplay = state.lastId;
@@ -298,6 +316,10 @@ export class ChatSession {
   }
 
   _notice(packet) {
+    if (this.state === "choosing" && packet.event === "error") {
+      this.refusal = packet; // why the RETRY that follows refuses the nickname
+      return;
+    }
     const room = ROOM_EVENTS.has(packet.event) ? this._roomOf(packet) : null;
     const state = room === null ? null : this.rooms.get(room);
     switch (packet.event) {
@@ -339,6 +361,10 @@ export class ChatSession {
       case "rooms":
         this._roomsListed(packet);
         return;
+      case "registered":
+        this.account = typeof packet.account === "string" ? packet.account : null;
+        this._settleCommand("register");
+        break;
       case "error":
         if (this.inFlight) {
           this._refused(packet);
@@ -356,6 +382,7 @@ export class ChatSession {
     }
     if (room === DEFAULT_ROOM && !this.welcomed) {
       this.token = typeof packet.resume_token === "string" ? packet.resume_token : null;
+      this.account = typeof packet.account === "string" ? packet.account : null;
     }
     const state = this._room(room, packet.room);
     if (room === DEFAULT_ROOM && this.defaultName !== null) state.name = this.defaultName;
@@ -493,7 +520,8 @@ export class ChatSession {
   }
 
   _refused(packet) {
-    if (packet.code === "rate-limited") {
+    // A registration refused for the hour is refused: only the frame rate is waited out.
+    if (packet.code === "rate-limited" && this.inFlight.packet.command !== "register") {
       // Keep the item in flight and send it again once the server will take it.
       this.pause = Math.max(Number(packet.retry_after) || 1, 0.05);
       this.pauseTimer = setTimeout(() => {

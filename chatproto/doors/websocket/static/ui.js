@@ -60,6 +60,12 @@ const page = {
   statusText: $("status-text"),
   reconnect: $("reconnect"),
   rejoin: $("rejoin"),
+  password: $("password"),
+  passwordLabel: document.querySelector("label.password"),
+  register: $("register"),
+  registerForm: $("register-form"),
+  newPassword: $("new-password"),
+  registerCancel: $("register-cancel"),
 };
 
 /** What the page keeps of one room's log, shown or not, and how it was being read. */
@@ -194,6 +200,32 @@ function fitInput() {
   page.input.rows = Math.min(6, page.input.value.split("\n").length);
 }
 
+/** Show (or hide) the password field of the nickname form, empty. */
+function showPassword(shown) {
+  page.password.value = "";
+  page.password.hidden = !shown;
+  page.passwordLabel.hidden = !shown;
+}
+
+/** The nickname is registered (or the password was wrong): ask for its password. */
+function askPassword(required, retryAfter, nickname) {
+  const wait = retryAfter > 0 ? ` Too many tries: wait ${Math.ceil(retryAfter)} s.` : "";
+  askNickname(
+    required
+      ? `${nickname} is registered: type its password, or choose another nickname.`
+      : `Wrong password.${wait}`,
+  );
+  showPassword(true);
+  page.password.focus();
+}
+
+/** Offer to register the nickname held, unless it is logged in to an account. */
+function offerRegistering() {
+  page.register.hidden = session.state !== "online" || session.account !== null;
+  if (!page.register.hidden) return;
+  page.registerForm.hidden = true;
+}
+
 function askNickname(note) {
   page.join.hidden = false;
   page.joinNote.textContent = note;
@@ -278,20 +310,28 @@ const view = {
     if (state !== "online") showUsers([]);
     page.reconnect.hidden = state !== "offline";
     page.rejoin.hidden = state !== "left";
+    offerRegistering();
     page.compose.classList.toggle("offline", state === "offline");
     if (state === "left") remark("You left the chat.");
   },
 
-  nicknameRefused(nickname, resumed) {
-    const why = resumed
-      ? `The nickname ${nickname} was taken while you were away; choose another.`
-      : `The nickname ${nickname} is taken; choose another.`;
-    askNickname(why);
+  nicknameRefused(nickname, resumed, refusal) {
+    const code = refusal?.code;
+    if (code === "account-required" || code === "auth-failed") {
+      page.nick.value = nickname;
+      askPassword(code === "account-required", Number(refusal.retry_after) || 0, nickname);
+    } else {
+      const why = resumed
+        ? `The nickname ${nickname} was taken while you were away; choose another.`
+        : `The nickname ${nickname} is taken; choose another.`;
+      askNickname(refusal ? String(refusal.message ?? refusal.code) : why);
+    }
     showStatus(session.state); // the nickname is no longer on its way
   },
 
   joined(nickname) {
-    localStorage.setItem(NICK_KEY, nickname);
+    localStorage.setItem(NICK_KEY, nickname); // the nickname only: never the password
+    showPassword(false);
     page.join.hidden = true;
     page.chat.hidden = false;
     page.input.focus();
@@ -336,6 +376,7 @@ const view = {
   },
 
   notice(packet, room) {
+    if (packet.event === "welcome" || packet.event === "registered") offerRegistering();
     const shownIn = room ?? current;
     const view = viewOf(shownIn);
     if (packet.event === "welcome") {
@@ -473,7 +514,25 @@ page.join.addEventListener("submit", (event) => {
     return;
   }
   page.joinNote.textContent = "";
-  session.join(page.nick.value);
+  const password = page.password.hidden || !page.password.value ? null : page.password.value;
+  page.password.value = ""; // kept by the session until READY only
+  session.join(page.nick.value, password);
+});
+
+page.register.addEventListener("click", () => {
+  page.registerForm.hidden = false;
+  page.newPassword.focus();
+});
+page.registerCancel.addEventListener("click", () => {
+  page.newPassword.value = "";
+  page.registerForm.hidden = true;
+});
+page.registerForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const password = page.newPassword.value;
+  page.newPassword.value = "";
+  page.registerForm.hidden = true;
+  if (!session.register(password)) tooManyWaiting();
 });
 
 page.compose.addEventListener("submit", (event) => {
