@@ -337,9 +337,8 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             raise SystemExit(str(e)) from None
         hall = Hall(options.room_config(), history, reactor, room_stores=rooms)
     else:
-        # Rooms beside the default one are not shared across nodes yet (docs/scaling.md).
         history = seams.history
-        hall = Hall(options.room_config(), history, reactor, seams.hub, seams.presence)
+        hall = Hall(options.room_config(), history, reactor, seams.hub, seams.presence, seams.rooms)
         seams.service.setServiceParent(top)
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(

@@ -50,7 +50,7 @@ from chatproto.core.timestamps import rfc3339_millis
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
 from chatproto.seams.hub import IBroadcastHub, LocalHub, RoomEvent
 from chatproto.seams.presence import IPresence, LocalPresence
-from chatproto.seams.rooms import IRoomStores
+from chatproto.seams.rooms import IRoomStores, ListedRoom
 
 if TYPE_CHECKING:
     from chatproto.core.connection import Connection
@@ -90,6 +90,8 @@ class Hall:
         #: Every room that exists, by key.
         self.registry = RoomRegistry(config, history, reactor, room_stores, self._message_lost)
         self.default_room = self.registry.default
+        #: The room stores when several nodes share the rooms, else None.
+        self._shared = self.registry.shared
         # This node's members who parted the default room: its list (which presence
         # keeps for every node) leaves them out.
         self._outside_default: set[bytes] = set()
@@ -164,12 +166,18 @@ class Hall:
                     claimed
                 )
             nickname_held = json.loads(held_as)
-            if member.state is not ConnectionState.CHOOSING:  # it left while we asked
-                self._presence.release(key)
-                self._announce_leave(self.default_room, nickname_held, LeaveReason.DISCONNECTED)
-                return False
-            self._resumed(member, key, nickname_held, since, resume_token, None)
-            return True
+
+            def with_rooms(rooms: dict[str, Room] | None) -> bool:
+                if member.state is not ConnectionState.CHOOSING:  # it left while we asked
+                    self._presence.release(key)
+                    self._announce_leave(self.default_room, nickname_held, LeaveReason.DISCONNECTED)
+                    return False
+                self._resumed(member, key, nickname_held, since, resume_token, rooms)
+                return True
+
+            if self._shared is None:
+                return with_rooms(None)
+            return self._rooms_held(key).addCallback(with_rooms)
 
         if token is not None:  # perhaps the place of a member of another node
             return self._presence.take_over(key, token, resume_token).addCallback(taken_over)
@@ -189,6 +197,37 @@ class Hall:
         self.log.info("{nickname} resumed", nickname=nickname, event_kind="resume")
         self._accept(member, key, nickname, since, resume_token, announce=False, rooms=rooms)
 
+    def _rooms_held(self, key: str) -> Deferred[dict[str, Room] | None]:
+        """The rooms (the default one among them) that the member holding C{key}, which
+        resumes here from another node, is in, each opened here; those that cannot be
+        opened now are left out."""
+        assert self._shared is not None
+
+        def opened(pairs: list[tuple[str, str]]) -> Deferred[dict[str, Room] | None]:
+            rooms = {self.default_room.key: self.default_room}
+            waits: list[Deferred[PacketRejected | None]] = []
+            for room_key_held, name in pairs:
+                try:
+                    room = self.registry.for_joining(room_key_held, name)
+                    if not room.is_open:
+                        self.registry.open(room)
+                except PacketRejected:
+                    continue
+                if room.opening is not None:
+                    waits.append(self._when_opened(room))
+                rooms[room.key] = room
+
+            def ready(_: object) -> dict[str, Room] | None:
+                return {key: room for key, room in rooms.items() if room.is_open}
+
+            return gatherResults(waits).addCallback(ready)
+
+        def unknown(failure: Failure) -> dict[str, Room] | None:
+            failure.trap(HistoryUnavailable)  # type: ignore[no-untyped-call]
+            return None  # the default room only
+
+        return self._shared.rooms_of(key).addCallbacks(opened, unknown)
+
     def _place_taken(self, key: str) -> None:
         """The member holding C{key} here lost its place to a connection of another node
         (it resumed there) or to this node's isolation: close it without a leave notice."""
@@ -199,8 +238,8 @@ class Hall:
                 nickname=member.nickname,
                 event_kind="evict",
             )
-            for room in list(member.rooms.values()):
-                self._forget_member(room, member)
+            for room in list(member.rooms.values()):  # its rooms stay its own elsewhere
+                self._forget_member(room, member, shared=False)
             self._outside_default.discard(member.encoded_nickname)
             member.evict()
 
@@ -248,7 +287,7 @@ class Hall:
         for room in others:  # in its place: the others saw no change
             assert room.batcher is not None
             room.batcher.joined(member)  # its welcome's last_id covers what is queued
-            self._add_member(room, member)
+            self._add_member(room, member, shared=False)
         last_id = batcher.replay_limit()
         welcome = self._welcome(default, member, last_id)
         tail = [self._welcome(room, member, None) for room in others]
@@ -264,20 +303,27 @@ class Hall:
             event_kind="join",
         )
 
-    def _add_member(self, room: Room, member: IMember) -> None:
-        """Put C{member} in C{room} (in the place of the member it resumes, if any)."""
+    def _add_member(self, room: Room, member: IMember, shared: bool = True) -> None:
+        """Put C{member} in C{room} (in the place of the member it resumes, if any).
+        C{shared}: tell the other nodes (not for a place that was the member's already)."""
         assert member.key is not None
         room.members[member.key] = member
         member.rooms[room.key] = room
         if room.default:
             self._outside_default.discard(member.encoded_nickname)
+        elif shared and self._shared is not None:
+            self._shared.entered(room.key, member.key, member.encoded_nickname)
 
-    def _forget_member(self, room: Room, member: IMember) -> None:
-        """Take C{member} out of C{room}; close the room when nobody is left in it."""
+    def _forget_member(self, room: Room, member: IMember, shared: bool = True) -> None:
+        """Take C{member} out of C{room}; close the room when nobody is left in it.
+        C{shared}: tell the other nodes (not for a place taken elsewhere, nor at shutdown,
+        whose departure frees every room of this node's members at once)."""
         assert member.key is not None
         if room.members.get(member.key) is member:
             del room.members[member.key]
         member.rooms.pop(room.key, None)
+        if shared and self._shared is not None and not room.default:
+            self._shared.exited(room.key, member.key)
         if room.default:
             self._outside_default.add(member.encoded_nickname)
         elif not room.members and not self._closing:
@@ -307,6 +353,8 @@ class Hall:
         """The room's members' nicknames (JSON strings) in join order: for the default
         room every node's, as presence lists them, less this node's who parted it."""
         if not room.default:
+            if self._shared is not None:
+                return self._shared.members(room.key)
             return [member.encoded_nickname for member in room.members.values()]
         listed = self._presence.listed()
         if not self._outside_default:
@@ -335,7 +383,7 @@ class Hall:
         released = self._presence.release(key)
         nickname = member.nickname
         for room in list(member.rooms.values()):
-            self._forget_member(room, member)
+            self._forget_member(room, member, shared=not self._closing)
             if not self._closing:
                 self._announce_leave(room, nickname, reason)
         self._outside_default.discard(member.encoded_nickname)
@@ -414,7 +462,31 @@ class Hall:
             return
         if not room.is_open:
             self.registry.open(room)
+        if room.opening is not None:  # a store shared by several nodes getting ready
+            self._when_opened(room).addCallback(self._opened_for, member, room_name, since)
+            return
         self._enter(room, member, since)
+
+    def _when_opened(self, room: Room) -> Deferred[PacketRejected | None]:
+        """Fires once C{room}'s shared store is ready: with None, or with the refusal
+        its joiners get."""
+        assert room.opening is not None
+        waiter: Deferred[PacketRejected | None] = Deferred()
+
+        def settled(refusal: PacketRejected | None) -> PacketRejected | None:
+            waiter.callback(refusal)
+            return refusal
+
+        room.opening.addCallback(settled)
+        return waiter
+
+    def _opened_for(
+        self, refusal: PacketRejected | None, member: IMember, room_name: str, since: int | None
+    ) -> None:
+        if refusal is None:
+            self._join_later(member, room_name, since)
+        elif member.key is not None and self._members.get(member.key) is member:
+            self.send_error(member, refusal.code, refusal.detail)
 
     def _join_later(self, member: IMember, room_name: str, since: int | None) -> None:
         if member.key is None or self._members.get(member.key) is not member:
@@ -447,13 +519,44 @@ class Hall:
 
     def list_rooms(self, member: IMember) -> None:
         """Answer a `rooms` command: every room that exists, sorted by key (at most
-        L{MAX_LISTED_ROOMS})."""
+        L{MAX_LISTED_ROOMS}); with several nodes, every room of every node."""
+        if self._shared is not None:
+            self._list_shared_rooms(member)
+            return
         listed = [
             {"room": room.name, "users": len(self._users(room)), "topic": room.topic}
             for room in self.registry.listed(MAX_LISTED_ROOMS)
         ]
         text = f"{len(self.registry.rooms)} rooms"
         self.unicast(member, rooms_notice(self.timestamp(), text, listed))
+
+    def _list_shared_rooms(self, member: IMember) -> None:
+        """Answer `rooms` from the rooms every node shares, the default room among them."""
+        assert self._shared is not None
+        default = self.default_room
+
+        def answered(listing: tuple[int, list[ListedRoom]]) -> None:
+            if member.key is None or self._members.get(member.key) is not member:
+                return
+            count, others = listing
+            rows = [(default.key, default.name, len(self._users(default)), default.topic)]
+            rows += [(room.key, room.name, room.users, room.topic) for room in others]
+            rows.sort()
+            listed = [
+                {"room": name, "users": users, "topic": topic}
+                for _key, name, users, topic in rows[:MAX_LISTED_ROOMS]
+            ]
+            text = f"{count + 1} rooms"
+            self.unicast(member, rooms_notice(self.timestamp(), text, listed))
+
+        def refused(failure: Failure) -> Failure | None:
+            if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
+                return failure
+            if member.key is not None and self._members.get(member.key) is member:
+                self.send_error(member, ErrorCode.UNAVAILABLE, "Rooms cannot be listed now")
+            return None
+
+        self._shared.listing(MAX_LISTED_ROOMS).addCallbacks(answered, refused)
 
     def set_topic(self, member: IMember, room_name: str | None, topic: str) -> None:
         """Set a room's topic (checked: L{chatproto.core.messages.check_topic}) and

@@ -14,7 +14,6 @@ node that held it reads that on the feed and closes its member.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -26,6 +25,7 @@ from zope.interface import implementer
 
 from chatproto.seams.presence import IPresence, PlaceTaken
 from chatproto.seams.redis.client import RedisCommandError, RedisUnavailable
+from chatproto.seams.redis.joinorder import JoinOrder
 from chatproto.seams.redis.writer import FeedWriter
 
 
@@ -45,10 +45,7 @@ class RedisPresence:
         self._mine: set[str] = set()
         self._taken: list[PlaceTaken] = []
         #: Join order and nickname (a JSON string) of every held key.
-        self._held: dict[str, tuple[int, bytes]] = {}
-        # Parallel lists sorted by join order (bisect keeps a join or leave cheap).
-        self._ranks: list[int] = []
-        self._listed: list[bytes] = []
+        self._held = JoinOrder()
 
     @property
     def reachable(self) -> bool:
@@ -101,7 +98,7 @@ class RedisPresence:
         """This node could not renew its presence for too long: stop taking members,
         give up every place here; returns their keys and nicknames, in join order."""
         self.fenced = True
-        places = [(key, self._held[key]) for key in list(self._mine) if key in self._held]
+        places = [(key, held) for key in self._mine if (held := self._held.get(key))]
         places.sort(key=lambda place: place[1][0])
         for key in list(self._mine):
             self._lose(key)
@@ -123,9 +120,8 @@ class RedisPresence:
         self._mine.discard(key)
         if self.departing:
             return succeed(None)
-        held = self._held.get(key)
-        if held is not None:
-            self.freed(key, held[0])
+        if self._held.remove(key):
+            self._lose(key)
         self._writer.release(key)
         return self._writer.idle()
 
@@ -136,39 +132,27 @@ class RedisPresence:
 
     def listed(self) -> Sequence[bytes]:
         """Every holder's nickname as a JSON string, in join order (the live list)."""
-        return self._listed
+        return self._held.listed
 
     # -- the mirror, as the feed changes it ---------------------------------
 
     def load(self, holders: Iterable[tuple[str, int, bytes]]) -> None:
         """Start from a snapshot of (key, join order, nickname), in join order."""
         self._held.clear()
-        self._ranks.clear()
-        self._listed.clear()
         for key, order, encoded in holders:
             self.claimed(key, encoded, order)
 
     def claimed(self, key: str, encoded_nickname: bytes, order: int) -> None:
         """A node claimed C{key} (this one included)."""
         current = self._held.get(key)
-        if current is not None:
-            if current[0] == order:
-                return
-            self.freed(key, current[0])
-        self._held[key] = (order, encoded_nickname)
-        index = bisect.bisect(self._ranks, order)
-        self._ranks.insert(index, order)
-        self._listed.insert(index, encoded_nickname)
+        if current is not None and current[0] != order:
+            self.freed(key, int(current[0]))  # a claim this mirror missed the end of
+        self._held.add(key, encoded_nickname, order)
 
     def freed(self, key: str, order: int) -> None:
         """The claim of C{key} with join order C{order} ended."""
-        current = self._held.get(key)
-        if current is None or current[0] != order:
+        if not self._held.remove(key, order):
             return
-        del self._held[key]
-        index = bisect.bisect_left(self._ranks, order)
-        del self._ranks[index]
-        del self._listed[index]
         # A member of this node freed by another node (which found this one silent):
         # it must not be served any more, its nickname may be taken elsewhere.
         self._lose(key)
