@@ -92,9 +92,6 @@ class Hall:
         self.default_room = self.registry.default
         #: The room stores when several nodes share the rooms, else None.
         self._shared = self.registry.shared
-        # This node's members who parted the default room: its list (which presence
-        # keeps for every node) leaves them out.
-        self._outside_default: set[bytes] = set()
         self._hub = hub if hub is not None else LocalHub()
         self._hub.subscribe(self._received)
         self._shutdown_at: float | None = None
@@ -240,7 +237,6 @@ class Hall:
             )
             for room in list(member.rooms.values()):  # its rooms stay its own elsewhere
                 self._forget_member(room, member, shared=False)
-            self._outside_default.discard(member.encoded_nickname)
             member.evict()
 
     def refusal_notice(self, connection: Connection) -> bytes | None:
@@ -282,7 +278,7 @@ class Hall:
         batcher.joined(member)
         self._members[key] = member
         was_outside = rooms is not None and default.key not in rooms
-        self._add_member(default, member)
+        self._add_member(default, member, shared=rooms is not None)  # a resumer is in it
         others = [room for room in (rooms or {}).values() if not room.default]
         for room in others:  # in its place: the others saw no change
             assert room.batcher is not None
@@ -309,9 +305,11 @@ class Hall:
         assert member.key is not None
         room.members[member.key] = member
         member.rooms[room.key] = room
+        if not shared:
+            return
         if room.default:
-            self._outside_default.discard(member.encoded_nickname)
-        elif shared and self._shared is not None:
+            self._presence.set_outside(member.key, False)
+        elif self._shared is not None:
             self._shared.entered(room.key, member.key, member.encoded_nickname)
 
     def _forget_member(self, room: Room, member: IMember, shared: bool = True) -> None:
@@ -322,11 +320,11 @@ class Hall:
         if room.members.get(member.key) is member:
             del room.members[member.key]
         member.rooms.pop(room.key, None)
-        if shared and self._shared is not None and not room.default:
+        if shared and room.default:
+            self._presence.set_outside(member.key, True)
+        elif shared and self._shared is not None:
             self._shared.exited(room.key, member.key)
-        if room.default:
-            self._outside_default.add(member.encoded_nickname)
-        elif not room.members and not self._closing:
+        if not room.default and not room.members and not self._closing:
             self.registry.emptied(room)
 
     def _welcome(self, room: Room, member: IMember, last_id: int | None) -> bytes:
@@ -350,16 +348,12 @@ class Hall:
         return users_notice(self.timestamp(), "welcome", message, users, **extra)
 
     def _users(self, room: Room) -> Sequence[bytes]:
-        """The room's members' nicknames (JSON strings) in join order: for the default
-        room every node's, as presence lists them, less this node's who parted it."""
+        """The room's members' nicknames (JSON strings) in join order, on every node."""
         if not room.default:
             if self._shared is not None:
                 return self._shared.members(room.key)
             return [member.encoded_nickname for member in room.members.values()]
-        listed = self._presence.listed()
-        if not self._outside_default:
-            return listed
-        return [name for name in listed if name not in self._outside_default]
+        return self._presence.listed()
 
     def _announce_join(self, room: Room, member: IMember) -> None:
         nickname = member.nickname
@@ -382,11 +376,10 @@ class Hall:
         del self._members[key]
         released = self._presence.release(key)
         nickname = member.nickname
-        for room in list(member.rooms.values()):
-            self._forget_member(room, member, shared=not self._closing)
+        for room in list(member.rooms.values()):  # presence frees its default room place
+            self._forget_member(room, member, shared=not self._closing and not room.default)
             if not self._closing:
                 self._announce_leave(room, nickname, reason)
-        self._outside_default.discard(member.encoded_nickname)
         self.log.info(
             "{nickname} left ({reason}){address}",
             nickname=nickname,

@@ -109,9 +109,6 @@ async def test_a_node_reads_only_the_rooms_its_members_are_in(redis_server: Redi
     bob.send_json({"message": "go only", "room": "#go"})
     assert (await alice.next_chat())["message"] == "rust only"
     assert (await bob.next_chat())["message"] == "go only"
-    # The reading connection's one XREAD names the default room's feed and #go's only.
-    clients = (await b.redis._commands.execute("CLIENT", "LIST")).decode()
-    assert clients.count("cmd=xread") == 2  # one reader per node
     alice.send_json({"command": "part", "room": "#rust"})
     await in_room(alice, "#rust", "leave")
     await until(lambda: reads(a) == set(), "node a to stop reading #rust")
@@ -143,8 +140,9 @@ async def test_topics_and_the_rooms_list_are_shared(redis_server: RedisServer) -
         {"room": "#chat", "users": 3, "topic": "the default room"},
         {"room": "#rust", "users": 3, "topic": "crabs"},
     ]
-    dave, _ = await joined(a, "dave")  # the default room's topic reached node a too
-    dave.send_json({"command": "who"})
+    await until(lambda: a.room.default_room.topic == "the default room", "node a's topic")
+    dave = await connect(a.port)
+    assert (await dave.join("dave"))[-1]["topic"] == "the default room"
     for node in (a, b, c):
         await stop_node(node)
     started = await start_node(redis_server.url)
@@ -250,3 +248,28 @@ async def test_the_default_room_keeps_its_keys(redis_server: RedisServer) -> Non
     assert await commands.execute("GET", "{chatproto}:last_id") == b"1"
     assert await commands.execute("XLEN", "{chatproto}:history") == 1
     await stop_node(a)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_member_who_parts_the_default_room_is_unlisted_on_every_node(
+    redis_server: RedisServer,
+) -> None:
+    a, b = [await start_node(redis_server.url) for _ in range(2)]
+    alice, _ = await joined(a, "alice")
+    bob, _ = await joined(b, "bob")
+    await until(lambda: len(b.redis.presence.listed()) == 2, "node b to hear of alice")
+    alice.send_json({"command": "part"})
+    assert (await bob.until_event("leave"))["reason"] == "part"
+    await until(lambda: b.redis.presence.listed() == [b'"bob"'], "node b to unlist alice")
+    bob.send_json({"command": "who"})
+    assert (await bob.until_event("who"))["users"] == ["bob"]
+    carol = await connect(b.port)
+    assert (await carol.join("carol"))[-1]["users"] == ["bob", "carol"]
+    alice.send_json({"command": "join", "room": "#chat"})
+    while (await bob.until_event("join"))["user"] != "alice":
+        pass  # carol's
+    await until(lambda: len(b.redis.presence.listed()) == 3, "node b to list alice again")
+    bob.send_json({"command": "who"})
+    assert (await bob.until_event("who"))["users"] == ["alice", "bob", "carol"]
+    for node in (a, b):
+        await stop_node(node)

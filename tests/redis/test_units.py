@@ -94,7 +94,7 @@ class MirrorTests(SynchronousTestCase):
         self.presence = RedisPresence(writer=None)  # type: ignore[arg-type]  # no claims here
 
     def test_join_order_whatever_the_arrival_order(self) -> None:
-        self.presence.load([("a", 1, b'"a"'), ("c", 5, b'"c"')])
+        self.presence.load([("a", 1, b'"a"', False), ("c", 5, b'"c"', False)])
         self.presence.claimed("b", b'"b"', 3)
         self.presence.claimed("d", b'"d"', 7)
         self.assertEqual(list(self.presence.listed()), [b'"a"', b'"b"', b'"c"', b'"d"'])
@@ -102,6 +102,16 @@ class MirrorTests(SynchronousTestCase):
         self.assertEqual(list(self.presence.listed()), [b'"a"', b'"b"', b'"d"'])
         self.assertTrue(self.presence.is_held("b"))
         self.assertFalse(self.presence.is_held("c"))
+
+    def test_members_outside_the_default_room_are_not_listed(self) -> None:
+        self.presence.load([("a", 1, b'"a"', True), ("b", 2, b'"b"', False)])
+        self.assertEqual(list(self.presence.listed()), [b'"b"'])
+        self.presence.outside("a", False)
+        self.presence.outside("b", True)
+        self.assertEqual(list(self.presence.listed()), [b'"a"'])
+        self.presence.freed("b", 2)  # its next claim starts inside
+        self.presence.claimed("b", b'"b"', 3)
+        self.assertEqual(list(self.presence.listed()), [b'"a"', b'"b"'])
 
     def test_a_stale_freed_leaves_a_newer_claim_alone(self) -> None:
         self.presence.claimed("alice", b'"Alice"', 9)  # claimed again, on this node

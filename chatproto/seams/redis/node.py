@@ -144,8 +144,10 @@ class RedisNode:
         self.history.saw(int(newest))
         self.rooms.topic_changed(self._default_key, topic.decode("utf-8"))
         self.presence.load(
-            (key.decode("utf-8"), int(order), encoded)
-            for key, order, encoded in zip(holders[::3], holders[1::3], holders[2::3], strict=True)
+            (key.decode("utf-8"), int(order), encoded, bool(outside))
+            for key, order, encoded, outside in zip(
+                holders[::4], holders[1::4], holders[2::4], holders[3::4], strict=True
+            )
         )
         self._reader.start_at(position)
         self.presence.ready = True
@@ -196,6 +198,10 @@ class RedisNode:
         """A place taken over with a resume token: closed here if it was this node's."""
         if from_node == self.node_id:
             self.presence.moved(key)
+
+    def outside(self, key: str, outside: bool) -> None:
+        """A member of some node parted the default room or joined it again."""
+        self.presence.outside(key, outside)
 
     def topic(self, room: str | None, topic: str) -> None:
         """The default room's topic changed (other rooms' topics come on their feeds)."""

@@ -23,7 +23,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chatproto.seams.presence import IPresence, PlaceTaken
+from chatproto.seams.presence import IPresence, PlaceTaken, without
 from chatproto.seams.redis.client import RedisCommandError, RedisUnavailable
 from chatproto.seams.redis.joinorder import JoinOrder
 from chatproto.seams.redis.writer import FeedWriter
@@ -46,6 +46,8 @@ class RedisPresence:
         self._taken: list[PlaceTaken] = []
         #: Join order and nickname (a JSON string) of every held key.
         self._held = JoinOrder()
+        #: The held keys whose holders parted the default room (on any node).
+        self._outside: set[str] = set()
 
     @property
     def reachable(self) -> bool:
@@ -131,16 +133,35 @@ class RedisPresence:
         return json.loads(held[1]) if held is not None else None
 
     def listed(self) -> Sequence[bytes]:
-        """Every holder's nickname as a JSON string, in join order (the live list)."""
-        return self._held.listed
+        """Every holder's nickname as a JSON string, in join order, but those outside the
+        default room (the live list when nobody is)."""
+        outside = {held[1] for key in self._outside if (held := self._held.get(key))}
+        return without(self._held.listed, outside)
+
+    def set_outside(self, key: str, outside: bool) -> None:
+        """This node's member holding C{key} parted the default room or joined it again:
+        here at once, on the other nodes through the feed."""
+        if key in self._mine:
+            self.outside(key, outside)
+            self._writer.outside(key, outside)
+
+    def outside(self, key: str, outside: bool) -> None:
+        """The holder of C{key} (on any node) parted the default room or joined it again."""
+        if outside and key in self._held:
+            self._outside.add(key)
+        else:
+            self._outside.discard(key)
 
     # -- the mirror, as the feed changes it ---------------------------------
 
-    def load(self, holders: Iterable[tuple[str, int, bytes]]) -> None:
-        """Start from a snapshot of (key, join order, nickname), in join order."""
+    def load(self, holders: Iterable[tuple[str, int, bytes, bool]]) -> None:
+        """Start from a snapshot of (key, join order, nickname, whether outside the default
+        room), in join order."""
         self._held.clear()
-        for key, order, encoded in holders:
+        self._outside.clear()
+        for key, order, encoded, outside in holders:
             self.claimed(key, encoded, order)
+            self.outside(key, outside)
 
     def claimed(self, key: str, encoded_nickname: bytes, order: int) -> None:
         """A node claimed C{key} (this one included)."""
@@ -153,6 +174,7 @@ class RedisPresence:
         """The claim of C{key} with join order C{order} ended."""
         if not self._held.remove(key, order):
             return
+        self._outside.discard(key)
         # A member of this node freed by another node (which found this one silent):
         # it must not be served any more, its nickname may be taken elsewhere.
         self._lose(key)

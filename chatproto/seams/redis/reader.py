@@ -53,6 +53,9 @@ class FeedListener(Protocol):
     def moved(self, key: str, from_node: str) -> None:
         """A node took over C{key} from node C{from_node} (a resume token)."""
 
+    def outside(self, key: str, outside: bool) -> None:
+        """The holder of C{key} parted the default room (C{outside}) or joined it again."""
+
     def topic(self, room: str | None, topic: str) -> None:
         """The topic of C{room} (None: the default room) changed."""
 
@@ -217,6 +220,8 @@ class FeedReader:
             listener.freed(entry[b"l"].decode("utf-8"), int(entry[b"o"]))
         elif b"m" in entry:
             listener.moved(entry[b"m"].decode("utf-8"), entry[b"f"].decode("utf-8"))
+        elif b"x" in entry:
+            listener.outside(entry[b"x"].decode("utf-8"), entry[b"v"] == b"1")
         elif b"T" in entry:
             listener.topic(None, entry[b"T"].decode("utf-8"))
 

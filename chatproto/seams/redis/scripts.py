@@ -17,6 +17,8 @@ the room on one shard (docs/scaling.md lists each key and its lifetime):
   that any node can check a token it is offered, and none learns one;
 - C{order}: nickname keys by join order, from the counter C{joins};
 - C{nodes}: node ids by their last heartbeat (milliseconds, Redis's clock);
+- C{outside}: the nickname keys whose holders parted the default room (C{x} entries
+  on the feed: C{x} key, C{v} 1 parted or 0 back);
 - C{rooms} / C{topics}: room key to display name (every room beside the default one
   that exists) / to topic (the default room's included);
 - C{in:<nickname key>}: the keys of the rooms beside the default one its holder is in;
@@ -58,6 +60,7 @@ _PRELUDE = """
 local last_id, history, feed, holders, names, order, joins, nodes, tokens = unpack(KEYS)
 local feed_length = FEED_LENGTH
 local rooms, topics = 'PREFIX' .. 'rooms', 'PREFIX' .. 'topics'
+local outside = 'PREFIX' .. 'outside'
 
 -- The keys of one room beside the default one: counter, history, feed, members.
 local function room_keys(room)
@@ -142,6 +145,7 @@ local function free_node(node)
       redis.call('HDEL', names, key)
       redis.call('HDEL', tokens, key)
       redis.call('ZREM', order, key)
+      redis.call('SREM', outside, key)
       redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'l', key, 'o', rank)
     end
   end
@@ -163,8 +167,9 @@ end
 #: C{C} chat (room, fields), C{N} notice (room, record, skip key or ''), C{O} open
 #: (room, display name: kept if it is new), C{J} join (room, key, nickname), C{L}
 #: part (room, key), C{T} topic (room or '' for the default room, topic, '' clears),
-#: C{F} forget (room: if nobody is in it and it stores nothing). Join and part act
-#: only for a key this node holds. Unused places are ''. Returns one result per
+#: C{F} forget (room: if nobody is in it and it stores nothing); C{x} (key, 1 parted
+#: the default room, 0 joined it again). Join, part and C{x} act only for a key this
+#: node holds. Unused places are ''. Returns one result per
 #: quadruple: the chat id, 0 for a notice or private message, the join order of a
 #: claim or room join (0: held, or not this node's), the nickname (a JSON string) of
 #: a key taken over (0: not taken), 1 if a release or part freed the key.
@@ -221,6 +226,7 @@ for i = 4, #ARGV, 4 do
       redis.call('HDEL', names, a)
       redis.call('HDEL', tokens, a)
       redis.call('ZREM', order, a)
+      redis.call('SREM', outside, a)
       redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'l', a, 'o', rank)
       if b ~= '' then redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'r', b) end
       local left = leave_rooms(a)
@@ -269,6 +275,11 @@ for i = 4, #ARGV, 4 do
     redis.call('XADD', target, 'MAXLEN', '~', feed_length, '*', 'T', b)
   elseif kind == 'F' then
     forget_if_unused(a)
+  elseif kind == 'x' then
+    if redis.call('HGET', holders, a) == node then
+      if b == '1' then redis.call('SADD', outside, a) else redis.call('SREM', outside, a) end
+      redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'x', a, 'v', b)
+    end
   end
   results[#results + 1] = result
 end
@@ -278,7 +289,8 @@ return results
 )
 
 #: Where a starting node begins: {newest id, newest feed entry id, the default room's
-#: topic, then key, join order, nickname for every holder in join order}.
+#: topic, then key, join order, nickname, 1 if outside the default room (else 0) for
+#: every holder in join order}.
 START = Script(
     _PRELUDE
     + """
@@ -289,6 +301,7 @@ for i = 1, #ranked, 2 do
   result[#result + 1] = ranked[i]
   result[#result + 1] = ranked[i + 1]
   result[#result + 1] = redis.call('HGET', names, ranked[i])
+  result[#result + 1] = redis.call('SISMEMBER', outside, ranked[i])
 end
 return result
 """

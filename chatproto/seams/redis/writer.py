@@ -39,6 +39,7 @@ CHAT, NOTICE, PRIVATE, CLAIM, TAKE_OVER, TOKEN, RELEASE = b"c", b"n", b"p", b"j"
 ROOM_CHAT, ROOM_NOTICE, ROOM_OPEN, ROOM_JOIN, ROOM_PART, TOPIC, ROOM_FORGET = (
     b"C", b"N", b"O", b"J", b"L", b"T", b"F"
 )  # fmt: skip
+OUTSIDE = b"x"
 
 
 class _Write(NamedTuple):
@@ -137,6 +138,11 @@ class FeedWriter:
     def topic(self, room: str | None, topic: str) -> None:
         """Keep the topic of C{room} (None: the default room) and announce it on its feed."""
         self._keep(TOPIC, (room or "").encode("utf-8"), topic.encode("utf-8"))
+
+    def outside(self, key: str, outside: bool) -> None:
+        """The holder of C{key} parted the default room (C{outside}) or joined it again
+        (kept through an outage)."""
+        self._keep(OUTSIDE, key.encode("utf-8"), b"1" if outside else b"0")
 
     def forget_room(self, room: str) -> None:
         """Let the room C{room} cease to exist if nobody is in it and it stores nothing."""
