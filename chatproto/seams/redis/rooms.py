@@ -183,8 +183,9 @@ class RedisRooms:
         self._writer.room_part(key, member_key)
 
     def members(self, key: str) -> Sequence[bytes]:
-        """See L{ISharedRooms.members}."""
-        return self._open[key].members.listed
+        """See L{ISharedRooms.members} (nobody for a room this node does not read)."""
+        room = self._open.get(key)
+        return room.members.listed if room is not None else ()
 
     def rooms_of(self, member_key: str) -> Deferred[list[tuple[str, str]]]:
         """See L{ISharedRooms.rooms_of}."""
