@@ -65,8 +65,9 @@ class Hall:
     """Every room and member of this server; see the module docstring.
 
     C{history} is the default room's store; C{room_stores} keeps the other
-    rooms' stores and every topic (None: only the default room is served, as
-    with several nodes for now).
+    rooms' stores and every topic (None: only the default room is served);
+    stores that also provide L{ISharedRooms} (several nodes) list each room's
+    members on every node and every node's rooms.
     """
 
     log = Logger()

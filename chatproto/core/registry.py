@@ -23,7 +23,7 @@ from chatproto.core.roomnames import room_key, validate_room_name
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
 from chatproto.seams.rooms import IRoomStores, ISharedRooms, TooManyRooms
 
-#: Why rooms beside the default one are refused with --redis (docs/scaling.md).
+#: Why rooms beside the default one are refused by a hall without room stores.
 NOT_SHARED = "rooms beside the default one are not shared across nodes yet"
 
 #: Called with a room and the sender key of a message of it that was stored but never
@@ -36,7 +36,8 @@ class RoomRegistry:
 
     C{history} is the default room's store, always open; C{room_stores} keeps
     the other rooms' stores and every topic (None: only the default room is
-    served, as with several nodes for now).
+    served); with stores shared by several nodes (L{ISharedRooms}) a room's
+    store may be ready only later (C{room.opening}).
     """
 
     log = Logger()

@@ -186,6 +186,10 @@ class FeedReader:
                     followed = self._rooms.get(stream)
                     if followed is None:  # unfollowed by an entry handed on just now
                         break
+                    # A room dropped and followed again while this read ran is read
+                    # from its new position: older entries were the old reader's.
+                    if _entry_order(entry_id) <= _entry_order(followed[1]):
+                        continue
                     self._rooms[stream] = (followed[0], entry_id)
                     _dispatch_room(followed[0], fields)
         self.read()
@@ -224,6 +228,12 @@ class FeedReader:
             listener.outside(entry[b"x"].decode("utf-8"), entry[b"v"] == b"1")
         elif b"T" in entry:
             listener.topic(None, entry[b"T"].decode("utf-8"))
+
+
+def _entry_order(entry_id: bytes) -> tuple[int, int]:
+    """A stream entry id (C{b"<ms>-<seq>"}) as what orders it."""
+    milliseconds, _, sequence = entry_id.partition(b"-")
+    return int(milliseconds), int(sequence or 0)
 
 
 def _dispatch_room(listener: RoomListener, fields: list[bytes]) -> None:
