@@ -104,9 +104,13 @@ class RoomRegistry:
         limit = self._config.max_rooms
         if limit and len(self.rooms) >= limit:
             raise PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
-        room = Room(key, name)
-        self.open(room)
-        self.rooms[key] = room
+        room = self.rooms[key] = Room(key, name)
+        try:
+            self.open(room)
+        except PacketRejected:
+            if self.rooms.get(key) is room:  # (a shared store refused at once removed it)
+                del self.rooms[key]
+            raise
         return room
 
     def open(self, room: Room) -> None:

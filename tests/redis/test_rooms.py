@@ -277,3 +277,24 @@ async def test_a_member_who_parts_the_default_room_is_unlisted_on_every_node(
     assert (await bob.until_event("who"))["users"] == ["alice", "bob", "carol"]
     for node in (a, b):
         await stop_node(node)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rooms_answer_unavailable_while_redis_is_down(redis_server: RedisServer) -> None:
+    a = await start_node(redis_server.url)
+    alice, _ = await joined(a, "alice")
+    redis_server.stop()
+    await until(lambda: not a.redis.connected, "node a to lose Redis")
+    for command in (
+        {"command": "join", "room": "#rust"},
+        {"command": "rooms"},
+        {"command": "topic", "topic": "down"},
+    ):
+        alice.send_json(command)
+        got = await alice.next()
+        assert got.get("code") == "unavailable", (command, got)
+    assert reads(a) == set() and "#rust" not in a.room.registry.rooms
+    redis_server.start()
+    await until(lambda: a.redis.connected, "node a to reach Redis again")
+    assert (await enter(alice, "#rust"))[-1]["users"] == ["alice"]
+    await stop_node(a)
