@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.seams.redis.address import RedisAddress, parse_redis_url
 from chatproto.seams.redis.client import RedisUnavailable
+from chatproto.seams.redis.joinorder import JoinOrder
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.seams.redis.writer import MAX_QUEUED, FeedWriter
 from chatproto.service import Options
@@ -118,6 +120,23 @@ class MirrorTests(SynchronousTestCase):
         self.presence.freed("alice", 4)  # the feed tells of the earlier claim's end
         self.presence.claimed("alice", b'"Alice"', 9)  # and echoes the new claim
         self.assertEqual(list(self.presence.listed()), [b'"Alice"'])
+
+
+class JoinOrderTests(SynchronousTestCase):
+    """A room's members in join order, as a node lists them before Redis has ordered a
+    join of its own."""
+
+    def test_a_joiner_is_listed_last_until_its_order_comes_back(self) -> None:
+        members = JoinOrder()
+        members.add("a", b'"a"', 4)
+        members.add("me", b'"me"', math.inf)  # joined here, its order not known yet
+        members.add("b", b'"b"', 5)  # joined elsewhere meanwhile
+        self.assertEqual(list(members.listed), [b'"a"', b'"b"', b'"me"'])
+        members.add("me", b'"me"', 6)  # the room's feed tells its order
+        self.assertEqual(list(members.listed), [b'"a"', b'"b"', b'"me"'])
+        self.assertFalse(members.remove("me", 3))  # the end of an earlier stay
+        self.assertTrue(members.remove("me"))
+        self.assertEqual(list(members.listed), [b'"a"', b'"b"'])
 
 
 class _AnsweringRedis:
