@@ -27,7 +27,7 @@ import hmac
 import json
 import math
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
@@ -167,6 +167,7 @@ class Hall:
 
             def with_rooms(rooms: dict[str, Room] | None) -> bool:
                 if member.state is not ConnectionState.CHOOSING:  # it left while we asked
+                    self._give_back_unused((rooms or {}).values())
                     self._presence.release(key)
                     self._announce_leave(self.default_room, nickname_held, LeaveReason.DISCONNECTED)
                     return False
@@ -457,7 +458,8 @@ class Hall:
         if not room.is_open:
             self.registry.open(room)
         if room.opening is not None:  # a store shared by several nodes getting ready
-            self._when_opened(room).addCallback(self._opened_for, member, room_name, since)
+            opened = self._when_opened(room)
+            opened.addCallback(self._opened_for, room, member, room_name, since)
             return
         self._enter(room, member, since)
 
@@ -475,12 +477,26 @@ class Hall:
         return waiter
 
     def _opened_for(
-        self, refusal: PacketRejected | None, member: IMember, room_name: str, since: int | None
+        self,
+        refusal: PacketRejected | None,
+        room: Room,
+        member: IMember,
+        room_name: str,
+        since: int | None,
     ) -> None:
-        if refusal is None:
+        if member.key is None or self._members.get(member.key) is not member:
+            self._give_back_unused([room])  # it left while the room was opened for it
+        elif refusal is None:
             self._join_later(member, room_name, since)
-        elif member.key is not None and self._members.get(member.key) is member:
+        else:
             self.send_error(member, refusal.code, refusal.detail)
+
+    def _give_back_unused(self, rooms: Iterable[Room]) -> None:
+        """Close the rooms opened for a member who left before it entered them, unless
+        someone is in them (or about to be: still opening)."""
+        for room in rooms:
+            if not room.default and room.is_open and not room.members and room.opening is None:
+                self.registry.emptied(room)
 
     def _join_later(self, member: IMember, room_name: str, since: int | None) -> None:
         if member.key is None or self._members.get(member.key) is not member:

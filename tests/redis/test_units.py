@@ -6,6 +6,7 @@ import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
@@ -13,15 +14,17 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from chatproto.seams.redis.address import RedisAddress, parse_redis_url
 from chatproto.seams.redis.client import RedisUnavailable
 from chatproto.seams.redis.joinorder import JoinOrder
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.seams.redis.writer import MAX_QUEUED, FeedWriter
+from chatproto.seams.rooms import IRoomStores, ISharedRooms, ListedRoom, TooManyRooms, TopicChanged
 from chatproto.service import Options
 from tests.certs import make_certificate
-from tests.fakes import FakeClient, make_room
+from tests.fakes import FakeClient, MemoryRoomStores, make_room
 
 
 class AddressTests(SynchronousTestCase):
@@ -242,3 +245,81 @@ class WriterBoundTests(SynchronousTestCase):
         self.failureResultOf(refused, RedisUnavailable)
         self.assertNoResult(first)
         self.assertNoResult(waiting[-1])
+
+
+@implementer(IRoomStores, ISharedRooms)
+class SlowSharedRooms(MemoryRoomStores):
+    """Room stores shared by several nodes whose rooms get ready when the test says (as
+    Redis answers), listing each room's members as this node entered them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: dict[str, Deferred[str]] = {}
+        self.members_of: dict[str, list[bytes]] = {}
+
+    def open(self, key: str, name: str) -> Any:
+        self.pending[key] = Deferred()
+        return super().open(key, name)
+
+    def opened(self, key: str) -> Deferred[str] | None:  # not the count of MemoryRoomStores
+        return self.pending[key]
+
+    def entered(self, key: str, member_key: str, encoded_nickname: bytes) -> None:
+        self.members_of.setdefault(key, []).append(encoded_nickname)
+
+    def exited(self, key: str, member_key: str) -> None:
+        """Nothing: these tests part nobody."""
+
+    def members(self, key: str) -> Sequence[bytes]:
+        return self.members_of.get(key, [])
+
+    def rooms_of(self, member_key: str) -> Deferred[list[tuple[str, str]]]:
+        return succeed([])
+
+    def listing(self, limit: int) -> Deferred[tuple[int, list[ListedRoom]]]:
+        return succeed((0, []))
+
+    def watch_topics(self, changed: TopicChanged) -> None:
+        """Nothing: no other node sets topics here."""
+
+
+class SharedRoomOpeningTests(SynchronousTestCase):
+    """A join waits for a room store shared by several nodes to get ready (the hall's
+    hook for --redis, L{ISharedRooms.opened})."""
+
+    def setUp(self) -> None:
+        self.stores = SlowSharedRooms()
+        self.hall, _, _ = make_room(room_stores=self.stores, rate=0)
+        self.alice = FakeClient(self.hall, port=1)
+        self.alice.join("alice")
+        self.bob = FakeClient(self.hall, port=2)
+        self.bob.join("bob")
+        self.alice.received()
+        self.bob.received()
+
+    def welcomes(self, client: FakeClient) -> list[dict[str, Any]]:
+        return [f for f in client.received() if f.get("event") == "welcome"]
+
+    def test_joiners_wait_and_see_the_creators_spelling(self) -> None:
+        self.alice.send_json({"command": "join", "room": "#rust"})
+        self.bob.send_json({"command": "join", "room": "#RUST"})
+        self.assertEqual(self.welcomes(self.alice), [])
+        self.stores.pending["#rust"].callback("#Rust")  # created so on another node
+        self.assertEqual([w["room"] for w in self.welcomes(self.alice)], ["#Rust"])
+        [welcome] = self.welcomes(self.bob)
+        self.assertEqual((welcome["room"], welcome["users"]), ("#Rust", ["alice", "bob"]))
+
+    def test_too_many_rooms_on_every_node_refuses_the_joiner(self) -> None:
+        self.alice.send_json({"command": "join", "room": "#rust"})
+        self.stores.pending["#rust"].errback(TooManyRooms("#rust"))
+        [error] = [f for f in self.alice.received() if f.get("event") == "error"]
+        self.assertEqual(error["code"], "too-many-rooms")
+        self.assertNotIn("#rust", self.hall.registry.rooms)
+        self.assertNotIn("#rust", self.stores.histories)  # closed and forgotten
+
+    def test_a_room_opened_for_a_joiner_gone_meanwhile_is_given_back(self) -> None:
+        self.alice.send_json({"command": "join", "room": "#rust"})
+        self.alice.drop()
+        self.stores.pending["#rust"].callback("#rust")
+        self.assertNotIn("#rust", self.hall.registry.rooms)
+        self.assertNotIn("#rust", self.stores.histories)  # closed and forgotten
