@@ -406,7 +406,6 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             options.room_config(), history, reactor, room_stores=rooms, accounts=accounts.accounts
         )
     else:
-        # Rooms beside the default one are not shared across nodes yet (docs/scaling.md).
         history = seams.history
         hall = Hall(
             options.room_config(),
@@ -414,6 +413,7 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             reactor,
             seams.hub,
             seams.presence,
+            seams.rooms,
             accounts=accounts.accounts,
         )
         seams.service.setServiceParent(top)

@@ -27,7 +27,7 @@ import hmac
 import json
 import math
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
@@ -55,7 +55,7 @@ from chatproto.core.timestamps import rfc3339_millis
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
 from chatproto.seams.hub import IBroadcastHub, LocalHub, RoomEvent
 from chatproto.seams.presence import IPresence, LocalPresence
-from chatproto.seams.rooms import IRoomStores
+from chatproto.seams.rooms import IRoomStores, ListedRoom
 
 if TYPE_CHECKING:
     from chatproto.accounts.manager import Accounts
@@ -71,9 +71,10 @@ class Hall:
     """Every room and member of this server; see the module docstring.
 
     C{history} is the default room's store; C{room_stores} keeps the other
-    rooms' stores and every topic (None: only the default room is served, as
-    with several nodes for now); C{accounts}, the registered nicknames, is what
-    the doors log members in with (L{chatproto.accounts.desk}).
+    rooms' stores and every topic (None: only the default room is served);
+    stores that also provide L{ISharedRooms} (several nodes) list each room's
+    members on every node and every node's rooms. C{accounts}, the registered
+    nicknames, is what the doors log members in with (L{chatproto.accounts.desk}).
     """
 
     log = Logger()
@@ -100,9 +101,8 @@ class Hall:
         #: Every room that exists, by key.
         self.registry = RoomRegistry(config, history, reactor, room_stores, self._message_lost)
         self.default_room = self.registry.default
-        # This node's members who parted the default room: its list (which presence
-        # keeps for every node) leaves them out.
-        self._outside_default: set[bytes] = set()
+        #: The room stores when several nodes share the rooms, else None.
+        self._shared = self.registry.shared
         self._hub = hub if hub is not None else LocalHub()
         self._hub.subscribe(self._received)
         self._shutdown_at: float | None = None
@@ -201,12 +201,19 @@ class Hall:
                     claimed
                 )
             nickname_held = json.loads(held_as)
-            if member.state is not ConnectionState.CHOOSING:  # it left while we asked
-                self._presence.release(key)
-                self._announce_leave(self.default_room, nickname_held, LeaveReason.DISCONNECTED)
-                return False
-            self._resumed(member, key, nickname_held, since, resume_token, None)
-            return True
+
+            def with_rooms(rooms: dict[str, Room] | None) -> bool:
+                if member.state is not ConnectionState.CHOOSING:  # it left while we asked
+                    self._give_back_unused((rooms or {}).values())
+                    self._presence.release(key)
+                    self._announce_leave(self.default_room, nickname_held, LeaveReason.DISCONNECTED)
+                    return False
+                self._resumed(member, key, nickname_held, since, resume_token, rooms)
+                return True
+
+            if self._shared is None:
+                return with_rooms(None)
+            return self._rooms_held(key).addCallback(with_rooms)
 
         if token is not None:  # perhaps the place of a member of another node
             return self._presence.take_over(key, token, resume_token).addCallback(taken_over)
@@ -261,6 +268,37 @@ class Hall:
         self.log.info("{nickname} resumed", nickname=nickname, event_kind="resume")
         self._accept(member, key, nickname, since, resume_token, announce=False, rooms=rooms)
 
+    def _rooms_held(self, key: str) -> Deferred[dict[str, Room] | None]:
+        """The rooms (the default one among them) that the member holding C{key}, which
+        resumes here from another node, is in, each opened here; those that cannot be
+        opened now are left out."""
+        assert self._shared is not None
+
+        def opened(pairs: list[tuple[str, str]]) -> Deferred[dict[str, Room] | None]:
+            rooms = {self.default_room.key: self.default_room}
+            waits: list[Deferred[PacketRejected | None]] = []
+            for room_key_held, name in pairs:
+                try:
+                    room = self.registry.for_joining(room_key_held, name)
+                    if not room.is_open:
+                        self.registry.open(room)
+                except PacketRejected:
+                    continue
+                if room.opening is not None:
+                    waits.append(self._when_opened(room))
+                rooms[room.key] = room
+
+            def ready(_: object) -> dict[str, Room] | None:
+                return {key: room for key, room in rooms.items() if room.is_open}
+
+            return gatherResults(waits).addCallback(ready)
+
+        def unknown(failure: Failure) -> dict[str, Room] | None:
+            failure.trap(HistoryUnavailable)  # type: ignore[no-untyped-call]
+            return None  # the default room only
+
+        return self._shared.rooms_of(key).addCallbacks(opened, unknown)
+
     def _place_taken(self, key: str) -> None:
         """The member holding C{key} here lost its place to a connection of another node
         (it resumed there) or to this node's isolation: close it without a leave notice."""
@@ -271,9 +309,8 @@ class Hall:
                 nickname=member.nickname,
                 event_kind="evict",
             )
-            for room in list(member.rooms.values()):
-                self._forget_member(room, member)
-            self._outside_default.discard(member.encoded_nickname)
+            for room in list(member.rooms.values()):  # its rooms stay its own elsewhere
+                self._forget_member(room, member, shared=False)
             member.evict()
 
     def refusal_notice(self, connection: Connection) -> bytes | None:
@@ -319,12 +356,12 @@ class Hall:
         batcher.joined(member)
         self._members[key] = member
         was_outside = rooms is not None and default.key not in rooms
-        self._add_member(default, member)
+        self._add_member(default, member, shared=rooms is not None)  # a resumer is in it
         others = [room for room in (rooms or {}).values() if not room.default]
         for room in others:  # in its place: the others saw no change
             assert room.batcher is not None
             room.batcher.joined(member)  # its welcome's last_id covers what is queued
-            self._add_member(room, member)
+            self._add_member(room, member, shared=False)
         last_id = batcher.replay_limit()
         welcome = self._welcome(default, member, last_id)
         tail = [self._welcome(room, member, None) for room in others]
@@ -347,29 +384,38 @@ class Hall:
         """Make C{member} joined in no room: its entrance has no replay, and nobody is
         told (it is outside the default room, as after parting it)."""
         self._members[key] = member
-        self._outside_default.add(member.encoded_nickname)
+        self._presence.set_outside(key, True)
         welcome = self._welcome(self.default_room, member, None)
         tail = [self._shutdown_notice()] if self._shutdown_at is not None else []
         member.enter(succeed(iter(())), welcome, tail)
         self._log_joined(member)
 
-    def _add_member(self, room: Room, member: IMember) -> None:
-        """Put C{member} in C{room} (in the place of the member it resumes, if any)."""
+    def _add_member(self, room: Room, member: IMember, shared: bool = True) -> None:
+        """Put C{member} in C{room} (in the place of the member it resumes, if any).
+        C{shared}: tell the other nodes (not for a place that was the member's already)."""
         assert member.key is not None
         room.members[member.key] = member
         member.rooms[room.key] = room
+        if not shared:
+            return
         if room.default:
-            self._outside_default.discard(member.encoded_nickname)
+            self._presence.set_outside(member.key, False)
+        elif self._shared is not None:
+            self._shared.entered(room.key, member.key, member.encoded_nickname)
 
-    def _forget_member(self, room: Room, member: IMember) -> None:
-        """Take C{member} out of C{room}; close the room when nobody is left in it."""
+    def _forget_member(self, room: Room, member: IMember, shared: bool = True) -> None:
+        """Take C{member} out of C{room}; close the room when nobody is left in it.
+        C{shared}: tell the other nodes (not for a place taken elsewhere, nor at shutdown,
+        whose departure frees every room of this node's members at once)."""
         assert member.key is not None
         if room.members.get(member.key) is member:
             del room.members[member.key]
         member.rooms.pop(room.key, None)
-        if room.default:
-            self._outside_default.add(member.encoded_nickname)
-        elif not room.members and not self._closing:
+        if shared and room.default:
+            self._presence.set_outside(member.key, True)
+        elif shared and self._shared is not None:
+            self._shared.exited(room.key, member.key)
+        if not room.default and not room.members and not self._closing:
             self.registry.emptied(room)
 
     def _welcome(self, room: Room, member: IMember, last_id: int | None) -> bytes:
@@ -395,14 +441,12 @@ class Hall:
         return users_notice(self.timestamp(), "welcome", message, users, **extra)
 
     def _users(self, room: Room) -> Sequence[bytes]:
-        """The room's members' nicknames (JSON strings) in join order: for the default
-        room every node's, as presence lists them, less this node's who parted it."""
+        """The room's members' nicknames (JSON strings) in join order, on every node."""
         if not room.default:
+            if self._shared is not None:
+                return self._shared.members(room.key)
             return [member.encoded_nickname for member in room.members.values()]
-        listed = self._presence.listed()
-        if not self._outside_default:
-            return listed
-        return [name for name in listed if name not in self._outside_default]
+        return self._presence.listed()
 
     def _announce_join(self, room: Room, member: IMember) -> None:
         nickname = member.nickname
@@ -429,12 +473,11 @@ class Hall:
         released = self._presence.release(key)
         nickname = member.nickname
         timestamp = self.timestamp()
-        for room in list(member.rooms.values()):
-            self._forget_member(room, member)
+        for room in list(member.rooms.values()):  # presence frees its default room place
+            self._forget_member(room, member, shared=not self._closing and not room.default)
             if not self._closing:
                 record = self._leave_notice(room, nickname, reason, text, timestamp)
                 self._publish_in(room, RoomEvent(record))
-        self._outside_default.discard(member.encoded_nickname)
         self.log.info(
             "{nickname} left ({reason}){address}",
             nickname=nickname,
@@ -533,7 +576,46 @@ class Hall:
             return
         if not room.is_open:
             self.registry.open(room)
+        if room.opening is not None:  # a store shared by several nodes getting ready
+            opened = self._when_opened(room)
+            opened.addCallback(self._opened_for, room, member, room_name, since)
+            return
         self._enter(room, member, since)
+
+    def _when_opened(self, room: Room) -> Deferred[PacketRejected | None]:
+        """Fires once C{room}'s shared store is ready: with None, or with the refusal
+        its joiners get."""
+        assert room.opening is not None
+        waiter: Deferred[PacketRejected | None] = Deferred()
+
+        def settled(refusal: PacketRejected | None) -> PacketRejected | None:
+            waiter.callback(refusal)
+            return refusal
+
+        room.opening.addCallback(settled)
+        return waiter
+
+    def _opened_for(
+        self,
+        refusal: PacketRejected | None,
+        room: Room,
+        member: IMember,
+        room_name: str,
+        since: int | None,
+    ) -> None:
+        if member.key is None or self._members.get(member.key) is not member:
+            self._give_back_unused([room])  # it left while the room was opened for it
+        elif refusal is None:
+            self._join_later(member, room_name, since)
+        else:
+            self.send_error(member, refusal.code, refusal.detail)
+
+    def _give_back_unused(self, rooms: Iterable[Room]) -> None:
+        """Close the rooms opened for a member who left before it entered them, unless
+        someone is in them (or about to be: still opening)."""
+        for room in rooms:
+            if not room.default and room.is_open and not room.members and room.opening is None:
+                self.registry.emptied(room)
 
     def _join_later(self, member: IMember, room_name: str, since: int | None) -> None:
         if member.key is None or self._members.get(member.key) is not member:
@@ -566,8 +648,9 @@ class Hall:
         self._publish_in(room, RoomEvent(record))
 
     def rooms_listed(self) -> list[dict[str, Any]]:
-        """Every room that exists, sorted by key (at most L{MAX_LISTED_ROOMS}), each as
-        its `room`, how many `users` and its `topic`."""
+        """Every room this node knows, sorted by key (at most L{MAX_LISTED_ROOMS}), each
+        as its `room`, how many `users` and its `topic` (with several nodes, the rooms
+        of this node's members: L{list_rooms} asks every node's)."""
         return [
             {"room": room.name, "users": len(self._users(room)), "topic": room.topic}
             for room in self.registry.listed(MAX_LISTED_ROOMS)
@@ -586,10 +669,41 @@ class Hall:
 
     def list_rooms(self, member: IMember) -> None:
         """Answer a `rooms` command: every room that exists, sorted by key (at most
-        L{MAX_LISTED_ROOMS})."""
+        L{MAX_LISTED_ROOMS}); with several nodes, every room of every node."""
+        if self._shared is not None:
+            self._list_shared_rooms(member)
+            return
         listed = self.rooms_listed()
         text = f"{len(self.registry.rooms)} rooms"
         self.unicast(member, rooms_notice(self.timestamp(), text, listed))
+
+    def _list_shared_rooms(self, member: IMember) -> None:
+        """Answer `rooms` from the rooms every node shares, the default room among them."""
+        assert self._shared is not None
+        default = self.default_room
+
+        def answered(listing: tuple[int, list[ListedRoom]]) -> None:
+            if member.key is None or self._members.get(member.key) is not member:
+                return
+            count, others = listing
+            rows = [(default.key, default.name, len(self._users(default)), default.topic)]
+            rows += [(room.key, room.name, room.users, room.topic) for room in others]
+            rows.sort()
+            listed = [
+                {"room": name, "users": users, "topic": topic}
+                for _key, name, users, topic in rows[:MAX_LISTED_ROOMS]
+            ]
+            text = f"{count + 1} rooms"
+            self.unicast(member, rooms_notice(self.timestamp(), text, listed))
+
+        def refused(failure: Failure) -> Failure | None:
+            if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
+                return failure
+            if member.key is not None and self._members.get(member.key) is member:
+                self.send_error(member, ErrorCode.UNAVAILABLE, "Rooms cannot be listed now")
+            return None
+
+        self._shared.listing(MAX_LISTED_ROOMS).addCallbacks(answered, refused)
 
     def set_topic(self, member: IMember, room_name: str | None, topic: str) -> None:
         """Set a room's topic (checked: L{chatproto.core.messages.check_topic}) and

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from chatproto.core.config import RoomConfig
 from chatproto.core.errors import ErrorCode, PacketRejected
@@ -20,9 +21,9 @@ from chatproto.core.fanout import Turn, TurnBatcher
 from chatproto.core.room import Room
 from chatproto.core.roomnames import room_key, validate_room_name
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
-from chatproto.seams.rooms import IRoomStores
+from chatproto.seams.rooms import IRoomStores, ISharedRooms, TooManyRooms
 
-#: Why rooms beside the default one are refused with --redis (docs/scaling.md).
+#: Why rooms beside the default one are refused by a hall without room stores.
 NOT_SHARED = "rooms beside the default one are not shared across nodes yet"
 
 #: Called with a room and the sender key of a message of it that was stored but never
@@ -35,7 +36,8 @@ class RoomRegistry:
 
     C{history} is the default room's store, always open; C{room_stores} keeps
     the other rooms' stores and every topic (None: only the default room is
-    served, as with several nodes for now).
+    served); with stores shared by several nodes (L{ISharedRooms}) a room's
+    store may be ready only later (C{room.opening}).
     """
 
     log = Logger()
@@ -64,6 +66,18 @@ class RoomRegistry:
                 self.default.topic = known.topic
             else:
                 self.rooms[key] = Room(key, known.name, known.topic)
+        #: The room stores when several nodes share them (--redis), else None.
+        self.shared: ISharedRooms | None = (
+            ISharedRooms(room_stores) if ISharedRooms.providedBy(room_stores) else None
+        )
+        if self.shared is not None:
+            self.shared.watch_topics(self._topic_changed)
+
+    def _topic_changed(self, key: str, topic: str) -> None:
+        """Another node (or this one) set the topic of a room this node reads."""
+        room = self.rooms.get(key)
+        if room is not None:
+            room.topic = topic
 
     def _open_with(self, room: Room, history: IHistoryStore) -> None:
         def lost(sender_key: str) -> None:
@@ -90,13 +104,18 @@ class RoomRegistry:
         limit = self._config.max_rooms
         if limit and len(self.rooms) >= limit:
             raise PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
-        room = Room(key, name)
-        self.open(room)
-        self.rooms[key] = room
+        room = self.rooms[key] = Room(key, name)
+        try:
+            self.open(room)
+        except PacketRejected:
+            if self.rooms.get(key) is room:  # (a shared store refused at once removed it)
+                del self.rooms[key]
+            raise
         return room
 
     def open(self, room: Room) -> None:
-        """Open a room's store (it gets a member).
+        """Open a room's store (it gets a member). A store shared by several nodes may
+        be ready later: until then C{room.opening} is set (see L{ISharedRooms.opened}).
 
         @raise PacketRejected: C{unavailable} when the store cannot be opened.
         """
@@ -109,6 +128,32 @@ class RoomRegistry:
                 ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now"
             ) from None
         self._open_with(room, history)
+        opened = self.shared.opened(room.key) if self.shared is not None else None
+        if opened is None:
+            return
+        settled = opened.addCallbacks(
+            self._ready, self._not_opened, callbackArgs=(room,), errbackArgs=(room,)
+        )
+        if not settled.called:
+            room.opening = settled
+        elif isinstance(settled.result, PacketRejected):  # refused at once (Redis is down)
+            raise settled.result
+
+    def _ready(self, name: str, room: Room) -> None:
+        room.opening = None
+        room.rename(name)
+
+    def _not_opened(self, failure: Failure, room: Room) -> PacketRejected:
+        """A shared store that could not get ready: given back; its joiners are refused."""
+        room.opening = None
+        if not room.members and room.is_open:
+            self.emptied(room)
+        if failure.check(TooManyRooms):  # type: ignore[no-untyped-call]
+            return PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
+        self.log.error(
+            "room {room} unavailable: {why}", room=room.name, why=failure.getErrorMessage()
+        )
+        return PacketRejected(ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now")
 
     def emptied(self, room: Room) -> None:
         """Nobody is left in a room: it ceases to exist when it stores nothing, else its

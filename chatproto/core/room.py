@@ -15,6 +15,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
 
+from chatproto.core.errors import PacketRejected
 from chatproto.core.fanout import TurnBatcher
 from chatproto.core.member import IMember
 from chatproto.core.records import json_string
@@ -27,7 +28,6 @@ class Room:
 
     def __init__(self, key: str, name: str, topic: str = "", default: bool = False) -> None:
         self.key = key
-        self.name = name
         self.topic = topic
         #: Who set the topic, and when (RFC 3339), while this server has run; else "".
         self.topic_by = ""
@@ -40,9 +40,17 @@ class Room:
         self.batcher: TurnBatcher | None = None
         #: Fires once a store being closed is closed (a join waits for it before reopening).
         self.closing: Deferred[None] | None = None
+        #: Fires once a store shared by several nodes is ready, with None or the
+        #: refusal of its joiners (a join waits for it).
+        self.opening: Deferred[PacketRejected | None] | None = None
+        self.rename(name)
+
+    def rename(self, name: str) -> None:
+        """Show the room as C{name} (the spelling of its creator, on another node)."""
+        self.name = name
         #: The `room` field of every packet about this room (none for the default room).
-        self.field: dict[str, Any] = {} if default else {"room": name}
-        self.encoded_name: bytes | None = None if default else json_string(name)
+        self.field: dict[str, Any] = {} if self.default else {"room": name}
+        self.encoded_name: bytes | None = None if self.default else json_string(name)
 
     @property
     def is_open(self) -> bool:

@@ -60,8 +60,13 @@ class IPresence(Interface):
     def nickname_of(key: str) -> str | None:
         """The display nickname holding C{key} (on any node), or None when it is free."""
 
+    def set_outside(key: str, outside: bool) -> None:
+        """The member of this node holding C{key} parted the default room (C{outside})
+        or joined it again: L{listed} leaves it out meanwhile, on every node."""
+
     def listed() -> Sequence[bytes]:
-        """Every holder's nickname as a JSON string, in join order."""
+        """Every holder's nickname as a JSON string, in join order, but those outside the
+        default room (the default room's members)."""
 
 
 @implementer(IPresence)
@@ -73,6 +78,8 @@ class LocalPresence:
         # The nicknames again, as a list kept rather than derived: building it
         # is a Python loop over every member, at every join.
         self._listed: list[bytes] = []
+        #: The keys of holders who parted the default room.
+        self._outside: set[str] = set()
 
     reachable = True
 
@@ -103,7 +110,15 @@ class LocalPresence:
         encoded = self._held.pop(key, None)
         if encoded is not None:
             self._listed.remove(encoded)
+        self._outside.discard(key)
         return succeed(None)
+
+    def set_outside(self, key: str, outside: bool) -> None:
+        """Leave the holder of C{key} out of L{listed} (C{outside}) or not."""
+        if outside and key in self._held:
+            self._outside.add(key)
+        else:
+            self._outside.discard(key)
 
     def nickname_of(self, key: str) -> str | None:
         """The display nickname holding C{key}, or None."""
@@ -111,5 +126,13 @@ class LocalPresence:
         return json.loads(encoded) if encoded is not None else None
 
     def listed(self) -> Sequence[bytes]:
-        """The held nicknames in join order (the live list: do not change it)."""
-        return self._listed
+        """The held nicknames in join order, but those outside the default room (the
+        live list when nobody is: do not change it)."""
+        return without(self._listed, {self._held[key] for key in self._outside})
+
+
+def without(listed: Sequence[bytes], outside: set[bytes]) -> Sequence[bytes]:
+    """C{listed} less the nicknames in C{outside} (C{listed} itself when none)."""
+    if not outside:
+        return listed
+    return [name for name in listed if name not in outside]

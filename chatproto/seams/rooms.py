@@ -9,8 +9,10 @@ not with every room that ever was.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from twisted.internet.defer import Deferred
 from zope.interface import Interface
 
 from chatproto.seams.history import IHistoryStore
@@ -43,3 +45,52 @@ class IRoomStores(Interface):
 
     def forget(key: str) -> None:
         """The room C{key} ceased to exist (no member, message or topic): drop its files."""
+
+
+class TooManyRooms(Exception):
+    """A new room would pass --max-rooms, counted over every node."""
+
+
+class ListedRoom(NamedTuple):
+    """One room of a `rooms` listing: key, display name, members (on every node), topic."""
+
+    key: str
+    name: str
+    users: int
+    topic: str
+
+
+#: Called with a room's key and its new topic when another node set it.
+TopicChanged = Callable[[str, str], None]
+
+
+class ISharedRooms(Interface):
+    """Room stores shared by several nodes (docs/protocol.md section 12 with --redis):
+    the members of each room on every node, its topic as any node sets it, and every
+    room any node knows. Room keys here are never the default room's."""
+
+    def opened(key: str) -> Deferred[str] | None:
+        """None when the store L{IRoomStores.open} just gave for C{key} is ready; else a
+        Deferred that fires with the room's display name (its creator's spelling) once
+        it knows the room as every node sees it, or fails with L{TooManyRooms} or
+        L{chatproto.seams.history.HistoryUnavailable}."""
+
+    def entered(key: str, member_key: str, encoded_nickname: bytes) -> None:
+        """A member of this node joined the room C{key}."""
+
+    def exited(key: str, member_key: str) -> None:
+        """A member of this node parted the room C{key} (or left the server)."""
+
+    def members(key: str) -> Sequence[bytes]:
+        """The nicknames (JSON strings) of the room's members on every node, in join
+        order; the room's store is open."""
+
+    def rooms_of(member_key: str) -> Deferred[list[tuple[str, str]]]:
+        """The (key, display name) of every room the holder of C{member_key} is in."""
+
+    def listing(limit: int) -> Deferred[tuple[int, list[ListedRoom]]]:
+        """How many rooms exist, and the first C{limit} by key."""
+
+    def watch_topics(changed: TopicChanged) -> None:
+        """Call C{changed(key, topic)} when a node sets the topic of a room (the default
+        room's key included) this node reads."""

@@ -1,4 +1,4 @@
-"""Nodes of one room in the test process: a Room on Redis seams behind the TCP door."""
+"""Nodes in the test process: a Hall on Redis seams (its rooms shared) behind the TCP door."""
 
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ async def start_node(
     address = parse_redis_url(url)
     if redis_ca is not None:
         address = replace(address, ca_certificates=load_ca_certificates(str(redis_ca)))
-    redis = RedisNode(address, reactor, retain, node_timeout)
-    room = Hall(config, redis.history, reactor, redis.hub, redis.presence)
+    redis = RedisNode(address, reactor, retain, node_timeout, config.max_rooms, config.default_room)
+    room = Hall(config, redis.history, reactor, redis.hub, redis.presence, redis.rooms)
     listening = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
         WordPacketFactory(room)
     )

@@ -97,3 +97,34 @@ async def test_a_fenced_node_back_in_time_frees_its_members_itself_with_one_leav
     events = [f.get("event") for f in await frames_until(bob, "back") if "event" in f]
     assert events == ["join"]  # one leave in all
     await stop_all(partition, a, b)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_fenced_nodes_member_leaves_each_of_its_rooms_once(
+    redis_server: RedisServer,
+) -> None:
+    partition, a, b = await partitioned_nodes(redis_server)
+    alice = await connect(a.port)
+    await alice.join("alice")
+    bob = await connect(b.port)
+    await bob.join("bob")
+    for client in (alice, bob):
+        client.send_json({"command": "join", "room": "#rust"})
+        await client.until_event("welcome")
+    partition.hold()
+    await alice.closed()
+    partition.release()  # freed by node a itself, or by node b: one leave per room either way
+    leaves = []
+    while len(leaves) < 2:
+        leave = await bob.until_event("leave")
+        leaves.append((leave["user"], leave["reason"], leave.get("room")))
+    assert sorted(leaves, key=str) == [
+        ("alice", "disconnected", "#rust"),
+        ("alice", "disconnected", None),
+    ]
+    bob.send_json({"command": "who", "room": "#rust"})
+    assert (await bob.until_event("who"))["users"] == ["bob"]
+    bob.send_json({"message": "after", "room": "#rust"})
+    events = [f.get("event") for f in await frames_until(bob, "after") if "event" in f]
+    assert events == []  # no second leave
+    await stop_all(partition, a, b)

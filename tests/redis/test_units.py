@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
@@ -12,14 +14,17 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from chatproto.seams.redis.address import RedisAddress, parse_redis_url
 from chatproto.seams.redis.client import RedisUnavailable
+from chatproto.seams.redis.joinorder import JoinOrder
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.seams.redis.writer import MAX_QUEUED, FeedWriter
+from chatproto.seams.rooms import IRoomStores, ISharedRooms, ListedRoom, TooManyRooms, TopicChanged
 from chatproto.service import Options
 from tests.certs import make_certificate
-from tests.fakes import FakeClient, make_room
+from tests.fakes import FakeClient, MemoryRoomStores, make_room
 
 
 class AddressTests(SynchronousTestCase):
@@ -94,7 +99,7 @@ class MirrorTests(SynchronousTestCase):
         self.presence = RedisPresence(writer=None)  # type: ignore[arg-type]  # no claims here
 
     def test_join_order_whatever_the_arrival_order(self) -> None:
-        self.presence.load([("a", 1, b'"a"'), ("c", 5, b'"c"')])
+        self.presence.load([("a", 1, b'"a"', False), ("c", 5, b'"c"', False)])
         self.presence.claimed("b", b'"b"', 3)
         self.presence.claimed("d", b'"d"', 7)
         self.assertEqual(list(self.presence.listed()), [b'"a"', b'"b"', b'"c"', b'"d"'])
@@ -103,11 +108,38 @@ class MirrorTests(SynchronousTestCase):
         self.assertTrue(self.presence.is_held("b"))
         self.assertFalse(self.presence.is_held("c"))
 
+    def test_members_outside_the_default_room_are_not_listed(self) -> None:
+        self.presence.load([("a", 1, b'"a"', True), ("b", 2, b'"b"', False)])
+        self.assertEqual(list(self.presence.listed()), [b'"b"'])
+        self.presence.outside("a", False)
+        self.presence.outside("b", True)
+        self.assertEqual(list(self.presence.listed()), [b'"a"'])
+        self.presence.freed("b", 2)  # its next claim starts inside
+        self.presence.claimed("b", b'"b"', 3)
+        self.assertEqual(list(self.presence.listed()), [b'"a"', b'"b"'])
+
     def test_a_stale_freed_leaves_a_newer_claim_alone(self) -> None:
         self.presence.claimed("alice", b'"Alice"', 9)  # claimed again, on this node
         self.presence.freed("alice", 4)  # the feed tells of the earlier claim's end
         self.presence.claimed("alice", b'"Alice"', 9)  # and echoes the new claim
         self.assertEqual(list(self.presence.listed()), [b'"Alice"'])
+
+
+class JoinOrderTests(SynchronousTestCase):
+    """A room's members in join order, as a node lists them before Redis has ordered a
+    join of its own."""
+
+    def test_a_joiner_is_listed_last_until_its_order_comes_back(self) -> None:
+        members = JoinOrder()
+        members.add("a", b'"a"', 4)
+        members.add("me", b'"me"', math.inf)  # joined here, its order not known yet
+        members.add("b", b'"b"', 5)  # joined elsewhere meanwhile
+        self.assertEqual(list(members.listed), [b'"a"', b'"b"', b'"me"'])
+        members.add("me", b'"me"', 6)  # the room's feed tells its order
+        self.assertEqual(list(members.listed), [b'"a"', b'"b"', b'"me"'])
+        self.assertFalse(members.remove("me", 3))  # the end of an earlier stay
+        self.assertTrue(members.remove("me"))
+        self.assertEqual(list(members.listed), [b'"a"', b'"b"'])
 
 
 class _AnsweringRedis:
@@ -213,3 +245,81 @@ class WriterBoundTests(SynchronousTestCase):
         self.failureResultOf(refused, RedisUnavailable)
         self.assertNoResult(first)
         self.assertNoResult(waiting[-1])
+
+
+@implementer(IRoomStores, ISharedRooms)
+class SlowSharedRooms(MemoryRoomStores):
+    """Room stores shared by several nodes whose rooms get ready when the test says (as
+    Redis answers), listing each room's members as this node entered them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: dict[str, Deferred[str]] = {}
+        self.members_of: dict[str, list[bytes]] = {}
+
+    def open(self, key: str, name: str) -> Any:
+        self.pending[key] = Deferred()
+        return super().open(key, name)
+
+    def opened(self, key: str) -> Deferred[str] | None:  # not the count of MemoryRoomStores
+        return self.pending[key]
+
+    def entered(self, key: str, member_key: str, encoded_nickname: bytes) -> None:
+        self.members_of.setdefault(key, []).append(encoded_nickname)
+
+    def exited(self, key: str, member_key: str) -> None:
+        """Nothing: these tests part nobody."""
+
+    def members(self, key: str) -> Sequence[bytes]:
+        return self.members_of.get(key, [])
+
+    def rooms_of(self, member_key: str) -> Deferred[list[tuple[str, str]]]:
+        return succeed([])
+
+    def listing(self, limit: int) -> Deferred[tuple[int, list[ListedRoom]]]:
+        return succeed((0, []))
+
+    def watch_topics(self, changed: TopicChanged) -> None:
+        """Nothing: no other node sets topics here."""
+
+
+class SharedRoomOpeningTests(SynchronousTestCase):
+    """A join waits for a room store shared by several nodes to get ready (the hall's
+    hook for --redis, L{ISharedRooms.opened})."""
+
+    def setUp(self) -> None:
+        self.stores = SlowSharedRooms()
+        self.hall, _, _ = make_room(room_stores=self.stores, rate=0)
+        self.alice = FakeClient(self.hall, port=1)
+        self.alice.join("alice")
+        self.bob = FakeClient(self.hall, port=2)
+        self.bob.join("bob")
+        self.alice.received()
+        self.bob.received()
+
+    def welcomes(self, client: FakeClient) -> list[dict[str, Any]]:
+        return [f for f in client.received() if f.get("event") == "welcome"]
+
+    def test_joiners_wait_and_see_the_creators_spelling(self) -> None:
+        self.alice.send_json({"command": "join", "room": "#rust"})
+        self.bob.send_json({"command": "join", "room": "#RUST"})
+        self.assertEqual(self.welcomes(self.alice), [])
+        self.stores.pending["#rust"].callback("#Rust")  # created so on another node
+        self.assertEqual([w["room"] for w in self.welcomes(self.alice)], ["#Rust"])
+        [welcome] = self.welcomes(self.bob)
+        self.assertEqual((welcome["room"], welcome["users"]), ("#Rust", ["alice", "bob"]))
+
+    def test_too_many_rooms_on_every_node_refuses_the_joiner(self) -> None:
+        self.alice.send_json({"command": "join", "room": "#rust"})
+        self.stores.pending["#rust"].errback(TooManyRooms("#rust"))
+        [error] = [f for f in self.alice.received() if f.get("event") == "error"]
+        self.assertEqual(error["code"], "too-many-rooms")
+        self.assertNotIn("#rust", self.hall.registry.rooms)
+        self.assertNotIn("#rust", self.stores.histories)  # closed and forgotten
+
+    def test_a_room_opened_for_a_joiner_gone_meanwhile_is_given_back(self) -> None:
+        self.alice.send_json({"command": "join", "room": "#rust"})
+        self.alice.drop()
+        self.stores.pending["#rust"].callback("#rust")
+        self.assertNotIn("#rust", self.hall.registry.rooms)
+        self.assertNotIn("#rust", self.stores.histories)  # closed and forgotten

@@ -1,9 +1,10 @@
-"""The shared history (docs/protocol.md sections 6 and 11): a Redis stream.
+"""The shared history of a room (docs/protocol.md sections 6, 11 and 12): a Redis stream.
 
-Ids come from Redis: the L{WRITE} script increments the counter and appends
-the record to the history stream (entry C{0-<id>}, trimmed to
---history-retain) and to the feed in one step, so the feed's order is the id
-order. A message is acknowledged (its Deferred fires) once Redis holds it; how
+Ids come from Redis: the L{WRITE} script increments the room's counter and
+appends the record to its history stream (entry C{0-<id>}, trimmed to
+--history-retain) and to its feed in one step, so the feed's order is the id
+order. The default room and every other room each have their own counter,
+stream and feed. A message is acknowledged (its Deferred fires) once Redis holds it; how
 durable that is depends on Redis's own persistence (docs/scaling.md).
 """
 
@@ -19,8 +20,6 @@ from zope.interface import implementer
 from chatproto.core.records import with_id
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
 from chatproto.seams.redis.client import RedisConnection
-from chatproto.seams.redis.scripts import Keys
-from chatproto.seams.redis.writer import FeedWriter
 
 #: The largest sequence number of a stream entry id (a since above it finds nothing).
 _MAX_STREAM_SEQUENCE = 2**64 - 1
@@ -28,11 +27,12 @@ _MAX_STREAM_SEQUENCE = 2**64 - 1
 
 @implementer(IHistoryStore)
 class RedisHistory:
-    """The history stream shared by every node (see the module).
+    """The history stream C{stream} of one room, shared by every node (see the module).
 
     C{last_id} is the newest id this node's feed has delivered (where live
-    traffic stands here), which is where a joiner's replay ends; C{close}
-    makes this node leave the room (C{leave}).
+    traffic stands here), which is where a joiner's replay ends. C{write}
+    stores a record's fields and fires with its id; C{close} is called on
+    L{close} (for the default room: this node leaves Redis).
     """
 
     durable_before_delivery = False
@@ -40,14 +40,16 @@ class RedisHistory:
     def __init__(
         self,
         connection: RedisConnection,
-        writer: FeedWriter,
+        stream: str,
+        write: Callable[[bytes], Deferred[int]],
         retain: int,
-        leave: Callable[[], Deferred[None]],
+        close: Callable[[], Deferred[None]],
     ) -> None:
         self._connection = connection
-        self._writer = writer
+        self._stream = stream
+        self._write = write
         self._retain = retain
-        self._leave = leave
+        self._close = close
         self.last_id = 0
         self._acknowledged_id = 0
 
@@ -75,7 +77,7 @@ class RedisHistory:
             self._acknowledged_id = max(self._acknowledged_id, message_id)
             return message_id, with_id(message_id, fields)
 
-        return self._writer.chat(fields).addCallbacks(stored, _unavailable)
+        return self._write(fields).addCallbacks(stored, _unavailable)
 
     def recent(self, count: int) -> Deferred[list[Stored]]:
         """The newest C{count} retained messages this node has delivered, oldest first
@@ -83,14 +85,14 @@ class RedisHistory:
         if count <= 0 or not self._retain or not self.last_id:
             return succeed([])
         newest = f"0-{self.last_id}"
-        read = self._connection.execute("XREVRANGE", Keys.history, newest, "-", "COUNT", count)
+        read = self._connection.execute("XREVRANGE", self._stream, newest, "-", "COUNT", count)
         return read.addCallbacks(lambda entries: _stored(reversed(entries)), _unavailable)
 
     def since(self, message_id: int) -> Deferred[list[Stored]]:
         """Every retained message with id > C{message_id}, oldest first."""
         if not self._retain or message_id >= _MAX_STREAM_SEQUENCE:
             return succeed([])
-        read = self._connection.execute("XRANGE", Keys.history, f"(0-{message_id}", "+")
+        read = self._connection.execute("XRANGE", self._stream, f"(0-{message_id}", "+")
         return read.addCallbacks(_stored, _unavailable)
 
     def page(self, before: int | None, since: int | None, limit: int) -> Deferred[list[Stored]]:
@@ -101,7 +103,7 @@ class RedisHistory:
             if since >= _MAX_STREAM_SEQUENCE:
                 return succeed([])
             read = self._connection.execute(
-                "XRANGE", Keys.history, f"(0-{since}", "+", "COUNT", limit
+                "XRANGE", self._stream, f"(0-{since}", "+", "COUNT", limit
             )
             return read.addCallbacks(_stored, _unavailable)
         # Not past what this node has delivered: newer messages reach the asker live.
@@ -109,7 +111,7 @@ class RedisHistory:
         if newest <= 0:
             return succeed([])
         read = self._connection.execute(
-            "XREVRANGE", Keys.history, f"0-{newest}", "-", "COUNT", limit
+            "XREVRANGE", self._stream, f"0-{newest}", "-", "COUNT", limit
         )
         return read.addCallbacks(lambda entries: _stored(reversed(entries)), _unavailable)
 
@@ -118,8 +120,8 @@ class RedisHistory:
         return succeed(None)
 
     def close(self) -> Deferred[None]:
-        """Leave the room: free this node's nicknames, tell the other nodes, disconnect."""
-        return self._leave()
+        """Give the room back (for the default room: leave Redis, see L{RedisNode.leave})."""
+        return self._close()
 
 
 def _stored(entries: Any) -> list[Stored]:

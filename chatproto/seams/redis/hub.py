@@ -1,4 +1,4 @@
-"""Room-wide events through the shared feed: every node delivers them in one order."""
+"""Room-wide events through the shared feeds: every node delivers them in one order."""
 
 from __future__ import annotations
 
@@ -27,11 +27,14 @@ class RedisHub:
 
     def publish(self, event: RoomEvent) -> None:
         """Put a notice (or a private message for one member) on the feed for every
-        node, this one included."""
+        node, this one included; a notice of a room beside the default one on that
+        room's feed, for the nodes that read it."""
         if event.message_id is not None:  # the store has put it on the feed already
             self.log.error("a stored message was published twice; ignored")
         elif event.to_key is not None:
             self._writer.private(event.record, event.to_key)
+        elif event.room_key is not None:  # on that room's feed: its readers only
+            self._writer.room_notice(event.room_key, event.record, event.skip_key)
         else:
             self._writer.notice(event.record, event.skip_key)
 

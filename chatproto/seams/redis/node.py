@@ -1,16 +1,17 @@
-"""This server process as one node of a room shared through Redis (docs/scaling.md).
+"""This server process as one node of the rooms shared through Redis (docs/scaling.md).
 
 A node has two connections: one for commands (the writes of each turn,
-replays, heartbeats) and one that blocks reading the feed. On its first
+replays, heartbeats) and one that blocks reading the feed (and the feeds of the
+rooms beside the default one that have members here, L{RedisRooms}). On its first
 connection it learns where the room stands (newest id, newest feed entry,
 every nickname held, in one atomic step), registers its heartbeat, and only
 then accepts claims. Every --node-timeout / 4 seconds it beats; a node silent
 for three quarters of --node-timeout is dead, and the first live node to see
 it so frees its nicknames and announces their `leave` (reason
-`disconnected`), so the others hear of it within --node-timeout. A node that
-has itself just (re)connected does not judge others for one --node-timeout,
-so that after Redis comes back every live node has beaten before anyone is
-judged.
+`disconnected`) in the default room and in each of their other rooms, so the
+others hear of it within --node-timeout. A node that has itself just
+(re)connected does not judge others for one --node-timeout, so that after
+Redis comes back every live node has beaten before anyone is judged.
 
 Fencing: a node whose heartbeat has not been renewed for half of
 --node-timeout (counted from when its last renewed beat was sent, so never
@@ -38,6 +39,7 @@ from twisted.python.failure import Failure
 
 from chatproto.core.member import LeaveReason
 from chatproto.core.notices import notice
+from chatproto.core.roomnames import room_key, validate_room_name
 from chatproto.core.timestamps import rfc3339_millis
 from chatproto.seams.hub import RoomEvent
 from chatproto.seams.redis.address import RedisAddress
@@ -46,6 +48,7 @@ from chatproto.seams.redis.history import RedisHistory
 from chatproto.seams.redis.hub import RedisHub
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.seams.redis.reader import FeedReader
+from chatproto.seams.redis.rooms import RedisRooms
 from chatproto.seams.redis.scripts import DEPART, HEARTBEAT, SCRIPTS, START, Keys
 from chatproto.seams.redis.writer import FeedWriter
 
@@ -57,12 +60,19 @@ FENCE_AFTER = 0.5
 
 
 class RedisNode:
-    """One node: its connections, its seams (history, hub, presence) and its heartbeat."""
+    """One node: its connections, its seams (history, hub, presence, rooms) and its
+    heartbeat. C{max_rooms}: --max-rooms (0: off); C{default_room}: --default-room."""
 
     log = Logger()
 
     def __init__(
-        self, address: RedisAddress, reactor: IReactorTime, retain: int, node_timeout: float
+        self,
+        address: RedisAddress,
+        reactor: IReactorTime,
+        retain: int,
+        node_timeout: float,
+        max_rooms: int = 0,
+        default_room: str = "#chat",
     ) -> None:
         self.node_id = secrets.token_hex(8)
         self.address = address
@@ -74,10 +84,22 @@ class RedisNode:
         self.writer = FeedWriter(
             self._commands, reactor, self.node_id, retain, lambda: self.history.newest_id
         )
-        self.history = RedisHistory(self._commands, self.writer, retain, self.leave)
+        self.history = RedisHistory(
+            self._commands, Keys.history, self.writer.chat, retain, self.leave
+        )
         self.hub = RedisHub(self.writer)
         self.presence = RedisPresence(self.writer)
-        self._reader = FeedReader(self._feed, self, reactor)
+        self._reader = FeedReader(self._feed, self, reactor, self._commands)
+        self._default_key = room_key(validate_room_name(default_room))
+        self.rooms = RedisRooms(
+            self._commands,
+            self.writer,
+            self._reader,
+            self.hub.deliver,
+            retain,
+            max_rooms,
+            self._default_key,
+        )
         self._heartbeat = LoopingCall(self._beat)
         self._heartbeat.clock = reactor
         self._up_since: float | None = None
@@ -118,11 +140,14 @@ class RedisNode:
 
     def _started(self, snapshot: list[Any]) -> None:
         """Take the room's state as START found it, and begin reading the feed there."""
-        newest, position, *holders = snapshot
+        newest, position, topic, *holders = snapshot
         self.history.saw(int(newest))
+        self.rooms.topic_changed(self._default_key, topic.decode("utf-8"))
         self.presence.load(
-            (key.decode("utf-8"), int(order), encoded)
-            for key, order, encoded in zip(holders[::3], holders[1::3], holders[2::3], strict=True)
+            (key.decode("utf-8"), int(order), encoded, bool(outside))
+            for key, order, encoded, outside in zip(
+                holders[::4], holders[1::4], holders[2::4], holders[3::4], strict=True
+            )
         )
         self._reader.start_at(position)
         self.presence.ready = True
@@ -151,7 +176,7 @@ class RedisNode:
             )
 
     def _feed_up(self) -> None:
-        self._reader.read()
+        self._reader.connected()
 
     # -- the feed's entries (FeedListener) ----------------------------------
 
@@ -173,6 +198,14 @@ class RedisNode:
         """A place taken over with a resume token: closed here if it was this node's."""
         if from_node == self.node_id:
             self.presence.moved(key)
+
+    def outside(self, key: str, outside: bool) -> None:
+        """A member of some node parted the default room or joined it again."""
+        self.presence.outside(key, outside)
+
+    def topic(self, room: str | None, topic: str) -> None:
+        """The default room's topic changed (other rooms' topics come on their feeds)."""
+        self.rooms.topic_changed(self._default_key, topic)
 
     # -- heartbeat and leaving -----------------------------------------------
 
@@ -239,11 +272,15 @@ class RedisNode:
         if not failure.check(RedisUnavailable):  # type: ignore[no-untyped-call]
             self.log.failure("heartbeat failed", failure)
 
-    def _announce_left(self, nicknames: Sequence[bytes]) -> None:
-        """Tell every node that these members (of a dead or departing node) left."""
+    def _announce_left(self, freed: Sequence[Sequence[bytes]]) -> None:
+        """Tell every node that these members (of a dead or departing node) left: each
+        C{[nickname, room key, room name, ...]}, one `leave` per room it was in."""
         now = rfc3339_millis(self._reactor.seconds())
-        for encoded in nicknames:
+        for encoded, *rooms in freed:
             self.writer.notice(_leave_notice(now, encoded), None)
+            for key, name in zip(rooms[::2], rooms[1::2], strict=True):
+                record = _leave_notice(now, encoded, name.decode("utf-8"))
+                self.writer.room_notice(key.decode("utf-8"), record, None)
 
     def leave(self) -> Deferred[None]:
         """Leave the room for good (shutdown): hand nothing more to this node's members,
@@ -274,9 +311,19 @@ class RedisNode:
         return done.addCallback(lambda _: None)
 
 
-def _leave_notice(timestamp: str, encoded_nickname: bytes) -> bytes:
-    """The `leave` (`disconnected`) of a member whose node is gone or cut off."""
+def _leave_notice(timestamp: str, encoded_nickname: bytes, room: str | None = None) -> bytes:
+    """The `leave` (`disconnected`) of a member whose node is gone or cut off, in the
+    default room or in C{room} (its display name)."""
     nickname = json.loads(encoded_nickname)
+    if room is None:
+        return notice(
+            timestamp, "leave", f"{nickname} left", user=nickname, reason=LeaveReason.DISCONNECTED
+        )
     return notice(
-        timestamp, "leave", f"{nickname} left", user=nickname, reason=LeaveReason.DISCONNECTED
+        timestamp,
+        "leave",
+        f"{nickname} left {room}",
+        user=nickname,
+        reason=LeaveReason.DISCONNECTED,
+        room=room,
     )

@@ -14,7 +14,6 @@ node that held it reads that on the feed and closes its member.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -24,8 +23,9 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chatproto.seams.presence import IPresence, PlaceTaken
+from chatproto.seams.presence import IPresence, PlaceTaken, without
 from chatproto.seams.redis.client import RedisCommandError, RedisUnavailable
+from chatproto.seams.redis.joinorder import JoinOrder
 from chatproto.seams.redis.writer import FeedWriter
 
 
@@ -45,10 +45,9 @@ class RedisPresence:
         self._mine: set[str] = set()
         self._taken: list[PlaceTaken] = []
         #: Join order and nickname (a JSON string) of every held key.
-        self._held: dict[str, tuple[int, bytes]] = {}
-        # Parallel lists sorted by join order (bisect keeps a join or leave cheap).
-        self._ranks: list[int] = []
-        self._listed: list[bytes] = []
+        self._held = JoinOrder()
+        #: The held keys whose holders parted the default room (on any node).
+        self._outside: set[str] = set()
 
     @property
     def reachable(self) -> bool:
@@ -101,7 +100,7 @@ class RedisPresence:
         """This node could not renew its presence for too long: stop taking members,
         give up every place here; returns their keys and nicknames, in join order."""
         self.fenced = True
-        places = [(key, self._held[key]) for key in list(self._mine) if key in self._held]
+        places = [(key, held) for key in self._mine if (held := self._held.get(key))]
         places.sort(key=lambda place: place[1][0])
         for key in list(self._mine):
             self._lose(key)
@@ -123,9 +122,8 @@ class RedisPresence:
         self._mine.discard(key)
         if self.departing:
             return succeed(None)
-        held = self._held.get(key)
-        if held is not None:
-            self.freed(key, held[0])
+        if self._held.remove(key):
+            self._lose(key)
         self._writer.release(key)
         return self._writer.idle()
 
@@ -135,40 +133,48 @@ class RedisPresence:
         return json.loads(held[1]) if held is not None else None
 
     def listed(self) -> Sequence[bytes]:
-        """Every holder's nickname as a JSON string, in join order (the live list)."""
-        return self._listed
+        """Every holder's nickname as a JSON string, in join order, but those outside the
+        default room (the live list when nobody is)."""
+        outside = {held[1] for key in self._outside if (held := self._held.get(key))}
+        return without(self._held.listed, outside)
+
+    def set_outside(self, key: str, outside: bool) -> None:
+        """This node's member holding C{key} parted the default room or joined it again:
+        here at once, on the other nodes through the feed."""
+        if key in self._mine:
+            self.outside(key, outside)
+            self._writer.outside(key, outside)
+
+    def outside(self, key: str, outside: bool) -> None:
+        """The holder of C{key} (on any node) parted the default room or joined it again."""
+        if outside and key in self._held:
+            self._outside.add(key)
+        else:
+            self._outside.discard(key)
 
     # -- the mirror, as the feed changes it ---------------------------------
 
-    def load(self, holders: Iterable[tuple[str, int, bytes]]) -> None:
-        """Start from a snapshot of (key, join order, nickname), in join order."""
+    def load(self, holders: Iterable[tuple[str, int, bytes, bool]]) -> None:
+        """Start from a snapshot of (key, join order, nickname, whether outside the default
+        room), in join order."""
         self._held.clear()
-        self._ranks.clear()
-        self._listed.clear()
-        for key, order, encoded in holders:
+        self._outside.clear()
+        for key, order, encoded, outside in holders:
             self.claimed(key, encoded, order)
+            self.outside(key, outside)
 
     def claimed(self, key: str, encoded_nickname: bytes, order: int) -> None:
         """A node claimed C{key} (this one included)."""
         current = self._held.get(key)
-        if current is not None:
-            if current[0] == order:
-                return
-            self.freed(key, current[0])
-        self._held[key] = (order, encoded_nickname)
-        index = bisect.bisect(self._ranks, order)
-        self._ranks.insert(index, order)
-        self._listed.insert(index, encoded_nickname)
+        if current is not None and current[0] != order:
+            self.freed(key, int(current[0]))  # a claim this mirror missed the end of
+        self._held.add(key, encoded_nickname, order)
 
     def freed(self, key: str, order: int) -> None:
         """The claim of C{key} with join order C{order} ended."""
-        current = self._held.get(key)
-        if current is None or current[0] != order:
+        if not self._held.remove(key, order):
             return
-        del self._held[key]
-        index = bisect.bisect_left(self._ranks, order)
-        del self._ranks[index]
-        del self._listed[index]
+        self._outside.discard(key)
         # A member of this node freed by another node (which found this one silent):
         # it must not be served any more, its nickname may be taken elsewhere.
         self._lose(key)

@@ -13,6 +13,7 @@ from chatproto.seams.redis.history import RedisHistory
 from chatproto.seams.redis.hub import RedisHub
 from chatproto.seams.redis.node import RedisNode
 from chatproto.seams.redis.presence import RedisPresence
+from chatproto.seams.redis.rooms import RedisRooms
 
 #: Default seconds of silence after which a node's nicknames are freed.
 DEFAULT_NODE_TIMEOUT = 10.0
@@ -55,11 +56,12 @@ REDIS_OPTIONS: list[list[Any]] = [
 
 
 class Seams(NamedTuple):
-    """The room's seams backed by Redis, and the service that connects them."""
+    """The rooms' seams backed by Redis, and the service that connects them."""
 
     history: RedisHistory
     hub: RedisHub
     presence: RedisPresence
+    rooms: RedisRooms
     service: Service
 
 
@@ -83,5 +85,13 @@ def make_seams(options: Any, reactor: Any) -> Seams | None:
         return None
     if options["redis-ca"] is not None:
         address = replace(address, ca_certificates=options["redis-ca"])
-    node = RedisNode(address, reactor, options["history-retain"], options["node-timeout"])
-    return Seams(node.history, node.hub, node.presence, NodeService(node))
+    config = options.room_config()
+    node = RedisNode(
+        address,
+        reactor,
+        options["history-retain"],
+        options["node-timeout"],
+        config.max_rooms,
+        config.default_room,
+    )
+    return Seams(node.history, node.hub, node.presence, node.rooms, NodeService(node))

@@ -35,6 +35,11 @@ MAX_KEPT = 10000
 MAX_QUEUED = 50000
 
 CHAT, NOTICE, PRIVATE, CLAIM, TAKE_OVER, TOKEN, RELEASE = b"c", b"n", b"p", b"j", b"r", b"k", b"l"
+# The writes about a room beside the default one (and topics): see scripts.WRITE.
+ROOM_CHAT, ROOM_NOTICE, ROOM_OPEN, ROOM_JOIN, ROOM_PART, TOPIC, ROOM_FORGET = (
+    b"C", b"N", b"O", b"J", b"L", b"T", b"F"
+)  # fmt: skip
+OUTSIDE = b"x"
 
 
 class _Write(NamedTuple):
@@ -111,6 +116,37 @@ class FeedWriter:
         if self._call is not None and not self._in_flight:
             self._call.cancel()
             self._send()
+
+    def room_chat(self, room: str, fields: bytes) -> Deferred[int]:
+        """Store a chat record of the room C{room} (a key); fires with its id there."""
+        return self._add(ROOM_CHAT, room.encode("utf-8"), fields)
+
+    def room_notice(self, room: str, record: bytes, skip_key: str | None) -> None:
+        """Put a notice on the feed of the room C{room} (kept through an outage)."""
+        self._keep(ROOM_NOTICE, room.encode("utf-8"), record, (skip_key or "").encode("utf-8"))
+
+    def room_join(self, room: str, name: str, key: str, encoded_nickname: bytes) -> None:
+        """Put the holder of C{key} in the room C{room} (display name C{name}, kept if the
+        room is new), announced on its feed (kept through an outage)."""
+        self._keep(ROOM_OPEN, room.encode("utf-8"), name.encode("utf-8"))
+        self._keep(ROOM_JOIN, room.encode("utf-8"), key.encode("utf-8"), encoded_nickname)
+
+    def room_part(self, room: str, key: str) -> None:
+        """Take the holder of C{key} out of the room C{room} (kept through an outage)."""
+        self._keep(ROOM_PART, room.encode("utf-8"), key.encode("utf-8"))
+
+    def topic(self, room: str | None, topic: str) -> None:
+        """Keep the topic of C{room} (None: the default room) and announce it on its feed."""
+        self._keep(TOPIC, (room or "").encode("utf-8"), topic.encode("utf-8"))
+
+    def outside(self, key: str, outside: bool) -> None:
+        """The holder of C{key} parted the default room (C{outside}) or joined it again
+        (kept through an outage)."""
+        self._keep(OUTSIDE, key.encode("utf-8"), b"1" if outside else b"0")
+
+    def forget_room(self, room: str) -> None:
+        """Let the room C{room} cease to exist if nobody is in it and it stores nothing."""
+        self._keep(ROOM_FORGET, room.encode("utf-8"), b"")
 
     def _keep(self, kind: bytes, a: bytes, b: bytes, c: bytes = b"") -> None:
         self._queue.append(_Write(kind, a, b, c, None))
