@@ -394,8 +394,11 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 10.0) -> int | None:
     return proc.returncode
 
 
-def run_once(target: Target, loadgen_args: Sequence[str], log: Path) -> dict[str, Any]:
-    """Start C{target} on CPU 0, run the generator on CPU 1, stop it; return the figures."""
+def run_once(
+    target: Target, loadgen_args: Sequence[str], log: Path, generator_root: Path = ROOT
+) -> dict[str, Any]:
+    """Start C{target} on CPU 0, run the generator (the C{bench} package under
+    C{generator_root}) on CPU 1, stop it; return the figures."""
     with tempfile.TemporaryDirectory(prefix=f"bench-{target.name}-") as scratch:
         directory = Path(scratch)
         prepare_scratch(directory)
@@ -432,7 +435,9 @@ def run_once(target: Target, loadgen_args: Sequence[str], log: Path) -> dict[str
             server_before = process_cpu_seconds(server.pid)
             children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.monotonic()
-            done = subprocess.run(generator, cwd=ROOT, stdout=subprocess.PIPE, check=False)
+            done = subprocess.run(
+                generator, cwd=generator_root, stdout=subprocess.PIPE, check=False
+            )
             wall = time.monotonic() - started
             children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
             server_cpu = process_cpu_seconds(server.pid) - server_before
@@ -459,23 +464,29 @@ def run_once(target: Target, loadgen_args: Sequence[str], log: Path) -> dict[str
 #: (label, path in a run's JSON, better direction: +1 higher is better, -1 lower is better)
 METRICS: list[tuple[str, tuple[str, str], int]] = [
     ("joins/s N={big}", ("joins", "joins_per_s"), 1),
+    ("  generator CPU", ("joins", "gen_cpu"), 0),
     ("RSS KiB per idle client N={big}", ("rss", "kib_per_client"), -1),
     ("deliveries/s N={big}", ("flood", "deliveries_per_s"), 1),
     ("  server core busy", ("flood", "server_core"), 0),
     ("  server core ns per delivery", ("flood", "server_ns_per_delivery"), -1),
+    ("  generator CPU", ("flood", "gen_cpu"), 0),
     ("  generator core busy", ("flood", "gen_core"), 0),
     ("deliveries/s N={big} poll gap", ("flood-gap", "deliveries_per_s"), 1),
     ("  server core busy", ("flood-gap", "server_core"), 0),
+    ("  generator CPU", ("flood-gap", "gen_cpu"), 0),
     ("  generator core busy", ("flood-gap", "gen_core"), 0),
     ("deliveries/s N={small}", ("small_flood", "deliveries_per_s"), 1),
     ("  server core busy", ("small_flood", "server_core"), 0),
     ("  server core ns per delivery", ("small_flood", "server_ns_per_delivery"), -1),
+    ("  generator CPU", ("small_flood", "gen_cpu"), 0),
     ("deliveries/s N={small} poll gap", ("small_flood-gap", "deliveries_per_s"), 1),
     ("  server core busy", ("small_flood-gap", "server_core"), 0),
+    ("  generator CPU", ("small_flood-gap", "gen_cpu"), 0),
     ("latency p50 ms N={big} 50/s", ("latency", "p50_ms"), -1),
     ("latency p99 ms N={big} 50/s", ("latency", "p99_ms"), -1),
     ("  p50 as read by generator", ("latency", "read_p50_ms"), -1),
     ("  p99 as read by generator", ("latency", "read_p99_ms"), -1),
+    ("  generator CPU", ("latency", "gen_cpu"), 0),
     ("others' CPU (noise), core-seconds/s", ("others_cpu", ""), 0),
 ]
 
