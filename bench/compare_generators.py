@@ -4,10 +4,11 @@ generator keeps the figures and to show what each costs its core.
 
     python -m bench.compare_generators --rev REV --targets ngircd,inspircd --runs 2
 
-Runs alternate between the generators (a fresh server each time, pinned as ``make bench``
-pins it); other options go to both generators, so use only options both know. The table
-shows each figure's median per generator (rows as ``make bench`` prints them) and the
-ratio of the new one's to the old one's; the last line is one JSON object.
+Runs alternate between the generators (a fresh server each time, pinned, waiting for
+quiet cores and repeating disturbed runs as ``make bench`` does); other options go to
+both generators, so use only options both know. The table shows each figure's median per
+generator (rows as ``make bench`` prints them) and the ratio of the new one's to the old
+one's; the last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.run_bench import RESULTS, ROOT, medians, run_once, table, targets
+from bench.run_bench import RESULTS, ROOT, add_noise_options, measure, medians, table, targets
 
 
 def export_bench(rev: str, directory: Path) -> Path:
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--targets", default="ngircd,inspircd")
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--twistd", default=str(ROOT / ".venv" / "bin" / "twistd"))
+    add_noise_options(p)
     args, loadgen_args = p.parse_known_args(argv)
     wanted = [n for n in args.targets.split(",") if n]
     RESULTS.mkdir(exist_ok=True)
@@ -67,8 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # Alternate which goes first, so a drift of the machine touches both alike.
                 order = ["old", "new"] if round_ % 2 == 0 else ["new", "old"]
                 for which in order:
-                    print(f"[compare] {round_ + 1}/{args.runs} {name}: {which}", file=sys.stderr)
-                    result = run_once(target, loadgen_args, log, roots[which])
+                    label = f"{round_ + 1}/{args.runs} ({which} generator)"
+                    result = measure(target, loadgen_args, log, args, label, roots[which])
+                    if isinstance(result, str):
+                        print(f"[compare] {name}, {which} generator: {result}", file=sys.stderr)
+                        return 1
                     runs[name][which].append(result)
     for name in runs:
         print(comparison(name, runs[name]) + "\n")

@@ -540,6 +540,10 @@ class LoadGenerator:
             "lost": figures["lost"],
             "disconnects": self.disconnects - disconnects,
             **self.costs(begin, end, figures["cpu_seconds"]),
+            # The kernel's part of the generator's CPU (its receive system calls), and how
+            # many deliveries each read brought.
+            "gen_kernel_cpu": round(figures["system_seconds"] / seconds, 3),
+            "deliveries_per_read": round(figures["deliveries"] / max(1, figures["reads"]), 2),
         }
         if "server_core" in result and result["deliveries"]:
             # What a delivery costs the server's core: comparable between servers even

@@ -741,7 +741,12 @@ def write_peer_configs(directory: Path, ports: dict[str, int]) -> None:
 
 
 def measure(
-    target: Target, loadgen_args: Sequence[str], log: Path, args: argparse.Namespace, label: str
+    target: Target,
+    loadgen_args: Sequence[str],
+    log: Path,
+    args: argparse.Namespace,
+    label: str,
+    generator_root: Path = ROOT,
 ) -> dict[str, Any] | str:
     """One run of C{target}, repeated while others loaded the cores; the quietest, or an error.
 
@@ -756,7 +761,7 @@ def measure(
         again = f" (again: others used {best['others_cpu']:.2f} cores)" if best else ""
         print(f"[bench] run {label}: {target.name}{again}", file=sys.stderr, flush=True)
         try:
-            result = run_once(target, loadgen_args, log)
+            result = run_once(target, loadgen_args, log, generator_root)
         except (RuntimeError, json.JSONDecodeError, IndexError) as e:
             print(f"[bench] {target.name}: {e}", file=sys.stderr)
             return str(e)
@@ -780,6 +785,18 @@ def skip_reason(name: str, available: dict[str, Target], missing: dict[str, str]
     return "unknown target"
 
 
+def add_noise_options(p: argparse.ArgumentParser) -> None:
+    """The options of L{measure}: how long to wait for quiet cores, and what is too noisy."""
+    p.add_argument("--quiet-wait", type=float, default=60.0, help="seconds to wait for idle cores")
+    p.add_argument(
+        "--max-noise",
+        type=float,
+        default=0.05,
+        help="repeat a run during which other processes used more cores than this",
+    )
+    p.add_argument("--noisy-retries", type=int, default=2, help="repeats of a noisy run, at most")
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """The runner's options; unknown ones go to the load generator."""
     p = argparse.ArgumentParser(
@@ -799,14 +816,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         help="also measure the TCP door of commit REV (target 'baseline'), installed into "
         "its own virtualenv under $XDG_CACHE_HOME/chatproto-bench/",
     )
-    p.add_argument("--quiet-wait", type=float, default=60.0, help="seconds to wait for idle cores")
-    p.add_argument(
-        "--max-noise",
-        type=float,
-        default=0.05,
-        help="repeat a run during which other processes used more cores than this",
-    )
-    p.add_argument("--noisy-retries", type=int, default=2, help="repeats of a noisy run, at most")
+    add_noise_options(p)
     p.add_argument("--write-peer-configs", metavar="DIR", help="only render the peer configs")
     return p.parse_known_args(argv)
 
