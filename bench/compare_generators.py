@@ -55,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     wanted = [n for n in args.targets.split(",") if n]
     RESULTS.mkdir(exist_ok=True)
     log = RESULTS / f"servers-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    available, missing = targets(os.path.abspath(args.twistd), wanted, None, log)
+    found, missing = targets(os.path.abspath(args.twistd), wanted, None, log)
+    available = {name: found[name] for name in wanted if name in found}
     for name in wanted:
         if name not in available:
             print(f"[compare] {name}: skipped ({missing.get(name, 'unknown')})", file=sys.stderr)
