@@ -81,8 +81,6 @@ static u8 *buf;
 static long long total, disconnects, reads;
 /* Clients not yet disconnected: a phase ends early when none is left. */
 static size_t alive;
-static int dead[4096];
-static size_t ndead;
 static char errors[MAX_ERRORS][160];
 static int nerrors;
 
@@ -178,8 +176,6 @@ static void drop(struct conn *c) {
     c->alive = 0;
     alive--;
     disconnects++;
-    if (ndead < sizeof dead / sizeof dead[0])
-        dead[ndead++] = c->fd;
     epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 }
 
@@ -400,8 +396,12 @@ static void sleep_seconds(double seconds) {
 
 static void print_tail(void) {
     printf(",\"disconnects\":%lld,\"dead\":[", disconnects);
-    for (size_t i = 0; i < ndead; i++)
-        printf("%s%d", i ? "," : "", dead[i]);
+    for (size_t i = 0, first = 1; i < nconns; i++) {
+        if (!conns[i].alive) {
+            printf("%s%d", first ? "" : ",", conns[i].fd);
+            first = 0;
+        }
+    }
     printf("],\"errors\":[");
     for (int i = 0; i < nerrors; i++)
         printf("%s\"%s\"", i ? "," : "", errors[i]);
