@@ -11,16 +11,19 @@ half on the TCP door and half on the WebSocket door::
     taskset -c 1 python -m bench.loadgen --proto chat --port 10328 --also ws:8080
 
 Clients are non-blocking sockets on level-triggered epoll sets (one for
-handshakes, one for joined clients). Once a client has joined, the generator
-never parses what it receives: every room
-message carries a punctuation marker token, and a delivery is one occurrence
-of that token in the raw byte stream, counted with C{bytes.count} over a
-scratch buffer that starts with the last C{len(token) - 1} bytes of the
-previous read (the carry-over), so a token split across two reads is counted
-exactly once. That is what keeps the generator off the critical path; it
-reports its own CPU time so a reader can check. A WebSocket server's frames
-are unmasked, so the same count works on a WebSocket stream; the only thing
-looked for besides is a ping to answer (see L{bench.websocket.spot_pings}).
+handshakes, one for joined clients); this process joins them. The floods and
+the latency probes, where the generator must stay off the critical path, run
+in the hot loop (bench/fanout_loop.c, built by ``make bench`` with ``cc -O2``):
+a child process that inherits the joined clients' sockets, floods and counts,
+and reports its own CPU time (getrusage), so a reader can check that the
+figures are the server's. Once a client has joined, nothing parses what it
+receives: every room message carries a punctuation marker token, and a
+delivery is one occurrence of that token in the raw byte stream, counted over
+a buffer that starts with the last C{len(token) - 1} bytes of the previous read
+(the carry-over), so a token split across two reads is counted exactly once. A
+WebSocket server's frames are unmasked, so the same count works on a WebSocket
+stream; the only thing looked for besides is a ping to answer (see
+L{bench.websocket.spot_pings}, which the hot loop follows byte for byte).
 
 Flood senders keep a window: each sender's messages carry a sender tag
 (marker + letter), one receiver (the observer, not a sender) counts the tags
@@ -52,110 +55,30 @@ import os
 import resource
 import select
 import socket
-import struct
+import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from bench.adapters import ADAPTERS, Adapter, HandshakeError
-from bench.websocket import LOOKBACK, WebSocketError, spot_pings
+from bench.websocket import LOOKBACK, WebSocketError, mask, masked_payload, spot_pings
 
 #: The delivery marker: punctuation that neither JSON nor IRC rewrites, and
 #: that no nickname, channel name, notice or timestamp of the bench contains.
 MARKER: Final = b"[^|^]"
 #: Sender tags follow the marker: one letter per sender.
 TAG_LETTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-#: The latency probe: marker, "@", send time (ns since the epoch), "!".
+#: The latency probe: marker, "@", send time (ns since the epoch, 19 digits), "!".
 PROBE_HEAD: Final = MARKER + b"@"
-PROBE_MAX: Final = len(PROBE_HEAD) + 20 + 1
-#: Linux asks the kernel to stamp each received segment with SO_TIMESTAMPNS (35 on
-#: every Linux architecture but a few exotic ones); recvmsg then carries a timespec.
-SO_TIMESTAMPNS: Final = int(getattr(socket, "SO_TIMESTAMPNS", 35))
-SCM_TIMESTAMPNS: Final = SO_TIMESTAMPNS
-TIMESPEC: Final = struct.Struct("@qq")
+PROBE_DIGITS: Final = 19
 CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
-RECV_BUFFER: Final = 1 << 18
-
-
-class MarkerCounter:
-    """Counts a marker token (and optional tag tokens) in many byte streams.
-
-    All streams share one scratch buffer. Each stream keeps only its carry:
-    the last C{carry_len} bytes it received. A read lands in the buffer right
-    after the carry, and each token is counted from the offset where it could
-    first end in new bytes, so a token split across reads is counted once and
-    a token already counted in the carry is not counted again.
-    """
-
-    def __init__(self, marker: bytes, tags: Sequence[bytes] = (), bufsize: int = RECV_BUFFER):
-        if not marker or any(not tag for tag in tags):
-            raise ValueError("tokens must not be empty")
-        for token in (marker, *tags):
-            if any(token[:k] == token[-k:] for k in range(1, len(token))):
-                raise ValueError(f"token {token!r} can overlap itself")
-        self.marker = marker
-        self.tags = tuple(tags)
-        self.carry_len = max(len(t) for t in (marker, *self.tags)) - 1
-        self.buf = bytearray(self.carry_len + bufsize)
-        self._tail = memoryview(self.buf)[self.carry_len :]
-        self._bufsize = bufsize
-        self._start = self.carry_len - (len(marker) - 1)
-        self._tag_starts = [self.carry_len - (len(t) - 1) for t in self.tags]
-        #: End of the valid bytes of the last window.
-        self.end = 0
-
-    def fresh_carry(self) -> bytes:
-        """The carry of a stream that has received nothing (zero bytes match no token)."""
-        return bytes(self.carry_len)
-
-    def recv(self, conn: Conn) -> int:
-        """Read once from C{conn}'s socket; return the markers received, -1 at EOF."""
-        cl = self.carry_len
-        buf = self.buf
-        buf[0:cl] = conn.carry
-        try:
-            n = conn.recv_into(self._tail)
-        except BlockingIOError:
-            self.end = cl
-            return 0
-        except OSError:
-            return -1
-        if not n:
-            return -1
-        end = self.end = cl + n
-        conn.carry = bytes(buf[n:end])
-        return buf.count(self.marker, self._start, end)
-
-    def feed(self, conn: Conn | Carry, data: bytes) -> int:
-        """Count the markers in C{data}, received by C{conn} after what it had."""
-        total = 0
-        cl = self.carry_len
-        view = memoryview(data)
-        for pos in range(0, len(data), self._bufsize):
-            chunk = view[pos : pos + self._bufsize]
-            n = len(chunk)
-            self.buf[0:cl] = conn.carry
-            self._tail[:n] = chunk
-            end = self.end = cl + n
-            conn.carry = bytes(self.buf[n:end])
-            total += self.buf.count(self.marker, self._start, end)
-        return total
-
-    def tag_counts(self) -> list[int]:
-        """Occurrences of each tag in the window of the last C{recv} (single-chunk C{feed})."""
-        buf, end = self.buf, self.end
-        return [buf.count(t, s, end) for t, s in zip(self.tags, self._tag_starts, strict=True)]
-
-
-class Carry:
-    """A bare stream state for L{MarkerCounter.feed} (what a connection keeps)."""
-
-    __slots__ = ("carry",)
-
-    def __init__(self, carry: bytes) -> None:
-        self.carry = carry
+#: Bytes a drain read takes (between the hot loop's phases the room is quiet).
+RECV_BUFFER: Final = 1 << 16
+#: The hot loop's binary, where ``make bench`` builds it from bench/fanout_loop.c.
+HOT_LOOP: Final = Path(__file__).resolve().parent / "results" / "fanout-loop"
 
 
 @dataclass(frozen=True)
@@ -178,14 +101,13 @@ class Conn:
         "nickname",
         "out",
         "ping_partial",
-        "probe_tail",
         "recv_into",
         "sock",
         "started",
         "websocket",
     )
 
-    def __init__(self, sock: socket.socket, nickname: str, door: Door, carry: bytes):
+    def __init__(self, sock: socket.socket, nickname: str, door: Door):
         self.sock = sock
         self.fd = sock.fileno()
         self.nickname = nickname
@@ -195,9 +117,9 @@ class Conn:
         self.websocket = door.adapter.websocket
         self.ping_partial = b""
         self.joined = False
-        self.carry = carry
+        #: The stream's last bytes, where the ping spotter looks back.
+        self.carry = bytes(LOOKBACK)
         self.out = b""
-        self.probe_tail = b""
         self.recv_into = sock.recv_into
         self.started = time.perf_counter()
 
@@ -218,14 +140,6 @@ def read_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """The C{q}-quantile (0..1) of C{sorted_values}, nearest rank."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), int(-(-q * len(sorted_values) // 1))))
-    return sorted_values[rank - 1]
-
-
 def bench_text(head: str, size: int) -> str:
     """A room message of C{size} bytes starting with C{head}, padded with letters."""
     if len(head) > size:
@@ -240,7 +154,6 @@ class Probe:
     wall: float
     cpu: float
     server_cpu: float | None
-    total: int
     #: Busy clock ticks of each core (softirq included: loopback TCP work lands there).
     cores: dict[int, int]
 
@@ -269,7 +182,13 @@ def only_core(pid: int) -> int | None:
 class LoadGenerator:
     """Clients on one epoll set, and the phases that drive them."""
 
-    def __init__(self, doors: Sequence[Door], server_pid: int | None, senders: int) -> None:
+    def __init__(
+        self,
+        doors: Sequence[Door],
+        server_pid: int | None,
+        senders: int,
+        hot_loop: Path = HOT_LOOP,
+    ) -> None:
         if senders > len(TAG_LETTERS):
             raise ValueError(f"at most {len(TAG_LETTERS)} senders")
         if not doors:
@@ -279,53 +198,49 @@ class LoadGenerator:
         self.server_core = only_core(server_pid) if server_pid else None
         self.own_core = only_core(0)
         self.tags = [MARKER + letter.encode() for letter in TAG_LETTERS[:senders]]
-        self.counter = MarkerCounter(MARKER, self.tags)
-        assert self.counter.carry_len >= LOOKBACK, "the ping spotter looks back into the carry"
+        self.hot_loop = hot_loop
         #: Joined clients, and those still connecting or handshaking, on separate sets, so
         #: that a join phase can serve handshakes at once and sweep the joined periodically.
         self.epoll = select.epoll()
         self.conns: dict[int, Conn] = {}
         self.hs_epoll = select.epoll()
         self.handshaking: dict[int, Conn] = {}
-        self.total = 0
         self.disconnects = 0
         self.errors: list[str] = []
-        self.observer: Conn | None = None
-        self.acked = [0] * senders
-        self.probe_mode = False
-        self.read_latencies: list[int] = []
-        self.arrival_latencies: list[int] = []
-        self._probe_view = memoryview(bytearray(RECV_BUFFER))
+        self._buf = bytearray(LOOKBACK + RECV_BUFFER)
+        self._tail = memoryview(self._buf)[LOOKBACK:]
         self._newly_joined: list[Conn] = []
         self._failed = 0
 
     # -- the event loop ------------------------------------------------------------------
 
     def pump(self, timeout: float) -> None:
-        """Wait up to C{timeout} seconds for events and handle all of them."""
-        recv = self.counter.recv
+        """Wait up to C{timeout} seconds, read what joined clients received, answer pings.
+
+        Outside the hot loop's phases the room is quiet (joins, settling): what
+        arrives is read only so that the server's queues stay empty.
+        """
+        buf = self._buf
+        tail = self._tail
         conns = self.conns
-        observer = self.observer
-        total = 0
         for fd, _events in self.epoll.poll(timeout, len(conns) + 1):
             conn = conns.get(fd)
             if conn is None:
                 continue
-            if self.probe_mode:
-                self._probe_read(conn)
+            buf[0:LOOKBACK] = conn.carry
+            try:
+                n = conn.recv_into(tail)
+            except BlockingIOError:
                 continue
-            got = recv(conn)
-            if got < 0:
+            except OSError:
+                n = 0
+            if not n:
                 self._drop(conn)
                 continue
-            total += got
+            end = LOOKBACK + n
+            conn.carry = bytes(buf[n:end])
             if conn.websocket:
-                self._answer_pings(conn, self.counter.buf, self.counter.carry_len, self.counter.end)
-            if conn is observer:
-                acked = self.acked
-                for i, n in enumerate(self.counter.tag_counts()):
-                    acked[i] += n
-        self.total += total
+                self._answer_pings(conn, buf, LOOKBACK, end)
 
     def pump_handshakes(self, timeout: float) -> None:
         """Wait up to C{timeout} seconds for events of handshaking clients and handle them."""
@@ -369,43 +284,6 @@ class LoadGenerator:
             epoll.unregister(conn.fd)
         conn.sock.close()
 
-    def _probe_read(self, conn: Conn) -> None:
-        view = self._probe_view
-        try:
-            n, ancillary, _flags, _address = conn.sock.recvmsg_into([view], 64)
-        except BlockingIOError:
-            return
-        except OSError:
-            n = 0
-        read_ns = time.time_ns()
-        if not n:
-            self._drop(conn)
-            return
-        arrival_ns = 0
-        for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS and len(data) >= 16:
-                seconds, nanoseconds = TIMESPEC.unpack_from(data)
-                arrival_ns = seconds * 1_000_000_000 + nanoseconds
-        new_from = len(conn.probe_tail)
-        text = conn.probe_tail + bytes(view[:n])
-        if conn.websocket:
-            self._answer_pings(conn, text, new_from, len(text))
-        last = 0
-        pos = text.find(PROBE_HEAD)
-        while pos >= 0:
-            end = text.find(b"!", pos + len(PROBE_HEAD))
-            if end < 0:
-                break
-            sent_ns = int(text[pos + len(PROBE_HEAD) : end])
-            self.read_latencies.append(read_ns - sent_ns)
-            if arrival_ns:
-                self.arrival_latencies.append(arrival_ns - sent_ns)
-            last = end + 1
-            pos = text.find(PROBE_HEAD, last)
-        # Keep what may begin a probe, and at least what the ping spotter looks back at.
-        keep_from = max(last, len(text) - (PROBE_MAX - 1))
-        conn.probe_tail = text[min(keep_from, max(0, len(text) - LOOKBACK)) :]
-
     # -- joining ---------------------------------------------------------------------------
 
     def _connect(self, nickname: str, door: Door) -> None:
@@ -416,7 +294,7 @@ class LoadGenerator:
         if err not in (0, errno.EINPROGRESS):
             sock.close()
             raise OSError(err, os.strerror(err))
-        conn = Conn(sock, nickname, door, self.counter.fresh_carry())
+        conn = Conn(sock, nickname, door)
         self.handshaking[conn.fd] = conn
         # A client that waits for the server to speak first need not see the connect finish.
         speaks_first = bool(conn.handshake.greeting())
@@ -450,7 +328,7 @@ class LoadGenerator:
             conn.joined = True
             self.conns[conn.fd] = conn
             self.epoll.register(conn.fd, select.EPOLLIN)
-            self.total += self.counter.feed(conn, rest)
+            conn.carry = (conn.carry + rest)[-LOOKBACK:]
             self._newly_joined.append(conn)
             if conn.websocket:
                 # The handshake hands over at a frame boundary: no look-back needed.
@@ -540,16 +418,15 @@ class LoadGenerator:
 
     def _probe(self) -> Probe:
         server_cpu = read_cpu_seconds(self.server_pid) if self.server_pid else None
-        return Probe(
-            time.perf_counter(), time.process_time(), server_cpu, self.total, read_core_ticks()
-        )
+        return Probe(time.perf_counter(), time.process_time(), server_cpu, read_core_ticks())
 
-    def costs(self, begin: Probe, end: Probe) -> dict[str, float]:
-        """CPU shares between two probes: ours, the server's, and their cores' whole load."""
+    def costs(self, begin: Probe, end: Probe, hot_loop_cpu: float = 0.0) -> dict[str, float]:
+        """CPU shares between two probes: ours (with C{hot_loop_cpu}, the seconds the hot
+        loop used meanwhile), the server's, and their cores' whole load."""
         wall = end.wall - begin.wall
         if wall < 0.2:  # /proc counts in clock ticks (10 ms): too coarse for a blink
             return {}
-        figures = {"gen_cpu": round((end.cpu - begin.cpu) / wall, 3)}
+        figures = {"gen_cpu": round((end.cpu - begin.cpu + hot_loop_cpu) / wall, 3)}
         if begin.server_cpu is not None and end.server_cpu is not None:
             figures["server_cpu"] = round((end.server_cpu - begin.server_cpu) / wall, 3)
         for key, core in (("server_core", self.server_core), ("gen_core", self.own_core)):
@@ -576,6 +453,45 @@ class LoadGenerator:
             ):
                 return waited
 
+    def _run_hot_loop(
+        self, clients: Sequence[Conn], description: list[str]
+    ) -> tuple[dict[str, Any], Probe, Probe]:
+        """Run the hot loop over C{clients}' sockets as C{description} says (see
+        bench/fanout_loop.c); return its figures and probes taken at its begin and end."""
+        if not self.hot_loop.exists():
+            raise RuntimeError(f"no {self.hot_loop}: `make bench` builds it")
+        text = "\n".join(description) + "\n"
+        probes: list[Probe] = []
+        figures: dict[str, Any] | None = None
+        with subprocess.Popen(
+            [str(self.hot_loop)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            pass_fds=[conn.fd for conn in clients],
+        ) as proc:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(text.encode())
+            proc.stdin.close()
+            for line in proc.stdout:
+                if line in (b"begin\n", b"end\n"):
+                    probes.append(self._probe())
+                else:
+                    figures = json.loads(line)
+        if proc.returncode or figures is None or len(probes) != 2:
+            raise RuntimeError(f"the hot loop failed (exit status {proc.returncode})")
+        for fd in figures.pop("dead"):
+            if (conn := self.conns.get(fd)) is not None:
+                self._drop(conn)
+        self.errors.extend(figures.pop("errors")[: max(0, 20 - len(self.errors))])
+        for conn in clients:
+            # The hot loop read these streams: what the ping spotter remembered is stale.
+            conn.carry = bytes(LOOKBACK)
+            conn.ping_partial = b""
+        return figures, probes[0], probes[1]
+
+    def _alive(self, clients: Sequence[Conn]) -> list[Conn]:
+        return [conn for conn in clients if self.conns.get(conn.fd) is conn]
+
     def flood(
         self,
         clients: Sequence[Conn],
@@ -587,11 +503,11 @@ class LoadGenerator:
         gap: float,
     ) -> dict[str, Any]:
         """Flood the room from C{senders} clients; return deliveries/s and what it cost."""
+        clients = self._alive(clients)
         if len(clients) < senders + 1:
             raise ValueError("need an observer that is not a sender")
-        talkers = list(clients[:senders])
-        self.observer = clients[-1]
-        self.acked = [0] * senders
+        talkers = clients[:senders]
+        roles = {conn.fd: "s" for conn in talkers} | {clients[-1].fd: "o"}
         # A window's worth of each sender's message, encoded anew each time (a WebSocket
         # frame gets a fresh masking key), all of one length.
         batches = [
@@ -600,78 +516,39 @@ class LoadGenerator:
             )
             for talker, tag in zip(talkers, self.tags, strict=True)
         ]
-        lengths = [len(batch) // window for batch in batches]
-        sent = [0] * senders
-        last_acked = [0] * senders
-        last_progress = [0.0] * senders
-        lost = 0
-        refill = max(1, window // 2)
+        description = [
+            "mode flood",
+            f"warmup {warmup}",
+            f"duration {duration}",
+            f"gap {gap}",
+            f"window {window}",
+            *(f"conn {c.fd} {int(c.websocket)} {roles.get(c.fd, 'r')}" for c in clients),
+            *(f"batch {batch.hex()}" for batch in batches),
+        ]
         disconnects = self.disconnects
-        start = time.perf_counter()
-        begin: Probe | None = None
-        messages_at_begin = 0
-        while True:
-            now = time.perf_counter()
-            if begin is None and now >= start + warmup:
-                begin = self._probe()
-                messages_at_begin = sum(sent)
-            if now >= start + warmup + duration:
-                break
-            acked = self.acked
-            for i, conn in enumerate(talkers):
-                if conn.out:
-                    self._flush(conn)
-                    continue
-                if acked[i] != last_acked[i]:
-                    last_acked[i] = acked[i]
-                    last_progress[i] = now
-                in_flight = max(0, sent[i] - acked[i])
-                if in_flight > 0 and now - last_progress[i] > 1.0:
-                    lost += in_flight
-                    self.acked[i] = last_acked[i] = sent[i]
-                    last_progress[i] = now
-                    in_flight = 0
-                room = window - in_flight
-                if room >= refill and self.conns.get(conn.fd) is conn:
-                    if in_flight <= 0:
-                        last_progress[i] = now
-                    conn.out = batches[i][: room * lengths[i]]
-                    sent[i] += room
-                    self._flush(conn)
-            self.pump(0.01)
-            if gap:
-                time.sleep(gap)
-        end = self._probe()
-        assert begin is not None
-        messages = sum(sent) - messages_at_begin
-        # Let what is in flight arrive, so the next phase starts clean.
-        drain_until = time.perf_counter() + 2.0
-        while time.perf_counter() < drain_until and any(
-            self.acked[i] < sent[i] for i in range(senders)
-        ):
-            for conn in talkers:
-                if conn.out:
-                    self._flush(conn)
-            self.pump(0.01)
-        self.observer = None
-        wall = end.wall - begin.wall
+        figures, begin, end = self._run_hot_loop(clients, description)
+        seconds = figures["seconds"]
         result: dict[str, Any] = {
             "clients": len(clients),
             "senders": senders,
             "window": window,
             "gap_ms": gap * 1000,
-            "seconds": round(wall, 3),
-            "deliveries": end.total - begin.total,
-            "deliveries_per_s": round((end.total - begin.total) / wall),
-            "messages_per_s": round(messages / wall),
-            "lost": lost,
+            "seconds": round(seconds, 3),
+            "deliveries": figures["deliveries"],
+            "deliveries_per_s": round(figures["deliveries"] / seconds),
+            "messages_per_s": round(figures["messages"] / seconds),
+            "lost": figures["lost"],
             "disconnects": self.disconnects - disconnects,
-            **self.costs(begin, end),
+            **self.costs(begin, end, figures["cpu_seconds"]),
+            # The kernel's part of the generator's CPU (its receive system calls), and how
+            # many deliveries each read brought.
+            "gen_kernel_cpu": round(figures["system_seconds"] / seconds, 3),
+            "deliveries_per_read": round(figures["deliveries"] / max(1, figures["reads"]), 2),
         }
         if "server_core" in result and result["deliveries"]:
             # What a delivery costs the server's core: comparable between servers even
             # when the generator, not the server, is the bottleneck.
-            busy_ns = result["server_core"] * wall * 1e9
+            busy_ns = result["server_core"] * (end.wall - begin.wall) * 1e9
             result["server_ns_per_delivery"] = round(busy_ns / result["deliveries"])
         return result
 
@@ -693,62 +570,44 @@ class LoadGenerator:
 
         Two receive times are kept: when the probe's segment arrived in the
         client's socket (the kernel's SO_TIMESTAMPNS stamp: what the server
-        alone costs) and when the generator read it (adds the generator's own
+        alone costs) and when the hot loop read it (adds the generator's own
         delay in reaching that socket among the N).
         """
-        clients = [conn for conn in clients if self.conns.get(conn.fd) is conn]
+        clients = self._alive(clients)
         sender = clients[0]
-        for conn in clients:
-            # The stream's last bytes: the ping spotter's look-back (no probe begins there).
-            conn.probe_tail = conn.carry
-            conn.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        self.read_latencies = []
-        self.arrival_latencies = []
-        begin = self._probe()
-        self.probe_mode = True
-        interval = 1.0 / rate
-        start = time.perf_counter()
-        next_send = start
-        probes = 0
-        try:
-            while True:
-                now = time.perf_counter()
-                if now >= start + duration:
-                    break
-                if now >= next_send:
-                    head = f"{PROBE_HEAD.decode()}{time.time_ns()}!"
-                    sender.out += sender.door.adapter.message(bench_text(head, size))
-                    self._flush(sender)
-                    probes += 1
-                    next_send += interval
-                self.pump(max(0.0, next_send - time.perf_counter()))
-            drain_until = time.perf_counter() + 1.0
-            while time.perf_counter() < drain_until:
-                self.pump(0.02)
-        finally:
-            self.probe_mode = False
-            for conn in clients:
-                if self.conns.get(conn.fd) is conn:
-                    conn.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 0)
-        end = self._probe()
+        wire, digits_at, key = probe_template(sender.door.adapter, size)
+        description = [
+            "mode latency",
+            f"rate {rate}",
+            f"duration {duration}",
+            *(f"conn {c.fd} {int(c.websocket)} {'p' if c is sender else 'r'}" for c in clients),
+            f"probe {wire.hex()} {digits_at} {key.hex()}",
+        ]
+        figures, begin, end = self._run_hot_loop(clients, description)
         receivers = len(clients) if sender.door.adapter.echoes_sender else len(clients) - 1
-        read = sorted(self.read_latencies)
-        arrival = sorted(self.arrival_latencies) or read
-        result: dict[str, Any] = {
+        times = ("p50_ms", "p99_ms", "max_ms", "read_p50_ms", "read_p99_ms")
+        return {
             "clients": len(clients),
             "rate": rate,
-            "probes": probes,
-            "deliveries": len(read),
-            "expected": probes * receivers,
-            "stamped": len(self.arrival_latencies),
-            "p50_ms": round(percentile(arrival, 0.50) / 1e6, 3),
-            "p99_ms": round(percentile(arrival, 0.99) / 1e6, 3),
-            "max_ms": round(arrival[-1] / 1e6, 3) if arrival else None,
-            "read_p50_ms": round(percentile(read, 0.50) / 1e6, 3),
-            "read_p99_ms": round(percentile(read, 0.99) / 1e6, 3),
-            **self.costs(begin, end),
+            "probes": figures["probes"],
+            "deliveries": figures["deliveries"],
+            "expected": figures["probes"] * receivers,
+            "stamped": figures["stamped"],
+            # The hot loop writes -1 for a time it has no delivery for.
+            **{key: (figures[key] if figures[key] >= 0 else None) for key in times},
+            **self.costs(begin, end, figures["cpu_seconds"]),
         }
-        return result
+
+
+def probe_template(adapter: Adapter, size: int) -> tuple[bytes, int, bytes]:
+    """A probe's wire bytes with a zero send time, where its digits begin, and the four
+    WebSocket masking bytes that the first four digits are XORed with (zeros for a door
+    that does not mask), so the hot loop can write the send time in at the last moment."""
+    wire = adapter.message(bench_text(f"{PROBE_HEAD.decode()}{'0' * PROBE_DIGITS}!", size))
+    start, key = masked_payload(wire) if adapter.websocket else (0, bytes(4))
+    at = mask(wire[start:], key).index(PROBE_HEAD + b"0" * PROBE_DIGITS) + len(PROBE_HEAD)
+    turn = at % 4
+    return wire, start + at, key[turn:] + key[:turn]
 
 
 @dataclass

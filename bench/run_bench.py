@@ -394,8 +394,11 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 10.0) -> int | None:
     return proc.returncode
 
 
-def run_once(target: Target, loadgen_args: Sequence[str], log: Path) -> dict[str, Any]:
-    """Start C{target} on CPU 0, run the generator on CPU 1, stop it; return the figures."""
+def run_once(
+    target: Target, loadgen_args: Sequence[str], log: Path, generator_root: Path = ROOT
+) -> dict[str, Any]:
+    """Start C{target} on CPU 0, run the generator (the C{bench} package under
+    C{generator_root}) on CPU 1, stop it; return the figures."""
     with tempfile.TemporaryDirectory(prefix=f"bench-{target.name}-") as scratch:
         directory = Path(scratch)
         prepare_scratch(directory)
@@ -432,7 +435,9 @@ def run_once(target: Target, loadgen_args: Sequence[str], log: Path) -> dict[str
             server_before = process_cpu_seconds(server.pid)
             children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.monotonic()
-            done = subprocess.run(generator, cwd=ROOT, stdout=subprocess.PIPE, check=False)
+            done = subprocess.run(
+                generator, cwd=generator_root, stdout=subprocess.PIPE, check=False
+            )
             wall = time.monotonic() - started
             children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
             server_cpu = process_cpu_seconds(server.pid) - server_before
@@ -459,23 +464,29 @@ def run_once(target: Target, loadgen_args: Sequence[str], log: Path) -> dict[str
 #: (label, path in a run's JSON, better direction: +1 higher is better, -1 lower is better)
 METRICS: list[tuple[str, tuple[str, str], int]] = [
     ("joins/s N={big}", ("joins", "joins_per_s"), 1),
+    ("  generator CPU", ("joins", "gen_cpu"), 0),
     ("RSS KiB per idle client N={big}", ("rss", "kib_per_client"), -1),
     ("deliveries/s N={big}", ("flood", "deliveries_per_s"), 1),
     ("  server core busy", ("flood", "server_core"), 0),
     ("  server core ns per delivery", ("flood", "server_ns_per_delivery"), -1),
+    ("  generator CPU", ("flood", "gen_cpu"), 0),
     ("  generator core busy", ("flood", "gen_core"), 0),
     ("deliveries/s N={big} poll gap", ("flood-gap", "deliveries_per_s"), 1),
     ("  server core busy", ("flood-gap", "server_core"), 0),
+    ("  generator CPU", ("flood-gap", "gen_cpu"), 0),
     ("  generator core busy", ("flood-gap", "gen_core"), 0),
     ("deliveries/s N={small}", ("small_flood", "deliveries_per_s"), 1),
     ("  server core busy", ("small_flood", "server_core"), 0),
     ("  server core ns per delivery", ("small_flood", "server_ns_per_delivery"), -1),
+    ("  generator CPU", ("small_flood", "gen_cpu"), 0),
     ("deliveries/s N={small} poll gap", ("small_flood-gap", "deliveries_per_s"), 1),
     ("  server core busy", ("small_flood-gap", "server_core"), 0),
+    ("  generator CPU", ("small_flood-gap", "gen_cpu"), 0),
     ("latency p50 ms N={big} 50/s", ("latency", "p50_ms"), -1),
     ("latency p99 ms N={big} 50/s", ("latency", "p99_ms"), -1),
     ("  p50 as read by generator", ("latency", "read_p50_ms"), -1),
     ("  p99 as read by generator", ("latency", "read_p99_ms"), -1),
+    ("  generator CPU", ("latency", "gen_cpu"), 0),
     ("others' CPU (noise), core-seconds/s", ("others_cpu", ""), 0),
 ]
 
@@ -730,7 +741,12 @@ def write_peer_configs(directory: Path, ports: dict[str, int]) -> None:
 
 
 def measure(
-    target: Target, loadgen_args: Sequence[str], log: Path, args: argparse.Namespace, label: str
+    target: Target,
+    loadgen_args: Sequence[str],
+    log: Path,
+    args: argparse.Namespace,
+    label: str,
+    generator_root: Path = ROOT,
 ) -> dict[str, Any] | str:
     """One run of C{target}, repeated while others loaded the cores; the quietest, or an error.
 
@@ -745,7 +761,7 @@ def measure(
         again = f" (again: others used {best['others_cpu']:.2f} cores)" if best else ""
         print(f"[bench] run {label}: {target.name}{again}", file=sys.stderr, flush=True)
         try:
-            result = run_once(target, loadgen_args, log)
+            result = run_once(target, loadgen_args, log, generator_root)
         except (RuntimeError, json.JSONDecodeError, IndexError) as e:
             print(f"[bench] {target.name}: {e}", file=sys.stderr)
             return str(e)
@@ -769,6 +785,18 @@ def skip_reason(name: str, available: dict[str, Target], missing: dict[str, str]
     return "unknown target"
 
 
+def add_noise_options(p: argparse.ArgumentParser) -> None:
+    """The options of L{measure}: how long to wait for quiet cores, and what is too noisy."""
+    p.add_argument("--quiet-wait", type=float, default=60.0, help="seconds to wait for idle cores")
+    p.add_argument(
+        "--max-noise",
+        type=float,
+        default=0.05,
+        help="repeat a run during which other processes used more cores than this",
+    )
+    p.add_argument("--noisy-retries", type=int, default=2, help="repeats of a noisy run, at most")
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """The runner's options; unknown ones go to the load generator."""
     p = argparse.ArgumentParser(
@@ -788,14 +816,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         help="also measure the TCP door of commit REV (target 'baseline'), installed into "
         "its own virtualenv under $XDG_CACHE_HOME/chatproto-bench/",
     )
-    p.add_argument("--quiet-wait", type=float, default=60.0, help="seconds to wait for idle cores")
-    p.add_argument(
-        "--max-noise",
-        type=float,
-        default=0.05,
-        help="repeat a run during which other processes used more cores than this",
-    )
-    p.add_argument("--noisy-retries", type=int, default=2, help="repeats of a noisy run, at most")
+    add_noise_options(p)
     p.add_argument("--write-peer-configs", metavar="DIR", help="only render the peer configs")
     return p.parse_known_args(argv)
 

@@ -83,6 +83,15 @@ def client_frame(payload: bytes, opcode: int = OP_TEXT, key: bytes | None = None
     return _header(opcode, len(payload), MASKED) + key + mask(payload, key)
 
 
+def masked_payload(frame: bytes) -> tuple[int, bytes]:
+    """Where a client frame's masked payload begins, and its masking key."""
+    if len(frame) < 2 or not frame[1] & MASKED:
+        raise WebSocketError("not a masked frame")
+    length = frame[1] & 0x7F
+    start = 2 + {LENGTH_16: 2, LENGTH_64: 8}.get(length, 0)
+    return start + 4, frame[start : start + 4]
+
+
 def server_frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
     """One unfragmented, unmasked frame as a server sends it."""
     return _header(opcode, len(payload), 0) + payload

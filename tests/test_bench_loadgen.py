@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import select
-import socket
 import struct
 
 import pytest
@@ -22,15 +20,8 @@ from bench.adapters import (
     frame,
 )
 from bench.loadgen import (
-    MARKER,
-    Carry,
-    Conn,
-    Door,
-    LoadGenerator,
-    MarkerCounter,
     bench_text,
     door_spec,
-    percentile,
 )
 from bench.run_bench import DOOR_GOALS, describe_door_goal, door_goals, tables_to_show
 from bench.websocket import (
@@ -50,68 +41,6 @@ from bench.websocket import (
     server_frame,
     spot_pings,
 )
-
-STREAM = b"[^|^]A hello [^|^]B [^|^][^|^]A [^|^" + b"x" * 40 + b"[^|^]A^|^][^|^]" + b"[^|^" + b"]"
-
-
-def _count_in_pieces(counter: MarkerCounter, data: bytes, cuts: list[int]) -> tuple[int, int]:
-    """Feed C{data} cut at C{cuts}; return (markers, tag A) counted over all pieces."""
-    stream = Carry(counter.fresh_carry())
-    markers = tags = 0
-    bounds = [0, *cuts, len(data)]
-    for start, end in itertools.pairwise(bounds):
-        markers += counter.feed(stream, data[start:end])
-        tags += counter.tag_counts()[0]
-    return markers, tags
-
-
-def test_marker_counter_counts_every_split_once() -> None:
-    counter = MarkerCounter(MARKER, [MARKER + b"A"])
-    markers, tags = STREAM.count(MARKER), STREAM.count(MARKER + b"A")
-    assert (markers, tags) == (7, 3)
-    assert _count_in_pieces(counter, STREAM, []) == (markers, tags)
-    for cut in range(1, len(STREAM)):
-        assert _count_in_pieces(counter, STREAM, [cut]) == (markers, tags), cut
-    for cut in range(1, len(STREAM) - 3):
-        cuts = [cut, cut + 1, cut + 3]
-        assert _count_in_pieces(counter, STREAM, cuts) == (markers, tags), cuts
-
-
-def test_marker_counter_byte_by_byte() -> None:
-    counter = MarkerCounter(MARKER, [MARKER + b"A"], bufsize=3)
-    assert _count_in_pieces(counter, STREAM, list(range(1, len(STREAM)))) == (7, 3)
-
-
-def test_marker_counter_refuses_self_overlapping_tokens() -> None:
-    # "^^^" holds two overlapping "^^": a streaming count and bytes.count would disagree.
-    with pytest.raises(ValueError, match="overlap"):
-        MarkerCounter(b"^^")
-    with pytest.raises(ValueError, match="overlap"):
-        MarkerCounter(MARKER, [b"ab_ab"])
-
-
-def test_marker_counter_feeds_longer_than_its_buffer() -> None:
-    counter = MarkerCounter(MARKER, bufsize=7)
-    data = (b"ab" + MARKER) * 50
-    assert counter.feed(Carry(counter.fresh_carry()), data) == 50
-
-
-def test_marker_counter_reads_a_socket() -> None:
-    counter = MarkerCounter(MARKER, [MARKER + b"B"])
-    left, right = socket.socketpair()
-    with left, right:
-        right.setblocking(False)
-        door = Door(IrcAdapter(), ("127.0.0.1", 0))
-        conn = Conn(right, "r", door, counter.fresh_carry())
-        assert counter.recv(conn) == 0  # nothing to read yet: not an EOF
-        total = tags = 0
-        for piece in (b"..[^|", b"^]B..[^", b"|^]A[^|^]", b"B"):
-            left.sendall(piece)
-            total += counter.recv(conn)
-            tags += counter.tag_counts()[0]
-        assert (total, tags) == (3, 2)
-        left.close()
-        assert counter.recv(conn) == -1
 
 
 def test_frame_parser_reassembles_frames_split_anywhere() -> None:
@@ -185,16 +114,6 @@ def test_adapters_encode_messages() -> None:
     assert IrcAdapter().message(text) == b"PRIVMSG #bench :" + text.encode() + b"\r\n"
     with pytest.raises(ValueError):
         ChatAdapter().message('a"b')
-
-
-def test_percentile_nearest_rank() -> None:
-    values = list(range(1, 101))
-    assert percentile(values, 0.5) == 50
-    assert percentile(values, 0.99) == 99
-    assert percentile([7], 0.99) == 7
-
-
-# -- WebSocket ---------------------------------------------------------------------------
 
 
 def _client_messages(wire: bytes) -> list[Message]:
@@ -399,29 +318,6 @@ def test_ping_spotter_pongs_every_ping_once_wherever_reads_end() -> None:
 def test_ping_spotter_byte_by_byte() -> None:
     stream = server_frame(b"a" * 393) + server_frame(PINGS[0], OP_PING) + server_frame(b"b")
     assert _spot_in_pieces(stream, list(range(1, len(stream)))) == [PINGS[0]]
-
-
-def test_generator_counts_and_answers_pings_on_a_websocket() -> None:
-    door = Door(WebSocketBroadcastAdapter(), ("127.0.0.1", 0))
-    gen = LoadGenerator([door], None, senders=1)
-    server, client = socket.socketpair()
-    with server, client:
-        client.setblocking(False)
-        conn = Conn(client, "w", door, gen.counter.fresh_carry())
-        conn.joined = True
-        gen.conns[conn.fd] = conn
-        gen.epoll.register(conn.fd, select.EPOLLIN)
-        stream = PING_STREAM + server_frame(b"[^|^]B") + server_frame(b"[^|^]")
-        # Reads end in a 16-bit length, inside a ping's payload, and inside a marker.
-        first_ping = PING_STREAM.index(PINGS[0])
-        cuts = [399, first_ping + 3, 36000, len(stream) - 4]
-        for start, end in itertools.pairwise([0, *cuts, len(stream)]):
-            server.sendall(stream[start:end])
-            gen.pump(5.0)  # a socketpair's bytes are readable at once: one read each
-        assert gen.total == stream.count(MARKER) == 3
-        server.setblocking(False)
-        pongs = FrameReader(from_client=True).feed(server.recv(4096))
-        assert pongs == [Message(OP_PONG, payload) for payload in PINGS]
 
 
 def test_door_spec() -> None:
