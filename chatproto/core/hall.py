@@ -537,7 +537,7 @@ class Hall:
     def everyone(self) -> list[bytes]:
         """Every joined member's nickname (every node's, whatever its rooms) as a JSON
         string, in join order."""
-        return list(self._presence.listed())
+        return list(self._presence.holders())
 
     # -- rooms -----------------------------------------------------------
 

@@ -68,6 +68,9 @@ class IPresence(Interface):
         """Every holder's nickname as a JSON string, in join order, but those outside the
         default room (the default room's members)."""
 
+    def holders() -> Sequence[bytes]:
+        """Every holder's nickname as a JSON string, in join order, whatever its rooms."""
+
 
 @implementer(IPresence)
 class LocalPresence:
@@ -129,6 +132,10 @@ class LocalPresence:
         """The held nicknames in join order, but those outside the default room (the
         live list when nobody is: do not change it)."""
         return without(self._listed, {self._held[key] for key in self._outside})
+
+    def holders(self) -> Sequence[bytes]:
+        """The held nicknames in join order (the live list: do not change it)."""
+        return self._listed
 
 
 def without(listed: Sequence[bytes], outside: set[bytes]) -> Sequence[bytes]:

@@ -280,6 +280,10 @@ class NoAutojoinTests(SynchronousTestCase):
         self.assertEqual(bob.received()[-1]["users"], ["bob"])
         alice.send("WHOIS bob")  # in no room together: still known
         self.assertEqual(alice.lines()[0], ":irc.test 311 alice bob bob chatproto * :bob")
+        carol = FakeIrcClient(room, IrcFactory(room, server))
+        carol.register("carol")
+        carol.send("WHOIS alice")  # in no room at all: still known
+        self.assertEqual(carol.lines()[0][:31], ":irc.test 311 carol alice ~alic")
         alice.send("JOIN #chat")
         self.assertEqual(alice.lines()[:1], [":alice!alice@chatproto JOIN #chat"])
         self.assertEqual(bob.events(), ["join"])

@@ -138,6 +138,10 @@ class RedisPresence:
         outside = {held[1] for key in self._outside if (held := self._held.get(key))}
         return without(self._held.listed, outside)
 
+    def holders(self) -> Sequence[bytes]:
+        """Every holder's nickname as a JSON string, in join order, whatever its rooms."""
+        return self._held.listed
+
     def set_outside(self, key: str, outside: bool) -> None:
         """This node's member holding C{key} parted the default room or joined it again:
         here at once, on the other nodes through the feed."""
