@@ -40,7 +40,11 @@ Phases (in this order, each bounded in time):
   latency   one sender at 50 msg/s, probes carry a send timestamp, p50/p99 over
             every delivery, by the kernel's arrival stamp (SO_TIMESTAMPNS) and
             by the time the generator read it;
-then the same joins and floods for the small room.
+then the same joins and floods for the small room. With C{--rooms R} (the chat door),
+right after the joins the N clients are dealt into R rooms of N/R and each joins
+C{--rooms-per-client} rooms in all (room-joins: room joins/s until every welcome is in);
+after the one-room latency, every one of the R rooms is flooded at once by one sender,
+its own observer beside it (rooms-flood), and probes go to one room (rooms-latency).
 
 The last line of output is one JSON object with every figure.
 """
@@ -58,7 +62,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -440,19 +444,19 @@ class LoadGenerator:
             if time.perf_counter() > deadline:
                 raise RuntimeError(f"{len(waiting)} clients lack welcomes after {limit}s")
             for fd, _events in self.epoll.poll(0.05, len(self.conns) + 1):
-                conn = self.conns.get(fd)
-                if conn is None:
+                reader = self.conns.get(fd)
+                if reader is None:
                     continue
-                if conn.out:
-                    self._flush(conn)
+                if reader.out:
+                    self._flush(reader)
                 try:
-                    data = conn.sock.recv(RECV_BUFFER)
+                    data = reader.sock.recv(RECV_BUFFER)
                 except BlockingIOError:
                     continue
                 except OSError:
                     data = b""
                 if not data:
-                    self._drop(conn)
+                    self._drop(reader)
                     waiting.discard(fd)
                     continue
                 if fd in seen:
@@ -586,7 +590,7 @@ class LoadGenerator:
 
     def rooms_flood(
         self,
-        rooms: dict[str, Sequence[Conn]],
+        rooms: Mapping[str, Sequence[Conn]],
         window: int,
         size: int,
         warmup: float,

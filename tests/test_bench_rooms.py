@@ -38,7 +38,7 @@ def run_rooms(port: int, hot_loop: Path) -> dict[str, Any]:
     gen = LoadGenerator([Door(ChatAdapter(), ("127.0.0.1", port))], None, 1, hot_loop)
     clients, _joins = gen.join(CLIENTS, 4, "R", 60.0)
     rooms_of, members = room_layout(CLIENTS, ROOMS, ROOMS_PER_CLIENT)
-    result = {"room_joins": gen.join_rooms(rooms_of, clients, 60.0)}
+    result: dict[str, Any] = {"room_joins": gen.join_rooms(rooms_of, clients, 60.0)}
     gen.settle(0.5, shortest=0.1)
     rooms = {name: [clients[i] for i in indexes] for name, indexes in members.items()}
     result["flood"] = gen.rooms_flood(rooms, 2, 100, 0.1, 0.5, 0.0)
