@@ -151,6 +151,8 @@ class Adapter(ABC):
 
 
 _WELCOME: Final = re.compile(rb'"event"\s*:\s*"welcome"')
+#: What marks a welcome notice in a raw stream, wherever JSON put the spaces.
+WELCOME_TOKEN: Final = b'"welcome"'
 _ERROR_CODE: Final = re.compile(rb'"code"\s*:\s*"([^"]*)"')
 
 
@@ -227,6 +229,13 @@ def chat_packet(text: str) -> bytes:
     return b'{"message":"' + text.encode() + b'"}'
 
 
+def room_name(room: str) -> bytes:
+    """C{room} as JSON string contents; the bench's room names need no escaping (checked)."""
+    if not room.startswith("#") or not room[1:].isalnum() or not room.isascii():
+        raise ValueError("bench room names are '#' and ASCII letters or digits")
+    return room.encode()
+
+
 class ChatAdapter(Adapter):
     """The chat word-packet protocol of docs/protocol.md."""
 
@@ -240,6 +249,14 @@ class ChatAdapter(Adapter):
     def message(self, text: str) -> bytes:
         """A chat packet, as one frame."""
         return frame(chat_packet(text))
+
+    def room_message(self, text: str, room: str) -> bytes:
+        """A chat packet in C{room} (docs/protocol.md section 12.4), as one frame."""
+        return frame(chat_packet(text)[:-1] + b',"room":"' + room_name(room) + b'"}')
+
+    def join_room(self, room: str) -> bytes:
+        """The command that joins C{room} (docs/protocol.md section 12.3), as one frame."""
+        return frame(b'{"command":"join","room":"' + room_name(room) + b'"}')
 
     def goodbye(self) -> bytes:
         """The BYE control word."""

@@ -10,6 +10,11 @@
 #                      also measures the TCP door of commit REV (installed into its own
 #                      virtualenv under ~/.cache/chatproto-bench/) in the same run, for the
 #                      goal that the TCP door keeps >= 0.95x of its deliveries/s.
+#   make bench BENCH_TARGETS=chatproto-rooms,chatproto BENCH_BASELINE=cc5132f
+#                      the many-room configuration (in the default targets): 100
+#                      rooms of 10 flooded at once and the one room of 1,000 in
+#                      the same run, room joins/s (10 rooms a client), beside the
+#                      TCP door without rooms and the commit before rooms.
 #   make bench-peers   installs ngIRCd and InspIRCd (Debian packages) and writes their
 #                      loopback-only configs to bench/results/peers/ for manual runs.
 # BENCH_TARGETS picks targets (comma-separated; see `python -m bench.run_bench --help`).

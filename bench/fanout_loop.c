@@ -10,7 +10,11 @@
  *   gap SECONDS             (flood) sleep between polls, 0 for none
  *   window MESSAGES         (flood) a sender's messages the observer has not seen, at most
  *   rate PER_SECOND         (latency) probes per second
- *   conn FD WEBSOCKET ROLE  one per client; ROLE: r receiver, s sender, o observer, p prober
+ *   conn FD WEBSOCKET ROLE [OBSERVER]
+ *                           one per client; ROLE: r receiver, s sender, o observer, p prober;
+ *                           a sender may name the FD of the observer that acks it (one
+ *                           per room when several rooms are flooded at once); its tag's
+ *                           letter is its rank among the senders of that observer
  *   batch HEX               (flood) one per sender, in order: `window` messages of one length
  *   probe HEX AT KEY        (latency) the probe's wire bytes; its 19 timestamp digits begin at
  *                           byte AT; KEY (8 hex digits) is the WebSocket mask the payload
@@ -46,7 +50,8 @@
 #define PROBE_TAIL (PROBE_HEAD_LEN + 20)
 #define LOOKBACK 3
 #define RECV_BUFFER (1 << 18)
-#define MAX_SENDERS 52
+#define MAX_SENDERS 1024
+#define MAX_TAGS 52
 #define TAG_LETTERS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 #define PING_HEAD 0x89
 #define TEXT_HEAD 0x81
@@ -62,6 +67,8 @@ struct conn {
     int fd;
     int websocket;
     char role;
+    /* A sender's observer's fd (-1: the only observer). */
+    int watch;
     int alive;
     u8 carry[CARRY];
     u8 tail[PROBE_TAIL];
@@ -90,7 +97,11 @@ static size_t nsenders;
 static u8 *batches[MAX_SENDERS];
 static size_t batch_len[MAX_SENDERS];
 static long long acked[MAX_SENDERS];
+/* Each sender's observer, and the letter of its tag. */
+static struct conn *watcher[MAX_SENDERS];
+static char letter[MAX_SENDERS];
 static struct conn *observer;
+static size_t nobservers;
 
 /* latency */
 static struct conn *prober;
@@ -290,11 +301,13 @@ static void read_counting(struct conn *c) {
     reads++;
     memcpy(c->carry, buf + n, CARRY);
     total += count_token(buf, CARRY - (MARKER_LEN - 1), end, MARKER, MARKER_LEN);
-    if (c == observer) {
+    if (c->role == 'o') {
         char tag[TAG_LEN];
         memcpy(tag, MARKER, MARKER_LEN);
         for (size_t i = 0; i < nsenders; i++) {
-            tag[MARKER_LEN] = TAG_LETTERS[i];
+            if (watcher[i] != c)
+                continue;
+            tag[MARKER_LEN] = letter[i];
             acked[i] += count_token(buf, 0, end, tag, TAG_LEN);
         }
     }
@@ -600,7 +613,9 @@ int main(void) {
         else if (!strcmp(key, "rate"))
             sscanf(line, "rate %lf", &rate);
         else if (!strcmp(key, "conn")) {
-            if (sscanf(line, "conn %d %d %c", &fd, &websocket, &role) != 3 || fd < 0)
+            int watch = -1;
+            int fields = sscanf(line, "conn %d %d %c %d", &fd, &websocket, &role, &watch);
+            if (fields < 3 || fd < 0)
                 die("bad conn line");
             if (nconns == conn_cap) {
                 conn_cap = conn_cap ? conn_cap * 2 : 1024;
@@ -613,6 +628,7 @@ int main(void) {
             c->fd = fd;
             c->websocket = websocket;
             c->role = role;
+            c->watch = watch;
             c->alive = 1;
             alive++;
             if (fd > max_fd)
@@ -659,8 +675,10 @@ int main(void) {
                 die("more senders than batches");
             senders[sender_index] = c;
             c->out_cap = batch_len[sender_index++];
-        } else if (c->role == 'o')
+        } else if (c->role == 'o') {
             observer = c;
+            nobservers++;
+        }
         else if (c->role == 'p') {
             prober = c;
             c->out_cap = probe_len;
@@ -673,6 +691,20 @@ int main(void) {
     }
     if (is_flood ? sender_index != nsenders || !observer : !prober)
         die("roles do not match the description");
+    for (size_t i = 0; i < nsenders; i++) {
+        int watch = senders[i]->watch;
+        if (watch < 0 && nobservers != 1)
+            die("a sender must name its observer when there are several");
+        watcher[i] = watch < 0 ? observer : watch <= max_fd ? by_fd[watch] : NULL;
+        if (!watcher[i] || watcher[i]->role != 'o')
+            die("a sender's observer is not an observer");
+        size_t rank = 0;
+        for (size_t j = 0; j < i; j++)
+            rank += watcher[j] == watcher[i];
+        if (rank >= MAX_TAGS)
+            die("too many senders for one observer");
+        letter[i] = TAG_LETTERS[rank];
+    }
     if (is_flood)
         flood(warmup, duration, gap, window);
     else

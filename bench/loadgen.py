@@ -40,7 +40,11 @@ Phases (in this order, each bounded in time):
   latency   one sender at 50 msg/s, probes carry a send timestamp, p50/p99 over
             every delivery, by the kernel's arrival stamp (SO_TIMESTAMPNS) and
             by the time the generator read it;
-then the same joins and floods for the small room.
+then the same joins and floods for the small room. With C{--rooms R} (the chat door),
+right after the joins the N clients are dealt into R rooms of N/R and each joins
+C{--rooms-per-client} rooms in all (room-joins: room joins/s until every welcome is in);
+after the one-room latency, every one of the R rooms is flooded at once by one sender,
+its own observer beside it (rooms-flood), and probes go to one room (rooms-latency).
 
 The last line of output is one JSON object with every figure.
 """
@@ -58,12 +62,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from bench.adapters import ADAPTERS, Adapter, HandshakeError
+from bench.adapters import ADAPTERS, WELCOME_TOKEN, Adapter, ChatAdapter, HandshakeError
 from bench.websocket import LOOKBACK, WebSocketError, mask, masked_payload, spot_pings
 
 #: The delivery marker: punctuation that neither JSON nor IRC rewrites, and
@@ -414,6 +418,68 @@ class LoadGenerator:
                     conn.sock.send(conn.door.adapter.goodbye())
                 self._close(conn)
 
+    def join_rooms(
+        self, rooms_of: dict[int, list[str]], clients: Sequence[Conn], limit: float
+    ) -> dict[str, Any]:
+        """Each of C{clients} sends a C{join} for each room C{rooms_of} its index lists, all
+        at once; return room joins/s, counted until every joiner had each room's welcome.
+
+        @raise RuntimeError: when the welcomes are not all in within C{limit} seconds.
+        """
+        clients = self._alive(clients)
+        wanted = {c.fd: len(rooms_of[i]) for i, c in enumerate(clients)}
+        seen = dict.fromkeys(wanted, 0)
+        keep = len(WELCOME_TOKEN) - 1
+        tails = dict.fromkeys(wanted, b"")
+        begin = self._probe()
+        for index, conn in enumerate(clients):
+            adapter = conn.door.adapter
+            if not isinstance(adapter, ChatAdapter):
+                raise ValueError(f"rooms are measured on the chat door, not {adapter.name}")
+            conn.out += b"".join(adapter.join_room(room) for room in rooms_of[index])
+            self._flush(conn)
+        waiting = {fd for fd, count in wanted.items() if count}
+        deadline = begin.wall + limit
+        while waiting:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{len(waiting)} clients lack welcomes after {limit}s")
+            for fd, _events in self.epoll.poll(0.05, len(self.conns) + 1):
+                reader = self.conns.get(fd)
+                if reader is None:
+                    continue
+                if reader.out:
+                    self._flush(reader)
+                try:
+                    data = reader.sock.recv(RECV_BUFFER)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    self._drop(reader)
+                    waiting.discard(fd)
+                    continue
+                if fd in seen:
+                    stream = tails[fd] + data
+                    seen[fd] += stream.count(WELCOME_TOKEN)
+                    tails[fd] = stream[-keep:]
+                    if seen[fd] >= wanted[fd]:
+                        waiting.discard(fd)
+            for conn in clients:
+                if conn.out and self.conns.get(conn.fd) is conn:
+                    self._flush(conn)
+        end = self._probe()
+        wall = end.wall - begin.wall
+        joins = sum(min(seen[fd], wanted[fd]) for fd in wanted)
+        return {
+            "clients": len(clients),
+            "rooms_per_client": max(wanted.values(), default=0),
+            "joins": joins,
+            "seconds": round(wall, 4),
+            "joins_per_s": round(joins / wall),
+            **self.costs(begin, end),
+        }
+
     # -- measuring ---------------------------------------------------------------------------
 
     def _probe(self) -> Probe:
@@ -517,13 +583,61 @@ class LoadGenerator:
             for talker, tag in zip(talkers, self.tags, strict=True)
         ]
         description = [
+            *(f"conn {c.fd} {int(c.websocket)} {roles.get(c.fd, 'r')}" for c in clients),
+            *(f"batch {batch.hex()}" for batch in batches),
+        ]
+        return self._flood(clients, senders, window, warmup, duration, gap, description)
+
+    def rooms_flood(
+        self,
+        rooms: Mapping[str, Sequence[Conn]],
+        window: int,
+        size: int,
+        warmup: float,
+        duration: float,
+        gap: float,
+    ) -> dict[str, Any]:
+        """Flood every room of C{rooms} (name: members) at once, from its first member, its
+        last member observing; return deliveries/s (per room member) and what it cost."""
+        members = {name: self._alive(conns) for name, conns in rooms.items()}
+        if any(len(conns) < 2 for conns in members.values()):
+            raise ValueError("every room needs a sender and an observer")
+        tag = self.tags[0].decode()  # one sender per room: its observer's first letter
+        lines: list[str] = []
+        batches: list[str] = []
+        for name, conns in members.items():
+            sender, observer = conns[0], conns[-1]
+            adapter = sender.door.adapter
+            if not isinstance(adapter, ChatAdapter):
+                raise ValueError(f"rooms are measured on the chat door, not {adapter.name}")
+            lines.append(f"conn {sender.fd} {int(sender.websocket)} s {observer.fd}")
+            lines += [f"conn {c.fd} {int(c.websocket)} r" for c in conns[1:-1]]
+            lines.append(f"conn {observer.fd} {int(observer.websocket)} o")
+            text = bench_text(tag, size)
+            batches.append(f"batch {(adapter.room_message(text, name) * window).hex()}")
+        clients = [c for conns in members.values() for c in conns]
+        result = self._flood(clients, len(members), window, warmup, duration, gap, lines + batches)
+        result["rooms"] = len(members)
+        return result
+
+    def _flood(
+        self,
+        clients: Sequence[Conn],
+        senders: int,
+        window: int,
+        warmup: float,
+        duration: float,
+        gap: float,
+        conns_and_batches: list[str],
+    ) -> dict[str, Any]:
+        """Run one flood of the hot loop (its C{conn} and C{batch} lines given); the figures."""
+        description = [
             "mode flood",
             f"warmup {warmup}",
             f"duration {duration}",
             f"gap {gap}",
             f"window {window}",
-            *(f"conn {c.fd} {int(c.websocket)} {roles.get(c.fd, 'r')}" for c in clients),
-            *(f"batch {batch.hex()}" for batch in batches),
+            *conns_and_batches,
         ]
         disconnects = self.disconnects
         figures, begin, end = self._run_hot_loop(clients, description)
@@ -564,18 +678,24 @@ class LoadGenerator:
         conn.out = conn.out[sent:]
 
     def latency(
-        self, clients: Sequence[Conn], rate: float, duration: float, size: int
+        self,
+        clients: Sequence[Conn],
+        rate: float,
+        duration: float,
+        size: int,
+        room: str | None = None,
     ) -> dict[str, Any]:
         """One sender posts timestamped probes at C{rate}/s; latency over every delivery.
 
         Two receive times are kept: when the probe's segment arrived in the
         client's socket (the kernel's SO_TIMESTAMPNS stamp: what the server
         alone costs) and when the hot loop read it (adds the generator's own
-        delay in reaching that socket among the N).
+        delay in reaching that socket among the N). With C{room}, the probes are
+        messages in that room, of which C{clients} are the members.
         """
         clients = self._alive(clients)
         sender = clients[0]
-        wire, digits_at, key = probe_template(sender.door.adapter, size)
+        wire, digits_at, key = probe_template(sender.door.adapter, size, room)
         description = [
             "mode latency",
             f"rate {rate}",
@@ -599,11 +719,21 @@ class LoadGenerator:
         }
 
 
-def probe_template(adapter: Adapter, size: int) -> tuple[bytes, int, bytes]:
+def probe_template(
+    adapter: Adapter, size: int, room: str | None = None
+) -> tuple[bytes, int, bytes]:
     """A probe's wire bytes with a zero send time, where its digits begin, and the four
     WebSocket masking bytes that the first four digits are XORed with (zeros for a door
-    that does not mask), so the hot loop can write the send time in at the last moment."""
-    wire = adapter.message(bench_text(f"{PROBE_HEAD.decode()}{'0' * PROBE_DIGITS}!", size))
+    that does not mask), so the hot loop can write the send time in at the last moment.
+
+    With C{room}, the probe is a message in that room (the chat door only)."""
+    text = bench_text(f"{PROBE_HEAD.decode()}{'0' * PROBE_DIGITS}!", size)
+    if room is None:
+        wire = adapter.message(text)
+    elif isinstance(adapter, ChatAdapter):
+        wire = adapter.room_message(text, room)
+    else:
+        raise ValueError(f"rooms are measured on the chat door, not {adapter.name}")
     start, key = masked_payload(wire) if adapter.websocket else (0, bytes(4))
     at = mask(wire[start:], key).index(PROBE_HEAD + b"0" * PROBE_DIGITS) + len(PROBE_HEAD)
     turn = at % 4
@@ -626,9 +756,43 @@ class Settings:
     latency_seconds: float = 4.0
     join_inflight: int = 32
     join_limit: float = 120.0
+    #: Rooms of the many-room phases (0: none): the N clients dealt into this many rooms.
+    rooms: int = 0
+    #: Rooms each client joins in the room-joins phase, its flooded room among them.
+    rooms_per_client: int = 10
     phases: set[str] = field(
-        default_factory=lambda: {"joins", "rss", "flood", "flood-gap", "latency", "small"}
+        default_factory=lambda: {
+            "joins",
+            "rss",
+            "flood",
+            "flood-gap",
+            "latency",
+            "small",
+            "room-joins",
+            "rooms-flood",
+            "rooms-latency",
+        }
     )
+
+
+def room_layout(
+    clients: int, rooms: int, per_client: int
+) -> tuple[dict[int, list[str]], dict[str, list[int]]]:
+    """The rooms client i joins (its flooded room C{#rK} first: C{clients // rooms}
+    consecutive clients each; then C{per_client - 1} rooms C{#jK}, shared by more), and
+    the flooded rooms' members by client index."""
+    size = clients // rooms
+    if size < 2:
+        raise ValueError("a room needs at least two clients (a sender and an observer)")
+    if not 1 <= per_client <= rooms:
+        raise ValueError("each client joins 1 to ROOMS rooms")
+    rooms_of: dict[int, list[str]] = {}
+    members: dict[str, list[int]] = {}
+    for i in range(size * rooms):
+        flooded = f"#r{i // size}"
+        members.setdefault(flooded, []).append(i)
+        rooms_of[i] = [flooded, *(f"#j{(i + k) % rooms}" for k in range(1, per_client))]
+    return rooms_of, members
 
 
 def raise_fd_limit(need: int) -> None:
@@ -660,6 +824,13 @@ def run(gen: LoadGenerator, settings: Settings, log: Any = sys.stderr) -> dict[s
             "after_kib": rss1,
             "kib_per_client": round((rss1 - rss0) / s.clients, 2),
         }
+    if s.rooms:
+        rooms_of, members = room_layout(len(big), s.rooms, s.rooms_per_client)
+        note(f"{len(rooms_of)} clients join {s.rooms_per_client} rooms each")
+        room_joins = gen.join_rooms(rooms_of, big, s.join_limit)
+        if "room-joins" in s.phases:
+            result["room_joins"] = room_joins
+        gen.settle(5.0, shortest=1.0)
     for phase, gap in (("flood", 0.0), ("flood-gap", s.gap)):
         if phase in s.phases and (gap or phase == "flood"):
             note(f"{phase} N={s.clients}")
@@ -668,6 +839,20 @@ def run(gen: LoadGenerator, settings: Settings, log: Any = sys.stderr) -> dict[s
     if "latency" in s.phases:
         note(f"latency N={s.clients}")
         result["latency"] = gen.latency(big, s.latency_rate, s.latency_seconds, s.size)
+    if s.rooms:
+        rooms = {name: [big[i] for i in indexes] for name, indexes in members.items()}
+        if "rooms-flood" in s.phases:
+            note(f"flood of {len(rooms)} rooms at once")
+            result["rooms_flood"] = gen.rooms_flood(
+                rooms, s.window, s.size, s.warmup, s.duration, 0.0
+            )
+            gen.settle(3.0)
+        if "rooms-latency" in s.phases:
+            first = next(iter(rooms))
+            note(f"latency in {first}")
+            result["rooms_latency"] = gen.latency(
+                rooms[first], s.latency_rate, s.latency_seconds, s.size, room=first
+            )
     gen.leave(big)
     gen.settle(10.0, shortest=0.5)
     if "small" in s.phases:
@@ -712,20 +897,31 @@ def format_table(result: dict[str, Any]) -> str:
     if "rss" in result:
         rss = result["rss"]
         rows.append((f"RSS KiB per idle client N={rss['clients']}", f"{rss['kib_per_client']}"))
-    for key in ("flood", "flood-gap", "small_flood", "small_flood-gap"):
+    if "room_joins" in result:
+        j = result["room_joins"]
+        rows.append(
+            (
+                f"room joins/s ({j['rooms_per_client']} per client)",
+                f"{j['joins_per_s']:,} ({describe_costs(j)})",
+            )
+        )
+    for key in ("flood", "flood-gap", "small_flood", "small_flood-gap", "rooms_flood"):
         if key in result:
             f = result[key]
+            rooms = f" in {f['rooms']} rooms" if "rooms" in f else ""
             rows.append(
                 (
-                    f"deliveries/s N={f['clients']} gap={f['gap_ms']:g}ms",
+                    f"deliveries/s N={f['clients']}{rooms} gap={f['gap_ms']:g}ms",
                     f"{f['deliveries_per_s']:,} ({describe_costs(f)}, lost {f['lost']})",
                 )
             )
-    if "latency" in result:
-        lat = result["latency"]
+    for key in ("latency", "rooms_latency"):
+        if key not in result:
+            continue
+        lat = result[key]
         rows.append(
             (
-                f"latency p50/p99 ms N={lat['clients']} {lat['rate']:g}/s",
+                f"{key} p50/p99 ms N={lat['clients']} {lat['rate']:g}/s",
                 f"{lat['p50_ms']} / {lat['p99_ms']} (read by us: {lat['read_p50_ms']} / "
                 f"{lat['read_p99_ms']}; {lat['deliveries']}/{lat['expected']} delivered)",
             )
@@ -779,6 +975,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--join-inflight", type=int, default=defaults.join_inflight)
     p.add_argument("--join-limit", type=float, default=defaults.join_limit)
     p.add_argument(
+        "--rooms",
+        type=int,
+        default=defaults.rooms,
+        help="also deal the N clients into this many rooms (chat door): room joins/s, and "
+        "every room flooded at once by one sender each",
+    )
+    p.add_argument("--rooms-per-client", type=int, default=defaults.rooms_per_client)
+    p.add_argument(
         "--phases",
         default=",".join(sorted(defaults.phases)),
         help="comma-separated subset of: " + ",".join(sorted(defaults.phases)),
@@ -802,6 +1006,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_seconds=args.latency_seconds,
         join_inflight=args.join_inflight,
         join_limit=args.join_limit,
+        rooms=args.rooms,
+        rooms_per_client=args.rooms_per_client,
         phases=set(filter(None, args.phases.split(","))),
     )
     raise_fd_limit(settings.clients + settings.small_clients + 64)

@@ -84,10 +84,31 @@ class Target:
     note: str = ""
     #: Extra environment of the server process.
     env: dict[str, str] = field(default_factory=dict)
+    #: The load generator's options of this target (before the runner's own, which win).
+    loadgen_args: list[str] = field(default_factory=list)
 
 
 #: Every target, in the order of the tables.
-TARGET_NAMES = ["chatproto", "baseline", "chatproto-ws", "chatproto-mixed", "node-ws"]
+TARGET_NAMES = [
+    "chatproto",
+    "baseline",
+    "chatproto-rooms",
+    "chatproto-ws",
+    "chatproto-mixed",
+    "node-ws",
+]
+#: The many-room configuration (docs/performance.md, "Rooms"): the N=1000 clients dealt
+#: into 100 rooms of 10 (each also joins 9 rooms shared by more: 10 room joins a client),
+#: every room flooded at once by one of its members; the one-room figures in the same run.
+ROOMS = 100
+ROOMS_LOADGEN_ARGS = [
+    "--rooms",
+    str(ROOMS),
+    "--rooms-per-client",
+    "10",
+    "--phases",
+    "joins,room-joins,flood,latency,rooms-flood,rooms-latency",
+]
 IRC_PEERS = ["ngircd", "inspircd"]
 #: Our IRC door, measured beside the IRC peers with the same generator.
 IRC_DOOR = "chatproto-irc"
@@ -229,6 +250,15 @@ def targets(
         missing["chatproto"] = f"no {twistd} (run `make install`)"
     else:
         found["chatproto"] = Target("chatproto", [("chat", 0)], 32, chat_command(twistd, False))
+        found["chatproto-rooms"] = Target(
+            "chatproto-rooms",
+            [("chat", 0)],
+            32,
+            chat_command(twistd, False),
+            note=f"the TCP door; {ROOMS} rooms of 10 flooded at once, one sender each; room "
+            "latency probes in one room of 10 while the others are quiet",
+            loadgen_args=ROOMS_LOADGEN_ARGS,
+        )
         if IRC_DOOR in wanted:
             found[IRC_DOOR] = Target(IRC_DOOR, [("irc", 0)], 32, irc_door_command(twistd), ports=2)
         if {"chatproto-ws", "chatproto-mixed"} & set(wanted):
@@ -429,6 +459,7 @@ def run_once(
                 str(server.pid),
                 "--join-inflight",
                 str(target.inflight),
+                *target.loadgen_args,
                 *loadgen_args,
             ]
             busy_before = cpu_busy_ticks()
@@ -487,6 +518,16 @@ METRICS: list[tuple[str, tuple[str, str], int]] = [
     ("  p50 as read by generator", ("latency", "read_p50_ms"), -1),
     ("  p99 as read by generator", ("latency", "read_p99_ms"), -1),
     ("  generator CPU", ("latency", "gen_cpu"), 0),
+    ("room joins/s, 10 rooms per client", ("room_joins", "joins_per_s"), 1),
+    ("  generator CPU", ("room_joins", "gen_cpu"), 0),
+    ("deliveries/s, 100 rooms of 10 at once", ("rooms_flood", "deliveries_per_s"), 1),
+    ("  server core busy", ("rooms_flood", "server_core"), 0),
+    ("  server core ns per delivery", ("rooms_flood", "server_ns_per_delivery"), -1),
+    ("  generator CPU", ("rooms_flood", "gen_cpu"), 0),
+    ("  generator core busy", ("rooms_flood", "gen_core"), 0),
+    ("latency p50 ms in a room of 10, 50/s", ("rooms_latency", "p50_ms"), -1),
+    ("latency p99 ms in a room of 10, 50/s", ("rooms_latency", "p99_ms"), -1),
+    ("  generator CPU", ("rooms_latency", "gen_cpu"), 0),
     ("others' CPU (noise), core-seconds/s", ("others_cpu", ""), 0),
 ]
 
@@ -529,13 +570,18 @@ class Table:
 
 TABLES = [
     Table(
+        "rooms on the TCP door",
+        ["chatproto-rooms", "chatproto", "baseline"],
+        [("chatproto-rooms", "baseline"), ("chatproto", "baseline")],
+    ),
+    Table(
         "the TCP door, the IRC door and the IRC peers",
         ["chatproto", IRC_DOOR, *IRC_PEERS],
         [("chatproto", peer) for peer in IRC_PEERS] + [(IRC_DOOR, peer) for peer in IRC_PEERS],
     ),
     Table(
         "the doors and the Node ws peer",
-        TARGET_NAMES,
+        [n for n in TARGET_NAMES if n != "chatproto-rooms"],
         [
             ("chatproto", "baseline"),
             ("chatproto-ws", "chatproto"),
