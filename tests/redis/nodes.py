@@ -18,7 +18,7 @@ from chatproto.core.hall import Hall
 from chatproto.doors.tcp.protocol import WordPacketFactory
 from chatproto.seams.redis.address import load_ca_certificates, parse_redis_url
 from chatproto.seams.redis.node import RedisNode
-from tests.loopback import DEADLINE
+from tests.loopback import DEADLINE, RawClient, connect
 
 #: Limits of every test node: no rate limit, so clients may send as fast as they like.
 CONFIG = RoomConfig(rate=0, history_replay=100)
@@ -84,6 +84,19 @@ async def stop_node(node: Node) -> None:
     await node.listening.stopListening()
     node.room.close_all()
     await node.redis.history.close()
+
+
+async def stop_nodes(*nodes: Node) -> None:
+    """Shut each of C{nodes} down, in turn (L{stop_node})."""
+    for node in nodes:
+        await stop_node(node)
+
+
+async def joined(node: Node, nickname: str) -> tuple[RawClient, list[Any]]:
+    """A client joined on C{node} as C{nickname}, and what followed its READY (its replay,
+    then its welcome, which carries the resume token)."""
+    client = await connect(node.port)
+    return client, await client.join(nickname)
 
 
 async def crash_node(node: Node) -> None:

@@ -7,7 +7,7 @@ from twisted.logger import capturedLogs, formatEvent
 
 from chatproto.seams.redis.scripts import Keys
 from tests.loopback import connect
-from tests.redis.nodes import Node, start_node, stop_node, until
+from tests.redis.nodes import Node, joined, start_node, stop_nodes, until
 from tests.redis.partition import Partition
 from tests.redis.server import RedisServer
 from tests.redis.test_resume import frames_until, resumed
@@ -27,8 +27,7 @@ async def partitioned_nodes(redis_server: RedisServer) -> tuple[Partition, Node,
 
 async def stop_all(partition: Partition, *nodes: Node) -> None:
     """Stop the nodes, then the partition."""
-    for node in nodes:
-        await stop_node(node)
+    await stop_nodes(*nodes)
     await partition.stop()
 
 
@@ -81,10 +80,8 @@ async def test_a_fenced_node_back_in_time_frees_its_members_itself_with_one_leav
     redis_server: RedisServer,
 ) -> None:
     partition, a, b = await partitioned_nodes(redis_server)
-    alice = await connect(a.port)
-    await alice.join("alice")
-    bob = await connect(b.port)
-    await bob.join("bob")
+    alice, _ = await joined(a, "alice")
+    bob, _ = await joined(b, "bob")
     await until(lambda: len(b.redis.presence.listed()) == 2, "node b to hear of alice")
     partition.hold()
     await alice.closed()
@@ -104,10 +101,8 @@ async def test_a_fenced_nodes_member_leaves_each_of_its_rooms_once(
     redis_server: RedisServer,
 ) -> None:
     partition, a, b = await partitioned_nodes(redis_server)
-    alice = await connect(a.port)
-    await alice.join("alice")
-    bob = await connect(b.port)
-    await bob.join("bob")
+    alice, _ = await joined(a, "alice")
+    bob, _ = await joined(b, "bob")
     for client in (alice, bob):
         client.send_json({"command": "join", "room": "#rust"})
         await client.until_event("welcome")

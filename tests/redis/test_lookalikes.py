@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest_twisted
 
 from tests.loopback import connect
-from tests.redis.nodes import start_node, stop_node
+from tests.redis.nodes import start_node, stop_nodes
 from tests.redis.server import RedisServer
 
 
@@ -19,5 +19,4 @@ async def test_a_lookalike_is_refused_on_another_node(redis_server: RedisServer)
     assert await lookalike.choose("\u0430lice") == "RETRY"  # a Cyrillic small a
     lookalike.send("bob")
     assert await lookalike.next() == "READY"
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)

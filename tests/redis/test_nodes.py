@@ -9,14 +9,8 @@ import pytest_twisted
 from twisted.logger import capturedLogs, formatEvent
 
 from tests.loopback import RawClient, connect
-from tests.redis.nodes import Node, crash_node, start_node, stop_node, until
+from tests.redis.nodes import crash_node, joined, start_node, stop_node, stop_nodes, until
 from tests.redis.server import RedisServer
-
-
-async def joined(node: Node, nickname: str) -> tuple[RawClient, list[Any]]:
-    """A client joined on C{node}, and what followed its READY."""
-    client = await connect(node.port)
-    return client, await client.join(nickname)
 
 
 @pytest_twisted.ensureDeferred
@@ -34,8 +28,7 @@ async def test_chat_across_three_nodes_in_one_id_order(redis_server: RedisServer
     for i in range(3):  # each sender's messages keep their order
         mine = [p["message"] for p in seen[0] if p["nickname"] == f"user{i}"]
         assert mine == [f"{i}:{r}" for r in range(5)]
-    for node in nodes:
-        await stop_node(node)
+    await stop_nodes(*nodes)
 
 
 @pytest_twisted.ensureDeferred
@@ -57,8 +50,7 @@ async def test_a_nickname_held_on_one_node_is_refused_on_another_until_its_bye(
     leave = await bob.until_event("leave")
     assert (leave["user"], leave["reason"]) == ("alice", "bye")
     assert (await bob.until_event("join"))["user"] == "Alice"
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)
 
 
 @pytest_twisted.ensureDeferred
@@ -82,8 +74,7 @@ async def test_who_and_welcome_list_the_members_of_every_node_in_join_order(
     assert (await alice.until_event("leave"))["user"] == "bob"
     alice.send_json({"command": "who"})
     assert (await alice.until_event("who"))["users"] == ["alice", "carol"]
-    for node in (a, b, c):
-        await stop_node(node)
+    await stop_nodes(a, b, c)
 
 
 @pytest_twisted.ensureDeferred
@@ -117,8 +108,7 @@ async def test_replay_and_resume_read_the_shared_history(redis_server: RedisServ
         6,
         3,
     )
-    for node in (a, b, c):
-        await stop_node(node)
+    await stop_nodes(a, b, c)
 
 
 @pytest_twisted.ensureDeferred
@@ -141,8 +131,7 @@ async def test_the_others_hear_one_leave_per_member_of_a_node_that_shuts_down(
         for f in alice.frames.pending
         if isinstance(f, dict) and "event" in f and f["event"] == "leave"
     ]
-    for node in (b, c):
-        await stop_node(node)
+    await stop_nodes(b, c)
 
 
 async def resume(port: int, nickname: str, since: int) -> tuple[RawClient, list[Any]]:
@@ -187,8 +176,7 @@ async def test_a_crashed_nodes_members_are_freed_once_and_resume_elsewhere(
         frames.append(await carol.next())
     events = [f.get("event") for f in frames]
     assert events.count("leave") == 0 and events.count("join") == 1
-    for node in (b, c):
-        await stop_node(node)
+    await stop_nodes(b, c)
 
 
 @pytest_twisted.ensureDeferred
@@ -230,8 +218,7 @@ async def test_redis_down_answers_unavailable_then_chat_resumes_and_nothing_is_l
         assert sum("is reachable again" in text for text in said) == 2, said
         # Nothing per reconnection attempt (Twisted's ClientService would log each one).
         assert not [text for text in said if "Scheduling retry" in text], said
-        for node in (a, b):
-            await stop_node(node)
+        await stop_nodes(a, b)
     finally:
         redis.stop()
 
@@ -264,8 +251,7 @@ async def test_a_node_started_later_replays_what_was_said_before(
     _bob, after = await joined(late, "bob")
     assert [p["message"] for p in after[:-1]] == ["early 0", "early 1", "early 2"]
     assert after[-1]["users"] == ["alice", "bob"]
-    for node in (a, late):
-        await stop_node(node)
+    await stop_nodes(a, late)
 
 
 @pytest_twisted.ensureDeferred
@@ -281,8 +267,7 @@ async def test_a_nodes_shutdown_notice_stays_on_that_node(redis_server: RedisSer
         frames.append(await bob.next())
     # (alice's join may reach bob live: node b may not have read it when bob joined)
     assert "shutdown" not in [f.get("event") for f in frames]
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)
 
 
 @pytest_twisted.ensureDeferred
@@ -302,8 +287,7 @@ async def test_private_messages_cross_nodes(redis_server: RedisServer) -> None:
     assert (await alice.until_event("error"))["code"] == "no-such-user"
     alice.send_json({"message": "public"})
     assert (await carol.next_chat())["message"] == "public"  # the private one never came
-    for node in (a, b, c):
-        await stop_node(node)
+    await stop_nodes(a, b, c)
 
 
 @pytest_twisted.ensureDeferred
@@ -324,8 +308,7 @@ async def test_a_node_on_the_unix_socket_shares_the_room(redis_server: RedisServ
     bob, _ = await joined(unix, "bob")
     bob.send_json({"message": "over a unix socket"})
     assert (await alice.next_chat())["message"] == "over a unix socket"
-    for node in (tcp, unix):
-        await stop_node(node)
+    await stop_nodes(tcp, unix)
 
 
 @pytest_twisted.ensureDeferred
@@ -341,5 +324,4 @@ async def test_history_of_the_default_room(redis_server: RedisServer) -> None:
         assert [(await bob.next())["id"] for _ in ids] == ids
         summary = await bob.next()
         assert (summary["event"], summary["count"], "room" in summary) == ("history", 2, False)
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)

@@ -9,7 +9,7 @@ import pytest_twisted
 
 from chatproto.seams.redis.scripts import Keys
 from tests.loopback import RawClient, connect
-from tests.redis.nodes import Node, start_node, stop_node, until
+from tests.redis.nodes import Node, start_node, stop_node, stop_nodes, until
 from tests.redis.server import RedisServer
 
 
@@ -76,8 +76,7 @@ async def test_a_token_from_one_node_takes_the_place_back_through_another(
     assert after[-1]["event"] == "welcome"
     await new.closed()
     stale.transport.loseConnection()
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)
 
 
 @pytest_twisted.ensureDeferred

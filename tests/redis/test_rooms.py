@@ -10,15 +10,18 @@ import pytest_twisted
 
 from chatproto.seams.redis.reader import room_feed
 from tests.loopback import RawClient, connect
-from tests.redis.nodes import CONFIG, Node, crash_node, start_node, stop_node, until
+from tests.redis.nodes import (
+    CONFIG,
+    Node,
+    crash_node,
+    joined,
+    start_node,
+    stop_node,
+    stop_nodes,
+    until,
+)
 from tests.redis.server import RedisServer
 from tests.redis.test_resume import frames_until, resumed
-
-
-async def joined(node: Node, nickname: str) -> tuple[RawClient, str]:
-    """A client joined on C{node}, and its resume token."""
-    client = await connect(node.port)
-    return client, (await client.join(nickname))[-1]["resume_token"]
 
 
 async def enter(client: RawClient, room: str, since: int | None = None) -> list[Any]:
@@ -93,8 +96,7 @@ async def test_three_nodes_share_a_rooms_ids_members_and_history(
     await until(lambda: reads(b) == set(), "node b to stop reading #rust")
     carol.send_json({"command": "who", "room": "#rust"})
     assert (await in_room(carol, "#rust", "who"))["users"] == ["alice", "carol"]
-    for node in (a, b, c):
-        await stop_node(node)
+    await stop_nodes(a, b, c)
 
 
 @pytest_twisted.ensureDeferred
@@ -112,8 +114,7 @@ async def test_a_node_reads_only_the_rooms_its_members_are_in(redis_server: Redi
     alice.send_json({"command": "part", "room": "#rust"})
     await in_room(alice, "#rust", "leave")
     await until(lambda: reads(a) == set(), "node a to stop reading #rust")
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)
 
 
 @pytest_twisted.ensureDeferred
@@ -143,8 +144,7 @@ async def test_topics_and_the_rooms_list_are_shared(redis_server: RedisServer) -
     await until(lambda: a.room.default_room.topic == "the default room", "node a's topic")
     dave = await connect(a.port)
     assert (await dave.join("dave"))[-1]["topic"] == "the default room"
-    for node in (a, b, c):
-        await stop_node(node)
+    await stop_nodes(a, b, c)
     started = await start_node(redis_server.url)
     assert started.room.default_room.topic == "the default room"
     await stop_node(started)
@@ -168,14 +168,14 @@ async def test_history_before_and_since_across_nodes(redis_server: RedisServer) 
         assert [(p["id"], p["history"]) for p in got] == [(n, True) for n in ids]
         summary = await bob.until_event("history")
         assert (summary["event"], summary["count"], summary["room"]) == ("history", 2, "#rust")
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)
 
 
 @pytest_twisted.ensureDeferred
 async def test_resuming_on_another_node_keeps_the_rooms(redis_server: RedisServer) -> None:
     a, b = [await start_node(redis_server.url) for _ in range(2)]
-    old, token = await joined(a, "alice")
+    old, after_ready = await joined(a, "alice")
+    token = after_ready[-1]["resume_token"]
     bob, _ = await joined(b, "bob")
     await enter(old, "#rust")
     await enter(old, "#go")
@@ -197,8 +197,7 @@ async def test_resuming_on_another_node_keeps_the_rooms(redis_server: RedisServe
     # before bob was there, may come late: section 11).
     events = [(f["event"], f.get("room")) for f in frames if "event" in f]
     assert set(events) <= {("join", None)}, events
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)
 
 
 @pytest_twisted.ensureDeferred
@@ -238,8 +237,7 @@ async def test_max_rooms_counts_the_rooms_of_every_node(redis_server: RedisServe
     alice.send_json({"command": "join", "room": "#rust"})
     assert (await alice.until_event("error"))["code"] == "too-many-rooms"
     assert (await enter(alice, "#b"))[-1]["users"] == ["bob", "alice"]
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)
 
 
 @pytest_twisted.ensureDeferred
@@ -275,8 +273,7 @@ async def test_a_member_who_parts_the_default_room_is_unlisted_on_every_node(
     await until(lambda: len(b.redis.presence.listed()) == 3, "node b to list alice again")
     bob.send_json({"command": "who"})
     assert (await bob.until_event("who"))["users"] == ["alice", "bob", "carol"]
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)
 
 
 @pytest_twisted.ensureDeferred

@@ -11,7 +11,7 @@ from twisted.logger import capturedLogs, formatEvent
 
 from tests.certs import make_certificate
 from tests.loopback import connect
-from tests.redis.nodes import start_node, stop_node, until
+from tests.redis.nodes import start_node, stop_node, stop_nodes, until
 from tests.redis.server import RedisServer
 
 
@@ -41,8 +41,7 @@ async def test_two_nodes_share_the_room_over_tls_trusting_the_ca_they_are_given(
     alice.send_json({"message": "over TLS"})
     got = await bob.next_chat()
     assert (got["id"], got["message"]) == (1, "over TLS")
-    for node in (a, b):
-        await stop_node(node)
+    await stop_nodes(a, b)
 
 
 @pytest_twisted.ensureDeferred
