@@ -90,7 +90,9 @@ def test_misuse_exits_2(db_path: Path) -> None:
     assert _tool(db_path, "rename", "alice").returncode == 2
 
 
-def test_the_password_is_asked_for_without_echo_on_a_terminal(db_path: Path) -> None:
+def _add_typing(db_path: Path, first: str, again: str) -> tuple[int, str]:
+    """`add alice` on a terminal, typing C{first} at the prompt and C{again} at the
+    second: the exit status and what the terminal showed after the second prompt."""
     tool = pexpect.spawn(
         sys.executable,
         ["-m", "chatproto.accounts.tool", "--db", str(db_path), "add", "alice"],
@@ -99,32 +101,25 @@ def test_the_password_is_asked_for_without_echo_on_a_terminal(db_path: Path) -> 
         encoding="utf-8",
     )
     tool.expect_exact("Password for alice: ")
-    tool.sendline("typed secret")
+    tool.sendline(first)
     tool.expect_exact("Again: ")
-    tool.sendline("typed secret")
+    tool.sendline(again)
     tool.expect(pexpect.EOF)
     tool.close()
-    assert tool.exitstatus == 0
-    assert "typed secret" not in tool.before
-    assert "account alice added" in tool.before
+    return tool.exitstatus, tool.before
+
+
+def test_the_password_is_asked_for_without_echo_on_a_terminal(db_path: Path) -> None:
+    status, shown = _add_typing(db_path, "typed secret", "typed secret")
+    assert status == 0
+    assert "typed secret" not in shown
+    assert "account alice added" in shown
 
 
 def test_two_different_typed_passwords_are_refused(db_path: Path) -> None:
-    tool = pexpect.spawn(
-        sys.executable,
-        ["-m", "chatproto.accounts.tool", "--db", str(db_path), "add", "alice"],
-        cwd=str(ROOT),
-        timeout=DEADLINE,
-        encoding="utf-8",
-    )
-    tool.expect_exact("Password for alice: ")
-    tool.sendline("one")
-    tool.expect_exact("Again: ")
-    tool.sendline("two")
-    tool.expect(pexpect.EOF)
-    tool.close()
-    assert tool.exitstatus == 1
-    assert "the two passwords differ" in tool.before
+    status, shown = _add_typing(db_path, "one", "two")
+    assert status == 1
+    assert "the two passwords differ" in shown
 
 
 @pytest_twisted.ensureDeferred
