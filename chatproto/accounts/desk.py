@@ -91,7 +91,7 @@ async def register(hall: Hall, member: Connection, password: str) -> None:
         raise PacketRejected(
             ErrorCode.RATE_LIMITED, "The server is busy", retry_after=BUSY_RETRY_AFTER
         ) from None
-    member.account = nickname
+    hall.set_account(member, nickname)
     hall.unicast(
         member,
         notice(hall.timestamp(), "registered", f"{nickname} is registered", account=nickname),
@@ -120,7 +120,7 @@ async def unregister(hall: Hall, member: Connection, password: str) -> None:
         await _accounts_of(hall).unregister(account, password, member.host)
     except (UnauthorizedLogin, NoSuchAccount, WorkersBusy) as e:
         raise _auth_failed(e) from None
-    member.account = None
+    hall.set_account(member, None)
     hall.unicast(
         member,
         notice(hall.timestamp(), "unregistered", f"{account} is unregistered", account=account),

@@ -110,6 +110,8 @@ class Hall:
         self._closing = False
         # Set while the store refuses messages, so that an outage is logged once.
         self._store_failing = False
+        #: Told when a joined member of this node logs in or out (L{set_account}).
+        self._account_watchers: list[Callable[[IMember], None]] = []
 
     # -- connections -----------------------------------------------------
 
@@ -516,6 +518,19 @@ class Hall:
         """' from <peer>' when --log-addresses is on, else nothing (docs/security.md)."""
         return f" from {member.peer}" if self.config.log_addresses else ""
 
+    def set_account(self, member: IMember, account: str | None) -> None:
+        """C{member}, joined, logged in to C{account} (None: out of its account): every
+        watcher is told (the IRC door's account-notify)."""
+        member.account = account
+        for watcher in self._account_watchers:
+            watcher(member)
+
+    def watch_accounts(self, watcher: Callable[[IMember], None]) -> None:
+        """Call C{watcher(member)} when a joined member of this node logs in or out
+        (once, however often it is given)."""
+        if watcher not in self._account_watchers:
+            self._account_watchers.append(watcher)
+
     def who(self, member: IMember, room_name: str | None = None) -> None:
         """Answer a `who` command about the default room or the room C{room_name}.
 
@@ -529,6 +544,17 @@ class Hall:
     def local_member(self, nickname: str) -> IMember | None:
         """This node's member holding C{nickname} (compared as section 3 says), if any."""
         return self._members.get(holding_key(nickname)) if could_be_nickname(nickname) else None
+
+    def account_held(self, nickname: str) -> str | None:
+        """The account the member holding C{nickname} (of any door, on any node) is
+        logged in to, else None."""
+        if not could_be_nickname(nickname):
+            return None
+        key = holding_key(nickname)
+        member = self._members.get(key)
+        if member is not None:
+            return member.account
+        return self._presence.account_of(key)
 
     def nicknames(self) -> list[bytes]:
         """The default room's members' nicknames as JSON strings, in join order."""

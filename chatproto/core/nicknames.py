@@ -14,6 +14,8 @@ MAX_NICKNAME_CODE_POINTS: Final = 32
 _MAX_RAW_CODE_POINTS: Final = 8 * MAX_NICKNAME_CODE_POINTS
 #: The name the server signs its notices with; nobody may hold it.
 SERVER_NAME: Final = "server"
+#: The accounts service of the IRC door (docs/irc.md); nobody may hold it either.
+NICKSERV: Final = "NickServ"
 #: General categories a nickname may not contain: controls, format characters,
 #: surrogates and unassigned code points.
 _FORBIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Cn"})
@@ -46,7 +48,7 @@ def holding_key(name: str) -> str:
     return skeleton(nickname_key(name))
 
 
-_RESERVED: Final = frozenset(holding_key(word) for word in (SERVER_NAME,))
+_RESERVED: Final = frozenset(holding_key(word) for word in (SERVER_NAME, NICKSERV))
 
 
 def is_name_character(char: str) -> bool:

@@ -60,6 +60,10 @@ class IPresence(Interface):
     def nickname_of(key: str) -> str | None:
         """The display nickname holding C{key} (on any node), or None when it is free."""
 
+    def account_of(key: str) -> str | None:
+        """The account the holder of C{key} on another node is logged in to, as far as
+        this node knows, else None (this node's members' accounts are the hall's)."""
+
     def set_outside(key: str, outside: bool) -> None:
         """The member of this node holding C{key} parted the default room (C{outside})
         or joined it again: L{listed} leaves it out meanwhile, on every node."""
@@ -127,6 +131,10 @@ class LocalPresence:
         """The display nickname holding C{key}, or None."""
         encoded = self._held.get(key)
         return json.loads(encoded) if encoded is not None else None
+
+    def account_of(self, key: str) -> str | None:
+        """None: every holder is a member of this node, whose account the hall knows."""
+        return None
 
     def listed(self) -> Sequence[bytes]:
         """The held nicknames in join order, but those outside the default room (the

@@ -10,6 +10,13 @@ from chatproto.doors.irc.replies import Replies
 
 SERVER = ServerInfo(name="irc.test", created="2026-11-24T03:00:00.000Z")
 REPLIES = Replies(SERVER)
+#: What CAP LS 302 lists, and CAP LS without a version (no values).
+LISTED_302 = (
+    "account-notify account-tag batch draft/account-registration draft/chathistory"
+    " echo-message extended-join labeled-response message-tags multi-prefix sasl=PLAIN"
+    " server-time"
+)
+LISTED = LISTED_302.replace("sasl=PLAIN", "sasl")
 
 
 def wire(messages: Iterable[Message]) -> list[str]:

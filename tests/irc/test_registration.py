@@ -6,7 +6,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.doors.irc.capabilities import OFFERED, apply_request
 from chatproto.doors.irc.registration import Phase, Registration, Step
-from tests.irc.helpers import REPLIES, line, wire
+from tests.irc.helpers import LISTED, LISTED_302, REPLIES, line, wire
 
 
 def feed(registration: Registration, *texts: str) -> list[Step]:
@@ -32,14 +32,21 @@ class CapabilityRequestTests(SynchronousTestCase):
         )
 
     def test_unknown_or_empty_refuses_all(self) -> None:
-        self.assertIsNone(apply_request(frozenset(), "server-time sasl"))
-        self.assertIsNone(apply_request(frozenset(), "-sasl"))
+        self.assertIsNone(apply_request(frozenset(), "server-time away-notify"))
+        self.assertIsNone(apply_request(frozenset(), "-away-notify"))
         self.assertIsNone(apply_request(frozenset(), ""))
 
     def test_offer(self) -> None:
         for name in ["server-time", "message-tags", "echo-message", "batch", "multi-prefix"]:
             self.assertIn(name, OFFERED)
-        self.assertNotIn("sasl", OFFERED)
+        for name in ["sasl", "account-tag", "account-notify", "extended-join"]:
+            self.assertIn(name, OFFERED)
+
+    def test_sasl_shows_its_mechanism_from_version_302_on(self) -> None:
+        registration = Registration(REPLIES)
+        plain, versioned = feed(registration, "CAP LS", "CAP LS 302")
+        self.assertIn(" sasl ", wire(plain.replies)[0])
+        self.assertIn(" sasl=PLAIN ", wire(versioned.replies)[0])
 
 
 class PlainRegistrationTests(SynchronousTestCase):
@@ -149,8 +156,7 @@ class NegotiationTests(SynchronousTestCase):
         self.assertEqual(
             replies_of(steps),
             [
-                ":irc.test CAP * LS :batch draft/chathistory echo-message"
-                " labeled-response message-tags multi-prefix server-time",
+                ":irc.test CAP * LS :" + LISTED_302,
                 ":irc.test CAP * ACK :server-time batch",
                 ":irc.test CAP * LIST :batch server-time",
             ],
@@ -161,22 +167,19 @@ class NegotiationTests(SynchronousTestCase):
         self.assertEqual((end.replies, end.join_as), ([], "alice"))
         self.assertEqual(registration.capabilities, frozenset({"server-time", "batch"}))
 
-    def test_ls_without_version_lists_the_same(self) -> None:
+    def test_ls_without_version_lists_no_values(self) -> None:
         (step,) = feed(Registration(REPLIES), "CAP LS")
         self.assertEqual(
             wire(step.replies),
-            [
-                ":irc.test CAP * LS :batch draft/chathistory echo-message"
-                " labeled-response message-tags multi-prefix server-time"
-            ],
+            [":irc.test CAP * LS :" + LISTED],
         )
 
     def test_nak_repeats_the_request_and_changes_nothing(self) -> None:
         registration = Registration(REPLIES)
-        steps = feed(registration, "CAP REQ :server-time sasl", "CAP REQ echo-message")
+        steps = feed(registration, "CAP REQ :server-time away-notify", "CAP REQ echo-message")
         self.assertEqual(
             replies_of(steps),
-            [":irc.test CAP * NAK :server-time sasl", ":irc.test CAP * ACK :echo-message"],
+            [":irc.test CAP * NAK :server-time away-notify", ":irc.test CAP * ACK :echo-message"],
         )
         self.assertEqual(registration.capabilities, frozenset({"echo-message"}))
 
@@ -221,8 +224,7 @@ class NegotiationTests(SynchronousTestCase):
             [
                 ":irc.test CAP alice ACK :echo-message",
                 ":irc.test CAP alice LIST :echo-message",
-                ":irc.test CAP alice LS :batch draft/chathistory"
-                " echo-message labeled-response message-tags multi-prefix server-time",
+                ":irc.test CAP alice LS :" + LISTED_302,
             ],
         )
         self.assertIs(registration.phase, Phase.REGISTERED)

@@ -18,6 +18,7 @@ from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.seams.presence import IPresence, LocalPresence
 from tests.fakes import FakeClient, MemoryHistory, make_room
 from tests.irc.fakes import SERVER, FakeIrcClient
+from tests.irc.helpers import LISTED_302
 
 STAMP = "2026-11-24T03:30:44.123Z"
 
@@ -92,15 +93,12 @@ class RegistrationTests(SynchronousTestCase):
         alice.send("CAP LS 302", "NICK alice", "USER a 0 * :Alice")
         self.assertEqual(
             alice.lines(),
-            [
-                ":irc.test CAP * LS :batch draft/chathistory echo-message"
-                " labeled-response message-tags multi-prefix server-time"
-            ],
+            [":irc.test CAP * LS :" + LISTED_302],
         )
-        alice.send("CAP REQ :server-time sasl", "CAP REQ :server-time")
+        alice.send("CAP REQ :server-time away-notify", "CAP REQ :server-time")
         self.assertEqual(
             alice.lines(),
-            [":irc.test CAP * NAK :server-time sasl", ":irc.test CAP * ACK :server-time"],
+            [":irc.test CAP * NAK :server-time away-notify", ":irc.test CAP * ACK :server-time"],
         )
         alice.send("CAP END")
         self.assertIn(":irc.test 001 alice :Welcome", alice.lines()[0])

@@ -1,30 +1,50 @@
 """The IRCv3 capabilities the door offers, and how a C{CAP REQ} changes a client's set.
 
-None of them carries a value, so C{CAP LS} and C{CAP LS 302} list the same names.
+Only C{sasl} carries a value (its mechanisms, L{VALUES}), which C{CAP LS 302} shows and
+a plain C{CAP LS} leaves out.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+ACCOUNT_NOTIFY: Final = "account-notify"
+ACCOUNT_REGISTRATION: Final = "draft/account-registration"
+ACCOUNT_TAG: Final = "account-tag"
 BATCH: Final = "batch"
 CHATHISTORY: Final = "draft/chathistory"
 ECHO_MESSAGE: Final = "echo-message"
+EXTENDED_JOIN: Final = "extended-join"
 LABELED_RESPONSE: Final = "labeled-response"
 MESSAGE_TAGS: Final = "message-tags"
 MULTI_PREFIX: Final = "multi-prefix"
+SASL: Final = "sasl"
 SERVER_TIME: Final = "server-time"
 
 #: Everything a client may request, in the order C{CAP LS} lists it.
 OFFERED: Final = (
+    ACCOUNT_NOTIFY,
+    ACCOUNT_TAG,
     BATCH,
+    ACCOUNT_REGISTRATION,
     CHATHISTORY,
     ECHO_MESSAGE,
+    EXTENDED_JOIN,
     LABELED_RESPONSE,
     MESSAGE_TAGS,
     MULTI_PREFIX,
+    SASL,
     SERVER_TIME,
 )
+#: The values C{CAP LS 302} gives (the SASL mechanisms, L{chatproto.doors.irc.sasl}).
+VALUES: Final = {SASL: "PLAIN"}
+
+
+def listed(version: str) -> str:
+    """What C{CAP LS [version]} lists: with values from version 302 on."""
+    if not version.isdigit() or int(version) < 302:
+        return " ".join(OFFERED)
+    return " ".join(f"{name}={VALUES[name]}" if name in VALUES else name for name in OFFERED)
 
 
 def apply_request(enabled: frozenset[str], request: str) -> frozenset[str] | None:

@@ -17,7 +17,14 @@ from typing import Any, Final
 from zope.interface import implementer
 
 from chatproto.core.member import ICodec
-from chatproto.doors.irc.capabilities import ECHO_MESSAGE, MESSAGE_TAGS, SERVER_TIME
+from chatproto.doors.irc.accountcaps import MemberDirectory, with_accounts
+from chatproto.doors.irc.capabilities import (
+    ACCOUNT_TAG,
+    ECHO_MESSAGE,
+    EXTENDED_JOIN,
+    MESSAGE_TAGS,
+    SERVER_TIME,
+)
 from chatproto.doors.irc.identity import ServerInfo
 from chatproto.doors.irc.mapping import (
     channel_of,
@@ -30,7 +37,9 @@ from chatproto.doors.irc.mapping import (
 from chatproto.doors.irc.message import Message, serialise
 
 #: The capabilities that change the bytes of live traffic.
-LIVE_CAPABILITIES: Final = frozenset({ECHO_MESSAGE, MESSAGE_TAGS, SERVER_TIME})
+LIVE_CAPABILITIES: Final = frozenset(
+    {ACCOUNT_TAG, ECHO_MESSAGE, EXTENDED_JOIN, MESSAGE_TAGS, SERVER_TIME}
+)
 #: Records whose lines a codec keeps in its newer generation (as many again in the older).
 RECENT_RECORDS: Final = 2048
 #: The target of a server NOTICE that is not addressed by nickname (the codec is shared).
@@ -60,9 +69,16 @@ class IrcCodec:
     - any other notice (C{shutdown}): a server NOTICE to the channel with its text.
     """
 
-    def __init__(self, server: ServerInfo, capabilities: frozenset[str]) -> None:
+    def __init__(
+        self,
+        server: ServerInfo,
+        capabilities: frozenset[str],
+        directory: MemberDirectory | None = None,
+    ) -> None:
         self.server = server
         self.capabilities = capabilities & LIVE_CAPABILITIES
+        #: Where members' accounts are looked up (account-tag, extended-join).
+        self.directory = directory
         #: IRC clients show their own lines themselves unless they asked for echo-message.
         self.echoes_sender = ECHO_MESSAGE in capabilities
         # The lines of recent records, in two generations (so that going over a batch
@@ -95,7 +111,12 @@ class IrcCodec:
         return wire(chat_lines(packet, channel, self.capabilities, replayed=True))
 
     def messages(self, packet: dict[str, Any]) -> list[Message]:
-        """The IRC messages that carry one record."""
+        """The IRC messages that carry one record, with its member's account as the
+        capabilities ask (L{with_accounts})."""
+        lines = self._messages(packet)
+        return with_accounts(lines, packet, self.capabilities, self.directory)
+
+    def _messages(self, packet: dict[str, Any]) -> list[Message]:
         event = packet.get("event")
         channel = channel_of(packet, self.server.channel)
         if event is None:
@@ -118,14 +139,19 @@ class IrcCodec:
         return [Message("NOTICE", (self.server.channel, text), name, force_trailing=True)]
 
 
-#: One codec per server and live capability set: fan-out encodes once per codec object.
-_CODECS: dict[tuple[ServerInfo, frozenset[str]], IrcCodec] = {}
+#: One codec per server, live capability set and hall (its members' accounts): fan-out
+#: encodes once per codec object.
+_CODECS: dict[tuple[ServerInfo, frozenset[str], MemberDirectory | None], IrcCodec] = {}
 
 
-def codec_for(server: ServerInfo, capabilities: frozenset[str]) -> IrcCodec:
-    """The shared codec of C{server}'s clients that enabled C{capabilities}."""
-    key = (server, capabilities & LIVE_CAPABILITIES)
+def codec_for(
+    server: ServerInfo, capabilities: frozenset[str], directory: MemberDirectory | None = None
+) -> IrcCodec:
+    """The shared codec of C{server}'s clients that enabled C{capabilities}, looking
+    accounts up in C{directory}."""
+    live = capabilities & LIVE_CAPABILITIES
+    key = (server, live, directory if live & {ACCOUNT_TAG, EXTENDED_JOIN} else None)
     codec = _CODECS.get(key)
     if codec is None:
-        codec = _CODECS[key] = IrcCodec(server, key[1])
+        codec = _CODECS[key] = IrcCodec(server, key[1], directory)
     return codec

@@ -16,6 +16,7 @@ from zope.interface import implementer
 
 from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ILink
+from chatproto.doors.irc.accountnotify import account_changed
 from chatproto.doors.irc.framing import LineFramer, Overlong
 from chatproto.doors.irc.identity import ServerInfo
 from chatproto.doors.irc.session import IrcDoor, IrcSession
@@ -118,4 +119,5 @@ class IrcFactory(ServerFactory[IrcProtocol]):
     ) -> None:
         self.hall = hall
         self.door = IrcDoor(server, ping_interval, ping_timeout)
+        hall.watch_accounts(account_changed)
         self.keepalive = keepalive if keepalive is not None else Keepalive()

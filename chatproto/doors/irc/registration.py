@@ -3,7 +3,8 @@
     WAITING ──CAP LS / CAP REQ──> NEGOTIATING ──CAP END──> WAITING
     WAITING ──NICK and USER both given──> ASKING        (the door asks the room for the nickname)
     ASKING  ──room accepts──> REGISTERED
-    ASKING  ──room refuses──> WAITING                  (433 or 432; the client sends another NICK)
+    ASKING  ──room refuses──> WAITING                  (433, or 464 for a wrong PASS; the client
+                                                        sends another NICK)
     any     ──QUIT──> CLOSED                            (ERROR, then the door closes)
 
 While NEGOTIATING, NICK and USER are recorded but registration waits for C{CAP END}, as
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from chatproto.core.nicknames import validate_nickname
-from chatproto.doors.irc.capabilities import OFFERED, apply_request
+from chatproto.doors.irc.capabilities import OFFERED, apply_request, listed
 from chatproto.doors.irc.message import Message
 from chatproto.doors.irc.replies import (
     ERR_INVALIDCAPCMD,
@@ -61,7 +62,8 @@ class Registration:
     """One connection's registration, fed the client's messages until it is registered.
 
     C{capabilities} is the set of IRCv3 capabilities the client has enabled; C{username}
-    and C{realname} are what it gave in C{USER} (empty until then).
+    and C{realname} are what it gave in C{USER} (empty until then); C{password} what it
+    gave in C{PASS} (None: none).
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class Registration:
         self._validate = validate
         self.username = ""
         self.realname = ""
+        self.password: str | None = None
 
     @property
     def me(self) -> str:
@@ -98,7 +101,9 @@ class Registration:
         if command == "USER":
             return self._user(params)
         if command == "PASS":
-            return Step()  # there are no passwords; clients that send one anyway still register
+            # The password of the account NICK names, checked when registration completes.
+            self.password = params[0] if params and params[0] else None
+            return Step()
         if command == "PING":
             return Step([self._replies.answer_ping(NO_NICKNAME, params)])
         if command == "QUIT":
@@ -118,7 +123,8 @@ class Registration:
         subcommand = message.params[0].upper()
         if subcommand == "LS":
             self._hold_registration()
-            return Step([self._cap_reply("LS", " ".join(OFFERED))])
+            version = message.params[1] if len(message.params) > 1 else ""
+            return Step([self._cap_reply("LS", listed(version))])
         if subcommand == "LIST":
             enabled = " ".join(name for name in OFFERED if name in self.capabilities)
             return Step([self._cap_reply("LIST", enabled)])
@@ -147,6 +153,13 @@ class Registration:
         self._expect_asking()
         nickname = self._take_nickname()
         return self._refused(self._replies.numeric(ERR_NICKNAMEINUSE, NO_NICKNAME, nickname))
+
+    def nickname_refused(self, reply: Message) -> Step:
+        """The room refused the nickname for a reason C{reply} gives (433 for a registered
+        nickname, 464 for a wrong password); the client chooses again."""
+        self._expect_asking()
+        self._take_nickname()
+        return self._refused(reply)
 
     def _cap_reply(self, subcommand: str, text: str) -> Message:
         return self._replies.cap(self.me, subcommand, text)

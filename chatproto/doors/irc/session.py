@@ -33,6 +33,8 @@ from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ILink, LeaveReason
 from chatproto.core.messages import check_message
 from chatproto.core.nicknames import nickname_key
+from chatproto.doors.irc.accountcaps import MemberDirectory, extended_join
+from chatproto.doors.irc.capabilities import EXTENDED_JOIN
 from chatproto.doors.irc.channels import CHANNEL_COMMANDS, existing_room, mode, topic_of
 from chatproto.doors.irc.chathistory import chathistory
 from chatproto.doors.irc.codec import IrcCodec, codec_for, wire
@@ -45,6 +47,7 @@ from chatproto.doors.irc.identity import (
     mask_matches,
 )
 from chatproto.doors.irc.labels import label_of, labelled
+from chatproto.doors.irc.logins import IrcLogin, authenticate, sign_in, whois_account
 from chatproto.doors.irc.mapping import channel_of, replay_lines
 from chatproto.doors.irc.message import (
     InvalidUtf8,
@@ -53,6 +56,7 @@ from chatproto.doors.irc.message import (
     parse_line,
     serialise,
 )
+from chatproto.doors.irc.nickserv import ACCOUNT_COMMANDS, for_nickserv, nickserv
 from chatproto.doors.irc.quits import QuitFilter
 from chatproto.doors.irc.registration import Registration, Step
 from chatproto.doors.irc.replies import (
@@ -110,7 +114,11 @@ class IrcSession(Connection):
     def __init__(self, hall: Hall, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
         super().__init__(hall, link, codec_for(door.server, frozenset()), peer, host)
         self.door = door
+        #: Where members' accounts and identities are looked up.
+        self.directory = MemberDirectory(hall)
         self.registration = Registration(door.replies)
+        #: SASL, and the account it proved, before registration.
+        self.login = IrcLogin()
         self._clock = hall.reactor
         self._last_heard = self._clock.seconds()
         #: The ERROR lines a BYE close ends with (QUIT's own text).
@@ -131,7 +139,9 @@ class IrcSession(Connection):
         parsed = self._parse(line)
         if state is ConnectionState.CHOOSING:
             self.throttle()
-            if isinstance(parsed, Message):
+            if isinstance(parsed, Message) and parsed.command == "AUTHENTICATE":
+                authenticate(self, parsed)
+            elif isinstance(parsed, Message):
                 self._take(self.registration.receive(parsed))
             else:
                 self.reply(parsed)
@@ -198,23 +208,22 @@ class IrcSession(Connection):
             self._ask_room(step.join_as)
 
     def _ask_room(self, nickname: str) -> None:
-        """Ask the room for the nickname; a store that answers later holds the input."""
-        answer: Deferred[bool] = self.hall.join(
-            self, nickname, None, into_default=self.door.server.autojoin
-        )
+        """Ask the room for the nickname, with the account the client proved (L{sign_in});
+        a store that answers later holds the input."""
+        answer = sign_in(self, nickname)
         if answer.called:
             answer.addCallback(self._join_answered)
             return
         self.hold_reading()
 
-        def answered(joined: bool) -> None:
-            self._join_answered(joined)
+        def answered(refusal: Message | None) -> None:
+            self._join_answered(refusal)
             self.release_reading()
 
         answer.addCallback(answered)
 
-    def _join_answered(self, joined: bool) -> None:
-        if joined:
+    def _join_answered(self, refusal: Message | None) -> None:
+        if refusal is None:
             registration = self.registration
             registration.room_accepted()
             self.identity = MemberIdentity.from_user(
@@ -222,11 +231,11 @@ class IrcSession(Connection):
             )
             self._watch_idle(self.door.ping_interval)
         elif self.state is ConnectionState.CHOOSING:
-            self.reply(self.registration.nickname_taken().replies)
+            self.reply(self.registration.nickname_refused(refusal).replies)
 
     def _adopt_capabilities(self) -> None:
         """Encode with the codec of the client's capabilities (shared with its like)."""
-        self.codec = codec_for(self.door.server, self.registration.capabilities)
+        self.codec = codec_for(self.door.server, self.registration.capabilities, self.directory)
 
     def entrance(
         self, replay: Iterator[bytes], welcome: bytes, tail: Sequence[bytes]
@@ -277,9 +286,13 @@ class IrcSession(Connection):
             users = self.hall.users_of(room)
         topic = topic_of(room) if room is not None else RoomTopic(packet.get("topic", ""))
         self._quits.seen(users)
-        yield from replies.join_burst(self.nickname, channel, users, topic)
-        records = (json.loads(record) for record in replay)
         capabilities = self.registration.capabilities
+        own_join, *burst = replies.join_burst(self.nickname, channel, users, topic)
+        if EXTENDED_JOIN in capabilities:
+            own_join = extended_join(own_join, self.account, self.registration.realname)
+        yield own_join
+        yield from burst
+        records = (json.loads(record) for record in replay)
         yield from replay_lines(records, server.name, channel, capabilities)
 
     def next_batch_reference(self) -> str:
@@ -327,6 +340,9 @@ class IrcSession(Connection):
 
     def _chat(self, message: Message) -> None:
         """PRIVMSG or NOTICE: to the channel, public; to a nickname of any door, private."""
+        if for_nickserv(message):
+            nickserv(self, message)
+            return
         hall, replies = self.hall, self.door.replies
         me = self.nickname
         says, errors = read_chat(replies, me, message)
@@ -396,19 +412,19 @@ class IrcSession(Connection):
         key = nickname_key(target)
         found = next((name for name in self._members() if nickname_key(name) == key), None)
         identity = self._identity_of(found) if found is not None else None
-        self.reply(replies.whois(self.nickname, target, identity))
+        answer = replies.whois(self.nickname, target, identity)
+        account = self.directory.account_of(found) if found is not None else None
+        if found is not None and account is not None:
+            answer.insert(-1, whois_account(self, found, account))
+        self.reply(answer)
 
     def _members(self) -> list[str]:
         """Every member's display nickname, of every door and room, in join order."""
         return [json.loads(name) for name in self.hall.everyone()]
 
     def _identity_of(self, nickname: str) -> MemberIdentity:
-        """What USER said for an IRC client on this node; the nickname for anyone else
-        (other doors have no username or realname; other nodes' clients are not known here)."""
-        member = self.hall.local_member(nickname)
-        if isinstance(member, IrcSession) and member.identity is not None:
-            return member.identity
-        return MemberIdentity.of_nickname(nickname)
+        """What WHO and WHOIS show of C{nickname} (L{MemberDirectory.identity_of})."""
+        return self.directory.identity_of(nickname)
 
     # -- idle ping ---------------------------------------------------------------
 
@@ -470,6 +486,8 @@ class IrcSession(Connection):
 #: L{LocalCommands} answer those that need nothing from the room).
 _HANDLERS: Final[dict[str, Callable[[IrcSession, Message], None]]] = {
     **CHANNEL_COMMANDS,
+    **ACCOUNT_COMMANDS,
+    "AUTHENTICATE": authenticate,
     "CAP": IrcSession._cap,
     "CHATHISTORY": chathistory,
     "NOTICE": IrcSession._chat,

@@ -138,6 +138,10 @@ class RedisPresence:
         outside = {held[1] for key in self._outside if (held := self._held.get(key))}
         return without(self._held.listed, outside)
 
+    def account_of(self, key: str) -> str | None:
+        """None: the accounts of other nodes' members are not mirrored (docs/irc.md)."""
+        return None
+
     def holders(self) -> Sequence[bytes]:
         """Every holder's nickname as a JSON string, in join order, whatever its rooms."""
         return self._held.listed
