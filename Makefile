@@ -39,7 +39,7 @@ LOCK_VENV   := build/lock-venv
 IRCTEST_DIR       ?= ../shared/irctest
 IRCTEST_SELECTION := tests/irctest/selection.txt
 IRCTEST_MARKERS   := not implementation-specific and not deprecated
-IRCTEST_TIMEOUT   ?= 300
+IRCTEST_TIMEOUT   ?= 480
 IRCTEST_ARGS      ?=
 
 .PHONY: run client test lint typecheck install lock clean test-tools irctest

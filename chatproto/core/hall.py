@@ -54,7 +54,7 @@ from chatproto.core.roomnames import InvalidRoomName, room_key, validate_room_na
 from chatproto.core.timestamps import rfc3339_millis
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
 from chatproto.seams.hub import IBroadcastHub, LocalHub, RoomEvent
-from chatproto.seams.presence import IPresence, LocalPresence
+from chatproto.seams.presence import Held, IPresence, LocalPresence
 from chatproto.seams.rooms import IRoomStores, ListedRoom
 
 if TYPE_CHECKING:
@@ -155,8 +155,8 @@ class Hall:
     ) -> Deferred[bool]:
         """Make C{member} joined as C{nickname} (valid, docs/protocol.md section 3) if
         the nickname is free, or held by the connection whose resume token is C{token},
-        on this node or another, or by a connection of this node logged in to
-        C{account}, the account C{member} has logged in to (section 13). The one
+        on this node or another, or by a connection logged in to C{account}, the
+        account C{member} has logged in to (section 13), on this node or another. The one
         replaced is closed without a leave notice and this one takes its place in every
         room, with no join notice. With C{claim} False a free nickname is not taken
         (a registered nickname chosen without a password: only a place may be taken
@@ -195,14 +195,16 @@ class Hall:
             )
             return True
 
-        def taken_over(held_as: bytes | None) -> Deferred[bool] | bool:
-            if held_as is None:  # not that token's place: the nickname may be free
+        def taken_over(held: Held | None) -> Deferred[bool] | bool:
+            if held is None:  # not that token's place: the nickname may be free
                 if not claim:
                     return False
                 return self._presence.claim(key, json_string(nickname), resume_token).addCallback(
                     claimed
                 )
-            nickname_held = json.loads(held_as)
+            nickname_held = json.loads(held.nickname)
+            if account is None:  # a token alone: the place keeps its account
+                member.account = held.account
 
             def with_rooms(rooms: dict[str, Room] | None) -> bool:
                 if member.state is not ConnectionState.CHOOSING:  # it left while we asked
@@ -219,6 +221,9 @@ class Hall:
 
         if token is not None:  # perhaps the place of a member of another node
             return self._presence.take_over(key, token, resume_token).addCallback(taken_over)
+        if account is not None and self._presence.is_held(key):  # its own, on another node?
+            moved = self._presence.take_over_login(key, account, resume_token)
+            return moved.addCallback(taken_over)
         if not claim:
             return succeed(False)
         return self._presence.claim(key, json_string(nickname), resume_token).addCallback(claimed)
@@ -347,6 +352,8 @@ class Hall:
         member.encoded_nickname = json_string(nickname)
         member.resume_token = resume_token
         member.joined()
+        if member.account is not None:  # kept beside the place, for a take-over elsewhere
+            self._presence.set_account(key, member.account)
         default = self.default_room
         batcher = default.batcher
         assert batcher is not None
@@ -522,6 +529,8 @@ class Hall:
         """C{member}, joined, logged in to C{account} (None: out of its account): every
         watcher is told (the IRC door's account-notify)."""
         member.account = account
+        if member.key is not None:
+            self._presence.set_account(member.key, account)
         for watcher in self._account_watchers:
             watcher(member)
 

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from twisted.internet.defer import Deferred, succeed
 from zope.interface import Attribute, Interface, implementer
 
 #: Called with the key of a place of this node that another node took over.
 PlaceTaken = Callable[[str], None]
+
+
+class Held(NamedTuple):
+    """A place taken over from another node: its nickname (a JSON string) and the account
+    its holder was logged in to (None: none), which the place keeps."""
+
+    nickname: bytes
+    account: str | None
 
 
 class IPresence(Interface):
@@ -37,11 +45,20 @@ class IPresence(Interface):
         """Hold C{key} (display form C{encoded_nickname}, a JSON string) if it is free,
         for a member whose resume token is C{resume_token}; fires with whether it was."""
 
-    def take_over(key: str, token: str, resume_token: str) -> Deferred[bytes | None]:
+    def take_over(key: str, token: str, resume_token: str) -> Deferred[Held | None]:
         """Move C{key}, held through another node by the member whose resume token is
         C{token}, to this node, for a member whose token is C{resume_token}; fires with
-        its nickname (a JSON string), or None when C{token} is not that member's (then
-        nothing changed)."""
+        the place (L{Held}), or None when C{token} is not that member's (then nothing
+        changed)."""
+
+    def take_over_login(key: str, account: str, resume_token: str) -> Deferred[Held | None]:
+        """Move C{key}, held through another node by a member logged in to C{account}, to
+        this node (a password login takes the place, as a token does), for a member whose
+        token is C{resume_token}; fires with the place, or None (nothing changed)."""
+
+    def set_account(key: str, account: str | None) -> None:
+        """The member of this node holding C{key} is logged in to C{account} (None: to
+        none): the place keeps it for a take-over through another node."""
 
     def renew(key: str, resume_token: str) -> None:
         """A member of this node holding C{key} has a new resume token."""
@@ -98,9 +115,16 @@ class LocalPresence:
         self._listed.append(encoded_nickname)
         return succeed(True)
 
-    def take_over(self, key: str, token: str, resume_token: str) -> Deferred[bytes | None]:
+    def take_over(self, key: str, token: str, resume_token: str) -> Deferred[Held | None]:
         """Never: every holder is a member of this node, which the room resumes itself."""
         return succeed(None)
+
+    def take_over_login(self, key: str, account: str, resume_token: str) -> Deferred[Held | None]:
+        """Never: every holder is a member of this node, which the room takes over itself."""
+        return succeed(None)
+
+    def set_account(self, key: str, account: str | None) -> None:
+        """Nothing to record: the room knows its members' accounts."""
 
     def renew(self, key: str, resume_token: str) -> None:
         """Nothing to record: the room compares tokens itself."""

@@ -205,7 +205,9 @@ async def test_an_irc_client_cannot_take_a_registered_nickname(
     try:
         client = await connect_irc(irc.getHost().port)
         client.send("NICK \u0430lice", "USER a 0 * :a")
-        assert " 433 " in await client.next()  # IRC has no way to log in yet
+        assert await client.next() == (
+            ":irc.test 433 * \u0430lice :Nickname is registered; use SASL, PASS or another nickname"
+        )
         client.send("NICK bob")
         await client.until(lambda line: " 366 " in line)
     finally:

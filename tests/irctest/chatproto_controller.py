@@ -1,5 +1,8 @@
 """irctest's controller for chatproto: `twistd -n chat` with the IRC door, one per test.
 
+Accounts (SASL, NickServ) are the server's own: the tests' accounts are registered with
+`chatproto-accounts` on the server's database (L{ChatprotoController.registerUser}).
+
 irctest (../shared/irctest, progval/irctest) imports this module by name
 (`pytest --controller tests.irctest.chatproto_controller`, the repository root on
 PYTHONPATH) and calls L{ChatprotoController.run} before each test. The server is the
@@ -8,9 +11,10 @@ installed one (`make install`): the `twistd` beside the Python that runs pytest.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
 from irctest.runner import NotImplementedByController
@@ -24,6 +28,7 @@ GENEROUS_LIMITS: Final = (
     "--flood-errors=0",
     "--max-per-ip=0",
     "--shutdown-grace=0",
+    "--register-per-hour=0",
 )
 
 
@@ -31,13 +36,16 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
     """Starts chatproto's IRC door on the address irctest gives, with a fresh history."""
 
     software_name = "chatproto"
-    supported_sasl_mechanisms: set[str] = set()  # no accounts (docs/irc.md)
+    supported_sasl_mechanisms = {"PLAIN"}
     supports_sts = False
     #: The capabilities CAP LS offers: a test of one of them fails rather than skips.
     capabilities = frozenset(
         {
+            Capabilities.ACCOUNT_NOTIFY,
+            Capabilities.ACCOUNT_TAG,
             Capabilities.BATCH,
             Capabilities.ECHO_MESSAGE,
+            Capabilities.EXTENDED_JOIN,
             Capabilities.LABELED_RESPONSE,
             Capabilities.MESSAGE_TAGS,
             Capabilities.MULTI_PREFIX,
@@ -57,6 +65,28 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
         "UTF8ONLY": None,
     }
 
+    @property
+    def _accounts_db(self) -> Path:
+        """The server's account database, in the test's directory."""
+        assert self.directory is not None
+        return self.directory / "accounts.sqlite3"
+
+    def wait_for_services(self) -> None:
+        """NickServ is the IRC door's own: it answers as soon as the port does."""
+
+    def registerUser(self, case: Any, username: str, password: str | None = None) -> None:
+        """Register an account with the operator's tool, on the running server's database
+        (the server sees it at its next lookup)."""
+        assert password is not None
+        tool = Path(sys.executable).with_name("chatproto-accounts")
+        subprocess.run(
+            [tool, "--db", self._accounts_db, "add", username],
+            input=password + "\n",
+            text=True,
+            check=True,
+            timeout=30,
+        )
+
     def run(
         self,
         hostname: str,
@@ -74,8 +104,6 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
             raise NotImplementedByController("PASS")
         if ssl:
             raise NotImplementedByController("TLS")
-        if run_services:
-            raise NotImplementedByController("services")
         if websocket_hostname is not None or websocket_port is not None:
             raise NotImplementedByController("IRC over WebSocket")
         assert self.proc is None
@@ -97,6 +125,7 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
                 # As on any IRC server, a client is in the channels it joins, no others.
                 "--no-irc-autojoin",
                 f"--history-file={self.directory / 'history.jsonl'}",
+                f"--accounts-db={self._accounts_db}",
                 *GENEROUS_LIMITS,
             ],
             proc_name="chatproto",

@@ -13,6 +13,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.task import deferLater
 
+from chatproto.accounts.manager import Accounts
 from chatproto.core.config import RoomConfig
 from chatproto.core.hall import Hall
 from chatproto.doors.tcp.protocol import WordPacketFactory
@@ -62,14 +63,17 @@ async def start_node(
     config: RoomConfig = CONFIG,
     wait: bool = True,
     redis_ca: Path | None = None,
+    accounts: Accounts | None = None,
 ) -> Node:
     """Start a node on Redis at C{url} (trusting the CAs in C{redis_ca}, as --redis-ca
-    does) and, if C{wait}, wait until it serves the room."""
+    does; with C{accounts}) and, if C{wait}, wait until it serves the room."""
     address = parse_redis_url(url)
     if redis_ca is not None:
         address = replace(address, ca_certificates=load_ca_certificates(str(redis_ca)))
     redis = RedisNode(address, reactor, retain, node_timeout, config.max_rooms, config.default_room)
-    room = Hall(config, redis.history, reactor, redis.hub, redis.presence, redis.rooms)
+    room = Hall(
+        config, redis.history, reactor, redis.hub, redis.presence, redis.rooms, accounts=accounts
+    )
     listening = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
         WordPacketFactory(room)
     )

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chatproto.seams.presence import IPresence, PlaceTaken, without
+from chatproto.seams.presence import Held, IPresence, PlaceTaken, without
 from chatproto.seams.redis.client import RedisCommandError, RedisUnavailable
 from chatproto.seams.redis.joinorder import JoinOrder
 from chatproto.seams.redis.writer import FeedWriter
@@ -69,20 +69,38 @@ class RedisPresence:
         claim = self._writer.claim(key, encoded_nickname, _hash(resume_token))
         return claim.addCallbacks(answered, _undecided, errbackArgs=(False,))
 
-    def take_over(self, key: str, token: str, resume_token: str) -> Deferred[bytes | None]:
+    def take_over(self, key: str, token: str, resume_token: str) -> Deferred[Held | None]:
         """Move C{key} here from the node whose member has resume token C{token} (see the
         module); None when it is not that token's place or Redis is unreachable."""
+        return self._moved(
+            key, lambda: self._writer.take_over(key, _hash(token), _hash(resume_token))
+        )
+
+    def take_over_login(self, key: str, account: str, resume_token: str) -> Deferred[Held | None]:
+        """Move C{key} here from the node whose member holding it is logged in to
+        C{account}; None when it is not, or Redis is unreachable."""
+        return self._moved(
+            key, lambda: self._writer.take_over_login(key, account, _hash(resume_token))
+        )
+
+    def _moved(self, key: str, take_over: Callable[[], Deferred[Any]]) -> Deferred[Held | None]:
+        """The place C{take_over} (a write) moves here, if it does."""
         if not self.reachable:
             return succeed(None)
+        moved = take_over()
 
-        def answered(nickname: Any) -> bytes | None:
-            if not isinstance(nickname, bytes):
+        def answered(place: Any) -> Held | None:
+            if not isinstance(place, list):
                 return None
             self._mine.add(key)
-            return nickname
+            nickname, account = place
+            return Held(nickname, account.decode("utf-8") or None)
 
-        moved = self._writer.take_over(key, _hash(token), _hash(resume_token))
         return moved.addCallbacks(answered, _undecided, errbackArgs=(None,))
+
+    def set_account(self, key: str, account: str | None) -> None:
+        """Keep, beside this node's place C{key}, the account its holder is logged in to."""
+        self._writer.login(key, account)
 
     def renew(self, key: str, resume_token: str) -> None:
         """Keep the hash of the new token of this node's member holding C{key}."""

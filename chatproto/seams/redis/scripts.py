@@ -15,6 +15,9 @@ the room on one shard (docs/scaling.md lists each key and its lifetime):
 - C{holders} / C{names}: nickname key to node id / to nickname (a JSON string);
 - C{tokens}: nickname key to the SHA-256 (hex) of its holder's resume token, so
   that any node can check a token it is offered, and none learns one;
+- C{logins}: nickname key to the account its holder is logged in to (section 13), so
+  that a place taken over with a token keeps its account, and a login to that account
+  on any node may take the place over;
 - C{order}: nickname keys by join order, from the counter C{joins};
 - C{nodes}: node ids by their last heartbeat (milliseconds, Redis's clock);
 - C{outside}: the nickname keys whose holders parted the default room (C{x} entries
@@ -61,6 +64,7 @@ local last_id, history, feed, holders, names, order, joins, nodes, tokens = unpa
 local feed_length = FEED_LENGTH
 local rooms, topics = 'PREFIX' .. 'rooms', 'PREFIX' .. 'topics'
 local outside = 'PREFIX' .. 'outside'
+local logins = 'PREFIX' .. 'logins'
 
 -- The keys of one room beside the default one: counter, history, feed, members.
 local function room_keys(room)
@@ -144,6 +148,7 @@ local function free_node(node)
       redis.call('HDEL', holders, key)
       redis.call('HDEL', names, key)
       redis.call('HDEL', tokens, key)
+      redis.call('HDEL', logins, key)
       redis.call('ZREM', order, key)
       redis.call('SREM', outside, key)
       redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'l', key, 'o', rank)
@@ -160,8 +165,11 @@ end
 #: the newest id the node knows, then quadruples (kind, a, b, c): C{c} chat (fields),
 #: C{n} notice (record, skip key or ''), C{p} private message (record, the
 #: recipient's key), C{j} claim (key, nickname, token hash), C{r} take over a key
-#: held on another node (key, offered token's hash, new token hash), C{k} a new
-#: token for a key this node holds (key, -, token hash), C{l} release (key, the
+#: held on another node (key, offered token's hash, new token hash), C{A} take over a
+#: key held on another node by a member logged in to an account (key, the account,
+#: new token hash), C{k} a new token for a key this node holds (key, -, token hash),
+#: C{a} the account this node's holder of a key is logged in to (key, account or ''
+#: for none), C{l} release (key, the
 #: `leave` notice to put on the feed if this node still held it, or ''; the key leaves
 #: its rooms too). Rooms beside the default one, each named by its key C{room}:
 #: C{C} chat (room, fields), C{N} notice (room, record, skip key or ''), C{O} open
@@ -172,7 +180,8 @@ end
 #: node holds. Unused places are ''. Returns one result per
 #: quadruple: the chat id, 0 for a notice or private message, the join order of a
 #: claim or room join (0: held, or not this node's), the nickname (a JSON string) of
-#: a key taken over (0: not taken), 1 if a release or part freed the key.
+#: a key taken over with the account its holder is logged in to ('' for none) (0: not
+#: taken), 1 if a release or part freed the key.
 #: Token hashes are compared with ==: what its timing could tell is about the
 #: hash, which gives nothing towards a 128-bit random token.
 WRITE = Script(
@@ -209,13 +218,18 @@ for i = 4, #ARGV, 4 do
       redis.call('HSET', tokens, a, c)
       redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'j', a, 'n', b, 'o', result)
     end
-  elseif kind == 'r' then
+  elseif kind == 'r' or kind == 'A' then
     local holder = redis.call('HGET', holders, a)
-    if holder and holder ~= node and redis.call('HGET', tokens, a) == b then
+    local proof = kind == 'r' and tokens or logins
+    if holder and holder ~= node and redis.call('HGET', proof, a) == b then
       redis.call('HSET', holders, a, node)
       redis.call('HSET', tokens, a, c)
       redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'm', a, 'f', holder)
-      result = redis.call('HGET', names, a)
+      result = {redis.call('HGET', names, a), redis.call('HGET', logins, a) or ''}
+    end
+  elseif kind == 'a' then
+    if redis.call('HGET', holders, a) == node then
+      if b == '' then redis.call('HDEL', logins, a) else redis.call('HSET', logins, a, b) end
     end
   elseif kind == 'k' then
     if redis.call('HGET', holders, a) == node then redis.call('HSET', tokens, a, c) end
@@ -225,6 +239,7 @@ for i = 4, #ARGV, 4 do
       redis.call('HDEL', holders, a)
       redis.call('HDEL', names, a)
       redis.call('HDEL', tokens, a)
+      redis.call('HDEL', logins, a)
       redis.call('ZREM', order, a)
       redis.call('SREM', outside, a)
       redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'l', a, 'o', rank)

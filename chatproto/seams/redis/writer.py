@@ -35,6 +35,7 @@ MAX_KEPT = 10000
 MAX_QUEUED = 50000
 
 CHAT, NOTICE, PRIVATE, CLAIM, TAKE_OVER, TOKEN, RELEASE = b"c", b"n", b"p", b"j", b"r", b"k", b"l"
+LOGIN, TAKE_OVER_LOGIN = b"a", b"A"
 # The writes about a room beside the default one (and topics): see scripts.WRITE.
 ROOM_CHAT, ROOM_NOTICE, ROOM_OPEN, ROOM_JOIN, ROOM_PART, TOPIC, ROOM_FORGET = (
     b"C", b"N", b"O", b"J", b"L", b"T", b"F"
@@ -92,8 +93,19 @@ class FeedWriter:
 
     def take_over(self, key: str, offered_hash: bytes, token_hash: bytes) -> Deferred[Any]:
         """Move a key held on another node here when C{offered_hash} is its token's hash;
-        fires with its nickname (a JSON string), 0 when it was not taken over."""
+        fires with its nickname (a JSON string) and its holder's account (b"" for none),
+        0 when it was not taken over."""
         return self._add(TAKE_OVER, key.encode("utf-8"), offered_hash, token_hash)
+
+    def take_over_login(self, key: str, account: str, token_hash: bytes) -> Deferred[Any]:
+        """Move a key held on another node here when its holder is logged in to
+        C{account}; fires as L{take_over} does."""
+        return self._add(TAKE_OVER_LOGIN, key.encode("utf-8"), account.encode("utf-8"), token_hash)
+
+    def login(self, key: str, account: str | None) -> None:
+        """Record the account this node's holder of C{key} is logged in to (None: none),
+        kept through an outage."""
+        self._keep(LOGIN, key.encode("utf-8"), (account or "").encode("utf-8"))
 
     def token(self, key: str, token_hash: bytes) -> None:
         """Record a new resume token for a key this node holds (kept through an outage)."""
