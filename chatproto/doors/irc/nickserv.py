@@ -125,7 +125,12 @@ async def _identify(session: IrcSession, account: str, password: str) -> None:
         return
     accounts = session.hall.accounts
     assert accounts is not None  # the login went through them
-    owner = await accounts.account_of(session.nickname)
+    try:
+        owner = await accounts.account_of(session.nickname)
+    except Exception:
+        _log.failure("accounts cannot be read")
+        _said_by_nickserv(session, "Accounts cannot be read now")
+        return
     if owner is not None and nickname_key(owner) != nickname_key(proved.account):
         _said_by_nickserv(session, f"{session.nickname} is registered to another account")
         return
