@@ -6,6 +6,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from chatproto.doors.irc.capabilities import OFFERED, apply_request
 from chatproto.doors.irc.registration import Phase, Registration, Step
+from chatproto.doors.irc.replies import ERR_NICKNAMEINUSE
 from tests.irc.helpers import LISTED, LISTED_302, REPLIES, line, wire
 
 
@@ -71,8 +72,9 @@ class PlainRegistrationTests(SynchronousTestCase):
     def test_taken_nickname_then_another(self) -> None:
         registration = Registration(REPLIES)
         feed(registration, "NICK alice", "USER a 0 * :A")
+        taken = REPLIES.numeric(ERR_NICKNAMEINUSE, "*", "alice")
         self.assertEqual(
-            wire(registration.nickname_taken().replies),
+            wire(registration.nickname_refused(taken).replies),
             [":irc.test 433 * alice :Nickname is already in use"],
         )
         self.assertIs(registration.phase, Phase.WAITING)
@@ -137,7 +139,7 @@ class PlainRegistrationTests(SynchronousTestCase):
         with self.assertRaises(RuntimeError):
             Registration(REPLIES).room_accepted()
         with self.assertRaises(RuntimeError):
-            Registration(REPLIES).nickname_taken()
+            Registration(REPLIES).nickname_refused(REPLIES.numeric(ERR_NICKNAMEINUSE, "*", "a"))
 
 
 class NegotiationTests(SynchronousTestCase):

@@ -39,10 +39,10 @@ from chatproto.doors.irc.sasl import (
     PLAIN,
     RPL_SASLMECHS,
     Ask,
+    Outcome,
     PlainCredentials,
     Refuse,
     SaslExchange,
-    Wait,
 )
 
 if TYPE_CHECKING:
@@ -51,13 +51,13 @@ if TYPE_CHECKING:
 _log = Logger()
 
 RPL_LOGGEDIN: Final = "900"
-RPL_LOGGEDOUT: Final = "901"
 RPL_SASLSUCCESS: Final = "903"
 ERR_SASLALREADY: Final = "907"
 ERR_PASSWDMISMATCH: Final = "464"
 RPL_WHOISACCOUNT: Final = "330"
 #: The 433 text for a registered nickname chosen without its account's proof.
 REGISTERED_TEXT: Final = "Nickname is registered; use SASL, PASS or another nickname"
+ALREADY_LOGGED_IN: Final = "You are already logged in"
 
 
 @dataclass
@@ -70,62 +70,60 @@ class IrcLogin:
 
 
 def authenticate(session: IrcSession, message: Message) -> None:
-    """AUTHENTICATE: a step of SASL PLAIN before registration; once registered, 907
-    for a client logged in, else 462 (NickServ IDENTIFY logs in then)."""
+    """AUTHENTICATE: a step of SASL PLAIN before registration (L{SaslExchange})."""
     replies, me = session.door.replies, session.registration.me
     login = session.login
     if session.state is ConnectionState.JOINED:
-        if session.account is not None:
-            session.reply([replies.numeric(ERR_SASLALREADY, me, text=_ALREADY)])
-        else:
-            session.reply(
-                [
-                    replies.numeric(
-                        ERR_ALREADYREGISTERED,
-                        me,
-                        text="SASL comes before registration; use NickServ IDENTIFY",
-                    )
-                ]
-            )
-        return
-    if login.account is not None:
-        session.reply([replies.numeric(ERR_SASLALREADY, me, text=_ALREADY)])
-        return
-    if SASL not in session.registration.capabilities:
+        session.reply([_once_registered(session)])
+    elif login.account is not None:
+        session.reply([replies.numeric(ERR_SASLALREADY, me, text=ALREADY_LOGGED_IN)])
+    elif SASL not in session.registration.capabilities:
         session.reply([replies.numeric(ERR_SASLFAIL, me, text="Request the sasl capability first")])
-        return
-    if not message.params:
+    elif not message.params:
         session.reply([replies.numeric(ERR_NEEDMOREPARAMS, me, "AUTHENTICATE")])
-        return
-    outcome = login.exchange.receive(message.params[0])
+    else:
+        _step(session, login.exchange.receive(message.params[0]))
+
+
+def _once_registered(session: IrcSession) -> Message:
+    """AUTHENTICATE after registration: 907 for a client logged in, else 462 (SASL is
+    offered before registration only; NickServ IDENTIFY logs in then)."""
+    replies, me = session.door.replies, session.nickname
+    if session.account is not None:
+        return replies.numeric(ERR_SASLALREADY, me, text=ALREADY_LOGGED_IN)
+    text = "SASL comes before registration; use NickServ IDENTIFY"
+    return replies.numeric(ERR_ALREADYREGISTERED, me, text=text)
+
+
+def _step(session: IrcSession, outcome: Outcome) -> None:
+    """Answer one step of the exchange; complete credentials go to the portal."""
+    replies, me = session.door.replies, session.registration.me
     if isinstance(outcome, Ask):
         session.reply([Message("AUTHENTICATE", ("+",), session.door.server.name)])
     elif isinstance(outcome, Refuse):
-        mechanisms = [
-            replies.numeric(RPL_SASLMECHS, me, PLAIN, text="are available SASL mechanisms")
-        ]
         refusal = replies.numeric(outcome.code, me, text=outcome.why)
-        session.reply([*mechanisms, refusal] if outcome.mechanisms else [refusal])
-    elif not isinstance(outcome, Wait):
+        if outcome.mechanisms:
+            mechanisms = "are available SASL mechanisms"
+            session.reply([replies.numeric(RPL_SASLMECHS, me, PLAIN, text=mechanisms), refusal])
+        else:
+            session.reply([refusal])
+    elif isinstance(outcome, PlainCredentials):
         while_reading_held(session, _sasl_login(session, outcome))
-
-
-_ALREADY: Final = "You have already authenticated using SASL"
 
 
 async def _sasl_login(session: IrcSession, credentials: PlainCredentials) -> None:
     """Check PLAIN credentials through the portal: 900 and 903, or 904."""
     replies, me = session.door.replies, session.registration.me
-    refusal = await log_in(session, credentials.account, credentials.password)
-    if isinstance(refusal, str):
+    proved = await log_in(session, credentials.account, credentials.password)
+    if isinstance(proved, str):
         session.reply(
-            [replies.numeric(ERR_SASLFAIL, me, text=f"SASL authentication failed{refusal}")]
+            [replies.numeric(ERR_SASLFAIL, me, text=f"SASL authentication failed{proved}")]
         )
         return
-    session.login.account = refusal.account
+    session.login.account = proved.account
     session.reply(
         [
-            logged_in(session, refusal.account),
+            logged_in(session, proved.account),
             replies.numeric(RPL_SASLSUCCESS, me, text="SASL authentication successful"),
         ]
     )

@@ -65,7 +65,7 @@ def nickserv(session: IrcSession, message: Message) -> None:
     command = words[0].upper() if words else "HELP"
     arguments = words[1:]
     if command == "REGISTER" and arguments:
-        while_reading_held(session, _register(session, arguments[0], _said_by_nickserv))
+        while_reading_held(session, _register_for_nickserv(session, arguments[0]))
     elif command == "IDENTIFY" and arguments:
         account = arguments[0] if len(arguments) > 1 else session.nickname
         while_reading_held(session, _identify(session, account, arguments[-1]))
@@ -84,37 +84,49 @@ def account_registration(session: IrcSession, message: Message) -> None:
     if account != "*" and nickname_key(account) != nickname_key(session.nickname):
         _fail(session, "ACCOUNT_NAME_MUST_BE_NICK", account, "The account is your nickname")
         return
-    while_reading_held(session, _register(session, password, _answered_by_register))
+    while_reading_held(session, _register_for_command(session, password))
 
 
-#: What a registration's outcome is told with: NickServ's NOTICEs, or REGISTER's replies.
-Teller = Callable[..., None]
+async def _register_for_nickserv(session: IrcSession, password: str) -> None:
+    """NickServ REGISTER: the outcome in a NOTICE from NickServ."""
+    text, _ = await _register(session, password)
+    _said_by_nickserv(session, text)
 
 
-async def _register(session: IrcSession, password: str, tell: Teller) -> None:
-    """Register the session's nickname with C{password}; it is then logged in."""
+async def _register_for_command(session: IrcSession, password: str) -> None:
+    """REGISTER: C{REGISTER SUCCESS <account> :text} or C{FAIL REGISTER <code>}."""
+    text, failure = await _register(session, password)
+    if failure is not None:
+        _fail(session, failure, session.nickname, text)
+        return
+    server = session.door.server.name
+    success = Message("REGISTER", ("SUCCESS", session.nickname, text), server, force_trailing=True)
+    session.reply([success])
+
+
+async def _register(session: IrcSession, password: str) -> tuple[str, str | None]:
+    """Register the session's nickname with C{password}, which is then logged in (900).
+    Returns what to say, and the draft/account-registration code of a failure (None:
+    registered)."""
     nickname, accounts = session.nickname, session.hall.accounts
     if accounts is None:
-        tell(session, "This server keeps no accounts", code="TEMPORARILY_UNAVAILABLE")
-        return
+        return "This server keeps no accounts", "TEMPORARILY_UNAVAILABLE"
     try:
         await accounts.register(nickname, password, session.host)
     except WeakPassword as e:
-        tell(session, f"Weak password: {e}", code="WEAK_PASSWORD")
+        return f"Weak password: {e}", "WEAK_PASSWORD"
     except AccountExists as e:
-        tell(session, f"{nickname} belongs to the account {e.args[0]}", code="ACCOUNT_EXISTS")
+        return f"{nickname} belongs to the account {e.args[0]}", "ACCOUNT_EXISTS"
     except RegistrationLimited as e:
-        wait = math.ceil(e.retry_after)
-        tell(session, f"Too many registrations; try again in {wait} s", code="RATE_LIMITED")
+        return f"Too many registrations; try again in {math.ceil(e.retry_after)} s", "RATE_LIMITED"
     except WorkersBusy:
-        tell(session, "The server is busy; try again in 1 s", code="TEMPORARILY_UNAVAILABLE")
+        return "The server is busy; try again in 1 s", "TEMPORARILY_UNAVAILABLE"
     except Exception:
         _log.failure("an IRC registration failed")
-        tell(session, "Accounts cannot be changed now", code="TEMPORARILY_UNAVAILABLE")
-    else:
-        session.hall.set_account(session, nickname)
-        session.reply([logged_in(session, nickname)])
-        tell(session, f"{nickname} is registered; you are logged in to it", registered=True)
+        return "Accounts cannot be changed now", "TEMPORARILY_UNAVAILABLE"
+    session.hall.set_account(session, nickname)
+    session.reply([logged_in(session, nickname)])
+    return f"{nickname} is registered; you are logged in to it", None
 
 
 async def _identify(session: IrcSession, account: str, password: str) -> None:
@@ -139,27 +151,14 @@ async def _identify(session: IrcSession, account: str, password: str) -> None:
     _said_by_nickserv(session, f"You are now identified as {proved.account}")
 
 
-def _said_by_nickserv(session: IrcSession, *texts: str, **_: object) -> None:
+def _said_by_nickserv(session: IrcSession, *texts: str) -> None:
     """NOTICEs from NickServ to the session."""
     source, me = member_source(NICKSERV), session.nickname
     session.reply([Message("NOTICE", (me, text), source, force_trailing=True) for text in texts])
 
 
-def _answered_by_register(
-    session: IrcSession, text: str, code: str = "", registered: bool = False
-) -> None:
-    """REGISTER's answer: C{REGISTER SUCCESS <account> :text} or C{FAIL REGISTER <code>}."""
-    if registered:
-        server = session.door.server.name
-        success = Message(
-            "REGISTER", ("SUCCESS", session.nickname, text), server, force_trailing=True
-        )
-        session.reply([success])
-    else:
-        _fail(session, code, session.nickname, text)
-
-
 def _fail(session: IrcSession, code: str, account: str, text: str) -> None:
+    """C{FAIL REGISTER <code> <account> :text} (IRCv3 standard replies)."""
     session.reply([session.door.replies.fail("REGISTER", code, text, account)])
 
 

@@ -24,7 +24,6 @@ from chatproto.doors.irc.message import Message
 from chatproto.doors.irc.replies import (
     ERR_INVALIDCAPCMD,
     ERR_NEEDMOREPARAMS,
-    ERR_NICKNAMEINUSE,
     ERR_NONICKNAMEGIVEN,
     ERR_NOTREGISTERED,
     Replies,
@@ -148,15 +147,9 @@ class Registration:
         self._expect_asking()
         self.phase = Phase.REGISTERED
 
-    def nickname_taken(self) -> Step:
-        """The room refused the nickname as held: 433; the client chooses another."""
-        self._expect_asking()
-        nickname = self._take_nickname()
-        return self._refused(self._replies.numeric(ERR_NICKNAMEINUSE, NO_NICKNAME, nickname))
-
     def nickname_refused(self, reply: Message) -> Step:
-        """The room refused the nickname for a reason C{reply} gives (433 for a registered
-        nickname, 464 for a wrong password); the client chooses again."""
+        """The room refused the nickname for the reason C{reply} gives (433 for one held or
+        registered, 464 for a wrong password); the client chooses another."""
         self._expect_asking()
         self._take_nickname()
         return self._refused(reply)
