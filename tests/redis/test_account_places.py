@@ -1,6 +1,6 @@
 """A logged-in member's place across nodes (docs/protocol.md sections 2, 11 and 13): a
-password login on another node takes it over, as a resume token does, and a token alone
-keeps its account wherever it is used."""
+password login on another node takes it over, as a resume token does, a token alone
+keeps its account wherever it is used, and IRC clients of every node see the account."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from collections.abc import AsyncIterator
 
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.endpoints import serverFromString
 
 from chatproto.accounts.hashing import PasswordHashing
 from chatproto.accounts.manager import Accounts
+from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.seams.redis.accounts import RedisAccountStore
 from chatproto.seams.redis.address import parse_redis_url
 from tests.accounts.test_wire import PASSWORD, greeted, logged_in
+from tests.irc.clients import connect_irc
+from tests.irc.fakes import SERVER
 from tests.loopback import connect
 from tests.redis.nodes import Node, start_node, stop_nodes, until
 from tests.redis.server import RedisServer
@@ -70,3 +74,27 @@ async def test_a_token_alone_on_another_node_keeps_the_account(
         "alice"
     )
     await resumed.closed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_irc_clients_on_another_node_see_the_account(two_nodes: tuple[Node, Node]) -> None:
+    a, b = two_nodes
+    irc = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
+        IrcFactory(b.room, SERVER)
+    )
+    try:
+        carol = await connect_irc(irc.getHost().port)
+        await carol.register("carol", "account-tag", "extended-join")
+        alice = await greeted(await connect(a.port))
+        await logged_in(alice, {"nickname": "alice", "password": PASSWORD})
+        joined = await carol.until(lambda line: " JOIN " in line)
+        assert joined[-1] == "@account=alice :alice!alice@chatproto JOIN #chat alice :alice"
+        alice.send_json({"message": "hello"})
+        said = await carol.until(lambda line: " PRIVMSG " in line)
+        assert said[-1] == "@account=alice :alice!alice@chatproto PRIVMSG #chat :hello"
+        carol.send("WHOIS alice")
+        assert ":irc.test 330 carol alice alice :is logged in as" in await carol.until(
+            lambda line: " 318 " in line
+        )
+    finally:
+        await irc.stopListening()

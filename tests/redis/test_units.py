@@ -99,7 +99,7 @@ class MirrorTests(SynchronousTestCase):
         self.presence = RedisPresence(writer=None)  # type: ignore[arg-type]  # no claims here
 
     def test_join_order_whatever_the_arrival_order(self) -> None:
-        self.presence.load([("a", 1, b'"a"', False), ("c", 5, b'"c"', False)])
+        self.presence.load([("a", 1, b'"a"', False, ""), ("c", 5, b'"c"', False, "")])
         self.presence.claimed("b", b'"b"', 3)
         self.presence.claimed("d", b'"d"', 7)
         self.assertEqual(list(self.presence.listed()), [b'"a"', b'"b"', b'"c"', b'"d"'])
@@ -109,7 +109,7 @@ class MirrorTests(SynchronousTestCase):
         self.assertFalse(self.presence.is_held("c"))
 
     def test_members_outside_the_default_room_are_not_listed(self) -> None:
-        self.presence.load([("a", 1, b'"a"', True), ("b", 2, b'"b"', False)])
+        self.presence.load([("a", 1, b'"a"', True, ""), ("b", 2, b'"b"', False, "")])
         self.assertEqual(list(self.presence.listed()), [b'"b"'])
         self.presence.outside("a", False)
         self.presence.outside("b", True)

@@ -1,7 +1,8 @@
 """Who is logged in, as IRCv3 shows it: `account-tag` and `extended-join` on live lines.
 
 The room's records carry nicknames only; the account of a member (of any door, on any
-node) is looked up when a record is encoded, through the hall (L{MemberDirectory}). So
+node: each node mirrors the account beside every place) is looked up when a record is
+encoded, through the hall (L{MemberDirectory}). So
 a live line from a logged-in member carries C{@account=NAME} (C{account-tag}) and a
 JOIN, with C{extended-join}, reads C{JOIN #chan NAME :realname} (C{*} for nobody logged
 in). Replayed history carries no account: who holds a nickname now need not be who said

@@ -4,7 +4,8 @@ The hall tells its watchers when a joined member of this node logs in or out (Ni
 `REGISTER`, the packet doors' `register` and `unregister`); L{account_changed} sends
 C{:nick!nick@chatproto ACCOUNT <name>} (C{*}: logged out) to every IRC client of this
 node that shares a room with it, and to the member itself, once each, when it asked for
-the capability. A change on another node is not carried (docs/irc.md).
+the capability. A change on another node reaches this node's mirror of accounts
+(account-tag) but sends no ACCOUNT here (docs/irc.md).
 """
 
 from __future__ import annotations

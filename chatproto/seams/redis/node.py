@@ -144,9 +144,14 @@ class RedisNode:
         self.history.saw(int(newest))
         self.rooms.topic_changed(self._default_key, topic.decode("utf-8"))
         self.presence.load(
-            (key.decode("utf-8"), int(order), encoded, bool(outside))
-            for key, order, encoded, outside in zip(
-                holders[::4], holders[1::4], holders[2::4], holders[3::4], strict=True
+            (key.decode("utf-8"), int(order), encoded, bool(outside), account.decode("utf-8"))
+            for key, order, encoded, outside, account in zip(
+                holders[::5],
+                holders[1::5],
+                holders[2::5],
+                holders[3::5],
+                holders[4::5],
+                strict=True,
             )
         )
         self._reader.start_at(position)
@@ -202,6 +207,10 @@ class RedisNode:
     def outside(self, key: str, outside: bool) -> None:
         """A member of some node parted the default room or joined it again."""
         self.presence.outside(key, outside)
+
+    def logged_in(self, key: str, account: str | None) -> None:
+        """A member of some node logged in to C{account} (None: out)."""
+        self.presence.logged_in(key, account)
 
     def topic(self, room: str | None, topic: str) -> None:
         """The default room's topic changed (other rooms' topics come on their feeds)."""

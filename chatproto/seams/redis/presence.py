@@ -9,7 +9,10 @@ claim, so a stale `freed` for an earlier claim of the same key changes nothing.
 Resume tokens (docs/protocol.md section 2) work through any node: Redis keeps
 the SHA-256 of each holder's token beside its key, never the token, and a node
 offered a token takes the place over in one step when the hashes match; the
-node that held it reads that on the feed and closes its member.
+node that held it reads that on the feed and closes its member. Beside each key
+Redis keeps the account its holder is logged in to (docs/protocol.md section 13):
+a place taken over keeps it, a login to that account on another node takes the
+place over the same way, and the mirror carries it (IRC's account-tag).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class RedisPresence:
         self._held = JoinOrder()
         #: The held keys whose holders parted the default room (on any node).
         self._outside: set[str] = set()
+        #: The accounts the holders of held keys are logged in to (on any node).
+        self._accounts: dict[str, str] = {}
 
     @property
     def reachable(self) -> bool:
@@ -157,8 +162,16 @@ class RedisPresence:
         return without(self._held.listed, outside)
 
     def account_of(self, key: str) -> str | None:
-        """None: the accounts of other nodes' members are not mirrored (docs/irc.md)."""
-        return None
+        """The account the holder of C{key} (on any node) is logged in to, as far as the
+        feed has told this node."""
+        return self._accounts.get(key)
+
+    def logged_in(self, key: str, account: str | None) -> None:
+        """The holder of C{key} (on any node) logged in to C{account} (None: out)."""
+        if account is not None and key in self._held:
+            self._accounts[key] = account
+        else:
+            self._accounts.pop(key, None)
 
     def holders(self) -> Sequence[bytes]:
         """Every holder's nickname as a JSON string, in join order, whatever its rooms."""
@@ -180,14 +193,16 @@ class RedisPresence:
 
     # -- the mirror, as the feed changes it ---------------------------------
 
-    def load(self, holders: Iterable[tuple[str, int, bytes, bool]]) -> None:
+    def load(self, holders: Iterable[tuple[str, int, bytes, bool, str]]) -> None:
         """Start from a snapshot of (key, join order, nickname, whether outside the default
-        room), in join order."""
+        room, the account its holder is logged in to or ""), in join order."""
         self._held.clear()
         self._outside.clear()
-        for key, order, encoded, outside in holders:
+        self._accounts.clear()
+        for key, order, encoded, outside, account in holders:
             self.claimed(key, encoded, order)
             self.outside(key, outside)
+            self.logged_in(key, account or None)
 
     def claimed(self, key: str, encoded_nickname: bytes, order: int) -> None:
         """A node claimed C{key} (this one included)."""
@@ -201,6 +216,7 @@ class RedisPresence:
         if not self._held.remove(key, order):
             return
         self._outside.discard(key)
+        self._accounts.pop(key, None)
         # A member of this node freed by another node (which found this one silent):
         # it must not be served any more, its nickname may be taken elsewhere.
         self._lose(key)

@@ -56,6 +56,9 @@ class FeedListener(Protocol):
     def outside(self, key: str, outside: bool) -> None:
         """The holder of C{key} parted the default room (C{outside}) or joined it again."""
 
+    def logged_in(self, key: str, account: str | None) -> None:
+        """The holder of C{key} logged in to C{account} (None: out)."""
+
     def topic(self, room: str | None, topic: str) -> None:
         """The topic of C{room} (None: the default room) changed."""
 
@@ -226,6 +229,8 @@ class FeedReader:
             listener.moved(entry[b"m"].decode("utf-8"), entry[b"f"].decode("utf-8"))
         elif b"x" in entry:
             listener.outside(entry[b"x"].decode("utf-8"), entry[b"v"] == b"1")
+        elif b"a" in entry:
+            listener.logged_in(entry[b"a"].decode("utf-8"), entry[b"v"].decode("utf-8") or None)
         elif b"T" in entry:
             listener.topic(None, entry[b"T"].decode("utf-8"))
 

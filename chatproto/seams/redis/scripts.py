@@ -11,7 +11,8 @@ the room on one shard (docs/scaling.md lists each key and its lifetime):
   another node's member (C{r}, C{t} the recipient's key) and presence changes
   (C{j} key claimed with C{n} nickname and C{o} join order; C{l} key freed,
   C{o} order of the claim freed; C{m} key taken over with a resume token from
-  node C{f}); trimmed to about L{FEED_LENGTH} entries;
+  node C{f}; C{a} key whose holder logged in to the account C{v}, '' for none);
+  trimmed to about L{FEED_LENGTH} entries;
 - C{holders} / C{names}: nickname key to node id / to nickname (a JSON string);
 - C{tokens}: nickname key to the SHA-256 (hex) of its holder's resume token, so
   that any node can check a token it is offered, and none learns one;
@@ -230,6 +231,7 @@ for i = 4, #ARGV, 4 do
   elseif kind == 'a' then
     if redis.call('HGET', holders, a) == node then
       if b == '' then redis.call('HDEL', logins, a) else redis.call('HSET', logins, a, b) end
+      redis.call('XADD', feed, 'MAXLEN', '~', feed_length, '*', 'a', a, 'v', b)
     end
   elseif kind == 'k' then
     if redis.call('HGET', holders, a) == node then redis.call('HSET', tokens, a, c) end
@@ -304,8 +306,8 @@ return results
 )
 
 #: Where a starting node begins: {newest id, newest feed entry id, the default room's
-#: topic, then key, join order, nickname, 1 if outside the default room (else 0) for
-#: every holder in join order}.
+#: topic, then key, join order, nickname, 1 if outside the default room (else 0), the
+#: account it is logged in to ('' for none) for every holder in join order}.
 START = Script(
     _PRELUDE
     + """
@@ -317,6 +319,7 @@ for i = 1, #ranked, 2 do
   result[#result + 1] = ranked[i + 1]
   result[#result + 1] = redis.call('HGET', names, ranked[i])
   result[#result + 1] = redis.call('SISMEMBER', outside, ranked[i])
+  result[#result + 1] = redis.call('HGET', logins, ranked[i]) or ''
 end
 return result
 """
