@@ -76,6 +76,43 @@ class SaslWithoutAccountsTests(SynchronousTestCase):
         )
 
 
+class NickServTests(SynchronousTestCase):
+    """NickServ's answers that need no account store."""
+
+    def setUp(self) -> None:
+        self.room, _, _ = make_room()
+        self.alice = FakeIrcClient(self.room)
+        self.alice.register("alice")
+
+    def test_help_in_every_form(self) -> None:
+        for line in ["PRIVMSG NickServ :HELP", "PRIVMSG nickserv :help", "NS HELP", "NICKSERV"]:
+            self.alice.send(line)
+            lines = self.alice.lines()
+            self.assertEqual(len(lines), 4, line)
+            self.assertTrue(all(text.startswith(":NickServ!NickServ@chatproto NOTICE alice :")
+                                for text in lines))  # fmt: skip
+
+    def test_an_unknown_command_is_echoed_short_and_a_notice_is_not_answered(self) -> None:
+        self.alice.send("NS " + "X" * 300, "NOTICE NickServ :HELP")
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                ":NickServ!NickServ@chatproto NOTICE alice :Unknown command or missing"
+                f" parameters: {'X' * 32}; try HELP"
+            ],
+        )
+
+    def test_identify_without_accounts(self) -> None:
+        self.alice.send("PRIVMSG NickServ :IDENTIFY secret")
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                ":NickServ!NickServ@chatproto NOTICE alice :Wrong password or no such"
+                " account: this server keeps no accounts"
+            ],
+        )
+
+
 class AccountsShownTests(SynchronousTestCase):
     """What IRC clients see of members' accounts, whichever door the members use."""
 

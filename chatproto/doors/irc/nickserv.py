@@ -26,10 +26,10 @@ from twisted.logger import Logger
 from chatproto.accounts.manager import RegistrationLimited
 from chatproto.accounts.passwords import WeakPassword
 from chatproto.accounts.workers import WorkersBusy
-from chatproto.core.nicknames import NICKSERV, nickname_key
+from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS, NICKSERV, nickname_key
 from chatproto.doors.irc.identity import member_source
 from chatproto.doors.irc.logins import log_in, logged_in, while_reading_held
-from chatproto.doors.irc.message import Message
+from chatproto.doors.irc.message import Message, safe_text
 from chatproto.seams.accounts import AccountExists
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ def nickserv(session: IrcSession, message: Message) -> None:
     elif command == "HELP":
         _said_by_nickserv(session, *HELP)
     else:
-        _said_by_nickserv(session, f"Unknown command or missing parameters: {command}; try HELP")
+        shown = command[:MAX_NICKNAME_CODE_POINTS]  # an echo, kept short: it fits one line
+        _said_by_nickserv(session, f"Unknown command or missing parameters: {shown}; try HELP")
 
 
 def account_registration(session: IrcSession, message: Message) -> None:
@@ -154,7 +155,10 @@ async def _identify(session: IrcSession, account: str, password: str) -> None:
 def _said_by_nickserv(session: IrcSession, *texts: str) -> None:
     """NOTICEs from NickServ to the session."""
     source, me = member_source(NICKSERV), session.nickname
-    session.reply([Message("NOTICE", (me, text), source, force_trailing=True) for text in texts])
+    notices = [
+        Message("NOTICE", (me, safe_text(text)), source, force_trailing=True) for text in texts
+    ]
+    session.reply(notices)
 
 
 def _fail(session: IrcSession, code: str, account: str, text: str) -> None:
