@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs, formatEvent
 
 from chatproto.seams.moderation import MemoryModerationStore
 from tests.fakes import FakeClient
@@ -325,3 +326,33 @@ def test_moderation_is_read_back_after_a_restart() -> None:
     assert error_code(command(carol, "topic", room="#a", topic="x")) == "not-permitted"
     carol.send_json({"message": "hi", "room": "#a"})
     assert error_code(carol.received()) == "muted"
+
+
+def test_a_room_with_a_ban_outlives_its_members() -> None:
+    hall = moderated_hall()
+    alice = member(hall, "alice", 1)
+    bob = member(hall, "bob", 2)
+    command(alice, "join", room="#quiet")  # no message, no topic: it would cease to exist
+    command(alice, "ban", room="#quiet", mask="bob")
+    command(alice, "part", room="#quiet")
+    assert [room["room"] for room in command(bob, "rooms")[-1]["rooms"]] == ["#chat", "#quiet"]
+    assert error_code(command(bob, "join", room="#quiet")) == "banned"
+
+
+def test_every_action_is_in_the_audit_log() -> None:
+    hall = moderated_hall()
+    root = member(hall, "root", 1, account="root")
+    bob = member(hall, "bob", 2)
+    with capturedLogs() as logged:
+        command(bob, "kick", user="root")  # refused: not in the audit log
+        command(root, "ban", mask="bob", seconds=60, comment="spam")
+        command(root, "announce", text="hello")
+    audited = [event for event in logged if event.get("event_kind") == "moderation"]
+    assert [(e["by"], e["action"], e["room"]) for e in audited] == [
+        ("root", "ban", "#chat"),
+        ("root", "announce", None),
+    ]
+    ban = audited[0]
+    assert (ban["mask"], ban["comment"], ban["user"]) == ("bob", "spam", None)
+    assert ban["until"] == "2027-01-15T08:01:00.000Z"
+    assert formatEvent(ban) == "moderation: root ban bob in #chat: spam"

@@ -244,24 +244,13 @@ class Moderation:
             if rules.empty:
                 self.ledger.forget(room.key)
 
-    def room_forgotten(self, key: str) -> None:
-        """The room C{key} ceased to exist (no member, message or topic): its moderation
-        goes with it."""
-        rules = self.ledger.forget(key)
-        if rules is None:
-            return
-        for _, ban in rules.bans.values():
-            self._write(self.store.drop_ban(key, ban.mask), "ban")
-        for target in rules.mutes:
-            self._write(self.store.drop_mute(key, target), "mute")
-        if rules.founder is not None:
-            founder = RoleEntry(key, rules.founder, Role.FOUNDER)
-            self._write(self.store.drop_role(founder), "founder")
-        for account, roles in rules.roles.items():
-            for role in roles:
-                self._write(self.store.drop_role(RoleEntry(key, account, role)), "role")
-        for flag in rules.flags:
-            self._write(self.store.drop_flag(FlagEntry(key, flag)), "flag")
+    def holds(self, key: str) -> bool:
+        """Whether the room C{key} holds durable moderation (a ban, a mute, a founder, a
+        role or a switch): it then outlives its members (it counts in --max-rooms)."""
+        rules = self.ledger.peek(key)
+        return rules is not None and bool(
+            rules.bans or rules.mutes or rules.founder or rules.roles or rules.flags
+        )
 
     # -- commands ----------------------------------------------------------------
 
@@ -373,7 +362,7 @@ class Moderation:
             self._announce(
                 room, member, Action.BAN, mask=parsed.text, seconds=seconds, comment=comment
             )
-            self._enforce(room, parsed, member.nickname, comment)
+            self._enforce(room, parsed, member, comment)
             audit(
                 member.nickname,
                 Action.BAN,
@@ -627,11 +616,12 @@ class Moderation:
 
         return self._stored(write, apply)
 
-    def _enforce(self, room: Room | None, mask: Mask, by: str, comment: str | None) -> None:
+    def _enforce(self, room: Room | None, mask: Mask, issuer: IMember, comment: str | None) -> None:
         """The members a new ban matches leave the room (C{room} None: every room, and
-        their connections close), but server operators and (in a room) its founder."""
+        their connections close), but server operators, (in a room) its founder, and the
+        C{issuer} (whose own address a ban may well match)."""
         hall = self._hall
-        extra = _by(by, comment)
+        extra = _by(issuer.nickname, comment)
         if room is None:
             for member in hall.local_members():
                 if self.is_server_operator(member) or not _matches(mask, member):
@@ -642,7 +632,9 @@ class Moderation:
                 member.close()
             return
         for member in list(room.members.values()):
-            if self.rank(member, room) < Rank.FOUNDER and _matches(mask, member):
+            if member is issuer or self.rank(member, room) >= Rank.FOUNDER:
+                continue
+            if _matches(mask, member):
                 hall.remove_from_room(room, member, LeaveReason.BANNED, **extra)
 
     def _announce(
