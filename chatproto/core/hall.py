@@ -600,7 +600,9 @@ class Hall:
             raise PacketRejected(
                 ErrorCode.TOO_MANY_ROOMS, f"You are in {per_member} rooms already: part one"
             )
-        created = key not in self.registry.rooms
+        # A room that outlived its members (its moderation too, across a restart) gets
+        # no new creator.
+        created = key not in self.registry.rooms and not self.moderation.holds(key)
         room = self.registry.for_joining(key, name)
         if room.closing is not None:  # its store is still closing: open it again after
             room.closing.addBoth(lambda _: self._join_later(member, room_name, since))

@@ -356,3 +356,27 @@ def test_every_action_is_in_the_audit_log() -> None:
     assert (ban["mask"], ban["comment"], ban["user"]) == ("bob", "spam", None)
     assert ban["until"] == "2027-01-15T08:01:00.000Z"
     assert formatEvent(ban) == "moderation: root ban bob in #chat: spam"
+
+
+def test_the_ban_list_is_bounded_and_a_full_one_fits_a_packet() -> None:
+    hall = moderated_hall()
+    root = member(hall, "root", 1, account="root")
+    comment = "\U0001f6ab" * 50  # 200 bytes of UTF-8, the longest comment
+    wide = "\U00010400" * 28  # 4 bytes each
+    for number in range(100):
+        mask = f"account:{wide}{number:04d}"  # a nickname of 32 code points, 116 bytes
+        assert events(command(root, "ban", mask=mask, seconds=60, comment=comment), "moderation")
+    assert error_code(command(root, "ban", mask="one-too-many")) == "not-permitted"
+    listed = command(root, "bans")[-1]
+    assert len(listed["bans"]) == 100 and "truncated" not in listed
+
+
+def test_a_room_kept_by_its_moderation_gets_no_new_creator_after_a_restart() -> None:
+    store = MemoryModerationStore()
+    hall = moderated_hall(store)
+    alice = member(hall, "alice", 1)
+    command(alice, "join", room="#quiet")
+    command(alice, "topic-lock", room="#quiet", on=True)
+    restarted = moderated_hall(store)  # no message, no topic: the room has no files
+    bob = member(restarted, "bob", 2)
+    assert command(bob, "join", room="#quiet")[-1]["operators"] == []

@@ -373,6 +373,8 @@ class Moderation(Standing):
         self._require(action, member, room, self.rank(target, room))
         assert target.key is not None
         rules = self.ledger.rules(room.key)
+        if rules.role_count() >= MAX_ROLES_PER_ROOM:  # the `operators` of a welcome fit
+            raise _full(f"{room.name} has {MAX_ROLES_PER_ROOM} operators and voices already")
         if target.account is None:
             present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
             present.add(target.key)
@@ -380,8 +382,6 @@ class Moderation(Standing):
             entry = None
         else:
             entry = RoleEntry(room.key, account_key(target.account), role)
-            if rules.role_count() >= MAX_ROLES_PER_ROOM:
-                raise _full(f"{room.name} has {MAX_ROLES_PER_ROOM} operators and voices already")
             write = self.store.put_role(entry)
 
         def apply() -> None:
