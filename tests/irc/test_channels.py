@@ -205,7 +205,7 @@ class ChannelTests(SynchronousTestCase):
         self.assertEqual(
             self.alice.lines(),
             [
-                ":irc.test 324 alice #chat +nt",
+                ":irc.test 324 alice #chat +n",
                 ":irc.test 368 alice #chat :End of channel ban list",
                 ":irc.test 482 alice #chat :You're not channel operator",
                 ":irc.test 403 alice #x :No such channel",

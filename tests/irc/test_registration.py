@@ -149,7 +149,8 @@ class NegotiationTests(SynchronousTestCase):
         self.assertEqual(
             replies_of(steps),
             [
-                ":irc.test CAP * LS :batch draft/chathistory echo-message"
+                ":irc.test CAP * LS :batch draft/chathistory draft/message-redaction"
+                " echo-message"
                 " labeled-response message-tags multi-prefix server-time",
                 ":irc.test CAP * ACK :server-time batch",
                 ":irc.test CAP * LIST :batch server-time",
@@ -166,7 +167,8 @@ class NegotiationTests(SynchronousTestCase):
         self.assertEqual(
             wire(step.replies),
             [
-                ":irc.test CAP * LS :batch draft/chathistory echo-message"
+                ":irc.test CAP * LS :batch draft/chathistory draft/message-redaction"
+                " echo-message"
                 " labeled-response message-tags multi-prefix server-time"
             ],
         )
@@ -221,7 +223,7 @@ class NegotiationTests(SynchronousTestCase):
             [
                 ":irc.test CAP alice ACK :echo-message",
                 ":irc.test CAP alice LIST :echo-message",
-                ":irc.test CAP alice LS :batch draft/chathistory"
+                ":irc.test CAP alice LS :batch draft/chathistory draft/message-redaction"
                 " echo-message labeled-response message-tags multi-prefix server-time",
             ],
         )

@@ -44,23 +44,24 @@ class RegistrationTests(SynchronousTestCase):
         alice = FakeIrcClient(self.room)
         lines = alice.register("alice")
         self.assertEqual(
-            lines[:5],
+            lines[:6],
             [
                 ":irc.test 001 alice :Welcome to the chatproto network, alice!alice@chatproto",
                 ":irc.test 002 alice :Your host is irc.test, running version chatproto-0.1.0",
                 ":irc.test 003 alice :This server was created today",
-                ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
-                ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=,,,nt"
-                " CHANNELLEN=33 CHATHISTORY=100 CHANTYPES=# CLIENTTAGDENY=*"
-                " MSGREFTYPES=msgid,timestamp"
-                " NETWORK=chatproto NICKLEN=32 PREFIX="
+                ":irc.test 004 alice irc.test chatproto-0.1.0 i bmnoqtv",
+                ":irc.test 005 alice ACCOUNTEXTBAN=a CASEMAPPING=rfc8265 CHANLIMIT=#:20"
+                " CHANMODES=bq,,,mnt CHANNELLEN=33 CHANTYPES=# CHATHISTORY=100 CLIENTTAGDENY=*"
+                " EXTBAN=$,a MODES=4 MSGREFTYPES=msgid,timestamp NETWORK=chatproto NICKLEN=32"
+                " :are supported by this server",
+                ":irc.test 005 alice PREFIX=(ov)@+"
                 " TARGMAX=JOIN:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",
             ],
         )
-        self.assertEqual([text.split()[1] for text in lines[5:8]], ["375", "372", "376"])
+        self.assertEqual([text.split()[1] for text in lines[6:9]], ["375", "372", "376"])
         self.assertEqual(
-            lines[8:],
+            lines[9:],
             [
                 ":alice!alice@chatproto JOIN #chat",
                 ":irc.test 353 alice = #chat :bob alice",
@@ -93,7 +94,8 @@ class RegistrationTests(SynchronousTestCase):
         self.assertEqual(
             alice.lines(),
             [
-                ":irc.test CAP * LS :batch draft/chathistory echo-message"
+                ":irc.test CAP * LS :batch draft/chathistory draft/message-redaction"
+                " echo-message"
                 " labeled-response message-tags multi-prefix server-time"
             ],
         )
@@ -440,7 +442,7 @@ class QueryTests(SynchronousTestCase):
         self.assertEqual(
             lines[:3],
             [
-                ":irc.test 324 alice #chat +nt",
+                ":irc.test 324 alice #chat +n",
                 ":irc.test 331 alice #chat :No topic is set",
                 ":irc.test 447 alice :Nickname changes are not supported: reconnect instead",
             ],

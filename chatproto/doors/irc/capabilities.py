@@ -11,6 +11,7 @@ BATCH: Final = "batch"
 CHATHISTORY: Final = "draft/chathistory"
 ECHO_MESSAGE: Final = "echo-message"
 LABELED_RESPONSE: Final = "labeled-response"
+MESSAGE_REDACTION: Final = "draft/message-redaction"
 MESSAGE_TAGS: Final = "message-tags"
 MULTI_PREFIX: Final = "multi-prefix"
 SERVER_TIME: Final = "server-time"
@@ -19,6 +20,7 @@ SERVER_TIME: Final = "server-time"
 OFFERED: Final = (
     BATCH,
     CHATHISTORY,
+    MESSAGE_REDACTION,
     ECHO_MESSAGE,
     LABELED_RESPONSE,
     MESSAGE_TAGS,

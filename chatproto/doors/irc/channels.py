@@ -21,6 +21,7 @@ from chatproto.core.roomnames import room_key
 from chatproto.doors.irc.commands import targets_of
 from chatproto.doors.irc.identity import looks_like_channel
 from chatproto.doors.irc.message import Message
+from chatproto.doors.irc.modes import mode_string
 from chatproto.doors.irc.replies import (
     ERR_CHANOPRIVSNEEDED,
     ERR_NEEDMOREPARAMS,
@@ -190,7 +191,7 @@ def mode(session: IrcSession, message: Message) -> None:
     if room is None:
         session.reply([replies.no_such_channel(me, name)])
     elif not changes:
-        session.reply([replies.channel_modes(me, room.name)])
+        session.reply(session.door.moderation.channel_modes(me, room.name, mode_string(())))
     elif changes[0] in _BAN_LIST_QUERIES and len(changes) == 1:
         session.reply([replies.numeric(RPL_ENDOFBANLIST, me, room.name)])
     else:

@@ -53,6 +53,7 @@ from chatproto.doors.irc.message import (
     parse_line,
     serialise,
 )
+from chatproto.doors.irc.modreplies import ModerationReplies
 from chatproto.doors.irc.quits import QuitFilter
 from chatproto.doors.irc.registration import Registration, Step
 from chatproto.doors.irc.replies import (
@@ -86,6 +87,7 @@ class IrcDoor:
     ) -> None:
         self.server = server
         self.replies = Replies(server)
+        self.moderation = ModerationReplies(self.replies)
         self.commands = LocalCommands(self.replies)
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
