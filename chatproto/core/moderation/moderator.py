@@ -151,6 +151,12 @@ class Moderation:
             if self.rank(member, room) is Rank.VOICED
         ]
 
+    def switches_of(self, room: Room) -> frozenset[Flag]:
+        """The switches (`topic-lock`, `moderated`) that are on in C{room} (a door that
+        shows them in its own way reads this: IRC's C{324 +t}, C{+m})."""
+        rules = self.ledger.peek(room.key)
+        return frozenset(rules.flags) if rules is not None else frozenset()
+
     # -- the hall's checks -----------------------------------------------------
 
     def entry_refusal(
