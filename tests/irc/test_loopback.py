@@ -256,7 +256,7 @@ async def test_three_doors_in_another_room(doors: Doors) -> None:
     alice.send("JOIN #rust")
     burst = await alice.until(lambda line: " 366 alice #rust " in line)
     assert burst[-2:] == [
-        ":irc.test 353 alice = #rust :bob carol alice",
+        ":irc.test 353 alice = #rust :@bob carol alice",
         ":irc.test 366 alice #rust :End of /NAMES list",
     ]
 

@@ -22,9 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-#: List modes (RPL_ISUPPORT CHANMODES type A): with an argument a change, without one a
-#: request for the list.
+#: List modes (RPL_ISUPPORT CHANMODES type A): with an argument a change.
 LIST_MODES: Final = "bq"
+#: The list modes whose list a MODE without an argument asks for (367/368). The mutes
+#: are not listed: the core keeps them by nickname keys, not as they were written.
+LISTED_MODES: Final = "b"
 #: Status modes: each gives a member a prefix in NAMES and WHO (RPL_ISUPPORT PREFIX).
 STATUS_MODES: Final = "ov"
 #: The prefix each status mode gives, highest first.
@@ -73,7 +75,7 @@ class ModeRequest:
 
     C{changes}: the changes, in order (at most L{MAX_MODE_CHANGES} with an argument);
     C{lists}: the list modes asked to be shown, each once; C{unknown}: letters no room has,
-    each once (472); C{missing}: status modes given without the nickname they need (461).
+    each once (472); C{missing}: modes given without the argument they need (461).
     """
 
     changes: list[ModeChange] = field(default_factory=list)
@@ -86,7 +88,7 @@ def read_modes(words: Sequence[str]) -> ModeRequest:
     """Read a mode string and its arguments (C{MODE #room +ob-v mask nick nick}).
 
     Arguments are taken in order by the letters that need one (list and status modes);
-    a list mode without one left asks for its list. A switched mode is changed once
+    C{b} without one left asks for its list. A switched mode is changed once
     however often it repeats; C{n} is always on and changes nothing.
     """
     request = ModeRequest()
@@ -115,8 +117,8 @@ def read_modes(words: Sequence[str]) -> ModeRequest:
 
 
 def _asked(request: ModeRequest, letter: str) -> None:
-    """A list or status mode without its argument: a list request, or a missing nickname."""
-    if letter in LIST_MODES:
+    """A list or status mode without its argument: a list request, or a missing argument."""
+    if letter in LISTED_MODES:
         if letter not in request.lists:
             request.lists.append(letter)
     elif letter not in request.missing:
@@ -127,10 +129,3 @@ def mode_string(modes: Sequence[str]) -> str:
     """The modes a room has now (C{+mnt}), as 324 shows them: C{n}, and each switched
     mode in C{modes} that is on."""
     return "+" + "".join(sorted({ALWAYS_ON, *modes}))
-
-
-def prefix_of(statuses: Sequence[str], every: bool) -> str:
-    """The prefix a member with C{statuses} (status mode letters) gets in NAMES and WHO:
-    the highest one, or all of them highest first with C{every} (IRCv3 multi-prefix)."""
-    shown = [PREFIXES[letter] for letter in STATUS_MODES if letter in statuses]
-    return "".join(shown) if every else "".join(shown[:1])

@@ -58,12 +58,14 @@ class ModerationReplies:
             answer.append(numeric(RPL_CREATIONTIME, me, channel, created))
         return answer
 
-    def ban_list(self, me: str, channel: str, entries: Sequence[ListEntry]) -> list[Message]:
-        """367 per ban, then 368."""
+    def ban_list(
+        self, me: str, channel: str, entries: Sequence[ListEntry], end: str | None = None
+    ) -> list[Message]:
+        """367 per ban, then 368 (saying C{end}, if given, what the list is)."""
         numeric = self._replies.numeric
         return [
             *(numeric(RPL_BANLIST, me, channel, *_fields(entry)) for entry in entries),
-            numeric(RPL_ENDOFBANLIST, me, channel),
+            numeric(RPL_ENDOFBANLIST, me, channel, text=end),
         ]
 
     def mute_list(self, me: str, channel: str, entries: Sequence[ListEntry]) -> list[Message]:

@@ -336,12 +336,20 @@ class Replies:
     # Who is here
 
     def who(
-        self, me: str, mask: str, members: Sequence[MemberIdentity], *, of_channel: bool = True
+        self,
+        me: str,
+        mask: str,
+        members: Sequence[MemberIdentity],
+        *,
+        of_channel: bool = True,
+        prefixes: Mapping[str, str] | None = None,
     ) -> list[Message]:
         """352 per member in C{members} (those C{mask} matched), then 315 echoing C{mask}.
 
-        The channel field is C{mask} when it names a room (C{of_channel}), else C{*}.
+        The channel field is C{mask} when it names a room (C{of_channel}), else C{*};
+        the flags are C{H} and the member's prefix in that room, if C{prefixes} has one.
         """
+        shown = prefixes or {}
         name = self.server.name
         channel = mask if of_channel else "*"
         return [
@@ -349,7 +357,15 @@ class Replies:
                 self._with_realname(
                     Message(
                         RPL_WHOREPLY,
-                        (me, channel, member.username, MEMBER_HOST, name, member.nickname, "H"),
+                        (
+                            me,
+                            channel,
+                            member.username,
+                            MEMBER_HOST,
+                            name,
+                            member.nickname,
+                            "H" + shown.get(member.nickname, ""),
+                        ),
                         name,
                     ),
                     "0 ",  # the hop count: every member is on this server, as far as IRC knows
