@@ -39,6 +39,7 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
             Capabilities.BATCH,
             Capabilities.ECHO_MESSAGE,
             Capabilities.LABELED_RESPONSE,
+            Capabilities.MESSAGE_REDACTION,
             Capabilities.MESSAGE_TAGS,
             Capabilities.MULTI_PREFIX,
             Capabilities.SERVER_TIME,
@@ -47,13 +48,18 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
     optional_behaviors = frozenset(
         {OptionalBehaviors.CAP_REQ_MINUS, OptionalBehaviors.MULTI_PRIVMSG}
     )
-    #: The 005 tokens docs/protocol.md section 10 promises (and CLIENTTAGDENY, docs/irc.md).
+    #: The 005 tokens docs/protocol.md sections 10 and 14 promise (and CLIENTTAGDENY,
+    #: CHANMODES, docs/irc.md).
     isupport = {
+        "ACCOUNTEXTBAN": "a",
         "CASEMAPPING": "rfc8265",
+        "CHANMODES": "bq,,,mnt",
         "CHANTYPES": "#",
         "CLIENTTAGDENY": "*",
+        "EXTBAN": "$,a",
         "NETWORK": "chatproto",
         "NICKLEN": "32",
+        "PREFIX": "(ov)@+",
         "UTF8ONLY": None,
     }
 
@@ -97,6 +103,10 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
                 # As on any IRC server, a client is in the channels it joins, no others.
                 "--no-irc-autojoin",
                 f"--history-file={self.directory / 'history.jsonl'}",
+                # Accounts, bans and modes of one test must not outlive it (and irctest's
+                # directory, the working directory, is no place for a file).
+                f"--accounts-db={self.directory / 'accounts.sqlite3'}",
+                f"--moderation-db={self.directory / 'moderation.sqlite3'}",
                 *GENEROUS_LIMITS,
             ],
             proc_name="chatproto",
