@@ -25,14 +25,21 @@ REDACTION = ("draft/message-redaction", "message-tags", "echo-message")
 
 @implementer(IRedactable)
 class RedactableHistory(MemoryHistory):
-    """A MemoryHistory that can take a message back."""
+    """A MemoryHistory that can take a message back; with C{answers} a list, it answers
+    later: each redaction's Deferred is appended there, for the test to fire."""
+
+    answers: list[Deferred[bool]] | None = None
 
     def redact(self, message_id: int) -> Deferred[bool]:
         kept = [(i, record) for i, record in self.records if i != message_id]
         found = len(kept) != len(self.records)
         self.records.clear()
         self.records.extend(kept)
-        return succeed(found)
+        if self.answers is None:
+            return succeed(found)
+        answer: Deferred[bool] = Deferred()
+        self.answers.append(answer)
+        return answer
 
 
 class ModerationTests(SynchronousTestCase):
@@ -314,6 +321,23 @@ class ModerationTests(SynchronousTestCase):
                 " :Only messages of a channel that exists can be redacted",
                 ":irc.test FAIL REDACT INVALID_TARGET bob"
                 " :Only messages of a channel that exists can be redacted",
+            ],
+        )
+
+    def test_lines_after_a_redaction_wait_for_the_store(self) -> None:
+        self.bob.send_json({"message": "oops", "room": "#rust"})
+        self.settle()
+        msgid = msgid_for("#rust", self.rust.last_id)
+        answers: list[Deferred[bool]] = []
+        self.rust.answers = answers
+        self.alice.send(f"REDACT #rust {msgid}", "PING :after")
+        self.assertEqual(self.alice.lines(), [])
+        answers[0].callback(True)
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                f":alice!alice@chatproto REDACT #rust {msgid}",
+                ":irc.test PONG irc.test after",
             ],
         )
 

@@ -216,8 +216,7 @@ def _act(
     except PacketRejected as rejected:
         replies.append(_refusal(session, command, room, argument, rejected))
         return []
-    done.addErrback(_later, session, command, room, argument)
-    return [] if done.called else [done]
+    return [done.addErrback(_later, session, command, room, argument)]
 
 
 def _later(failure: Failure, session: IrcSession, command: str, room: Room, argument: str) -> None:
@@ -250,7 +249,9 @@ def _is_anywhere(session: IrcSession, nickname: str) -> bool:
 
 def _answer(session: IrcSession, replies: list[Message], waits: list[Deferred[None]]) -> None:
     """Send C{replies} (each once), and read nothing more from the client until the
-    commands it waits for are answered."""
+    commands it waits for are answered (a Deferred that waits on another one, as a
+    redaction waits on the store, has been called but is not answered yet: the hold is
+    taken whatever C{called} says, and ends at once for what is answered already)."""
     shown: list[Message] = []
     for reply in replies:
         if reply not in shown:
@@ -272,8 +273,7 @@ def _hold_until(
         assert isinstance(failure.value, PacketRejected)
         session.reply([refused(failure.value)])
 
-    pending = [done.addErrback(failed) for done in waits]
-    _answer(session, [], [done for done in pending if not done.called])
+    _answer(session, [], [done.addErrback(failed) for done in waits])
 
 
 #: The moderation commands, by name (MODE of a channel is dispatched by its target).
