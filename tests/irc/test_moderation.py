@@ -292,6 +292,38 @@ class ModerationTests(SynchronousTestCase):
         )
         self.assertTrue(mallory.closed)
 
+    def test_server_wide_ban_of_a_connected_client(self) -> None:
+        self.bob.protocol.session.account = "root"
+        self.bob.send_json({"command": "ban", "scope": "server", "mask": "203.0.113.0/24"})
+        self.assertEqual(
+            self.carol.lines(),
+            [
+                ":bob!bob@chatproto KICK #chat carol :Banned",
+                ":bob!bob@chatproto KICK #rust carol :Banned",
+                "ERROR :Closing link",
+            ],
+        )
+        self.assertTrue(self.carol.closed)
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                ":bob!bob@chatproto KICK #chat carol :Banned",
+                ":bob!bob@chatproto KICK #rust carol :Banned",
+            ],
+        )
+
+    def test_what_the_room_cannot_take(self) -> None:
+        self.alice.send("KICK #rust bob :" + "x" * 201, "MODE #rust q", "MODE #rust -b nobody!*@*")
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                ":irc.test NOTICE alice :KICK refused (too-long): a comment has at most 200 bytes",
+                ":irc.test 461 alice MODE :Not enough parameters",
+                ":alice!alice@chatproto MODE #rust -b nobody!*@*",  # to her alone
+            ],
+        )
+        self.assertEqual((self.carol.lines(), self.bob.received()), ([], []))
+
     # REDACT -------------------------------------------------------------------------
 
     def test_redact(self) -> None:
