@@ -48,13 +48,14 @@ _REDACT_CODES: Final = {
     ErrorCode.MALFORMED: "UNKNOWN_MSGID",
 }
 
-#: A command of the core's moderation, called with the session; raises or fails with
+#: A command of the core's moderation, ready to run: raises or fails with
 #: L{PacketRejected} when refused.
 _Act = Callable[[], Deferred[None]]
 
 
 def kick(session: IrcSession, message: Message) -> None:
-    """KICK #room nick [:comment]: the member leaves the room (`kick`)."""
+    """KICK #room nick [:comment]: the member leaves the room (`kick`; without a comment,
+    the KICK others see shows the kicker's nickname)."""
     params = message.params
     if len(params) < 2 or not params[0] or not params[1]:
         session.reply([session.door.replies.numeric(ERR_NEEDMOREPARAMS, session.nickname, "KICK")])
@@ -62,23 +63,15 @@ def kick(session: IrcSession, message: Message) -> None:
     room = _room(session, params[0])
     if room is None:
         return
-    user = params[1]
+    user, given = params[1], params[2:3]
     moderation = session.hall.moderation
+
+    def act() -> Deferred[None]:
+        comment = check_comment(given[0]) if given and given[0] else None
+        return moderation.kick(session, room.name, user, comment)
+
     replies: list[Message] = []
-    try:
-        comment = check_comment(params[2]) if len(params) > 2 and params[2] else None
-    except PacketRejected as rejected:
-        replies.append(_refusal(session, "KICK", room, user, rejected))
-        _answer(session, replies, [])
-        return
-    waits = _act(
-        session,
-        "KICK",
-        room,
-        user,
-        lambda: moderation.kick(session, room.name, user, comment),
-        replies,
-    )
+    waits = _act(session, "KICK", room, user, act, replies)
     _answer(session, replies, waits)
 
 
@@ -143,7 +136,7 @@ def redact(session: IrcSession, message: Message) -> None:
     except PacketRejected as rejected:
         session.reply([refused(rejected)])
         return
-    _hold_until(session, [done], refused)
+    _hold_until(session, done, refused)
 
 
 def _room(session: IrcSession, name: str) -> Room | None:
@@ -264,16 +257,16 @@ def _answer(session: IrcSession, replies: list[Message], waits: list[Deferred[No
 
 
 def _hold_until(
-    session: IrcSession, waits: list[Deferred[None]], refused: Callable[[PacketRejected], Message]
+    session: IrcSession, done: Deferred[None], refused: Callable[[PacketRejected], Message]
 ) -> None:
-    """Read nothing more until C{waits} are answered; their refusals are C{refused}'s."""
+    """Read nothing more until C{done} is answered; its refusal is C{refused}'s."""
 
     def failed(failure: Failure) -> None:
         failure.trap(PacketRejected)  # type: ignore[no-untyped-call]
         assert isinstance(failure.value, PacketRejected)
         session.reply([refused(failure.value)])
 
-    _answer(session, [], [done.addErrback(failed) for done in waits])
+    _answer(session, [], [done.addErrback(failed)])
 
 
 #: The moderation commands, by name (MODE of a channel is dispatched by its target).
