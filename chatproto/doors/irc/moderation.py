@@ -76,8 +76,9 @@ def kick(session: IrcSession, message: Message) -> None:
 
 
 def channel_mode(session: IrcSession, message: Message) -> None:
-    """MODE #room [modes [arguments]]: without modes, the room's (324); C{b} alone, the
-    ban list; else each change, in order, as the core's command."""
+    """MODE #room [modes [arguments]]: without modes, the room's (324, and 329: when this
+    server came to know it); C{b} alone, the ban list; else each change, in order, as the
+    core's command."""
     room = _room(session, message.params[0])
     if room is None:
         return
@@ -87,7 +88,8 @@ def channel_mode(session: IrcSession, message: Message) -> None:
     if not words:
         switches = moderation.switches_of(room)
         modes = mode_string([_SWITCH_LETTERS[flag] for flag in switches])
-        session.reply(door.moderation.channel_modes(me, room.name, modes))
+        created = str(int(room.created))
+        session.reply(door.moderation.channel_modes(me, room.name, modes, created))
         return
     request = read_modes(words)
     replies = [door.moderation.unknown_mode(me, letter) for letter in request.unknown]

@@ -49,14 +49,14 @@ class ModerationReplies:
     def __init__(self, replies: Replies) -> None:
         self._replies = replies
 
-    def channel_modes(self, me: str, channel: str, modes: str, created: str = "") -> list[Message]:
-        """324 with the room's C{modes} (C{+nt}), then 329 when its creation time
-        (Unix seconds) is known."""
+    def channel_modes(self, me: str, channel: str, modes: str, created: str) -> list[Message]:
+        """324 with the room's C{modes} (C{+nt}), then 329 with its creation time (Unix
+        seconds)."""
         numeric = self._replies.numeric
-        answer = [numeric(RPL_CHANNELMODEIS, me, channel, modes)]
-        if created:
-            answer.append(numeric(RPL_CREATIONTIME, me, channel, created))
-        return answer
+        return [
+            numeric(RPL_CHANNELMODEIS, me, channel, modes),
+            numeric(RPL_CREATIONTIME, me, channel, created),
+        ]
 
     def ban_list(
         self, me: str, channel: str, entries: Sequence[ListEntry], end: str | None = None
