@@ -289,11 +289,8 @@ class Replies:
         return answer
 
     def names(self, me: str, channel: str, members: Sequence[str]) -> list[Message]:
-        """353 lines listing C{members} (as many per line as fit), then 366.
-
-        Nobody has a prefix (there are no operators or voices), with or without
-        C{multi-prefix}.
-        """
+        """353 lines listing C{members} (as many per line as fit, each as given: with its
+        prefix, L{chatproto.doors.irc.statuses}), then 366."""
         budget = text_budget(self.numeric(RPL_NAMREPLY, me, "=", channel))
         return [
             *(
