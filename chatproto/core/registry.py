@@ -61,7 +61,8 @@ class RoomRegistry:
         #: The turn end every room's batcher shares: one write per member per turn.
         self.turn = Turn(reactor)
         name = validate_room_name(config.default_room)
-        self.default = Room(room_key(name), name, default=True)
+        started = reactor.seconds()
+        self.default = Room(room_key(name), name, default=True, created=started)
         self._open_with(self.default, history)
         #: Every room that exists, by key (open ones and dormant ones).
         self.rooms: dict[str, Room] = {self.default.key: self.default}
@@ -69,7 +70,7 @@ class RoomRegistry:
             if key == self.default.key:
                 self.default.topic = known.topic
             else:
-                self.rooms[key] = Room(key, known.name, known.topic)
+                self.rooms[key] = Room(key, known.name, known.topic, created=started)
         #: The room stores when several nodes share them (--redis), else None.
         self.shared: ISharedRooms | None = (
             ISharedRooms(room_stores) if ISharedRooms.providedBy(room_stores) else None
@@ -108,7 +109,7 @@ class RoomRegistry:
         limit = self._config.max_rooms
         if limit and len(self.rooms) >= limit:
             raise PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
-        room = self.rooms[key] = Room(key, name)
+        room = self.rooms[key] = Room(key, name, created=self._reactor.seconds())
         try:
             self.open(room)
         except PacketRejected:

@@ -26,9 +26,14 @@ class Room:
     """One room; see the module docstring. C{default}: the room every member joins at
     READY, whose packets carry no `room` field."""
 
-    def __init__(self, key: str, name: str, topic: str = "", default: bool = False) -> None:
+    def __init__(
+        self, key: str, name: str, topic: str = "", default: bool = False, created: float = 0.0
+    ) -> None:
         self.key = key
         self.topic = topic
+        #: When this server came to know the room (seconds since the epoch): its first
+        #: join, or the server's start for a room found stored (IRC's 329 shows it).
+        self.created = created
         #: Who set the topic, and when (RFC 3339), while this server has run; else "".
         self.topic_by = ""
         self.topic_at = ""

@@ -13,8 +13,8 @@ REPLIES = Replies(SERVER)
 #: What CAP LS 302 lists, and CAP LS without a version (no values).
 LISTED_302 = (
     "account-notify account-tag batch draft/account-registration draft/chathistory"
-    " echo-message extended-join labeled-response message-tags multi-prefix sasl=PLAIN"
-    " server-time"
+    " draft/message-redaction echo-message extended-join labeled-response message-tags"
+    " multi-prefix sasl=PLAIN server-time"
 )
 LISTED = LISTED_302.replace("sasl=PLAIN", "sasl")
 

@@ -43,7 +43,7 @@ class LabelTests(SynchronousTestCase):
             [
                 "@label=j :irc.test BATCH +b1 labeled-response",
                 "@batch=b1 :alice!alice@chatproto JOIN #rust",
-                "@batch=b1 :irc.test 353 alice = #rust :alice",
+                "@batch=b1 :irc.test 353 alice = #rust :@alice",
                 "@batch=b1 :irc.test 366 alice #rust :End of /NAMES list",
                 ":irc.test BATCH -b1",
             ],

@@ -61,10 +61,11 @@ async def test_registration_capabilities_and_replay(doors: Doors) -> None:
     alice.send("CAP END")
     burst = await alice.until(lambda line: " 366 " in line)
     assert [line.split()[1] for line in burst] == [
-        "001", "002", "003", "004", "005", "375", "372", "376", "JOIN", "353", "366",
+        "001", "002", "003", "004", "005", "005", "375", "372", "376", "JOIN", "353", "366",
     ]  # fmt: skip
-    assert "CHANTYPES=# " in burst[4] and "NICKLEN=32 " in burst[4] and "UTF8ONLY" in burst[4]
-    assert burst[9] == ":irc.test 353 alice = #chat :bob alice"
+    isupport = burst[4] + burst[5]
+    assert "CHANTYPES=# " in isupport and "NICKLEN=32 " in isupport and "UTF8ONLY" in isupport
+    assert burst[10] == ":irc.test 353 alice = #chat :bob alice"
     replay = await alice.synced()
     assert replay[0] == ":irc.test BATCH +history chathistory #chat"
     assert re.fullmatch(
@@ -253,7 +254,7 @@ async def test_three_doors_in_another_room(doors: Doors) -> None:
     alice.send("JOIN #rust")
     burst = await alice.until(lambda line: " 366 alice #rust " in line)
     assert burst[-2:] == [
-        ":irc.test 353 alice = #rust :bob carol alice",
+        ":irc.test 353 alice = #rust :@bob carol alice",
         ":irc.test 366 alice #rust :End of /NAMES list",
     ]
 

@@ -42,11 +42,12 @@ class WelcomeTests(SynchronousTestCase):
                 ":irc.test 001 alice :Welcome to the chatproto network, alice!alice@chatproto",
                 ":irc.test 002 alice :Your host is irc.test, running version chatproto-0.1.0",
                 ":irc.test 003 alice :This server was created 2026-11-24T03:00:00.000Z",
-                ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
-                ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=,,,nt"
-                " CHANNELLEN=33 CHATHISTORY=100 CHANTYPES=# CLIENTTAGDENY=*"
-                " MSGREFTYPES=msgid,timestamp"
-                " NETWORK=chatproto NICKLEN=32 PREFIX="
+                ":irc.test 004 alice irc.test chatproto-0.1.0 i bmnoqtv",
+                ":irc.test 005 alice ACCOUNTEXTBAN=a CASEMAPPING=rfc8265 CHANLIMIT=#:20"
+                " CHANMODES=bq,,,mnt CHANNELLEN=33 CHANTYPES=# CHATHISTORY=100 CLIENTTAGDENY=*"
+                " EXTBAN=$,a MODES=4 MSGREFTYPES=msgid,timestamp NETWORK=chatproto NICKLEN=32"
+                " :are supported by this server",
+                ":irc.test 005 alice PREFIX=(ov)@+"
                 " TARGMAX=JOIN:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",
                 ":irc.test 375 alice :- irc.test Message of the day - ",
@@ -120,7 +121,6 @@ class ChannelTests(SynchronousTestCase):
         self.assertEqual(
             wire(
                 [
-                    REPLIES.channel_modes("alice", "#chat"),
                     REPLIES.user_modes("alice"),
                     REPLIES.numeric(RPL_ENDOFBANLIST, "alice", REPLIES.server.channel),
                     REPLIES.numeric(ERR_CHANOPRIVSNEEDED, "alice", REPLIES.server.channel),
@@ -129,7 +129,6 @@ class ChannelTests(SynchronousTestCase):
                 ]
             ),
             [
-                ":irc.test 324 alice #chat +nt",
                 ":irc.test 221 alice +i",
                 ":irc.test 368 alice #chat :End of channel ban list",
                 ":irc.test 482 alice #chat :You're not channel operator",

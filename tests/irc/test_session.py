@@ -45,23 +45,24 @@ class RegistrationTests(SynchronousTestCase):
         alice = FakeIrcClient(self.room)
         lines = alice.register("alice")
         self.assertEqual(
-            lines[:5],
+            lines[:6],
             [
                 ":irc.test 001 alice :Welcome to the chatproto network, alice!alice@chatproto",
                 ":irc.test 002 alice :Your host is irc.test, running version chatproto-0.1.0",
                 ":irc.test 003 alice :This server was created today",
-                ":irc.test 004 alice irc.test chatproto-0.1.0 i nt",
-                ":irc.test 005 alice CASEMAPPING=rfc8265 CHANLIMIT=#:20 CHANMODES=,,,nt"
-                " CHANNELLEN=33 CHATHISTORY=100 CHANTYPES=# CLIENTTAGDENY=*"
-                " MSGREFTYPES=msgid,timestamp"
-                " NETWORK=chatproto NICKLEN=32 PREFIX="
+                ":irc.test 004 alice irc.test chatproto-0.1.0 i bmnoqtv",
+                ":irc.test 005 alice ACCOUNTEXTBAN=a CASEMAPPING=rfc8265 CHANLIMIT=#:20"
+                " CHANMODES=bq,,,mnt CHANNELLEN=33 CHANTYPES=# CHATHISTORY=100 CLIENTTAGDENY=*"
+                " EXTBAN=$,a MODES=4 MSGREFTYPES=msgid,timestamp NETWORK=chatproto NICKLEN=32"
+                " :are supported by this server",
+                ":irc.test 005 alice PREFIX=(ov)@+"
                 " TARGMAX=JOIN:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
                 " :are supported by this server",
             ],
         )
-        self.assertEqual([text.split()[1] for text in lines[5:8]], ["375", "372", "376"])
+        self.assertEqual([text.split()[1] for text in lines[6:9]], ["375", "372", "376"])
         self.assertEqual(
-            lines[8:],
+            lines[9:],
             [
                 ":alice!alice@chatproto JOIN #chat",
                 ":irc.test 353 alice = #chat :bob alice",
@@ -436,14 +437,15 @@ class QueryTests(SynchronousTestCase):
         self.alice.send("JOIN #chat", "MODE #chat", "TOPIC #chat", "NICK other", "TIME")
         lines = self.alice.lines()
         self.assertEqual(
-            lines[:3],
+            lines[:4],
             [
-                ":irc.test 324 alice #chat +nt",
+                ":irc.test 324 alice #chat +n",
+                ":irc.test 329 alice #chat 1800000000",
                 ":irc.test 331 alice #chat :No topic is set",
                 ":irc.test 447 alice :Nickname changes are not supported: reconnect instead",
             ],
         )
-        self.assertRegex(lines[3], r"^:irc.test 391 alice irc.test :\w+day ")
+        self.assertRegex(lines[4], r"^:irc.test 391 alice irc.test :\w+day ")
 
 
 class LeavingTests(SynchronousTestCase):

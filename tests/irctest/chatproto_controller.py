@@ -47,6 +47,7 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
             Capabilities.ECHO_MESSAGE,
             Capabilities.EXTENDED_JOIN,
             Capabilities.LABELED_RESPONSE,
+            Capabilities.MESSAGE_REDACTION,
             Capabilities.MESSAGE_TAGS,
             Capabilities.MULTI_PREFIX,
             Capabilities.SERVER_TIME,
@@ -55,13 +56,18 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
     optional_behaviors = frozenset(
         {OptionalBehaviors.CAP_REQ_MINUS, OptionalBehaviors.MULTI_PRIVMSG}
     )
-    #: The 005 tokens docs/protocol.md section 10 promises (and CLIENTTAGDENY, docs/irc.md).
+    #: The 005 tokens docs/protocol.md sections 10 and 14 promise (and CLIENTTAGDENY,
+    #: CHANMODES, docs/irc.md).
     isupport = {
+        "ACCOUNTEXTBAN": "a",
         "CASEMAPPING": "rfc8265",
+        "CHANMODES": "bq,,,mnt",
         "CHANTYPES": "#",
         "CLIENTTAGDENY": "*",
+        "EXTBAN": "$,a",
         "NETWORK": "chatproto",
         "NICKLEN": "32",
+        "PREFIX": "(ov)@+",
         "UTF8ONLY": None,
     }
 
@@ -126,6 +132,7 @@ class ChatprotoController(BaseServerController, DirectoryBasedController):
                 "--no-irc-autojoin",
                 f"--history-file={self.directory / 'history.jsonl'}",
                 f"--accounts-db={self._accounts_db}",
+                f"--moderation-db={self.directory / 'moderation.sqlite3'}",
                 *GENEROUS_LIMITS,
             ],
             proc_name="chatproto",

@@ -105,6 +105,12 @@ class Standing:
             if self.rank(member, room) is Rank.VOICED
         ]
 
+    def switches_of(self, room: Room) -> frozenset[Flag]:
+        """The switches (`topic-lock`, `moderated`) that are on in C{room} (a door that
+        shows them in its own way reads this: IRC's C{324 +t}, C{+m})."""
+        rules = self.ledger.peek(room.key)
+        return frozenset(rules.flags) if rules is not None else frozenset()
+
     def entry_refusal(
         self, nickname: str, account: str | None, host: str | None
     ) -> PacketRejected | None:

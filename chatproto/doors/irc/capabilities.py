@@ -16,6 +16,7 @@ CHATHISTORY: Final = "draft/chathistory"
 ECHO_MESSAGE: Final = "echo-message"
 EXTENDED_JOIN: Final = "extended-join"
 LABELED_RESPONSE: Final = "labeled-response"
+MESSAGE_REDACTION: Final = "draft/message-redaction"
 MESSAGE_TAGS: Final = "message-tags"
 MULTI_PREFIX: Final = "multi-prefix"
 SASL: Final = "sasl"
@@ -28,6 +29,7 @@ OFFERED: Final = (
     BATCH,
     ACCOUNT_REGISTRATION,
     CHATHISTORY,
+    MESSAGE_REDACTION,
     ECHO_MESSAGE,
     EXTENDED_JOIN,
     LABELED_RESPONSE,

@@ -1,11 +1,12 @@
 """The channel commands of a registered IRC client: rooms (docs/protocol.md section 12).
 
 A channel is the room of the same name. JOIN, PART and TOPIC (setting it) are the hall's
-`join`, `part` and `topic`; TOPIC (asking), NAMES, LIST, MODE and KICK of a channel read
-the rooms that exist, which need not include the asker (no room is secret). What the hall
-refuses becomes the numeric docs/irc.md lists: 403 for a name that is no room name or a
-room that does not exist, 442 for a room one is not in, 405 past
-C{--max-rooms-per-member} or C{--max-rooms}.
+`join`, `part` and `topic`; TOPIC (asking), NAMES and LIST of a channel read the rooms
+that exist, which need not include the asker (no room is secret). What the hall refuses
+becomes the numeric docs/irc.md lists: 403 for a name that is no room name or a room
+that does not exist, 442 for a room one is not in, 405 past C{--max-rooms-per-member} or
+C{--max-rooms}, 474 for a room that bans the client, 482 for a locked topic. MODE and
+KICK are moderation's (L{chatproto.doors.irc.moderation}).
 """
 
 from __future__ import annotations
@@ -22,20 +23,17 @@ from chatproto.doors.irc.commands import targets_of
 from chatproto.doors.irc.identity import looks_like_channel
 from chatproto.doors.irc.message import Message
 from chatproto.doors.irc.replies import (
-    ERR_CHANOPRIVSNEEDED,
     ERR_NEEDMOREPARAMS,
     ERR_NOTONCHANNEL,
-    RPL_ENDOFBANLIST,
     RPL_ENDOFNAMES,
     RPL_LISTEND,
     RoomTopic,
 )
+from chatproto.doors.irc.statuses import shown_members
 
 if TYPE_CHECKING:
     from chatproto.doors.irc.session import IrcSession
 
-#: Mode strings that ask for the (empty) ban list rather than change anything.
-_BAN_LIST_QUERIES: Final = frozenset({"b", "+b"})
 #: JOIN 0: part every channel (RFC 2812 section 3.2.1).
 _PART_ALL: Final = "0"
 
@@ -72,6 +70,12 @@ def _targets(session: IrcSession, command: str, message: Message) -> list[str] |
     return channels
 
 
+def _names_of(session: IrcSession, room: Room) -> list[str]:
+    """The room's members as NAMES lists them, with their prefixes (C{@}, C{+})."""
+    hall = session.hall
+    return shown_members(hall.moderation, room, hall.users_of(room))
+
+
 def join(session: IrcSession, message: Message) -> None:
     """JOIN #a,#b: join each room (creating it); a room one is in already is left alone.
     Keys, if given, are ignored: no room has one. JOIN 0 parts every room."""
@@ -82,7 +86,8 @@ def join(session: IrcSession, message: Message) -> None:
     channels = _targets(session, "JOIN", message)
     if channels is None:
         return
-    replies, me, hall = session.door.replies, session.nickname, session.hall
+    door, me, hall = session.door, session.nickname, session.hall
+    replies = door.replies
     # The entrance of one room answers a labelled JOIN; of several, an ACK does.
     label = session.take_label() if len(channels) == 1 else None
     for name in channels:
@@ -98,6 +103,8 @@ def join(session: IrcSession, message: Message) -> None:
                 session.reply([replies.too_many_channels(me, name, rejected.detail)], label)
             elif rejected.code is ErrorCode.BAD_ROOM:
                 session.reply([replies.no_such_channel(me, name, rejected.detail)], label)
+            elif rejected.code is ErrorCode.BANNED:
+                session.reply([door.moderation.banned_from(me, name, rejected.detail)], label)
             else:
                 raise
     if label is not None:  # in the room already: nothing to answer
@@ -122,7 +129,8 @@ def part(session: IrcSession, message: Message) -> None:
 
 
 def topic(session: IrcSession, message: Message) -> None:
-    """TOPIC #room: 331 or 332 (and 333); TOPIC #room :text sets it (members only)."""
+    """TOPIC #room: 331 or 332 (and 333); TOPIC #room :text sets it (members only; 482
+    when the topic is locked and the client may not set it)."""
     replies, me = session.door.replies, session.nickname
     if not message.params or not message.params[0]:
         session.reply([replies.numeric(ERR_NEEDMOREPARAMS, me, "TOPIC")])
@@ -136,7 +144,12 @@ def topic(session: IrcSession, message: Message) -> None:
     elif not _is_in(session, room):
         session.reply([replies.numeric(ERR_NOTONCHANNEL, me, name)])
     else:
-        session.hall.set_topic(session, room.name, check_topic(message.params[1]))
+        try:
+            session.hall.set_topic(session, room.name, check_topic(message.params[1]))
+        except PacketRejected as rejected:
+            if rejected.code is not ErrorCode.NOT_PERMITTED:
+                raise
+            session.reply([session.door.moderation.not_operator(me, room.name, rejected.detail)])
 
 
 def names(session: IrcSession, message: Message) -> None:
@@ -146,7 +159,7 @@ def names(session: IrcSession, message: Message) -> None:
     if not message.params or not message.params[0]:
         answer: list[Message] = []
         for room in session.rooms.values():
-            answer += replies.names(me, room.name, session.hall.users_of(room))
+            answer += replies.names(me, room.name, _names_of(session, room))
         session.reply(answer or [replies.numeric(RPL_ENDOFNAMES, me, "*")])
         return
     channels = _targets(session, "NAMES", message)
@@ -158,7 +171,7 @@ def names(session: IrcSession, message: Message) -> None:
         if found is None:
             answer.append(replies.numeric(RPL_ENDOFNAMES, me, name))
         else:
-            answer += replies.names(me, found.name, session.hall.users_of(found))
+            answer += replies.names(me, found.name, _names_of(session, found))
     session.reply(answer)
 
 
@@ -181,40 +194,9 @@ def list_rooms(session: IrcSession, message: Message) -> None:
     session.reply([*answer, replies.numeric(RPL_LISTEND, me)])
 
 
-def mode(session: IrcSession, message: Message) -> None:
-    """MODE #room: 324; MODE #room b: the empty ban list; any change: 482 (nobody is an
-    operator). A room that does not exist: 403."""
-    replies, me = session.door.replies, session.nickname
-    name, changes = message.params[0], message.params[1:]
-    room = existing_room(session, name)
-    if room is None:
-        session.reply([replies.no_such_channel(me, name)])
-    elif not changes:
-        session.reply([replies.channel_modes(me, room.name)])
-    elif changes[0] in _BAN_LIST_QUERIES and len(changes) == 1:
-        session.reply([replies.numeric(RPL_ENDOFBANLIST, me, room.name)])
-    else:
-        session.reply([replies.numeric(ERR_CHANOPRIVSNEEDED, me, room.name)])
-
-
-def kick(session: IrcSession, message: Message) -> None:
-    """KICK #room nick: 403 for a room that does not exist, else 482 (no operators)."""
-    replies, me = session.door.replies, session.nickname
-    if len(message.params) < 2 or not message.params[0]:
-        session.reply([replies.numeric(ERR_NEEDMOREPARAMS, me, "KICK")])
-        return
-    name = message.params[0]
-    room = existing_room(session, name)
-    if room is None:
-        session.reply([replies.no_such_channel(me, name)])
-    else:
-        session.reply([replies.numeric(ERR_CHANOPRIVSNEEDED, me, room.name)])
-
-
 #: The channel commands, by name.
 CHANNEL_COMMANDS: Final[dict[str, Callable[[IrcSession, Message], None]]] = {
     "JOIN": join,
-    "KICK": kick,
     "LIST": list_rooms,
     "NAMES": names,
     "PART": part,

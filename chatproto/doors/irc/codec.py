@@ -3,7 +3,7 @@
 Fan-out encodes a turn's records once per codec object, so the door keeps one codec per
 server and per combination of the capabilities that change live bytes (C{server-time}:
 the C{@time} tags; C{message-tags}: the C{@msgid} tags; C{echo-message}: whether a
-sender gets its own messages), shared by
+sender gets its own messages; C{draft/message-redaction}: whether it gets REDACT), shared by
 every client with that combination (L{codec_for}). What depends on one client alone (its
 nickname in numerics, the C{batch} of its replay) is written by its session, never here.
 """
@@ -22,6 +22,7 @@ from chatproto.doors.irc.capabilities import (
     ACCOUNT_TAG,
     ECHO_MESSAGE,
     EXTENDED_JOIN,
+    MESSAGE_REDACTION,
     MESSAGE_TAGS,
     SERVER_TIME,
 )
@@ -35,10 +36,11 @@ from chatproto.doors.irc.mapping import (
     topic_line,
 )
 from chatproto.doors.irc.message import Message, serialise
+from chatproto.doors.irc.modlines import moderation_lines
 
 #: The capabilities that change the bytes of live traffic.
 LIVE_CAPABILITIES: Final = frozenset(
-    {ACCOUNT_TAG, ECHO_MESSAGE, EXTENDED_JOIN, MESSAGE_TAGS, SERVER_TIME}
+    {ACCOUNT_TAG, ECHO_MESSAGE, EXTENDED_JOIN, MESSAGE_REDACTION, MESSAGE_TAGS, SERVER_TIME}
 )
 #: Records whose lines a codec keeps in its newer generation (as many again in the older).
 RECENT_RECORDS: Final = 2048
@@ -64,6 +66,7 @@ class IrcCodec:
     - a C{leave} notice: PART (reason C{part}) or QUIT from the member;
     - C{welcome} and C{history} notices: nothing (the session writes a room's entrance
       and a CHATHISTORY answer itself, with the client's nickname in its numerics);
+    - moderation notices and removals (kick, ban): L{moderation_lines};
     - an C{error} notice the room sends on its own (a message the store could not take,
       C{server-full}): a server NOTICE;
     - any other notice (C{shutdown}): a server NOTICE to the channel with its text.
@@ -123,6 +126,9 @@ class IrcCodec:
             return chat_lines(packet, channel, self.capabilities)
         if event in _SHOWN_BY_THE_SESSION:
             return []
+        moderation = moderation_lines(packet, channel, self.capabilities, self.server.name)
+        if moderation is not None:
+            return moderation
         if event == "join":
             return [join_line(packet, channel, self.capabilities)]
         if event == "topic":

@@ -220,3 +220,13 @@ def _fitted(template: Message, text: str) -> Message:
         template.tags,
         force_trailing=True,
     )
+
+
+def event_tags(event: Mapping[str, Any], capabilities: frozenset[str]) -> dict[str, str]:
+    """The tags of a line that carries a notice (C{@time} with server-time)."""
+    return _tags(capabilities, event.get("timestamp"))
+
+
+def fitted_line(template: Message, text: str) -> Message:
+    """C{template} with C{text} as its last parameter, made safe and cut to fit one line."""
+    return _fitted(template, text)

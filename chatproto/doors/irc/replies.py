@@ -25,6 +25,7 @@ from chatproto.doors.irc.identity import (
     member_source,
 )
 from chatproto.doors.irc.message import Message, safe_text, safe_word
+from chatproto.doors.irc.modes import CHANNEL_MODE_LETTERS, MODE_TOKENS
 
 
 @dataclass(frozen=True)
@@ -126,30 +127,31 @@ TARGMAX: Final[Mapping[str, int]] = {
     "WHOIS": 1,
 }
 
-#: Mode letters for RPL_MYINFO, each true of the room: every member is invisible to those
-#: outside it (there is nobody outside it), only members speak, and nobody sets the topic.
+#: The user mode for RPL_MYINFO, true of every member: it is invisible to those outside
+#: its rooms (the channel modes are L{chatproto.doors.irc.modes}').
 USER_MODES: Final = "i"
-CHANNEL_MODES: Final = "nt"
 #: The most messages one CHATHISTORY answers (the `history` command's limit, section 12).
 MAX_HISTORY_LIMIT: Final = 100
 #: The longest channel name, in code points: C{#} and a room name's 32 (section 12).
 CHANNELLEN: Final = 33
+#: RPL_ISUPPORT tokens per 005 line: with the nickname and the closing text, a line keeps
+#: within the 15 parameters an IRC message may have.
+TOKENS_PER_LINE: Final = 13
 
 
 def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
     """The RPL_ISUPPORT tokens, each true of this door.
 
     Nicknames compare as section 3 says (NFKC and case folding): C{rfc8265}, the Unicode
-    casemapping IRC servers advertise, is the nearest name for it. No member has a prefix
-    (nobody is an operator), a client is in at most C{--max-rooms-per-member} channels
-    (none given: no limit), and client-only tags (C{+typing}, C{+draft/reply}) are
-    dropped, not relayed (C{CLIENTTAGDENY=*}).
+    casemapping IRC servers advertise, is the nearest name for it. The channel modes and
+    prefixes are those of L{MODE_TOKENS}, a client is in at most C{--max-rooms-per-member}
+    channels (none given: no limit), and client-only tags (C{+typing}, C{+draft/reply})
+    are dropped, not relayed (C{CLIENTTAGDENY=*}).
     """
     limit = server.max_rooms_per_member
-    return (
+    tokens = (
         "CASEMAPPING=rfc8265",
         f"CHANLIMIT={CHANNEL_PREFIX}:{limit or ''}",
-        f"CHANMODES=,,,{CHANNEL_MODES}",
         f"CHANNELLEN={CHANNELLEN}",
         f"CHATHISTORY={MAX_HISTORY_LIMIT}",
         f"CHANTYPES={CHANNEL_PREFIX}",
@@ -157,10 +159,11 @@ def isupport_tokens(server: ServerInfo) -> tuple[str, ...]:
         "MSGREFTYPES=msgid,timestamp",
         f"NETWORK={NETWORK}",
         f"NICKLEN={MAX_NICKNAME_CODE_POINTS}",
-        "PREFIX=",
         "TARGMAX=" + ",".join(f"{command}:{limit}" for command, limit in sorted(TARGMAX.items())),
         "UTF8ONLY",
+        *MODE_TOKENS,
     )
+    return tuple(sorted(tokens))
 
 
 def _reply(
@@ -229,9 +232,17 @@ class Replies:
             ),
             self.numeric(RPL_YOURHOST, me, text=f"Your host is {name}, running version {VERSION}"),
             self.numeric(RPL_CREATED, me, text=f"This server was created {self.server.created}"),
-            self.numeric(RPL_MYINFO, me, name, VERSION, USER_MODES, CHANNEL_MODES),
-            self.numeric(RPL_ISUPPORT, me, *isupport_tokens(self.server)),
+            self.numeric(RPL_MYINFO, me, name, VERSION, USER_MODES, CHANNEL_MODE_LETTERS),
+            *self.isupport(me),
             *self.motd(me),
+        ]
+
+    def isupport(self, me: str) -> list[Message]:
+        """005: the tokens, at most L{TOKENS_PER_LINE} a line."""
+        tokens = isupport_tokens(self.server)
+        return [
+            self.numeric(RPL_ISUPPORT, me, *tokens[start : start + TOKENS_PER_LINE])
+            for start in range(0, len(tokens), TOKENS_PER_LINE)
         ]
 
     def motd(self, me: str) -> list[Message]:
@@ -278,11 +289,8 @@ class Replies:
         return answer
 
     def names(self, me: str, channel: str, members: Sequence[str]) -> list[Message]:
-        """353 lines listing C{members} (as many per line as fit), then 366.
-
-        Nobody has a prefix (there are no operators or voices), with or without
-        C{multi-prefix}.
-        """
+        """353 lines listing C{members} (as many per line as fit, each as given: with its
+        prefix, L{chatproto.doors.irc.statuses}), then 366."""
         budget = text_budget(self.numeric(RPL_NAMREPLY, me, "=", channel))
         return [
             *(
@@ -295,10 +303,6 @@ class Replies:
     def listed(self, me: str, channel: str, users: int, topic: str) -> Message:
         """322: one room of a LIST, how many are in it and its topic."""
         return self.numeric(RPL_LIST, me, channel, str(users), text=topic)
-
-    def channel_modes(self, me: str, channel: str) -> Message:
-        """324: a room's modes."""
-        return self.numeric(RPL_CHANNELMODEIS, me, channel, f"+{CHANNEL_MODES}")
 
     def user_modes(self, me: str) -> Message:
         """221: a member's own modes."""
@@ -329,12 +333,20 @@ class Replies:
     # Who is here
 
     def who(
-        self, me: str, mask: str, members: Sequence[MemberIdentity], *, of_channel: bool = True
+        self,
+        me: str,
+        mask: str,
+        members: Sequence[MemberIdentity],
+        *,
+        of_channel: bool = True,
+        prefixes: Mapping[str, str] | None = None,
     ) -> list[Message]:
         """352 per member in C{members} (those C{mask} matched), then 315 echoing C{mask}.
 
-        The channel field is C{mask} when it names a room (C{of_channel}), else C{*}.
+        The channel field is C{mask} when it names a room (C{of_channel}), else C{*};
+        the flags are C{H} and the member's prefix in that room, if C{prefixes} has one.
         """
+        shown = prefixes or {}
         name = self.server.name
         channel = mask if of_channel else "*"
         return [
@@ -342,7 +354,15 @@ class Replies:
                 self._with_realname(
                     Message(
                         RPL_WHOREPLY,
-                        (me, channel, member.username, MEMBER_HOST, name, member.nickname, "H"),
+                        (
+                            me,
+                            channel,
+                            member.username,
+                            MEMBER_HOST,
+                            name,
+                            member.nickname,
+                            "H" + shown.get(member.nickname, ""),
+                        ),
                         name,
                     ),
                     "0 ",  # the hop count: every member is on this server, as far as IRC knows

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall
+from twisted.python.failure import Failure
 
 from chatproto.core.connection import Connection, ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
@@ -35,7 +36,7 @@ from chatproto.core.messages import check_message
 from chatproto.core.nicknames import nickname_key
 from chatproto.doors.irc.accountcaps import MemberDirectory, extended_join
 from chatproto.doors.irc.capabilities import EXTENDED_JOIN
-from chatproto.doors.irc.channels import CHANNEL_COMMANDS, existing_room, mode, topic_of
+from chatproto.doors.irc.channels import CHANNEL_COMMANDS, existing_room, topic_of
 from chatproto.doors.irc.chathistory import chathistory
 from chatproto.doors.irc.codec import IrcCodec, codec_for, wire
 from chatproto.doors.irc.commands import NOTICE, LocalCommands, read_chat, targets_of
@@ -56,9 +57,11 @@ from chatproto.doors.irc.message import (
     parse_line,
     serialise,
 )
+from chatproto.doors.irc.moderation import MODERATION_COMMANDS, channel_mode
+from chatproto.doors.irc.modreplies import ModerationReplies
 from chatproto.doors.irc.nickserv import ACCOUNT_COMMANDS, for_nickserv, nickserv
 from chatproto.doors.irc.quits import QuitFilter
-from chatproto.doors.irc.registration import Registration, Step
+from chatproto.doors.irc.registration import NO_NICKNAME, Registration, Step
 from chatproto.doors.irc.replies import (
     ERR_INPUTTOOLONG,
     ERR_NONICKNAMEGIVEN,
@@ -66,6 +69,7 @@ from chatproto.doors.irc.replies import (
     Replies,
     RoomTopic,
 )
+from chatproto.doors.irc.statuses import prefixes_in, shown_members
 
 #: What the ERROR line says when the server closes for a reason of the core's.
 CLOSING_TEXTS: Final = {
@@ -90,6 +94,7 @@ class IrcDoor:
     ) -> None:
         self.server = server
         self.replies = Replies(server)
+        self.moderation = ModerationReplies(self.replies)
         self.commands = LocalCommands(self.replies)
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -211,16 +216,10 @@ class IrcSession(Connection):
         """Ask the room for the nickname, with the account the client proved (L{sign_in});
         a store that answers later holds the input."""
         answer = sign_in(self, nickname)
-        if answer.called:
-            answer.addCallback(self._join_answered)
-            return
-        self.hold_reading()
-
-        def answered(refusal: Message | None) -> None:
-            self._join_answered(refusal)
-            self.release_reading()
-
-        answer.addCallback(answered)
+        answer.addCallbacks(self._join_answered, self._join_refused)
+        if not answer.called:
+            self.hold_reading()
+            answer.addBoth(lambda _: self.release_reading())
 
     def _join_answered(self, refusal: Message | None) -> None:
         if refusal is None:
@@ -232,6 +231,18 @@ class IrcSession(Connection):
             self._watch_idle(self.door.ping_interval)
         elif self.state is ConnectionState.CHOOSING:
             self.reply(self.registration.nickname_refused(refusal).replies)
+
+    def _join_refused(self, failure: Failure) -> None:
+        """A server-wide ban matches the client (section 14): 465, then the close."""
+        failure.trap(PacketRejected)  # type: ignore[no-untyped-call]
+        assert isinstance(failure.value, PacketRejected)
+        moderation, replies = self.door.moderation, self.door.replies
+        me = self.registration.nickname or NO_NICKNAME
+        self._farewell = [
+            moderation.banned_from_server(me, failure.value.detail),
+            replies.closing_link("Banned"),
+        ]
+        self.close()
 
     def _adopt_capabilities(self) -> None:
         """Encode with the codec of the client's capabilities (shared with its like)."""
@@ -286,8 +297,9 @@ class IrcSession(Connection):
             users = self.hall.users_of(room)
         topic = topic_of(room) if room is not None else RoomTopic(packet.get("topic", ""))
         self._quits.seen(users)
+        shown = shown_members(self.hall.moderation, room, users) if room is not None else users
         capabilities = self.registration.capabilities
-        own_join, *burst = replies.join_burst(self.nickname, channel, users, topic)
+        own_join, *burst = replies.join_burst(self.nickname, channel, shown, topic)
         if EXTENDED_JOIN in capabilities:
             own_join = extended_join(own_join, self.account, self.registration.realname)
         yield own_join
@@ -310,7 +322,7 @@ class IrcSession(Connection):
     def _command(self, message: Message) -> None:
         handler = _HANDLERS.get(message.command)
         if message.command == "MODE" and message.params and looks_like_channel(message.params[0]):
-            handler = mode
+            handler = channel_mode
         commands = self.door.commands
         self._label = label_of(message, self.registration.capabilities)
         try:
@@ -362,7 +374,8 @@ class IrcSession(Connection):
 
     def _chat_refused(self, command: str, target: str, rejected: PacketRejected) -> Message:
         """The numeric for a PRIVMSG the hall refused: 403 for a room that does not exist
-        (or a bad name), 404 for one the client is not in, else the core's error."""
+        (or a bad name), 404 for one the client is not in or may not speak in (muted, or
+        not voiced in a moderated room), else the core's error."""
         replies, me = self.door.replies, self.nickname
         code = rejected.code
         if code is ErrorCode.BAD_ROOM:
@@ -371,6 +384,10 @@ class IrcSession(Connection):
             if existing_room(self, target) is None:
                 return replies.no_such_channel(me, target)
             return replies.cannot_send(me, target, rejected.detail)
+        if code is ErrorCode.MUTED:
+            retry_after = rejected.extra.get("retry_after")
+            later = f" (retry after {retry_after} s)" if retry_after is not None else ""
+            return replies.cannot_send(me, target, rejected.detail + later)
         return replies.core_error(me, code, rejected.detail, command=command, target=target)
 
     def _cap(self, message: Message) -> None:
@@ -388,16 +405,22 @@ class IrcSession(Connection):
         """352 per member the mask matches (a room, C{*}, a nickname or a glob), 315."""
         mask = message.params[0] if message.params and message.params[0] else "*"
         of_channel = looks_like_channel(mask)
+        prefixes: dict[str, str] = {}
         if of_channel:
             room = existing_room(self, mask)
             members = self.hall.users_of(room) if room is not None else []
+            if room is not None:
+                prefixes = prefixes_in(self.hall.moderation, room)
         elif mask in _EVERYONE:
             members = self._members()
         else:
             key = nickname_key(mask)
             members = [name for name in self._members() if mask_matches(key, nickname_key(name))]
         identities = [self._identity_of(name) for name in members]
-        self.reply(self.door.replies.who(self.nickname, mask, identities, of_channel=of_channel))
+        replies = self.door.replies
+        self.reply(
+            replies.who(self.nickname, mask, identities, of_channel=of_channel, prefixes=prefixes)
+        )
 
     def _whois(self, message: Message) -> None:
         """311 and 318 for a member of any door; 401 and 318 for nobody."""
@@ -488,6 +511,7 @@ _HANDLERS: Final[dict[str, Callable[[IrcSession, Message], None]]] = {
     **CHANNEL_COMMANDS,
     **ACCOUNT_COMMANDS,
     "AUTHENTICATE": authenticate,
+    **MODERATION_COMMANDS,
     "CAP": IrcSession._cap,
     "CHATHISTORY": chathistory,
     "NOTICE": IrcSession._chat,
