@@ -786,9 +786,12 @@ class Hall:
 
     # -- messages --------------------------------------------------------
 
-    def publish(self, sender: IMember, text: str, room_name: str | None = None) -> None:
+    def publish(
+        self, sender: IMember, text: str, room_name: str | None = None
+    ) -> Deferred[int | None]:
         """Store a public message in the default room or the room C{room_name}, then
-        queue it for every member of that room, of every door.
+        queue it for every member of that room, of every door. Fires with its id once
+        stored, None when refused.
 
         When the store cannot take it the sender gets `unavailable` and nobody
         sees the message.
@@ -801,11 +804,12 @@ class Hall:
         fields = chat_fields(self.timestamp(), sender.encoded_nickname, text, room.encoded_name)
         sender_key = sender.key
 
-        def stored(result: Stored) -> None:
+        def stored(result: Stored) -> int:
             self._store_failing = False
+            message_id, record = result
             if not self._hub.delivers_stored:
-                message_id, record = result
                 self._publish_in(room, RoomEvent(record, None, message_id, sender_key))
+            return message_id
 
         def refused(failure: Failure) -> Failure | None:
             if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
@@ -817,7 +821,7 @@ class Hall:
                 self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
             return None
 
-        history.add(fields).addCallbacks(stored, refused)
+        return history.add(fields).addCallbacks(stored, refused)
 
     def _message_lost(self, room: Room, sender_key: str) -> None:
         """A message stored but never made durable (fsync=always): tell its sender."""
@@ -825,10 +829,15 @@ class Hall:
         if sender is not None:
             self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
 
-    def send_private(self, sender: IMember, to: str, text: str) -> None:
+    def send_private(
+        self, sender: IMember, to: str, text: str, *, echo: bool = True
+    ) -> bytes | None:
         """Send a private message to C{to} (a member of this node or, through the hub,
         of another) and a copy to the sender (when its codec echoes senders: an IRC
         client without echo-message shows its own line itself). It belongs to no room.
+        Not C{echo}: the sender's copy (to itself, its only one) is returned instead of
+        sent, for a door that sends it as an answer of its own (IRC's labelled echo);
+        else None.
 
         @raise PacketRejected: C{no-such-user} when nobody holds that name.
         """
@@ -849,10 +858,15 @@ class Hall:
         )
         if recipient is None:
             self._hub.publish(RoomEvent(record, to_key=key))
-        else:
+        elif recipient is not sender:
             self.unicast(recipient, record)
-        if recipient is not sender and sender.codec.echoes_sender:
-            self.unicast(sender, record)
+        # A message to oneself is received once, echo or not.
+        if recipient is not sender and not sender.codec.echoes_sender:
+            return None
+        if not echo:
+            return record
+        self.unicast(sender, record)
+        return None
 
     def _received(self, event: RoomEvent) -> None:
         """An event from the hub: for a room's members, or a private message for one

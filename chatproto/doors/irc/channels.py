@@ -78,6 +78,7 @@ def join(session: IrcSession, message: Message) -> None:
     if message.params[:1] == (_PART_ALL,):
         for room in list(session.rooms.values()):
             session.hall.part_room(session, room.name)
+            session.parted(room)
         return
     channels = _targets(session, "JOIN", message)
     if channels is None:
@@ -119,6 +120,7 @@ def part(session: IrcSession, message: Message) -> None:
             session.reply([replies.numeric(ERR_NOTONCHANNEL, me, name)])
         else:
             session.hall.part_room(session, room.name, text)
+            session.parted(room)
 
 
 def topic(session: IrcSession, message: Message) -> None:
