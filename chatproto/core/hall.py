@@ -647,15 +647,6 @@ class Hall:
         self._forget_member(room, member)
         self._publish_in(room, RoomEvent(record))
 
-    def rooms_listed(self) -> list[dict[str, Any]]:
-        """Every room this node knows, sorted by key (at most L{MAX_LISTED_ROOMS}), each
-        as its `room`, how many `users` and its `topic` (with several nodes, the rooms
-        of this node's members: L{list_rooms} asks every node's)."""
-        return [
-            {"room": room.name, "users": len(self._users(room)), "topic": room.topic}
-            for room in self.registry.listed(MAX_LISTED_ROOMS)
-        ]
-
     def room_named(self, room_name: str) -> Room | None:
         """The room C{room_name} names, if it exists (whoever is in it).
 
@@ -667,24 +658,20 @@ class Hall:
         """The display nicknames of C{room}'s members, in join order."""
         return [json.loads(name) for name in self._users(room)]
 
-    def list_rooms(self, member: IMember) -> None:
-        """Answer a `rooms` command: every room that exists, sorted by key (at most
-        L{MAX_LISTED_ROOMS}); with several nodes, every room of every node."""
-        if self._shared is not None:
-            self._list_shared_rooms(member)
-            return
-        listed = self.rooms_listed()
-        text = f"{len(self.registry.rooms)} rooms"
-        self.unicast(member, rooms_notice(self.timestamp(), text, listed))
-
-    def _list_shared_rooms(self, member: IMember) -> None:
-        """Answer `rooms` from the rooms every node shares, the default room among them."""
-        assert self._shared is not None
+    def room_listing(self) -> Deferred[tuple[int, list[dict[str, Any]]]]:
+        """How many rooms exist, and the first L{MAX_LISTED_ROOMS} of them by key, each
+        as its `room`, how many `users` and its `topic`: this node's rooms, or with
+        several nodes every node's (the shared rooms' listing, the default room among
+        them). Fails with L{HistoryUnavailable} when the shared rooms cannot be read."""
+        if self._shared is None:
+            listed = [
+                {"room": room.name, "users": len(self._users(room)), "topic": room.topic}
+                for room in self.registry.listed(MAX_LISTED_ROOMS)
+            ]
+            return succeed((len(self.registry.rooms), listed))
         default = self.default_room
 
-        def answered(listing: tuple[int, list[ListedRoom]]) -> None:
-            if member.key is None or self._members.get(member.key) is not member:
-                return
+        def with_default(listing: tuple[int, list[ListedRoom]]) -> tuple[int, list[dict[str, Any]]]:
             count, others = listing
             rows = [(default.key, default.name, len(self._users(default)), default.topic)]
             rows += [(room.key, room.name, room.users, room.topic) for room in others]
@@ -693,8 +680,19 @@ class Hall:
                 {"room": name, "users": users, "topic": topic}
                 for _key, name, users, topic in rows[:MAX_LISTED_ROOMS]
             ]
-            text = f"{count + 1} rooms"
-            self.unicast(member, rooms_notice(self.timestamp(), text, listed))
+            return count + 1, listed
+
+        return self._shared.listing(MAX_LISTED_ROOMS).addCallback(with_default)
+
+    def list_rooms(self, member: IMember) -> None:
+        """Answer a `rooms` command: every room that exists, sorted by key (at most
+        L{MAX_LISTED_ROOMS}); with several nodes, every room of every node."""
+
+        def answered(listing: tuple[int, list[dict[str, Any]]]) -> None:
+            if member.key is None or self._members.get(member.key) is not member:
+                return
+            count, listed = listing
+            self.unicast(member, rooms_notice(self.timestamp(), f"{count} rooms", listed))
 
         def refused(failure: Failure) -> Failure | None:
             if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
@@ -703,7 +701,7 @@ class Hall:
                 self.send_error(member, ErrorCode.UNAVAILABLE, "Rooms cannot be listed now")
             return None
 
-        self._shared.listing(MAX_LISTED_ROOMS).addCallbacks(answered, refused)
+        self.room_listing().addCallbacks(answered, refused)
 
     def set_topic(self, member: IMember, room_name: str | None, topic: str) -> None:
         """Set a room's topic (checked: L{chatproto.core.messages.check_topic}) and

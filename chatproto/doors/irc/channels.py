@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from twisted.python.failure import Failure
+
+from chatproto.core.connection import ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.messages import check_topic
 from chatproto.core.room import Room
@@ -30,6 +33,7 @@ from chatproto.doors.irc.replies import (
     RPL_LISTEND,
     RoomTopic,
 )
+from chatproto.seams.history import HistoryUnavailable
 
 if TYPE_CHECKING:
     from chatproto.doors.irc.session import IrcSession
@@ -165,22 +169,39 @@ def names(session: IrcSession, message: Message) -> None:
 
 
 def list_rooms(session: IrcSession, message: Message) -> None:
-    """LIST [#a,#b]: 322 for each room (of those named) that has members, then 323."""
-    replies, me = session.door.replies, session.nickname
-    listed = session.hall.rooms_listed()
+    """LIST [#a,#b]: 322 for each room (of those named) that has members on any node,
+    then 323; a server NOTICE (`unavailable`) when the shared rooms cannot be read."""
     asked = message.params[0] if message.params and looks_like_channel(message.params[0]) else ""
+    keys: set[str] | None = None
     if asked:
         channels = _targets(session, "LIST", message)
         if channels is None:
             return
-        keys = {room.key for room in filter(None, (existing_room(session, n) for n in channels))}
-        listed = [entry for entry in listed if room_key(entry["room"]) in keys]
-    answer = [
-        replies.listed(me, entry["room"], entry["users"], entry["topic"])
-        for entry in listed
-        if entry["users"]
-    ]
-    session.reply([*answer, replies.numeric(RPL_LISTEND, me)])
+        keys = {room_key(name) for name in channels}
+    label = session.take_label()  # answered once the listing is read
+    replies, me = session.door.replies, session.nickname
+
+    def answered(listing: tuple[int, list[dict[str, Any]]]) -> None:
+        if session.state is not ConnectionState.JOINED:
+            return
+        shown = [
+            replies.listed(me, entry["room"], entry["users"], entry["topic"])
+            for entry in listing[1]
+            if entry["users"] and (keys is None or room_key(entry["room"]) in keys)
+        ]
+        session.reply([*shown, replies.numeric(RPL_LISTEND, me)], label)
+
+    def refused(failure: Failure) -> Failure | None:
+        if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
+            return failure
+        if session.state is ConnectionState.JOINED:
+            detail = "Rooms cannot be listed now"
+            session.reply(
+                [replies.core_error(me, ErrorCode.UNAVAILABLE, detail, command="LIST")], label
+            )
+        return None
+
+    session.hall.room_listing().addCallbacks(answered, refused)
 
 
 def mode(session: IrcSession, message: Message) -> None:
