@@ -40,6 +40,7 @@ from chatproto.core.config import RoomConfig
 from chatproto.core.connection import ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.member import CloseReason, IMember, LeaveReason
+from chatproto.core.moderation.elsewhere import ChangesElsewhere
 from chatproto.core.moderation.moderator import Moderation
 from chatproto.core.nicknames import (
     MAX_NICKNAME_CODE_POINTS,
@@ -58,6 +59,7 @@ from chatproto.seams.hub import IBroadcastHub, LocalHub, RoomEvent
 from chatproto.seams.moderation import IModerationStore
 from chatproto.seams.presence import IPresence, LocalPresence
 from chatproto.seams.rooms import IRoomStores, ListedRoom
+from chatproto.seams.sharedmoderation import ISharedModeration
 
 if TYPE_CHECKING:
     from chatproto.accounts.manager import Accounts
@@ -115,6 +117,9 @@ class Hall:
         self._store_failing = False
         #: Who may do what in which room, and the moderation commands (section 14).
         self.moderation = Moderation(self, config.operators, moderation_store)
+        shared_moderation = ISharedModeration(moderation_store, None)
+        if shared_moderation is not None:  # several nodes: each applies the others' changes
+            shared_moderation.watch(ChangesElsewhere(self).apply)
 
     # -- connections -----------------------------------------------------
 
@@ -429,7 +434,9 @@ class Hall:
             self._shared.exited(room.key, member.key)
         if not room.default and not room.members and not self._closing:
             self.registry.emptied(room)
-            if room.key not in self.registry.rooms:
+            # With several nodes a room gone here may have members elsewhere: its
+            # moderation stays.
+            if room.key not in self.registry.rooms and self._shared is None:
                 self.moderation.room_forgotten(room.key)
 
     def _welcome(self, room: Room, member: IMember, last_id: int | None) -> bytes:
@@ -600,7 +607,6 @@ class Hall:
             raise PacketRejected(
                 ErrorCode.TOO_MANY_ROOMS, f"You are in {per_member} rooms already: part one"
             )
-        created = key not in self.registry.rooms
         room = self.registry.for_joining(key, name)
         if room.closing is not None:  # its store is still closing: open it again after
             room.closing.addBoth(lambda _: self._join_later(member, room_name, since))
@@ -611,7 +617,7 @@ class Hall:
             opened = self._when_opened(room)
             opened.addCallback(self._opened_for, room, member, room_name, since)
             return
-        self._enter(room, member, since, created)
+        self._enter(room, member, since)
 
     def _when_opened(self, room: Room) -> Deferred[PacketRejected | None]:
         """Fires once C{room}'s shared store is ready: with None, or with the refusal
@@ -656,14 +662,15 @@ class Hall:
         except PacketRejected as rejected:
             self.send_error(member, rejected.code, rejected.detail)
 
-    def _enter(self, room: Room, member: IMember, since: int | None, created: bool) -> None:
-        """C{member} enters C{room}; C{created}: its join created the room (section 14:
-        it operates the room while it is there)."""
+    def _enter(self, room: Room, member: IMember, since: int | None) -> None:
+        """C{member} enters C{room}; if its join created the room (L{Room.fresh}, on
+        any node), it operates the room while it is there (section 14)."""
         batcher = room.batcher
         assert batcher is not None
         batcher.joined(member)
         self._add_member(room, member)
-        if created:
+        if room.fresh:
+            room.fresh = False
             self.moderation.room_created(room, member)
         last_id = batcher.replay_limit()
         replay = room.replay(since, self.config.history_replay, last_id)

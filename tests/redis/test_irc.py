@@ -79,4 +79,3 @@ async def test_own_messages_come_back_with_echo_message_only(redis_server: Redis
     ]
     await door.stopListening()
     await stop_nodes(a, b)
-

@@ -369,7 +369,7 @@ class Moderation:
             self._announce(
                 room, member, Action.BAN, mask=parsed.text, seconds=seconds, comment=comment
             )
-            self._enforce(room, parsed, member.nickname, comment)
+            self.enforce(room, parsed, member.nickname, comment)
             audit(
                 member.nickname,
                 Action.BAN,
@@ -623,7 +623,7 @@ class Moderation:
 
         return self._stored(write, apply)
 
-    def _enforce(self, room: Room | None, mask: Mask, by: str, comment: str | None) -> None:
+    def enforce(self, room: Room | None, mask: Mask, by: str, comment: str | None) -> None:
         """The members a new ban matches leave the room (C{room} None: every room, and
         their connections close), but server operators and (in a room) its founder."""
         hall = self._hall

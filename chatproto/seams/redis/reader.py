@@ -61,6 +61,9 @@ class FeedListener(Protocol):
     def topic(self, room: str | None, topic: str) -> None:
         """The topic of C{room} (None: the default room) changed."""
 
+    def moderated(self, change: bytes, node_id: str) -> None:
+        """The node C{node_id} changed moderation (C{change}: JSON)."""
+
 
 class RoomListener(Protocol):
     """Where the entries of a followed room's feed go."""
@@ -222,6 +225,8 @@ class FeedReader:
             listener.outside(entry[b"x"].decode("utf-8"), entry[b"v"] == b"1")
         elif b"T" in entry:
             listener.topic(None, entry[b"T"].decode("utf-8"))
+        elif b"M" in entry:
+            listener.moderated(entry[b"M"], entry[b"N"].decode("utf-8"))
 
 
 def _event(record: bytes, entry: dict[bytes, bytes]) -> RoomEvent:

@@ -340,22 +340,28 @@ return freed
 """
 )
 
+#: What L{OPEN_ROOM} answers first when its call created the room (1: it existed).
+CREATED: Final = 2
+
 #: A node begins reading a room beside the default one (its first member here joins).
 #: ARGV: room key, display name, --max-rooms (0: off). Registers the room if it is
 #: new, unless --max-rooms rooms exist (the default room counted): then returns {0}.
-#: Else {1, its newest id, its newest feed entry id, its display name, its topic,
-#: then key, join order, nickname for each member in join order}.
+#: Else {1 (CREATED if it registered the room), its newest id, its newest feed entry
+#: id, its display name, its topic, then key, join order, nickname for each member in
+#: join order}.
 OPEN_ROOM = Script(
     _PRELUDE
     + """
 local room, limit = ARGV[1], tonumber(ARGV[3])
 local counter, room_history, room_feed, members = room_keys(room)
+local opened = 1
 if redis.call('HEXISTS', rooms, room) == 0 then
   if limit > 0 and redis.call('HLEN', rooms) + 1 >= limit then return {0} end
   redis.call('HSET', rooms, room, ARGV[2])
+  opened = CREATED
 end
 local tail = redis.call('XREVRANGE', room_feed, '+', '-', 'COUNT', 1)[1]
-local result = {1, newest_in(counter, room_history), tail and tail[1] or '0-0',
+local result = {opened, newest_in(counter, room_history), tail and tail[1] or '0-0',
   redis.call('HGET', rooms, room), redis.call('HGET', topics, room) or ''}
 local ranked = redis.call('ZRANGE', members, 0, -1, 'WITHSCORES')
 for i = 1, #ranked, 2 do
@@ -364,7 +370,7 @@ for i = 1, #ranked, 2 do
   result[#result + 1] = redis.call('HGET', names, ranked[i]) or '""'
 end
 return result
-"""
+""".replace("CREATED", str(CREATED))
 )
 
 #: Every room beside the default one, for `rooms`. ARGV: how many at most (sorted by
