@@ -103,8 +103,15 @@ class Hall:
         self._admission = Admission(config)
         self._presence = presence if presence is not None else LocalPresence()
         self._presence.watch(self._place_taken)
+        #: Who may do what in which room, and the moderation commands (section 14).
+        self.moderation = Moderation(self, config.operators, moderation_store)
+        shared_moderation = ISharedModeration(moderation_store, None)
+        if shared_moderation is not None:  # several nodes: each applies the others' changes
+            shared_moderation.watch(ChangesElsewhere(self).apply)
         #: Every room that exists, by key.
-        self.registry = RoomRegistry(config, history, reactor, room_stores, self._message_lost)
+        self.registry = RoomRegistry(
+            config, history, reactor, room_stores, self._message_lost, self.moderation.holds
+        )
         self.default_room = self.registry.default
         #: The room stores when several nodes share the rooms, else None.
         self._shared = self.registry.shared
@@ -115,11 +122,6 @@ class Hall:
         self._closing = False
         # Set while the store refuses messages, so that an outage is logged once.
         self._store_failing = False
-        #: Who may do what in which room, and the moderation commands (section 14).
-        self.moderation = Moderation(self, config.operators, moderation_store)
-        shared_moderation = ISharedModeration(moderation_store, None)
-        if shared_moderation is not None:  # several nodes: each applies the others' changes
-            shared_moderation.watch(ChangesElsewhere(self).apply)
 
     # -- connections -----------------------------------------------------
 
@@ -434,10 +436,6 @@ class Hall:
             self._shared.exited(room.key, member.key)
         if not room.default and not room.members and not self._closing:
             self.registry.emptied(room)
-            # With several nodes a room gone here may have members elsewhere: its
-            # moderation stays.
-            if room.key not in self.registry.rooms and self._shared is None:
-                self.moderation.room_forgotten(room.key)
 
     def _welcome(self, room: Room, member: IMember, last_id: int | None) -> bytes:
         """The `welcome` of C{room} for C{member}: users, ids, topic (the default room's

@@ -49,8 +49,12 @@ class RoomRegistry:
         reactor: IReactorTime,
         room_stores: IRoomStores | None,
         lost: MessageLost,
+        moderated: Callable[[str], bool] = lambda key: False,
     ) -> None:
         self._config = config
+        #: Whether the room of a key holds moderation (bans, a founder...): it outlives
+        #: its members then, even when it stores no message (docs/moderation.md).
+        self._moderated = moderated
         self._reactor = reactor
         self._stores = room_stores
         self._lost = lost
@@ -105,7 +109,9 @@ class RoomRegistry:
         if limit and len(self.rooms) >= limit:
             raise PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
         room = self.rooms[key] = Room(key, name)
-        room.fresh = True  # shared by several nodes: unless the others knew it (_ready)
+        # A room kept by its moderation gets no new creator; one shared by several
+        # nodes neither when the others knew it (_ready).
+        room.fresh = not self._moderated(key)
         try:
             self.open(room)
         except PacketRejected:
@@ -143,7 +149,7 @@ class RoomRegistry:
     def _ready(self, opened: OpenedRoom, room: Room) -> None:
         room.opening = None
         room.rename(opened.name)
-        room.fresh = opened.created
+        room.fresh = opened.created and not self._moderated(room.key)
 
     def _not_opened(self, failure: Failure, room: Room) -> PacketRejected:
         """A shared store that could not get ready: given back; its joiners are refused."""
@@ -158,9 +164,10 @@ class RoomRegistry:
         return PacketRejected(ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now")
 
     def emptied(self, room: Room) -> None:
-        """Nobody is left in a room: it ceases to exist when it stores nothing, else its
-        store is closed (its retained window freed) until someone joins again."""
-        forget = room.stores_nothing
+        """Nobody is left in a room: it ceases to exist when it stores nothing (and holds
+        no moderation), else its store is closed (its retained window freed) until
+        someone joins again."""
+        forget = room.stores_nothing and not self._moderated(room.key)
         if forget:
             del self.rooms[room.key]
         closed = room.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from chatproto.core.errors import ErrorCode, PacketRejected
@@ -18,11 +19,12 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(frozen=True, slots=True)
 class Mask:
-    """One parsed mask. C{text} is its canonical form (what `bans` lists and the store
-    keys it by); exactly one of C{nickname}, C{account} (both holding keys, so that
-    lookalikes match too) and C{network} is set."""
+    """One parsed mask. C{text} is how it is shown (what `bans` lists), C{key} what
+    masks that match alike share (a ban is found by it); exactly one of C{nickname},
+    C{account} (both holding keys, so that lookalikes match too) and C{network} is set."""
 
     text: str
+    key: str
     nickname: str | None = None
     account: str | None = None
     network: Network | None = None
@@ -33,10 +35,17 @@ class Mask:
         if self.nickname is not None:
             return holding_key(nickname) == self.nickname
         if self.account is not None:
-            return account is not None and holding_key(account) == self.account
+            return account is not None and account_key(account) == self.account
         assert self.network is not None
         address = _address(host)
         return address is not None and address in self.network
+
+
+@lru_cache(maxsize=4096)
+def account_key(account: str) -> str:
+    """The holding key of an account name, cached: it is asked for every logged-in member
+    of a room at each `welcome` (its operators) and at each ban."""
+    return holding_key(account)
 
 
 def parse_mask(text: str) -> Mask:
@@ -48,13 +57,15 @@ def parse_mask(text: str) -> Mask:
         raise PacketRejected(ErrorCode.MALFORMED, "mask must be a nickname, account:NAME or CIDR")
     if text.startswith(ACCOUNT_PREFIX):
         name = _nickname(text[len(ACCOUNT_PREFIX) :])
-        return Mask(ACCOUNT_PREFIX + name, account=holding_key(name))
+        key = holding_key(name)
+        return Mask(ACCOUNT_PREFIX + name, ACCOUNT_PREFIX + key, account=key)
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         name = _nickname(text)
-        return Mask(name, nickname=holding_key(name))
-    return Mask(str(network), network=network)
+        key = holding_key(name)
+        return Mask(name, key, nickname=key)
+    return Mask(str(network), str(network), network=network)
 
 
 def _nickname(text: str) -> str:
