@@ -58,7 +58,7 @@ from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
 from chatproto.seams.hub import IBroadcastHub, LocalHub, RoomEvent
 from chatproto.seams.moderation import IModerationStore
 from chatproto.seams.presence import IPresence, LocalPresence
-from chatproto.seams.rooms import IRoomStores, ListedRoom
+from chatproto.seams.rooms import IRoomStores, ListedRoom, RoomFacts
 from chatproto.seams.sharedmoderation import ISharedModeration
 
 if TYPE_CHECKING:
@@ -701,6 +701,22 @@ class Hall:
         @raise PacketRejected: C{bad-room}.
         """
         return self.registry.rooms.get(_key_of(room_name)[1])
+
+    def room_about(self, room_name: str) -> Deferred[RoomFacts | None]:
+        """The room C{room_name} names as every node sees it (None: no such room, or no
+        room name): this node's, or with several nodes, for a room this node does not
+        read, the shared store's. Fails with L{HistoryUnavailable} when that cannot be
+        read."""
+        try:
+            key = _key_of(room_name)[1]
+        except PacketRejected:
+            return succeed(None)
+        room = self.registry.rooms.get(key)
+        if room is not None and (self._shared is None or room.is_open):
+            return succeed(RoomFacts(room.name, room.topic, self._users(room)))
+        if self._shared is None:
+            return succeed(None)
+        return self._shared.about(key)
 
     def users_of(self, room: Room) -> list[str]:
         """The display nicknames of C{room}'s members, in join order."""

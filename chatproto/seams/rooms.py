@@ -60,6 +60,15 @@ class OpenedRoom(NamedTuple):
     created: bool
 
 
+class RoomFacts(NamedTuple):
+    """A room as every node sees it: its display name, its topic and its members'
+    nicknames (JSON strings) in join order."""
+
+    name: str
+    topic: str
+    users: Sequence[bytes]
+
+
 class ListedRoom(NamedTuple):
     """One room of a `rooms` listing: key, display name, members (on every node), topic."""
 
@@ -99,6 +108,10 @@ class ISharedRooms(Interface):
 
     def listing(limit: int) -> Deferred[tuple[int, list[ListedRoom]]]:
         """How many rooms exist, and the first C{limit} by key."""
+
+    def about(key: str) -> Deferred[RoomFacts | None]:
+        """The room C{key} as every node sees it, whether this node reads it or not;
+        None when no room has that key."""
 
     def watch_topics(changed: TopicChanged) -> None:
         """Call C{changed(key, topic)} when a node sets the topic of a room (the default

@@ -12,7 +12,7 @@ from tests.irc.clients import RawIrcClient, connect_irc
 from tests.irc.fakes import SERVER
 from tests.redis.nodes import Node, joined, start_node, stop_nodes, until
 from tests.redis.server import RedisServer
-from tests.redis.test_rooms import enter, members_in_redis
+from tests.redis.test_rooms import enter, in_room, members_in_redis
 
 
 async def irc_door(node: Node) -> IListeningPort:
@@ -76,6 +76,30 @@ async def test_own_messages_come_back_with_echo_message_only(redis_server: Redis
     )
     assert [line for line in await plain.synced() if "PRIVMSG" in line] == [
         ":echoed!echoed@chatproto PRIVMSG #chat :from echoed"
+    ]
+    await door.stopListening()
+    await stop_nodes(a, b)
+
+
+@pytest_twisted.ensureDeferred
+async def test_names_who_and_topic_of_a_room_of_another_node(redis_server: RedisServer) -> None:
+    a, b = [await start_node(redis_server.url) for _ in range(2)]
+    door = await irc_door(b)
+    alice, _ = await joined(a, "alice")
+    await enter(alice, "#rust")
+    alice.send_json({"command": "topic", "room": "#rust", "topic": "crabs"})
+    await in_room(alice, "#rust", "topic")
+    dave = await irc_client(door, "dave")
+    dave.send("NAMES #Rust,#go", "TOPIC #rust", "WHO #rust", "TOPIC #go")
+    # Redis answers in order: the answers come as the commands went.
+    assert await dave.until(lambda line: " 403 " in line) == [
+        ":irc.test 353 dave = #rust :alice",
+        ":irc.test 366 dave #rust :End of /NAMES list",
+        ":irc.test 366 dave #go :End of /NAMES list",
+        ":irc.test 332 dave #rust :crabs",
+        ":irc.test 352 dave #rust alice chatproto irc.test alice H :0 alice",
+        ":irc.test 315 dave #rust :End of WHO list",
+        ":irc.test 403 dave #go :No such channel",
     ]
     await door.stopListening()
     await stop_nodes(a, b)

@@ -26,6 +26,7 @@ from chatproto.seams.rooms import (
     ISharedRooms,
     ListedRoom,
     OpenedRoom,
+    RoomFacts,
     TooManyRooms,
     TopicChanged,
 )
@@ -285,6 +286,9 @@ class SlowSharedRooms(MemoryRoomStores):
 
     def listing(self, limit: int) -> Deferred[tuple[int, list[ListedRoom]]]:
         return succeed((0, []))
+
+    def about(self, key: str) -> Deferred[RoomFacts | None]:
+        return succeed(None)
 
     def watch_topics(self, changed: TopicChanged) -> None:
         """Nothing: no other node sets topics here."""

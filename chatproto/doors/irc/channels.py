@@ -10,10 +10,12 @@ C{--max-rooms-per-member} or C{--max-rooms}.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from twisted.internet.defer import FirstError, gatherResults
 from twisted.python.failure import Failure
 
 from chatproto.core.connection import ConnectionState
@@ -34,6 +36,7 @@ from chatproto.doors.irc.replies import (
     RoomTopic,
 )
 from chatproto.seams.history import HistoryUnavailable
+from chatproto.seams.rooms import RoomFacts
 
 if TYPE_CHECKING:
     from chatproto.doors.irc.session import IrcSession
@@ -135,10 +138,19 @@ def topic(session: IrcSession, message: Message) -> None:
         return
     name = message.params[0]
     room = existing_room(session, name)
-    if room is None:
-        session.reply([replies.no_such_channel(me, name)])
-    elif len(message.params) < 2:
+    if len(message.params) < 2 and room is not None and room.is_open:
         session.reply(replies.topic(me, room.name, topic_of(room)))
+    elif len(message.params) < 2:  # perhaps a room of other nodes only
+
+        def shown(found: list[tuple[str, RoomFacts | None]]) -> list[Message]:
+            facts = found[0][1]
+            if facts is None:
+                return [replies.no_such_channel(me, name)]
+            return replies.topic(me, facts.name, RoomTopic(facts.topic))
+
+        about_rooms(session, "TOPIC", [name], shown)
+    elif room is None:
+        session.reply([replies.no_such_channel(me, name)])
     elif not _is_in(session, room):
         session.reply([replies.numeric(ERR_NOTONCHANNEL, me, name)])
     else:
@@ -146,8 +158,8 @@ def topic(session: IrcSession, message: Message) -> None:
 
 
 def names(session: IrcSession, message: Message) -> None:
-    """NAMES [#a,#b]: 353/366 for each room that exists, only 366 for one that does not;
-    without a channel, for each room the client is in."""
+    """NAMES [#a,#b]: 353/366 for each room that exists (on any node), only 366 for one
+    that does not; without a channel, for each room the client is in."""
     replies, me = session.door.replies, session.nickname
     if not message.params or not message.params[0]:
         answer: list[Message] = []
@@ -158,14 +170,55 @@ def names(session: IrcSession, message: Message) -> None:
     channels = _targets(session, "NAMES", message)
     if channels is None:
         return
-    answer = []
-    for name in channels:
-        found = existing_room(session, name)
-        if found is None:
-            answer.append(replies.numeric(RPL_ENDOFNAMES, me, name))
-        else:
-            answer += replies.names(me, found.name, session.hall.users_of(found))
-    session.reply(answer)
+
+    def shown(found: list[tuple[str, RoomFacts | None]]) -> list[Message]:
+        shown: list[Message] = []
+        for name, facts in found:
+            if facts is None:
+                shown.append(replies.numeric(RPL_ENDOFNAMES, me, name))
+            else:
+                shown += replies.names(me, facts.name, nicknames_of(facts))
+        return shown
+
+    about_rooms(session, "NAMES", channels, shown)
+
+
+def nicknames_of(facts: RoomFacts) -> list[str]:
+    """The display nicknames of a room's members, in join order."""
+    return [json.loads(user) for user in facts.users]
+
+
+def about_rooms(
+    session: IrcSession,
+    command: str,
+    names: list[str],
+    answer: Callable[[list[tuple[str, RoomFacts | None]]], list[Message]],
+) -> None:
+    """Reply what C{answer} makes of the rooms C{names} as every node sees them (each
+    name with its room, None for no such room), labelled if the command was: at once
+    for rooms this node reads, once the shared store answers for the others; a server
+    NOTICE (`unavailable`) when it cannot be read."""
+    label = session.take_label()
+    asked = gatherResults([session.hall.room_about(name) for name in names], consumeErrors=True)
+
+    def answered(found: list[RoomFacts | None]) -> None:
+        if session.state is ConnectionState.JOINED:
+            session.reply(answer(list(zip(names, found, strict=True))), label)
+
+    def refused(failure: Failure) -> Failure | None:
+        failure.trap(FirstError)  # type: ignore[no-untyped-call]
+        assert isinstance(failure.value, FirstError)
+        first: Failure = failure.value.subFailure
+        if not first.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
+            return first
+        if session.state is ConnectionState.JOINED:
+            replies, me = session.door.replies, session.nickname
+            detail = "Rooms cannot be read now"
+            error = replies.core_error(me, ErrorCode.UNAVAILABLE, detail, command=command)
+            session.reply([error], label)
+        return None
+
+    asked.addCallbacks(answered, refused)
 
 
 def list_rooms(session: IrcSession, message: Message) -> None:

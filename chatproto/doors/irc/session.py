@@ -34,7 +34,14 @@ from chatproto.core.member import CloseReason, ILink, LeaveReason
 from chatproto.core.messages import check_message
 from chatproto.core.nicknames import nickname_key
 from chatproto.core.room import Room
-from chatproto.doors.irc.channels import CHANNEL_COMMANDS, existing_room, mode, topic_of
+from chatproto.doors.irc.channels import (
+    CHANNEL_COMMANDS,
+    about_rooms,
+    existing_room,
+    mode,
+    nicknames_of,
+    topic_of,
+)
 from chatproto.doors.irc.chathistory import chathistory
 from chatproto.doors.irc.codec import IrcCodec, codec_for, wire
 from chatproto.doors.irc.commands import NOTICE, LocalCommands, read_chat, targets_of
@@ -64,6 +71,7 @@ from chatproto.doors.irc.replies import (
     Replies,
     RoomTopic,
 )
+from chatproto.seams.rooms import RoomFacts
 
 #: What the ERROR line says when the server closes for a reason of the core's.
 CLOSING_TEXTS: Final = {
@@ -447,17 +455,24 @@ class IrcSession(Connection):
     def _who(self, message: Message) -> None:
         """352 per member the mask matches (a room, C{*}, a nickname or a glob), 315."""
         mask = message.params[0] if message.params and message.params[0] else "*"
-        of_channel = looks_like_channel(mask)
-        if of_channel:
-            room = existing_room(self, mask)
-            members = self.hall.users_of(room) if room is not None else []
-        elif mask in _EVERYONE:
+        who = self.door.replies.who
+        if looks_like_channel(mask):  # a room of this node, or perhaps of others only
+
+            def listed(found: list[tuple[str, RoomFacts | None]]) -> list[Message]:
+                facts = found[0][1]
+                members = nicknames_of(facts) if facts is not None else []
+                identities = [self._identity_of(name) for name in members]
+                return who(self.nickname, mask, identities, of_channel=True)
+
+            about_rooms(self, "WHO", [mask], listed)
+            return
+        if mask in _EVERYONE:
             members = self._members()
         else:
             key = nickname_key(mask)
             members = [name for name in self._members() if mask_matches(key, nickname_key(name))]
         identities = [self._identity_of(name) for name in members]
-        self.reply(self.door.replies.who(self.nickname, mask, identities, of_channel=of_channel))
+        self.reply(who(self.nickname, mask, identities, of_channel=False))
 
     def _whois(self, message: Message) -> None:
         """311 and 318 for a member of any door; 401 and 318 for nobody."""

@@ -26,7 +26,15 @@ from chatproto.seams.redis.client import RedisConnection
 from chatproto.seams.redis.history import RedisHistory
 from chatproto.seams.redis.joinorder import JoinOrder
 from chatproto.seams.redis.reader import FeedReader, room_feed
-from chatproto.seams.redis.scripts import CREATED, LIST_ROOMS, OPEN_ROOM, PREFIX, ROOMS_OF, Keys
+from chatproto.seams.redis.scripts import (
+    ABOUT_ROOM,
+    CREATED,
+    LIST_ROOMS,
+    OPEN_ROOM,
+    PREFIX,
+    ROOMS_OF,
+    Keys,
+)
 from chatproto.seams.redis.writer import FeedWriter
 from chatproto.seams.rooms import (
     IRoomStores,
@@ -34,6 +42,7 @@ from chatproto.seams.rooms import (
     KnownRoom,
     ListedRoom,
     OpenedRoom,
+    RoomFacts,
     TooManyRooms,
     TopicChanged,
 )
@@ -217,6 +226,18 @@ class RedisRooms:
             ]
 
         return read.addCallbacks(listed, _unavailable)
+
+    def about(self, key: str) -> Deferred[RoomFacts | None]:
+        """See L{ISharedRooms.about}: one script call."""
+        read = self._connection.run(ABOUT_ROOM, Keys.all, (key,))
+
+        def facts(reply: list[bytes]) -> RoomFacts | None:
+            if not reply:
+                return None
+            name, topic, *users = reply
+            return RoomFacts(name.decode("utf-8"), topic.decode("utf-8"), users)
+
+        return read.addCallbacks(facts, _unavailable)
 
     def watch_topics(self, changed: TopicChanged) -> None:
         """See L{ISharedRooms.watch_topics}."""

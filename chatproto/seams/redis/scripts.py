@@ -373,6 +373,24 @@ return result
 """.replace("CREATED", str(CREATED))
 )
 
+#: One room beside the default one, as every node sees it (IRC's NAMES, WHO and TOPIC of
+#: a room nobody here is in). ARGV: room key. Returns {} when no such room exists, else
+#: {its display name, its topic, then each member's nickname in join order}.
+ABOUT_ROOM = Script(
+    _PRELUDE
+    + """
+local room = ARGV[1]
+local name = redis.call('HGET', rooms, room)
+if not name then return {} end
+local _, _, _, members = room_keys(room)
+local result = {name, redis.call('HGET', topics, room) or ''}
+for _, key in ipairs(redis.call('ZRANGE', members, 0, -1)) do
+  result[#result + 1] = redis.call('HGET', names, key) or '""'
+end
+return result
+"""
+)
+
 #: Every room beside the default one, for `rooms`. ARGV: how many at most (sorted by
 #: key). Returns {how many exist, then key, display name, topic, members per room}.
 LIST_ROOMS = Script(
@@ -407,4 +425,4 @@ return result
 """
 )
 
-SCRIPTS: Final = (WRITE, START, HEARTBEAT, DEPART, OPEN_ROOM, LIST_ROOMS, ROOMS_OF)
+SCRIPTS: Final = (WRITE, START, HEARTBEAT, DEPART, OPEN_ROOM, ABOUT_ROOM, LIST_ROOMS, ROOMS_OF)
