@@ -58,8 +58,6 @@ CLOSE_WAIT = 2.0
 ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port")
 #: The account database when `--accounts-db` is not given (in the working directory).
 DEFAULT_ACCOUNTS_DB = "chat-accounts.sqlite3"
-#: The moderation database with `--redis` when `--moderation-db` is not given.
-DEFAULT_MODERATION_DB = "chat-moderation.sqlite3"
 
 
 def _number(
@@ -130,8 +128,7 @@ class Options(usage.Options):
          f"(default: {DEFAULT_ACCOUNTS_DB}; with --redis, Redis keeps them)"],
         ["operators", None, "", "Accounts that operate the server, comma-separated"],
         ["moderation-db", None, None, "The SQLite file of bans, mutes and operators "
-         "(default: the --accounts-db file; with --redis, "
-         f"{DEFAULT_MODERATION_DB})"],
+         "(default: the --accounts-db file; with --redis, Redis keeps them)"],
         _number("register-per-hour", 5,
                 "Registrations per address per hour, every door together (0: off)", int, 0),
         *REDIS_OPTIONS,
@@ -176,7 +173,7 @@ class Options(usage.Options):
         _check_writable("--history-file", str(self["history-file"]))
         if self["redis"] is None:
             _check_database("--accounts-db", self.accounts_db())
-        if self["moderation-db"] is not None or self["redis"] is not None:
+        if self["moderation-db"] is not None and self["redis"] is None:
             _check_database("--moderation-db", self.moderation_db())
         self["operators"] = _operators(str(self["operators"]))
         try:
@@ -195,12 +192,10 @@ class Options(usage.Options):
         return DEFAULT_ACCOUNTS_DB if given is None else str(given)
 
     def moderation_db(self) -> str:
-        """The moderation database's path (docs/moderation.md): `--moderation-db`, else
-        the account database, else (with `--redis`) L{DEFAULT_MODERATION_DB}."""
+        """The moderation database's path without `--redis` (docs/moderation.md):
+        `--moderation-db`, else the account database."""
         given = self["moderation-db"]
-        if given is not None:
-            return str(given)
-        return self.accounts_db() if self["redis"] is None else DEFAULT_MODERATION_DB
+        return self.accounts_db() if given is None else str(given)
 
     def room_config(self) -> RoomConfig:
         """The room settings these options describe."""
@@ -433,11 +428,11 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     top = MultiService()
     seams = make_seams(options, reactor)  # --redis: several nodes share the room
     accounts = _accounts_service(options, reactor)
-    moderation, moderated = _moderation_store(options, reactor)
-    # Children stop in reverse order: the store closes after every connection is gone.
-    moderation.setServiceParent(top)  # type: ignore[no-untyped-call]
     history: IHistoryStore
     if seams is None:
+        moderation, moderated = _moderation_store(options, reactor)
+        # Children stop in reverse order: the store closes after every connection is gone.
+        moderation.setServiceParent(top)  # type: ignore[no-untyped-call]
         path = str(options["history-file"])
         try:
             rooms = RoomFiles(path, retain=options["history-retain"], fsync=options["fsync"])
@@ -454,6 +449,7 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             accounts=accounts.accounts,
             moderation_store=moderation,
         )
+        hall.moderation.load(moderated)
     else:
         history = seams.history
         hall = Hall(
@@ -464,10 +460,9 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             seams.presence,
             seams.rooms,
             accounts=accounts.accounts,
-            moderation_store=moderation,
+            moderation_store=seams.moderation,  # read when the node reaches Redis
         )
         seams.service.setServiceParent(top)
-    hall.moderation.load(moderated)
     accounts.setServiceParent(top)  # type: ignore[no-untyped-call]
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(

@@ -40,6 +40,7 @@ from chatproto.core.config import RoomConfig
 from chatproto.core.connection import ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.member import CloseReason, IMember, LeaveReason
+from chatproto.core.moderation.elsewhere import ChangesElsewhere
 from chatproto.core.moderation.moderator import Moderation
 from chatproto.core.nicknames import (
     MAX_NICKNAME_CODE_POINTS,
@@ -57,7 +58,8 @@ from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
 from chatproto.seams.hub import IBroadcastHub, LocalHub, RoomEvent
 from chatproto.seams.moderation import IModerationStore
 from chatproto.seams.presence import Held, IPresence, LocalPresence
-from chatproto.seams.rooms import IRoomStores, ListedRoom
+from chatproto.seams.rooms import IRoomStores, ListedRoom, RoomFacts
+from chatproto.seams.sharedmoderation import ISharedModeration
 
 if TYPE_CHECKING:
     from chatproto.accounts.manager import Accounts
@@ -103,6 +105,9 @@ class Hall:
         self._presence.watch(self._place_taken)
         #: Who may do what in which room, and the moderation commands (section 14).
         self.moderation = Moderation(self, config.operators, moderation_store)
+        shared_moderation = ISharedModeration(moderation_store, None)
+        if shared_moderation is not None:  # several nodes: each applies the others' changes
+            shared_moderation.watch(ChangesElsewhere(self).apply)
         #: Every room that exists, by key.
         self.registry = RoomRegistry(
             config, history, reactor, room_stores, self._message_lost, self.moderation.holds
@@ -635,9 +640,6 @@ class Hall:
             raise PacketRejected(
                 ErrorCode.TOO_MANY_ROOMS, f"You are in {per_member} rooms already: part one"
             )
-        # A room that outlived its members (its moderation too, across a restart) gets
-        # no new creator.
-        created = key not in self.registry.rooms and not self.moderation.holds(key)
         room = self.registry.for_joining(key, name)
         if room.closing is not None:  # its store is still closing: open it again after
             room.closing.addBoth(lambda _: self._join_later(member, room_name, since))
@@ -648,7 +650,7 @@ class Hall:
             opened = self._when_opened(room)
             opened.addCallback(self._opened_for, room, member, room_name, since)
             return
-        self._enter(room, member, since, created)
+        self._enter(room, member, since)
 
     def _when_opened(self, room: Room) -> Deferred[PacketRejected | None]:
         """Fires once C{room}'s shared store is ready: with None, or with the refusal
@@ -693,14 +695,15 @@ class Hall:
         except PacketRejected as rejected:
             self.send_error(member, rejected.code, rejected.detail)
 
-    def _enter(self, room: Room, member: IMember, since: int | None, created: bool) -> None:
-        """C{member} enters C{room}; C{created}: its join created the room (section 14:
-        it operates the room while it is there)."""
+    def _enter(self, room: Room, member: IMember, since: int | None) -> None:
+        """C{member} enters C{room}; if its join created the room (L{Room.fresh}, on
+        any node), it operates the room while it is there (section 14)."""
         batcher = room.batcher
         assert batcher is not None
         batcher.joined(member)
         self._add_member(room, member)
-        if created:
+        if room.fresh:
+            room.fresh = False
             self.moderation.room_created(room, member)
         last_id = batcher.replay_limit()
         replay = room.replay(since, self.config.history_replay, last_id)
@@ -727,15 +730,6 @@ class Hall:
         self._forget_member(room, member)
         self.publish_in(room, RoomEvent(record))
 
-    def rooms_listed(self) -> list[dict[str, Any]]:
-        """Every room this node knows, sorted by key (at most L{MAX_LISTED_ROOMS}), each
-        as its `room`, how many `users` and its `topic` (with several nodes, the rooms
-        of this node's members: L{list_rooms} asks every node's)."""
-        return [
-            {"room": room.name, "users": len(self._users(room)), "topic": room.topic}
-            for room in self.registry.listed(MAX_LISTED_ROOMS)
-        ]
-
     def room_named(self, room_name: str) -> Room | None:
         """The room C{room_name} names, if it exists (whoever is in it).
 
@@ -743,28 +737,40 @@ class Hall:
         """
         return self.registry.rooms.get(_key_of(room_name)[1])
 
+    def room_about(self, room_name: str) -> Deferred[RoomFacts | None]:
+        """The room C{room_name} names as every node sees it (None: no such room, or no
+        room name): this node's, or with several nodes, for a room this node does not
+        read, the shared store's. Fails with L{HistoryUnavailable} when that cannot be
+        read."""
+        try:
+            key = _key_of(room_name)[1]
+        except PacketRejected:
+            return succeed(None)
+        room = self.registry.rooms.get(key)
+        if room is not None and (self._shared is None or room.is_open):
+            return succeed(RoomFacts(room.name, room.topic, self._users(room)))
+        if self._shared is None:
+            return succeed(None)
+        return self._shared.about(key)
+
     def users_of(self, room: Room) -> list[str]:
         """The display nicknames of C{room}'s members, in join order."""
         return [json.loads(name) for name in self._users(room)]
 
-    def list_rooms(self, member: IMember) -> None:
-        """Answer a `rooms` command: every room that exists, sorted by key (at most
-        L{MAX_LISTED_ROOMS}); with several nodes, every room of every node."""
-        if self._shared is not None:
-            self._list_shared_rooms(member)
-            return
-        listed = self.rooms_listed()
-        text = f"{len(self.registry.rooms)} rooms"
-        self.unicast(member, rooms_notice(self.timestamp(), text, listed))
-
-    def _list_shared_rooms(self, member: IMember) -> None:
-        """Answer `rooms` from the rooms every node shares, the default room among them."""
-        assert self._shared is not None
+    def room_listing(self) -> Deferred[tuple[int, list[dict[str, Any]]]]:
+        """How many rooms exist, and the first L{MAX_LISTED_ROOMS} of them by key, each
+        as its `room`, how many `users` and its `topic`: this node's rooms, or with
+        several nodes every node's (the shared rooms' listing, the default room among
+        them). Fails with L{HistoryUnavailable} when the shared rooms cannot be read."""
+        if self._shared is None:
+            listed = [
+                {"room": room.name, "users": len(self._users(room)), "topic": room.topic}
+                for room in self.registry.listed(MAX_LISTED_ROOMS)
+            ]
+            return succeed((len(self.registry.rooms), listed))
         default = self.default_room
 
-        def answered(listing: tuple[int, list[ListedRoom]]) -> None:
-            if member.key is None or self._members.get(member.key) is not member:
-                return
+        def with_default(listing: tuple[int, list[ListedRoom]]) -> tuple[int, list[dict[str, Any]]]:
             count, others = listing
             rows = [(default.key, default.name, len(self._users(default)), default.topic)]
             rows += [(room.key, room.name, room.users, room.topic) for room in others]
@@ -773,8 +779,19 @@ class Hall:
                 {"room": name, "users": users, "topic": topic}
                 for _key, name, users, topic in rows[:MAX_LISTED_ROOMS]
             ]
-            text = f"{count + 1} rooms"
-            self.unicast(member, rooms_notice(self.timestamp(), text, listed))
+            return count + 1, listed
+
+        return self._shared.listing(MAX_LISTED_ROOMS).addCallback(with_default)
+
+    def list_rooms(self, member: IMember) -> None:
+        """Answer a `rooms` command: every room that exists, sorted by key (at most
+        L{MAX_LISTED_ROOMS}); with several nodes, every room of every node."""
+
+        def answered(listing: tuple[int, list[dict[str, Any]]]) -> None:
+            if member.key is None or self._members.get(member.key) is not member:
+                return
+            count, listed = listing
+            self.unicast(member, rooms_notice(self.timestamp(), f"{count} rooms", listed))
 
         def refused(failure: Failure) -> Failure | None:
             if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
@@ -783,7 +800,7 @@ class Hall:
                 self.send_error(member, ErrorCode.UNAVAILABLE, "Rooms cannot be listed now")
             return None
 
-        self._shared.listing(MAX_LISTED_ROOMS).addCallbacks(answered, refused)
+        self.room_listing().addCallbacks(answered, refused)
 
     def set_topic(self, member: IMember, room_name: str | None, topic: str) -> None:
         """Set a room's topic (checked: L{chatproto.core.messages.check_topic}) and
@@ -868,9 +885,12 @@ class Hall:
 
     # -- messages --------------------------------------------------------
 
-    def publish(self, sender: IMember, text: str, room_name: str | None = None) -> None:
+    def publish(
+        self, sender: IMember, text: str, room_name: str | None = None
+    ) -> Deferred[int | None]:
         """Store a public message in the default room or the room C{room_name}, then
-        queue it for every member of that room, of every door.
+        queue it for every member of that room, of every door. Fires with its id once
+        stored, None when refused.
 
         When the store cannot take it the sender gets `unavailable` and nobody
         sees the message.
@@ -884,11 +904,12 @@ class Hall:
         fields = chat_fields(self.timestamp(), sender.encoded_nickname, text, room.encoded_name)
         sender_key = sender.key
 
-        def stored(result: Stored) -> None:
+        def stored(result: Stored) -> int:
             self._store_failing = False
+            message_id, record = result
             if not self._hub.delivers_stored:
-                message_id, record = result
                 self.publish_in(room, RoomEvent(record, None, message_id, sender_key))
+            return message_id
 
         def refused(failure: Failure) -> Failure | None:
             if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
@@ -900,7 +921,7 @@ class Hall:
                 self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
             return None
 
-        history.add(fields).addCallbacks(stored, refused)
+        return history.add(fields).addCallbacks(stored, refused)
 
     def _message_lost(self, room: Room, sender_key: str) -> None:
         """A message stored but never made durable (fsync=always): tell its sender."""
@@ -908,10 +929,15 @@ class Hall:
         if sender is not None:
             self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
 
-    def send_private(self, sender: IMember, to: str, text: str) -> None:
+    def send_private(
+        self, sender: IMember, to: str, text: str, *, echo: bool = True
+    ) -> bytes | None:
         """Send a private message to C{to} (a member of this node or, through the hub,
         of another) and a copy to the sender (when its codec echoes senders: an IRC
         client without echo-message shows its own line itself). It belongs to no room.
+        Not C{echo}: the sender's copy (to itself, its only one) is returned instead of
+        sent, for a door that sends it as an answer of its own (IRC's labelled echo);
+        else None.
 
         @raise PacketRejected: C{no-such-user} when nobody holds that name.
         """
@@ -932,10 +958,15 @@ class Hall:
         )
         if recipient is None:
             self._hub.publish(RoomEvent(record, to_key=key))
-        else:
+        elif recipient is not sender:
             self.unicast(recipient, record)
-        if recipient is not sender and sender.codec.echoes_sender:
-            self.unicast(sender, record)
+        # A message to oneself is received once, echo or not.
+        if recipient is not sender and not sender.codec.echoes_sender:
+            return None
+        if not echo:
+            return record
+        self.unicast(sender, record)
+        return None
 
     def _received(self, event: RoomEvent) -> None:
         """An event from the hub: for a room's members, or a private message for one

@@ -50,6 +50,19 @@ def chat_fields(
     )
 
 
+#: What surrounds the sender's nickname in a chat record (L{chat_fields}).
+_NICKNAME_FIELD: Final = b',"nickname":'
+_MESSAGE_FIELD: Final = b',"message":'
+
+
+def sender_of(record: bytes) -> str:
+    """The display nickname of a stored chat record's sender (a record of
+    L{chat_fields} and L{with_id}): read from its place, the text left unparsed."""
+    start = record.index(_NICKNAME_FIELD) + len(_NICKNAME_FIELD)
+    nickname: str = json.loads(record[start : record.index(_MESSAGE_FIELD, start)])
+    return nickname
+
+
 def with_id(message_id: int, fields: bytes) -> bytes:
     """The whole chat record: C{fields} (from L{chat_fields}) after its id."""
     return b'{"id":%d,%s' % (message_id, fields)

@@ -21,7 +21,7 @@ from chatproto.core.fanout import Turn, TurnBatcher
 from chatproto.core.room import Room
 from chatproto.core.roomnames import room_key, validate_room_name
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
-from chatproto.seams.rooms import IRoomStores, ISharedRooms, TooManyRooms
+from chatproto.seams.rooms import IRoomStores, ISharedRooms, OpenedRoom, TooManyRooms
 
 #: Why rooms beside the default one are refused by a hall without room stores.
 NOT_SHARED = "rooms beside the default one are not shared across nodes yet"
@@ -110,6 +110,9 @@ class RoomRegistry:
         if limit and len(self.rooms) >= limit:
             raise PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
         room = self.rooms[key] = Room(key, name, created=self._reactor.seconds())
+        # A room kept by its moderation gets no new creator; one shared by several
+        # nodes neither when the others knew it (_ready).
+        room.fresh = not self._moderated(key)
         try:
             self.open(room)
         except PacketRejected:
@@ -144,9 +147,10 @@ class RoomRegistry:
         elif isinstance(settled.result, PacketRejected):  # refused at once (Redis is down)
             raise settled.result
 
-    def _ready(self, name: str, room: Room) -> None:
+    def _ready(self, opened: OpenedRoom, room: Room) -> None:
         room.opening = None
-        room.rename(name)
+        room.rename(opened.name)
+        room.fresh = opened.created and not self._moderated(room.key)
 
     def _not_opened(self, failure: Failure, room: Room) -> PacketRejected:
         """A shared store that could not get ready: given back; its joiners are refused."""

@@ -48,6 +48,9 @@ class Room:
         #: Fires once a store shared by several nodes is ready, with None or the
         #: refusal of its joiners (a join waits for it).
         self.opening: Deferred[PacketRejected | None] | None = None
+        #: Set when this node made the room exist, until its first member enters: that
+        #: member created it (docs/protocol.md section 14: it operates the room).
+        self.fresh = False
         self.rename(name)
 
     def rename(self, name: str) -> None:

@@ -51,6 +51,24 @@ class TooManyRooms(Exception):
     """A new room would pass --max-rooms, counted over every node."""
 
 
+class OpenedRoom(NamedTuple):
+    """A room shared by several nodes, ready here: its display name (its creator's
+    spelling), and whether this opening created it (section 14: its joiner then
+    operates it)."""
+
+    name: str
+    created: bool
+
+
+class RoomFacts(NamedTuple):
+    """A room as every node sees it: its display name, its topic and its members'
+    nicknames (JSON strings) in join order."""
+
+    name: str
+    topic: str
+    users: Sequence[bytes]
+
+
 class ListedRoom(NamedTuple):
     """One room of a `rooms` listing: key, display name, members (on every node), topic."""
 
@@ -69,10 +87,10 @@ class ISharedRooms(Interface):
     the members of each room on every node, its topic as any node sets it, and every
     room any node knows. Room keys here are never the default room's."""
 
-    def opened(key: str) -> Deferred[str] | None:
+    def opened(key: str) -> Deferred[OpenedRoom] | None:
         """None when the store L{IRoomStores.open} just gave for C{key} is ready; else a
-        Deferred that fires with the room's display name (its creator's spelling) once
-        it knows the room as every node sees it, or fails with L{TooManyRooms} or
+        Deferred that fires with the room as every node sees it (L{OpenedRoom}) once it
+        knows it, or fails with L{TooManyRooms} or
         L{chatproto.seams.history.HistoryUnavailable}."""
 
     def entered(key: str, member_key: str, encoded_nickname: bytes) -> None:
@@ -90,6 +108,10 @@ class ISharedRooms(Interface):
 
     def listing(limit: int) -> Deferred[tuple[int, list[ListedRoom]]]:
         """How many rooms exist, and the first C{limit} by key."""
+
+    def about(key: str) -> Deferred[RoomFacts | None]:
+        """The room C{key} as every node sees it, whether this node reads it or not;
+        None when no room has that key."""
 
     def watch_topics(changed: TopicChanged) -> None:
         """Call C{changed(key, topic)} when a node sets the topic of a room (the default

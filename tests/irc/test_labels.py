@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.fakes import make_room
-from tests.irc.fakes import FakeIrcClient
+from chatproto.doors.irc.codec import codec_for
+from chatproto.doors.irc.echoes import LabellingCodec
+from chatproto.seams.history import Stored
+from tests.fakes import MemoryRoomStores, make_room
+from tests.irc.fakes import SERVER, FakeIrcClient
 
 
 class LabelTests(SynchronousTestCase):
@@ -74,3 +78,121 @@ class LabelTests(SynchronousTestCase):
         bob.register("bob")
         bob.send("@label=a1 PING x")
         self.assertEqual(bob.lines(), [":irc.test PONG irc.test x"])
+
+
+class LabelledEchoTests(SynchronousTestCase):
+    """alice asked for echo-message too: a labelled message is answered by its copy."""
+
+    def setUp(self) -> None:
+        self.stores = MemoryRoomStores()
+        self.room, _, self.history = make_room(room_stores=self.stores)
+        self.alice = FakeIrcClient(self.room)
+        self.alice.register("alice", "labeled-response", "batch", "echo-message")
+        self.bob = FakeIrcClient(self.room, self.alice.factory)
+        self.bob.register("bob", "labeled-response", "batch", "echo-message")
+        self.alice.lines()
+
+    def test_the_copy_of_a_channel_message_carries_the_label(self) -> None:
+        self.alice.send("@label=c1 PRIVMSG #chat :hi")
+        self.assertEqual(self.alice.lines(), ["@label=c1 :alice!alice@chatproto PRIVMSG #chat :hi"])
+        self.assertEqual(self.bob.lines(), [":alice!alice@chatproto PRIVMSG #chat :hi"])
+
+    def test_copies_alike_are_answered_in_order(self) -> None:
+        self.alice.send(
+            "@label=c1 PRIVMSG #chat :hi", "PRIVMSG #chat :hi", "@label=c2 NOTICE #chat :hi"
+        )
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                "@label=c1 :alice!alice@chatproto PRIVMSG #chat :hi",
+                ":alice!alice@chatproto PRIVMSG #chat :hi",
+                "@label=c2 :alice!alice@chatproto PRIVMSG #chat :hi",
+            ],
+        )
+
+    def test_the_copy_in_another_room(self) -> None:
+        self.alice.send("JOIN #rust")
+        self.alice.lines()
+        self.alice.send("@label=r PRIVMSG #rust :in rust", "@label=c PRIVMSG #chat :in chat")
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                "@label=r :alice!alice@chatproto PRIVMSG #rust :in rust",
+                "@label=c :alice!alice@chatproto PRIVMSG #chat :in chat",
+            ],
+        )
+
+    def test_private_copies_are_the_answer(self) -> None:
+        self.alice.send("@label=p1 PRIVMSG bob :psst")
+        self.assertEqual(self.alice.lines(), ["@label=p1 :alice!alice@chatproto PRIVMSG bob :psst"])
+        self.assertEqual(self.bob.lines(), [":alice!alice@chatproto PRIVMSG bob :psst"])
+        carol = FakeIrcClient(self.room, self.alice.factory)
+        carol.register("carol")
+        self.alice.lines()
+        self.alice.send("@label=p2 PRIVMSG bob,carol :both")
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                "@label=p2 :irc.test BATCH +b2 labeled-response",
+                "@batch=b2 :alice!alice@chatproto PRIVMSG bob :both",
+                "@batch=b2 :alice!alice@chatproto PRIVMSG carol :both",
+                ":irc.test BATCH -b2",
+            ],
+        )
+
+    def test_a_refused_message_is_answered_ack_after_the_error(self) -> None:
+        self.history.fail = True
+        self.alice.send("@label=f PRIVMSG #chat :lost")
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                ":irc.test NOTICE * :The message could not be stored (unavailable)",
+                "@label=f :irc.test ACK",
+            ],
+        )
+        self.history.fail = False
+        self.alice.send("@label=g PRIVMSG #chat :lost")
+        self.assertEqual(
+            self.alice.lines(), ["@label=g :alice!alice@chatproto PRIVMSG #chat :lost"]
+        )
+
+    def test_an_error_carries_the_label(self) -> None:
+        self.alice.send("@label=n PRIVMSG #rust :hi")
+        self.assertEqual(
+            self.alice.lines(), ["@label=n :irc.test 403 alice #rust :No such channel"]
+        )
+
+    def test_parting_before_the_copy_answers_ack(self) -> None:
+        self.alice.send("JOIN #rust")
+        self.alice.lines()
+        held: list[Deferred[Stored]] = []
+        self.stores.histories["#rust"].add = lambda fields: (  # type: ignore[method-assign]
+            held.append(Deferred()) or held[-1]
+        )
+        self.alice.send("@label=s PRIVMSG #rust :slow", "PART #rust")
+        self.assertEqual(
+            self.alice.lines(), [":alice!alice@chatproto PART #rust", "@label=s :irc.test ACK"]
+        )
+        held[0].callback((1, b'{"id":1,"timestamp":"t","nickname":"alice","message":"slow"}'))
+        self.assertEqual(self.alice.lines(), [])
+
+
+class CopyBeforeItsIdTests(SynchronousTestCase):
+    """A store shared by several nodes may deliver a copy before it tells the sender the
+    message's id: the copy goes out unlabelled, and the label is answered ACK then."""
+
+    def test_the_label_is_answered_once(self) -> None:
+        settled: list[bool] = []
+        labels = LabellingCodec(
+            codec_for(SERVER, frozenset({"echo-message"})),
+            "alice",
+            lambda messages, label: f"{label}:{len(messages)}".encode(),
+            lambda: settled.append(True),
+        )
+        awaited = labels.expect("#chat", "x")
+        assert awaited is not None
+        copy = b'{"id":7,"timestamp":"2026-01-01T00:00:00.000Z","nickname":"alice","message":"hi"}'
+        self.assertEqual(labels.encode(copy), b":alice!alice@chatproto PRIVMSG #chat :hi\r\n")
+        self.assertEqual(labels.stored(awaited, 7), "x")
+        self.assertEqual(settled, [True])
+        self.assertEqual(labels.stored(awaited, 7), None)

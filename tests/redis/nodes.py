@@ -72,7 +72,14 @@ async def start_node(
         address = replace(address, ca_certificates=load_ca_certificates(str(redis_ca)))
     redis = RedisNode(address, reactor, retain, node_timeout, config.max_rooms, config.default_room)
     room = Hall(
-        config, redis.history, reactor, redis.hub, redis.presence, redis.rooms, accounts=accounts
+        config,
+        redis.history,
+        reactor,
+        redis.hub,
+        redis.presence,
+        redis.rooms,
+        accounts=accounts,
+        moderation_store=redis.moderation,
     )
     listening = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
         WordPacketFactory(room)

@@ -52,8 +52,8 @@ def reads(node: Node) -> set[str]:
     }
 
 
-async def in_room(client: RawClient, room: str, event: str) -> dict[str, Any]:
-    """The next notice C{event} about C{room}."""
+async def in_room(client: RawClient, room: str | None, event: str) -> dict[str, Any]:
+    """The next notice C{event} about C{room} (None: the default room)."""
     while True:
         frame = await client.until_event(event)
         if frame.get("room") == room:

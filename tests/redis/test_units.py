@@ -21,7 +21,15 @@ from chatproto.seams.redis.client import RedisUnavailable
 from chatproto.seams.redis.joinorder import JoinOrder
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.seams.redis.writer import MAX_QUEUED, FeedWriter
-from chatproto.seams.rooms import IRoomStores, ISharedRooms, ListedRoom, TooManyRooms, TopicChanged
+from chatproto.seams.rooms import (
+    IRoomStores,
+    ISharedRooms,
+    ListedRoom,
+    OpenedRoom,
+    RoomFacts,
+    TooManyRooms,
+    TopicChanged,
+)
 from chatproto.service import Options
 from tests.certs import make_certificate
 from tests.fakes import FakeClient, MemoryRoomStores, make_room
@@ -254,14 +262,14 @@ class SlowSharedRooms(MemoryRoomStores):
 
     def __init__(self) -> None:
         super().__init__()
-        self.pending: dict[str, Deferred[str]] = {}
+        self.pending: dict[str, Deferred[OpenedRoom]] = {}
         self.members_of: dict[str, list[bytes]] = {}
 
     def open(self, key: str, name: str) -> Any:
         self.pending[key] = Deferred()
         return super().open(key, name)
 
-    def opened(self, key: str) -> Deferred[str] | None:  # not the count of MemoryRoomStores
+    def opened(self, key: str) -> Deferred[OpenedRoom] | None:  # not MemoryRoomStores' count
         return self.pending[key]
 
     def entered(self, key: str, member_key: str, encoded_nickname: bytes) -> None:
@@ -278,6 +286,9 @@ class SlowSharedRooms(MemoryRoomStores):
 
     def listing(self, limit: int) -> Deferred[tuple[int, list[ListedRoom]]]:
         return succeed((0, []))
+
+    def about(self, key: str) -> Deferred[RoomFacts | None]:
+        return succeed(None)
 
     def watch_topics(self, changed: TopicChanged) -> None:
         """Nothing: no other node sets topics here."""
@@ -304,7 +315,7 @@ class SharedRoomOpeningTests(SynchronousTestCase):
         self.alice.send_json({"command": "join", "room": "#rust"})
         self.bob.send_json({"command": "join", "room": "#RUST"})
         self.assertEqual(self.welcomes(self.alice), [])
-        self.stores.pending["#rust"].callback("#Rust")  # created so on another node
+        self.stores.pending["#rust"].callback(OpenedRoom("#Rust", False))  # named elsewhere
         self.assertEqual([w["room"] for w in self.welcomes(self.alice)], ["#Rust"])
         [welcome] = self.welcomes(self.bob)
         self.assertEqual((welcome["room"], welcome["users"]), ("#Rust", ["alice", "bob"]))
@@ -320,6 +331,6 @@ class SharedRoomOpeningTests(SynchronousTestCase):
     def test_a_room_opened_for_a_joiner_gone_meanwhile_is_given_back(self) -> None:
         self.alice.send_json({"command": "join", "room": "#rust"})
         self.alice.drop()
-        self.stores.pending["#rust"].callback("#rust")
+        self.stores.pending["#rust"].callback(OpenedRoom("#rust", True))
         self.assertNotIn("#rust", self.hall.registry.rooms)
         self.assertNotIn("#rust", self.stores.histories)  # closed and forgotten

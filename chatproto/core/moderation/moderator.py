@@ -201,7 +201,7 @@ class Moderation(Standing):
             self._announce(
                 room, member, Action.BAN, mask=parsed.text, seconds=seconds, comment=comment
             )
-            self._enforce(room, parsed, member, comment)
+            self.enforce(room, parsed, member.nickname, comment, member)
             audit(
                 member.nickname,
                 Action.BAN,
@@ -453,12 +453,20 @@ class Moderation(Standing):
 
         return self._stored(write, apply)
 
-    def _enforce(self, room: Room | None, mask: Mask, issuer: IMember, comment: str | None) -> None:
-        """The members a new ban matches leave the room (C{room} None: every room, and
-        their connections close), but server operators, (in a room) its founder, and the
-        C{issuer} (whose own address a ban may well match)."""
+    def enforce(
+        self,
+        room: Room | None,
+        mask: Mask,
+        by: str,
+        comment: str | None,
+        issuer: IMember | None = None,
+    ) -> None:
+        """The members of this node a new ban matches leave the room (C{room} None: every
+        room, and their connections close), but server operators, (in a room) its
+        founder, and the C{issuer} (whose own address a ban may well match); C{by} set
+        it (a ban another node set has no issuer here)."""
         hall = self._hall
-        extra = _by(issuer.nickname, comment)
+        extra = _by(by, comment)
         if room is None:
             for member in hall.local_members():
                 if self.is_server_operator(member) or not member_matches(mask, member):

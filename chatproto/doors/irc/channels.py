@@ -11,10 +11,15 @@ KICK are moderation's (L{chatproto.doors.irc.moderation}).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from twisted.internet.defer import FirstError, gatherResults
+from twisted.python.failure import Failure
+
+from chatproto.core.connection import ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.messages import check_topic
 from chatproto.core.room import Room
@@ -30,6 +35,8 @@ from chatproto.doors.irc.replies import (
     RoomTopic,
 )
 from chatproto.doors.irc.statuses import shown_members
+from chatproto.seams.history import HistoryUnavailable
+from chatproto.seams.rooms import RoomFacts
 
 if TYPE_CHECKING:
     from chatproto.doors.irc.session import IrcSession
@@ -82,6 +89,7 @@ def join(session: IrcSession, message: Message) -> None:
     if message.params[:1] == (_PART_ALL,):
         for room in list(session.rooms.values()):
             session.hall.part_room(session, room.name)
+            session.parted(room)
         return
     channels = _targets(session, "JOIN", message)
     if channels is None:
@@ -126,6 +134,7 @@ def part(session: IrcSession, message: Message) -> None:
             session.reply([replies.numeric(ERR_NOTONCHANNEL, me, name)])
         else:
             session.hall.part_room(session, room.name, text)
+            session.parted(room)
 
 
 def topic(session: IrcSession, message: Message) -> None:
@@ -137,10 +146,19 @@ def topic(session: IrcSession, message: Message) -> None:
         return
     name = message.params[0]
     room = existing_room(session, name)
-    if room is None:
-        session.reply([replies.no_such_channel(me, name)])
-    elif len(message.params) < 2:
+    if len(message.params) < 2 and room is not None and room.is_open:
         session.reply(replies.topic(me, room.name, topic_of(room)))
+    elif len(message.params) < 2:  # perhaps a room of other nodes only
+
+        def shown(found: list[tuple[str, RoomFacts | None]]) -> list[Message]:
+            facts = found[0][1]
+            if facts is None:
+                return [replies.no_such_channel(me, name)]
+            return replies.topic(me, facts.name, RoomTopic(facts.topic))
+
+        about_rooms(session, "TOPIC", [name], shown)
+    elif room is None:
+        session.reply([replies.no_such_channel(me, name)])
     elif not _is_in(session, room):
         session.reply([replies.numeric(ERR_NOTONCHANNEL, me, name)])
     else:
@@ -153,8 +171,8 @@ def topic(session: IrcSession, message: Message) -> None:
 
 
 def names(session: IrcSession, message: Message) -> None:
-    """NAMES [#a,#b]: 353/366 for each room that exists, only 366 for one that does not;
-    without a channel, for each room the client is in."""
+    """NAMES [#a,#b]: 353/366 for each room that exists (on any node), only 366 for one
+    that does not; without a channel, for each room the client is in."""
     replies, me = session.door.replies, session.nickname
     if not message.params or not message.params[0]:
         answer: list[Message] = []
@@ -165,33 +183,99 @@ def names(session: IrcSession, message: Message) -> None:
     channels = _targets(session, "NAMES", message)
     if channels is None:
         return
-    answer = []
-    for name in channels:
-        found = existing_room(session, name)
-        if found is None:
-            answer.append(replies.numeric(RPL_ENDOFNAMES, me, name))
-        else:
-            answer += replies.names(me, found.name, _names_of(session, found))
-    session.reply(answer)
+
+    def shown(found: list[tuple[str, RoomFacts | None]]) -> list[Message]:
+        shown: list[Message] = []
+        for name, facts in found:
+            if facts is None:
+                shown.append(replies.numeric(RPL_ENDOFNAMES, me, name))
+            else:
+                shown += replies.names(me, facts.name, _shown_names(session, facts))
+        return shown
+
+    about_rooms(session, "NAMES", channels, shown)
+
+
+def nicknames_of(facts: RoomFacts) -> list[str]:
+    """The display nicknames of a room's members, in join order."""
+    return [json.loads(user) for user in facts.users]
+
+
+def _shown_names(session: IrcSession, facts: RoomFacts) -> list[str]:
+    """A room's members as NAMES lists them: with their prefixes (C{@}, C{+}) when the
+    room is this node's (other nodes' ranks are not known here)."""
+    users = nicknames_of(facts)
+    room = existing_room(session, facts.name)
+    return shown_members(session.hall.moderation, room, users) if room is not None else users
+
+
+def about_rooms(
+    session: IrcSession,
+    command: str,
+    names: list[str],
+    answer: Callable[[list[tuple[str, RoomFacts | None]]], list[Message]],
+) -> None:
+    """Reply what C{answer} makes of the rooms C{names} as every node sees them (each
+    name with its room, None for no such room), labelled if the command was: at once
+    for rooms this node reads, once the shared store answers for the others; a server
+    NOTICE (`unavailable`) when it cannot be read."""
+    label = session.take_label()
+    asked = gatherResults([session.hall.room_about(name) for name in names], consumeErrors=True)
+
+    def answered(found: list[RoomFacts | None]) -> None:
+        if session.state is ConnectionState.JOINED:
+            session.reply(answer(list(zip(names, found, strict=True))), label)
+
+    def refused(failure: Failure) -> Failure | None:
+        failure.trap(FirstError)  # type: ignore[no-untyped-call]
+        assert isinstance(failure.value, FirstError)
+        first: Failure = failure.value.subFailure
+        if not first.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
+            return first
+        if session.state is ConnectionState.JOINED:
+            replies, me = session.door.replies, session.nickname
+            detail = "Rooms cannot be read now"
+            error = replies.core_error(me, ErrorCode.UNAVAILABLE, detail, command=command)
+            session.reply([error], label)
+        return None
+
+    asked.addCallbacks(answered, refused)
 
 
 def list_rooms(session: IrcSession, message: Message) -> None:
-    """LIST [#a,#b]: 322 for each room (of those named) that has members, then 323."""
-    replies, me = session.door.replies, session.nickname
-    listed = session.hall.rooms_listed()
+    """LIST [#a,#b]: 322 for each room (of those named) that has members on any node,
+    then 323; a server NOTICE (`unavailable`) when the shared rooms cannot be read."""
     asked = message.params[0] if message.params and looks_like_channel(message.params[0]) else ""
+    keys: set[str] | None = None
     if asked:
         channels = _targets(session, "LIST", message)
         if channels is None:
             return
-        keys = {room.key for room in filter(None, (existing_room(session, n) for n in channels))}
-        listed = [entry for entry in listed if room_key(entry["room"]) in keys]
-    answer = [
-        replies.listed(me, entry["room"], entry["users"], entry["topic"])
-        for entry in listed
-        if entry["users"]
-    ]
-    session.reply([*answer, replies.numeric(RPL_LISTEND, me)])
+        keys = {room_key(name) for name in channels}
+    label = session.take_label()  # answered once the listing is read
+    replies, me = session.door.replies, session.nickname
+
+    def answered(listing: tuple[int, list[dict[str, Any]]]) -> None:
+        if session.state is not ConnectionState.JOINED:
+            return
+        shown = [
+            replies.listed(me, entry["room"], entry["users"], entry["topic"])
+            for entry in listing[1]
+            if entry["users"] and (keys is None or room_key(entry["room"]) in keys)
+        ]
+        session.reply([*shown, replies.numeric(RPL_LISTEND, me)], label)
+
+    def refused(failure: Failure) -> Failure | None:
+        if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
+            return failure
+        if session.state is ConnectionState.JOINED:
+            detail = "Rooms cannot be listed now"
+            session.reply(
+                [replies.core_error(me, ErrorCode.UNAVAILABLE, detail, command="LIST")], label
+            )
+        return None
+
+    session.hall.room_listing().addCallbacks(answered, refused)
 
 
 #: The channel commands, by name.

@@ -34,12 +34,20 @@ from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ILink, LeaveReason
 from chatproto.core.messages import check_message
 from chatproto.core.nicknames import nickname_key
+from chatproto.core.room import Room
 from chatproto.doors.irc.accountcaps import MemberDirectory, extended_join
 from chatproto.doors.irc.capabilities import EXTENDED_JOIN
-from chatproto.doors.irc.channels import CHANNEL_COMMANDS, existing_room, topic_of
+from chatproto.doors.irc.channels import (
+    CHANNEL_COMMANDS,
+    about_rooms,
+    existing_room,
+    nicknames_of,
+    topic_of,
+)
 from chatproto.doors.irc.chathistory import chathistory
 from chatproto.doors.irc.codec import IrcCodec, codec_for, wire
 from chatproto.doors.irc.commands import NOTICE, LocalCommands, read_chat, targets_of
+from chatproto.doors.irc.echoes import LabellingCodec
 from chatproto.doors.irc.framing import Overlong
 from chatproto.doors.irc.identity import (
     MemberIdentity,
@@ -70,6 +78,7 @@ from chatproto.doors.irc.replies import (
     RoomTopic,
 )
 from chatproto.doors.irc.statuses import prefixes_in, shown_members
+from chatproto.seams.rooms import RoomFacts
 
 #: What the ERROR line says when the server closes for a reason of the core's.
 CLOSING_TEXTS: Final = {
@@ -103,7 +112,7 @@ class IrcDoor:
 class IrcSession(Connection):
     """The server side of one IRC connection; its protocol feeds it framed lines."""
 
-    codec: IrcCodec
+    codec: IrcCodec | LabellingCodec
     #: The command being handled, which a refusal names (None: a line that did not parse).
     _handling: Message | None = None
     #: When the server pinged the silent client, until it says anything.
@@ -246,7 +255,16 @@ class IrcSession(Connection):
 
     def _adopt_capabilities(self) -> None:
         """Encode with the codec of the client's capabilities (shared with its like)."""
-        self.codec = codec_for(self.door.server, self.registration.capabilities, self.directory)
+        shared = codec_for(self.door.server, self.registration.capabilities, self.directory)
+        labels = self.codec
+        if isinstance(labels, LabellingCodec):  # copies awaited: labelled as they come
+            labels.shared = shared
+            if shared.echoes_sender:
+                return
+            for room in list(self.rooms):  # no copy will come now
+                for label in labels.forget(room):
+                    self.reply([], label)
+        self.codec = shared
 
     def entrance(
         self, replay: Iterator[bytes], welcome: bytes, tail: Sequence[bytes]
@@ -351,7 +369,12 @@ class IrcSession(Connection):
         self.reply([replies.core_error(self.nickname, code, detail, command=command)])
 
     def _chat(self, message: Message) -> None:
-        """PRIVMSG or NOTICE: to the channel, public; to a nickname of any door, private."""
+        """PRIVMSG or NOTICE: to the channel, public; to a nickname of any door, private.
+
+        Labelled, with echo-message, it is answered by the client's copies (echoes.py):
+        those of private messages at once, that of a message to one channel when the
+        room delivers it (L{_publish_labelled}); a message to a channel among other
+        targets reaches the client through the room unlabelled."""
         if for_nickserv(message):
             nickserv(self, message)
             return
@@ -359,18 +382,78 @@ class IrcSession(Connection):
         me = self.nickname
         says, errors = read_chat(replies, me, message)
         limit = hall.config.max_message_bytes
+        echoing = self._label is not None and self.codec.echoes_sender
+        copies: list[Message] = []
         for say in says:
             try:
                 text = check_message(say.text, limit)
-                if say.room is not None:
+                if say.room is not None and echoing and len(says) == 1:
+                    self._publish_labelled(text, say.room)
+                elif say.room is not None:
                     hall.publish(self, text, say.room)
                 else:
                     assert say.to is not None
-                    hall.send_private(self, say.to, text)
+                    copy = hall.send_private(self, say.to, text, echo=not echoing)
+                    if copy is not None:
+                        copies += self.codec.messages(json.loads(copy))
             except PacketRejected as rejected:
                 if say.command != NOTICE:
                     errors.append(self._chat_refused(say.command, say.target, rejected))
-        self.reply(errors)
+        self.reply([*copies, *errors])
+
+    def _publish_labelled(self, text: str, room_name: str) -> None:
+        """Publish a labelled message to a room, answered by its copy, labelled, once the
+        room delivers it (echoes.py); by ACK after the `unavailable` error if the store
+        refuses it, or at once if too many copies are awaited already.
+
+        @raise PacketRejected: as L{Hall.publish} (the label then answers the refusal).
+        """
+        room = existing_room(self, room_name)
+        label = self._label
+        assert label is not None
+        codec = self.codec
+        labels = (
+            codec
+            if isinstance(codec, LabellingCodec)
+            else LabellingCodec(codec, self.nickname, self._labelled_wire, self._settled)
+        )
+        awaited = labels.expect(room.key, label) if room is not None else None
+        if awaited is None:
+            self.hall.publish(self, text, room_name)
+            return
+        self.codec = labels
+        self._label = None  # the copy answers it
+        try:
+            published = self.hall.publish(self, text, room_name)
+        except PacketRejected:
+            labels.stored(awaited, None)
+            self._label = label
+            raise
+
+        def answered(message_id: int | None) -> None:
+            unanswered = labels.stored(awaited, message_id)
+            if unanswered is not None:
+                self.reply([], unanswered)
+
+        published.addCallback(answered)
+
+    def _labelled_wire(self, messages: Sequence[Message], label: str) -> bytes:
+        """C{messages}, the answer to a command labelled C{label}, as bytes."""
+        server, capabilities = self.door.server, self.registration.capabilities
+        return wire(
+            labelled(messages, label, server.name, self.next_batch_reference(), capabilities)
+        )
+
+    def _settled(self) -> None:
+        """No copy of a labelled message is awaited any more: encode as the others do."""
+        if isinstance(self.codec, LabellingCodec):
+            self.codec = self.codec.shared
+
+    def parted(self, room: Room) -> None:
+        """The client left C{room}: the copies it awaited there will not come (ACK)."""
+        if isinstance(self.codec, LabellingCodec):
+            for label in self.codec.forget(room.key):
+                self.reply([], label)
 
     def _chat_refused(self, command: str, target: str, rejected: PacketRejected) -> Message:
         """The numeric for a PRIVMSG the hall refused: 403 for a room that does not exist
@@ -404,23 +487,26 @@ class IrcSession(Connection):
     def _who(self, message: Message) -> None:
         """352 per member the mask matches (a room, C{*}, a nickname or a glob), 315."""
         mask = message.params[0] if message.params and message.params[0] else "*"
-        of_channel = looks_like_channel(mask)
-        prefixes: dict[str, str] = {}
-        if of_channel:
-            room = existing_room(self, mask)
-            members = self.hall.users_of(room) if room is not None else []
-            if room is not None:
-                prefixes = prefixes_in(self.hall.moderation, room)
-        elif mask in _EVERYONE:
+        who = self.door.replies.who
+        if looks_like_channel(mask):  # a room of this node, or perhaps of others only
+
+            def listed(found: list[tuple[str, RoomFacts | None]]) -> list[Message]:
+                facts = found[0][1]
+                members = nicknames_of(facts) if facts is not None else []
+                identities = [self._identity_of(name) for name in members]
+                room = existing_room(self, mask)
+                prefixes = prefixes_in(self.hall.moderation, room) if room is not None else {}
+                return who(self.nickname, mask, identities, of_channel=True, prefixes=prefixes)
+
+            about_rooms(self, "WHO", [mask], listed)
+            return
+        if mask in _EVERYONE:
             members = self._members()
         else:
             key = nickname_key(mask)
             members = [name for name in self._members() if mask_matches(key, nickname_key(name))]
         identities = [self._identity_of(name) for name in members]
-        replies = self.door.replies
-        self.reply(
-            replies.who(self.nickname, mask, identities, of_channel=of_channel, prefixes=prefixes)
-        )
+        self.reply(who(self.nickname, mask, identities, of_channel=False))
 
     def _whois(self, message: Message) -> None:
         """311 and 318 for a member of any door; 401 and 318 for nobody."""

@@ -18,16 +18,44 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from chatproto.core.records import with_id
-from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
-from chatproto.seams.redis.client import RedisConnection
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore, IRedactable, Stored
+from chatproto.seams.redis.client import RedisConnection, Script
 
 #: The largest sequence number of a stream entry id (a since above it finds nothing).
 _MAX_STREAM_SEQUENCE = 2**64 - 1
 
 
-@implementer(IHistoryStore)
+#: KEYS: a room's history stream, its feed. ARGV: a message id. Deletes the message from
+#: both (the feed from its newest entry back to the message's: it holds at most about
+#: FEED_LENGTH entries). Returns 1, or 0 when the history did not hold the message.
+_REDACT = Script(
+    """
+local history, feed, wanted = KEYS[1], KEYS[2], tonumber(ARGV[1])
+if redis.call('XDEL', history, '0-' .. ARGV[1]) == 0 then return 0 end
+local last = '+'
+while true do
+  local entries = redis.call('XREVRANGE', feed, last, '-', 'COUNT', 100)
+  if #entries == 0 then return 1 end
+  for _, entry in ipairs(entries) do
+    local fields = entry[2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 'i' then
+        local id = tonumber(fields[i + 1])
+        if id == wanted then redis.call('XDEL', feed, entry[1]) end
+        if id <= wanted then return 1 end
+      end
+    end
+    last = '(' .. entry[1]
+  end
+end
+"""
+)
+
+
+@implementer(IHistoryStore, IRedactable)
 class RedisHistory:
-    """The history stream C{stream} of one room, shared by every node (see the module).
+    """The history stream C{stream} of one room, shared by every node (see the module),
+    and its C{feed} (which holds each message too, until it is trimmed).
 
     C{last_id} is the newest id this node's feed has delivered (where live
     traffic stands here), which is where a joiner's replay ends. C{write}
@@ -41,12 +69,14 @@ class RedisHistory:
         self,
         connection: RedisConnection,
         stream: str,
+        feed: str | bytes,
         write: Callable[[bytes], Deferred[int]],
         retain: int,
         close: Callable[[], Deferred[None]],
     ) -> None:
         self._connection = connection
         self._stream = stream
+        self._feed = feed
         self._write = write
         self._retain = retain
         self._close = close
@@ -114,6 +144,12 @@ class RedisHistory:
             "XREVRANGE", self._stream, f"0-{newest}", "-", "COUNT", limit
         )
         return read.addCallbacks(lambda entries: _stored(reversed(entries)), _unavailable)
+
+    def redact(self, message_id: int) -> Deferred[bool]:
+        """See L{IRedactable.redact}: the message leaves the history stream and the feed,
+        in one script."""
+        removed = self._connection.run(_REDACT, (self._stream, self._feed), (message_id,))
+        return removed.addCallbacks(lambda count: bool(count), _unavailable)
 
     def sync(self) -> Deferred[None]:
         """Nothing to do: Redis's own persistence settings decide durability."""

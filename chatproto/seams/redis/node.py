@@ -42,10 +42,12 @@ from chatproto.core.notices import notice
 from chatproto.core.roomnames import room_key, validate_room_name
 from chatproto.core.timestamps import rfc3339_millis
 from chatproto.seams.hub import RoomEvent
+from chatproto.seams.moderation import ModerationSnapshot
 from chatproto.seams.redis.address import RedisAddress
 from chatproto.seams.redis.client import RedisConnection, RedisUnavailable
 from chatproto.seams.redis.history import RedisHistory
 from chatproto.seams.redis.hub import RedisHub
+from chatproto.seams.redis.moderation import RedisModeration
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.seams.redis.reader import FeedReader
 from chatproto.seams.redis.rooms import RedisRooms
@@ -85,10 +87,11 @@ class RedisNode:
             self._commands, reactor, self.node_id, retain, lambda: self.history.newest_id
         )
         self.history = RedisHistory(
-            self._commands, Keys.history, self.writer.chat, retain, self.leave
+            self._commands, Keys.history, Keys.feed, self.writer.chat, retain, self.leave
         )
         self.hub = RedisHub(self.writer)
         self.presence = RedisPresence(self.writer)
+        self.moderation = RedisModeration(self._commands, self.node_id)
         self._reader = FeedReader(self._feed, self, reactor, self._commands)
         self._default_key = room_key(validate_room_name(default_room))
         self.rooms = RedisRooms(
@@ -134,9 +137,21 @@ class RedisNode:
         ready = self._commands.load(SCRIPTS)
         if not self.presence.ready:
             ready.addCallback(lambda _: self._commands.run(START, Keys.all, ()))
+            ready.addCallback(self._moderation_read)
             ready.addCallback(self._started)
         ready.addCallback(lambda _: self._beat())
         ready.addCallbacks(lambda _: self.writer.resume(), self._not_ready)
+
+    def _moderation_read(self, snapshot: list[Any]) -> Deferred[list[Any]]:
+        """Read the moderation Redis keeps, for the hall, before anyone joins here; then
+        C{snapshot}, what START found. The feed, read from where START found it, brings
+        the changes made since (applied again, they change nothing)."""
+
+        def read(moderation: ModerationSnapshot) -> list[Any]:
+            self.moderation.loaded(moderation)
+            return snapshot
+
+        return self.moderation.load().addCallback(read)
 
     def _started(self, snapshot: list[Any]) -> None:
         """Take the room's state as START found it, and begin reading the feed there."""
@@ -215,6 +230,10 @@ class RedisNode:
     def topic(self, room: str | None, topic: str) -> None:
         """The default room's topic changed (other rooms' topics come on their feeds)."""
         self.rooms.topic_changed(self._default_key, topic)
+
+    def moderated(self, change: bytes, node_id: str) -> None:
+        """The node C{node_id} changed moderation: for the hall, unless it was this one."""
+        self.moderation.changed(change, node_id)
 
     # -- heartbeat and leaving -----------------------------------------------
 

@@ -19,6 +19,8 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from chatproto.core.nicknames import holding_key
+from chatproto.core.records import sender_of
 from chatproto.seams.hub import RoomEvent
 from chatproto.seams.redis.client import RedisConnection, RedisUnavailable
 from chatproto.seams.redis.scripts import PREFIX, Keys
@@ -61,6 +63,9 @@ class FeedListener(Protocol):
 
     def topic(self, room: str | None, topic: str) -> None:
         """The topic of C{room} (None: the default room) changed."""
+
+    def moderated(self, change: bytes, node_id: str) -> None:
+        """The node C{node_id} changed moderation (C{change}: JSON)."""
 
 
 class RoomListener(Protocol):
@@ -210,17 +215,9 @@ class FeedReader:
         listener = self._listener
         record = entry.get(b"r")
         if record is not None:
-            message_id = entry.get(b"i")
-            skip = entry.get(b"k")
             to = entry.get(b"t")
-            listener.record(
-                RoomEvent(
-                    record,
-                    skip.decode("utf-8") if skip else None,
-                    int(message_id) if message_id is not None else None,
-                    to_key=to.decode("utf-8") if to is not None else None,
-                )
-            )
+            event = _event(record, entry)
+            listener.record(event._replace(to_key=to.decode("utf-8")) if to is not None else event)
         elif b"j" in entry:
             listener.claimed(entry[b"j"].decode("utf-8"), entry[b"n"], int(entry[b"o"]))
         elif b"l" in entry:
@@ -233,6 +230,20 @@ class FeedReader:
             listener.logged_in(entry[b"a"].decode("utf-8"), entry[b"v"].decode("utf-8") or None)
         elif b"T" in entry:
             listener.topic(None, entry[b"T"].decode("utf-8"))
+        elif b"M" in entry:
+            listener.moderated(entry[b"M"], entry[b"N"].decode("utf-8"))
+
+
+def _event(record: bytes, entry: dict[bytes, bytes]) -> RoomEvent:
+    """The event of a feed entry with a record: a chat message (with its id) names its
+    sender, so that fan-out knows whose own message it is (a sender without echo gets
+    no copy); a notice may name the member it skips."""
+    message_id = entry.get(b"i")
+    if message_id is not None:
+        sender = holding_key(sender_of(record))
+        return RoomEvent(record, message_id=int(message_id), sender_key=sender)
+    skip = entry.get(b"k")
+    return RoomEvent(record, skip.decode("utf-8") if skip else None)
 
 
 def _entry_order(entry_id: bytes) -> tuple[int, int]:
@@ -246,15 +257,7 @@ def _dispatch_room(listener: RoomListener, fields: list[bytes]) -> None:
     entry = dict(zip(fields[::2], fields[1::2], strict=True))
     record = entry.get(b"r")
     if record is not None:
-        message_id = entry.get(b"i")
-        skip = entry.get(b"k")
-        listener.record(
-            RoomEvent(
-                record,
-                skip.decode("utf-8") if skip else None,
-                int(message_id) if message_id is not None else None,
-            )
-        )
+        listener.record(_event(record, entry))
     elif b"j" in entry:
         listener.claimed(entry[b"j"].decode("utf-8"), entry[b"n"], int(entry[b"o"]))
     elif b"l" in entry:

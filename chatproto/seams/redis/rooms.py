@@ -25,14 +25,24 @@ from chatproto.seams.hub import RoomEvent
 from chatproto.seams.redis.client import RedisConnection
 from chatproto.seams.redis.history import RedisHistory
 from chatproto.seams.redis.joinorder import JoinOrder
-from chatproto.seams.redis.reader import FeedReader
-from chatproto.seams.redis.scripts import LIST_ROOMS, OPEN_ROOM, PREFIX, ROOMS_OF, Keys
+from chatproto.seams.redis.reader import FeedReader, room_feed
+from chatproto.seams.redis.scripts import (
+    ABOUT_ROOM,
+    CREATED,
+    LIST_ROOMS,
+    OPEN_ROOM,
+    PREFIX,
+    ROOMS_OF,
+    Keys,
+)
 from chatproto.seams.redis.writer import FeedWriter
 from chatproto.seams.rooms import (
     IRoomStores,
     ISharedRooms,
     KnownRoom,
     ListedRoom,
+    OpenedRoom,
+    RoomFacts,
     TooManyRooms,
     TopicChanged,
 )
@@ -47,14 +57,14 @@ class _OpenRoom:
         self.name = name
         self.history = history
         self.members = JoinOrder()
-        #: Fires with the display name once the room's state is known here.
-        self.opening: Deferred[str] | None = None
+        #: Fires once the room's state is known here.
+        self.opening: Deferred[OpenedRoom] | None = None
 
-    def started(self, snapshot: list[Any]) -> str:
+    def started(self, snapshot: list[Any]) -> OpenedRoom:
         """Take the room's state as L{OPEN_ROOM} found it and follow its feed from there."""
         if not snapshot[0]:
             raise TooManyRooms(self.key)
-        _ok, newest, position, name, topic, *members = snapshot
+        opened, newest, position, name, topic, *members = snapshot
         self.opening = None
         self.name = name.decode("utf-8")
         self.history.saw(int(newest))
@@ -63,7 +73,7 @@ class _OpenRoom:
         if self._rooms.is_open(self):
             self._rooms.reader.follow(self.key, self, position)
         self.topic(topic.decode("utf-8"))
-        return self.name
+        return OpenedRoom(self.name, opened == CREATED)
 
     # -- the room's feed (RoomListener) ---------------------------------------
 
@@ -137,6 +147,7 @@ class RedisRooms:
         history = RedisHistory(
             self._connection,
             stream,
+            room_feed(key),
             lambda fields: self._writer.room_chat(key, fields),
             self._retain,
             lambda: self._close(key),
@@ -165,7 +176,7 @@ class RedisRooms:
 
     # -- ISharedRooms -------------------------------------------------------
 
-    def opened(self, key: str) -> Deferred[str] | None:
+    def opened(self, key: str) -> Deferred[OpenedRoom] | None:
         """See L{ISharedRooms.opened}."""
         return self._open[key].opening
 
@@ -215,6 +226,18 @@ class RedisRooms:
             ]
 
         return read.addCallbacks(listed, _unavailable)
+
+    def about(self, key: str) -> Deferred[RoomFacts | None]:
+        """See L{ISharedRooms.about}: one script call."""
+        read = self._connection.run(ABOUT_ROOM, Keys.all, (key,))
+
+        def facts(reply: list[bytes]) -> RoomFacts | None:
+            if not reply:
+                return None
+            name, topic, *users = reply
+            return RoomFacts(name.decode("utf-8"), topic.decode("utf-8"), users)
+
+        return read.addCallbacks(facts, _unavailable)
 
     def watch_topics(self, changed: TopicChanged) -> None:
         """See L{ISharedRooms.watch_topics}."""

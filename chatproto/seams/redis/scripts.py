@@ -358,28 +358,52 @@ return freed
 """
 )
 
+#: What L{OPEN_ROOM} answers first when its call created the room (1: it existed).
+CREATED: Final = 2
+
 #: A node begins reading a room beside the default one (its first member here joins).
 #: ARGV: room key, display name, --max-rooms (0: off). Registers the room if it is
 #: new, unless --max-rooms rooms exist (the default room counted): then returns {0}.
-#: Else {1, its newest id, its newest feed entry id, its display name, its topic,
-#: then key, join order, nickname for each member in join order}.
+#: Else {1 (CREATED if it registered the room), its newest id, its newest feed entry
+#: id, its display name, its topic, then key, join order, nickname for each member in
+#: join order}.
 OPEN_ROOM = Script(
     _PRELUDE
     + """
 local room, limit = ARGV[1], tonumber(ARGV[3])
 local counter, room_history, room_feed, members = room_keys(room)
+local opened = 1
 if redis.call('HEXISTS', rooms, room) == 0 then
   if limit > 0 and redis.call('HLEN', rooms) + 1 >= limit then return {0} end
   redis.call('HSET', rooms, room, ARGV[2])
+  opened = CREATED
 end
 local tail = redis.call('XREVRANGE', room_feed, '+', '-', 'COUNT', 1)[1]
-local result = {1, newest_in(counter, room_history), tail and tail[1] or '0-0',
+local result = {opened, newest_in(counter, room_history), tail and tail[1] or '0-0',
   redis.call('HGET', rooms, room), redis.call('HGET', topics, room) or ''}
 local ranked = redis.call('ZRANGE', members, 0, -1, 'WITHSCORES')
 for i = 1, #ranked, 2 do
   result[#result + 1] = ranked[i]
   result[#result + 1] = ranked[i + 1]
   result[#result + 1] = redis.call('HGET', names, ranked[i]) or '""'
+end
+return result
+""".replace("CREATED", str(CREATED))
+)
+
+#: One room beside the default one, as every node sees it (IRC's NAMES, WHO and TOPIC of
+#: a room nobody here is in). ARGV: room key. Returns {} when no such room exists, else
+#: {its display name, its topic, then each member's nickname in join order}.
+ABOUT_ROOM = Script(
+    _PRELUDE
+    + """
+local room = ARGV[1]
+local name = redis.call('HGET', rooms, room)
+if not name then return {} end
+local _, _, _, members = room_keys(room)
+local result = {name, redis.call('HGET', topics, room) or ''}
+for _, key in ipairs(redis.call('ZRANGE', members, 0, -1)) do
+  result[#result + 1] = redis.call('HGET', names, key) or '""'
 end
 return result
 """
@@ -419,4 +443,4 @@ return result
 """
 )
 
-SCRIPTS: Final = (WRITE, START, HEARTBEAT, DEPART, OPEN_ROOM, LIST_ROOMS, ROOMS_OF)
+SCRIPTS: Final = (WRITE, START, HEARTBEAT, DEPART, OPEN_ROOM, ABOUT_ROOM, LIST_ROOMS, ROOMS_OF)

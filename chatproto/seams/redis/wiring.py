@@ -11,6 +11,7 @@ from twisted.application.service import Service
 from chatproto.seams.redis.address import RedisAddress, load_ca_certificates, parse_redis_url
 from chatproto.seams.redis.history import RedisHistory
 from chatproto.seams.redis.hub import RedisHub
+from chatproto.seams.redis.moderation import RedisModeration
 from chatproto.seams.redis.node import RedisNode
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.seams.redis.rooms import RedisRooms
@@ -62,6 +63,7 @@ class Seams(NamedTuple):
     hub: RedisHub
     presence: RedisPresence
     rooms: RedisRooms
+    moderation: RedisModeration
     service: Service
 
 
@@ -94,4 +96,6 @@ def make_seams(options: Any, reactor: Any) -> Seams | None:
         config.max_rooms,
         config.default_room,
     )
-    return Seams(node.history, node.hub, node.presence, node.rooms, NodeService(node))
+    return Seams(
+        node.history, node.hub, node.presence, node.rooms, node.moderation, NodeService(node)
+    )

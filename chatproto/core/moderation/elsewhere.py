@@ -1,0 +1,71 @@
+"""Moderation another node changed (docs/protocol.md section 14 with `--redis`): every
+node applies a change at once.
+
+A store shared by several nodes (L{ISharedModeration}) tells this node of each change
+another node made, and of everything the store held when this node started; each one
+goes into the ledger here, and a new ban is enforced on this node's members: those it
+matches leave the room with reason `banned` (a server-wide ban: every room, and their
+connections close), as on the node that set it. The `moderation` notice itself comes
+through the room, from the node that set it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatproto.core.errors import PacketRejected
+from chatproto.core.moderation.masks import parse_mask
+from chatproto.seams.moderation import SERVER_SCOPE, BanEntry, FlagEntry, MuteEntry, RoleEntry
+from chatproto.seams.sharedmoderation import ModerationChange
+
+if TYPE_CHECKING:
+    from chatproto.core.hall import Hall
+
+
+class ChangesElsewhere:
+    """Applies the changes other nodes make to the moderation of C{hall}."""
+
+    def __init__(self, hall: Hall) -> None:
+        self._hall = hall
+
+    def apply(self, change: ModerationChange) -> None:
+        """Take C{change} into the ledger (and enforce a new ban here)."""
+        ledger = self._hall.moderation.ledger
+        entry, kept = change.entry, change.kept
+        match entry:
+            case BanEntry():
+                self._ban(entry, kept)
+            case MuteEntry():
+                mutes = ledger.rules(entry.room).mutes
+                if kept:
+                    mutes[entry.target] = entry
+                else:
+                    mutes.pop(entry.target, None)
+            case RoleEntry() if kept:
+                ledger.grant(entry)
+            case RoleEntry():
+                ledger.revoke(entry)
+            case FlagEntry():
+                flags = ledger.rules(entry.room).flags
+                if kept:
+                    flags.add(entry.flag)
+                else:
+                    flags.discard(entry.flag)
+
+    def _ban(self, ban: BanEntry, kept: bool) -> None:
+        moderation = self._hall.moderation
+        bans = moderation.ledger.rules(ban.scope).bans
+        if not kept:
+            bans.pop(ban.mask, None)
+            return
+        try:
+            mask = parse_mask(ban.mask)
+        except PacketRejected:  # written by a newer version: not ours
+            return
+        bans[ban.mask] = (mask, ban)
+        if ban.scope == SERVER_SCOPE:
+            moderation.enforce(None, mask, ban.by, ban.comment or None)
+            return
+        room = self._hall.registry.rooms.get(ban.scope)
+        if room is not None:  # a room nobody here is in has nobody here to enforce it on
+            moderation.enforce(room, mask, ban.by, ban.comment or None)
