@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -112,6 +112,8 @@ class Users:
     names: list[str]
     #: How many are online: more than C{len(names)} when the server cut the list.
     count: int
+    #: Those among C{names} who operate the room (docs/protocol.md section 14).
+    operators: list[str] = field(default_factory=list)
 
     @property
     def truncated(self) -> bool:
@@ -123,7 +125,8 @@ class Users:
         """The users a C{welcome} or C{who} notice lists."""
         names = string_list(notice.packet, "users")
         count = int_field(notice.packet, "count")
-        return cls(names, max(count or 0, len(names)))
+        operators = string_list(notice.packet, "operators")[: len(names)]
+        return cls(names, max(count or 0, len(names)), operators)
 
 
 @dataclass(frozen=True)
