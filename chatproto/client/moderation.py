@@ -132,6 +132,8 @@ class Announcement:
 
     notice: Notice
     text: str
+    #: The server operator who said it.
+    by: str
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,7 @@ class Moderation:
         """Make C{user} leave C{room} (it may join again); fire once its C{leave} with
         reason C{kicked} came."""
         packet = {"command": "kick", "user": user} | _with(room=room, comment=comment)
-        return _removing(self, packet, "kicked", user, room)
+        return _kicking(self, packet, user, room)
 
     def mute(
         self: _Client, user: str, *, room: str | None = None, seconds: int | None = None
@@ -274,24 +276,15 @@ class Moderation:
     ) -> Deferred[None]:
         """Ban C{mask} (a nickname, C{account:NAME}, an address or a CIDR block) from
         C{room}, or from the whole server with C{server} (server operators only), for
-        C{seconds} (C{None}: until L{unban}). Members that match leave with reason
-        C{banned}; it fires with the first such C{leave}, or the C{moderation} notice.
+        C{seconds} (C{None}: until L{unban}). It fires with the C{moderation} notice
+        (its C{mask} as the server spells it); the members that match leave after it,
+        with reason C{banned}.
 
         @raise ValueError: for C{seconds} not positive, or both C{room} and C{server}.
         """
-        packet = {"command": "ban", "mask": mask} | _where(room, server)
-        packet |= _with(seconds=_positive(seconds), comment=comment)
-        own = self._is_own
-
-        def receipt(notice: Notice) -> bool:
-            heard = notice.packet
-            if not own(string_field(heard, "by") or ""):
-                return False
-            if notice.event == "moderation":
-                return heard.get("action") == "ban" and heard.get("mask") == mask
-            return notice.event == "leave" and heard.get("reason") == "banned"
-
-        return _request(self, packet, room, receipt, any_room=server)
+        fields = {"mask": mask} | _where(room, server)
+        fields |= _with(seconds=_positive(seconds), comment=comment)
+        return _changing(self, "ban", fields, room, any_room=server)
 
     def unban(
         self: _Client, mask: str, *, room: str | None = None, server: bool = False
@@ -353,8 +346,10 @@ class Moderation:
         """Say C{text} to every client of every door (server operators); fire once this
         client's own C{announce} notice came."""
 
+        own = self._is_own
+
         def receipt(notice: Notice) -> bool:
-            return notice.event == "announce" and notice.message == text
+            return notice.event == "announce" and own(string_field(notice.packet, "by") or "")
 
         return _request(self, {"command": "announce", "text": text}, None, receipt, any_room=True)
 
@@ -398,7 +393,8 @@ class Moderation:
         elif notice.event == "redact":
             self.message_redacted(Redaction.of(notice))
         elif notice.event == "announce":
-            self.announcement_received(Announcement(notice, notice.message))
+            by = string_field(notice.packet, "by") or "?"
+            self.announcement_received(Announcement(notice, notice.message, by))
         if asked is not None and asked.receipt is not None and asked.receipt(notice):
             self._answer(None)
 
@@ -458,16 +454,16 @@ def _request(
     return client._request(packet, None, expects="receipt", room=key, receipt=in_room)
 
 
-def _removing(
-    client: _Client, packet: dict[str, Any], reason: str, user: str, room: str | None
+def _kicking(
+    client: _Client, packet: dict[str, Any], user: str, room: str | None
 ) -> Deferred[None]:
-    """A kick: answered by C{user}'s C{leave} with C{reason}, by this client."""
+    """A kick: answered by C{user}'s C{leave} with reason C{kicked}, by this client."""
 
     def receipt(notice: Notice) -> bool:
         fields = notice.packet
         return (
             notice.event == "leave"
-            and fields.get("reason") == reason
+            and fields.get("reason") == "kicked"
             and nickname_key(string_field(fields, "user") or "") == nickname_key(user)
             and client._is_own(string_field(fields, "by") or "")
         )
@@ -484,9 +480,10 @@ def _changing(
     any_room: bool = False,
 ) -> Deferred[None]:
     """A command announced by a C{moderation} notice: answered by this client's own one
-    with the same action and the same C{user} or C{mask}."""
+    with the same action (and the same C{user}; a C{mask} comes back as the server
+    spells it, a CIDR block normalised)."""
     packet = {"command": action} | fields
-    user, mask = fields.get("user"), fields.get("mask")
+    user = fields.get("user")
 
     def receipt(notice: Notice) -> bool:
         heard = notice.packet
@@ -494,9 +491,7 @@ def _changing(
             return False
         if not client._is_own(string_field(heard, "by") or ""):
             return False
-        if user is not None:
-            return nickname_key(string_field(heard, "user") or "") == nickname_key(user)
-        return mask is None or heard.get("mask") == mask
+        return user is None or nickname_key(string_field(heard, "user") or "") == nickname_key(user)
 
     return _request(client, packet, room, receipt, any_room=any_room)
 
