@@ -56,34 +56,43 @@ function text(message) {
 
 /**
  * A "⋯" button titled `title` that opens a small menu of `actions` ({label, run}) below it;
- * choosing one closes the menu and runs it.
+ * choosing one closes the menu and runs it. The menu is built when opened and the button's
+ * dots are drawn by the style sheet, so that a closed menu adds no text to its entry.
  */
 export function actionMenu(title, actions) {
-  const toggle = element("button", "menu-button", "⋯");
+  const toggle = element("button", "menu-button");
   toggle.type = "button";
   toggle.title = title;
   toggle.setAttribute("aria-label", title);
   toggle.setAttribute("aria-haspopup", "menu");
   toggle.setAttribute("aria-expanded", "false");
-  const list = element("ul", "menu");
-  list.setAttribute("role", "menu");
-  list.hidden = true;
-  const open = (opened) => {
-    list.hidden = !opened;
-    toggle.setAttribute("aria-expanded", String(opened));
+  const holder = element("span", "menu-holder", toggle);
+  const close = () => {
+    holder.querySelector(".menu")?.remove();
+    toggle.setAttribute("aria-expanded", "false");
   };
-  for (const { label, run } of actions) {
-    const item = element("button", "menu-item", label);
-    item.type = "button";
-    item.setAttribute("role", "menuitem");
-    item.addEventListener("click", () => {
-      open(false);
-      run();
-    });
-    list.append(element("li", "", item));
-  }
-  toggle.addEventListener("click", () => open(list.hidden));
-  return element("span", "menu-holder", toggle, list);
+  toggle.addEventListener("click", () => {
+    if (holder.querySelector(".menu")) {
+      close();
+      return;
+    }
+    const list = element("ul", "menu");
+    list.setAttribute("role", "menu");
+    for (const { label, run } of actions) {
+      const item = element("button", "menu-item", label);
+      item.type = "button";
+      item.setAttribute("role", "menuitem");
+      item.addEventListener("click", () => {
+        close();
+        run();
+      });
+      list.append(element("li", "", item));
+    }
+    holder.append(list);
+    toggle.setAttribute("aria-expanded", "true");
+    list.querySelector("button").focus();
+  });
+  return holder;
 }
 
 /**
