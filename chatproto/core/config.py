@@ -26,3 +26,5 @@ class RoomConfig:
     #: Rooms that may exist at once, and rooms one member may be in (the default room counts).
     max_rooms: int = 1000
     max_rooms_per_member: int = 20
+    #: The accounts that operate the server (`--operators`, docs/protocol.md section 14).
+    operators: frozenset[str] = frozenset()

@@ -1,0 +1,831 @@
+"""The hall's moderation (docs/protocol.md section 14): every door's moderation command
+is one of L{Moderation}'s entry points, and every rule that moderation adds to
+joining, speaking and setting a topic is one of its checks, so that a door only
+translates.
+
+Who may act is L{chatproto.core.moderation.policy}'s table; what holds is the
+L{Ledger}, written through to an L{IModerationStore} before a change shows (a
+change that cannot be stored is refused with `unavailable`). Each accepted action
+is announced to the room (a `moderation` notice, or the `leave`, `redact` or
+`announce` notice of its own) and logged (L{chatproto.core.moderation.audit}).
+
+Entry points raise L{PacketRejected} at once for a refusal that needs no store
+(`not-permitted`, a bad field, an absent member) and return a Deferred that fails
+with L{PacketRejected} for one that does (`unavailable`, L{UnknownMessage}).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from chatproto.core.errors import ErrorCode, PacketRejected
+from chatproto.core.member import IMember, LeaveReason
+from chatproto.core.moderation.audit import audit
+from chatproto.core.moderation.ledger import (
+    MAX_BANS_PER_ROOM,
+    MAX_MUTES_PER_ROOM,
+    MAX_ROLES_PER_ROOM,
+    MAX_SERVER_BANS,
+    Ledger,
+    RoomRules,
+)
+from chatproto.core.moderation.masks import ACCOUNT_PREFIX, Mask, parse_mask
+from chatproto.core.moderation.notices import (
+    announce_notice,
+    bans_notice,
+    moderation_notice,
+    redact_notice,
+)
+from chatproto.core.moderation.policy import Action, Rank, may
+from chatproto.core.nicknames import InvalidNickname, holding_key, validate_nickname
+from chatproto.core.room import Room
+from chatproto.seams.history import HistoryUnavailable, IRedactable
+from chatproto.seams.hub import RoomEvent
+from chatproto.seams.moderation import (
+    SERVER_SCOPE,
+    BanEntry,
+    Flag,
+    FlagEntry,
+    IModerationStore,
+    MemoryModerationStore,
+    ModerationSnapshot,
+    MuteEntry,
+    Role,
+    RoleEntry,
+)
+
+if TYPE_CHECKING:
+    from chatproto.core.hall import Hall
+
+#: The longest timed ban or mute, in seconds (a year); longer ones are refused.
+MAX_SECONDS = 365 * 24 * 3600
+
+#: How a `moderation` notice's text says what was done.
+_DONE = {
+    Action.MUTE: "muted",
+    Action.UNMUTE: "unmuted",
+    Action.BAN: "banned",
+    Action.UNBAN: "unbanned",
+    Action.OP: "opped",
+    Action.DEOP: "deopped",
+    Action.VOICE: "voiced",
+    Action.DEVOICE: "devoiced",
+}
+
+#: The scope field of what concerns the whole server.
+_SERVER_FIELD = {"scope": "server"}
+
+
+class UnknownMessage(PacketRejected):
+    """`redact` of an id that names no message the room keeps (code `malformed`)."""
+
+    def __init__(self, message_id: int, room: Room) -> None:
+        super().__init__(ErrorCode.MALFORMED, f"{room.name} keeps no message {message_id}")
+
+
+class Moderation:
+    """Moderation of every room of one hall; see the module docstring.
+
+    C{operators} are the account names of the server operators (`--operators`).
+    """
+
+    log = Logger()
+
+    def __init__(
+        self, hall: Hall, operators: Iterable[str], store: IModerationStore | None = None
+    ) -> None:
+        self._hall = hall
+        #: The server operators' account keys.
+        self.operators = frozenset(holding_key(name) for name in operators)
+        self.store = store if store is not None else MemoryModerationStore()
+        self.ledger = Ledger()
+
+    def load(self, snapshot: ModerationSnapshot) -> None:
+        """Take in what the store held (start-up, before the doors open)."""
+        self.ledger.load(snapshot)
+
+    # -- standing ----------------------------------------------------------------
+
+    def is_server_operator(self, member: IMember) -> bool:
+        """Whether C{member} is logged in to an account of `--operators`."""
+        return member.account is not None and holding_key(member.account) in self.operators
+
+    def rank(self, member: IMember, room: Room) -> Rank:
+        """C{member}'s standing in C{room}."""
+        account = holding_key(member.account) if member.account is not None else None
+        if account is not None and account in self.operators:
+            return Rank.SERVER_OPERATOR
+        rules = self.ledger.peek(room.key)
+        if rules is None:
+            return Rank.MEMBER
+        if account is not None and rules.founder == account:
+            return Rank.FOUNDER
+        roles = rules.roles.get(account, set()) if account is not None else set()
+        if Role.OPERATOR in roles or member.key in rules.present_operators:
+            return Rank.OPERATOR
+        if Role.VOICE in roles or member.key in rules.present_voices:
+            return Rank.VOICED
+        return Rank.MEMBER
+
+    def operators_of(self, room: Room) -> list[str]:
+        """The nicknames of this node's members of C{room} who operate it, in join order
+        (the `operators` of `welcome` and `who`)."""
+        return [
+            member.nickname
+            for member in room.members.values()
+            if self.rank(member, room) >= Rank.OPERATOR
+        ]
+
+    def voiced_in(self, room: Room) -> list[str]:
+        """The nicknames of this node's members of C{room} who are voiced (not operators)."""
+        return [
+            member.nickname
+            for member in room.members.values()
+            if self.rank(member, room) is Rank.VOICED
+        ]
+
+    # -- the hall's checks -----------------------------------------------------
+
+    def entry_refusal(
+        self, nickname: str, account: str | None, host: str | None
+    ) -> PacketRejected | None:
+        """The `banned` refusal of a connection that a server-wide ban matches (server
+        operators are never refused), else None."""
+        if account is not None and holding_key(account) in self.operators:
+            return None
+        ban = self._matching_ban(SERVER_SCOPE, nickname, account, host)
+        if ban is None:
+            return None
+        return PacketRejected(ErrorCode.BANNED, "You are banned from this server")
+
+    def check_join(self, member: IMember, key: str, name: str) -> None:
+        """Refuse a join of the room C{key} that one of its bans matches (server
+        operators and the room's founder are never refused).
+
+        @raise PacketRejected: C{banned}, with C{room}.
+        """
+        rules = self.ledger.peek(key)
+        if rules is None or not rules.bans or member.key is None:
+            return
+        account = holding_key(member.account) if member.account is not None else None
+        if account is not None and (account in self.operators or account == rules.founder):
+            return
+        if self._matching_ban(key, member.nickname, member.account, member.host) is not None:
+            raise PacketRejected(ErrorCode.BANNED, f"You are banned from {name}", room=name)
+
+    def check_speak(self, member: IMember, room: Room) -> None:
+        """Refuse a message of a muted member, or of a member who may not speak in a
+        moderated room.
+
+        @raise PacketRejected: C{muted} (with C{retry_after} for a timed mute).
+        """
+        rules = self.ledger.peek(room.key)
+        if rules is None or not (rules.mutes or Flag.MODERATED in rules.flags):
+            return
+        self._expire(room.key, rules)
+        for target in _mute_targets(member.nickname, member.account):
+            mute = rules.mutes.get(target)
+            if mute is not None:
+                extra: dict[str, Any] = {}
+                if mute.until is not None:
+                    left = mute.until - self._hall.reactor.seconds()
+                    extra["retry_after"] = max(1, math.ceil(left))
+                raise PacketRejected(
+                    ErrorCode.MUTED, f"You are muted in {room.name}", **room.field, **extra
+                )
+        if Flag.MODERATED in rules.flags and not may(
+            Action.SPEAK_MODERATED, self.rank(member, room)
+        ):
+            raise PacketRejected(
+                ErrorCode.MUTED,
+                f"{room.name} is moderated: only operators and voiced members speak",
+                **room.field,
+            )
+
+    def check_topic(self, member: IMember, room: Room) -> None:
+        """Refuse a topic change of a non-operator while the room's topic is locked.
+
+        @raise PacketRejected: C{not-permitted}.
+        """
+        rules = self.ledger.peek(room.key)
+        if rules is None or Flag.TOPIC_LOCK not in rules.flags:
+            return
+        if not may(Action.LOCKED_TOPIC, self.rank(member, room)):
+            raise PacketRejected(
+                ErrorCode.NOT_PERMITTED, f"The topic of {room.name} is locked", **room.field
+            )
+
+    def room_created(self, room: Room, member: IMember) -> None:
+        """C{member}'s join created C{room}: it operates the room while it is there; a
+        logged-in creator's account becomes the founder, unless the room has one."""
+        assert member.key is not None
+        rules = self.ledger.rules(room.key)
+        rules.present_operators.add(member.key)
+        if member.account is None or rules.founder is not None:
+            return
+        entry = RoleEntry(room.key, holding_key(member.account), Role.FOUNDER)
+        self.ledger.grant(entry)
+        self._write(self.store.put_role(entry), "founder")
+        audit(member.nickname, "found", room.name, user=member.nickname)
+
+    def left_room(self, room: Room, member: IMember) -> None:
+        """C{member} left C{room}: what it held until it left ends."""
+        rules = self.ledger.peek(room.key)
+        if rules is not None and member.key is not None:
+            rules.present_operators.discard(member.key)
+            rules.present_voices.discard(member.key)
+            if rules.empty:
+                self.ledger.forget(room.key)
+
+    def room_forgotten(self, key: str) -> None:
+        """The room C{key} ceased to exist (no member, message or topic): its moderation
+        goes with it."""
+        rules = self.ledger.forget(key)
+        if rules is None:
+            return
+        for _, ban in rules.bans.values():
+            self._write(self.store.drop_ban(key, ban.mask), "ban")
+        for target in rules.mutes:
+            self._write(self.store.drop_mute(key, target), "mute")
+        if rules.founder is not None:
+            founder = RoleEntry(key, rules.founder, Role.FOUNDER)
+            self._write(self.store.drop_role(founder), "founder")
+        for account, roles in rules.roles.items():
+            for role in roles:
+                self._write(self.store.drop_role(RoleEntry(key, account, role)), "role")
+        for flag in rules.flags:
+            self._write(self.store.drop_flag(FlagEntry(key, flag)), "flag")
+
+    # -- commands ----------------------------------------------------------------
+
+    def kick(
+        self, member: IMember, room_name: str | None, user: str, comment: str | None = None
+    ) -> Deferred[None]:
+        """C{user} leaves the room (`leave`, reason `kicked`, with `by` and `comment`)."""
+        room = self._room(room_name)
+        target = self._present(room, user)
+        self._require(Action.KICK, member, room, self.rank(target, room))
+        self._hall.remove_from_room(
+            room, target, LeaveReason.KICKED, **_by(member.nickname, comment)
+        )
+        audit(member.nickname, Action.KICK, room.name, user=target.nickname, comment=comment)
+        return succeed(None)
+
+    def mute(
+        self,
+        member: IMember,
+        room_name: str | None,
+        user: str,
+        seconds: int | None = None,
+        comment: str | None = None,
+    ) -> Deferred[None]:
+        """Mute C{user} in the room (its account when logged in, else its nickname), for
+        C{seconds} or until `unmute`."""
+        room = self._room(room_name)
+        target = self._present_or_none(room, user)
+        if target is not None:
+            target_rank: Rank | None = self.rank(target, room)
+            key = _mute_targets(target.nickname, target.account)[0]
+        else:
+            target_rank = self._rank_of_name(room, user)
+            key = holding_key(_nickname(user))
+        self._require(Action.MUTE, member, room, target_rank)
+        rules = self.ledger.rules(room.key)
+        self._expire(room.key, rules)
+        if key not in rules.mutes and len(rules.mutes) >= MAX_MUTES_PER_ROOM:
+            raise _full(f"{room.name} has {MAX_MUTES_PER_ROOM} mutes already: unmute one")
+        until = self._until(seconds)
+        entry = MuteEntry(room.key, key, member.nickname, until)
+
+        def apply() -> None:
+            self.ledger.rules(room.key).mutes[key] = entry
+            self._announce(room, member, Action.MUTE, user=user, seconds=seconds, comment=comment)
+            audit(member.nickname, Action.MUTE, room.name, user=user, comment=comment, until=until)
+
+        return self._stored(self.store.put_mute(entry), apply)
+
+    def unmute(
+        self, member: IMember, room_name: str | None, user: str, comment: str | None = None
+    ) -> Deferred[None]:
+        """End C{user}'s mute in the room (of its account and of its nickname)."""
+        room = self._room(room_name)
+        target = self._present_or_none(room, user)
+        self._require(Action.UNMUTE, member, room)
+        if target is not None:
+            keys = _mute_targets(target.nickname, target.account)
+        else:
+            keys = [holding_key(_nickname(user)), ACCOUNT_PREFIX + holding_key(user)]
+        rules = self.ledger.rules(room.key)
+        found = [key for key in keys if key in rules.mutes]
+        writes = [self.store.drop_mute(room.key, key) for key in found]
+
+        def apply() -> None:
+            for key in found:
+                self.ledger.rules(room.key).mutes.pop(key, None)
+            self._announce(
+                room, member, Action.UNMUTE, changed=bool(found), user=user, comment=comment
+            )
+            audit(member.nickname, Action.UNMUTE, room.name, user=user, comment=comment)
+
+        return self._stored(_all(writes), apply)
+
+    def ban(
+        self,
+        member: IMember,
+        room_name: str | None,
+        mask: str,
+        seconds: int | None = None,
+        comment: str | None = None,
+        server_wide: bool = False,
+    ) -> Deferred[None]:
+        """Ban C{mask} from the room (or, C{server_wide}, from the server) for C{seconds}
+        or until lifted; the members it matches leave with reason `banned` (server-wide:
+        their connections close after that notice)."""
+        parsed = parse_mask(mask)
+        if server_wide:
+            room = None
+            self._require_server(Action.BAN, member)
+            scope, limit = SERVER_SCOPE, MAX_SERVER_BANS
+        else:
+            room = self._room(room_name)
+            self._require(Action.BAN, member, room, self._protected_rank(room, parsed))
+            scope, limit = room.key, MAX_BANS_PER_ROOM
+        rules = self.ledger.rules(scope)
+        self._expire(scope, rules)
+        if parsed.text not in rules.bans and len(rules.bans) >= limit:
+            raise _full(f"{limit} bans are set already: unban one")
+        until = self._until(seconds)
+        entry = BanEntry(scope, parsed.text, member.nickname, comment or "", until)
+
+        def apply() -> None:
+            self.ledger.rules(scope).bans[parsed.text] = (parsed, entry)
+            self._announce(
+                room, member, Action.BAN, mask=parsed.text, seconds=seconds, comment=comment
+            )
+            self._enforce(room, parsed, member.nickname, comment)
+            audit(
+                member.nickname,
+                Action.BAN,
+                None if room is None else room.name,
+                mask=parsed.text,
+                comment=comment,
+                until=until,
+            )
+
+        return self._stored(self.store.put_ban(entry), apply)
+
+    def unban(
+        self,
+        member: IMember,
+        room_name: str | None,
+        mask: str,
+        comment: str | None = None,
+        server_wide: bool = False,
+    ) -> Deferred[None]:
+        """Lift the ban of C{mask} in the room (or, C{server_wide}, on the server)."""
+        parsed = parse_mask(mask)
+        room = None if server_wide else self._room(room_name)
+        if room is None:
+            self._require_server(Action.UNBAN, member)
+        else:
+            self._require(Action.UNBAN, member, room)
+        scope = SERVER_SCOPE if room is None else room.key
+        rules = self.ledger.rules(scope)
+        found = parsed.text in rules.bans
+        write = self.store.drop_ban(scope, parsed.text) if found else succeed(None)
+
+        def apply() -> None:
+            self.ledger.rules(scope).bans.pop(parsed.text, None)
+            self._announce(
+                room, member, Action.UNBAN, changed=found, mask=parsed.text, comment=comment
+            )
+            where = None if room is None else room.name
+            audit(member.nickname, Action.UNBAN, where, mask=parsed.text, comment=comment)
+
+        return self._stored(write, apply)
+
+    def bans(
+        self, member: IMember, room_name: str | None, server_wide: bool = False
+    ) -> Deferred[None]:
+        """Answer the `bans` notice: the room's bans (or the server's), oldest first."""
+        if server_wide:
+            self._require_server(Action.BANS, member)
+            scope, field = SERVER_SCOPE, _SERVER_FIELD
+        else:
+            room = self._room(room_name)
+            self._require(Action.BANS, member, room)
+            scope, field = room.key, room.field
+        rules = self.ledger.peek(scope)
+        if rules is not None:
+            self._expire(scope, rules)
+        self._hall.unicast(member, bans_notice(self._hall.timestamp(), field, rules))
+        return succeed(None)
+
+    def list_bans(self, room: Room | None) -> list[BanEntry]:
+        """The bans of C{room} (None: the server-wide ones) in force, oldest first (a door
+        that lists bans in its own way, IRC's 367, reads this)."""
+        scope = SERVER_SCOPE if room is None else room.key
+        rules = self.ledger.peek(scope)
+        if rules is None:
+            return []
+        self._expire(scope, rules)
+        return [ban for _, ban in rules.bans.values()]
+
+    def redact(
+        self, member: IMember, room_name: str | None, message_id: int, comment: str | None = None
+    ) -> Deferred[None]:
+        """Take the message C{message_id} of the room back: its text leaves the store,
+        then the room's members get a `redact` notice. The author may; operators may.
+        Fails with L{UnknownMessage} for an id the room does not keep."""
+        room = self._room(room_name)
+        history = room.history
+        if history is None:
+            raise UnknownMessage(message_id, room)
+        redactable = IRedactable(history, None)
+        if redactable is None:
+            raise PacketRejected(ErrorCode.UNAVAILABLE, "Messages cannot be redacted here yet")
+        rank = self.rank(member, room)
+
+        def found(records: list[tuple[int, bytes]]) -> Deferred[bool]:
+            if not records or records[0][0] != message_id:
+                raise UnknownMessage(message_id, room)
+            author = json.loads(records[0][1]).get("nickname")
+            own = isinstance(author, str) and holding_key(author) == member.key
+            if not may(Action.REDACT, rank, own=own):
+                raise _not_permitted(Action.REDACT, room)
+            return redactable.redact(message_id)
+
+        def redacted(retained: bool) -> None:
+            if not retained:
+                raise UnknownMessage(message_id, room)
+            record = redact_notice(
+                self._hall.timestamp(), room.field, message_id, member.nickname, comment
+            )
+            self._publish(room, member, record)
+            audit(member.nickname, Action.REDACT, room.name, user=str(message_id), comment=comment)
+
+        def unavailable(failure: Failure) -> None:
+            failure.trap(HistoryUnavailable)  # type: ignore[no-untyped-call]
+            raise PacketRejected(ErrorCode.UNAVAILABLE, "The message could not be redacted")
+
+        done = history.page(message_id + 1, None, 1).addCallback(found)
+        return done.addCallback(redacted).addErrback(unavailable)
+
+    def op(
+        self, member: IMember, room_name: str | None, user: str, comment: str | None = None
+    ) -> Deferred[None]:
+        """Make C{user} an operator of the room: durably for a logged-in member, else
+        until it leaves the room."""
+        return self._grant(Action.OP, Role.OPERATOR, member, room_name, user, comment)
+
+    def voice(
+        self, member: IMember, room_name: str | None, user: str, comment: str | None = None
+    ) -> Deferred[None]:
+        """Let C{user} speak in the moderated room: durably for a logged-in member, else
+        until it leaves the room."""
+        return self._grant(Action.VOICE, Role.VOICE, member, room_name, user, comment)
+
+    def deop(
+        self, member: IMember, room_name: str | None, user: str, comment: str | None = None
+    ) -> Deferred[None]:
+        """C{user} no longer operates the room (a founder stops being one: server
+        operators only)."""
+        return self._revoke(Action.DEOP, Role.OPERATOR, member, room_name, user, comment)
+
+    def devoice(
+        self, member: IMember, room_name: str | None, user: str, comment: str | None = None
+    ) -> Deferred[None]:
+        """C{user} is no longer voiced in the room."""
+        return self._revoke(Action.DEVOICE, Role.VOICE, member, room_name, user, comment)
+
+    def set_topic_lock(
+        self, member: IMember, room_name: str | None, on: bool, comment: str | None = None
+    ) -> Deferred[None]:
+        """Switch the room's topic lock (only operators set a locked topic)."""
+        return self._switch(Action.TOPIC_LOCK, Flag.TOPIC_LOCK, member, room_name, on, comment)
+
+    def set_moderated(
+        self, member: IMember, room_name: str | None, on: bool, comment: str | None = None
+    ) -> Deferred[None]:
+        """Switch the room's moderation (only operators and voiced members speak)."""
+        return self._switch(Action.MODERATED, Flag.MODERATED, member, room_name, on, comment)
+
+    def announce(self, member: IMember, text: str) -> Deferred[None]:
+        """Send every joined member of this node, in whatever rooms, an `announce` notice
+        whose message is C{text} (server operators only)."""
+        self._require_server(Action.ANNOUNCE, member)
+        record = announce_notice(self._hall.timestamp(), member.nickname, text)
+        for each in self._hall.local_members():
+            self._hall.unicast(each, record)
+        audit(member.nickname, Action.ANNOUNCE, None, comment=text)
+        return succeed(None)
+
+    # -- the commands' parts ---------------------------------------------------
+
+    def _grant(
+        self,
+        action: Action,
+        role: Role,
+        member: IMember,
+        room_name: str | None,
+        user: str,
+        comment: str | None,
+    ) -> Deferred[None]:
+        room = self._room(room_name)
+        target = self._present(room, user)
+        self._require(action, member, room, self.rank(target, room))
+        assert target.key is not None
+        rules = self.ledger.rules(room.key)
+        if target.account is None:
+            present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
+            present.add(target.key)
+            write = succeed(None)
+            entry = None
+        else:
+            entry = RoleEntry(room.key, holding_key(target.account), role)
+            if rules.role_count() >= MAX_ROLES_PER_ROOM:
+                raise _full(f"{room.name} has {MAX_ROLES_PER_ROOM} operators and voices already")
+            write = self.store.put_role(entry)
+
+        def apply() -> None:
+            if entry is not None:
+                self.ledger.grant(entry)
+            self._announce(room, member, action, user=target.nickname, comment=comment)
+            audit(member.nickname, action, room.name, user=target.nickname, comment=comment)
+
+        return self._stored(write, apply)
+
+    def _revoke(
+        self,
+        action: Action,
+        role: Role,
+        member: IMember,
+        room_name: str | None,
+        user: str,
+        comment: str | None,
+    ) -> Deferred[None]:
+        room = self._room(room_name)
+        target = self._present_or_none(room, user)
+        target_rank = (
+            self.rank(target, room) if target is not None else self._rank_of_name(room, user)
+        )
+        self._require(action, member, room, target_rank)
+        rules = self.ledger.rules(room.key)
+        if target is not None:
+            account = holding_key(target.account) if target.account is not None else None
+            present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
+            if target.key is not None:
+                present.discard(target.key)
+        else:
+            account = holding_key(_nickname(user))
+        entries = [RoleEntry(room.key, account, role)] if account is not None else []
+        if account is not None and role is Role.OPERATOR and rules.founder == account:
+            entries.append(RoleEntry(room.key, account, Role.FOUNDER))
+        writes = [self.store.drop_role(entry) for entry in entries]
+
+        def apply() -> None:
+            for entry in entries:
+                self.ledger.revoke(entry)
+            self._announce(room, member, action, user=user, comment=comment)
+            audit(member.nickname, action, room.name, user=user, comment=comment)
+
+        return self._stored(_all(writes), apply)
+
+    def _switch(
+        self,
+        action: Action,
+        flag: Flag,
+        member: IMember,
+        room_name: str | None,
+        on: bool,
+        comment: str | None,
+    ) -> Deferred[None]:
+        room = self._room(room_name)
+        self._require(action, member, room)
+        entry = FlagEntry(room.key, flag)
+        write = self.store.put_flag(entry) if on else self.store.drop_flag(entry)
+
+        def apply() -> None:
+            flags = self.ledger.rules(room.key).flags
+            if on:
+                flags.add(flag)
+            else:
+                flags.discard(flag)
+            self._announce(room, member, action, on=on, comment=comment)
+            audit(member.nickname, action, room.name, comment=comment, user=None)
+
+        return self._stored(write, apply)
+
+    def _enforce(self, room: Room | None, mask: Mask, by: str, comment: str | None) -> None:
+        """The members a new ban matches leave the room (C{room} None: every room, and
+        their connections close), but server operators and (in a room) its founder."""
+        hall = self._hall
+        extra = _by(by, comment)
+        if room is None:
+            for member in hall.local_members():
+                if self.is_server_operator(member) or not _matches(mask, member):
+                    continue
+                for each in list(member.rooms.values()):
+                    hall.remove_from_room(each, member, LeaveReason.BANNED, **extra)
+                hall.leave(member, LeaveReason.BANNED)
+                member.close()
+            return
+        for member in list(room.members.values()):
+            if self.rank(member, room) < Rank.FOUNDER and _matches(mask, member):
+                hall.remove_from_room(room, member, LeaveReason.BANNED, **extra)
+
+    def _announce(
+        self,
+        room: Room | None,
+        member: IMember,
+        action: Action,
+        changed: bool = True,
+        **given: Any,
+    ) -> None:
+        """The `moderation` notice of an accepted C{action}: to the room's members and the
+        issuer (server-wide: to the issuer); only to the issuer when nothing C{changed}."""
+        field = _SERVER_FIELD if room is None else room.field
+        where = "the server" if room is None else room.name
+        subject = given.get("user") or given.get("mask")
+        on = given.get("on")
+        done = f"{action} {'on' if on else 'off'}" if on is not None else _DONE[action]
+        text = f"{member.nickname} {done} " + (f"{subject} in {where}" if subject else where)
+        record = moderation_notice(
+            self._hall.timestamp(), text, field, str(action), member.nickname, **given
+        )
+        if room is None or not changed:
+            self._hall.unicast(member, record)
+        else:
+            self._publish(room, member, record)
+
+    def _publish(self, room: Room, member: IMember, record: bytes) -> None:
+        """C{record} to C{room}'s members, and to C{member} (the issuer) if not one."""
+        self._hall.publish_in(room, RoomEvent(record))
+        if member.key is None or room.members.get(member.key) is not member:
+            self._hall.unicast(member, record)
+
+    def _room(self, room_name: str | None) -> Room:
+        """The room C{room_name} names (None: the default room), which must exist.
+
+        @raise PacketRejected: C{bad-room}, C{not-in-room}.
+        """
+        if room_name is None:
+            return self._hall.default_room
+        room = self._hall.room_named(room_name)
+        if room is None:
+            raise PacketRejected(ErrorCode.NOT_IN_ROOM, f"There is no room {room_name}")
+        return room
+
+    def _present_or_none(self, room: Room, user: str) -> IMember | None:
+        """This node's member C{user} if it is in C{room}."""
+        member = self._hall.local_member(user)
+        return member if member is not None and room.key in member.rooms else None
+
+    def _present(self, room: Room, user: str) -> IMember:
+        """This node's member C{user}, who must be in C{room}.
+
+        @raise PacketRejected: C{no-such-user}.
+        """
+        member = self._present_or_none(room, user)
+        if member is None:
+            shown = user if len(user) <= 64 else user[:64] + "..."
+            raise PacketRejected(ErrorCode.NO_SUCH_USER, f"{shown} is not in {room.name}")
+        return member
+
+    def _rank_of_name(self, room: Room, user: str) -> Rank:
+        """The standing of an absent member named C{user}, as far as a name tells: a
+        server operator's or the founder's account name is protected."""
+        key = holding_key(_nickname(user))
+        if key in self.operators:
+            return Rank.SERVER_OPERATOR
+        rules = self.ledger.peek(room.key)
+        if rules is not None and rules.founder == key:
+            return Rank.FOUNDER
+        return Rank.MEMBER
+
+    def _protected_rank(self, room: Room, mask: Mask) -> Rank:
+        """The highest standing a ban of C{mask} in C{room} would hit: of the members it
+        matches, and of the account or nickname it names."""
+        ranks = [self.rank(each, room) for each in room.members.values() if _matches(mask, each)]
+        named = mask.account or mask.nickname
+        if named is not None:
+            ranks.append(
+                Rank.SERVER_OPERATOR
+                if named in self.operators
+                else Rank.FOUNDER
+                if self._founder(room) == named
+                else Rank.MEMBER
+            )
+        return max(ranks, default=Rank.MEMBER)
+
+    def _founder(self, room: Room) -> str | None:
+        rules = self.ledger.peek(room.key)
+        return None if rules is None else rules.founder
+
+    def _require(
+        self, action: Action, member: IMember, room: Room, target: Rank | None = None
+    ) -> None:
+        """@raise PacketRejected: C{not-permitted} unless C{member} may take C{action}."""
+        if not may(action, self.rank(member, room), target):
+            raise _not_permitted(action, room)
+
+    def _require_server(self, action: Action, member: IMember) -> None:
+        """@raise PacketRejected: C{not-permitted} unless C{member} operates the server."""
+        if not self.is_server_operator(member):
+            raise PacketRejected(
+                ErrorCode.NOT_PERMITTED, f"Only server operators may {action} server-wide"
+            )
+
+    def _matching_ban(
+        self, scope: str, nickname: str, account: str | None, host: str | None
+    ) -> BanEntry | None:
+        rules = self.ledger.peek(scope)
+        if rules is None or not rules.bans:
+            return None
+        self._expire(scope, rules)
+        for mask, ban in rules.bans.values():
+            if mask.matches(nickname, account, host):
+                return ban
+        return None
+
+    def _until(self, seconds: int | None) -> float | None:
+        """The end of a timed ban or mute lasting C{seconds} (None: no end)."""
+        if seconds is None:
+            return None
+        if not 1 <= seconds <= MAX_SECONDS:
+            raise PacketRejected(
+                ErrorCode.MALFORMED, f"seconds must be an integer from 1 to {MAX_SECONDS}"
+            )
+        return self._hall.reactor.seconds() + seconds
+
+    def _expire(self, scope: str, rules: RoomRules) -> None:
+        """Drop the bans and mutes of C{scope} whose time is over, in the store too."""
+        bans, mutes = rules.expired(self._hall.reactor.seconds())
+        for ban in bans:
+            self._write(self.store.drop_ban(scope, ban.mask), "expired ban")
+        for mute in mutes:
+            self._write(self.store.drop_mute(scope, mute.target), "expired mute")
+
+    def _stored(self, write: Deferred[None], apply: Callable[[], None]) -> Deferred[None]:
+        """Run C{apply} once C{write} has stored the change; a change that cannot be
+        stored fails with C{unavailable} and changes nothing."""
+
+        def failed(failure: Failure) -> None:
+            self.log.failure("moderation could not be stored", failure)
+            raise PacketRejected(ErrorCode.UNAVAILABLE, "The change could not be stored")
+
+        return write.addCallbacks(lambda _: apply(), failed)
+
+    def _write(self, write: Deferred[None], what: str) -> None:
+        """A write nobody waits for (a founder, an expiry): its failure is logged."""
+        write.addErrback(
+            lambda failure: self.log.failure("{what} could not be stored", failure, what=what)
+        )
+
+
+def _mute_targets(nickname: str, account: str | None) -> list[str]:
+    """What a mute of a member is kept by: its account when logged in, then its nickname."""
+    targets = [holding_key(nickname)]
+    if account is not None:
+        targets.insert(0, ACCOUNT_PREFIX + holding_key(account))
+    return targets
+
+
+def _matches(mask: Mask, member: IMember) -> bool:
+    return mask.matches(member.nickname, member.account, member.host)
+
+
+def _nickname(user: str) -> str:
+    """C{user}, a valid nickname.
+
+    @raise PacketRejected: C{no-such-user}.
+    """
+    try:
+        return validate_nickname(user)
+    except InvalidNickname:
+        raise PacketRejected(ErrorCode.NO_SUCH_USER, "user must be a nickname") from None
+
+
+def _by(by: str, comment: str | None) -> dict[str, Any]:
+    """The `by` and `comment` fields of a `leave` a moderator caused."""
+    return {"by": by} if comment is None else {"by": by, "comment": comment}
+
+
+def _all(writes: list[Deferred[None]]) -> Deferred[None]:
+    """One Deferred for several writes (the first failure fails it)."""
+    return gatherResults(writes, consumeErrors=True).addCallback(lambda _: None)
+
+
+def _full(detail: str) -> PacketRejected:
+    return PacketRejected(ErrorCode.NOT_PERMITTED, detail)
+
+
+def _not_permitted(action: Action, room: Room) -> PacketRejected:
+    return PacketRejected(ErrorCode.NOT_PERMITTED, f"You may not {action} in {room.name}")
