@@ -1,0 +1,116 @@
+"""The client API's moderation against the real server on loopback (docs/protocol.md
+section 14): the creator of a room operates it, and every command is answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest_twisted
+from twisted.internet.defer import DeferredQueue
+
+from chatproto.client.api import (
+    ChatClient,
+    ChatError,
+    ChatMessage,
+    ModerationChange,
+    Removal,
+)
+from chatproto.client.testing import start_server
+from tests.client.test_api_loopback import within_deadline
+
+ROOM = "#rust"
+
+
+class Watcher(ChatClient):
+    """Queues what moderation shows it: changes, removals, redactions, messages."""
+
+    def __init__(self, nickname: str, **options: Any) -> None:
+        super().__init__(nickname, **options)
+        self.changes: DeferredQueue[ModerationChange] = DeferredQueue()
+        self.removals: DeferredQueue[Removal] = DeferredQueue()
+        self.messages: DeferredQueue[ChatMessage] = DeferredQueue()
+
+    def moderation_changed(self, change: ModerationChange) -> None:
+        self.changes.put(change)
+
+    def user_removed(self, removal: Removal) -> None:
+        self.removals.put(removal)
+
+    def message_received(self, message: ChatMessage) -> None:
+        if not message.history:
+            self.messages.put(message)
+
+
+async def refused(waiting: Any) -> ChatError:
+    """The L{ChatError} C{waiting} fails with."""
+    try:
+        await within_deadline(waiting)
+    except ChatError as error:
+        return error
+    raise AssertionError("the request was not refused")
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_creator_of_a_room_kicks_mutes_bans_and_redacts() -> None:
+    server = await start_server()
+    alice, bob = Watcher("alice"), Watcher("bob")
+    try:
+        await alice.connect(server.endpoint)
+        await bob.connect(server.endpoint)
+        created = await within_deadline(alice.join(ROOM))
+        assert created.users.operators == ["alice"]
+        joined = await within_deadline(bob.join(ROOM))
+        assert joined.users.operators == ["alice"]
+        assert bob.operators(ROOM) == ["alice"]
+
+        # A member who does not operate the room is refused.
+        assert (await refused(bob.kick("alice", room=ROOM))).code == "not-permitted"
+
+        await within_deadline(alice.mute("bob", room=ROOM, seconds=60))
+        change = await within_deadline(bob.changes.get())
+        assert (change.action, change.by, change.user, change.room) == (
+            "mute",
+            "alice",
+            "bob",
+            ROOM,
+        )
+        muted = await refused(bob.send("let me speak", room=ROOM))
+        assert muted.code == "muted"
+        assert muted.retry_after is not None and 0 < muted.retry_after <= 60
+        await within_deadline(alice.unmute("bob", room=ROOM))
+        said = await within_deadline(bob.send("thanks", room=ROOM))
+        assert (await within_deadline(alice.messages.get())).id == said.id
+
+        await within_deadline(alice.op("bob", room=ROOM))
+        assert alice.operators(ROOM) == ["alice", "bob"]
+        await within_deadline(alice.deop("bob", room=ROOM))
+        actions = [(await within_deadline(bob.changes.get())).action for _ in range(3)]
+        assert actions == ["unmute", "op", "deop"]
+        assert bob.operators(ROOM) == ["alice"]
+
+        await within_deadline(alice.kick("bob", room=ROOM, comment="cool down"))
+        kicked = await within_deadline(bob.removals.get())
+        assert (kicked.user, kicked.reason, kicked.by, kicked.comment) == (
+            "bob",
+            "kicked",
+            "alice",
+            "cool down",
+        )
+        assert bob.rooms_joined == [None]
+        await within_deadline(bob.join(ROOM))  # a kick is not a ban
+
+        await within_deadline(alice.ban("bob", room=ROOM, comment="enough"))
+        banned = await within_deadline(bob.removals.get())
+        assert (banned.reason, banned.by, banned.comment) == ("banned", "alice", "enough")
+        assert (await refused(bob.join(ROOM))).code == "banned"
+        bans = await within_deadline(alice.bans(room=ROOM))
+        assert [(ban.mask, ban.by, ban.comment, ban.until) for ban in bans] == [
+            ("bob", "alice", "enough", None)
+        ]
+        await within_deadline(alice.unban("bob", room=ROOM))
+        assert await within_deadline(alice.bans(room=ROOM)) == []
+        await within_deadline(bob.join(ROOM))
+    finally:
+        await alice.leave()
+        await bob.leave()
+        await server.stop()
