@@ -1,0 +1,101 @@
+"""Moderation in the web client (docs/web.md, docs/protocol.md section 14): operators are
+marked, an operator's menu on a member kicks, mutes and bans, the reasons are shown, and an
+announcement stands out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from tests.web.pages import ChatPage, Join, OpenPage
+from tests.web.servers import ChatServer
+
+ROOM = "#rust"
+
+
+def member_action(page: ChatPage, name: str, action: str) -> None:
+    """Open the menu beside C{name} in the online list and choose C{action}."""
+    page.page.get_by_role("button", name=f"Moderate {name}").click()
+    page.page.get_by_role("menuitem", name=action).click()
+
+
+def in_a_room(server: ChatServer, open_page: OpenPage) -> tuple[ChatPage, ChatPage]:
+    """alice creates #rust (so she operates it), then bob joins it."""
+    alice = open_page(server)
+    alice.join("alice")
+    alice.enter_room(ROOM)
+    bob = open_page(server)
+    bob.join("bob")
+    bob.enter_room(ROOM)
+    alice.wait_for_users(["alice", "bob"])
+    return alice, bob
+
+
+def test_operators_are_marked_and_only_they_get_the_member_menu(
+    server: ChatServer, open_page: OpenPage
+) -> None:
+    alice, bob = in_a_room(server, open_page)
+    for page in (alice, bob):
+        page.page.locator("#users li", has_text="alice").locator(".op-mark").wait_for()
+        assert page.page.locator("#users li", has_text="bob").locator(".op-mark").count() == 0
+    assert alice.page.get_by_role("button", name="Moderate bob").is_visible()
+    assert bob.page.get_by_role("button", name="Moderate alice").count() == 0
+    alice.screenshot("operator")
+
+    member_action(alice, "bob", "Make operator")
+    bob.page.locator("#users li", has_text="bob").locator(".op-mark").wait_for()
+    bob.wait_for_notice("alice made an operator: bob")
+    bob.page.get_by_role("button", name="Moderate alice").wait_for()
+
+
+def test_an_operator_mutes_kicks_and_bans_from_the_member_menu(
+    server: ChatServer, open_page: OpenPage
+) -> None:
+    alice, bob = in_a_room(server, open_page)
+
+    member_action(alice, "bob", "Mute for 10 minutes")
+    bob.wait_for_notice("alice muted bob for 600 s")
+    bob.type("can I speak?")
+    bob.page.wait_for_selector("#input-note:has-text('You are muted here for')")
+    assert bob.input_text() == "can I speak?"  # given back, not lost
+    member_action(alice, "bob", "Unmute")
+    bob.wait_for_notice("alice unmuted bob")
+
+    member_action(alice, "bob", "Kick")
+    alice.wait_for_notice("bob was kicked by alice")
+    bob.wait_for_notice(f"You were kicked out of {ROOM} by alice.")
+    assert bob.current_room() != ROOM
+    bob.enter_room(ROOM)  # a kick is not a ban
+
+    member_action(alice, "bob", "Ban")
+    alice.wait_for_notice("bob was banned by alice")
+    bob.wait_for_notice(f"You were banned from {ROOM} by alice.")
+    bob.type(f"/join {ROOM}")
+    bob.page.wait_for_selector(f"#input-note:has-text('You are banned from {ROOM}.')")
+    alice.type("/bans")
+    alice.wait_for_notice("Bans (1): bob (by alice)")
+    alice.screenshot("banned")
+
+
+def test_a_member_without_rights_is_told_so(server: ChatServer, open_page: OpenPage) -> None:
+    _, bob = in_a_room(server, open_page)
+    bob.type("/kick alice")
+    bob.page.wait_for_selector("#input-note:has-text('Not allowed')")
+    assert bob.input_text() == "/kick alice"
+
+
+def test_an_announcement_stands_out_on_every_page(
+    make_server: Callable[..., ChatServer], open_page: OpenPage, chatters: Join
+) -> None:
+    server = make_server("--operators", "root")
+    page = open_page(server)
+    page.join("alice")
+    root = chatters(server, "root")
+    root.send(json.dumps({"command": "register", "password": "correct horse battery"}))
+    root.until(lambda frame: isinstance(frame, dict) and frame.get("event") == "registered")
+    root.send(json.dumps({"command": "announce", "text": "Restart at noon"}))
+    page.page.locator("#announcement:not([hidden])", has_text="Restart at noon").wait_for()
+    page.wait_for_notice("Announcement from root: Restart at noon")
+    page.screenshot("announcement")
+    page.page.click("#announcement-close")
+    page.page.wait_for_selector("#announcement", state="hidden")
