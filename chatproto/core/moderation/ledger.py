@@ -40,7 +40,7 @@ class RoomRules:
     Accounts and nicknames are kept by their holding keys
     (L{chatproto.core.nicknames.holding_key})."""
 
-    #: Bans by their mask's text, in the order they were set.
+    #: Bans by their mask's key, in the order they were set.
     bans: dict[str, tuple[Mask, BanEntry]] = field(default_factory=dict)
     #: Mutes by target (`account:KEY` or a nickname's key).
     mutes: dict[str, MuteEntry] = field(default_factory=dict)
@@ -57,9 +57,8 @@ class RoomRules:
     def expired(self, now: float) -> tuple[list[BanEntry], list[MuteEntry]]:
         """Drop the bans and mutes whose time is over at C{now}; they are returned, for
         the store to drop too."""
-        bans = [ban for _, ban in self.bans.values() if _over(ban.until, now)]
-        for ban in bans:
-            del self.bans[ban.mask]
+        over = [key for key, (_, ban) in self.bans.items() if _over(ban.until, now)]
+        bans = [self.bans.pop(key)[1] for key in over]
         mutes = [mute for mute in self.mutes.values() if _over(mute.until, now)]
         for mute in mutes:
             del self.mutes[mute.target]
@@ -112,7 +111,7 @@ class Ledger:
                 mask = parse_mask(ban.mask)
             except PacketRejected:  # written by hand, or by a newer version: not ours
                 continue
-            self.rules(ban.scope).bans[ban.mask] = (mask, ban)
+            self.rules(ban.scope).bans[mask.key] = (mask, ban)
         for mute in snapshot.mutes:
             self.rules(mute.room).mutes[mute.target] = mute
         for entry in snapshot.roles:

@@ -18,11 +18,12 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(frozen=True, slots=True)
 class Mask:
-    """One parsed mask. C{text} is its canonical form (what `bans` lists and the store
-    keys it by); exactly one of C{nickname}, C{account} (both holding keys, so that
-    lookalikes match too) and C{network} is set."""
+    """One parsed mask. C{text} is how it is shown (what `bans` lists), C{key} what
+    masks that match alike share (a ban is found by it); exactly one of C{nickname},
+    C{account} (both holding keys, so that lookalikes match too) and C{network} is set."""
 
     text: str
+    key: str
     nickname: str | None = None
     account: str | None = None
     network: Network | None = None
@@ -48,13 +49,15 @@ def parse_mask(text: str) -> Mask:
         raise PacketRejected(ErrorCode.MALFORMED, "mask must be a nickname, account:NAME or CIDR")
     if text.startswith(ACCOUNT_PREFIX):
         name = _nickname(text[len(ACCOUNT_PREFIX) :])
-        return Mask(ACCOUNT_PREFIX + name, account=holding_key(name))
+        key = holding_key(name)
+        return Mask(ACCOUNT_PREFIX + name, ACCOUNT_PREFIX + key, account=key)
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         name = _nickname(text)
-        return Mask(name, nickname=holding_key(name))
-    return Mask(str(network), network=network)
+        key = holding_key(name)
+        return Mask(name, key, nickname=key)
+    return Mask(str(network), str(network), network=network)
 
 
 def _nickname(text: str) -> str:

@@ -359,13 +359,17 @@ class Moderation:
             scope, limit = room.key, MAX_BANS_PER_ROOM
         rules = self.ledger.rules(scope)
         self._expire(scope, rules)
-        if parsed.text not in rules.bans and len(rules.bans) >= limit:
+        replaced = rules.bans.get(parsed.key)
+        if replaced is None and len(rules.bans) >= limit:
             raise _full(f"{limit} bans are set already: unban one")
         until = self._until(seconds)
         entry = BanEntry(scope, parsed.text, member.nickname, comment or "", until)
+        writes = [self.store.put_ban(entry)]
+        if replaced is not None and replaced[1].mask != parsed.text:  # another spelling
+            writes.insert(0, self.store.drop_ban(scope, replaced[1].mask))
 
         def apply() -> None:
-            self.ledger.rules(scope).bans[parsed.text] = (parsed, entry)
+            self.ledger.rules(scope).bans[parsed.key] = (parsed, entry)
             self._announce(
                 room, member, Action.BAN, mask=parsed.text, seconds=seconds, comment=comment
             )
@@ -379,7 +383,7 @@ class Moderation:
                 until=until,
             )
 
-        return self._stored(self.store.put_ban(entry), apply)
+        return self._stored(_all(writes), apply)
 
     def unban(
         self,
@@ -398,13 +402,13 @@ class Moderation:
             self._require(Action.UNBAN, member, room)
         scope = SERVER_SCOPE if room is None else room.key
         rules = self.ledger.rules(scope)
-        found = parsed.text in rules.bans
-        write = self.store.drop_ban(scope, parsed.text) if found else succeed(None)
+        found = rules.bans.get(parsed.key)
+        write = self.store.drop_ban(scope, found[1].mask) if found else succeed(None)
 
         def apply() -> None:
-            self.ledger.rules(scope).bans.pop(parsed.text, None)
+            self.ledger.rules(scope).bans.pop(parsed.key, None)
             self._announce(
-                room, member, Action.UNBAN, changed=found, mask=parsed.text, comment=comment
+                room, member, Action.UNBAN, changed=bool(found), mask=parsed.text, comment=comment
             )
             where = None if room is None else room.name
             audit(member.nickname, Action.UNBAN, where, mask=parsed.text, comment=comment)
