@@ -13,6 +13,7 @@ from chatproto.client.api import (
     ChatError,
     ChatMessage,
     ModerationChange,
+    Redaction,
     Removal,
 )
 from chatproto.client.testing import start_server
@@ -28,6 +29,7 @@ class Watcher(ChatClient):
         super().__init__(nickname, **options)
         self.changes: DeferredQueue[ModerationChange] = DeferredQueue()
         self.removals: DeferredQueue[Removal] = DeferredQueue()
+        self.redactions: DeferredQueue[Redaction] = DeferredQueue()
         self.messages: DeferredQueue[ChatMessage] = DeferredQueue()
 
     def moderation_changed(self, change: ModerationChange) -> None:
@@ -35,6 +37,9 @@ class Watcher(ChatClient):
 
     def user_removed(self, removal: Removal) -> None:
         self.removals.put(removal)
+
+    def message_redacted(self, redaction: Redaction) -> None:
+        self.redactions.put(redaction)
 
     def message_received(self, message: ChatMessage) -> None:
         if not message.history:
@@ -110,6 +115,33 @@ async def test_the_creator_of_a_room_kicks_mutes_bans_and_redacts() -> None:
         await within_deadline(alice.unban("bob", room=ROOM))
         assert await within_deadline(alice.bans(room=ROOM)) == []
         await within_deadline(bob.join(ROOM))
+    finally:
+        await alice.leave()
+        await bob.leave()
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_member_redacts_its_own_message_and_it_is_gone() -> None:
+    server = await start_server()
+    alice, bob = Watcher("alice"), Watcher("bob")
+    try:
+        await alice.connect(server.endpoint)
+        await bob.connect(server.endpoint)
+        await within_deadline(alice.join(ROOM))
+        await within_deadline(bob.join(ROOM))
+        said = await within_deadline(bob.send("oops", room=ROOM))
+        assert (await refused(bob.redact((said.id or 0) + 1, room=ROOM))).code == "malformed"
+        await within_deadline(bob.redact(said.id or 0, room=ROOM, comment="typo"))
+        redaction = await within_deadline(alice.redactions.get())
+        assert (redaction.room, redaction.id, redaction.by, redaction.comment) == (
+            ROOM,
+            said.id,
+            "bob",
+            "typo",
+        )
+        history = await within_deadline(alice.history(ROOM))
+        assert "oops" not in [message.text for message in history]
     finally:
         await alice.leave()
         await bob.leave()

@@ -99,3 +99,36 @@ def test_an_announcement_stands_out_on_every_page(
     page.screenshot("announcement")
     page.page.click("#announcement-close")
     page.page.wait_for_selector("#announcement", state="hidden")
+
+
+def remove_message(page: ChatPage, line: str) -> None:
+    """Open the menu of the chat line C{line} ("nick: text") and remove the message."""
+    entry = page.page.locator("#log li.chat", has_text=line)
+    entry.get_by_role("button", name="Message actions").click()
+    entry.get_by_role("menuitem", name="Remove message").click()
+
+
+def test_redacted_messages_disappear_from_every_page(
+    server: ChatServer, open_page: OpenPage
+) -> None:
+    alice, bob = in_a_room(server, open_page)
+    alice.type("from alice")
+    bob.type("typo from bob")
+    bob.type("rude words")
+    alice.wait_for_chat("bob: rude words")
+    bob.wait_for_chat("bob: rude words")
+    # A member's menu removes its own messages only; an operator's any.
+    alice_line = bob.page.locator("#log li.chat", has_text="alice: from alice")
+    assert alice_line.get_by_role("button", name="Message actions").is_hidden()
+    remove_message(bob, "bob: typo from bob")
+    remove_message(alice, "bob: rude words")
+    for page in (alice, bob):
+        page.wait_for_notice("alice removed a message")
+        page.page.wait_for_function(
+            """() => [...document.querySelectorAll("#log li.chat")].length === 1"""
+        )
+        assert page.chat_lines() == ["alice: from alice"]
+    late = open_page(server)
+    late.join("carol")
+    late.enter_room(ROOM)
+    assert late.earlier_lines() == ["alice: from alice"]  # never replayed again
