@@ -198,7 +198,7 @@ async def test_rooms_join_switch_and_lines_of_other_rooms_marked(
 
     tmux.type("/join #rust")
     tmux.keys("Enter")
-    await tmux.shows_line("*** Welcome to #rust! Online (1): carol")
+    await tmux.shows_line("*** Welcome to #rust! Online (1): @carol")  # its creator operates it
     await tmux.shows(lambda s: prompt_line(s) == "carol #rust>", "the room in the prompt")
     tmux.type("hello rust")
     tmux.keys("Enter")
