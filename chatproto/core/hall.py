@@ -101,8 +101,12 @@ class Hall:
         self._admission = Admission(config)
         self._presence = presence if presence is not None else LocalPresence()
         self._presence.watch(self._place_taken)
+        #: Who may do what in which room, and the moderation commands (section 14).
+        self.moderation = Moderation(self, config.operators, moderation_store)
         #: Every room that exists, by key.
-        self.registry = RoomRegistry(config, history, reactor, room_stores, self._message_lost)
+        self.registry = RoomRegistry(
+            config, history, reactor, room_stores, self._message_lost, self.moderation.holds
+        )
         self.default_room = self.registry.default
         #: The room stores when several nodes share the rooms, else None.
         self._shared = self.registry.shared
@@ -113,8 +117,6 @@ class Hall:
         self._closing = False
         # Set while the store refuses messages, so that an outage is logged once.
         self._store_failing = False
-        #: Who may do what in which room, and the moderation commands (section 14).
-        self.moderation = Moderation(self, config.operators, moderation_store)
 
     # -- connections -----------------------------------------------------
 
@@ -429,8 +431,6 @@ class Hall:
             self._shared.exited(room.key, member.key)
         if not room.default and not room.members and not self._closing:
             self.registry.emptied(room)
-            if room.key not in self.registry.rooms:
-                self.moderation.room_forgotten(room.key)
 
     def _welcome(self, room: Room, member: IMember, last_id: int | None) -> bytes:
         """The `welcome` of C{room} for C{member}: users, ids, topic (the default room's
@@ -600,7 +600,9 @@ class Hall:
             raise PacketRejected(
                 ErrorCode.TOO_MANY_ROOMS, f"You are in {per_member} rooms already: part one"
             )
-        created = key not in self.registry.rooms
+        # A room that outlived its members (its moderation too, across a restart) gets
+        # no new creator.
+        created = key not in self.registry.rooms and not self.moderation.holds(key)
         room = self.registry.for_joining(key, name)
         if room.closing is not None:  # its store is still closing: open it again after
             room.closing.addBoth(lambda _: self._join_later(member, room_name, since))

@@ -20,6 +20,7 @@ def moderated_hall(
         history=history,
         room_stores=room_stores or MemoryRoomStores(),
         operators=frozenset({"root"}),
+        rate=0,
     )
     if store is not None:
         hall.moderation.store = store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs, formatEvent
 
 from chatproto.seams.moderation import MemoryModerationStore
 from tests.fakes import FakeClient
@@ -325,3 +326,57 @@ def test_moderation_is_read_back_after_a_restart() -> None:
     assert error_code(command(carol, "topic", room="#a", topic="x")) == "not-permitted"
     carol.send_json({"message": "hi", "room": "#a"})
     assert error_code(carol.received()) == "muted"
+
+
+def test_a_room_with_a_ban_outlives_its_members() -> None:
+    hall = moderated_hall()
+    alice = member(hall, "alice", 1)
+    bob = member(hall, "bob", 2)
+    command(alice, "join", room="#quiet")  # no message, no topic: it would cease to exist
+    command(alice, "ban", room="#quiet", mask="bob")
+    command(alice, "part", room="#quiet")
+    assert [room["room"] for room in command(bob, "rooms")[-1]["rooms"]] == ["#chat", "#quiet"]
+    assert error_code(command(bob, "join", room="#quiet")) == "banned"
+
+
+def test_every_action_is_in_the_audit_log() -> None:
+    hall = moderated_hall()
+    root = member(hall, "root", 1, account="root")
+    bob = member(hall, "bob", 2)
+    with capturedLogs() as logged:
+        command(bob, "kick", user="root")  # refused: not in the audit log
+        command(root, "ban", mask="bob", seconds=60, comment="spam")
+        command(root, "announce", text="hello")
+    audited = [event for event in logged if event.get("event_kind") == "moderation"]
+    assert [(e["by"], e["action"], e["room"]) for e in audited] == [
+        ("root", "ban", "#chat"),
+        ("root", "announce", None),
+    ]
+    ban = audited[0]
+    assert (ban["mask"], ban["comment"], ban["user"]) == ("bob", "spam", None)
+    assert ban["until"] == "2027-01-15T08:01:00.000Z"
+    assert formatEvent(ban) == "moderation: root ban bob in #chat: spam"
+
+
+def test_the_ban_list_is_bounded_and_a_full_one_fits_a_packet() -> None:
+    hall = moderated_hall()
+    root = member(hall, "root", 1, account="root")
+    comment = "\U0001f6ab" * 50  # 200 bytes of UTF-8, the longest comment
+    wide = "\U00010400" * 28  # 4 bytes each
+    for number in range(100):
+        mask = f"account:{wide}{number:04d}"  # a nickname of 32 code points, 116 bytes
+        assert events(command(root, "ban", mask=mask, seconds=60, comment=comment), "moderation")
+    assert error_code(command(root, "ban", mask="one-too-many")) == "not-permitted"
+    listed = command(root, "bans")[-1]
+    assert len(listed["bans"]) == 100 and "truncated" not in listed
+
+
+def test_a_room_kept_by_its_moderation_gets_no_new_creator_after_a_restart() -> None:
+    store = MemoryModerationStore()
+    hall = moderated_hall(store)
+    alice = member(hall, "alice", 1)
+    command(alice, "join", room="#quiet")
+    command(alice, "topic-lock", room="#quiet", on=True)
+    restarted = moderated_hall(store)  # no message, no topic: the room has no files
+    bob = member(restarted, "bob", 2)
+    assert command(bob, "join", room="#quiet")[-1]["operators"] == []

@@ -26,7 +26,7 @@ def audit(
         "moderation: {by} {action} {target} in {where}{why}",
         event_kind="moderation",
         by=by,
-        action=action,
+        action=str(action),
         room=room,
         user=user,
         mask=mask,

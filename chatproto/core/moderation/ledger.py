@@ -29,7 +29,7 @@ MAX_BANS_PER_ROOM: Final = 100
 MAX_SERVER_BANS: Final = 100
 #: The most mutes one room holds.
 MAX_MUTES_PER_ROOM: Final = 100
-#: The most durable roles (operators and voices of accounts) one room holds.
+#: The most roles (operators and voices, of accounts or until they leave) one room holds.
 MAX_ROLES_PER_ROOM: Final = 100
 
 
@@ -65,8 +65,10 @@ class RoomRules:
         return bans, mutes
 
     def role_count(self) -> int:
-        """How many durable roles the room holds (its bound: L{MAX_ROLES_PER_ROOM})."""
-        return sum(len(roles) for roles in self.roles.values())
+        """How many roles the room holds, durable or until their members leave (their
+        bound: L{MAX_ROLES_PER_ROOM}, the creator included)."""
+        durable = sum(len(roles) for roles in self.roles.values())
+        return durable + len(self.present_operators) + len(self.present_voices)
 
     @property
     def empty(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from chatproto.core.errors import ErrorCode, PacketRejected
@@ -34,10 +35,17 @@ class Mask:
         if self.nickname is not None:
             return holding_key(nickname) == self.nickname
         if self.account is not None:
-            return account is not None and holding_key(account) == self.account
+            return account is not None and account_key(account) == self.account
         assert self.network is not None
         address = _address(host)
         return address is not None and address in self.network
+
+
+@lru_cache(maxsize=4096)
+def account_key(account: str) -> str:
+    """The holding key of an account name, cached: it is asked for every logged-in member
+    of a room at each `welcome` (its operators) and at each ban."""
+    return holding_key(account)
 
 
 def parse_mask(text: str) -> Mask:

@@ -1,7 +1,7 @@
 """The hall's moderation (docs/protocol.md section 14): every door's moderation command
 is one of L{Moderation}'s entry points, and every rule that moderation adds to
-joining, speaking and setting a topic is one of its checks, so that a door only
-translates.
+joining, speaking and setting a topic is one of its checks (inherited from
+L{chatproto.core.moderation.standing.Standing}), so that a door only translates.
 
 Who may act is L{chatproto.core.moderation.policy}'s table; what holds is the
 L{Ledger}, written through to an L{IModerationStore} before a change shows (a
@@ -17,12 +17,10 @@ with L{PacketRejected} for one that does (`unavailable`, L{UnknownMessage}).
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from chatproto.core.errors import ErrorCode, PacketRejected
@@ -33,10 +31,8 @@ from chatproto.core.moderation.ledger import (
     MAX_MUTES_PER_ROOM,
     MAX_ROLES_PER_ROOM,
     MAX_SERVER_BANS,
-    Ledger,
-    RoomRules,
 )
-from chatproto.core.moderation.masks import ACCOUNT_PREFIX, Mask, parse_mask
+from chatproto.core.moderation.masks import ACCOUNT_PREFIX, Mask, account_key, parse_mask
 from chatproto.core.moderation.notices import (
     announce_notice,
     bans_notice,
@@ -44,7 +40,13 @@ from chatproto.core.moderation.notices import (
     redact_notice,
 )
 from chatproto.core.moderation.policy import Action, Rank, may
-from chatproto.core.nicknames import InvalidNickname, holding_key, validate_nickname
+from chatproto.core.moderation.standing import (
+    Standing,
+    member_matches,
+    mute_targets,
+    valid_nickname,
+)
+from chatproto.core.nicknames import holding_key
 from chatproto.core.room import Room
 from chatproto.seams.history import HistoryUnavailable, IRedactable
 from chatproto.seams.hub import RoomEvent
@@ -53,16 +55,13 @@ from chatproto.seams.moderation import (
     BanEntry,
     Flag,
     FlagEntry,
-    IModerationStore,
-    MemoryModerationStore,
-    ModerationSnapshot,
     MuteEntry,
     Role,
     RoleEntry,
 )
 
 if TYPE_CHECKING:
-    from chatproto.core.hall import Hall
+    pass
 
 #: The longest timed ban or mute, in seconds (a year); longer ones are refused.
 MAX_SECONDS = 365 * 24 * 3600
@@ -90,180 +89,9 @@ class UnknownMessage(PacketRejected):
         super().__init__(ErrorCode.MALFORMED, f"{room.name} keeps no message {message_id}")
 
 
-class Moderation:
-    """Moderation of every room of one hall; see the module docstring.
-
-    C{operators} are the account names of the server operators (`--operators`).
-    """
-
-    log = Logger()
-
-    def __init__(
-        self, hall: Hall, operators: Iterable[str], store: IModerationStore | None = None
-    ) -> None:
-        self._hall = hall
-        #: The server operators' account keys.
-        self.operators = frozenset(holding_key(name) for name in operators)
-        self.store = store if store is not None else MemoryModerationStore()
-        self.ledger = Ledger()
-
-    def load(self, snapshot: ModerationSnapshot) -> None:
-        """Take in what the store held (start-up, before the doors open)."""
-        self.ledger.load(snapshot)
-
-    # -- standing ----------------------------------------------------------------
-
-    def is_server_operator(self, member: IMember) -> bool:
-        """Whether C{member} is logged in to an account of `--operators`."""
-        return member.account is not None and holding_key(member.account) in self.operators
-
-    def rank(self, member: IMember, room: Room) -> Rank:
-        """C{member}'s standing in C{room}."""
-        account = holding_key(member.account) if member.account is not None else None
-        if account is not None and account in self.operators:
-            return Rank.SERVER_OPERATOR
-        rules = self.ledger.peek(room.key)
-        if rules is None:
-            return Rank.MEMBER
-        if account is not None and rules.founder == account:
-            return Rank.FOUNDER
-        roles = rules.roles.get(account, set()) if account is not None else set()
-        if Role.OPERATOR in roles or member.key in rules.present_operators:
-            return Rank.OPERATOR
-        if Role.VOICE in roles or member.key in rules.present_voices:
-            return Rank.VOICED
-        return Rank.MEMBER
-
-    def operators_of(self, room: Room) -> list[str]:
-        """The nicknames of this node's members of C{room} who operate it, in join order
-        (the `operators` of `welcome` and `who`)."""
-        return [
-            member.nickname
-            for member in room.members.values()
-            if self.rank(member, room) >= Rank.OPERATOR
-        ]
-
-    def voiced_in(self, room: Room) -> list[str]:
-        """The nicknames of this node's members of C{room} who are voiced (not operators)."""
-        return [
-            member.nickname
-            for member in room.members.values()
-            if self.rank(member, room) is Rank.VOICED
-        ]
-
-    # -- the hall's checks -----------------------------------------------------
-
-    def entry_refusal(
-        self, nickname: str, account: str | None, host: str | None
-    ) -> PacketRejected | None:
-        """The `banned` refusal of a connection that a server-wide ban matches (server
-        operators are never refused), else None."""
-        if account is not None and holding_key(account) in self.operators:
-            return None
-        ban = self._matching_ban(SERVER_SCOPE, nickname, account, host)
-        if ban is None:
-            return None
-        return PacketRejected(ErrorCode.BANNED, "You are banned from this server")
-
-    def check_join(self, member: IMember, key: str, name: str) -> None:
-        """Refuse a join of the room C{key} that one of its bans matches (server
-        operators and the room's founder are never refused).
-
-        @raise PacketRejected: C{banned}, with C{room}.
-        """
-        rules = self.ledger.peek(key)
-        if rules is None or not rules.bans or member.key is None:
-            return
-        account = holding_key(member.account) if member.account is not None else None
-        if account is not None and (account in self.operators or account == rules.founder):
-            return
-        if self._matching_ban(key, member.nickname, member.account, member.host) is not None:
-            raise PacketRejected(ErrorCode.BANNED, f"You are banned from {name}", room=name)
-
-    def check_speak(self, member: IMember, room: Room) -> None:
-        """Refuse a message of a muted member, or of a member who may not speak in a
-        moderated room.
-
-        @raise PacketRejected: C{muted} (with C{retry_after} for a timed mute).
-        """
-        rules = self.ledger.peek(room.key)
-        if rules is None or not (rules.mutes or Flag.MODERATED in rules.flags):
-            return
-        self._expire(room.key, rules)
-        for target in _mute_targets(member.nickname, member.account):
-            mute = rules.mutes.get(target)
-            if mute is not None:
-                extra: dict[str, Any] = {}
-                if mute.until is not None:
-                    left = mute.until - self._hall.reactor.seconds()
-                    extra["retry_after"] = max(1, math.ceil(left))
-                raise PacketRejected(
-                    ErrorCode.MUTED, f"You are muted in {room.name}", **room.field, **extra
-                )
-        if Flag.MODERATED in rules.flags and not may(
-            Action.SPEAK_MODERATED, self.rank(member, room)
-        ):
-            raise PacketRejected(
-                ErrorCode.MUTED,
-                f"{room.name} is moderated: only operators and voiced members speak",
-                **room.field,
-            )
-
-    def check_topic(self, member: IMember, room: Room) -> None:
-        """Refuse a topic change of a non-operator while the room's topic is locked.
-
-        @raise PacketRejected: C{not-permitted}.
-        """
-        rules = self.ledger.peek(room.key)
-        if rules is None or Flag.TOPIC_LOCK not in rules.flags:
-            return
-        if not may(Action.LOCKED_TOPIC, self.rank(member, room)):
-            raise PacketRejected(
-                ErrorCode.NOT_PERMITTED, f"The topic of {room.name} is locked", **room.field
-            )
-
-    def room_created(self, room: Room, member: IMember) -> None:
-        """C{member}'s join created C{room}: it operates the room while it is there; a
-        logged-in creator's account becomes the founder, unless the room has one."""
-        assert member.key is not None
-        rules = self.ledger.rules(room.key)
-        rules.present_operators.add(member.key)
-        if member.account is None or rules.founder is not None:
-            return
-        entry = RoleEntry(room.key, holding_key(member.account), Role.FOUNDER)
-        self.ledger.grant(entry)
-        self._write(self.store.put_role(entry), "founder")
-        audit(member.nickname, "found", room.name, user=member.nickname)
-
-    def left_room(self, room: Room, member: IMember) -> None:
-        """C{member} left C{room}: what it held until it left ends."""
-        rules = self.ledger.peek(room.key)
-        if rules is not None and member.key is not None:
-            rules.present_operators.discard(member.key)
-            rules.present_voices.discard(member.key)
-            if rules.empty:
-                self.ledger.forget(room.key)
-
-    def room_forgotten(self, key: str) -> None:
-        """The room C{key} ceased to exist (no member, message or topic): its moderation
-        goes with it."""
-        rules = self.ledger.forget(key)
-        if rules is None:
-            return
-        for _, ban in rules.bans.values():
-            self._write(self.store.drop_ban(key, ban.mask), "ban")
-        for target in rules.mutes:
-            self._write(self.store.drop_mute(key, target), "mute")
-        if rules.founder is not None:
-            founder = RoleEntry(key, rules.founder, Role.FOUNDER)
-            self._write(self.store.drop_role(founder), "founder")
-        for account, roles in rules.roles.items():
-            for role in roles:
-                self._write(self.store.drop_role(RoleEntry(key, account, role)), "role")
-        for flag in rules.flags:
-            self._write(self.store.drop_flag(FlagEntry(key, flag)), "flag")
-
-    # -- commands ----------------------------------------------------------------
+class Moderation(Standing):
+    """Moderation of every room of one hall: the commands, on top of L{Standing}'s checks;
+    see the module docstring."""
 
     def kick(
         self, member: IMember, room_name: str | None, user: str, comment: str | None = None
@@ -292,10 +120,10 @@ class Moderation:
         target = self._present_or_none(room, user)
         if target is not None:
             target_rank: Rank | None = self.rank(target, room)
-            key = _mute_targets(target.nickname, target.account)[0]
+            key = mute_targets(target.nickname, target.account)[0]
         else:
             target_rank = self._rank_of_name(room, user)
-            key = holding_key(_nickname(user))
+            key = holding_key(valid_nickname(user))
         self._require(Action.MUTE, member, room, target_rank)
         rules = self.ledger.rules(room.key)
         self._expire(room.key, rules)
@@ -319,9 +147,9 @@ class Moderation:
         target = self._present_or_none(room, user)
         self._require(Action.UNMUTE, member, room)
         if target is not None:
-            keys = _mute_targets(target.nickname, target.account)
+            keys = mute_targets(target.nickname, target.account)
         else:
-            keys = [holding_key(_nickname(user)), ACCOUNT_PREFIX + holding_key(user)]
+            keys = [holding_key(valid_nickname(user)), ACCOUNT_PREFIX + holding_key(user)]
         rules = self.ledger.rules(room.key)
         found = [key for key in keys if key in rules.mutes]
         writes = [self.store.drop_mute(room.key, key) for key in found]
@@ -373,7 +201,7 @@ class Moderation:
             self._announce(
                 room, member, Action.BAN, mask=parsed.text, seconds=seconds, comment=comment
             )
-            self._enforce(room, parsed, member.nickname, comment)
+            self._enforce(room, parsed, member, comment)
             audit(
                 member.nickname,
                 Action.BAN,
@@ -531,8 +359,6 @@ class Moderation:
         audit(member.nickname, Action.ANNOUNCE, None, comment=text)
         return succeed(None)
 
-    # -- the commands' parts ---------------------------------------------------
-
     def _grant(
         self,
         action: Action,
@@ -547,15 +373,15 @@ class Moderation:
         self._require(action, member, room, self.rank(target, room))
         assert target.key is not None
         rules = self.ledger.rules(room.key)
+        if rules.role_count() >= MAX_ROLES_PER_ROOM:  # the `operators` of a welcome fit
+            raise _full(f"{room.name} has {MAX_ROLES_PER_ROOM} operators and voices already")
         if target.account is None:
             present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
             present.add(target.key)
             write = succeed(None)
             entry = None
         else:
-            entry = RoleEntry(room.key, holding_key(target.account), role)
-            if rules.role_count() >= MAX_ROLES_PER_ROOM:
-                raise _full(f"{room.name} has {MAX_ROLES_PER_ROOM} operators and voices already")
+            entry = RoleEntry(room.key, account_key(target.account), role)
             write = self.store.put_role(entry)
 
         def apply() -> None:
@@ -583,12 +409,12 @@ class Moderation:
         self._require(action, member, room, target_rank)
         rules = self.ledger.rules(room.key)
         if target is not None:
-            account = holding_key(target.account) if target.account is not None else None
+            account = account_key(target.account) if target.account is not None else None
             present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
             if target.key is not None:
                 present.discard(target.key)
         else:
-            account = holding_key(_nickname(user))
+            account = holding_key(valid_nickname(user))
         entries = [RoleEntry(room.key, account, role)] if account is not None else []
         if account is not None and role is Role.OPERATOR and rules.founder == account:
             entries.append(RoleEntry(room.key, account, Role.FOUNDER))
@@ -627,14 +453,15 @@ class Moderation:
 
         return self._stored(write, apply)
 
-    def _enforce(self, room: Room | None, mask: Mask, by: str, comment: str | None) -> None:
+    def _enforce(self, room: Room | None, mask: Mask, issuer: IMember, comment: str | None) -> None:
         """The members a new ban matches leave the room (C{room} None: every room, and
-        their connections close), but server operators and (in a room) its founder."""
+        their connections close), but server operators, (in a room) its founder, and the
+        C{issuer} (whose own address a ban may well match)."""
         hall = self._hall
-        extra = _by(by, comment)
+        extra = _by(issuer.nickname, comment)
         if room is None:
             for member in hall.local_members():
-                if self.is_server_operator(member) or not _matches(mask, member):
+                if self.is_server_operator(member) or not member_matches(mask, member):
                     continue
                 for each in list(member.rooms.values()):
                     hall.remove_from_room(each, member, LeaveReason.BANNED, **extra)
@@ -642,7 +469,9 @@ class Moderation:
                 member.close()
             return
         for member in list(room.members.values()):
-            if self.rank(member, room) < Rank.FOUNDER and _matches(mask, member):
+            if member is issuer or self.rank(member, room) >= Rank.FOUNDER:
+                continue
+            if member_matches(mask, member):
                 hall.remove_from_room(room, member, LeaveReason.BANNED, **extra)
 
     def _announce(
@@ -703,36 +532,6 @@ class Moderation:
             raise PacketRejected(ErrorCode.NO_SUCH_USER, f"{shown} is not in {room.name}")
         return member
 
-    def _rank_of_name(self, room: Room, user: str) -> Rank:
-        """The standing of an absent member named C{user}, as far as a name tells: a
-        server operator's or the founder's account name is protected."""
-        key = holding_key(_nickname(user))
-        if key in self.operators:
-            return Rank.SERVER_OPERATOR
-        rules = self.ledger.peek(room.key)
-        if rules is not None and rules.founder == key:
-            return Rank.FOUNDER
-        return Rank.MEMBER
-
-    def _protected_rank(self, room: Room, mask: Mask) -> Rank:
-        """The highest standing a ban of C{mask} in C{room} would hit: of the members it
-        matches, and of the account or nickname it names."""
-        ranks = [self.rank(each, room) for each in room.members.values() if _matches(mask, each)]
-        named = mask.account or mask.nickname
-        if named is not None:
-            ranks.append(
-                Rank.SERVER_OPERATOR
-                if named in self.operators
-                else Rank.FOUNDER
-                if self._founder(room) == named
-                else Rank.MEMBER
-            )
-        return max(ranks, default=Rank.MEMBER)
-
-    def _founder(self, room: Room) -> str | None:
-        rules = self.ledger.peek(room.key)
-        return None if rules is None else rules.founder
-
     def _require(
         self, action: Action, member: IMember, room: Room, target: Rank | None = None
     ) -> None:
@@ -747,18 +546,6 @@ class Moderation:
                 ErrorCode.NOT_PERMITTED, f"Only server operators may {action} server-wide"
             )
 
-    def _matching_ban(
-        self, scope: str, nickname: str, account: str | None, host: str | None
-    ) -> BanEntry | None:
-        rules = self.ledger.peek(scope)
-        if rules is None or not rules.bans:
-            return None
-        self._expire(scope, rules)
-        for mask, ban in rules.bans.values():
-            if mask.matches(nickname, account, host):
-                return ban
-        return None
-
     def _until(self, seconds: int | None) -> float | None:
         """The end of a timed ban or mute lasting C{seconds} (None: no end)."""
         if seconds is None:
@@ -769,14 +556,6 @@ class Moderation:
             )
         return self._hall.reactor.seconds() + seconds
 
-    def _expire(self, scope: str, rules: RoomRules) -> None:
-        """Drop the bans and mutes of C{scope} whose time is over, in the store too."""
-        bans, mutes = rules.expired(self._hall.reactor.seconds())
-        for ban in bans:
-            self._write(self.store.drop_ban(scope, ban.mask), "expired ban")
-        for mute in mutes:
-            self._write(self.store.drop_mute(scope, mute.target), "expired mute")
-
     def _stored(self, write: Deferred[None], apply: Callable[[], None]) -> Deferred[None]:
         """Run C{apply} once C{write} has stored the change; a change that cannot be
         stored fails with C{unavailable} and changes nothing."""
@@ -786,35 +565,6 @@ class Moderation:
             raise PacketRejected(ErrorCode.UNAVAILABLE, "The change could not be stored")
 
         return write.addCallbacks(lambda _: apply(), failed)
-
-    def _write(self, write: Deferred[None], what: str) -> None:
-        """A write nobody waits for (a founder, an expiry): its failure is logged."""
-        write.addErrback(
-            lambda failure: self.log.failure("{what} could not be stored", failure, what=what)
-        )
-
-
-def _mute_targets(nickname: str, account: str | None) -> list[str]:
-    """What a mute of a member is kept by: its account when logged in, then its nickname."""
-    targets = [holding_key(nickname)]
-    if account is not None:
-        targets.insert(0, ACCOUNT_PREFIX + holding_key(account))
-    return targets
-
-
-def _matches(mask: Mask, member: IMember) -> bool:
-    return mask.matches(member.nickname, member.account, member.host)
-
-
-def _nickname(user: str) -> str:
-    """C{user}, a valid nickname.
-
-    @raise PacketRejected: C{no-such-user}.
-    """
-    try:
-        return validate_nickname(user)
-    except InvalidNickname:
-        raise PacketRejected(ErrorCode.NO_SUCH_USER, "user must be a nickname") from None
 
 
 def _by(by: str, comment: str | None) -> dict[str, Any]:
