@@ -56,7 +56,7 @@ def test_an_operator_mutes_kicks_and_bans_from_the_member_menu(
     member_action(alice, "bob", "Mute for 10 minutes")
     bob.wait_for_notice("alice muted bob for 600 s")
     bob.type("can I speak?")
-    bob.page.wait_for_selector("#input-note:has-text('You are muted here for')")
+    bob.page.wait_for_selector(f"#input-note:has-text('You are muted in {ROOM} (')")
     assert bob.input_text() == "can I speak?"  # given back, not lost
     member_action(alice, "bob", "Unmute")
     bob.wait_for_notice("alice unmuted bob")

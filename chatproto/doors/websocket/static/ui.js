@@ -37,9 +37,10 @@ const REFUSALS = {
     "That is not a room name: # and 1 to 32 characters, without spaces or ! @ , * ? :.",
   "too-many-rooms": (item, packet) => `No more rooms: ${packet.message}`,
   "not-permitted": (item, packet) => `Not allowed: ${packet.message}`,
+  // Muted, or not voiced in a moderated room: the server's message says which.
   muted: (item, packet) => {
-    const left = Number(packet.retry_after) > 0 ? ` for ${Math.ceil(packet.retry_after)} s more` : "";
-    return `You are muted here${left}: nobody saw the message.`;
+    const left = Number(packet.retry_after) > 0 ? ` (${Math.ceil(packet.retry_after)} s more)` : "";
+    return `${packet.message}${left}: nobody saw the message.`;
   },
   banned: (item, packet) => `You are banned from ${packet.room ?? "this room"}.`,
 };
