@@ -51,13 +51,11 @@ from chatproto.client.incoming import (
     number_field,
     string_field,
 )
-from chatproto.client.moderation import (
-    MODERATION_EVENTS,
+from chatproto.client.moderation import MODERATION_EVENTS, Moderation, Receipt
+from chatproto.client.moderation_notices import (
     Announcement,
     Ban,
-    Moderation,
     ModerationChange,
-    Receipt,
     Redaction,
     Removal,
 )

@@ -43,7 +43,13 @@ def string_list(packet: dict[str, Any], key: str) -> list[str]:
 
 def parse_timestamp(packet: dict[str, Any]) -> datetime | None:
     """The packet's C{timestamp} as an aware datetime, or C{None} if missing or unreadable."""
-    text = string_field(packet, "timestamp")
+    return time_field(packet, "timestamp")
+
+
+def time_field(packet: dict[str, Any], key: str) -> datetime | None:
+    """C{packet[key]}, an RFC 3339 time, as an aware datetime; C{None} if missing or
+    unreadable."""
+    text = string_field(packet, key)
     if text is None:
         return None
     try:

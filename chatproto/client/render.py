@@ -29,7 +29,7 @@ from chatproto.client.incoming import (
     string_field,
     string_list,
 )
-from chatproto.client.moderation import Ban, ModerationChange
+from chatproto.client.moderation_notices import Ban, ModerationChange
 
 #: A line to show: (style class, text) fragments, as prompt_toolkit's formatted text.
 Line = list[tuple[str, str]]

@@ -15,7 +15,7 @@ from chatproto.client.api import (
     Redaction,
     Removal,
 )
-from chatproto.client.moderation import MAX_BANS_LISTED
+from chatproto.client.moderation_notices import MAX_BANS_LISTED
 from tests.client.fakes import Wire, notice, welcome
 from tests.client.test_api import RecordingClient
 
