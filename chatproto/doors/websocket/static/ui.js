@@ -333,12 +333,15 @@ const SWITCHES = {
   moderated: ["made the room unmoderated", "made the room moderated (only operators and voiced members speak)"],
 };
 
+/** Who did it, as a notice's `by` says (a hostile or odd server may leave it out). */
+const byWhom = (packet) => (typeof packet.by === "string" ? packet.by : "an operator");
+
 /** ": comment" when the notice has one. */
 const commented = (packet) => (typeof packet.comment === "string" && packet.comment ? `: ${packet.comment}` : "");
 
 /** A `moderation` notice, in words. */
 function moderationText(packet) {
-  const by = String(packet.by ?? "?");
+  const by = byWhom(packet);
   if (Object.hasOwn(SWITCHES, packet.action)) return `${by} ${SWITCHES[packet.action][packet.on === true ? 1 : 0]}`;
   const target = packet.user ?? packet.mask;
   if (!Object.hasOwn(ACTIONS, packet.action) || typeof target !== "string") {
@@ -354,7 +357,7 @@ function bansText(packet) {
   if (bans.length === 0) return "No bans.";
   const said = bans.map((ban) => {
     const until = ban.until ? ` until ${new Date(ban.until).toLocaleString()}` : "";
-    return `${ban.mask} (by ${ban.by}${until})${commented(ban)}`;
+    return `${ban.mask} (by ${byWhom(ban)}${until})${commented(ban)}`;
   });
   return `Bans (${bans.length}): ${said.join("; ")}`;
 }
@@ -375,7 +378,7 @@ const NOTICE_TEXT = {
   leave: (packet) => {
     if (packet.reason === "part") return `${packet.user} left the room`;
     if (Object.hasOwn(REMOVALS, packet.reason)) {
-      return `${packet.user} ${REMOVALS[packet.reason]} ${packet.by}${commented(packet)}`;
+      return `${packet.user} ${REMOVALS[packet.reason]} ${byWhom(packet)}${commented(packet)}`;
     }
     const why = LEAVE_REASONS[packet.reason];
     return why ? `${packet.user} left (${why})` : `${packet.user} left`;
@@ -387,9 +390,9 @@ const NOTICE_TEXT = {
   rooms: () =>
     `Rooms: ${session.roomList.map((entry) => `${entry.room} (${entry.users})`).join(", ")}`,
   moderation: moderationText,
-  redact: (packet) => `${packet.by} removed a message${commented(packet)}`,
+  redact: (packet) => `${byWhom(packet)} removed a message${commented(packet)}`,
   bans: bansText,
-  announce: (packet) => `Announcement from ${packet.by}: ${packet.message}`,
+  announce: (packet) => `Announcement from ${byWhom(packet)}: ${packet.message}`,
 };
 const NOTICE_KIND = { welcome: "welcome", who: "who", join: "join", leave: "leave",
   error: "error", shutdown: "error", topic: "topic", moderation: "moderation",
@@ -515,7 +518,7 @@ const view = {
     const where = name ?? "the room";
     if (Object.hasOwn(REMOVALS, packet?.reason)) {
       const how = packet.reason === "kicked" ? "kicked out of" : "banned from";
-      remark(`You were ${how} ${where} by ${packet.by}${commented(packet)}.`, "error");
+      remark(`You were ${how} ${where} by ${byWhom(packet)}${commented(packet)}.`, "error");
     } else {
       remark(`You left ${where}.`);
     }
