@@ -27,6 +27,8 @@ Operators of the current room (docs/protocol.md section 14):
   /unban MASK      lift a ban          /bans    list the room's bans
   /op NICK, /deop NICK             make NICK an operator, or no longer
   /voice NICK, /devoice NICK       let NICK speak while the room is moderated, or not
+  /topic-lock on|off               only operators set the topic, or anyone again
+  /moderated on|off                only operators and voiced members speak, or anyone
   /announce TEXT   say TEXT to everyone on the server (server operators)
   /quit            leave (Ctrl+D and Ctrl+C too)
   /help            show this help
@@ -46,6 +48,7 @@ COMMAND_NAMES: Final = (
     "join",
     "kick",
     "me",
+    "moderated",
     "msg",
     "mute",
     "op",
@@ -56,6 +59,7 @@ COMMAND_NAMES: Final = (
     "rooms",
     "switch",
     "topic",
+    "topic-lock",
     "unban",
     "unmute",
     "voice",
@@ -148,6 +152,14 @@ class Moderate:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """Switch the current room's C{topic-lock} or C{moderated} on or off."""
+
+    action: str
+    on: bool
+
+
+@dataclass(frozen=True)
 class Bans:
     """List the current room's bans."""
 
@@ -191,6 +203,7 @@ Command = (
     | Quit
     | Help
     | Moderate
+    | Setting
     | Bans
     | Redact
     | Announce
@@ -245,6 +258,10 @@ def _moderation(name: str, rest: str) -> Command | None:
         if len(words) != 1 or _positive_number(words[0]) is None:
             return Mistake("usage: /redact ID (/ids shows the ids)")
         return Redact(int(words[0]))
+    if name in ("topic-lock", "moderated"):
+        if words not in (["on"], ["off"]):
+            return Mistake(f"usage: /{name} on|off")
+        return Setting(name, words[0] == "on")
     if name == "announce":
         return Announce(rest.strip()) if rest.strip() else Mistake("usage: /announce TEXT")
     return None

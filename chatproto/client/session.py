@@ -32,6 +32,7 @@ from chatproto.client.commands import (
     Register,
     Rooms,
     Say,
+    Setting,
     Switch,
     Topic,
     Who,
@@ -174,7 +175,7 @@ class Session(ChatClient):
             self._topic(command.text)
         elif isinstance(command, Register):
             self._register()
-        elif isinstance(command, Moderate | Bans | Redact | Announce):
+        elif isinstance(command, Moderate | Setting | Bans | Redact | Announce):
             self._moderate(command)
         elif isinstance(command, Ids):
             self.show_ids = not self.show_ids
@@ -370,7 +371,7 @@ class Session(ChatClient):
 
         self.part(room).addCallbacks(parted, _already_shown)
 
-    def _moderate(self, command: Moderate | Bans | Redact | Announce) -> None:
+    def _moderate(self, command: Moderate | Setting | Bans | Redact | Announce) -> None:
         """Ask for a moderation command in the current room; its notice (or the error)
         is shown as it comes."""
         room = self.current
@@ -381,6 +382,9 @@ class Session(ChatClient):
             done = self.redact(command.id, room=room)
         elif isinstance(command, Announce):
             done = self.announce(command.text)
+        elif isinstance(command, Setting):
+            switch = self.set_topic_lock if command.action == "topic-lock" else self.set_moderated
+            done = switch(command.on, room=room)
         elif command.action == "kick":
             done = self.kick(command.target, room=room, comment=command.comment)
         elif command.action == "mute":

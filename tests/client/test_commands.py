@@ -18,6 +18,7 @@ from chatproto.client.commands import (
     Redact,
     Rooms,
     Say,
+    Setting,
     Switch,
     Topic,
     Who,
@@ -69,6 +70,8 @@ from chatproto.client.commands import (
         ("/devoice bob", Moderate("devoice", "bob")),
         ("/announce restart at noon ", Announce("restart at noon")),
         ("/ids", Ids()),
+        ("/topic-lock on", Setting("topic-lock", True)),
+        ("/moderated off", Setting("moderated", False)),
     ],
 )
 def test_parse(line: str, command: object) -> None:
@@ -100,6 +103,8 @@ def test_parse(line: str, command: object) -> None:
         ("/redact x", "usage: /redact ID (/ids shows the ids)"),
         ("/announce  ", "usage: /announce TEXT"),
         ("/bans #rust", "/bans takes no arguments"),
+        ("/moderated", "usage: /moderated on|off"),
+        ("/topic-lock yes", "usage: /topic-lock on|off"),
     ],
 )
 def test_mistakes_are_explained(line: str, reason: str) -> None:

@@ -194,6 +194,8 @@ class ModerationCommandTests(SynchronousTestCase):
             ("/voice bob", {"command": "voice", "user": "bob"}),
             ("/devoice bob", {"command": "devoice", "user": "bob"}),
             ("/announce hello all", {"command": "announce", "text": "hello all"}),
+            ("/topic-lock on", {"command": "topic-lock", "on": True}),
+            ("/moderated off", {"command": "moderated", "on": False}),
         ]:
             self.h.session.typed(line)
             self.assertEqual(self.h.sent(), [packet])

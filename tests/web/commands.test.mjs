@@ -25,6 +25,8 @@ test("moderation commands become their packets' fields", () => {
     ["/voice bob", moderate("voice", { user: "bob" })],
     ["/devoice bob", moderate("devoice", { user: "bob" })],
     ["/announce restart at noon", moderate("announce", { text: "restart at noon" })],
+    ["/topic-lock on", moderate("topic-lock", { on: true })],
+    ["/moderated off", moderate("moderated", { on: false })],
   ];
   for (const [line, command] of cases) assert.deepEqual(parseCommand(line, "alice"), command, line);
 });
@@ -37,6 +39,7 @@ test("a moderation command used wrongly says how to use it", () => {
     ["/unban a b", "Usage: /unban MASK"],
     ["/bans all", "/bans takes no arguments."],
     ["/announce", "Usage: /announce TEXT"],
+    ["/moderated", "Usage: /moderated on|off"],
   ];
   for (const [line, reason] of cases) {
     assert.deepEqual(parseCommand(line, "alice"), { kind: "mistake", reason }, line);

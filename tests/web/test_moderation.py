@@ -78,10 +78,20 @@ def test_an_operator_mutes_kicks_and_bans_from_the_member_menu(
 
 
 def test_a_member_without_rights_is_told_so(server: ChatServer, open_page: OpenPage) -> None:
-    _, bob = in_a_room(server, open_page)
+    alice, bob = in_a_room(server, open_page)
     bob.type("/kick alice")
     bob.page.wait_for_selector("#input-note:has-text('Not allowed')")
     assert bob.input_text() == "/kick alice"
+
+    alice.type("/topic-lock on")
+    bob.wait_for_notice("alice locked the topic (only operators set it)")
+    bob.type("/topic mine now")
+    bob.page.wait_for_selector(f"#input-note:has-text('The topic of {ROOM} is locked')")
+    alice.type("/moderated on")
+    bob.wait_for_notice("alice made the room moderated")
+    bob.type("may I?")
+    bob.page.wait_for_selector(f"#input-note:has-text('{ROOM} is moderated')")
+    assert bob.input_text() == "may I?"
 
 
 def test_an_announcement_stands_out_on_every_page(

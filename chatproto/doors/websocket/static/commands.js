@@ -13,6 +13,8 @@ Operators of this room (or the menus beside names and messages):
   /kick NICK [COMMENT]   /mute NICK [SECONDS]   /unmute NICK
   /ban MASK [SECONDS] [COMMENT]   /unban MASK   /bans
   /op NICK   /deop NICK   /voice NICK   /devoice NICK
+  /topic-lock on|off   only operators set the topic, or anyone again
+  /moderated on|off    only operators and voiced members speak, or anyone
   /announce TEXT   say TEXT to everyone on the server (server operators)
   /quit            leave
   /help            show this help
@@ -61,6 +63,10 @@ function moderationCommand(name, rest) {
   }
   if (name === "bans") {
     return words.length ? { kind: "mistake", reason: "/bans takes no arguments." } : moderate({});
+  }
+  if (name === "topic-lock" || name === "moderated") {
+    if (words.length !== 1 || !["on", "off"].includes(words[0])) return usage("on|off");
+    return moderate({ on: words[0] === "on" });
   }
   if (name === "announce") return words.length ? moderate({ text: rest.trim() }) : usage("TEXT");
   return null;
