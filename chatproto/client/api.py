@@ -51,6 +51,14 @@ from chatproto.client.incoming import (
     number_field,
     string_field,
 )
+from chatproto.client.moderation import MODERATION_EVENTS, Moderation, Receipt
+from chatproto.client.moderation_notices import (
+    Announcement,
+    Ban,
+    ModerationChange,
+    Redaction,
+    Removal,
+)
 from chatproto.client.outbox import Outbox, Outgoing
 from chatproto.client.protocol import Link
 from chatproto.client.rooms import MAX_HELD, MAX_HISTORY_LIMIT, RoomState, room_key
@@ -60,14 +68,19 @@ from chatproto.doors.tcp.framing import CONTROL_FRAMES, FrameTooLong, encode_pac
 
 __all__ = [
     "BYE_GRACE",
+    "Announcement",
+    "Ban",
     "ChatClient",
     "ChatError",
     "ChatMessage",
     "ClientStopped",
     "History",
     "MessageTooLong",
+    "ModerationChange",
     "NicknameRefused",
     "Notice",
+    "Redaction",
+    "Removal",
     "RoomInfo",
     "Users",
     "Welcome",
@@ -131,12 +144,13 @@ class _Waiters:
             each.errback(error)
 
 
-class ChatClient:
+class ChatClient(Moderation):
     """A chat client across connections; subclass it and override the events.
 
     Every event method does nothing unless overridden. Requests (L{send},
     L{send_private}, L{who}, L{join}, L{part}, L{history}, L{rooms},
-    L{set_topic}) may be made at any time: they are queued and sent one at a
+    L{set_topic}, and the moderation commands of L{Moderation}) may be made at any
+    time: they are queued and sent one at a
     time once the client is on the server, again after a reconnect if the
     server had not answered, and each Deferred fires with the server's answer
     or fails with L{ChatError} (or L{ClientStopped} if the client ends first).
@@ -462,8 +476,9 @@ class ChatClient:
         """Someone else joined C{room} (C{None}: the default room)."""
 
     def user_left(self, nickname: str, reason: str, room: str | None) -> None:
-        """Someone left C{room}: C{reason} is C{part}, C{bye}, C{disconnected}, C{slow}
-        or C{flood}. This client's own part comes too (C{nickname} is its own)."""
+        """Someone left C{room}: C{reason} is C{part}, C{bye}, C{disconnected}, C{slow},
+        C{flood}, C{kicked} or C{banned} (after L{user_removed}). This client's own part,
+        kick or ban comes too (C{nickname} is its own)."""
 
     def topic_changed(self, room: str | None, topic: str, user: str) -> None:
         """C{user} set C{room}'s topic to C{topic} (empty: cleared)."""
@@ -606,11 +621,12 @@ class ChatClient:
         text: str | None,
         expects: str = "message",
         room: str | None = None,
+        receipt: Receipt | None = None,
     ) -> Deferred[Any]:
         if self._stopped:
             return fail(ClientStopped("the client has stopped"))
         answer: Deferred[Any] = Deferred()
-        self._outbox.put(_outgoing(packet, text, answer, expects, room))
+        self._outbox.put(_outgoing(packet, text, answer, expects, room, receipt=receipt))
         return answer
 
     def room_key(self, room: str | None) -> str | None:
@@ -863,8 +879,10 @@ class ChatClient:
         user = string_field(notice.packet, "user") or "?"
         if notice.event == "welcome":
             self._welcome_heard(notice, asked)
-        elif notice.event == "who" and expected == "who":
-            self._answer(Users.of(notice))
+        elif notice.event == "who":
+            self._operators_listed(notice)
+            if expected == "who":
+                self._answer(Users.of(notice))
         elif notice.event == "rooms" and expected == "rooms":
             self._answer(RoomInfo.listed(notice))
         elif notice.event == "history" and asked is not None and expected == "history":
@@ -879,7 +897,12 @@ class ChatClient:
         elif notice.event == "join":
             self.user_joined(user, notice.room)
         elif notice.event == "leave":
+            receipt = self._removal_heard(notice, asked)
             self._leave_heard(notice, user, asked)
+            if receipt:
+                self._answer(None)
+        elif notice.event in MODERATION_EVENTS:
+            self._moderation_heard(notice, asked)
         elif notice.event == "topic":
             self._topic_heard(notice, user, asked)
         elif notice.event == "shutdown":
@@ -965,6 +988,7 @@ class ChatClient:
             if kept is not None and kept.member and kept.welcome is None:
                 # A takeover kept the room (section 12); it catches up after the rejoin.
                 kept.welcome, kept.topic, kept.held = welcome, welcome.topic, []
+                self._operators_listed(welcome.notice)
 
     def _room_welcomed(self, state: RoomState, welcome: Welcome) -> None:
         """A join was answered: the replay came before, unless this connection was in
@@ -977,6 +1001,7 @@ class ChatClient:
         self._missed_before(state, since, welcome)
         state.last_id = max(state.last_id or 0, welcome.last_id)
         state.welcome, state.topic = welcome, welcome.topic
+        self._operators_listed(welcome.notice)
         self._room_ready(state, welcome)
 
     def _missed_before(self, state: RoomState, since: int | None, welcome: Welcome) -> None:
@@ -1003,6 +1028,7 @@ class ChatClient:
         self._resume_token = token if token is None or len(token) <= MAX_RESUME_TOKEN else None
         self.account = welcome.account
         default.welcome, default.topic = welcome, welcome.topic
+        self._operators_listed(welcome.notice)
         self._welcome = welcome
         if self._link is not None:
             self._outbox.open(self._link.send, self._rejoin_barrier(default))
@@ -1109,6 +1135,7 @@ def _outgoing(
     room: str | None,
     *,
     quiet: bool = False,
+    receipt: Receipt | None = None,
 ) -> Outgoing:
     """A request's frame, expecting the event C{expects} about the room keyed C{room};
     the answer of a C{quiet} one (the client's own) is not shown to L{notice_received}.
@@ -1119,4 +1146,4 @@ def _outgoing(
         frame = encode_packet(packet)
     except FrameTooLong:
         raise MessageTooLong("the message is too long for a frame") from None
-    return Outgoing(frame, text, answer, expects, room, quiet=quiet)
+    return Outgoing(frame, text, answer, expects, room, quiet=quiet, receipt=receipt)

@@ -18,6 +18,18 @@ Type a line and press Enter to send it to everyone in the current room
   /me TEXT         send "* yournick TEXT" (an action, as IRC shows it)
   /who             list who is in the current room
   /register        register your nickname with a password (asked for, not shown)
+  /ids             show (or hide again) the id of each message, for /redact
+  /redact ID       remove message ID of the current room (yours; operators: any)
+Operators of the current room (docs/protocol.md section 14):
+  /kick NICK [COMMENT]            make NICK leave the room (it may come back)
+  /mute NICK [SECONDS]            NICK's messages reach nobody (until /unmute NICK)
+  /ban MASK [SECONDS] [COMMENT]   ban a nickname, account:NAME, address or CIDR block
+  /unban MASK      lift a ban          /bans    list the room's bans
+  /op NICK, /deop NICK             make NICK an operator, or no longer
+  /voice NICK, /devoice NICK       let NICK speak while the room is moderated, or not
+  /topic-lock on|off               only operators set the topic, or anyone again
+  /moderated on|off                only operators and voiced members speak, or anyone
+  /announce TEXT   say TEXT to everyone on the server (server operators)
   /quit            leave (Ctrl+D and Ctrl+C too)
   /help            show this help
   //TEXT           send TEXT that starts with a slash
@@ -26,18 +38,35 @@ Up and Down recall earlier lines; the usual line-editing keys work."""
 
 #: Every command's name, for completion.
 COMMAND_NAMES: Final = (
+    "announce",
+    "ban",
+    "bans",
+    "deop",
+    "devoice",
     "help",
+    "ids",
     "join",
+    "kick",
     "me",
+    "moderated",
     "msg",
+    "mute",
+    "op",
     "part",
     "quit",
+    "redact",
     "register",
     "rooms",
     "switch",
     "topic",
+    "topic-lock",
+    "unban",
+    "unmute",
+    "voice",
     "who",
 )
+#: The moderation commands that name a member and nothing else.
+MEMBER_ACTIONS: Final = frozenset({"unmute", "op", "deop", "voice", "devoice"})
 #: The argument of C{/topic} that clears the topic.
 CLEAR_TOPIC: Final = "-"
 
@@ -112,13 +141,75 @@ class Help:
 
 
 @dataclass(frozen=True)
+class Moderate:
+    """A moderation command (C{action}: its name in docs/protocol.md section 14) about
+    C{target}, a nickname or a ban mask, in the current room."""
+
+    action: str
+    target: str
+    seconds: int | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Switch the current room's C{topic-lock} or C{moderated} on or off."""
+
+    action: str
+    on: bool
+
+
+@dataclass(frozen=True)
+class Bans:
+    """List the current room's bans."""
+
+
+@dataclass(frozen=True)
+class Redact:
+    """Redact message C{id} of the current room."""
+
+    id: int
+
+
+@dataclass(frozen=True)
+class Announce:
+    """Say C{text} to everyone on the server."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Ids:
+    """Show the ids of messages from now on, or stop."""
+
+
+@dataclass(frozen=True)
 class Mistake:
     """A line that cannot be carried out; C{reason} says why, for a person."""
 
     reason: str
 
 
-Command = Say | Me | Who | Join | Part | Switch | Rooms | Topic | Register | Quit | Help | Mistake
+Command = (
+    Say
+    | Me
+    | Who
+    | Join
+    | Part
+    | Switch
+    | Rooms
+    | Topic
+    | Register
+    | Quit
+    | Help
+    | Moderate
+    | Setting
+    | Bans
+    | Redact
+    | Announce
+    | Ids
+    | Mistake
+)
 
 
 def _room_argument(name: str, rest: str, *, optional: bool) -> str | Mistake | None:
@@ -131,6 +222,49 @@ def _room_argument(name: str, rest: str, *, optional: bool) -> str | Mistake | N
     if len(words) > 1 or not words[0].startswith("#"):
         return usage
     return words[0]
+
+
+def _positive_number(word: str) -> int | None:
+    """C{word} as a whole number above 0 (seconds, an id), or C{None} when it is not one."""
+    return int(word) if word.isascii() and word.isdigit() and int(word) > 0 else None
+
+
+def _moderation(name: str, rest: str) -> Command | None:
+    """A moderation command (C{None} when C{name} is not one)."""
+    words = rest.split()
+    if name in MEMBER_ACTIONS:
+        return Moderate(name, words[0]) if len(words) == 1 else Mistake(f"usage: /{name} NICK")
+    if name == "kick":
+        if not words:
+            return Mistake("usage: /kick NICK [COMMENT]")
+        comment = rest.strip()[len(words[0]) :].strip()
+        return Moderate("kick", words[0], comment=comment or None)
+    if name == "mute":
+        seconds = _positive_number(words[1]) if len(words) == 2 else None
+        if not 1 <= len(words) <= 2 or (len(words) == 2 and seconds is None):
+            return Mistake("usage: /mute NICK [SECONDS]")
+        return Moderate("mute", words[0], seconds=seconds)
+    if name == "ban":
+        if not words:
+            return Mistake("usage: /ban MASK [SECONDS] [COMMENT]")
+        after = rest.strip()[len(words[0]) :].strip()
+        seconds = _positive_number(words[1]) if len(words) > 1 else None
+        if seconds is not None:
+            after = after[len(words[1]) :].strip()
+        return Moderate("ban", words[0], seconds=seconds, comment=after or None)
+    if name == "unban":
+        return Moderate(name, words[0]) if len(words) == 1 else Mistake("usage: /unban MASK")
+    if name == "redact":
+        if len(words) != 1 or _positive_number(words[0]) is None:
+            return Mistake("usage: /redact ID (/ids shows the ids)")
+        return Redact(int(words[0]))
+    if name in ("topic-lock", "moderated"):
+        if words not in (["on"], ["off"]):
+            return Mistake(f"usage: /{name} on|off")
+        return Setting(name, words[0] == "on")
+    if name == "announce":
+        return Announce(rest.strip()) if rest.strip() else Mistake("usage: /announce TEXT")
+    return None
 
 
 def parse_command(line: str) -> Command | None:
@@ -163,12 +297,17 @@ def parse_command(line: str) -> Command | None:
     if name == "topic":
         text = rest.strip()
         return Topic(None if not text else "" if text == CLEAR_TOPIC else text)
+    moderation = _moderation(name, rest)
+    if moderation is not None:
+        return moderation
     simple: dict[str, Command] = {
         "who": Who(),
         "quit": Quit(),
         "help": Help(),
         "rooms": Rooms(),
         "register": Register(),
+        "bans": Bans(),
+        "ids": Ids(),
     }
     if name not in simple:
         return Mistake(f"unknown command /{typed}; /help lists the commands")

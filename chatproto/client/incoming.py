@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -43,7 +43,13 @@ def string_list(packet: dict[str, Any], key: str) -> list[str]:
 
 def parse_timestamp(packet: dict[str, Any]) -> datetime | None:
     """The packet's C{timestamp} as an aware datetime, or C{None} if missing or unreadable."""
-    text = string_field(packet, "timestamp")
+    return time_field(packet, "timestamp")
+
+
+def time_field(packet: dict[str, Any], key: str) -> datetime | None:
+    """C{packet[key]}, an RFC 3339 time, as an aware datetime; C{None} if missing or
+    unreadable."""
+    text = string_field(packet, key)
     if text is None:
         return None
     try:
@@ -112,6 +118,8 @@ class Users:
     names: list[str]
     #: How many are online: more than C{len(names)} when the server cut the list.
     count: int
+    #: Those among C{names} who operate the room (docs/protocol.md section 14).
+    operators: list[str] = field(default_factory=list)
 
     @property
     def truncated(self) -> bool:
@@ -123,7 +131,8 @@ class Users:
         """The users a C{welcome} or C{who} notice lists."""
         names = string_list(notice.packet, "users")
         count = int_field(notice.packet, "count")
-        return cls(names, max(count or 0, len(names)))
+        operators = string_list(notice.packet, "operators")[: len(names)]
+        return cls(names, max(count or 0, len(names)), operators)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
+from chatproto.client.incoming import Notice
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -20,7 +22,8 @@ class Outgoing:
     ...; an C{error} answers anything) and C{room} the key of the room the answer is
     about (C{None}: the default room, or none). A C{history} request gathers its
     records in C{collected}. The answer to a C{quiet} one (the client's own, such as a
-    rejoin's) is not shown to the program.
+    rejoin's) is not shown to the program. A moderation command is answered by the
+    notice its C{receipt} accepts (it C{expects} C{receipt}).
     """
 
     frame: bytes
@@ -30,6 +33,7 @@ class Outgoing:
     room: str | None = None
     collected: list[Any] = field(default_factory=list, compare=False)
     quiet: bool = False
+    receipt: Callable[[Notice], bool] | None = field(default=None, compare=False)
 
 
 class Outbox:

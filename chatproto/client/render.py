@@ -6,7 +6,9 @@ brackets), server notices are C{[HH:MM] *** ...} or C{[HH:MM] !!! ...}, and
 the client's own remarks are C{--- ...} without a time. Later lines of a
 message are indented, so none of them can start like one of these either.
 What happens in a room other than the current one starts with its name:
-C{[#rust] [HH:MM] <bob> hi}.
+C{[#rust] [HH:MM] <bob> hi}. After C{/ids} a public message shows its id after
+the time: C{[HH:MM] #42 <bob> hi}. Operators are marked C{@} in the lists of
+who is online; an announcement to the whole server is a C{!!!} line.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from chatproto.client.escaping import split_unsafe
 from chatproto.client.incoming import (
@@ -23,9 +25,11 @@ from chatproto.client.incoming import (
     Notice,
     RoomInfo,
     Unreadable,
+    int_field,
     string_field,
     string_list,
 )
+from chatproto.client.moderation_notices import Ban, ModerationChange
 
 #: A line to show: (style class, text) fragments, as prompt_toolkit's formatted text.
 Line = list[tuple[str, str]]
@@ -41,6 +45,27 @@ _LEAVE_REASONS: Final = {
     "slow": "was disconnected (too slow to keep up)",
     "flood": "was disconnected (flooding)",
     "part": "left the room",
+}
+#: How an operator's removal of a member is said.
+_REMOVALS: Final = {"kicked": "was kicked by", "banned": "was banned by"}
+#: How a C{moderation} notice is said: the words between C{by} and C{user} (or C{mask}).
+_ACTIONS: Final = {
+    "mute": "muted",
+    "unmute": "unmuted",
+    "ban": "banned",
+    "unban": "lifted the ban on",
+    "op": "made an operator:",
+    "deop": "took operator status from",
+    "voice": "gave a voice to",
+    "devoice": "took the voice of",
+}
+#: How the switches C{topic-lock} and C{moderated} are said, off and on.
+_SWITCHES: Final = {
+    "topic-lock": ("unlocked the topic", "locked the topic (only operators set it)"),
+    "moderated": (
+        "made the room unmoderated",
+        "made the room moderated (only operators and voiced members speak)",
+    ),
 }
 #: How a line of the default room is marked while another room is current (the
 #: server never names the default room).
@@ -72,14 +97,26 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class Numbered:
+    """A public message shown with its id (after C{/ids})."""
+
+    message: ChatMessage
+
+    @property
+    def packet(self) -> dict[str, Any]:
+        """The message's packet as received."""
+        return self.message.packet
+
+
+@dataclass(frozen=True)
 class Marked:
     """C{item} from a room other than the current one, C{room} (C{None}: the default)."""
 
     room: str | None
-    item: ChatMessage | Notice
+    item: ChatMessage | Notice | Numbered
 
 
-Shown = Incoming | LocalNotice | Pending | Marked
+Shown = Incoming | LocalNotice | Pending | Marked | Numbered
 
 
 @dataclass(frozen=True)
@@ -122,20 +159,24 @@ def clock(moment: datetime | None) -> str:
     return moment.astimezone().strftime("[%H:%M]")
 
 
-def _names(names: list[str]) -> Line:
+def _names(names: list[str], operators: list[str]) -> Line:
+    """The names, operators marked C{@} (as IRC does)."""
     fragments: Line = []
     for index, name in enumerate(names):
-        fragments += _line("class:nick", ", " if index else "", _Net(name))
+        mark = "@" if name in operators else ""
+        fragments += _line("class:nick", ", " if index else "", mark, _Net(name))
     return fragments
 
 
-def _chat(message: ChatMessage, one_line: bool) -> Line:
+def _chat(message: ChatMessage, one_line: bool, *, numbered: bool = False) -> Line:
     nick_style = "class:own" if message.own else "class:nick"
     text_style = "class:history" if message.history else "class:text"
     line: Line = []
     if message.history:
         line.append(("class:history", "(history) "))
     line.append(("class:time", clock(message.time) + " "))
+    if numbered and message.id is not None:
+        line.append(("class:id", f"#{message.id} "))
     line += _line(nick_style, "<", _Net(message.nickname))
     if message.to is None:
         line.append((nick_style, "> "))
@@ -154,6 +195,47 @@ def _rooms(notice: Notice) -> Line:
     return line
 
 
+def _seconds(seconds: float | None) -> str:
+    """C{ for N s} when the notice gives C{seconds}, else nothing."""
+    return "" if seconds is None else f" for {seconds:g} s"
+
+
+def _comment(comment: str | None) -> tuple[str | _Net, ...]:
+    """C{ (comment)} when there is one."""
+    return () if not comment else (" (", _Net(comment), ")")
+
+
+def _moderation(notice: Notice, one_line: bool) -> Line:
+    change = ModerationChange.of(notice)
+    by = _Net(change.by)
+    switch = _SWITCHES.get(change.action)
+    if switch is not None:
+        return _line("class:moderation", "*** ", by, " ", switch[change.on is True])
+    said = _ACTIONS.get(change.action)
+    target = change.user or change.mask
+    if said is None or target is None:
+        return _line("class:moderation", "*** ", _Net(notice.message), one_line=one_line)
+    return _line(
+        "class:moderation",
+        "*** ",
+        by,
+        f" {said} ",
+        _Net(target),
+        _seconds(change.seconds),
+        *_comment(change.comment),
+    )
+
+
+def _bans(notice: Notice) -> Line:
+    bans = Ban.listed(notice)
+    line: Line = [("class:notice", f"*** Bans ({len(bans)})" + (": " if bans else ""))]
+    for index, ban in enumerate(bans):
+        until = "" if ban.until is None else f" until {clock(ban.until)[1:-1]}"
+        line += _line("class:notice", "; " if index else "", _Net(ban.mask), " by ", _Net(ban.by))
+        line += _line("class:notice", until, *_comment(ban.comment))
+    return line
+
+
 def _notice_body(notice: Notice, one_line: bool) -> Line:
     packet = notice.packet
     user = _Net(string_field(packet, "user") or "?")
@@ -164,7 +246,7 @@ def _notice_body(notice: Notice, one_line: bool) -> Line:
         if notice.event == "welcome" and room is not None:
             greeting = f"Welcome to {room}! "
         line = _line("class:notice", "*** ", _Net(greeting), f"Online ({len(users)}): ")
-        line += _names(users)
+        line += _names(users, string_list(packet, "operators"))
         topic = string_field(packet, "topic")
         if notice.event == "welcome" and topic:
             line += _line("class:notice", " | Topic: ", _Net(topic))
@@ -180,11 +262,26 @@ def _notice_body(notice: Notice, one_line: bool) -> Line:
         return _line("class:join", "*** ", user, " joined")
     if notice.event == "leave":
         reason = string_field(packet, "reason") or "bye"
+        if reason in _REMOVALS:
+            by = _Net(string_field(packet, "by") or "?")
+            comment = _comment(string_field(packet, "comment"))
+            return _line("class:leave", "*** ", user, f" {_REMOVALS[reason]} ", by, *comment)
         said = _LEAVE_REASONS.get(reason)
         if said is None:
             return _line("class:leave", "*** ", user, " left (", _Net(reason), ")")
         return _line("class:leave", "*** ", user, f" {said}")
+    if notice.event == "moderation":
+        return _moderation(notice, one_line)
+    if notice.event == "bans":
+        return _bans(notice)
+    if notice.event == "redact":
+        by = _Net(string_field(packet, "by") or "?")
+        redacted = f" redacted message #{int_field(packet, 'id') or '?'}"
+        comment = _comment(string_field(packet, "comment"))
+        return _line("class:moderation", "*** ", by, redacted, *comment)
     message = _Net(notice.message)
+    if notice.event == "announce":
+        return _line("class:announce", "!!! Announcement: ", message, one_line=one_line)
     if notice.event == "error":
         code = _Net(string_field(packet, "code") or "error")
         return _line("class:error", "!!! ", message, " (", code, ")", one_line=one_line)
@@ -200,6 +297,8 @@ def render(item: Shown, *, one_line: bool = False) -> Line:
         return _line("class:room", "[", room, "] ") + render(item.item, one_line=one_line)
     if isinstance(item, ChatMessage):
         return _chat(item, one_line)
+    if isinstance(item, Numbered):
+        return _chat(item.message, one_line, numbered=True)
     if isinstance(item, Notice):
         return [("class:time", clock(item.time) + " "), *_notice_body(item, one_line)]
     if isinstance(item, Unreadable):

@@ -43,6 +43,9 @@ class RoomState:
     topic: str = ""
     #: Live messages held back while the room catches up (C{None}: not catching up).
     held: list[ChatMessage] | None = field(default=None)
+    #: Who operates the room among its members, display name by nickname key
+    #: (docs/protocol.md section 14).
+    operators: dict[str, str] = field(default_factory=dict)
 
     def seen(self, id: int) -> bool:
         """Whether message C{id} was delivered already (or is at or below C{since})."""

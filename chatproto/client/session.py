@@ -18,15 +18,21 @@ from twisted.python.failure import Failure
 from chatproto.client.api import ChatClient
 from chatproto.client.commands import (
     HELP,
+    Announce,
+    Bans,
     Help,
+    Ids,
     Join,
     Me,
     Mistake,
+    Moderate,
     Part,
     Quit,
+    Redact,
     Register,
     Rooms,
     Say,
+    Setting,
     Switch,
     Topic,
     Who,
@@ -42,7 +48,7 @@ from chatproto.client.incoming import (
     Welcome,
     string_field,
 )
-from chatproto.client.render import Level, LocalNotice, Marked, Pending, Shown
+from chatproto.client.render import Level, LocalNotice, Marked, Numbered, Pending, Shown
 from chatproto.client.roster import Roster
 from chatproto.core.words import BYE
 
@@ -50,7 +56,9 @@ __all__ = ["ExitHandler", "Frontend", "NoNicknameError", "Session"]
 
 #: The notices about one room: marked with the room's name when it is not the current
 #: one (a welcome names its room itself).
-ROOM_EVENTS: Final = frozenset({"join", "leave", "who", "topic", "history"})
+ROOM_EVENTS: Final = frozenset(
+    {"join", "leave", "who", "topic", "history", "moderation", "redact", "bans"}
+)
 
 
 class Frontend(Protocol):
@@ -135,6 +143,8 @@ class Session(ChatClient):
         self._show_history = show_history
         self._on_exit = on_exit
         self._welcomed_once = False
+        #: Whether public messages show their ids (C{/ids}).
+        self.show_ids = False
         self._finishing = False
         self._exited = False
         if password is not None:
@@ -165,6 +175,12 @@ class Session(ChatClient):
             self._topic(command.text)
         elif isinstance(command, Register):
             self._register()
+        elif isinstance(command, Moderate | Setting | Bans | Redact | Announce):
+            self._moderate(command)
+        elif isinstance(command, Ids):
+            self.show_ids = not self.show_ids
+            said = "shown (/redact ID removes one)" if self.show_ids else "hidden"
+            self._local(Level.INFO, f"Message ids are {said} from now on.")
         elif isinstance(command, Quit):
             self.quit()
         elif isinstance(command, Help):
@@ -310,18 +326,20 @@ class Session(ChatClient):
         return "the default room" if room is None else room
 
     def _show(self, item: Incoming) -> None:
-        """Show C{item}, marked with its room when that is not the current one."""
-        about_a_room = (isinstance(item, ChatMessage) and item.to is None) or (
-            isinstance(item, Notice) and item.event in ROOM_EVENTS
-        )
-        if (
-            isinstance(item, ChatMessage | Notice)
-            and about_a_room
-            and self.room_key(item.room) != self.room_key(self.current)
-        ):
-            self._frontend.show(Marked(item.room, item))
-        else:
+        """Show C{item}, marked with its room when that is not the current one (and with
+        its id after C{/ids})."""
+        if isinstance(item, Unreadable):
             self._frontend.show(item)
+            return
+        public = isinstance(item, ChatMessage) and item.to is None
+        about_a_room = public or (isinstance(item, Notice) and item.event in ROOM_EVENTS)
+        shown: ChatMessage | Notice | Numbered = item
+        if isinstance(item, ChatMessage) and public and self.show_ids:
+            shown = Numbered(item)
+        if about_a_room and self.room_key(item.room) != self.room_key(self.current):
+            self._frontend.show(Marked(item.room, shown))
+        else:
+            self._frontend.show(shown)
 
     def _show_chat(self, message: ChatMessage) -> None:
         first_join = not self._welcomed_once or self._joining_start
@@ -352,6 +370,41 @@ class Session(ChatClient):
                     self._local(Level.INFO, f"Talking in {self._label(self.current)} now.")
 
         self.part(room).addCallbacks(parted, _already_shown)
+
+    def _moderate(self, command: Moderate | Setting | Bans | Redact | Announce) -> None:
+        """Ask for a moderation command in the current room; its notice (or the error)
+        is shown as it comes."""
+        room = self.current
+        done: Deferred[Any]
+        if isinstance(command, Bans):
+            done = self.bans(room=room)
+        elif isinstance(command, Redact):
+            done = self.redact(command.id, room=room)
+        elif isinstance(command, Announce):
+            done = self.announce(command.text)
+        elif isinstance(command, Setting):
+            switch = self.set_topic_lock if command.action == "topic-lock" else self.set_moderated
+            done = switch(command.on, room=room)
+        elif command.action == "kick":
+            done = self.kick(command.target, room=room, comment=command.comment)
+        elif command.action == "mute":
+            done = self.mute(command.target, room=room, seconds=command.seconds)
+        elif command.action == "ban":
+            done = self.ban(
+                command.target, room=room, seconds=command.seconds, comment=command.comment
+            )
+        elif command.action == "unban":
+            done = self.unban(command.target, room=room)
+        else:
+            about_a_member = {
+                "unmute": self.unmute,
+                "op": self.op,
+                "deop": self.deop,
+                "voice": self.voice,
+                "devoice": self.devoice,
+            }
+            done = about_a_member[command.action](command.target, room=room)
+        done.addErrback(_already_shown)
 
     def _register(self) -> None:
         self._warn_clear_text()

@@ -13,13 +13,12 @@ status 1.
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.task import react
 
-from chatproto.client.api import ChatClient, ChatError, ChatMessage, ClientStopped, Welcome
+from chatproto.client.api import ChatClient, ChatMessage, Welcome
+from chatproto.client.running import run_bot
 
 
 class EchoBot(ChatClient):
@@ -33,23 +32,6 @@ class EchoBot(ChatClient):
     def message_received(self, message: ChatMessage) -> None:
         if message.text == "!ping" and not message.history:
             self.send("pong", room=message.room)
-
-
-async def run(reactor: Any, bot: ChatClient, endpoint: str, rooms: list[str]) -> None:
-    """Run C{bot} in C{rooms} until it leaves (Ctrl+C, SIGTERM) or gives up (status 1)."""
-    reactor.addSystemEventTrigger("before", "shutdown", bot.leave)
-    try:
-        await bot.connect(endpoint)
-        for room in rooms:
-            await bot.join(room)
-        await bot.when_stopped()
-    except ChatError as e:
-        print(f"{sys.argv[0]}: cannot join {room}: {e}", file=sys.stderr)
-        await bot.leave()
-        raise SystemExit(1) from None
-    except (ClientStopped, ValueError) as e:
-        print(f"{sys.argv[0]}: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
 
 
 def main() -> None:
@@ -67,7 +49,7 @@ def main() -> None:
         parser.error(f"--nick: {e}")
     react(
         lambda reactor: Deferred.fromCoroutine(
-            run(reactor, bot, arguments.endpoint, arguments.room)
+            run_bot(reactor, bot, arguments.endpoint, arguments.room)
         )
     )
 

@@ -21,12 +21,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from twisted.internet.defer import Deferred
 from twisted.internet.task import react
 
-from chatproto.client.api import ChatClient, ChatError, ChatMessage, ClientStopped
+from chatproto.client.api import ChatClient, ChatMessage, Welcome
+from chatproto.client.running import run_bot
 
 
 def last_logged_id(path: Path) -> int:
@@ -48,8 +49,11 @@ class LogBot(ChatClient):
         # The default room's since goes to the constructor; another room's, to join.
         super().__init__(nickname, since=since if room is None else None)
         self.room = room
-        self.since = since
         self._log = log
+
+    def joined(self, welcome: Welcome) -> None:
+        if self.room_key(welcome.room) == self.room_key(self.room):
+            print(f"logging {self.room or 'the default room'} as {self.nickname}", flush=True)
 
     def message_received(self, message: ChatMessage) -> None:
         if self.room_key(message.room) != self.room_key(self.room):
@@ -68,24 +72,6 @@ class LogBot(ChatClient):
             print(f"messages {first} to {last} are gone from the server", file=sys.stderr)
 
 
-async def run(reactor: Any, bot: LogBot, endpoint: str) -> None:
-    """Run C{bot} until it leaves (Ctrl+C, SIGTERM) or gives up (exit status 1)."""
-    reactor.addSystemEventTrigger("before", "shutdown", bot.leave)
-    try:
-        await bot.connect(endpoint)
-        if bot.room is not None:
-            await bot.join(bot.room, since=bot.since)
-        print(f"logging {bot.room or 'the default room'} as {bot.nickname}", flush=True)
-        await bot.when_stopped()
-    except ChatError as e:
-        print(f"{sys.argv[0]}: cannot join {bot.room}: {e}", file=sys.stderr)
-        await bot.leave()
-        raise SystemExit(1) from None
-    except (ClientStopped, ValueError) as e:
-        print(f"{sys.argv[0]}: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
-
-
 def main() -> None:
     """The command line: ENDPOINT FILE [--nick NAME] [--room ROOM]."""
     parser = argparse.ArgumentParser(description="Log a room to a file, one JSON line each.")
@@ -100,7 +86,13 @@ def main() -> None:
             bot = LogBot(arguments.nick, log, arguments.room, since)
         except ValueError as e:  # a nickname against the server's rules
             parser.error(f"--nick: {e}")
-        react(lambda reactor: Deferred.fromCoroutine(run(reactor, bot, arguments.endpoint)))
+        rooms = [] if arguments.room is None else [arguments.room]
+        since_in = {} if arguments.room is None else {arguments.room: since}
+        react(
+            lambda reactor: Deferred.fromCoroutine(
+                run_bot(reactor, bot, arguments.endpoint, rooms, since=since_in)
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ def completions(before_cursor: str) -> list[tuple[str, int]]:
         ("al", [("alice", -2), ("Alfred", -2)]),
         ("hi B", [("bob", -1)]),
         ("/msg ALI", [("alice", -3)]),
-        ("/m", [("/me", -2), ("/msg", -2)]),
+        ("/m", [("/me", -2), ("/moderated", -2), ("/msg", -2), ("/mute", -2)]),
         ("/W", [("/who", -2)]),
         ("", []),
         ("hi ", []),

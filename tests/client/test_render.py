@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from chatproto.client.incoming import classify
-from chatproto.client.render import Level, LocalNotice, Marked, plain, render
+from chatproto.client.incoming import ChatMessage, classify
+from chatproto.client.render import Level, LocalNotice, Marked, Numbered, plain, render
 
 STAMP = "2026-11-24T03:30:44.123Z"
 
@@ -99,6 +99,58 @@ def test_room_notices() -> None:
         {"room": "#rust", "users": 1, "topic": "x"},
     ]
     assert shown(notice("rooms", rooms=rooms)) == "[09:00] *** Rooms (2): #chat (2); #rust (1) x"
+
+
+def test_moderation_notices() -> None:
+    def said(event: str, **fields: Any) -> str:
+        return shown(notice(event, **fields))
+
+    assert said("welcome", users=["al", "bob"], operators=["bob"]) == (
+        "[09:00] *** Welcome! Online (2): al, @bob"
+    )
+    assert said("leave", user="al", reason="kicked", by="bob", comment="spam") == (
+        "[09:00] *** al was kicked by bob (spam)"
+    )
+    assert said("leave", user="al", reason="banned", by="bob") == "[09:00] *** al was banned by bob"
+    assert said("moderation", action="mute", by="bob", user="al", seconds=60) == (
+        "[09:00] *** bob muted al for 60 s"
+    )
+    assert said("moderation", action="ban", by="bob", mask="10.0.0.0/8", comment="bots") == (
+        "[09:00] *** bob banned 10.0.0.0/8 (bots)"
+    )
+    assert said("moderation", action="op", by="bob", user="al") == (
+        "[09:00] *** bob made an operator: al"
+    )
+    assert said("moderation", action="topic-lock", by="bob", on=True) == (
+        "[09:00] *** bob locked the topic (only operators set it)"
+    )
+    assert said("moderation", action="moderated", by="bob", on=False) == (
+        "[09:00] *** bob made the room unmoderated"
+    )
+    assert said("moderation", action="frob", by="bob", message="bob frobbed") == (
+        "[09:00] *** bob frobbed"
+    )
+    assert said("redact", id=42, by="bob", comment="oops") == (
+        "[09:00] *** bob redacted message #42 (oops)"
+    )
+    bans = [
+        {"mask": "al", "by": "bob", "comment": "spam", "until": "2026-11-24T04:00:00Z"},
+        {"mask": "10.0.0.0/8", "by": "bob", "until": None},
+    ]
+    assert said("bans", bans=bans) == (
+        "[09:00] *** Bans (2): al by bob until 09:30 (spam); 10.0.0.0/8 by bob"
+    )
+    assert said("bans", bans=[]) == "[09:00] *** Bans (0)"
+    announced = render(classify(notice("announce", message="restart at noon")))
+    assert plain(announced) == "[09:00] !!! Announcement: restart at noon"
+    assert "class:announce" in {style for style, _ in announced}
+
+
+def test_ids_are_shown_when_asked() -> None:
+    message = classify(chat(id=42))
+    assert isinstance(message, ChatMessage)
+    assert plain(render(Numbered(message))) == "[09:00] #42 <bob> hi"
+    assert plain(render(Marked("#rust", Numbered(message)))) == "[#rust] [09:00] #42 <bob> hi"
 
 
 def test_other_rooms_are_marked_with_their_name() -> None:

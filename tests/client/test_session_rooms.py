@@ -154,3 +154,85 @@ class StartRoomTests(SynchronousTestCase):
         h.server(notice("error", "Too many rooms.", code="too-many-rooms"))
         self.assertEqual(h.exits, [(1, "cannot join #rust: Too many rooms. (too-many-rooms)")])
         self.assertEqual(h.frontend.joins, 0)
+
+
+class ModerationCommandTests(SynchronousTestCase):
+    """The operators' commands go to the current room; their notices are shown there."""
+
+    def setUp(self) -> None:
+        self.h = Harness("alice")
+        self.h.join(users=("alice", "bob"), operators=["alice"])
+        self.h.frontend.lines()
+
+    def test_kick_in_the_current_room_shows_the_leave_with_its_comment(self) -> None:
+        in_rust(self.h)
+        self.h.frontend.lines()
+        self.h.session.typed("/kick bob enough")
+        self.assertEqual(
+            self.h.sent(),
+            [{"command": "kick", "user": "bob", "room": "#rust", "comment": "enough"}],
+        )
+        self.h.server(
+            notice("leave", room="#rust", user="bob", reason="kicked", by="alice", comment="enough")
+        )
+        self.assertEqual(self.h.frontend.lines(), ["[03:30] *** bob was kicked by alice (enough)"])
+        self.assertEqual(self.h.session.roster.names(), ["alice"])
+
+    def test_each_command_sends_its_packet_and_a_refusal_is_shown(self) -> None:
+        for line, packet in [
+            ("/mute bob 30", {"command": "mute", "user": "bob", "seconds": 30}),
+            ("/unmute bob", {"command": "unmute", "user": "bob"}),
+            (
+                "/ban bob 60 spam",
+                {"command": "ban", "mask": "bob", "seconds": 60, "comment": "spam"},
+            ),
+            ("/unban bob", {"command": "unban", "mask": "bob"}),
+            ("/bans", {"command": "bans"}),
+            ("/redact 3", {"command": "redact", "id": 3}),
+            ("/op bob", {"command": "op", "user": "bob"}),
+            ("/deop bob", {"command": "deop", "user": "bob"}),
+            ("/voice bob", {"command": "voice", "user": "bob"}),
+            ("/devoice bob", {"command": "devoice", "user": "bob"}),
+            ("/announce hello all", {"command": "announce", "text": "hello all"}),
+            ("/topic-lock on", {"command": "topic-lock", "on": True}),
+            ("/moderated off", {"command": "moderated", "on": False}),
+        ]:
+            self.h.session.typed(line)
+            self.assertEqual(self.h.sent(), [packet])
+            self.h.server(notice("error", "Only operators may do that", code="not-permitted"))
+            self.assertEqual(
+                self.h.frontend.lines(), ["[03:30] !!! Only operators may do that (not-permitted)"]
+            )
+
+    def test_ids_show_message_ids_until_hidden_again(self) -> None:
+        self.h.server(chat(4, "bob", "before"))
+        self.h.session.typed("/ids")
+        self.h.server(chat(5, "bob", "after"), chat(None, "bob", "psst", to="alice"))
+        self.h.session.typed("/ids")
+        self.h.server(chat(6, "bob", "hidden again"))
+        self.assertEqual(
+            self.h.frontend.lines(),
+            [
+                "[03:30] <bob> before",
+                "--- Message ids are shown (/redact ID removes one) from now on.",
+                "[03:30] #5 <bob> after",
+                "[03:30] <bob -> alice> (private) psst",
+                "--- Message ids are hidden from now on.",
+                "[03:30] <bob> hidden again",
+            ],
+        )
+
+    def test_a_redaction_and_an_announcement_are_shown(self) -> None:
+        self.h.server(
+            notice("redact", id=4, by="bob"),
+            notice("announce", "maintenance at noon"),
+            notice("moderation", action="mute", by="alice", user="bob"),
+        )
+        self.assertEqual(
+            self.h.frontend.lines(),
+            [
+                "[03:30] *** bob redacted message #4",
+                "[03:30] !!! Announcement: maintenance at noon",
+                "[03:30] *** alice muted bob",
+            ],
+        )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest_twisted
 
+from chatproto.client.api import ChatClient
 from chatproto.client.testing import start_server
 from tests.client.fake_server import FakeServer
 from tests.client.processes import Tmux, client_argv
@@ -197,7 +198,7 @@ async def test_rooms_join_switch_and_lines_of_other_rooms_marked(
 
     tmux.type("/join #rust")
     tmux.keys("Enter")
-    await tmux.shows_line("*** Welcome to #rust! Online (1): carol")
+    await tmux.shows_line("*** Welcome to #rust! Online (1): @carol")  # its creator operates it
     await tmux.shows(lambda s: prompt_line(s) == "carol #rust>", "the room in the prompt")
     tmux.type("hello rust")
     tmux.keys("Enter")
@@ -262,4 +263,41 @@ async def test_a_registered_nickname_asks_for_the_password_without_echo(tmux: Tm
         assert sent == '{"nickname":"alice","password":"secret words"}'
         assert "secret words" not in tmux.painted()
     finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_operator_moderates_from_the_terminal(tmux: Tmux) -> None:
+    server = await start_server()
+    bob = ChatClient("bob")
+    try:
+        argv = client_argv("--nick", "alice", "127.0.0.1", str(server.port))
+        tmux.start(argv, TZ="UTC", LC_ALL="C.UTF-8")
+        await tmux.shows_line("*** Welcome!")
+        tmux.type("/join #rust")
+        tmux.keys("Enter")
+        await tmux.shows_line("--- Talking in #rust now.")
+        await bob.connect(server.endpoint)
+        await bob.join("#rust")
+        tmux.type("/ids")
+        tmux.keys("Enter")
+        await tmux.shows_line("--- Message ids are shown")
+        said = await bob.send("hello", room="#rust")
+        await tmux.shows_line(f"#{said.id} <bob> hello")
+        tmux.type("/who")
+        tmux.keys("Enter")
+        await tmux.shows_line("*** Online (2): @alice, bob")
+        tmux.type("/mute bob 30")
+        tmux.keys("Enter")
+        await tmux.shows_line("*** alice muted bob for 30 s")
+        tmux.type("/kick bob bye now")
+        tmux.keys("Enter")
+        await tmux.shows_line("*** bob was kicked by alice (bye now)")
+        tmux.type("/announce hello all")
+        tmux.keys("Enter")
+        await tmux.shows_line("(not-permitted)")  # only server operators announce
+        tmux.keys("C-d")
+        await tmux.shows_line("[exit status 0]")
+    finally:
+        await bob.leave()
         await server.stop()

@@ -181,3 +181,63 @@ test("a rejoin refused leaves the room", () => {
   assert.deepEqual([...session.rooms.keys()], [DEFAULT_ROOM]);
   assert.deepEqual(shown("left").map(([, room]) => room), ["#rust"]);
 });
+
+test("operators follow the welcome, who, op, deop and leave", () => {
+  connect({ users: ["alice", "bob"], operators: ["alice"] });
+  assert.equal(session.operates(DEFAULT_ROOM), true);
+  enter("#rust", [], { operators: ["bob"] });
+  assert.equal(session.operates("#rust"), false);
+  receive({ event: "moderation", room: "#rust", action: "op", by: "bob", user: "alice" });
+  assert.equal(session.operates("#rust"), true);
+  assert.deepEqual(session.rooms.get("#rust").operators, ["bob", "alice"]);
+  receive({ event: "leave", room: "#rust", user: "bob", reason: "bye" });
+  assert.deepEqual(session.rooms.get("#rust").operators, ["alice"]);
+  receive({ event: "moderation", action: "deop", by: "carol", user: "ALICE" });
+  assert.equal(session.operates(DEFAULT_ROOM), false);
+  receive({ event: "who", room: "#rust", users: ["alice"], operators: [] });
+  assert.equal(session.operates("#rust"), false);
+});
+
+test("a moderation command is settled by its receipt, not by another notice", () => {
+  connect({ users: ["alice", "bob"], operators: ["alice"] });
+  session.moderate("mute", { user: "bob", seconds: 600 }, DEFAULT_ROOM);
+  session.moderate("kick", { user: "bob" }, DEFAULT_ROOM);
+  assert.deepEqual(socket.sent.at(-1), { command: "mute", user: "bob", seconds: 600 });
+  receive({ event: "moderation", action: "mute", by: "carol", user: "bob" }); // someone else's
+  assert.equal(socket.sent.length, 2); // nickname frame, mute: the kick waits
+  receive({ event: "moderation", action: "mute", by: "alice", user: "bob", seconds: 600 });
+  assert.deepEqual(socket.sent.at(-1), { command: "kick", user: "bob" });
+  receive({ event: "leave", user: "bob", reason: "kicked", by: "alice" });
+  assert.equal(session.inFlight, null);
+  session.moderate("redact", { id: 7 }, "#nowhere");
+  assert.deepEqual(socket.sent.at(-1), { command: "redact", room: "#nowhere", id: 7 });
+  receive({ event: "error", code: "not-permitted", message: "Only operators" });
+  const [[, item, packet]] = shown("refused");
+  assert.deepEqual([item.packet.command, packet.code], ["redact", "not-permitted"]);
+});
+
+test("a redact notice removes the message; a kick of this session leaves the room", () => {
+  connect();
+  enter("#rust", [1, 2]);
+  session.moderate("redact", { id: 2 }, "#rust");
+  receive({ event: "redact", room: "#rust", id: 2, by: "alice" });
+  assert.deepEqual(shown("redacted"), [["redacted", "#rust", 2]]);
+  assert.equal(session.inFlight, null);
+  receive({ event: "leave", room: "#rust", user: "alice", reason: "kicked", by: "bob", comment: "out" });
+  assert.deepEqual([...session.rooms.keys()], [DEFAULT_ROOM]);
+  const [[, room, name, packet]] = shown("left");
+  assert.deepEqual([room, name, packet.reason, packet.by], ["#rust", "#rust", "kicked", "bob"]);
+});
+
+test("announce and bans are settled by their notices; announce names no room", () => {
+  connect();
+  session.moderate("announce", { text: "restart at noon" }, "#rust");
+  assert.deepEqual(socket.sent.at(-1), { command: "announce", text: "restart at noon" });
+  session.moderate("bans", {}, DEFAULT_ROOM);
+  receive({ event: "announce", message: "restart at noon", by: "alice" });
+  assert.deepEqual(socket.sent.at(-1), { command: "bans" });
+  receive({ event: "bans", bans: [{ mask: "bob", by: "alice", comment: "", until: null }] });
+  assert.equal(session.inFlight, null);
+  const events = shown("notice").map(([, packet, room]) => [packet.event, room]);
+  assert.deepEqual(events.slice(-2), [["announce", null], ["bans", DEFAULT_ROOM]]);
+});

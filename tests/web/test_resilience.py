@@ -46,11 +46,14 @@ def test_hostile_text_is_shown_as_text_and_runs_nothing(
     assert lines == [f"mallory: {text}" for text in HOSTILE]
     after = page.page.evaluate(ELEMENT_COUNTS)
     added = {tag: after.get(tag, 0) - before.get(tag, 0) for tag in after}
-    # Each line: li, time, bdi (nick), bdi (text); plus the one safe link, and nothing else.
+    # Each line: li, time, bdi (nick), bdi (text), its closed menu (span, button); plus the
+    # one safe link, and nothing else.
     assert {tag: n for tag, n in added.items() if n} == {
         "li": len(HOSTILE),
         "time": len(HOSTILE),
         "bdi": 2 * len(HOSTILE),
+        "span": len(HOSTILE),
+        "button": len(HOSTILE),
         "a": 1,
     }
     assert page.page.evaluate("window.pwned") is None

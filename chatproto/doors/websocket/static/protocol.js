@@ -3,6 +3,7 @@
 // flight at a time, pacing on `rate-limited`, reconnecting with backoff, and rooms (joined,
 // rejoined after a reconnect with `since`, scrolled back with `history`).
 
+import { isReceipt, nicknameKey, operatorsAfter, operatorsListed } from "./moderation.js";
 import {
   CATCH_UP_BATCH,
   DEFAULT_ROOM,
@@ -51,7 +52,9 @@ export function nicknameProblem(typed) {
 }
 
 /** Notices about one room (the default room when they name none); others are about none. */
-const ROOM_EVENTS = new Set(["welcome", "join", "leave", "who", "topic", "history"]);
+const ROOM_EVENTS = new Set([
+  "welcome", "join", "leave", "who", "topic", "history", "moderation", "redact", "bans",
+]);
 
 /**
  * One person's chat session: it keeps a connection to the server while the person wants one,
@@ -70,11 +73,14 @@ const ROOM_EVENTS = new Set(["welcome", "join", "leave", "who", "topic", "histor
  *   older(room, packets)         older messages of `room` from scrollback, oldest first
  *   notice(packet, room)         a server notice; room: null when it is about no room
  *   entered(room, asked)         `room`'s welcome came (asked: the person joined it just now)
- *   left(room, name)             the session is no longer in `room`
+ *   left(room, name, packet)     the session is no longer in `room` (packet: the `leave`
+ *                                notice, whose reason may be kicked or banned, or none)
  *   roomsChanged()               a room's name, topic or membership changed
  *   roomList(entries)            the server's list of rooms: [{room, users, topic}]
  *   missed(room, count)          messages that could not be replayed after a reconnect
- *   users(room, names)           who is in `room` now, in join order
+ *   users(room, names)           who is in `room` now, in join order (and who operates it:
+ *                                rooms.get(room).operators)
+ *   redacted(room, id)           message `id` of `room` was redacted: remove it
  *   waiting(items, pause)        what waits to be sent, and seconds of rate-limit pause
  *   refused(item, packet)        the server refused an item with an error notice
  */
@@ -152,6 +158,22 @@ export class ChatSession {
   /** Set the topic of `room` (empty clears it). */
   setTopic(room, topic, line) {
     return this._enqueue({ command: "topic", ...this._target(room), topic }, line, room);
+  }
+
+  /**
+   * Send the moderation command `command` (docs/protocol.md section 14) about `room` with
+   * `fields` (user, mask, seconds, comment, on); `line`: what was typed, or null (a menu).
+   */
+  moderate(command, fields, room, line = null) {
+    const where = command === "announce" ? {} : this._target(room);
+    return this._enqueue({ command, ...where, ...fields }, line, room);
+  }
+
+  /** Whether this session operates `room`, as far as it was told. */
+  operates(room) {
+    const operators = this.rooms.get(room)?.operators ?? [];
+    return this.nickname !== null &&
+      operators.some((name) => nicknameKey(name) === nicknameKey(this.nickname));
   }
 
   /** Ask the server which rooms exist (line: null when the person did not ask). */
@@ -322,6 +344,10 @@ export class ChatSession {
     }
     const room = ROOM_EVENTS.has(packet.event) ? this._roomOf(packet) : null;
     const state = room === null ? null : this.rooms.get(room);
+    const receipt = isReceipt(this.inFlight?.packet, packet, this.nickname);
+    if (state && (packet.event === "leave" || packet.event === "moderation")) {
+      state.operators = operatorsAfter(state.operators, packet);
+    }
     switch (packet.event) {
       case "welcome":
         this._welcome(packet, room);
@@ -343,6 +369,7 @@ export class ChatSession {
         if (state) this._setUsers(room, state.users.filter((name) => name !== packet.user));
         break;
       case "who":
+        if (state) state.operators = operatorsListed(packet);
         if (state && Array.isArray(packet.users)) this._setUsers(room, packet.users);
         if (this.inFlight?.probe && room === DEFAULT_ROOM) {
           this._foundDefaultName(this.inFlight.packet.room);
@@ -361,6 +388,12 @@ export class ChatSession {
       case "rooms":
         this._roomsListed(packet);
         return;
+      case "moderation":
+        if (state) this.view.users(room, state.users); // an op or a deop shows there
+        break;
+      case "redact":
+        if (Number.isInteger(packet.id)) this.view.redacted(room, packet.id);
+        break;
       case "registered":
         this.account = typeof packet.account === "string" ? packet.account : null;
         this._settleCommand("register");
@@ -373,6 +406,7 @@ export class ChatSession {
         break;
     }
     this.view.notice(packet, room);
+    if (receipt) this._settled();
   }
 
   _welcome(packet, room) {
@@ -399,6 +433,7 @@ export class ChatSession {
     state.status = "in";
     state.firstId = firstId;
     if (typeof packet.topic === "string") state.topic = packet.topic;
+    state.operators = operatorsListed(packet);
     if (this.unsure && (this.unsure.room ?? DEFAULT_ROOM) === room) {
       this.unsure = null; // the replay is over: what it did not show was not accepted
     }
@@ -466,7 +501,7 @@ export class ChatSession {
     const state = this.rooms.get(room);
     this.rooms.delete(room);
     this.view.notice(packet, room);
-    this.view.left(room, state?.name ?? packet.room ?? this.defaultName);
+    this.view.left(room, state?.name ?? packet.room ?? this.defaultName, packet);
     this.view.roomsChanged();
     this._settleCommand("part");
   }
@@ -543,7 +578,7 @@ export class ChatSession {
     if (item.packet.command === "history" && state) state.loadingOlder = false;
     if (item.packet.command === "join" && state && state.status !== "in") {
       this.rooms.delete(item.room); // a rejoin refused (too many rooms): no longer in it
-      this.view.left(item.room, state.name);
+      this.view.left(item.room, state.name, null);
       this.view.roomsChanged();
     }
     this.view.refused(item, packet);

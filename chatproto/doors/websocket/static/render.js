@@ -54,8 +54,53 @@ function text(message) {
   return made;
 }
 
-/** A chat packet as a log entry; `earlier` marks replayed history. */
-export function chatEntry(packet, { mine, earlier }) {
+/**
+ * A "⋯" button titled `title` that opens a small menu of `actions` ({label, run}) below it;
+ * choosing one closes the menu and runs it. The menu is built when opened and the button's
+ * dots are drawn by the style sheet, so that a closed menu adds no text to its entry.
+ */
+export function actionMenu(title, actions) {
+  const toggle = element("button", "menu-button");
+  toggle.type = "button";
+  toggle.title = title;
+  toggle.setAttribute("aria-label", title);
+  toggle.setAttribute("aria-haspopup", "menu");
+  toggle.setAttribute("aria-expanded", "false");
+  const holder = element("span", "menu-holder", toggle);
+  const close = () => {
+    holder.querySelector(".menu")?.remove();
+    toggle.setAttribute("aria-expanded", "false");
+  };
+  toggle.addEventListener("click", () => {
+    if (holder.querySelector(".menu")) {
+      close();
+      return;
+    }
+    const list = element("ul", "menu");
+    list.setAttribute("role", "menu");
+    for (const { label, run } of actions) {
+      const item = element("button", "menu-item", label);
+      item.type = "button";
+      item.setAttribute("role", "menuitem");
+      item.addEventListener("click", () => {
+        close();
+        run();
+      });
+      list.append(element("li", "", item));
+    }
+    holder.append(list);
+    toggle.setAttribute("aria-expanded", "true");
+    list.querySelector("button").focus();
+  });
+  return holder;
+}
+
+/**
+ * A chat packet as a log entry; `earlier` marks replayed history; `onRedact` (for a message
+ * with an id) is what its menu's "Remove message" does (the page's style shows the menu
+ * on one's own messages, and on every message to an operator of the room).
+ */
+export function chatEntry(packet, { mine, earlier, onRedact = null }) {
   // "/me waves" arrives as "* alice waves": shown as the action it is.
   const action = `* ${packet.nickname} `;
   const isAction = packet.message.startsWith(action);
@@ -69,7 +114,14 @@ export function chatEntry(packet, { mine, earlier }) {
   entry.classList.toggle("action", isAction);
   entry.classList.toggle("mine", mine);
   entry.classList.toggle("earlier", earlier);
-  if (Number.isInteger(packet.id)) entry.dataset.id = String(packet.id);
+  if (Number.isInteger(packet.id)) {
+    entry.dataset.id = String(packet.id);
+    if (onRedact) {
+      const menu = actionMenu("Message actions", [{ label: "Remove message", run: onRedact }]);
+      menu.classList.add("message-menu");
+      entry.append(menu);
+    }
+  }
   return entry;
 }
 
@@ -83,14 +135,24 @@ export function dividerEntry(label) {
   return element("li", "divider", element("span", "", label));
 }
 
-/** The online list: one button per name, which starts a private message to it. */
-export function userEntry(name, isMe, onPick) {
+/**
+ * The online list: one button per name, which starts a private message to it; an operator
+ * of the room is marked @, and `actions` ({label, run}), when given, are its member menu.
+ */
+export function userEntry(name, { isMe, operator, actions = null }, onPick) {
   const button = element("button", "user", nick(name));
   button.type = "button";
   button.title = `Send a private message to ${name}`;
+  if (operator) {
+    const mark = element("span", "op-mark", "@");
+    mark.title = "operator of this room";
+    button.prepend(mark);
+  }
   if (isMe) button.append(element("span", "tag", " (you)"));
   button.addEventListener("click", () => onPick(name));
-  return element("li", "", button);
+  const entry = element("li", "", button);
+  if (actions) entry.append(actionMenu(`Moderate ${name}`, actions));
+  return entry;
 }
 
 /**

@@ -38,6 +38,7 @@ export class RoomState {
     this.firstId = 0; // oldest id the server still keeps (0: none)
     this.idBeforeReplay = 0;
     this.users = [];
+    this.operators = []; // those among `users` who operate the room (section 14)
     this.topic = "";
     this.loadingOlder = false;
     this.olderDone = false; // the server has nothing older than what is shown

@@ -3,6 +3,7 @@
 // only elements and text.
 
 import { HELP, parseCommand } from "./commands.js";
+import { MENU_MUTE_SECONDS, nicknameKey } from "./moderation.js";
 import { ChatSession, chatUrl, nicknameProblem } from "./protocol.js";
 import {
   chatEntry,
@@ -35,6 +36,13 @@ const REFUSALS = {
   "bad-room": () =>
     "That is not a room name: # and 1 to 32 characters, without spaces or ! @ , * ? :.",
   "too-many-rooms": (item, packet) => `No more rooms: ${packet.message}`,
+  "not-permitted": (item, packet) => `Not allowed: ${packet.message}`,
+  // Muted, or not voiced in a moderated room: the server's message says which.
+  muted: (item, packet) => {
+    const left = Number(packet.retry_after) > 0 ? ` (${Math.ceil(packet.retry_after)} s more)` : "";
+    return `${packet.message}${left}: nobody saw the message.`;
+  },
+  banned: (item, packet) => `You are banned from ${packet.room ?? "this room"}.`,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -56,6 +64,9 @@ const page = {
   compose: $("compose"),
   input: $("input"),
   inputNote: $("input-note"),
+  announcement: $("announcement"),
+  announcementText: $("announcement-text"),
+  announcementClose: $("announcement-close"),
   status: $("status"),
   statusText: $("status-text"),
   reconnect: $("reconnect"),
@@ -139,6 +150,7 @@ function switchTo(room) {
   }
   viewOf(room).unread = 0;
   showUsers(session.rooms.get(room)?.users ?? []);
+  showOperating();
   showRooms();
   loadOlderAtTop();
 }
@@ -260,17 +272,95 @@ function showStatus(state, retryAt = 0) {
 function showUsers(names) {
   const connected = session.state === "online";
   page.onlineTitle.textContent = connected ? `Online (${names.length})` : "Online: not connected";
+  const operators = new Set((session.rooms.get(current)?.operators ?? []).map(nicknameKey));
+  const operating = session.operates(current);
   page.users.replaceChildren(
-    ...names.map((name) => userEntry(name, name === session.nickname, startPrivate)),
+    ...names.map((name) => {
+      const isMe = name === session.nickname;
+      const operator = operators.has(nicknameKey(name));
+      const actions = operating && !isMe ? memberActions(name, operator) : null;
+      return userEntry(name, { isMe, operator, actions }, startPrivate);
+    }),
   );
+}
+
+/** What an operator of the room shown may do to the member `name` (its menu). */
+function memberActions(name, operator) {
+  const room = current;
+  const act = (command, fields) => () => {
+    if (!session.moderate(command, { user: name, ...fields }, room)) tooManyWaiting();
+  };
+  return [
+    { label: "Kick", run: act("kick", {}) },
+    { label: `Mute for ${MENU_MUTE_SECONDS / 60} minutes`, run: act("mute", { seconds: MENU_MUTE_SECONDS }) },
+    { label: "Unmute", run: act("unmute", {}) },
+    {
+      label: "Ban",
+      run: () => {
+        if (!session.moderate("ban", { mask: name }, room)) tooManyWaiting();
+      },
+    },
+    operator
+      ? { label: "Remove operator", run: act("deop", {}) }
+      : { label: "Make operator", run: act("op", {}) },
+  ];
+}
+
+/** The log shows the remove menu on every message when this session operates the room. */
+function showOperating() {
+  page.log.classList.toggle("operating", session.operates(current));
+}
+
+/** Redact message `id` of `room` (the menu of a message). */
+function redact(room, id) {
+  if (!session.moderate("redact", { id }, room)) tooManyWaiting();
 }
 
 const online = (users) => {
   const names = Array.isArray(users) ? users.map(String) : [];
   return `Online (${names.length}): ${names.join(", ")}`;
 };
-const LEAVE_REASONS = { disconnected: "connection lost", slow: "too slow", flood: "flooding",
-  kicked: "kicked", banned: "banned" };
+const LEAVE_REASONS = { disconnected: "connection lost", slow: "too slow", flood: "flooding" };
+/** How an operator's removal of a member is said. */
+const REMOVALS = { kicked: "was kicked by", banned: "was banned by" };
+/** How each `moderation` action is said, between who did it and to whom. */
+const ACTIONS = { mute: "muted", unmute: "unmuted", ban: "banned", unban: "lifted the ban on",
+  op: "made an operator:", deop: "took operator status from", voice: "gave a voice to",
+  devoice: "took the voice of" };
+/** How the switches are said, off and on. */
+const SWITCHES = {
+  "topic-lock": ["unlocked the topic", "locked the topic (only operators set it)"],
+  moderated: ["made the room unmoderated", "made the room moderated (only operators and voiced members speak)"],
+};
+
+/** Who did it, as a notice's `by` says (a hostile or odd server may leave it out). */
+const byWhom = (packet) => (typeof packet.by === "string" ? packet.by : "an operator");
+
+/** ": comment" when the notice has one. */
+const commented = (packet) => (typeof packet.comment === "string" && packet.comment ? `: ${packet.comment}` : "");
+
+/** A `moderation` notice, in words. */
+function moderationText(packet) {
+  const by = byWhom(packet);
+  if (Object.hasOwn(SWITCHES, packet.action)) return `${by} ${SWITCHES[packet.action][packet.on === true ? 1 : 0]}`;
+  const target = packet.user ?? packet.mask;
+  if (!Object.hasOwn(ACTIONS, packet.action) || typeof target !== "string") {
+    return String(packet.message ?? "");
+  }
+  const seconds = Number.isInteger(packet.seconds) ? ` for ${packet.seconds} s` : "";
+  return `${by} ${ACTIONS[packet.action]} ${target}${seconds}${commented(packet)}`;
+}
+
+/** A `bans` notice, in words. */
+function bansText(packet) {
+  const bans = Array.isArray(packet.bans) ? packet.bans.filter((ban) => typeof ban?.mask === "string") : [];
+  if (bans.length === 0) return "No bans.";
+  const said = bans.map((ban) => {
+    const until = ban.until ? ` until ${new Date(ban.until).toLocaleString()}` : "";
+    return `${ban.mask} (by ${byWhom(ban)}${until})${commented(ban)}`;
+  });
+  return `Bans (${bans.length}): ${said.join("; ")}`;
+}
 
 /** The welcome of `room`: first, or back after a lost connection. */
 function welcomeText(packet, room) {
@@ -287,6 +377,9 @@ const NOTICE_TEXT = {
   who: (packet) => online(packet.users),
   leave: (packet) => {
     if (packet.reason === "part") return `${packet.user} left the room`;
+    if (Object.hasOwn(REMOVALS, packet.reason)) {
+      return `${packet.user} ${REMOVALS[packet.reason]} ${byWhom(packet)}${commented(packet)}`;
+    }
     const why = LEAVE_REASONS[packet.reason];
     return why ? `${packet.user} left (${why})` : `${packet.user} left`;
   },
@@ -296,9 +389,14 @@ const NOTICE_TEXT = {
       : `${packet.user} cleared the topic`,
   rooms: () =>
     `Rooms: ${session.roomList.map((entry) => `${entry.room} (${entry.users})`).join(", ")}`,
+  moderation: moderationText,
+  redact: (packet) => `${byWhom(packet)} removed a message${commented(packet)}`,
+  bans: bansText,
+  announce: (packet) => `Announcement from ${byWhom(packet)}: ${packet.message}`,
 };
 const NOTICE_KIND = { welcome: "welcome", who: "who", join: "join", leave: "leave",
-  error: "error", shutdown: "error", topic: "topic" };
+  error: "error", shutdown: "error", topic: "topic", moderation: "moderation",
+  redact: "moderation", bans: "who", announce: "announce" };
 
 const view = {
   status(state, seconds) {
@@ -351,7 +449,8 @@ const view = {
       show(dividerEntry(view.replay), shownIn);
       view.replay = true;
     }
-    show(chatEntry(packet, { mine, earlier }), shownIn);
+    const onRedact = room === null ? null : () => redact(room, packet.id);
+    show(chatEntry(packet, { mine, earlier, onRedact }), shownIn);
     if (shownIn !== current && !mine && packet.history !== true) {
       view.unread += 1;
       showRooms();
@@ -361,7 +460,11 @@ const view = {
   older(room, packets) {
     const view = viewOf(room);
     const entries = packets.map((packet) =>
-      chatEntry(packet, { mine: packet.nickname === session.nickname, earlier: true }),
+      chatEntry(packet, {
+        mine: packet.nickname === session.nickname,
+        earlier: true,
+        onRedact: () => redact(room, packet.id),
+      }),
     );
     if (!session.rooms.get(room)?.keepsOlder() && !view.olderEnd) {
       entries.unshift(dividerEntry("The start of the kept history"));
@@ -386,6 +489,17 @@ const view = {
     const describe = NOTICE_TEXT[packet.event];
     const shown = describe ? describe(packet, shownIn) : String(packet.message ?? "");
     show(noticeEntry(shown, NOTICE_KIND[packet.event] ?? "other", packet.timestamp), shownIn);
+    if (packet.event === "announce") {
+      page.announcementText.textContent = shown;
+      page.announcement.hidden = false;
+    }
+  },
+
+  redacted(room, id) {
+    const view = viewOf(room);
+    const gone = view.entries.filter((entry) => entry.dataset.id === String(id) && entry.classList.contains("chat"));
+    view.entries = view.entries.filter((entry) => !gone.includes(entry));
+    for (const entry of gone) entry.remove();
   },
 
   entered(room, asked) {
@@ -394,14 +508,20 @@ const view = {
     if (room === current) loadOlderAtTop();
   },
 
-  left(room, name) {
+  left(room, name, packet) {
     views.delete(room);
     if (room === current) {
       const next = [...session.rooms.keys()][0] ?? DEFAULT_ROOM;
       current = null; // the log shown is gone: switchTo shows the next one from scratch
       switchTo(next);
     }
-    remark(`You left ${name ?? "the room"}.`);
+    const where = name ?? "the room";
+    if (Object.hasOwn(REMOVALS, packet?.reason)) {
+      const how = packet.reason === "kicked" ? "kicked out of" : "banned from";
+      remark(`You were ${how} ${where} by ${byWhom(packet)}${commented(packet)}.`, "error");
+    } else {
+      remark(`You left ${where}.`);
+    }
   },
 
   roomsChanged() {
@@ -418,7 +538,9 @@ const view = {
   },
 
   users(room, names) {
-    if (room === current) showUsers(names);
+    if (room !== current) return;
+    showUsers(names);
+    showOperating();
   },
 
   waiting(items, pause) {
@@ -479,6 +601,7 @@ const COMMANDS = {
   topic: (command, line) =>
     command.text ? session.setTopic(current, command.text, line) : remarkTopic(),
   rooms: (command, line) => session.listRooms(line),
+  moderate: (command, line) => session.moderate(command.command, command.fields, current, line),
   help: () => {
     remark(HELP, "help");
     return true;
@@ -567,6 +690,9 @@ page.jump.addEventListener("click", () => {
   page.input.focus();
 });
 page.reconnect.addEventListener("click", () => session.reconnectNow());
+page.announcementClose.addEventListener("click", () => {
+  page.announcement.hidden = true;
+});
 window.addEventListener("online", () => session.reconnectNow()); // the network is back: try now
 page.rejoin.addEventListener("click", () => session.join(session.nickname));
 
