@@ -721,14 +721,15 @@ class Hall:
 
     def remove_from_room(
         self, room: Room, member: IMember, reason: LeaveReason, text: str = "", **moderated: Any
-    ) -> None:
+    ) -> bytes:
         """Take C{member} out of C{room} for C{reason}: it gets its `leave` first (after
         what the room owes it), then the room's other members; C{moderated}: the `by` and
-        `comment` of a kick or ban."""
+        `comment` of a kick or ban. Returns the `leave` record."""
         record = self._leave_notice(room, member.nickname, reason, text, **moderated)
         self.unicast(member, record)
         self._forget_member(room, member)
         self.publish_in(room, RoomEvent(record))
+        return record
 
     def room_named(self, room_name: str) -> Room | None:
         """The room C{room_name} names, if it exists (whoever is in it).

@@ -152,6 +152,11 @@ class TestActions:
         assert command(self.carol, "who", room="#r")[-1]["users"] == ["oper", "carol"]
         assert events(command(self.bob, "join", room="#r"), "welcome")  # may join again
 
+    def test_a_kick_from_outside_the_room_is_answered(self) -> None:
+        frames = command(self.root, "kick", room="#r", user="bob")
+        (notice,) = events(frames, "leave")
+        assert (notice["user"], notice["reason"], notice["by"]) == ("bob", "kicked", "root")
+
     def test_kick_of_someone_not_in_the_room(self) -> None:
         command(self.bob, "part", room="#r")
         assert error_code(command(self.op, "kick", room="#r", user="bob")) == "no-such-user"

@@ -100,9 +100,10 @@ class Moderation(Standing):
         room = self._room(room_name)
         target = self._present(room, user)
         self._require(Action.KICK, member, room, self.rank(target, room))
-        self._hall.remove_from_room(
+        record = self._hall.remove_from_room(
             room, target, LeaveReason.KICKED, **_by(member.nickname, comment)
         )
+        self._to_outsider(room, member, record)
         audit(member.nickname, Action.KICK, room.name, user=target.nickname, comment=comment)
         return succeed(None)
 
@@ -509,6 +510,11 @@ class Moderation(Standing):
     def _publish(self, room: Room, member: IMember, record: bytes) -> None:
         """C{record} to C{room}'s members, and to C{member} (the issuer) if not one."""
         self._hall.publish_in(room, RoomEvent(record))
+        self._to_outsider(room, member, record)
+
+    def _to_outsider(self, room: Room, member: IMember, record: bytes) -> None:
+        """C{record} to C{member}, the issuer, if it is not in C{room} (a server operator
+        acting from outside): every command gets its answer."""
         if member.key is None or room.members.get(member.key) is not member:
             self._hall.unicast(member, record)
 
