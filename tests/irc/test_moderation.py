@@ -10,36 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
 
 from chatproto.core.msgids import msgid_for
 from chatproto.core.roomnames import room_key
-from chatproto.seams.history import IRedactable
-from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores, make_room
+from tests.fakes import FakeClient, MemoryRoomStores, make_room
 from tests.irc.fakes import FakeIrcClient
+from tests.moderation.helpers import RedactableHistory
 
 REDACTION = ("draft/message-redaction", "message-tags", "echo-message")
-
-
-@implementer(IRedactable)
-class RedactableHistory(MemoryHistory):
-    """A MemoryHistory that can take a message back; with C{answers} a list, it answers
-    later: each redaction's Deferred is appended there, for the test to fire."""
-
-    answers: list[Deferred[bool]] | None = None
-
-    def redact(self, message_id: int) -> Deferred[bool]:
-        kept = [(i, record) for i, record in self.records if i != message_id]
-        found = len(kept) != len(self.records)
-        self.records.clear()
-        self.records.extend(kept)
-        if self.answers is None:
-            return succeed(found)
-        answer: Deferred[bool] = Deferred()
-        self.answers.append(answer)
-        return answer
 
 
 class ModerationTests(SynchronousTestCase):

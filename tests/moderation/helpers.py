@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import Deferred, succeed
+from zope.interface import implementer
+
 from chatproto.core.hall import Hall
+from chatproto.seams.history import IRedactable
 from chatproto.seams.moderation import MemoryModerationStore
 from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores, make_room
 
@@ -55,3 +59,22 @@ def error_code(frames: list[Any]) -> str | None:
     """The code of the last error among C{frames}, if any."""
     errors = events(frames, "error")
     return errors[-1]["code"] if errors else None
+
+
+@implementer(IRedactable)
+class RedactableHistory(MemoryHistory):
+    """A MemoryHistory that can take a message back; with C{answers} a list, it answers
+    later: each redaction's Deferred is appended there, for the test to fire."""
+
+    answers: list[Deferred[bool]] | None = None
+
+    def redact(self, message_id: int) -> Deferred[bool]:
+        kept = [(i, record) for i, record in self.records if i != message_id]
+        found = len(kept) != len(self.records)
+        self.records.clear()
+        self.records.extend(kept)
+        if self.answers is None:
+            return succeed(found)
+        answer: Deferred[bool] = Deferred()
+        self.answers.append(answer)
+        return answer

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 
+from chatproto.core.roomnames import room_key
 from chatproto.seams.moderation import MemoryModerationStore
-from tests.fakes import FakeClient
-from tests.moderation.helpers import command, error_code, events, member, moderated_hall
+from tests.fakes import FakeClient, MemoryRoomStores
+from tests.moderation.helpers import (
+    RedactableHistory,
+    command,
+    error_code,
+    events,
+    member,
+    moderated_hall,
+)
 
 
 def clock_of(client: FakeClient) -> Clock:
@@ -265,6 +274,21 @@ class TestActions:
         replay = command(self.carol, "join", room="#r")
         assert [f for f in replay if f.get("history")] == []
         assert error_code(command(self.op, "redact", room="#r", id=1)) == "malformed"
+
+    def test_frames_after_a_redaction_wait_for_the_store(self) -> None:
+        stores = MemoryRoomStores()
+        history = stores.histories[room_key("#s")] = RedactableHistory()
+        alice = member(moderated_hall(room_stores=stores), "alice", 7)
+        command(alice, "join", room="#s")
+        alice.send_json({"message": "oops", "room": "#s"})
+        alice.received()
+        answers: list[Deferred[bool]] = []
+        history.answers = answers
+        alice.send_json({"command": "redact", "room": "#s", "id": 1})
+        alice.send_json({"command": "who", "room": "#s"})
+        assert alice.received() == []
+        answers[0].callback(True)
+        assert [frame["event"] for frame in alice.received()] == ["redact", "who"]
 
     def test_voice_and_moderated(self) -> None:
         frames = command(self.op, "moderated", room="#r", on=True)

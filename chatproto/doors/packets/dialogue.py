@@ -310,8 +310,17 @@ class PacketSession(Connection):
                 _log.failure("command failed", failure)
                 self.reject(ErrorCode.UNAVAILABLE, unavailable)
 
-        done.addErrback(refused)
-        if not done.called:  # a refusal before any store is asked is answered at once
+        answered = False
+
+        def settled(_: object) -> None:
+            nonlocal answered
+            answered = True
+
+        # A refusal before any store is asked is answered at once. Deferred.called is
+        # no test of that: a Deferred waiting on another one (a redaction on the store)
+        # has been called and is still unanswered.
+        done.addErrback(refused).addBoth(settled)
+        if not answered:
             self.hold_reading()
             done.addBoth(lambda _: self.release_reading())
 
