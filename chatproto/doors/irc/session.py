@@ -95,20 +95,20 @@ class IrcSession(Connection):
     """The server side of one IRC connection; its protocol feeds it framed lines."""
 
     codec: IrcCodec
-    #: The command being handled, which a refusal names (None: a line that did not parse).
-    _handling: Message | None = None
-    #: When the server pinged the silent client, until it says anything.
-    _pinged_at: float | None = None
-    _idle_watch: IDelayedCall | None = None
-    #: What WHO and WHOIS show of this client, once registered.
-    identity: MemberIdentity | None = None
-    #: The label of the command being handled, until its answer is written.
-    _label: str | None = None
-    #: The label of a JOIN whose answer is the room's entrance.
-    entrance_label: str | None = None
 
     def __init__(self, hall: Hall, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
         super().__init__(hall, link, codec_for(door.server, frozenset()), peer, host)
+        #: The command being handled, which a refusal names (None: a line that did not parse).
+        self._handling: Message | None = None
+        #: When the server pinged the silent client, until it says anything.
+        self._pinged_at: float | None = None
+        self._idle_watch: IDelayedCall | None = None
+        #: What WHO and WHOIS show of this client, once registered.
+        self.identity: MemberIdentity | None = None
+        #: The label of the command being handled, until its answer is written.
+        self._label: str | None = None
+        #: The label of a JOIN whose answer is the room's entrance.
+        self.entrance_label: str | None = None
         self.door = door
         self.registration = Registration(door.replies)
         self._clock = hall.reactor
