@@ -95,6 +95,24 @@ class IrcSession(Connection):
     """The server side of one IRC connection; its protocol feeds it framed lines."""
 
     codec: IrcCodec
+    # The IRC session's own attributes in slots: with the core's, they would be more than
+    # an attribute dict can share with the other connections' (about 1.3 KiB each:
+    # docs/performance.md, "Memory per idle client").
+    __slots__ = (
+        "_batches",
+        "_clock",
+        "_farewell",
+        "_handling",
+        "_idle_watch",
+        "_label",
+        "_last_heard",
+        "_pinged_at",
+        "_quits",
+        "door",
+        "entrance_label",
+        "identity",
+        "registration",
+    )
 
     def __init__(self, hall: Hall, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
         super().__init__(hall, link, codec_for(door.server, frozenset()), peer, host)
