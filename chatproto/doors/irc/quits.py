@@ -71,6 +71,11 @@ class QuitFilter:
         # Made at the first QUIT this client is shown (most never see one while idle).
         self._quitters: OrderedDict[bytes, None] | None = None
 
+    @property
+    def remembers(self) -> bool:
+        """Whether some nickname was shown quitting and not seen joining since."""
+        return bool(self._quitters)
+
     def seen(self, nicknames: Iterable[str]) -> None:
         """C{nicknames} are in a room the client enters: a QUIT of theirs is news again."""
         quitters = self._quitters
