@@ -55,6 +55,7 @@ import argparse
 import contextlib
 import errno
 import json
+import math
 import os
 import resource
 import select
@@ -214,6 +215,8 @@ class LoadGenerator:
         self._buf = bytearray(LOOKBACK + RECV_BUFFER)
         self._tail = memoryview(self._buf)[LOOKBACK:]
         self._newly_joined: list[Conn] = []
+        #: Seconds from connect to welcome of each handshake of the current join phase.
+        self._handshake_seconds: list[float] = []
         self._failed = 0
 
     # -- the event loop ------------------------------------------------------------------
@@ -334,6 +337,7 @@ class LoadGenerator:
             self.epoll.register(conn.fd, select.EPOLLIN)
             conn.carry = (conn.carry + rest)[-LOOKBACK:]
             self._newly_joined.append(conn)
+            self._handshake_seconds.append(time.perf_counter() - conn.started)
             if conn.websocket:
                 # The handshake hands over at a frame boundary: no look-back needed.
                 self._answer_pings(conn, rest, 0, len(rest))
@@ -368,6 +372,7 @@ class LoadGenerator:
         """
         joined: list[Conn] = []
         self._newly_joined = joined
+        self._handshake_seconds = []
         self._failed = 0
         started = 0
         begin = self._probe()
@@ -406,6 +411,7 @@ class LoadGenerator:
             "seconds": round(wall, 4),
             "joins_per_s": round(len(joined) / wall),
             "retries": retries,
+            **handshake_times(self._handshake_seconds),
             **self.costs(begin, end),
         }
         return joined, figures
@@ -872,6 +878,18 @@ def run(gen: LoadGenerator, settings: Settings, log: Any = sys.stderr) -> dict[s
     return result
 
 
+def handshake_times(seconds: Sequence[float]) -> dict[str, float]:
+    """The p50 and p99 (nearest rank) of handshake durations, connect to welcome, in ms."""
+    if not seconds:
+        return {}
+    ordered = sorted(seconds)
+
+    def rank(fraction: float) -> float:
+        return round(ordered[max(0, math.ceil(fraction * len(ordered)) - 1)] * 1000, 2)
+
+    return {"handshake_p50_ms": rank(0.5), "handshake_p99_ms": rank(0.99)}
+
+
 def describe_costs(figures: dict[str, Any]) -> str:
     """The CPU shares of one phase, in words."""
     if "gen_cpu" not in figures:
@@ -894,6 +912,10 @@ def format_table(result: dict[str, Any]) -> str:
             j = result[key]
             value = f"{j['joins_per_s']:,} ({describe_costs(j)})"
             rows.append((f"{label} N={j['clients']}", value))
+            if "handshake_p99_ms" in j:
+                p50, p99 = j["handshake_p50_ms"], j["handshake_p99_ms"]
+                times = f"{p50} / {p99} ({j['inflight']} in flight)"
+                rows.append((f"handshake p50/p99 ms N={j['clients']}", times))
     if "rss" in result:
         rss = result["rss"]
         rows.append((f"RSS KiB per idle client N={rss['clients']}", f"{rss['kib_per_client']}"))

@@ -22,7 +22,9 @@ from bench.adapters import (
 from bench.loadgen import (
     bench_text,
     door_spec,
+    handshake_times,
 )
+from bench.profile_joins import buckets
 from bench.run_bench import DOOR_GOALS, describe_door_goal, door_goals, tables_to_show
 from bench.websocket import (
     LOOKBACK,
@@ -366,3 +368,22 @@ def test_tables_show_only_measured_targets_and_their_ratios() -> None:
         ["chatproto", "node-ws"],
     ]
     assert [t.names for t in tables_to_show(["chatproto"])] == [["chatproto"]]
+
+
+def test_handshake_times_are_nearest_rank_in_milliseconds() -> None:
+    seconds = [n / 1000 for n in range(1, 101)]  # 1 to 100 ms
+    assert handshake_times(seconds) == {"handshake_p50_ms": 50.0, "handshake_p99_ms": 99.0}
+    assert handshake_times([]) == {}
+
+
+def test_join_profile_counts_a_sample_for_its_innermost_step_and_leaves_out_leaves() -> None:
+    raw = "\n".join(
+        [
+            "mainLoop (base.py:1);Hall._accept (hall.py:2);Hall._welcome (hall.py:3) 5",
+            "mainLoop (base.py:1);Hall._accept (hall.py:2) 2",
+            "mainLoop (base.py:1);Hall.leave (hall.py:9);Hall._welcome (hall.py:3) 7",
+        ]
+    )
+    steps, leaves = buckets(raw)
+    assert steps == {"welcome: the user list": 5, "hall bookkeeping": 2}
+    assert leaves["welcome: the user list"] == {"Hall._welcome": 5}

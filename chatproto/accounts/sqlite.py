@@ -6,6 +6,9 @@ tool (`chatproto-accounts`) can write while a server reads, and each side sees t
 other's change at its next query. A new file is created with mode 0600 (SQLite gives
 its `-wal` and `-shm` files the same mode). The schema's version is SQLite's
 `user_version`; a file written by a newer version is refused rather than guessed at.
+
+A database that holds no account answers L{SQLiteAccountStore.find} without the
+thread, until anything writes to its files (L{NoAccountsWatch}).
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Final, TypeVar
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorFromThreads
 from zope.interface import implementer
 
+from chatproto.accounts.emptiness import NoAccountsWatch
 from chatproto.accounts.workers import Workers
 from chatproto.core.nicknames import nickname_key
 from chatproto.core.skeletons import UNICODE_VERSION, skeleton
@@ -57,6 +61,7 @@ class SQLiteAccountStore:
         self.path = path
         self._workers = Workers(reactor, "chatproto-accounts-db", 1, MAX_WAITING)
         self._connection: sqlite3.Connection | None = None
+        self._no_accounts: NoAccountsWatch | None = None
 
     @classmethod
     def open(cls, reactor: IReactorFromThreads, path: str) -> Deferred[SQLiteAccountStore]:
@@ -65,11 +70,16 @@ class SQLiteAccountStore:
         store = cls(reactor, path)
         store._workers.start()
 
+        def opened(_: object) -> SQLiteAccountStore:
+            # The file and its WAL exist now (the connection stays open).
+            store._no_accounts = NoAccountsWatch(reactor, [path, path + "-wal"])
+            return store
+
         def failed(reason: _T) -> _T:
             store._workers.stop()
             return reason
 
-        return store._workers.run(store._open).addCallbacks(lambda _: store, failed)
+        return store._workers.run(store._open).addCallbacks(opened, failed)
 
     def add(self, name: str, password_hash: str) -> Deferred[None]:
         """See L{IAccountStore.add}."""
@@ -77,9 +87,22 @@ class SQLiteAccountStore:
         return self._run(_add, key, skeleton(key), name, password_hash)
 
     def find(self, nickname: str) -> Deferred[Account | None]:
-        """See L{IAccountStore.find}."""
+        """See L{IAccountStore.find}; at once when the database is known to be empty."""
+        watch = self._no_accounts
+        if watch is None:
+            key = nickname_key(nickname)
+            return self._run(_find, key, skeleton(key))
+        if watch.known_empty():
+            return succeed(None)
+        token = watch.before_query()
+
+        def found(answer: tuple[Account | None, bool]) -> Account | None:
+            account, no_accounts = answer
+            watch.after_query(token, no_accounts)
+            return account
+
         key = nickname_key(nickname)
-        return self._run(_find, key, skeleton(key))
+        return self._run(_find_or_none_at_all, key, skeleton(key)).addCallback(found)
 
     def set_password_hash(
         self, name: str, password_hash: str, replacing: str | None = None
@@ -97,6 +120,9 @@ class SQLiteAccountStore:
 
     def close(self) -> Deferred[None]:
         """Close the file, then stop the worker thread."""
+        if self._no_accounts is not None:
+            self._no_accounts.close()
+            self._no_accounts = None
 
         def stop(result: _T) -> _T:
             self._workers.stop()
@@ -209,6 +235,16 @@ def _find(connection: sqlite3.Connection, key: str, skeleton_: str) -> Account |
         (key, skeleton_, key),
     ).fetchone()
     return None if row is None else Account(row[0], row[1])
+
+
+def _find_or_none_at_all(
+    connection: sqlite3.Connection, key: str, skeleton_: str
+) -> tuple[Account | None, bool]:
+    """The account of C{key} (see L{_find}), and whether the database holds no account."""
+    account = _find(connection, key, skeleton_)
+    if account is not None:
+        return account, False
+    return None, connection.execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is None
 
 
 def _set_hash(

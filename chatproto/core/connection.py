@@ -57,26 +57,27 @@ _CLOSE_FOR: dict[LeaveReason, CloseReason] = {
 class Connection:
     """The door-neutral half of one connection; see the module docstring."""
 
-    state = ConnectionState.CHOOSING
-    #: Holding key (L{chatproto.core.nicknames.holding_key}), display form and JSON
-    #: literal once joined.
-    key: str | None = None
-    nickname = ""
-    encoded_nickname = b'""'
-    #: The token that lets this member take its place back (docs/protocol.md section 2).
-    resume_token: str | None = None
-    #: The account it is logged in to (docs/protocol.md section 13), else None.
-    account: str | None = None
-    _handshake_timer: IDelayedCall | None = None
-    _reading_resumes: IDelayedCall | None = None
-    # Reasons to read nothing from the peer, not yet over (the rate limit's debt and a
-    # nickname claim the store has not answered may overlap): the link is paused once.
-    _reading_holds = 0
-    _rate_errors = 0
-    # The latest entrance whose replay the store has not answered yet (None: none).
-    _entering: Deferred[None] | None = None
-
     def __init__(self, hall: Hall, link: ILink, codec: ICodec, peer: str, host: str | None) -> None:
+        # Every attribute is set here, in one order, so that all connections share one
+        # table of attribute names (set later, each would grow its own: docs/performance.md).
+        self.state = ConnectionState.CHOOSING
+        #: Holding key (L{chatproto.core.nicknames.holding_key}), display form and JSON
+        #: literal once joined.
+        self.key: str | None = None
+        self.nickname = ""
+        self.encoded_nickname = b'""'
+        #: The token that lets this member take its place back (docs/protocol.md section 2).
+        self.resume_token: str | None = None
+        #: The account it is logged in to (docs/protocol.md section 13), else None.
+        self.account: str | None = None
+        self._handshake_timer: IDelayedCall | None = None
+        self._reading_resumes: IDelayedCall | None = None
+        # Reasons to read nothing from the peer, not yet over (the rate limit's debt and a
+        # nickname claim the store has not answered may overlap): the link is paused once.
+        self._reading_holds = 0
+        self._rate_errors = 0
+        # The latest entrance whose replay the store has not answered yet (None: none).
+        self._entering: Deferred[None] | None = None
         self.hall = hall
         self.link = link
         self.codec = codec

@@ -150,6 +150,10 @@ class TurnBatcher:
         self._waiting_next: list[Deferred[None]] = []
         #: The newest message id any member may have seen or has queued.
         self.visible_id = history.last_id
+        # Each record of one batch (the list object) encoded once per codec, for the
+        # members that get a share of it (see _write_share).
+        self._encoded_batch: list[RoomEvent] | None = None
+        self._encodings: dict[ICodec, list[bytes]] = {}
 
     def queue(self, entry: RoomEvent) -> None:
         """Add a record to this turn's batch."""
@@ -252,6 +256,12 @@ class TurnBatcher:
         self.visible_id = max(self.visible_id, last_id)
         if not batch:
             return
+        try:
+            self._deliver_to_each(batch, cursors)
+        finally:
+            self._encoded_batch, self._encodings = None, {}
+
+    def _deliver_to_each(self, batch: list[RoomEvent], cursors: dict[IMember, int]) -> None:
         records = [entry.record for entry in batch]
         encoded: dict[ICodec, bytes] = {}
         skipping = {entry.skip_key for entry in batch if entry.skip_key is not None}
@@ -272,12 +282,27 @@ class TurnBatcher:
                 member.send(data)
 
     def _write_share(self, member: IMember, batch: list[RoomEvent], start: int) -> None:
+        """Write C{member} the records of C{batch} from C{start} that are for it. Each
+        record is encoded once per codec however many members get a share: in a storm
+        of joins or leaves every joiner or leaver gets one, of up to every record of
+        the window (encoding each anew cost N^2 encodings: docs/performance.md)."""
         key = member.key
-        echoes = member.codec.echoes_sender
+        codec = member.codec
+        echoes = codec.echoes_sender
+        encoded = self._encoded(batch, codec)
         share = [
-            entry.record
-            for entry in batch[start:]
-            if entry.skip_key != key and (echoes or entry.sender_key != key)
+            encoded[index]
+            for index in range(start, len(batch))
+            if batch[index].skip_key != key and (echoes or batch[index].sender_key != key)
         ]
         if share:
-            self._turn.send(member, member.codec.encode_batch(share))
+            self._turn.send(member, b"".join(share))
+
+    def _encoded(self, batch: list[RoomEvent], codec: ICodec) -> list[bytes]:
+        """Every record of C{batch} (a list that only grows) encoded by C{codec}."""
+        if self._encoded_batch is not batch:
+            self._encoded_batch, self._encodings = batch, {}
+        encoded = self._encodings.setdefault(codec, [])
+        for entry in batch[len(encoded) :]:
+            encoded.append(codec.encode(entry.record))
+        return encoded

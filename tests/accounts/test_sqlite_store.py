@@ -13,9 +13,12 @@ from twisted.internet import reactor
 
 from chatproto.accounts import sqlite as sqlite_store
 from chatproto.accounts.sqlite import SCHEMA_VERSION, SQLiteAccountStore, UnusableDatabase
+from chatproto.core.skeletons import skeleton
 from chatproto.seams.accounts import Account
 
 CYRILLIC_ALICE = "\u0430lice"
+#: "bob" with a Cyrillic small o: it belongs to bob's account.
+LOOKALIKE_BOB = "b\u043eb"
 
 
 def _mode(path: Path) -> int:
@@ -68,6 +71,44 @@ async def test_two_stores_on_one_file_see_each_others_changes(
         assert await other.find("bob") is None
     finally:
         await other.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_empty_database_answers_without_its_thread(store: SQLiteAccountStore) -> None:
+    assert await store.find("alice") is None  # asked the database: it holds no account
+    answer = store.find("alice")
+    assert answer.called  # answered at once, without the database thread
+    assert await answer is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_account_added_to_an_empty_database_by_another_writer_is_found_at_once(
+    store: SQLiteAccountStore, db_path: Path
+) -> None:
+    assert await store.find("bob") is None
+    assert store.find("bob").called  # known to be empty
+    # Another writer (chatproto-accounts, another server) registers bob, and finishes.
+    with sqlite3.connect(db_path) as connection:
+        connection.execute(
+            "INSERT INTO accounts (key, skeleton, name, password_hash) VALUES (?, ?, ?, ?)",
+            ("bob", skeleton("bob"), "bob", "h"),
+        )
+    assert await store.find("bob") == Account("bob", "h")
+    assert await store.find(LOOKALIKE_BOB) == Account("bob", "h")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_database_emptied_by_another_writer_is_known_empty_again(
+    store: SQLiteAccountStore, db_path: Path
+) -> None:
+    await store.add("bob", "h")
+    other = await SQLiteAccountStore.open(reactor, str(db_path))
+    try:
+        await other.delete("bob")
+    finally:
+        await other.close()
+    assert await store.find("bob") is None
+    assert store.find("bob").called
 
 
 @pytest_twisted.ensureDeferred

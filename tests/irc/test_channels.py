@@ -221,6 +221,21 @@ class ChannelTests(SynchronousTestCase):
             [":carol!carol@chatproto QUIT :Connection lost"],
         )
 
+    def test_a_quit_seen_in_several_rooms_does_not_hide_a_later_one_after_parting(self) -> None:
+        for client in (self.alice, self.carol):
+            client.send("JOIN #a,#b")
+        self.carol.send("QUIT :gone fishing")
+        self.alice.send("PART #a,#b")  # alice is in one room now
+        carol = FakeIrcClient(self.room, self.alice.factory)
+        carol.register("carol")  # alice sees her join, in that one room
+        self.alice.send("JOIN #b")  # a room without carol
+        self.alice.lines()
+        carol.send("QUIT :gone again")
+        self.assertEqual(
+            [line for line in self.alice.lines() if " QUIT " in line],
+            [":carol!carol@chatproto QUIT :gone again"],
+        )
+
 
 class NoAutojoinTests(SynchronousTestCase):
     """--no-irc-autojoin: registration joins no room."""

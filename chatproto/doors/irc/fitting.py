@@ -47,21 +47,25 @@ def split_to_fit(text: str, budget: int) -> list[str]:
 
 
 def pack_words(words: Iterable[str], budget: int) -> list[str]:
-    """Join C{words} with spaces into as few texts of at most C{budget} bytes as fit.
+    """Join C{words} (without spaces) with spaces into as few texts of at most C{budget}
+    bytes as fit.
 
     A word longer than the budget gets a text of its own (callers keep words short).
+    The words are joined and encoded once and cut at the last space that fits: a
+    names list of 1,000 nicknames costs a few dozen cuts, not a loop over them.
     """
+    joined = " ".join(words).encode("utf-8")
     texts: list[str] = []
-    current: list[str] = []
-    used = -1  # no space before the first word
-    for word in words:
-        # A word and the space before it (names lists are long: spare the encoding).
-        size = 1 + (len(word) if word.isascii() else len(word.encode("utf-8")))
-        if current and used + size > budget:
-            texts.append(" ".join(current))
-            current, used = [], -1
-        used += size
-        current.append(word)
-    if current:
-        texts.append(" ".join(current))
+    start, end = 0, len(joined)
+    while start < end:
+        if end - start <= budget:
+            cut = end
+        else:
+            cut = joined.rfind(b" ", start, start + budget + 1)
+            if cut <= start:  # the next word alone is over the budget
+                cut = joined.find(b" ", start)
+                if cut == -1:
+                    cut = end
+        texts.append(joined[start:cut].decode("utf-8"))
+        start = cut + 1
     return texts

@@ -113,20 +113,40 @@ class IrcSession(Connection):
     """The server side of one IRC connection; its protocol feeds it framed lines."""
 
     codec: IrcCodec | LabellingCodec
-    #: The command being handled, which a refusal names (None: a line that did not parse).
-    _handling: Message | None = None
-    #: When the server pinged the silent client, until it says anything.
-    _pinged_at: float | None = None
-    _idle_watch: IDelayedCall | None = None
-    #: What WHO and WHOIS show of this client, once registered.
-    identity: MemberIdentity | None = None
-    #: The label of the command being handled, until its answer is written.
-    _label: str | None = None
-    #: The label of a JOIN whose answer is the room's entrance.
-    entrance_label: str | None = None
+    # The IRC session's own attributes in slots: with the core's, they would be more than
+    # an attribute dict can share with the other connections' (about 1.3 KiB each:
+    # docs/performance.md, "Memory per idle client").
+    __slots__ = (
+        "_batches",
+        "_clock",
+        "_farewell",
+        "_handling",
+        "_idle_watch",
+        "_label",
+        "_last_heard",
+        "_pinged_at",
+        "_quits",
+        "directory",
+        "door",
+        "entrance_label",
+        "identity",
+        "login",
+        "registration",
+    )
 
     def __init__(self, hall: Hall, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
         super().__init__(hall, link, codec_for(door.server, frozenset()), peer, host)
+        #: The command being handled, which a refusal names (None: a line that did not parse).
+        self._handling: Message | None = None
+        #: When the server pinged the silent client, until it says anything.
+        self._pinged_at: float | None = None
+        self._idle_watch: IDelayedCall | None = None
+        #: What WHO and WHOIS show of this client, once registered.
+        self.identity: MemberIdentity | None = None
+        #: The label of the command being handled, until its answer is written.
+        self._label: str | None = None
+        #: The label of a JOIN whose answer is the room's entrance.
+        self.entrance_label: str | None = None
         self.door = door
         #: Where members' accounts and identities are looked up.
         self.directory = MemberDirectory(hall)
@@ -333,7 +353,13 @@ class IrcSession(Connection):
     def send(self, data: bytes) -> None:
         """Write bytes, with one QUIT per quitter however many rooms it shared with
         the client (L{QuitFilter})."""
-        super().send(self._quits.filter(data))
+        quits = self._quits
+        # A client in one room is told of each departure once: only one in several rooms
+        # (or one that was, and remembers quitters) needs the filter, whose look at every
+        # line of every write costs the room N^2 when N clients leave at once.
+        if len(self.rooms) > 1 or quits.remembers:
+            data = quits.filter(data)
+        super().send(data)
 
     # -- commands of a registered client ---------------------------------------
 
