@@ -29,6 +29,7 @@ from chatproto.accounts.serving import AccountsService
 from chatproto.accounts.sqlite import SQLiteAccountStore, UnusableDatabase, prepare_database
 from chatproto.core.config import RoomConfig
 from chatproto.core.hall import Hall
+from chatproto.core.observer import QUIET
 from chatproto.core.roomnames import InvalidRoomName, validate_room_name
 from chatproto.doors.irc.identity import DEFAULT_CHANNEL, ServerInfo
 from chatproto.doors.irc.protocol import IrcFactory
@@ -40,6 +41,11 @@ from chatproto.doors.websocket.site import chat_site
 from chatproto.fdlimit import raise_open_file_limit
 from chatproto.history import FsyncPolicy, JsonLinesHistory
 from chatproto.listeners import OptionListener, endpoint_for
+from chatproto.operations.config import file_values, given_options
+from chatproto.operations.health import HealthProbe, health_checks
+from chatproto.operations.metrics import Metrics, RoomCollector, process_registry
+from chatproto.operations.reload import Reloader, ReloadOnHangup
+from chatproto.operations.serving import metrics_site
 from chatproto.roomfiles import RoomFiles
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
 from chatproto.seams.redis.accounts import RedisAccountStore
@@ -52,7 +58,9 @@ FSYNC_INTERVAL = 1.0
 #: reading what it is owed, a WebSocket answering the close frame), in seconds.
 CLOSE_WAIT = 2.0
 #: The options that name an endpoint to listen on (checked by listeners.endpoint_for).
-ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port")
+ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port", "metrics-port")
+#: The longest --motd, in UTF-8 bytes.
+MAX_MOTD_BYTES = 4096
 #: The account database when `--accounts-db` is not given (in the working directory).
 DEFAULT_ACCOUNTS_DB = "chat-accounts.sqlite3"
 
@@ -84,6 +92,22 @@ def _number(
         f"{kind.__name__}, {low}..{high}" if high is not None else f"{kind.__name__} >= {low}"
     )
     return [name, None, default, doc, coerce]
+
+
+def _motd(text: str) -> str:
+    """The --motd text, checked: bounded, and no control characters but line breaks."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # undecodable bytes of the command line
+        raise usage.UsageError("--motd must be UTF-8 text") from None
+    if size > MAX_MOTD_BYTES:
+        raise usage.UsageError(f"--motd must be at most {MAX_MOTD_BYTES} bytes of UTF-8")
+    if any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in text):
+        raise usage.UsageError("--motd must hold no control characters but line breaks")
+    return text
+
+
+_motd.coerceDoc = f"text, at most {MAX_MOTD_BYTES} bytes"  # type: ignore[attr-defined]
 
 
 class Options(usage.Options):
@@ -126,6 +150,11 @@ class Options(usage.Options):
         _number("register-per-hour", 5,
                 "Registrations per address per hour, every door together (0: off)", int, 0),
         *REDIS_OPTIONS,
+        ["config", None, None, "A TOML file of these options (keys without the dashes); "
+         "the command line wins, SIGHUP reloads it"],
+        ["motd", None, "", "The message of the day: in every welcome, and the IRC MOTD", _motd],
+        ["metrics-port", None, None,
+         "Endpoint serving /metrics (Prometheus) and /healthz (off unless given)"],
     ]  # fmt: skip
 
     optFlags: list[list[Any]] = [
@@ -139,12 +168,21 @@ class Options(usage.Options):
         """Another name for --default-room: the IRC channel that is the default room."""
         self["default-room"] = name
 
+    #: The options given on the command line, which a --config file never overrides.
+    given: frozenset[str] = frozenset()
+
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
-        """Parse and check the options. Under twistd or twist (a runner's subcommand), a
-        mistake ends the process with status 1 and one line naming the option, where the
-        runner would print its whole usage text first: the usage is for `--help`."""
+        """Parse and check the options, those of the --config file first (the command line
+        wins). Under twistd or twist (a runner's subcommand), a mistake ends the process
+        with status 1 and one line naming the option, where the runner would print its
+        whole usage text first: the usage is for `--help`."""
+        arguments = sys.argv[1:] if options is None else list(options)
         try:
-            super().parseOptions(options)  # type: ignore[no-untyped-call]
+            given, path = given_options(self, arguments)
+            self.given = frozenset(given)
+            if path is not None:
+                self.update(file_values(self, path))
+            super().parseOptions(arguments)  # type: ignore[no-untyped-call]
         except usage.UsageError as e:
             if self.parent is None:  # called by a program (a .tac file, a test): it reports
                 raise
@@ -162,8 +200,7 @@ class Options(usage.Options):
             raise usage.UsageError(
                 f"--fsync must be one of {', '.join(FSYNC_POLICIES)}, got {self['fsync']!r}"
             )
-        if self["rate"] and not self["burst"]:
-            raise usage.UsageError("--burst must be at least 1 while --rate is on")
+        self.check_together()
         _check_writable("--history-file", str(self["history-file"]))
         if self["redis"] is None:
             _check_database(self.accounts_db())
@@ -176,6 +213,11 @@ class Options(usage.Options):
                 self.irc_server()
             except ValueError as e:
                 raise usage.UsageError(f"--default-room or --irc-server-name: {e}") from None
+
+    def check_together(self) -> None:
+        """Check what single options cannot (also on reload)."""
+        if self["rate"] and not self["burst"]:
+            raise usage.UsageError("--burst must be at least 1 while --rate is on")
 
     def accounts_db(self) -> str:
         """The account database's path (`--accounts-db`, else the default)."""
@@ -198,6 +240,7 @@ class Options(usage.Options):
             default_room=self["default-room"],
             max_rooms=self["max-rooms"],
             max_rooms_per_member=self["max-rooms-per-member"],
+            motd=self["motd"],
         )
 
     def irc_server(self) -> ServerInfo:
@@ -281,7 +324,7 @@ class RoomService(Service):
         super().startService()  # type: ignore[no-untyped-call]
         limit = raise_open_file_limit()
         if limit is not None:
-            self.log.info("open-file limit is {limit}", limit=limit)
+            self.log.info("open-file limit is {limit}", limit=limit, event_kind="start")
 
     def stopService(self) -> Deferred[None]:
         """Announce the shutdown, keep serving for the grace, then close everything."""
@@ -293,14 +336,16 @@ class RoomService(Service):
 
             def end_grace() -> None:
                 if timer.active():
-                    self.log.info("interrupted again: closing every connection now")
+                    self.log.info(
+                        "interrupted again: closing every connection now", event_kind="shutdown"
+                    )
                     timer.cancel()
                     grace_over.callback(None)
 
             if self.on_interrupt is not None:
                 self.on_interrupt(end_grace)
         else:
-            self.log.info("shutting down now: nobody is connected")
+            self.log.info("shutting down now: nobody is connected", event_kind="shutdown")
             grace_over.callback(None)
         grace_over.addCallback(lambda _: self._close_connections())
         grace_over.addCallback(lambda _: self.hall.close_rooms())
@@ -317,6 +362,7 @@ class RoomService(Service):
                 "dropped {count} connections still open after {seconds} seconds",
                 count=dropped,
                 seconds=CLOSE_WAIT,
+                event_kind="shutdown",
             )
             done.callback(None)
 
@@ -349,7 +395,9 @@ def _logging_errors(action: Callable[[], Deferred[None]], log: Logger) -> Callab
     """Wrap a periodic action so one failure is logged and the loop goes on."""
 
     def run() -> Deferred[None]:
-        return action().addErrback(lambda failure: log.failure("periodic fsync failed", failure))
+        return action().addErrback(
+            lambda failure: log.failure("periodic fsync failed", failure, event_kind="store")
+        )
 
     return run
 
@@ -392,6 +440,8 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     top = MultiService()
     seams = make_seams(options, reactor)  # --redis: several nodes share the room
     accounts = _accounts_service(options, reactor)
+    registry = process_registry() if options["metrics-port"] is not None else None
+    observer = Metrics(registry) if registry is not None else QUIET
     history: IHistoryStore
     if seams is None:
         path = str(options["history-file"])
@@ -403,7 +453,12 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         except HistoryUnavailable as e:
             raise SystemExit(str(e)) from None
         hall = Hall(
-            options.room_config(), history, reactor, room_stores=rooms, accounts=accounts.accounts
+            options.room_config(),
+            history,
+            reactor,
+            room_stores=rooms,
+            accounts=accounts.accounts,
+            observer=observer,
         )
     else:
         history = seams.history
@@ -415,8 +470,9 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             seams.presence,
             seams.rooms,
             accounts=accounts.accounts,
+            observer=observer,
         )
-        seams.service.setServiceParent(top)
+        seams.service.setServiceParent(top)  # type: ignore[no-untyped-call]
     accounts.setServiceParent(top)  # type: ignore[no-untyped-call]
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(
@@ -430,9 +486,18 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         doors.append(("ws-port", chat_site(sockets)))
     if options["irc-port"] is not None:
         doors.append(("irc-port", IrcFactory(hall, options.irc_server(), keepalive)))
-    for name, factory in doors:
-        listener = OptionListener(f"--{name}", options[name], factory, reactor)
+    if registry is not None:
+        registry.register(RoomCollector(hall))
+        checks = health_checks(hall, history, seams.service.node if seams is not None else None)
+        doors.append(("metrics-port", metrics_site(registry, HealthProbe(checks, reactor))))
+    listeners = [
+        OptionListener(f"--{name}", options[name], factory, reactor) for name, factory in doors
+    ]
+    for listener in listeners:
         listener.setServiceParent(top)  # type: ignore[no-untyped-call]
+    reloader = Reloader(options, hall, listeners)
+    hangup = ReloadOnHangup(reloader, reactor)
+    hangup.setServiceParent(top)  # type: ignore[no-untyped-call]
     if options["fsync"] == "interval":
 
         def sync_all() -> Deferred[None]:

@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from chatproto.core.config import RoomConfig
 from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.fanout import Turn, TurnBatcher
+from chatproto.core.observer import QUIET, IRoomObserver
 from chatproto.core.room import Room
 from chatproto.core.roomnames import room_key, validate_room_name
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
@@ -37,7 +38,8 @@ class RoomRegistry:
     C{history} is the default room's store, always open; C{room_stores} keeps
     the other rooms' stores and every topic (None: only the default room is
     served); with stores shared by several nodes (L{ISharedRooms}) a room's
-    store may be ready only later (C{room.opening}).
+    store may be ready only later (C{room.opening}). C{observer} watches the
+    fan-out of every room (L{Turn}).
     """
 
     log = Logger()
@@ -49,13 +51,15 @@ class RoomRegistry:
         reactor: IReactorTime,
         room_stores: IRoomStores | None,
         lost: MessageLost,
+        observer: IRoomObserver = QUIET,
     ) -> None:
-        self._config = config
+        #: The limits (--max-rooms); replaced on reload.
+        self.config = config
         self._reactor = reactor
         self._stores = room_stores
         self._lost = lost
         #: The turn end every room's batcher shares: one write per member per turn.
-        self.turn = Turn(reactor)
+        self.turn = Turn(reactor, observer)
         name = validate_room_name(config.default_room)
         self.default = Room(room_key(name), name, default=True)
         self._open_with(self.default, history)
@@ -101,7 +105,7 @@ class RoomRegistry:
             raise PacketRejected(ErrorCode.UNAVAILABLE, f"{name}: {NOT_SHARED}")
         if room is not None:
             return room
-        limit = self._config.max_rooms
+        limit = self.config.max_rooms
         if limit and len(self.rooms) >= limit:
             raise PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
         room = self.rooms[key] = Room(key, name)
@@ -123,7 +127,9 @@ class RoomRegistry:
         try:
             history = self._stores.open(room.key, room.name)
         except HistoryUnavailable as e:
-            self.log.error("room {room} unavailable: {why}", room=room.name, why=str(e))
+            self.log.error(
+                "room {room} unavailable: {why}", room=room.name, why=str(e), event_kind="store"
+            )
             raise PacketRejected(
                 ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now"
             ) from None
@@ -151,7 +157,10 @@ class RoomRegistry:
         if failure.check(TooManyRooms):  # type: ignore[no-untyped-call]
             return PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
         self.log.error(
-            "room {room} unavailable: {why}", room=room.name, why=failure.getErrorMessage()
+            "room {room} unavailable: {why}",
+            room=room.name,
+            why=failure.getErrorMessage(),
+            event_kind="store",
         )
         return PacketRejected(ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now")
 
@@ -166,7 +175,9 @@ class RoomRegistry:
             stores = self._stores
             closed.addCallback(lambda _: stores.forget(room.key))
         closed.addErrback(
-            lambda failure: self.log.failure("closing {room} failed", failure, room=room.name)
+            lambda failure: self.log.failure(
+                "closing {room} failed", failure, room=room.name, event_kind="store"
+            )
         )
 
     def save_topic(self, room: Room, topic: str) -> None:
@@ -179,7 +190,9 @@ class RoomRegistry:
         try:
             self._stores.save_topic(room.key, room.name, topic)
         except HistoryUnavailable as e:
-            self.log.error("topic of {room} not stored: {why}", room=room.name, why=str(e))
+            self.log.error(
+                "topic of {room} not stored: {why}", room=room.name, why=str(e), event_kind="store"
+            )
             raise PacketRejected(ErrorCode.UNAVAILABLE, "The topic could not be stored") from None
         room.topic = topic
 

@@ -142,7 +142,7 @@ class PacketSession(Connection):
             rejected: PacketRejected = failure.value  # type: ignore[assignment]
             code, detail, extra = rejected.code, rejected.detail, rejected.extra
         else:  # the account store is out of reach: never let a registered name through
-            _log.failure("accounts cannot be checked", failure)
+            _log.failure("accounts cannot be checked", failure, event_kind="error")
             code, detail, extra = ErrorCode.UNAVAILABLE, "Accounts cannot be checked now", {}
         if json_form and self.state is ConnectionState.CHOOSING:
             self.send(self.codec.encode(error_notice(self.hall.timestamp(), code, detail, **extra)))
@@ -288,7 +288,7 @@ class PacketSession(Connection):
                 rejected: PacketRejected = failure.value  # type: ignore[assignment]
                 self.reject(rejected.code, rejected.detail, **rejected.extra)
             else:  # the account store is out of reach
-                _log.failure("account command failed", failure)
+                _log.failure("account command failed", failure, event_kind="error")
                 self.reject(ErrorCode.UNAVAILABLE, "Accounts cannot be changed now")
 
         done = Deferred.fromCoroutine(command).addErrback(refused)

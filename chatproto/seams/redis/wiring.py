@@ -62,7 +62,7 @@ class Seams(NamedTuple):
     hub: RedisHub
     presence: RedisPresence
     rooms: RedisRooms
-    service: Service
+    service: NodeService
 
 
 class NodeService(Service):
