@@ -81,6 +81,9 @@ class OptionsTests(SynchronousTestCase):
                 "redis": None,
                 "redis-ca": None,
                 "node-timeout": 10.0,
+                "config": None,
+                "motd": "",
+                "metrics-port": None,
             },
         )
         self.assertEqual(options.room_config(), RoomConfig())

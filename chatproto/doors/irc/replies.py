@@ -243,7 +243,7 @@ class Replies:
             " and terminal alike); /join #name joins or makes another, /list shows them,"
             " /msg <nick> reaches one person."
         )
-        budget = text_budget(self.numeric(RPL_MOTD, me, text=""))
+        budget = text_budget(self._say(RPL_MOTD, me))
         lines = [
             self.numeric(RPL_MOTD, me, text=piece)
             for line in text.split("\n")
