@@ -21,6 +21,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
@@ -193,6 +194,8 @@ class RoomCollector:
 def process_registry() -> CollectorRegistry:
     """A registry of one server's metrics, holding the process's own already (CPU,
     memory, open files, garbage collection, Python version)."""
+    # Counters without their `_created` twins: a scrape half as long, nothing lost.
+    disable_created_metrics()
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
