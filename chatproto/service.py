@@ -490,6 +490,8 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         registry.register(RoomCollector(hall))
         checks = health_checks(hall, history, seams.service.node if seams is not None else None)
         doors.append(("metrics-port", metrics_site(registry, HealthProbe(checks, reactor))))
+    for _, factory in doors:
+        factory.noisy = False  # no "Starting factory": the port's "starting on" says it
     listeners = [
         OptionListener(f"--{name}", options[name], factory, reactor) for name, factory in doors
     ]

@@ -195,7 +195,7 @@ def process_registry() -> CollectorRegistry:
     """A registry of one server's metrics, holding the process's own already (CPU,
     memory, open files, garbage collection, Python version)."""
     # Counters without their `_created` twins: a scrape half as long, nothing lost.
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
