@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from twisted.python import usage
 
+from chatproto.operations.config import file_values
 from chatproto.service import Options
 from tests.certs import make_certificate
 from tests.test_twistd import BIN
@@ -53,6 +54,13 @@ def test_every_option_can_be_set_in_the_file(tmp_path: Path) -> None:
     for name in [*values, *(row[0] for row in Options.optFlags)]:
         assert from_file[name] == from_command_line[name], name
     assert from_file["rate"] == 2.5 and from_file["log-addresses"]
+
+
+def test_the_example_file_of_the_docs_is_read() -> None:
+    example = Path(__file__).parents[2] / "docs" / "examples" / "chat.toml"
+    values = file_values(Options(), str(example))
+    assert values["metrics-port"] == "tcp:9102:interface=127.0.0.1"
+    assert values["motd"].startswith("Welcome to the school chat.\n")
 
 
 def test_the_command_line_wins(tmp_path: Path) -> None:
