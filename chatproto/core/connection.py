@@ -316,11 +316,11 @@ class Connection:
         self.link.close(CloseReason.TIMEOUT)
 
     def _dropped(self, reason: str) -> None:
-        """Count and log a connection the server cuts off (C{reason}: slow, flood, timeout)."""
+        """Count and log a connection the server cuts off (C{reason}: slow, flood, timeout);
+        one still choosing a nickname is logged by address only with --log-addresses."""
         self.hall.observer.dropped(reason)
-        _log.info(
-            "{who} dropped ({reason})", who=self.display_name(), reason=reason, event_kind="drop"
-        )
+        who = self.nickname or (self.peer if self.hall.config.log_addresses else "a newcomer")
+        _log.info("{who} dropped ({reason})", who=who, reason=reason, event_kind="drop")
 
     def _cancel_handshake_timer(self) -> None:
         timer = self._handshake_timer
