@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from chatproto.core.records import with_id
-from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore, IRedactable, Stored
 
 # Start-up reads the file backwards in blocks of this many bytes.
 BLOCK_SIZE = 64 * 1024
@@ -71,6 +71,24 @@ def _is_replayable(line: bytes) -> bool:
     return line.endswith(b"}") and len(line) <= MAX_RECORD_BYTES
 
 
+#: How a redacted record begins: its id, then this (docs/history.md). A chat record's
+#: second field is its timestamp, so no chat record begins so.
+REDACTED_MARK = b',"redacted":true'
+
+
+def redaction_line(message_id: int, length: int) -> bytes:
+    """The record that takes the place of the C{length} bytes of the record
+    C{message_id} in the file: its id, the mark, spaces (JSON whitespace) and C{}}."""
+    head = b'{"id":%d%s' % (message_id, REDACTED_MARK)
+    return head + b" " * (length - len(head) - 1) + b"}"
+
+
+def _is_redacted(line: bytes) -> bool:
+    """Whether C{line} is a redacted record (L{redaction_line}): never replayed."""
+    mark = line.find(REDACTED_MARK, 0, 32)
+    return mark > 0 and line.startswith(b'{"id":')
+
+
 def end_of_last_line(fd: int, size: int) -> int:
     """The offset just past the last newline in the first C{size} bytes of C{fd}, or 0."""
     end = size
@@ -113,7 +131,8 @@ class Window:
     """The tail of a history file that start-up reads, checked forwards (section 6).
 
     A line is a valid record when it is replayable and its id is greater than the id of
-    the valid line before it in the window; every other line is corrupt.
+    the valid line before it in the window; a redacted record is neither valid nor
+    corrupt (its id counts, its line is never replayed); every other line is corrupt.
     """
 
     #: C{(offset, id, line)} of every valid record, oldest first.
@@ -148,6 +167,8 @@ def read_window(fd: int, end: int, wanted: int) -> Window:
             continue
         message_id, line = claimed
         window.greatest_id = max(window.greatest_id, message_id)
+        if _is_redacted(line):
+            continue
         newest = window.records[-1][1] if window.records else 0
         if message_id <= newest or not _is_replayable(line):
             window.corrupt.append(offset)
@@ -193,7 +214,7 @@ def _lock_holder(fd: int) -> int | None:
     return None
 
 
-@implementer(IHistoryStore)
+@implementer(IHistoryStore, IRedactable)
 class JsonLinesHistory:
     """
     An append-only JSON Lines file: one record per line, exactly as broadcast.
@@ -220,6 +241,8 @@ class JsonLinesHistory:
         self._fsync = fsync
         self._run_in_thread: ThreadRunner = run_in_thread or deferToThread
         self._retained: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=retain)
+        #: The byte offset in the file of each retained record, in the same order.
+        self._offsets: collections.deque[int] = collections.deque(maxlen=retain)
         self._fd = self._open(path)
         try:
             self._size = self._recover()
@@ -272,6 +295,7 @@ class JsonLinesHistory:
             )
         window = read_window(self._fd, end, self._retained.maxlen or 0)
         self._retained.extend((message_id, line) for _, message_id, line in window.records)
+        self._offsets.extend(offset for offset, _, _ in window.records)
         # Above every id the window holds, valid or not, so that no id is ever reused.
         self.last_id = window.greatest_id
         if window.corrupt:
@@ -327,6 +351,7 @@ class JsonLinesHistory:
                 event_kind="store",
             )
             raise HistoryUnavailable(f"cannot append to history: {e.strerror}") from e
+        self._offsets.append(self._size)
         self._size += len(line)
         self.last_id = message_id
         self._retained.append((message_id, record))
@@ -364,6 +389,48 @@ class JsonLinesHistory:
     def page(self, before: int | None, since: int | None, limit: int) -> Deferred[list[Stored]]:
         """See L{IHistoryStore.page}: found by bisection in the retained window."""
         return succeed(retained_page(self._retained, before, since, limit))
+
+    def redact(self, message_id: int) -> Deferred[bool]:
+        """See L{IRedactable.redact}: the record's line is written over in place by a
+        L{redaction_line} of the same length (so no offset, id or line moves), then
+        fsynced (unless C{fsync} is never) before the answer."""
+        index = bisect.bisect_left(self._retained, message_id, key=_id_of)
+        if index == len(self._retained) or self._retained[index][0] != message_id:
+            return succeed(False)
+        if self._closing:
+            return fail(HistoryUnavailable("the history store is closed"))
+        offset, record = self._offsets[index], self._retained[index][1]
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)  # O_APPEND would ignore offsets
+        except OSError as e:
+            return fail(self._redaction_failed(message_id, e))
+        try:
+            _write_at(fd, redaction_line(message_id, len(record)), offset)
+        except OSError as e:
+            os.close(fd)
+            return fail(self._redaction_failed(message_id, e))
+        del self._retained[index]
+        del self._offsets[index]
+        if self._fsync == "never":
+            os.close(fd)
+            return succeed(True)
+        synced = self._run_in_thread(partial(os.fsync, fd))
+
+        def closed(result: object) -> object:
+            os.close(fd)
+            return result
+
+        return synced.addBoth(closed).addCallbacks(lambda _: True, _redaction_unsynced)
+
+    def _redaction_failed(self, message_id: int, error: OSError) -> HistoryUnavailable:
+        """Log why the record C{message_id} could not be written over; the store's error."""
+        _log.error(
+            "History file {path}: could not redact message {id}: {error}",
+            path=self.path,
+            id=message_id,
+            error=error.strerror,
+        )
+        return HistoryUnavailable(f"cannot redact: {error.strerror}")
 
     def sync(self) -> Deferred[None]:
         """
@@ -432,6 +499,7 @@ class JsonLinesHistory:
             self._cut_torn_bytes()
         while self._retained and self._retained[-1][0] > self._synced_id:
             self._retained.pop()
+            self._offsets.pop()
         self._synced_id = self.last_id
 
     def close(self) -> Deferred[None]:
@@ -464,6 +532,20 @@ def retained_page(
         return [retained[i] for i in range(start, min(start + limit, len(retained)))]
     end = len(retained) if before is None else bisect.bisect_left(retained, before, key=_id_of)
     return [retained[i] for i in range(max(0, end - limit), end)]
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    """Write all of C{data} at C{offset} of C{fd}."""
+    written = 0
+    while written < len(data):
+        written += os.pwrite(fd, data[written:], offset + written)
+
+
+def _redaction_unsynced(failure: Failure) -> bool:
+    """The redaction is written but could not be fsynced: say so (its text is gone from
+    the file as read, but a crash could bring it back)."""
+    _log.error("History file: a redaction could not be fsynced: {error}", error=failure.value)
+    raise HistoryUnavailable(f"cannot sync the redaction: {failure.value}")
 
 
 def _id_of(entry: Stored) -> int:

@@ -29,7 +29,8 @@ from chatproto.accounts.serving import AccountsService
 from chatproto.accounts.sqlite import SQLiteAccountStore, UnusableDatabase, prepare_database
 from chatproto.core.config import RoomConfig
 from chatproto.core.hall import Hall
-from chatproto.core.observer import QUIET
+from chatproto.core.nicknames import InvalidNickname, validate_nickname
+from chatproto.core.observer import QUIET, IRoomObserver
 from chatproto.core.roomnames import InvalidRoomName, validate_room_name
 from chatproto.doors.irc.identity import DEFAULT_CHANNEL, ServerInfo
 from chatproto.doors.irc.protocol import IrcFactory
@@ -41,13 +42,20 @@ from chatproto.doors.websocket.site import chat_site
 from chatproto.fdlimit import raise_open_file_limit
 from chatproto.history import FsyncPolicy, JsonLinesHistory
 from chatproto.listeners import OptionListener, endpoint_for
+from chatproto.moderationdb import SQLiteModerationStore, read_snapshot
 from chatproto.operations.config import file_values, given_options
 from chatproto.operations.health import HealthProbe, health_checks
-from chatproto.operations.metrics import Metrics, RoomCollector, process_registry
+from chatproto.operations.metrics import (
+    Metrics,
+    ModerationCounting,
+    RoomCollector,
+    process_registry,
+)
 from chatproto.operations.reload import Reloader, ReloadOnHangup
 from chatproto.operations.serving import metrics_site
 from chatproto.roomfiles import RoomFiles
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
+from chatproto.seams.moderation import ModerationSnapshot
 from chatproto.seams.redis.accounts import RedisAccountStore
 from chatproto.seams.redis.wiring import REDIS_OPTIONS, make_seams
 
@@ -63,6 +71,8 @@ ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port", "metrics-port")
 MAX_MOTD_BYTES = 4096
 #: The account database when `--accounts-db` is not given (in the working directory).
 DEFAULT_ACCOUNTS_DB = "chat-accounts.sqlite3"
+#: The moderation database with `--redis` when `--moderation-db` is not given.
+DEFAULT_MODERATION_DB = "chat-moderation.sqlite3"
 
 
 def _number(
@@ -110,6 +120,18 @@ def _motd(text: str) -> str:
 _motd.coerceDoc = f"text, at most {MAX_MOTD_BYTES} bytes"  # type: ignore[attr-defined]
 
 
+def _operators(given: str) -> tuple[str, ...]:
+    """The account names of `--operators` (comma-separated nicknames)."""
+    names = [name.strip() for name in given.split(",") if name.strip()]
+    try:
+        return tuple(validate_nickname(name) for name in names)
+    except InvalidNickname as e:
+        raise usage.UsageError(f"--operators {given!r}: {e}") from None
+
+
+_operators.coerceDoc = "account names, comma-separated"  # type: ignore[attr-defined]
+
+
 class Options(usage.Options):
     """Command-line options of `twistd chat`; every limit of docs/protocol.md section 7."""
 
@@ -147,6 +169,11 @@ class Options(usage.Options):
         _number("keepalive-count", 5, "Unanswered probes before a peer is dropped", int, 1),
         ["accounts-db", None, None, "The SQLite file of registered nicknames "
          f"(default: {DEFAULT_ACCOUNTS_DB}; with --redis, Redis keeps them)"],
+        ["operators", None, (), "Accounts that operate the server, comma-separated",
+         _operators],
+        ["moderation-db", None, None, "The SQLite file of bans, mutes and operators "
+         "(default: the --accounts-db file; with --redis, "
+         f"{DEFAULT_MODERATION_DB})"],
         _number("register-per-hour", 5,
                 "Registrations per address per hour, every door together (0: off)", int, 0),
         *REDIS_OPTIONS,
@@ -203,7 +230,9 @@ class Options(usage.Options):
         self.check_together()
         _check_writable("--history-file", str(self["history-file"]))
         if self["redis"] is None:
-            _check_database(self.accounts_db())
+            _check_database("--accounts-db", self.accounts_db())
+        if self["moderation-db"] is not None or self["redis"] is not None:
+            _check_database("--moderation-db", self.moderation_db())
         try:
             self["default-room"] = validate_room_name(self["default-room"])
         except InvalidRoomName as e:
@@ -224,6 +253,14 @@ class Options(usage.Options):
         given = self["accounts-db"]
         return DEFAULT_ACCOUNTS_DB if given is None else str(given)
 
+    def moderation_db(self) -> str:
+        """The moderation database's path (docs/moderation.md): `--moderation-db`, else
+        the account database, else (with `--redis`) L{DEFAULT_MODERATION_DB}."""
+        given = self["moderation-db"]
+        if given is not None:
+            return str(given)
+        return self.accounts_db() if self["redis"] is None else DEFAULT_MODERATION_DB
+
     def room_config(self) -> RoomConfig:
         """The room settings these options describe."""
         return RoomConfig(
@@ -241,6 +278,7 @@ class Options(usage.Options):
             max_rooms=self["max-rooms"],
             max_rooms_per_member=self["max-rooms-per-member"],
             motd=self["motd"],
+            operators=frozenset(self["operators"]),
         )
 
     def irc_server(self) -> ServerInfo:
@@ -275,19 +313,17 @@ def _check_writable(option: str, path: str) -> None:
         raise usage.UsageError(f"{option} {path!r}: {reason}") from None
 
 
-def _check_database(path: str) -> None:
-    """Fail early, as a usage error, when the account database cannot be written or
-    created (it is created at start, not here: see L{SQLiteAccountStore})."""
+def _check_database(option: str, path: str) -> None:
+    """Fail early, as a usage error, when the SQLite file C{option} names cannot be
+    written or created (it is created at start, not here: see L{SQLiteAccountStore})."""
     if os.path.exists(path):
-        _check_writable("--accounts-db", path)
+        _check_writable(option, path)
         return
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
-        raise usage.UsageError(
-            f"--accounts-db {path!r}: its directory {directory!r} does not exist"
-        )
+        raise usage.UsageError(f"{option} {path!r}: its directory {directory!r} does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise usage.UsageError(f"--accounts-db {path!r}: cannot create a file in {directory!r}")
+        raise usage.UsageError(f"{option} {path!r}: cannot create a file in {directory!r}")
 
 
 #: Called with the action that ends the shutdown grace at once; arranges for a second
@@ -427,6 +463,19 @@ def _accounts_service(options: Options, reactor: Any) -> AccountsService:
     )
 
 
+def _moderation_store(
+    options: Options, reactor: Any
+) -> tuple[SQLiteModerationStore, ModerationSnapshot]:
+    """The moderation store (docs/moderation.md) and what it holds, its tables created
+    and read now (a file that cannot be used ends the process with one line)."""
+    path = options.moderation_db()
+    try:
+        snapshot = read_snapshot(path)
+    except (UnusableDatabase, sqlite3.Error, OSError) as e:
+        raise SystemExit(f"--moderation-db {path!r}: {e}") from None
+    return SQLiteModerationStore(reactor, path), snapshot
+
+
 def makeService(options: Options, reactor: Any = None) -> IService:
     """Build the chat service: the room, one listener per door and the history's fsync timer.
 
@@ -440,8 +489,11 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     top = MultiService()
     seams = make_seams(options, reactor)  # --redis: several nodes share the room
     accounts = _accounts_service(options, reactor)
-    registry = process_registry() if options["metrics-port"] is not None else None
-    observer = Metrics(registry) if registry is not None else QUIET
+    metrics = Metrics(process_registry()) if options["metrics-port"] is not None else None
+    observer: IRoomObserver = metrics if metrics is not None else QUIET
+    moderation, moderated = _moderation_store(options, reactor)
+    # Children stop in reverse order: the store closes after every connection is gone.
+    moderation.setServiceParent(top)  # type: ignore[no-untyped-call]
     history: IHistoryStore
     if seams is None:
         path = str(options["history-file"])
@@ -459,6 +511,7 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             room_stores=rooms,
             accounts=accounts.accounts,
             observer=observer,
+            moderation_store=moderation,
         )
     else:
         history = seams.history
@@ -471,8 +524,10 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             seams.rooms,
             accounts=accounts.accounts,
             observer=observer,
+            moderation_store=moderation,
         )
         seams.service.setServiceParent(top)  # type: ignore[no-untyped-call]
+    hall.moderation.load(moderated)
     accounts.setServiceParent(top)  # type: ignore[no-untyped-call]
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(
@@ -486,10 +541,13 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         doors.append(("ws-port", chat_site(sockets)))
     if options["irc-port"] is not None:
         doors.append(("irc-port", IrcFactory(hall, options.irc_server(), keepalive)))
-    if registry is not None:
-        registry.register(RoomCollector(hall))
+    if metrics is not None:
+        metrics.registry.register(RoomCollector(hall))
+        counting = ModerationCounting(metrics)
+        counting.setServiceParent(top)  # type: ignore[no-untyped-call]
         checks = health_checks(hall, history, seams.service.node if seams is not None else None)
-        doors.append(("metrics-port", metrics_site(registry, HealthProbe(checks, reactor))))
+        probe = HealthProbe(checks, reactor)
+        doors.append(("metrics-port", metrics_site(metrics.registry, probe)))
     for _, factory in doors:
         factory.noisy = False  # no "Starting factory": the port's "starting on" says it
     listeners = [

@@ -18,13 +18,14 @@ from chatproto.core.records import with_id
 from chatproto.doors.tcp.framing import frame
 from chatproto.doors.tcp.protocol import WordPacketFactory, WordPacketProtocol
 from chatproto.history import retained_page
-from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
+from chatproto.seams.history import HistoryUnavailable, IHistoryStore, IRedactable, Stored
 from chatproto.seams.rooms import IRoomStores, KnownRoom
 
 
-@implementer(IHistoryStore)
+@implementer(IHistoryStore, IRedactable)
 class MemoryHistory:
-    """An IHistoryStore in memory; C{fail} makes adds fail, C{held_syncs} defers syncs."""
+    """An IHistoryStore in memory; C{fail} makes adds and redactions fail, C{held_syncs}
+    defers syncs."""
 
     def __init__(self, retain: int = 10000, durable_before_delivery: bool = False) -> None:
         self.records: deque[tuple[int, bytes]] = deque(maxlen=retain)
@@ -59,6 +60,14 @@ class MemoryHistory:
 
     def page(self, before: int | None, since: int | None, limit: int) -> Deferred[list[Stored]]:
         return succeed(retained_page(self.records, before, since, limit))
+
+    def redact(self, message_id: int) -> Deferred[bool]:
+        if self.fail:
+            return fail(HistoryUnavailable("disk full"))
+        kept = [(i, r) for i, r in self.records if i != message_id]
+        removed = len(kept) != len(self.records)
+        self.records = deque(kept, maxlen=self.records.maxlen)
+        return succeed(removed)
 
     def sync(self) -> Deferred[None]:
         if self.held_syncs is None:

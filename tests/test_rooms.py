@@ -52,6 +52,7 @@ class JoinPartTests(SynchronousTestCase):
                     "users": ["alice"],
                     "last_id": 0,
                     "first_id": 0,
+                    "operators": ["alice"],
                     "topic": "",
                     "room": "#rust",
                 }

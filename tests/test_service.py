@@ -18,6 +18,8 @@ from chatproto.core.config import RoomConfig
 from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.sockets import Keepalive
 from chatproto.listeners import OptionListener, listen_description
+from chatproto.moderationdb import SQLiteModerationStore
+from chatproto.operations.reload import ReloadOnHangup
 from chatproto.service import CLOSE_WAIT, Options, RoomService, makeService
 from tests.certs import make_certificate
 from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores, make_room
@@ -77,6 +79,8 @@ class OptionsTests(SynchronousTestCase):
                 "log-addresses": 0,
                 "no-irc-autojoin": 0,
                 "accounts-db": None,
+                "operators": (),
+                "moderation-db": None,
                 "register-per-hour": 5,
                 "redis": None,
                 "redis-ca": None,
@@ -207,8 +211,18 @@ class ServiceTests(SynchronousTestCase):
         service = makeService(options, reactor=Clock())
         assert IServiceCollection.providedBy(service)
         kinds = [type(child) for child in service]
-        # The accounts start first and stop last, after the room's grace.
-        self.assertEqual(kinds, [AccountsService, RoomService, OptionListener, TimerService])
+        # The stores start first and stop last, after the room's grace.
+        self.assertEqual(
+            kinds,
+            [
+                SQLiteModerationStore,
+                AccountsService,
+                RoomService,
+                OptionListener,
+                ReloadOnHangup,
+                TimerService,
+            ],
+        )
 
     def test_rooms_directory_beside_the_history_file(self) -> None:
         path = self.mktemp()

@@ -130,12 +130,22 @@ def prepare_database(path: str) -> None:
 
 
 def _connect(path: str) -> sqlite3.Connection:
-    """Create the file 0600 if needed, then connect, switch to WAL and migrate."""
+    """Connect (see L{connect_wal}) and migrate."""
+    return connect_wal(path, _prepare)
+
+
+def connect_wal(
+    path: str, prepare: Callable[[sqlite3.Connection, str], None]
+) -> sqlite3.Connection:
+    """Create the file 0600 if needed, connect, switch to WAL, then C{prepare} the schema
+    (the accounts', or moderation's in the same file: L{chatproto.moderationdb})."""
     # O_CREAT with 0600 before SQLite opens it (it would use 0644 less the umask).
     os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
     connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
     try:
-        _prepare(connection, path)
+        if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+            raise UnusableDatabase(f"{path} cannot be put in WAL mode")
+        prepare(connection, path)
     except BaseException:
         connection.close()
         raise
@@ -143,9 +153,7 @@ def _connect(path: str) -> sqlite3.Connection:
 
 
 def _prepare(connection: sqlite3.Connection, path: str) -> None:
-    """Make C{connection}'s database the current schema, in WAL mode."""
-    if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
-        raise UnusableDatabase(f"{path} cannot be put in WAL mode")
+    """Make C{connection}'s database the current account schema."""
     # IMMEDIATE: a server and the tool creating the file at once must not both create it.
     connection.execute("BEGIN IMMEDIATE")
     try:

@@ -29,3 +29,5 @@ class RoomConfig:
     #: The message of the day (docs/protocol.md section 15): `motd` in every welcome and
     #: the IRC MOTD; empty for none.
     motd: str = ""
+    #: The accounts that operate the server (`--operators`, docs/protocol.md section 14).
+    operators: frozenset[str] = frozenset()

@@ -25,6 +25,9 @@ class ErrorCode(StrEnum):
     AUTH_FAILED = "auth-failed"
     WEAK_PASSWORD = "weak-password"
     NICKNAME_REGISTERED = "nickname-registered"
+    NOT_PERMITTED = "not-permitted"
+    MUTED = "muted"
+    BANNED = "banned"
 
 
 class PacketRejected(Exception):

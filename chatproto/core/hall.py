@@ -30,7 +30,7 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.defer import Deferred, fail, gatherResults, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -40,6 +40,7 @@ from chatproto.core.config import RoomConfig
 from chatproto.core.connection import ConnectionState
 from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.member import CloseReason, IMember, LeaveReason
+from chatproto.core.moderation.moderator import Moderation
 from chatproto.core.nicknames import (
     MAX_NICKNAME_CODE_POINTS,
     could_be_nickname,
@@ -55,6 +56,7 @@ from chatproto.core.roomnames import InvalidRoomName, room_key, validate_room_na
 from chatproto.core.timestamps import rfc3339_millis
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore, Stored
 from chatproto.seams.hub import IBroadcastHub, LocalHub, RoomEvent
+from chatproto.seams.moderation import IModerationStore
 from chatproto.seams.presence import IPresence, LocalPresence
 from chatproto.seams.rooms import IRoomStores, ListedRoom
 
@@ -91,6 +93,7 @@ class Hall:
         room_stores: IRoomStores | None = None,
         accounts: Accounts | None = None,
         observer: IRoomObserver = QUIET,
+        moderation_store: IModerationStore | None = None,
     ) -> None:
         self.config = config
         self.observer = observer
@@ -102,9 +105,17 @@ class Hall:
         self._admission = Admission(config)
         self._presence = presence if presence is not None else LocalPresence()
         self._presence.watch(self._place_taken)
+        #: Who may do what in which room, and the moderation commands (section 14).
+        self.moderation = Moderation(self, config.operators, moderation_store)
         #: Every room that exists, by key.
         self.registry = RoomRegistry(
-            config, history, reactor, room_stores, self._message_lost, observer
+            config,
+            history,
+            reactor,
+            room_stores,
+            self._message_lost,
+            self.moderation.holds,
+            observer,
         )
         self.default_room = self.registry.default
         #: The room stores when several nodes share the rooms, else None.
@@ -123,6 +134,7 @@ class Hall:
         self.config = config
         self._admission.config = config
         self.registry.config = config
+        self.moderation.appoint(config.operators)
 
     # -- connections -----------------------------------------------------
 
@@ -190,7 +202,13 @@ class Hall:
 
         A door that did not check the nickname's account (C{unregistered} False, no
         C{account}) is treated as one without a password: a registered nickname is
-        only taken back with a token (docs/protocol.md section 13), on every door."""
+        only taken back with a token (docs/protocol.md section 13), on every door.
+
+        Fails with L{PacketRejected} C{banned} when a server-wide ban matches the
+        nickname, C{account} or the connection's address (section 14)."""
+        banned = self.moderation.entry_refusal(nickname, account, member.host)
+        if banned is not None:
+            return fail(banned)
         if self.accounts is not None and account is None and claim and not unregistered:
             return self._join_unless_registered(member, nickname, since, token, into_default)
         key = holding_key(nickname)
@@ -437,6 +455,7 @@ class Hall:
         if room.members.get(member.key) is member:
             del room.members[member.key]
         member.rooms.pop(room.key, None)
+        self.moderation.left_room(room, member)
         if shared and room.default:
             self._presence.set_outside(member.key, True)
         elif shared and self._shared is not None:
@@ -452,7 +471,11 @@ class Hall:
         if last_id is None:
             last_id = batcher.replay_limit()
         users = self._users(room)
-        extra: dict[str, Any] = {"last_id": last_id, "first_id": room.first_id(last_id)}
+        extra: dict[str, Any] = {
+            "last_id": last_id,
+            "first_id": room.first_id(last_id),
+            "operators": self.moderation.operators_of(room),
+        }
         if self.config.motd:
             extra["motd"] = self.config.motd
         if room.default:
@@ -481,9 +504,9 @@ class Hall:
         text = f"{nickname} joined" if room.default else f"{nickname} joined {room.name}"
         logged_in = {"account": True} if member.account is not None else {}
         record = notice(self.timestamp(), "join", text, user=nickname, **room.field, **logged_in)
-        self._publish_in(room, RoomEvent(record, skip_key=member.key))
+        self.publish_in(room, RoomEvent(record, skip_key=member.key))
 
-    def _publish_in(self, room: Room, event: RoomEvent) -> None:
+    def publish_in(self, room: Room, event: RoomEvent) -> None:
         """Send a room-wide event to the room's members on every node."""
         if not room.default:
             event = event._replace(room_key=room.key)
@@ -505,7 +528,7 @@ class Hall:
             self._forget_member(room, member, shared=not self._closing and not room.default)
             if not self._closing:
                 record = self._leave_notice(room, nickname, reason, text, timestamp)
-                self._publish_in(room, RoomEvent(record))
+                self.publish_in(room, RoomEvent(record))
         self.log.info(
             "{nickname} left ({reason}){address}",
             nickname=nickname,
@@ -522,9 +545,11 @@ class Hall:
         reason: LeaveReason,
         text: str = "",
         timestamp: str | None = None,
+        **moderated: Any,
     ) -> bytes:
         """A `leave` notice; C{text}, what the leaver said (an IRC PART or QUIT text), is
-        its `text` field when there is one."""
+        its `text` field when there is one; C{moderated}: the `by` and `comment` of a
+        kick or ban."""
         message = f"{nickname} left" if room.default else f"{nickname} left {room.name}"
         extra: dict[str, Any] = {"text": text} if text else {}
         return notice(
@@ -534,11 +559,12 @@ class Hall:
             user=nickname,
             reason=reason,
             **extra,
+            **moderated,
             **room.field,
         )
 
     def _announce_leave(self, room: Room, nickname: str, reason: LeaveReason) -> None:
-        self._publish_in(room, RoomEvent(self._leave_notice(room, nickname, reason)))
+        self.publish_in(room, RoomEvent(self._leave_notice(room, nickname, reason)))
 
     def _address_of(self, member: IMember) -> str:
         """' from <peer>' when --log-addresses is on, else nothing (docs/security.md)."""
@@ -552,11 +578,19 @@ class Hall:
         room = self._member_room(member, room_name)
         users = self._users(room)
         text = f"{len(users)} online" if room.default else f"{len(users)} in {room.name}"
-        self.unicast(member, users_notice(self.timestamp(), "who", text, users, **room.field))
+        operators = self.moderation.operators_of(room)
+        record = users_notice(
+            self.timestamp(), "who", text, users, operators=operators, **room.field
+        )
+        self.unicast(member, record)
 
     def local_member(self, nickname: str) -> IMember | None:
         """This node's member holding C{nickname} (compared as section 3 says), if any."""
         return self._members.get(holding_key(nickname)) if could_be_nickname(nickname) else None
+
+    def local_members(self) -> list[IMember]:
+        """This node's joined members, in join order, whatever their rooms."""
+        return list(self._members.values())
 
     def nicknames(self) -> list[bytes]:
         """The default room's members' nicknames as JSON strings, in join order."""
@@ -586,18 +620,22 @@ class Hall:
         newest messages, or those above C{since}) and its `welcome`; the room's other
         members are told `join`. In it already: the `welcome` again, no replay.
 
-        @raise PacketRejected: C{bad-room}, C{too-many-rooms}, C{unavailable}.
+        @raise PacketRejected: C{bad-room}, C{too-many-rooms}, C{unavailable}, C{banned}.
         """
         name, key = _key_of(room_name)
         present = member.rooms.get(key)
         if present is not None:
             self.unicast(member, self._welcome(present, member, None))
             return
+        self.moderation.check_join(member, key, name)
         per_member = self.config.max_rooms_per_member
         if per_member and len(member.rooms) >= per_member:
             raise PacketRejected(
                 ErrorCode.TOO_MANY_ROOMS, f"You are in {per_member} rooms already: part one"
             )
+        # A room that outlived its members (its moderation too, across a restart) gets
+        # no new creator.
+        created = key not in self.registry.rooms and not self.moderation.holds(key)
         room = self.registry.for_joining(key, name)
         if room.closing is not None:  # its store is still closing: open it again after
             room.closing.addBoth(lambda _: self._join_later(member, room_name, since))
@@ -608,7 +646,7 @@ class Hall:
             opened = self._when_opened(room)
             opened.addCallback(self._opened_for, room, member, room_name, since)
             return
-        self._enter(room, member, since)
+        self._enter(room, member, since, created)
 
     def _when_opened(self, room: Room) -> Deferred[PacketRejected | None]:
         """Fires once C{room}'s shared store is ready: with None, or with the refusal
@@ -653,11 +691,15 @@ class Hall:
         except PacketRejected as rejected:
             self.send_error(member, rejected.code, rejected.detail)
 
-    def _enter(self, room: Room, member: IMember, since: int | None) -> None:
+    def _enter(self, room: Room, member: IMember, since: int | None, created: bool) -> None:
+        """C{member} enters C{room}; C{created}: its join created the room (section 14:
+        it operates the room while it is there)."""
         batcher = room.batcher
         assert batcher is not None
         batcher.joined(member)
         self._add_member(room, member)
+        if created:
+            self.moderation.room_created(room, member)
         last_id = batcher.replay_limit()
         replay = room.replay(since, self.config.history_replay, last_id)
         member.enter_room(replay, self._welcome(room, member, last_id))
@@ -670,10 +712,18 @@ class Hall:
         @raise PacketRejected: C{bad-room}, C{not-in-room}.
         """
         room = self._member_room(member, room_name)
-        record = self._leave_notice(room, member.nickname, LeaveReason.PART, text)
-        self.unicast(member, record)  # its receipt, after what the room owes it
+        self.remove_from_room(room, member, LeaveReason.PART, text)
+
+    def remove_from_room(
+        self, room: Room, member: IMember, reason: LeaveReason, text: str = "", **moderated: Any
+    ) -> None:
+        """Take C{member} out of C{room} for C{reason}: it gets its `leave` first (after
+        what the room owes it), then the room's other members; C{moderated}: the `by` and
+        `comment` of a kick or ban."""
+        record = self._leave_notice(room, member.nickname, reason, text, **moderated)
+        self.unicast(member, record)
         self._forget_member(room, member)
-        self._publish_in(room, RoomEvent(record))
+        self.publish_in(room, RoomEvent(record))
 
     def rooms_listed(self) -> list[dict[str, Any]]:
         """Every room this node knows, sorted by key (at most L{MAX_LISTED_ROOMS}), each
@@ -737,15 +787,17 @@ class Hall:
         """Set a room's topic (checked: L{chatproto.core.messages.check_topic}) and
         keep it; every member of the room gets a `topic` notice.
 
-        @raise PacketRejected: C{bad-room}, C{not-in-room}, C{unavailable}.
+        @raise PacketRejected: C{bad-room}, C{not-in-room}, C{unavailable},
+            C{not-permitted} (the topic is locked).
         """
         room = self._member_room(member, room_name)
+        self.moderation.check_topic(member, room)
         self.registry.save_topic(room, topic)
         nickname = member.nickname
         room.topic_by, room.topic_at = nickname, self.timestamp()
         text = f"{nickname} set the topic of {room.name}"
         record = notice(room.topic_at, "topic", text, topic=topic, user=nickname, **room.field)
-        self._publish_in(room, RoomEvent(record))
+        self.publish_in(room, RoomEvent(record))
 
     def history(
         self,
@@ -821,9 +873,10 @@ class Hall:
         When the store cannot take it the sender gets `unavailable` and nobody
         sees the message.
 
-        @raise PacketRejected: C{bad-room}, C{not-in-room}.
+        @raise PacketRejected: C{bad-room}, C{not-in-room}, C{muted}.
         """
         room = self._member_room(sender, room_name)
+        self.moderation.check_speak(sender, room)
         history = room.history
         assert history is not None
         fields = chat_fields(self.timestamp(), sender.encoded_nickname, text, room.encoded_name)
@@ -836,7 +889,7 @@ class Hall:
             self.observer.accepted("public")
             if not self._hub.delivers_stored:
                 message_id, record = result
-                self._publish_in(room, RoomEvent(record, None, message_id, sender_key))
+                self.publish_in(room, RoomEvent(record, None, message_id, sender_key))
 
         def refused(failure: Failure) -> Failure | None:
             if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]

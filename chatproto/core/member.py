@@ -27,6 +27,8 @@ class LeaveReason(StrEnum):
     SLOW = "slow"
     FLOOD = "flood"
     PART = "part"
+    KICKED = "kicked"
+    BANNED = "banned"
 
 
 class CloseReason(Enum):
@@ -90,6 +92,7 @@ class IMember(Interface):
         encoded_nickname: bytes
         codec: ICodec
         peer: str
+        host: str | None
         resume_token: str | None
         account: str | None
         rooms: dict[str, Room]
@@ -99,6 +102,7 @@ class IMember(Interface):
         encoded_nickname = Attribute("The nickname as a JSON string literal (bytes).")
         codec = Attribute("The ICodec that encodes what this member receives.")
         peer = Attribute("The peer's address as logs show it (str).")
+        host = Attribute("The peer's IP address (str), which bans match; None if none.")
         resume_token = Attribute("The secret (str) that lets it take its place back, once joined.")
         account = Attribute("The name (str) of the account it is logged in to, else None.")
         rooms = Attribute("The rooms it is in (dict: room key to Room), in the order it joined.")

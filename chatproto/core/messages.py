@@ -45,10 +45,30 @@ def check_topic(value: Any) -> str:
 
     @raise PacketRejected: C{malformed}, C{too-long} or C{control-chars}.
     """
+    return _check_line(value, "topic", MAX_TOPIC_BYTES)
+
+
+#: The longest moderation comment, in UTF-8 bytes (docs/moderation.md: a `bans` notice of
+#: a full list still fits one packet).
+MAX_COMMENT_BYTES: Final = 200
+
+
+def check_comment(value: Any) -> str:
+    """Return a moderation command's comment (docs/protocol.md section 14).
+
+    @raise PacketRejected: C{malformed}, C{too-long} or C{control-chars}.
+    """
+    return _check_line(value, "comment", MAX_COMMENT_BYTES)
+
+
+def _check_line(value: Any, name: str, max_bytes: int) -> str:
+    """Return C{value}, one line of at most C{max_bytes} of UTF-8 called C{name}."""
     if not isinstance(value, str):
-        raise PacketRejected(ErrorCode.MALFORMED, "topic must be a string")
-    if len(value) * 4 > MAX_TOPIC_BYTES and len(value.encode("utf-8")) > MAX_TOPIC_BYTES:
-        raise PacketRejected(ErrorCode.TOO_LONG, f"a topic has at most {MAX_TOPIC_BYTES} bytes")
+        raise PacketRejected(ErrorCode.MALFORMED, f"{name} must be a string")
+    if len(value) * 4 > max_bytes and len(value.encode("utf-8")) > max_bytes:
+        raise PacketRejected(ErrorCode.TOO_LONG, f"a {name} has at most {max_bytes} bytes")
     if _CONTROLS.search(value):
-        raise PacketRejected(ErrorCode.CONTROL_CHARS, "a topic may not contain control characters")
+        raise PacketRejected(
+            ErrorCode.CONTROL_CHARS, f"a {name} may not contain control characters"
+        )
     return value

@@ -10,7 +10,6 @@ from chatproto.core.nicknames import SERVER_NAME
 from chatproto.core.records import MAX_PACKET_BYTES, dump_json
 
 _USERS_OPEN = b',"users":['
-_ROOMS_OPEN = b',"rooms":['
 
 
 def notice(timestamp: str, event: str, message: str, **extra: Any) -> bytes:
@@ -56,22 +55,35 @@ def users_notice(
 
 
 def rooms_notice(timestamp: str, message: str, rooms: Sequence[dict[str, Any]]) -> bytes:
-    """Encode the `rooms` notice (docs/protocol.md section 12) listing C{rooms}.
+    """Encode the `rooms` notice (docs/protocol.md section 12) listing C{rooms}."""
+    return listing_notice(timestamp, "rooms", message, "rooms", rooms)
+
+
+def listing_notice(
+    timestamp: str,
+    event: str,
+    message: str,
+    name: str,
+    entries: Sequence[dict[str, Any]],
+    **extra: Any,
+) -> bytes:
+    """Encode a notice whose field C{name} lists C{entries} (objects), such as `rooms`.
 
     Like L{users_notice}, a list too long for one packet is cut to the longest
     prefix that fits, with C{"truncated": true} and the full C{"count"}.
     """
-    head = notice(timestamp, "rooms", message)[:-1]
-    entries = [dump_json(room) for room in rooms]
-    budget = MAX_PACKET_BYTES - len(head) - len(_ROOMS_OPEN) - 2
-    if sum(map(len, entries)) + len(entries) > budget:
-        head += b',"truncated":true,"count":%d' % len(entries)
-        budget -= len(b',"truncated":true,"count":%d' % len(entries))
+    head = notice(timestamp, event, message, **extra)[:-1]
+    opening = b',"%s":[' % name.encode("ascii")
+    encoded = [dump_json(entry) for entry in entries]
+    budget = MAX_PACKET_BYTES - len(head) - len(opening) - 2
+    if sum(map(len, encoded)) + len(encoded) > budget:
+        head += b',"truncated":true,"count":%d' % len(encoded)
+        budget -= len(b',"truncated":true,"count":%d' % len(encoded))
         fitting = 0
-        for entry in entries:
+        for entry in encoded:
             budget -= len(entry) + (1 if fitting else 0)
             if budget < 0:
                 break
             fitting += 1
-        entries = entries[:fitting]
-    return head + _ROOMS_OPEN + b",".join(entries) + b"]}"
+        encoded = encoded[:fitting]
+    return head + opening + b",".join(encoded) + b"]}"

@@ -6,8 +6,7 @@ what counts them (L{chatproto.operations.metrics} turns them into Prometheus
 metrics); L{QUIET}, the default, ignores them. The fan-out reports once per batch
 and once per turn, never once per delivery, so that watching costs the hot path
 almost nothing. Every label an observer is given comes from a closed set: an
-error code, a drop reason, a message kind, a moderation action; never a nickname
-or a room name.
+error code, a drop reason, a message kind; never a nickname or a room name.
 """
 
 from __future__ import annotations
@@ -40,9 +39,6 @@ class IRoomObserver(Interface):
     def logged_in(succeeded: bool) -> None:
         """A password was tried on an account (section 13)."""
 
-    def moderated(action: str) -> None:
-        """An operator took a moderation action (section 14: `kick`, `ban`, ...)."""
-
 
 @implementer(IRoomObserver)
 class QuietObserver:
@@ -67,9 +63,6 @@ class QuietObserver:
         """Ignored."""
 
     def logged_in(self, succeeded: bool) -> None:
-        """Ignored."""
-
-    def moderated(self, action: str) -> None:
         """Ignored."""
 
 

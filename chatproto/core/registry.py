@@ -51,10 +51,14 @@ class RoomRegistry:
         reactor: IReactorTime,
         room_stores: IRoomStores | None,
         lost: MessageLost,
+        moderated: Callable[[str], bool] = lambda key: False,
         observer: IRoomObserver = QUIET,
     ) -> None:
         #: The limits (--max-rooms); replaced on reload.
         self.config = config
+        #: Whether the room of a key holds moderation (bans, a founder...): it outlives
+        #: its members then, even when it stores no message (docs/moderation.md).
+        self._moderated = moderated
         self._reactor = reactor
         self._stores = room_stores
         self._lost = lost
@@ -165,9 +169,10 @@ class RoomRegistry:
         return PacketRejected(ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now")
 
     def emptied(self, room: Room) -> None:
-        """Nobody is left in a room: it ceases to exist when it stores nothing, else its
-        store is closed (its retained window freed) until someone joins again."""
-        forget = room.stores_nothing
+        """Nobody is left in a room: it ceases to exist when it stores nothing (and holds
+        no moderation), else its store is closed (its retained window freed) until
+        someone joins again."""
+        forget = room.stores_nothing and not self._moderated(room.key)
         if forget:
             del self.rooms[room.key]
         closed = room.close()

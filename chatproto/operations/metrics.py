@@ -1,7 +1,9 @@
 """The server's Prometheus metrics (docs/operations.md, docs/protocol.md section 15).
 
 L{Metrics} is the room's L{IRoomObserver}: the core tells it what happens and it
-counts. What can be read off the room at any moment (connections by door,
+counts. Moderation actions are counted off the audit log (L{ModerationCounting}:
+one `event_kind` `moderation` event per action), so that moderation needs no
+hook of its own. What can be read off the room at any moment (connections by door,
 members, rooms) is read when Prometheus scrapes, by L{RoomCollector}, so that
 nothing is counted twice and nothing drifts. Each server has a registry of its
 own, process metrics included (several servers can run in one test process).
@@ -25,6 +27,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
+from twisted.application.service import Service
+from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from zope.interface import implementer
 
 from chatproto.core.admission import Place
@@ -57,6 +61,8 @@ class Metrics:
     """Counts what the room reports, in C{registry}."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        #: Where the metrics are kept (what `/metrics` shows).
+        self.registry = registry
         self._accepted = Counter(
             "chatproto_messages_accepted",
             "Messages accepted: public ones once stored, private ones once sent",
@@ -149,6 +155,33 @@ class Metrics:
     def moderated(self, action: str) -> None:
         """Count a moderation action (one of L{MODERATION_ACTIONS})."""
         self._moderated.labels(action).inc()
+
+
+@implementer(ILogObserver)
+class ModerationCounting(Service):
+    """Counts each moderation action logged (`event_kind` `moderation`) into
+    L{Metrics.moderated}, while the server runs; actions not in L{MODERATION_ACTIONS}
+    (a room's founder recorded) are not counted, so the label stays bounded."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def __call__(self, event: LogEvent) -> None:
+        """Look at one log event."""
+        if event.get("event_kind") == "moderation":
+            action = event.get("action")
+            if action in MODERATION_ACTIONS:
+                self._metrics.moderated(action)
+
+    def startService(self) -> None:
+        """Watch the log."""
+        super().startService()  # type: ignore[no-untyped-call]
+        globalLogPublisher.addObserver(self)
+
+    def stopService(self) -> None:
+        """Stop watching."""
+        super().stopService()  # type: ignore[no-untyped-call]
+        globalLogPublisher.removeObserver(self)
 
 
 def door_of(place: Place) -> str:

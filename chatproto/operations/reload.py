@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from chatproto.service import Options
 
 #: The options a reload applies: the limits of docs/protocol.md section 7, the rooms'
-#: limits and the replay of section 12, the MOTD. The others (where to listen, the
-#: stores, the default room) take effect at the next start.
+#: limits and the replay of section 12, the MOTD, the server operators (section 14).
+#: The others (where to listen, the stores, the default room) take effect at the next
+#: start.
 RELOADABLE = (
     "handshake-timeout",
     "max-message-bytes",
@@ -44,6 +45,7 @@ RELOADABLE = (
     "max-rooms",
     "max-rooms-per-member",
     "motd",
+    "operators",
 )
 
 

@@ -68,3 +68,15 @@ class IHistoryStore(Interface):
 
     def close() -> Deferred[None]:
         """Sync, then release the store; idempotent."""
+
+
+class IRedactable(Interface):
+    """A history store that can take a message's text back (docs/protocol.md section 14:
+    `redact`). A store without it cannot redact (the command is then `unavailable`)."""
+
+    def redact(message_id: int) -> Deferred[bool]:
+        """Remove the retained message C{message_id}: it is never replayed nor returned
+        by L{IHistoryStore.page} again, and its text is gone from the store (written
+        over on disk); ids keep their order and are never reused. Fires once the text is
+        gone, with whether the message was retained (False: nothing changed); errbacks
+        with L{HistoryUnavailable} when the store could not remove it."""

@@ -9,7 +9,12 @@ from twisted.internet.task import Clock
 
 from chatproto.core.config import RoomConfig
 from chatproto.core.hall import Hall
-from chatproto.operations.metrics import Metrics, RoomCollector, process_registry
+from chatproto.operations.metrics import (
+    Metrics,
+    ModerationCounting,
+    RoomCollector,
+    process_registry,
+)
 from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores
 
 
@@ -84,6 +89,16 @@ def test_drops_by_reason() -> None:
     assert value(registry, "chatproto_drops_total", reason="flood") == 1
     assert value(registry, "chatproto_drops_total", reason="timeout") == 1
     assert value(registry, "chatproto_refusals_total", code="rate-limited") == 2
+
+
+def test_moderation_actions_are_counted_off_the_audit_log() -> None:
+    registry = process_registry()
+    counting = ModerationCounting(Metrics(registry))
+    counting({"event_kind": "moderation", "action": "kick", "by": "alice", "user": "bob"})
+    counting({"event_kind": "moderation", "action": "found", "by": "alice"})
+    counting({"event_kind": "join", "action": "kick"})
+    assert value(registry, "chatproto_moderation_actions_total", action="kick") == 1
+    assert b'action="found"' not in generate_latest(registry)
 
 
 def test_no_label_holds_a_nickname_or_a_room_name() -> None:

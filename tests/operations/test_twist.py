@@ -57,14 +57,23 @@ async def test_metrics_move_and_every_logged_event_has_a_kind(tmp_path: Path) ->
     carol.send_json({"nickname": "carol", "account": "alice", "password": PASSWORD})
     assert await carol.next() == "READY"
 
+    alice.send_json({"command": "join", "room": "#r"})  # she made it: she operates it
+    await alice.until_event("welcome")
+    bob.send_json({"command": "join", "room": "#r"})
+    await bob.until_event("welcome")
+    alice.send_json({"command": "kick", "room": "#r", "user": "bob"})
+    assert (await bob.until_event("leave"))["reason"] == "kicked"
+
     _, after = await get(metrics, "/metrics")
     assert sample(after, 'chatproto_messages_accepted_total{kind="public"}') == 1
     assert sample(after, "chatproto_deliveries_total") == 2  # bob's and alice's own copy
     assert sample(after, 'chatproto_refusals_total{code="empty"}') == 1
     assert sample(after, 'chatproto_logins_total{result="ok"}') == 1
     assert sample(after, 'chatproto_logins_total{result="failed"}') == 1
+    assert sample(after, 'chatproto_moderation_actions_total{action="kick"}') == 1
     assert sample(after, 'chatproto_connections{door="tcp"}') == 3
     assert sample(after, "chatproto_members") == 3
+    assert sample(after, "chatproto_rooms") == 2
     assert sample(after, "chatproto_store_write_seconds_count") == 1
     assert sample(after, "process_open_fds") > 0
     assert (await get(metrics, "/elsewhere"))[0] == 404
@@ -78,5 +87,5 @@ async def test_metrics_move_and_every_logged_event_has_a_kind(tmp_path: Path) ->
     ours = [event for event in events if event["log_namespace"].startswith("chatproto")]
     assert [event for event in ours if "event_kind" not in event] == []
     kinds = {event["event_kind"] for event in ours}
-    assert {"start", "join", "error", "login", "leave", "shutdown"} <= kinds, kinds
+    assert {"start", "join", "error", "login", "moderation", "leave", "shutdown"} <= kinds
     assert "hello" not in server.output.decode()  # bodies are never logged

@@ -34,6 +34,8 @@ from chatproto.core.nicknames import InvalidNickname, validate_nickname
 from chatproto.core.notices import error_notice
 from chatproto.core.words import BYE, CONTROL_WORDS, HELLO, NICK, READY, RETRY
 from chatproto.doors.packets.codec import PacketCodec
+from chatproto.doors.packets.fields import is_count, room_of, text_field
+from chatproto.doors.packets.moderation import MODERATION_COMMANDS, run_moderation
 from chatproto.doors.packets.parsing import NotAPacket, looks_like_packet, parse_packet
 
 _BYE_BYTES = BYE.encode("ascii")
@@ -63,6 +65,8 @@ class PacketSession(Connection):
     ) -> None:
         super().__init__(hall, link, codec, peer, host)
         self._claiming = False
+        # Set when a server-wide ban refused the nickname frame: close after RETRY.
+        self._banned = False
 
     def start(self) -> bool:
         """Greet the client with HELLO and NICK, or refuse it when the server is full."""
@@ -106,6 +110,7 @@ class PacketSession(Connection):
         answer: Deferred[bool | None]
         if self.hall.accounts is None and choice.password is None:
             answer = self.hall.join(self, choice.nickname, choice.since, choice.token)  # type: ignore[assignment]
+            answer.addErrback(self._entry_refused, choice.json_form)
         else:
             answer = Deferred.fromCoroutine(
                 desk.enter(
@@ -141,6 +146,8 @@ class PacketSession(Connection):
         if failure.check(PacketRejected):  # type: ignore[no-untyped-call]
             rejected: PacketRejected = failure.value  # type: ignore[assignment]
             code, detail, extra = rejected.code, rejected.detail, rejected.extra
+            # A server-wide ban (section 14): RETRY, then the connection closes.
+            self._banned = code is ErrorCode.BANNED
         else:  # the account store is out of reach: never let a registered name through
             _log.failure("accounts cannot be checked", failure, event_kind="error")
             code, detail, extra = ErrorCode.UNAVAILABLE, "Accounts cannot be checked now", {}
@@ -158,6 +165,8 @@ class PacketSession(Connection):
         if reason is not None:
             self.send(reason)
         self.send(self.codec.control(RETRY))
+        if self._banned:
+            self.close()
 
     def entrance(
         self, replay: Iterator[bytes], welcome: bytes, tail: Sequence[bytes]
@@ -203,14 +212,19 @@ class PacketSession(Connection):
         if "message" in packet:
             self._chat_packet(packet)
         elif "command" in packet:
-            command = (
-                _COMMANDS.get(packet["command"]) if isinstance(packet["command"], str) else None
-            )
+            name = packet["command"]
+            moderating = MODERATION_COMMANDS.get(name) if isinstance(name, str) else None
+            if moderating is not None:
+                run_moderation(moderating, self, packet)
+                return
+            command = _COMMANDS.get(name) if isinstance(name, str) else None
             if command is None:
                 raise PacketRejected(
                     ErrorCode.UNKNOWN_COMMAND,
-                    "the commands are who, join, part, history, rooms, topic, "
-                    "register, password and unregister",
+                    "the commands are who, join, part, history, rooms, topic, register, "
+                    "password, unregister and the moderation commands (kick, mute, unmute, "
+                    "ban, unban, bans, redact, op, deop, voice, devoice, topic-lock, "
+                    "moderated, announce)",
                 )
             command(self, packet)
         else:
@@ -223,7 +237,7 @@ class PacketSession(Connection):
             if _means_bye(packet):
                 self.leave()
                 return
-            room = _room_of(packet)
+            room = room_of(packet)
             hall.publish(self, check_message(message, hall.config.max_message_bytes), room)
             return
         to = packet["to"]
@@ -234,30 +248,30 @@ class PacketSession(Connection):
     # -- commands (docs/protocol.md sections 5 and 12) -------------------------
 
     def _who_command(self, packet: dict[str, Any]) -> None:
-        self.hall.who(self, _room_of(packet))
+        self.hall.who(self, room_of(packet))
 
     def _join_command(self, packet: dict[str, Any]) -> None:
-        room = _room_of(packet)
+        room = room_of(packet)
         since = packet.get("since")
-        if since is not None and not _is_count(since):
+        if since is not None and not is_count(since):
             raise PacketRejected(ErrorCode.MALFORMED, "since must be an integer >= 0")
         self.hall.join_room(self, room if room is not None else self.hall.default_room.name, since)
 
     def _part_command(self, packet: dict[str, Any]) -> None:
-        self.hall.part_room(self, _room_of(packet))
+        self.hall.part_room(self, room_of(packet))
 
     def _history_command(self, packet: dict[str, Any]) -> None:
         before, since = packet.get("before"), packet.get("since")
         limit = packet.get("limit", DEFAULT_HISTORY_LIMIT)
         if before is not None and since is not None:
             raise PacketRejected(ErrorCode.MALFORMED, "history takes before or since, not both")
-        if not all(value is None or _is_count(value) for value in (before, since)):
+        if not all(value is None or is_count(value) for value in (before, since)):
             raise PacketRejected(ErrorCode.MALFORMED, "before and since must be integers >= 0")
-        if not _is_count(limit) or not 1 <= limit <= MAX_HISTORY_LIMIT:
+        if not is_count(limit) or not 1 <= limit <= MAX_HISTORY_LIMIT:
             raise PacketRejected(
                 ErrorCode.MALFORMED, f"limit must be an integer from 1 to {MAX_HISTORY_LIMIT}"
             )
-        self.hall.history(self, _room_of(packet), before, since, limit)
+        self.hall.history(self, room_of(packet), before, since, limit)
 
     def _rooms_command(self, packet: dict[str, Any]) -> None:
         self.hall.list_rooms(self)
@@ -265,34 +279,39 @@ class PacketSession(Connection):
     def _topic_command(self, packet: dict[str, Any]) -> None:
         if "topic" not in packet:
             raise PacketRejected(ErrorCode.MALFORMED, "topic needs a topic ('' clears it)")
-        self.hall.set_topic(self, _room_of(packet), check_topic(packet["topic"]))
+        self.hall.set_topic(self, room_of(packet), check_topic(packet["topic"]))
 
     # -- account commands (docs/protocol.md section 13) -------------------------
 
     def _register_command(self, packet: dict[str, Any]) -> None:
-        self._account_command(desk.register(self.hall, self, _text(packet, "password")))
+        self._account_command(desk.register(self.hall, self, text_field(packet, "password")))
 
     def _password_command(self, packet: dict[str, Any]) -> None:
-        old, new = _text(packet, "old"), _text(packet, "new")
+        old, new = text_field(packet, "old"), text_field(packet, "new")
         self._account_command(desk.change_password(self.hall, self, old, new))
 
     def _unregister_command(self, packet: dict[str, Any]) -> None:
-        self._account_command(desk.unregister(self.hall, self, _text(packet, "password")))
+        self._account_command(desk.unregister(self.hall, self, text_field(packet, "password")))
 
     def _account_command(self, command: Coroutine[Any, Any, None]) -> None:
-        """Run an account command (a hash in another thread), reading nothing more from
-        the client until it is answered: one at a time per connection."""
+        """Run an account command (a hash in another thread): see L{_one_at_a_time}."""
+        self.one_at_a_time(Deferred.fromCoroutine(command), "Accounts cannot be changed now")
+
+    def one_at_a_time(self, done: Deferred[None], unavailable: str) -> None:
+        """Read nothing more from the client until the command C{done} stands for is
+        answered (one at a time per connection); its refusal is the client's `error`
+        (C{unavailable} when a store is out of reach)."""
 
         def refused(failure: Failure) -> None:
             if failure.check(PacketRejected):  # type: ignore[no-untyped-call]
                 rejected: PacketRejected = failure.value  # type: ignore[assignment]
                 self.reject(rejected.code, rejected.detail, **rejected.extra)
-            else:  # the account store is out of reach
-                _log.failure("account command failed", failure, event_kind="error")
-                self.reject(ErrorCode.UNAVAILABLE, "Accounts cannot be changed now")
+            else:
+                _log.failure("command failed", failure, event_kind="error")
+                self.reject(ErrorCode.UNAVAILABLE, unavailable)
 
-        done = Deferred.fromCoroutine(command).addErrback(refused)
-        if not done.called:  # a refusal before any hash is answered at once
+        done.addErrback(refused)
+        if not done.called:  # a refusal before any store is asked is answered at once
             self.hold_reading()
             done.addBoth(lambda _: self.release_reading())
 
@@ -313,29 +332,6 @@ _COMMANDS: dict[str, Callable[[PacketSession, dict[str, Any]], None]] = {
     "password": PacketSession._password_command,
     "unregister": PacketSession._unregister_command,
 }
-
-
-def _text(packet: dict[str, Any], field: str) -> str:
-    """The text field C{field} of a command (a password)."""
-    value = packet.get(field)
-    if not isinstance(value, str):
-        raise PacketRejected(ErrorCode.MALFORMED, f"{field} must be text")
-    return value
-
-
-def _room_of(packet: dict[str, Any]) -> str | None:
-    """The room a packet names (None: the default room); the hall checks the name."""
-    if "room" not in packet:
-        return None
-    room = packet["room"]
-    if not isinstance(room, str):
-        raise PacketRejected(ErrorCode.MALFORMED, "room must be a room name")
-    return room
-
-
-def _is_count(value: Any) -> bool:
-    """Whether C{value} is a JSON integer >= 0 (true and false are not)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _means_bye(packet: dict[str, Any]) -> bool:
