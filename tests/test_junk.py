@@ -507,7 +507,7 @@ TOUR = b"".join(
         b'{"message":5}',
         b'{"message":"hi","to":5}',
         b'{"command":"who"}',
-        b'{"command":"kick"}',
+        b'{"command":"frobnicate"}',
         b"NICK",
         b"",
         b'{"message":"BYE"}',

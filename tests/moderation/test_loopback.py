@@ -1,12 +1,17 @@
 """Moderation between real clients on loopback sockets (docs/protocol.md section 14):
-word-packet TCP and WebSocket, a real account database and the real hasher."""
+word-packet TCP, WebSocket and IRC, a real account database and the real hasher."""
 
 from __future__ import annotations
 
 import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.endpoints import serverFromString
 
+from chatproto.doors.irc.protocol import IrcFactory
 from tests.accounts.test_wire import greeted, joined, registered
 from tests.conftest import RunningServer
+from tests.irc.clients import connect_irc
+from tests.irc.fakes import SERVER
 from tests.loopback import Conversation
 from tests.websocket_client import connect_ws
 
@@ -93,3 +98,31 @@ async def test_a_server_operator_announces_and_bans_server_wide(
     root.send_json({"command": "bans", "scope": "server"})
     listed = await root.until_event("bans")
     assert [ban["mask"] for ban in listed["bans"]] == ["127.0.0.0/8"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_core_enforces_mutes_and_bans_on_the_irc_door_too(
+    moderated_server: RunningServer,
+) -> None:
+    root = await registered(moderated_server.port, "root")
+    assert (await in_room(root, "#r"))["operators"] == ["root"]
+    irc = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
+        IrcFactory(moderated_server.room, SERVER)
+    )
+    try:
+        ian = await connect_irc(irc.getHost().port)
+        await ian.register("ian")
+        root.send_json({"command": "mute", "user": "ian", "comment": "shh"})
+        await root.until_event("moderation")
+        ian.send("PRIVMSG #chat :can you hear me")
+        assert any("muted" in line for line in await ian.synced())
+        root.send_json({"command": "ban", "room": "#r", "mask": "ian"})
+        await root.until_event("moderation")
+        ian.send("JOIN #r")
+        assert any("banned" in line for line in await ian.synced())
+        root.send_json({"command": "who", "room": "#r"})
+        assert (await root.until_event("who"))["users"] == ["root"]
+        root.send_json({"message": "still here"})
+        assert (await root.next_chat())["message"] == "still here"  # ian's never came
+    finally:
+        await irc.stopListening()
