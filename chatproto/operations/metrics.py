@@ -112,10 +112,9 @@ class Metrics:
             registry=registry,
         )
         # Every label value shows from the start, at 0: a dashboard's rate() needs it.
-        for kind in ("public", "private"):
-            self._accepted.labels(kind)
-        for code in ErrorCode:
-            self._refused.labels(str(code))
+        # The children are kept: labels() takes a lock and builds a key on every call.
+        self._accepted_by = {kind: self._accepted.labels(kind) for kind in ("public", "private")}
+        self._refused_by = {str(code): self._refused.labels(str(code)) for code in ErrorCode}
         for reason in DROP_REASONS:
             self._dropped.labels(reason)
         for result in ("ok", "failed"):
@@ -125,11 +124,11 @@ class Metrics:
 
     def accepted(self, kind: str) -> None:
         """Count an accepted message."""
-        self._accepted.labels(kind).inc()
+        self._accepted_by[kind].inc()
 
     def refused(self, code: str) -> None:
         """Count a refused frame."""
-        self._refused.labels(code).inc()
+        self._refused_by[code].inc()
 
     def delivered(self, count: int) -> None:
         """Count a batch's deliveries."""
