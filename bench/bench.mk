@@ -15,6 +15,9 @@
 #                      rooms of 10 flooded at once and the one room of 1,000 in
 #                      the same run, room joins/s (10 rooms a client), beside the
 #                      TCP door without rooms and the commit before rooms.
+#   make bench BENCH_TARGETS=chatproto,chatproto-metrics BENCH_REDIS=no
+#                      the cost of the metrics (--metrics-port): the TCP door with and
+#                      without them in the same run; the goal is within 3% (0.97x).
 #   make bench-peers   installs ngIRCd and InspIRCd (Debian packages) and writes their
 #                      loopback-only configs to bench/results/peers/ for manual runs.
 # BENCH_TARGETS picks targets (comma-separated; see `python -m bench.run_bench --help`).

@@ -93,6 +93,7 @@ TARGET_NAMES = [
     "chatproto",
     "baseline",
     "chatproto-rooms",
+    "chatproto-metrics",
     "chatproto-ws",
     "chatproto-mixed",
     "node-ws",
@@ -162,9 +163,11 @@ def prepare_scratch(directory: Path) -> None:
         os.chown(directory, irc.pw_uid, irc.pw_gid)
 
 
-def chat_command(twistd: str, websocket: bool) -> Callable[[Sequence[int], Path], list[str]]:
+def chat_command(
+    twistd: str, websocket: bool, metrics: bool = False
+) -> Callable[[Sequence[int], Path], list[str]]:
     """The command line of our server: the TCP door on the first port, the WebSocket door
-    on the second if C{websocket}."""
+    on the second if C{websocket}, else --metrics-port there if C{metrics}."""
 
     def command(ports: Sequence[int], directory: Path) -> list[str]:
         line = [
@@ -185,6 +188,8 @@ def chat_command(twistd: str, websocket: bool) -> Callable[[Sequence[int], Path]
         ]
         if websocket:
             line += ["--ws-port", f"tcp:{ports[1]}:interface=127.0.0.1"]
+        elif metrics:
+            line += ["--metrics-port", f"tcp:{ports[1]}:interface=127.0.0.1"]
         return line
 
     return command
@@ -258,6 +263,14 @@ def targets(
             note=f"the TCP door; {ROOMS} rooms of 10 flooded at once, one sender each; room "
             "latency probes in one room of 10 while the others are quiet",
             loadgen_args=ROOMS_LOADGEN_ARGS,
+        )
+        found["chatproto-metrics"] = Target(
+            "chatproto-metrics",
+            [("chat", 0)],
+            32,
+            chat_command(twistd, False, metrics=True),
+            ports=2,
+            note="the TCP door with --metrics-port: every metric counted (none scraped)",
         )
         if IRC_DOOR in wanted:
             found[IRC_DOOR] = Target(IRC_DOOR, [("irc", 0)], 32, irc_door_command(twistd), ports=2)
@@ -575,13 +588,18 @@ TABLES = [
         [("chatproto-rooms", "baseline"), ("chatproto", "baseline")],
     ),
     Table(
+        "the TCP door with metrics on and off",
+        ["chatproto-metrics", "chatproto"],
+        [("chatproto-metrics", "chatproto")],
+    ),
+    Table(
         "the TCP door, the IRC door and the IRC peers",
         ["chatproto", IRC_DOOR, *IRC_PEERS],
         [("chatproto", peer) for peer in IRC_PEERS] + [(IRC_DOOR, peer) for peer in IRC_PEERS],
     ),
     Table(
         "the doors and the Node ws peer",
-        [n for n in TARGET_NAMES if n != "chatproto-rooms"],
+        [n for n in TARGET_NAMES if n not in ("chatproto-rooms", "chatproto-metrics")],
         [
             ("chatproto", "baseline"),
             ("chatproto-ws", "chatproto"),
@@ -677,6 +695,8 @@ DOOR_GOALS = [
     RatioGoal("tcp>=0.95x baseline", "chatproto", "baseline", 0.95),
     RatioGoal("ws>=0.8x tcp", "chatproto-ws", "chatproto", 0.8),
     RatioGoal("ws beats node-ws", "chatproto-ws", "node-ws", 1.0, strict=True),
+    # Metrics cost the hot path almost nothing: within 3% of the deliveries/s without.
+    RatioGoal("metrics>=0.97x tcp", "chatproto-metrics", "chatproto", 0.97),
 ]
 DOOR_METRIC = "flood.deliveries_per_s"
 #: A flood whose generator core was this busy while the server's was not is

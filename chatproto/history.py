@@ -291,6 +291,7 @@ class JsonLinesHistory:
                 path=self.path,
                 length=size - end,
                 offset=end,
+                event_kind="store",
             )
         window = read_window(self._fd, end, self._retained.maxlen or 0)
         self._retained.extend((message_id, line) for _, message_id, line in window.records)
@@ -303,12 +304,14 @@ class JsonLinesHistory:
                 path=self.path,
                 count=len(window.corrupt),
                 offsets=window.corrupt[:_MAX_LOGGED_OFFSETS],
+                event_kind="store",
             )
         _log.info(
             "History file {path}: loaded {count} messages; new messages get ids from {next_id}",
             path=os.path.abspath(self.path),
             count=len(self._retained),
             next_id=self.last_id + 1,
+            event_kind="store",
         )
         return end
 
@@ -345,6 +348,7 @@ class JsonLinesHistory:
                 path=self.path,
                 id=message_id,
                 error=e.strerror,
+                event_kind="store",
             )
             raise HistoryUnavailable(f"cannot append to history: {e.strerror}") from e
         self._offsets.append(self._size)
@@ -467,7 +471,10 @@ class JsonLinesHistory:
         error: HistoryUnavailable | None = None
         if isinstance(result, Failure):
             _log.error(
-                "History file {path}: fsync failed: {error}", path=self.path, error=result.value
+                "History file {path}: fsync failed: {error}",
+                path=self.path,
+                error=result.value,
+                event_kind="store",
             )
             error = HistoryUnavailable(f"cannot sync history: {result.value}")
             if self.durable_before_delivery:

@@ -25,6 +25,8 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python import usage
 
+from chatproto.operations.tls import switchable
+
 #: The listen backlog given to tcp, tcp6 and ssl endpoints that name none.
 #: Twisted's default of 50 makes the kernel drop connections in a reconnect
 #: storm (every client of a restarted server at once) that the clients
@@ -99,7 +101,10 @@ def _reason(error: BaseException, typed: str = "") -> str:
 class OptionListener(StreamServerEndpointService):
     """Listens where an endpoint option says; when the system refuses, logs one critical
     line naming the option and ends the process with status 1 (no traceback), or, under a
-    daemonizing twistd, lets twistd report the failure."""
+    daemonizing twistd, lets twistd report the failure.
+
+    With an `ssl:` endpoint, L{reload_certificate} reads its key and certificate again
+    for the connections made after it."""
 
     _raiseSynchronously = True  # a refused listen raises in privilegedStartService
 
@@ -108,6 +113,22 @@ class OptionListener(StreamServerEndpointService):
         super().__init__(endpoint, factory)  # type: ignore[no-untyped-call]
         self.option = option
         self.typed = typed
+        self._reactor = reactor
+        self._certificate = switchable(endpoint)
+
+    @property
+    def has_certificate(self) -> bool:
+        """Whether this listener serves TLS (an `ssl:` endpoint)."""
+        return self._certificate is not None
+
+    def reload_certificate(self) -> None:
+        """Read the TLS key and certificate files again: new connections get them.
+
+        @raise usage.UsageError: naming the option, when they cannot be used (the ones
+            read before stay).
+        """
+        if self._certificate is not None:
+            self._certificate.reload(endpoint_for(self.option, self.typed, self._reactor))
 
     def privilegedStartService(self) -> None:
         """Listen, or end start-up with one line."""
@@ -115,7 +136,7 @@ class OptionListener(StreamServerEndpointService):
             super().privilegedStartService()  # type: ignore[no-untyped-call]
         except Exception as e:
             message = f"{self.option} {self.typed!r}: {_reason(e)}"
-            _log.critical("{message}", message=message)
+            _log.critical("{message}", message=message, event_kind="start")
             # twistd -n and twist print a traceback for whatever start-up raises, and a
             # daemonizing twistd waits forever unless an Exception (not SystemExit) tells
             # it that start-up failed: raise one, and keep Python quiet about it.

@@ -85,7 +85,11 @@ class RoomFiles:
             key = _key_of_stem(entry[: -len(META_SUFFIX)])
             known = self._read_meta(entry) if key is not None else None
             if key is None or known is None or room_key(known.name) != key:
-                _log.warn("Rooms directory: skipped {entry}: not a room file", entry=entry)
+                _log.warn(
+                    "Rooms directory: skipped {entry}: not a room file",
+                    entry=entry,
+                    event_kind="store",
+                )
                 continue
             if known.topic or self._has_history(key):
                 found[key] = known

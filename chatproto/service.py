@@ -30,6 +30,7 @@ from chatproto.accounts.sqlite import SQLiteAccountStore, UnusableDatabase, prep
 from chatproto.core.config import RoomConfig
 from chatproto.core.hall import Hall
 from chatproto.core.nicknames import InvalidNickname, validate_nickname
+from chatproto.core.observer import QUIET, IRoomObserver
 from chatproto.core.roomnames import InvalidRoomName, validate_room_name
 from chatproto.doors.irc.identity import DEFAULT_CHANNEL, ServerInfo
 from chatproto.doors.irc.protocol import IrcFactory
@@ -42,6 +43,16 @@ from chatproto.fdlimit import raise_open_file_limit
 from chatproto.history import FsyncPolicy, JsonLinesHistory
 from chatproto.listeners import OptionListener, endpoint_for
 from chatproto.moderationdb import SQLiteModerationStore, read_snapshot
+from chatproto.operations.config import file_values, given_options
+from chatproto.operations.health import HealthProbe, health_checks
+from chatproto.operations.metrics import (
+    Metrics,
+    ModerationCounting,
+    RoomCollector,
+    process_registry,
+)
+from chatproto.operations.reload import Reloader, ReloadOnHangup
+from chatproto.operations.serving import metrics_site
 from chatproto.roomfiles import RoomFiles
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
 from chatproto.seams.moderation import ModerationSnapshot
@@ -55,7 +66,9 @@ FSYNC_INTERVAL = 1.0
 #: reading what it is owed, a WebSocket answering the close frame), in seconds.
 CLOSE_WAIT = 2.0
 #: The options that name an endpoint to listen on (checked by listeners.endpoint_for).
-ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port")
+ENDPOINT_OPTIONS = ("port", "ws-port", "irc-port", "metrics-port")
+#: The longest --motd, in UTF-8 bytes.
+MAX_MOTD_BYTES = 4096
 #: The account database when `--accounts-db` is not given (in the working directory).
 DEFAULT_ACCOUNTS_DB = "chat-accounts.sqlite3"
 
@@ -87,6 +100,34 @@ def _number(
         f"{kind.__name__}, {low}..{high}" if high is not None else f"{kind.__name__} >= {low}"
     )
     return [name, None, default, doc, coerce]
+
+
+def _motd(text: str) -> str:
+    """The --motd text, checked: bounded, and no control characters but line breaks."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # undecodable bytes of the command line
+        raise usage.UsageError("--motd must be UTF-8 text") from None
+    if size > MAX_MOTD_BYTES:
+        raise usage.UsageError(f"--motd must be at most {MAX_MOTD_BYTES} bytes of UTF-8")
+    if any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in text):
+        raise usage.UsageError("--motd must hold no control characters but line breaks")
+    return text
+
+
+_motd.coerceDoc = f"text, at most {MAX_MOTD_BYTES} bytes"  # type: ignore[attr-defined]
+
+
+def _operators(given: str) -> tuple[str, ...]:
+    """The account names of `--operators` (comma-separated nicknames)."""
+    names = [name.strip() for name in given.split(",") if name.strip()]
+    try:
+        return tuple(validate_nickname(name) for name in names)
+    except InvalidNickname as e:
+        raise usage.UsageError(f"--operators {given!r}: {e}") from None
+
+
+_operators.coerceDoc = "account names, comma-separated"  # type: ignore[attr-defined]
 
 
 class Options(usage.Options):
@@ -126,12 +167,18 @@ class Options(usage.Options):
         _number("keepalive-count", 5, "Unanswered probes before a peer is dropped", int, 1),
         ["accounts-db", None, None, "The SQLite file of registered nicknames "
          f"(default: {DEFAULT_ACCOUNTS_DB}; with --redis, Redis keeps them)"],
-        ["operators", None, "", "Accounts that operate the server, comma-separated"],
+        ["operators", None, (), "Accounts that operate the server, comma-separated",
+         _operators],
         ["moderation-db", None, None, "The SQLite file of bans, mutes and operators "
          "(default: the --accounts-db file; with --redis, Redis keeps them)"],
         _number("register-per-hour", 5,
                 "Registrations per address per hour, every door together (0: off)", int, 0),
         *REDIS_OPTIONS,
+        ["config", None, None, "A TOML file of these options (keys without the dashes); "
+         "the command line wins, SIGHUP reloads it"],
+        ["motd", None, "", "The message of the day: in every welcome, and the IRC MOTD", _motd],
+        ["metrics-port", None, None,
+         "Endpoint serving /metrics (Prometheus) and /healthz (off unless given)"],
     ]  # fmt: skip
 
     optFlags: list[list[Any]] = [
@@ -145,12 +192,21 @@ class Options(usage.Options):
         """Another name for --default-room: the IRC channel that is the default room."""
         self["default-room"] = name
 
+    #: The options given on the command line, which a --config file never overrides.
+    given: frozenset[str] = frozenset()
+
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
-        """Parse and check the options. Under twistd or twist (a runner's subcommand), a
-        mistake ends the process with status 1 and one line naming the option, where the
-        runner would print its whole usage text first: the usage is for `--help`."""
+        """Parse and check the options, those of the --config file first (the command line
+        wins). Under twistd or twist (a runner's subcommand), a mistake ends the process
+        with status 1 and one line naming the option, where the runner would print its
+        whole usage text first: the usage is for `--help`."""
+        arguments = sys.argv[1:] if options is None else list(options)
         try:
-            super().parseOptions(options)  # type: ignore[no-untyped-call]
+            given, path = given_options(self, arguments)
+            self.given = frozenset(given)
+            if path is not None:
+                self.update(file_values(self, path))
+            super().parseOptions(arguments)  # type: ignore[no-untyped-call]
         except usage.UsageError as e:
             if self.parent is None:  # called by a program (a .tac file, a test): it reports
                 raise
@@ -168,14 +224,12 @@ class Options(usage.Options):
             raise usage.UsageError(
                 f"--fsync must be one of {', '.join(FSYNC_POLICIES)}, got {self['fsync']!r}"
             )
-        if self["rate"] and not self["burst"]:
-            raise usage.UsageError("--burst must be at least 1 while --rate is on")
+        self.check_together()
         _check_writable("--history-file", str(self["history-file"]))
         if self["redis"] is None:
             _check_database("--accounts-db", self.accounts_db())
         if self["moderation-db"] is not None and self["redis"] is None:
             _check_database("--moderation-db", self.moderation_db())
-        self["operators"] = _operators(str(self["operators"]))
         try:
             self["default-room"] = validate_room_name(self["default-room"])
         except InvalidRoomName as e:
@@ -185,6 +239,11 @@ class Options(usage.Options):
                 self.irc_server()
             except ValueError as e:
                 raise usage.UsageError(f"--default-room or --irc-server-name: {e}") from None
+
+    def check_together(self) -> None:
+        """Check what single options cannot (also on reload)."""
+        if self["rate"] and not self["burst"]:
+            raise usage.UsageError("--burst must be at least 1 while --rate is on")
 
     def accounts_db(self) -> str:
         """The account database's path (`--accounts-db`, else the default)."""
@@ -213,6 +272,7 @@ class Options(usage.Options):
             default_room=self["default-room"],
             max_rooms=self["max-rooms"],
             max_rooms_per_member=self["max-rooms-per-member"],
+            motd=self["motd"],
             operators=frozenset(self["operators"]),
         )
 
@@ -261,15 +321,6 @@ def _check_database(option: str, path: str) -> None:
         raise usage.UsageError(f"{option} {path!r}: cannot create a file in {directory!r}")
 
 
-def _operators(given: str) -> tuple[str, ...]:
-    """The account names of `--operators` (comma-separated nicknames)."""
-    names = [name.strip() for name in given.split(",") if name.strip()]
-    try:
-        return tuple(validate_nickname(name) for name in names)
-    except InvalidNickname as e:
-        raise usage.UsageError(f"--operators {given!r}: {e}") from None
-
-
 #: Called with the action that ends the shutdown grace at once; arranges for a second
 #: SIGINT or SIGTERM to run it.
 InterruptHook = Callable[[Callable[[], None]], None]
@@ -304,7 +355,7 @@ class RoomService(Service):
         super().startService()  # type: ignore[no-untyped-call]
         limit = raise_open_file_limit()
         if limit is not None:
-            self.log.info("open-file limit is {limit}", limit=limit)
+            self.log.info("open-file limit is {limit}", limit=limit, event_kind="start")
 
     def stopService(self) -> Deferred[None]:
         """Announce the shutdown, keep serving for the grace, then close everything."""
@@ -316,14 +367,16 @@ class RoomService(Service):
 
             def end_grace() -> None:
                 if timer.active():
-                    self.log.info("interrupted again: closing every connection now")
+                    self.log.info(
+                        "interrupted again: closing every connection now", event_kind="shutdown"
+                    )
                     timer.cancel()
                     grace_over.callback(None)
 
             if self.on_interrupt is not None:
                 self.on_interrupt(end_grace)
         else:
-            self.log.info("shutting down now: nobody is connected")
+            self.log.info("shutting down now: nobody is connected", event_kind="shutdown")
             grace_over.callback(None)
         grace_over.addCallback(lambda _: self._close_connections())
         grace_over.addCallback(lambda _: self.hall.close_rooms())
@@ -340,6 +393,7 @@ class RoomService(Service):
                 "dropped {count} connections still open after {seconds} seconds",
                 count=dropped,
                 seconds=CLOSE_WAIT,
+                event_kind="shutdown",
             )
             done.callback(None)
 
@@ -372,7 +426,9 @@ def _logging_errors(action: Callable[[], Deferred[None]], log: Logger) -> Callab
     """Wrap a periodic action so one failure is logged and the loop goes on."""
 
     def run() -> Deferred[None]:
-        return action().addErrback(lambda failure: log.failure("periodic fsync failed", failure))
+        return action().addErrback(
+            lambda failure: log.failure("periodic fsync failed", failure, event_kind="store")
+        )
 
     return run
 
@@ -428,6 +484,8 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     top = MultiService()
     seams = make_seams(options, reactor)  # --redis: several nodes share the room
     accounts = _accounts_service(options, reactor)
+    metrics = Metrics(process_registry()) if options["metrics-port"] is not None else None
+    observer: IRoomObserver = metrics if metrics is not None else QUIET
     history: IHistoryStore
     if seams is None:
         moderation, moderated = _moderation_store(options, reactor)
@@ -447,6 +505,7 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             reactor,
             room_stores=rooms,
             accounts=accounts.accounts,
+            observer=observer,
             moderation_store=moderation,
         )
         hall.moderation.load(moderated)
@@ -460,9 +519,10 @@ def makeService(options: Options, reactor: Any = None) -> IService:
             seams.presence,
             seams.rooms,
             accounts=accounts.accounts,
+            observer=observer,
             moderation_store=seams.moderation,  # read when the node reaches Redis
         )
-        seams.service.setServiceParent(top)
+        seams.service.setServiceParent(top)  # type: ignore[no-untyped-call]
     accounts.setServiceParent(top)  # type: ignore[no-untyped-call]
     # Children stop in reverse order: the listener stops before the room's grace begins.
     room_service = RoomService(
@@ -476,9 +536,23 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         doors.append(("ws-port", chat_site(sockets)))
     if options["irc-port"] is not None:
         doors.append(("irc-port", IrcFactory(hall, options.irc_server(), keepalive)))
-    for name, factory in doors:
-        listener = OptionListener(f"--{name}", options[name], factory, reactor)
+    if metrics is not None:
+        metrics.registry.register(RoomCollector(hall))
+        counting = ModerationCounting(metrics)
+        counting.setServiceParent(top)  # type: ignore[no-untyped-call]
+        checks = health_checks(hall, history, seams.service.node if seams is not None else None)
+        probe = HealthProbe(checks, reactor)
+        doors.append(("metrics-port", metrics_site(metrics.registry, probe)))
+    for _, factory in doors:
+        factory.noisy = False  # no "Starting factory": the port's "starting on" says it
+    listeners = [
+        OptionListener(f"--{name}", options[name], factory, reactor) for name, factory in doors
+    ]
+    for listener in listeners:
         listener.setServiceParent(top)  # type: ignore[no-untyped-call]
+    reloader = Reloader(options, hall, listeners)
+    hangup = ReloadOnHangup(reloader, reactor)
+    hangup.setServiceParent(top)  # type: ignore[no-untyped-call]
     if options["fsync"] == "interval":
 
         def sync_all() -> Deferred[None]:

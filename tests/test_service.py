@@ -19,6 +19,7 @@ from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.sockets import Keepalive
 from chatproto.listeners import OptionListener, listen_description
 from chatproto.moderationdb import SQLiteModerationStore
+from chatproto.operations.reload import ReloadOnHangup
 from chatproto.service import CLOSE_WAIT, Options, RoomService, makeService
 from tests.certs import make_certificate
 from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores, make_room
@@ -84,6 +85,9 @@ class OptionsTests(SynchronousTestCase):
                 "redis": None,
                 "redis-ca": None,
                 "node-timeout": 10.0,
+                "config": None,
+                "motd": "",
+                "metrics-port": None,
             },
         )
         self.assertEqual(options.room_config(), RoomConfig())
@@ -210,7 +214,14 @@ class ServiceTests(SynchronousTestCase):
         # The stores start first and stop last, after the room's grace.
         self.assertEqual(
             kinds,
-            [SQLiteModerationStore, AccountsService, RoomService, OptionListener, TimerService],
+            [
+                SQLiteModerationStore,
+                AccountsService,
+                RoomService,
+                OptionListener,
+                ReloadOnHangup,
+                TimerService,
+            ],
         )
 
     def test_rooms_directory_beside_the_history_file(self) -> None:

@@ -133,7 +133,11 @@ class AccountChecker:
             new_hash = await self._hashing.hash(password)
             await self._store.set_password_hash(account.name, new_hash, account.password_hash)
         except Exception:
-            _log.failure("could not rehash the password of account {name!r}", name=account.name)
+            _log.failure(
+                "could not rehash the password of account {name!r}",
+                name=account.name,
+                event_kind="login",
+            )
 
 
 @implementer(IRealm)

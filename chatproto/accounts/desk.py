@@ -16,6 +16,7 @@ import math
 from typing import TYPE_CHECKING
 
 from twisted.cred.error import UnauthorizedLogin
+from twisted.logger import Logger
 
 from chatproto.accounts.cred import LoginThrottled
 from chatproto.accounts.manager import Accounts, RegistrationLimited
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Seconds a registration refused because the hashing threads are full is asked to wait.
 BUSY_RETRY_AFTER = 1
+
+_log = Logger()
 
 
 async def enter(
@@ -145,11 +148,18 @@ async def _join(
 
 
 async def _log_in(accounts: Accounts, name: str, password: str, member: Connection) -> str:
-    """The name of the account logged in to, or L{PacketRejected} `auth-failed`."""
+    """The name of the account logged in to, or L{PacketRejected} `auth-failed`; either
+    is counted and logged (the account's name, never the password)."""
+    observer = member.hall.observer
     try:
-        return await accounts.log_in(name, password, member.host)
+        logged_in = await accounts.log_in(name, password, member.host)
     except UnauthorizedLogin as e:
+        observer.logged_in(False)
+        _log.info("login to {account} failed", account=name, event_kind="login", succeeded=False)
         raise _auth_failed(e) from None
+    observer.logged_in(True)
+    _log.info("logged in to {account}", account=logged_in, event_kind="login", succeeded=True)
+    return logged_in
 
 
 def _auth_failed(reason: Exception) -> PacketRejected:

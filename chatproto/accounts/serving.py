@@ -122,12 +122,15 @@ class AccountsService(MultiService):
         self._open_store().addCallbacks(self._opened, self._failed)
 
     def _opened(self, store: IAccountStore) -> None:
-        self.log.info("accounts in {store}", store=self._describe)
+        self.log.info("accounts in {store}", store=self._describe, event_kind="start")
         self._store.opened(store)
 
     def _failed(self, failure: Failure) -> None:
         self.log.critical(
-            "cannot use the accounts in {store}: {why}", store=self._describe, why=failure.value
+            "cannot use the accounts in {store}: {why}",
+            store=self._describe,
+            why=failure.value,
+            event_kind="start",
         )
         self._store.failed(failure)
         self._reactor.stop()

@@ -39,7 +39,8 @@ class Admission:
     """Counts open connections; refuses new ones past the limits."""
 
     def __init__(self, config: RoomConfig) -> None:
-        self._config = config
+        #: The limits (--max-clients, --max-per-ip); replaced on reload.
+        self.config = config
         self._open: set[Place] = set()
         self._per_host: Counter[str] = Counter()
         self._hosts: dict[Place, str] = {}
@@ -49,7 +50,7 @@ class Admission:
 
     def admit(self, connection: Place, host: str | None) -> bool:
         """Count C{connection} from C{host} (None: exempt from the per-address limit)."""
-        limits = self._config
+        limits = self.config
         if host is not None and _is_loopback(host):
             host = None
         if (limits.max_clients and len(self._open) >= limits.max_clients) or (

@@ -26,5 +26,8 @@ class RoomConfig:
     #: Rooms that may exist at once, and rooms one member may be in (the default room counts).
     max_rooms: int = 1000
     max_rooms_per_member: int = 20
+    #: The message of the day (docs/protocol.md section 15): `motd` in every welcome and
+    #: the IRC MOTD; empty for none.
+    motd: str = ""
     #: The accounts that operate the server (`--operators`, docs/protocol.md section 14).
     operators: frozenset[str] = frozenset()

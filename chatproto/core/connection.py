@@ -220,7 +220,9 @@ class Connection:
 
         def answered(records: Iterator[bytes] | Failure) -> None:
             if isinstance(records, Failure):
-                _log.failure("replay for {who} failed", records, who=self.display_name())
+                _log.failure(
+                    "replay for {who} failed", records, who=self.display_name(), event_kind="error"
+                )
                 records = iter(())
             self.outbox.stream(pieces(records))
 
@@ -261,11 +263,14 @@ class Connection:
     def _close_failed(self, failure: Failure) -> None:
         """Closing failed (a bug, or a store that could not free the nickname): drop the
         connection anyway, so that it never holds its --max-clients place."""
-        _log.failure("closing {who} failed: dropped", failure, who=self.display_name())
+        _log.failure(
+            "closing {who} failed: dropped", failure, who=self.display_name(), event_kind="error"
+        )
         self._abort()
 
     def drop(self, reason: LeaveReason) -> None:
         """Disconnect for abuse; a slow member is not waited for."""
+        self._dropped(reason)
         self.state = ConnectionState.CLOSED
         self.hall.leave(self, reason)
         if reason is LeaveReason.SLOW:
@@ -306,9 +311,17 @@ class Connection:
         """Close at once: the door decides how (the TCP door aborts, so that a TLS client
         stuck before its handshake cannot hold its --max-clients place)."""
         self._handshake_timer = None
+        self._dropped("timeout")
         self.state = ConnectionState.CLOSED
         self.outbox.stop()
         self.link.close(CloseReason.TIMEOUT)
+
+    def _dropped(self, reason: str) -> None:
+        """Count and log a connection the server cuts off (C{reason}: slow, flood, timeout);
+        one still choosing a nickname is logged by address only with --log-addresses."""
+        self.hall.observer.dropped(reason)
+        who = self.nickname or (self.peer if self.hall.config.log_addresses else "a newcomer")
+        _log.info("{who} dropped ({reason})", who=who, reason=reason, event_kind="drop")
 
     def _cancel_handshake_timer(self) -> None:
         timer = self._handshake_timer

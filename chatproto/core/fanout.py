@@ -29,6 +29,7 @@ nobody and their senders are told `unavailable` (docs/protocol.md section 6).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from twisted.internet.defer import Deferred
@@ -37,6 +38,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from chatproto.core.member import ICodec, IMember
+from chatproto.core.observer import QUIET, IRoomObserver
 from chatproto.seams.history import IHistoryStore
 from chatproto.seams.hub import RoomEvent
 
@@ -49,11 +51,13 @@ class Turn:
 
     Batchers with records ask it to L{schedule} them; when the turn ends it
     flushes each of them, collecting what every member is owed, then writes
-    each member's bytes in one L{IMember.send}.
+    each member's bytes in one L{IMember.send}. C{observer} is told how long each
+    turn's end took and how many messages each batch delivered.
     """
 
-    def __init__(self, reactor: IReactorTime) -> None:
+    def __init__(self, reactor: IReactorTime, observer: IRoomObserver = QUIET) -> None:
         self._reactor = reactor
+        self.observer = observer
         # The batchers with records waiting, in the order they asked (a dict as an
         # ordered set).
         self._due: dict[TurnBatcher, None] = {}
@@ -85,8 +89,10 @@ class Turn:
             call.cancel()
         if self._writes is not None:  # already flushing: the loop below takes new ones
             return
+        started = time.perf_counter()
         if len(self._due) == 1:  # one room's batch: nothing to merge, written as it goes
             self._due.popitem()[0].flush()
+            self.observer.turn_ended(time.perf_counter() - started)
             return
         self._writes = {}
         try:
@@ -98,6 +104,7 @@ class Turn:
             writes, self._writes = self._writes, None
         for member, pieces in writes.items():
             member.send(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+        self.observer.turn_ended(time.perf_counter() - started)
 
     @property
     def merging(self) -> bool:
@@ -189,7 +196,7 @@ class TurnBatcher:
             return not (self._pending or self._unsynced or self._syncing)
         start = self._cursors.get(member, 0)
         if start < len(self._pending):
-            self._write_share(member, self._pending, start)
+            self._turn.observer.delivered(self._write_share(member, self._pending, start))
             self._cursors[member] = len(self._pending)
         return True
 
@@ -267,11 +274,17 @@ class TurnBatcher:
         skipping = {entry.skip_key for entry in batch if entry.skip_key is not None}
         senders = {entry.sender_key for entry in batch if entry.sender_key is not None}
         merging = self._turn.merging  # the hot loop: a test, not a call, per member
-        for key, member in list(self._recipients()):
+        recipients = list(self._recipients())
+        # Counted once per batch: the members sent the whole batch times its messages,
+        # plus what the others' own shares held.
+        messages = sum(entry.message_id is not None for entry in batch)
+        whole, in_shares = len(recipients), 0
+        for key, member in recipients:
             start = cursors.get(member, 0)
             codec = member.codec
             if start or key in skipping or (key in senders and not codec.echoes_sender):
-                self._write_share(member, batch, start)
+                in_shares += self._write_share(member, batch, start)
+                whole -= 1
                 continue
             data = encoded.get(codec)
             if data is None:
@@ -280,23 +293,26 @@ class TurnBatcher:
                 self._turn.send(member, data)
             else:
                 member.send(data)
+        self._turn.observer.delivered(whole * messages + in_shares)
 
-    def _write_share(self, member: IMember, batch: list[RoomEvent], start: int) -> None:
-        """Write C{member} the records of C{batch} from C{start} that are for it. Each
-        record is encoded once per codec however many members get a share: in a storm
-        of joins or leaves every joiner or leaver gets one, of up to every record of
-        the window (encoding each anew cost N^2 encodings: docs/performance.md)."""
+    def _write_share(self, member: IMember, batch: list[RoomEvent], start: int) -> int:
+        """Write C{member} the records of C{batch} from C{start} that are for it, and say
+        how many messages it held. Each record is encoded once per codec however many
+        members get a share: in a storm of joins or leaves every joiner or leaver gets
+        one, of up to every record of the window (encoding each anew cost N^2
+        encodings: docs/performance.md)."""
         key = member.key
         codec = member.codec
         echoes = codec.echoes_sender
         encoded = self._encoded(batch, codec)
         share = [
-            encoded[index]
+            index
             for index in range(start, len(batch))
             if batch[index].skip_key != key and (echoes or batch[index].sender_key != key)
         ]
         if share:
-            self._turn.send(member, b"".join(share))
+            self._turn.send(member, b"".join([encoded[index] for index in share]))
+        return sum(batch[index].message_id is not None for index in share)
 
     def _encoded(self, batch: list[RoomEvent], codec: ICodec) -> list[bytes]:
         """Every record of C{batch} (a list that only grows) encoded by C{codec}."""

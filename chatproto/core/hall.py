@@ -49,6 +49,7 @@ from chatproto.core.nicknames import (
     nickname_key,
 )
 from chatproto.core.notices import error_notice, notice, rooms_notice, users_notice
+from chatproto.core.observer import QUIET, IRoomObserver
 from chatproto.core.records import chat_fields, dump_json, json_string
 from chatproto.core.registry import RoomRegistry
 from chatproto.core.room import Room
@@ -79,6 +80,7 @@ class Hall:
     stores that also provide L{ISharedRooms} (several nodes) list each room's
     members on every node and every node's rooms. C{accounts}, the registered
     nicknames, is what the doors log members in with (L{chatproto.accounts.desk}).
+    C{observer} is told what happens (the metrics, L{IRoomObserver}).
     """
 
     log = Logger()
@@ -92,9 +94,11 @@ class Hall:
         presence: IPresence | None = None,
         room_stores: IRoomStores | None = None,
         accounts: Accounts | None = None,
+        observer: IRoomObserver = QUIET,
         moderation_store: IModerationStore | None = None,
     ) -> None:
         self.config = config
+        self.observer = observer
         #: The registered nicknames (docs/protocol.md section 13; None: no accounts).
         self.accounts = accounts
         self.reactor = reactor
@@ -110,7 +114,13 @@ class Hall:
             shared_moderation.watch(ChangesElsewhere(self).apply)
         #: Every room that exists, by key.
         self.registry = RoomRegistry(
-            config, history, reactor, room_stores, self._message_lost, self.moderation.holds
+            config,
+            history,
+            reactor,
+            room_stores,
+            self._message_lost,
+            self.moderation.holds,
+            observer,
         )
         self.default_room = self.registry.default
         #: The room stores when several nodes share the rooms, else None.
@@ -124,6 +134,14 @@ class Hall:
         self._store_failing = False
         #: Told when a joined member of this node logs in or out (L{set_account}).
         self._account_watchers: list[Callable[[IMember], None]] = []
+
+    def reconfigure(self, config: RoomConfig) -> None:
+        """Apply new settings (a reload): new connections and frames get the new limits,
+        nobody already connected is cut off for them. The default room stays."""
+        self.config = config
+        self._admission.config = config
+        self.registry.config = config
+        self.moderation.appoint(config.operators)
 
     # -- connections -----------------------------------------------------
 
@@ -146,6 +164,19 @@ class Hall:
     def connection_count(self) -> int:
         """Open connections of every door, choosing ones included."""
         return len(self._admission)
+
+    def connections(self) -> list[Place]:
+        """Every open connection of every door, choosing ones included."""
+        return self._admission.connections()
+
+    def member_count(self) -> int:
+        """This node's joined members, whatever their rooms."""
+        return len(self._members)
+
+    @property
+    def store_failing(self) -> bool:
+        """Whether the last message the store was given could not be stored."""
+        return self._store_failing
 
     # -- membership ------------------------------------------------------
 
@@ -274,7 +305,7 @@ class Hall:
             )
 
         def unreadable(failure: Failure) -> bool:
-            self.log.failure("accounts cannot be read", failure)
+            self.log.failure("accounts cannot be read", failure, event_kind="error")
             return False
 
         return owner.addCallbacks(answered, unreadable)
@@ -459,6 +490,8 @@ class Hall:
             "first_id": room.first_id(last_id),
             "operators": self.moderation.operators_of(room),
         }
+        if self.config.motd:
+            extra["motd"] = self.config.motd
         if room.default:
             extra["resume_token"] = member.resume_token
             if member.account is not None:
@@ -904,10 +937,13 @@ class Hall:
         assert history is not None
         fields = chat_fields(self.timestamp(), sender.encoded_nickname, text, room.encoded_name)
         sender_key = sender.key
+        started = self.reactor.seconds()
 
         def stored(result: Stored) -> int:
             self._store_failing = False
             message_id, record = result
+            self.observer.stored(self.reactor.seconds() - started)
+            self.observer.accepted("public")
             if not self._hub.delivers_stored:
                 self.publish_in(room, RoomEvent(record, None, message_id, sender_key))
             return message_id
@@ -915,9 +951,12 @@ class Hall:
         def refused(failure: Failure) -> Failure | None:
             if not failure.check(HistoryUnavailable):  # type: ignore[no-untyped-call]
                 return failure
+            self.observer.stored(self.reactor.seconds() - started)
             if not self._store_failing:  # once per outage, not once per message
                 self._store_failing = True
-                self.log.error("history unavailable: {why}", why=str(failure.value))
+                self.log.error(
+                    "history unavailable: {why}", why=str(failure.value), event_kind="store"
+                )
             if sender.key is not None and self._members.get(sender.key) is sender:
                 self.send_error(sender, ErrorCode.UNAVAILABLE, "The message could not be stored")
             return None
@@ -957,13 +996,16 @@ class Hall:
                 "to": recipient.nickname if recipient is not None else elsewhere,
             }
         )
+        self.observer.accepted("private")
         if recipient is None:
             self._hub.publish(RoomEvent(record, to_key=key))
         elif recipient is not sender:
             self.unicast(recipient, record)
+            self.observer.delivered(1)
         # A message to oneself is received once, echo or not.
         if recipient is not sender and not sender.codec.echoes_sender:
             return None
+        self.observer.delivered(1)
         if not echo:
             return record
         self.unicast(sender, record)
@@ -981,6 +1023,7 @@ class Hall:
         recipient = self._members.get(event.to_key)
         if recipient is not None:
             self.unicast(recipient, event.record)
+            self.observer.delivered(1)
 
     def send_error(self, member: IMember, code: ErrorCode, detail: str, **extra: Any) -> None:
         """Tell C{member} its frame was refused, and log it (never the frame's content)."""
@@ -988,6 +1031,7 @@ class Hall:
         self.unicast(member, error_notice(self.timestamp(), code, detail, **extra))
 
     def _log_error(self, code: ErrorCode, who: str) -> None:
+        self.observer.refused(code)
         self.log.info("error {code} for {who}", code=str(code), who=who, event_kind="error")
 
     def unicast(self, member: IMember, record: bytes) -> None:
@@ -1041,7 +1085,7 @@ class Hall:
         for member in self._members.values():
             if self.default_room.key not in member.rooms:
                 self.unicast(member, record)
-        self.log.info("shutting down in {grace} seconds", grace=grace)
+        self.log.info("shutting down in {grace} seconds", grace=grace, event_kind="shutdown")
 
     def _shutdown_notice(self) -> bytes:
         assert self._shutdown_at is not None

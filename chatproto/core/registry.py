@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from chatproto.core.config import RoomConfig
 from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.fanout import Turn, TurnBatcher
+from chatproto.core.observer import QUIET, IRoomObserver
 from chatproto.core.room import Room
 from chatproto.core.roomnames import room_key, validate_room_name
 from chatproto.seams.history import HistoryUnavailable, IHistoryStore
@@ -37,7 +38,8 @@ class RoomRegistry:
     C{history} is the default room's store, always open; C{room_stores} keeps
     the other rooms' stores and every topic (None: only the default room is
     served); with stores shared by several nodes (L{ISharedRooms}) a room's
-    store may be ready only later (C{room.opening}).
+    store may be ready only later (C{room.opening}). C{observer} watches the
+    fan-out of every room (L{Turn}).
     """
 
     log = Logger()
@@ -50,8 +52,10 @@ class RoomRegistry:
         room_stores: IRoomStores | None,
         lost: MessageLost,
         moderated: Callable[[str], bool] = lambda key: False,
+        observer: IRoomObserver = QUIET,
     ) -> None:
-        self._config = config
+        #: The limits (--max-rooms); replaced on reload.
+        self.config = config
         #: Whether the room of a key holds moderation (bans, a founder...): it outlives
         #: its members then, even when it stores no message (docs/moderation.md).
         self._moderated = moderated
@@ -59,7 +63,7 @@ class RoomRegistry:
         self._stores = room_stores
         self._lost = lost
         #: The turn end every room's batcher shares: one write per member per turn.
-        self.turn = Turn(reactor)
+        self.turn = Turn(reactor, observer)
         name = validate_room_name(config.default_room)
         started = reactor.seconds()
         self.default = Room(room_key(name), name, default=True, created=started)
@@ -106,7 +110,7 @@ class RoomRegistry:
             raise PacketRejected(ErrorCode.UNAVAILABLE, f"{name}: {NOT_SHARED}")
         if room is not None:
             return room
-        limit = self._config.max_rooms
+        limit = self.config.max_rooms
         if limit and len(self.rooms) >= limit:
             raise PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
         room = self.rooms[key] = Room(key, name, created=self._reactor.seconds())
@@ -131,7 +135,9 @@ class RoomRegistry:
         try:
             history = self._stores.open(room.key, room.name)
         except HistoryUnavailable as e:
-            self.log.error("room {room} unavailable: {why}", room=room.name, why=str(e))
+            self.log.error(
+                "room {room} unavailable: {why}", room=room.name, why=str(e), event_kind="store"
+            )
             raise PacketRejected(
                 ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now"
             ) from None
@@ -160,7 +166,10 @@ class RoomRegistry:
         if failure.check(TooManyRooms):  # type: ignore[no-untyped-call]
             return PacketRejected(ErrorCode.TOO_MANY_ROOMS, "No more rooms can be created")
         self.log.error(
-            "room {room} unavailable: {why}", room=room.name, why=failure.getErrorMessage()
+            "room {room} unavailable: {why}",
+            room=room.name,
+            why=failure.getErrorMessage(),
+            event_kind="store",
         )
         return PacketRejected(ErrorCode.UNAVAILABLE, f"{room.name} cannot be opened now")
 
@@ -176,7 +185,9 @@ class RoomRegistry:
             stores = self._stores
             closed.addCallback(lambda _: stores.forget(room.key))
         closed.addErrback(
-            lambda failure: self.log.failure("closing {room} failed", failure, room=room.name)
+            lambda failure: self.log.failure(
+                "closing {room} failed", failure, room=room.name, event_kind="store"
+            )
         )
 
     def save_topic(self, room: Room, topic: str) -> None:
@@ -189,7 +200,9 @@ class RoomRegistry:
         try:
             self._stores.save_topic(room.key, room.name, topic)
         except HistoryUnavailable as e:
-            self.log.error("topic of {room} not stored: {why}", room=room.name, why=str(e))
+            self.log.error(
+                "topic of {room} not stored: {why}", room=room.name, why=str(e), event_kind="store"
+            )
             raise PacketRejected(ErrorCode.UNAVAILABLE, "The topic could not be stored") from None
         room.topic = topic
 

@@ -62,6 +62,17 @@ class WelcomeTests(SynchronousTestCase):
         replies = Replies(ServerInfo("irc.test", "then", channel="#lounge"))
         self.assertIn("- #lounge is this server's room", wire(replies.motd("alice"))[1])
 
+    def test_an_operators_motd_replaces_it_line_by_line_each_cut_to_fit(self) -> None:
+        motd = "Welcome to the school chat.\n" + "Be kind. " * 100
+        replies = Replies(SERVER, lambda: motd)
+        lines = wire(replies.motd("alice"))
+        self.assertEqual(lines[1], ":irc.test 372 alice :- Welcome to the school chat.")
+        self.assertTrue(all(line.startswith(":irc.test 372 alice :") for line in lines[2:-1]))
+        self.assertGreater(len(lines), 4)
+        said = "".join(line.removeprefix(":irc.test 372 alice :") for line in lines[2:-1])
+        self.assertEqual(said, "- " + "Be kind. " * 100)
+        assert_fits(self, replies.motd("𝔵" * 32))
+
     def test_chanlimit_is_the_rooms_a_member_may_be_in(self) -> None:
         for limit, token in [(3, "CHANLIMIT=#:3"), (0, "CHANLIMIT=#:")]:
             replies = Replies(ServerInfo("irc.test", "then", max_rooms_per_member=limit))

@@ -49,10 +49,15 @@ class Standing:
         self, hall: Hall, operators: Iterable[str], store: IModerationStore | None = None
     ) -> None:
         self._hall = hall
-        #: The server operators' account keys.
-        self.operators = frozenset(holding_key(name) for name in operators)
+        self.appoint(operators)
         self.store = store if store is not None else MemoryModerationStore()
         self.ledger = Ledger()
+
+    def appoint(self, operators: Iterable[str]) -> None:
+        """Make the accounts named C{operators} the server operators (at start, and when
+        a reload changes --operators)."""
+        #: The server operators' account keys.
+        self.operators = frozenset(holding_key(name) for name in operators)
 
     def load(self, snapshot: ModerationSnapshot) -> None:
         """Take in what the store held (start-up, before the doors open)."""

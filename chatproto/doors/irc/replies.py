@@ -8,7 +8,7 @@ modern.ircdocs.horse. How the core's error codes map to replies is L{Replies.cor
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -185,8 +185,9 @@ class Replies:
     a token, a QUIT text) can never break the line or add one.
     """
 
-    def __init__(self, server: ServerInfo) -> None:
+    def __init__(self, server: ServerInfo, motd: Callable[[], str] = str) -> None:
         self.server = server
+        self._motd = motd
 
     def _say(self, command: str, *params: str, force_trailing: bool = False) -> Message:
         """A message from the server, its parameters made safe to write."""
@@ -246,17 +247,22 @@ class Replies:
         ]
 
     def motd(self, me: str) -> list[Message]:
-        """The message of the day (375, 372, 376): one line saying where the client is."""
-        channel = self.server.channel
+        """The message of the day (375, 372s, 376): --motd as it is now, each of its lines
+        cut to fit; without one, a line saying where the client is."""
+        text = self._motd() or (
+            f"{self.server.channel} is this server's room for everyone on it (IRC, browser"
+            " and terminal alike); /join #name joins or makes another, /list shows them,"
+            " /msg <nick> reaches one person."
+        )
+        budget = text_budget(self._say(RPL_MOTD, me))
+        lines = [
+            self.numeric(RPL_MOTD, me, text=piece)
+            for line in text.split("\n")
+            for piece in split_to_fit(f"- {line}", budget)
+        ]
         return [
             self.numeric(RPL_MOTDSTART, me, text=f"- {self.server.name} Message of the day - "),
-            self.numeric(
-                RPL_MOTD,
-                me,
-                text=f"- {channel} is this server's room for everyone on it (IRC, browser and"
-                " terminal alike); /join #name joins or makes another, /list shows them,"
-                " /msg <nick> reaches one person.",
-            ),
+            *lines,
             self.numeric(RPL_ENDOFMOTD, me),
         ]
 

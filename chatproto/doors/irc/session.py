@@ -96,13 +96,18 @@ class IrcDoor:
 
     C{ping_interval} is how long a registered client may stay silent before the server
     pings it, C{ping_timeout} how long it then has to say anything (section 10: 60, 60).
+    C{motd} gives the message of the day as it is now (--motd; empty: none set).
     """
 
     def __init__(
-        self, server: ServerInfo, ping_interval: float = 60.0, ping_timeout: float = 60.0
+        self,
+        server: ServerInfo,
+        ping_interval: float = 60.0,
+        ping_timeout: float = 60.0,
+        motd: Callable[[], str] = str,
     ) -> None:
         self.server = server
-        self.replies = Replies(server)
+        self.replies = Replies(server, motd)
         self.moderation = ModerationReplies(self.replies)
         self.commands = LocalCommands(self.replies)
         self.ping_interval = ping_interval

@@ -149,7 +149,7 @@ class PacketSession(Connection):
             # A server-wide ban (section 14): RETRY, then the connection closes.
             self._banned = code is ErrorCode.BANNED
         else:  # the account store is out of reach: never let a registered name through
-            _log.failure("accounts cannot be checked", failure)
+            _log.failure("accounts cannot be checked", failure, event_kind="error")
             code, detail, extra = ErrorCode.UNAVAILABLE, "Accounts cannot be checked now", {}
         if json_form and self.state is ConnectionState.CHOOSING:
             self.send(self.codec.encode(error_notice(self.hall.timestamp(), code, detail, **extra)))
@@ -307,7 +307,7 @@ class PacketSession(Connection):
                 rejected: PacketRejected = failure.value  # type: ignore[assignment]
                 self.reject(rejected.code, rejected.detail, **rejected.extra)
             else:
-                _log.failure("command failed", failure)
+                _log.failure("command failed", failure, event_kind="error")
                 self.reject(ErrorCode.UNAVAILABLE, unavailable)
 
         answered = False

@@ -30,7 +30,7 @@ class RedisHub:
         node, this one included; a notice of a room beside the default one on that
         room's feed, for the nodes that read it."""
         if event.message_id is not None:  # the store has put it on the feed already
-            self.log.error("a stored message was published twice; ignored")
+            self.log.error("a stored message was published twice; ignored", event_kind="node")
         elif event.to_key is not None:
             self._writer.private(event.record, event.to_key)
         elif event.room_key is not None:  # on that room's feed: its readers only

@@ -116,10 +116,18 @@ class RedisNode:
         """Whether this node can reach Redis now."""
         return self._commands.up
 
+    def ping(self) -> Deferred[object]:
+        """Fires when Redis answers a PING (the health probe); fails with
+        L{RedisUnavailable} when it cannot be reached."""
+        return self._commands.execute("PING")
+
     def start(self) -> None:
         """Connect (and keep reconnecting) until L{leave}."""
         self.log.info(
-            "node {node} connecting to Redis at {redis}", node=self.node_id, redis=str(self.address)
+            "node {node} connecting to Redis at {redis}",
+            node=self.node_id,
+            redis=str(self.address),
+            event_kind="node",
         )
         self._commands.start()
         self._feed.start()
@@ -131,6 +139,7 @@ class RedisNode:
             "Redis at {redis} is {state}",
             redis=str(self.address),
             state="reachable again" if self._was_up else "up",
+            event_kind="node",
         )
         self._was_up = True
         self._up_since = self._reactor.seconds()
@@ -177,11 +186,12 @@ class RedisNode:
             node=self.node_id,
             id=int(newest),
             count=len(self.presence.listed()),
+            event_kind="node",
         )
 
     def _not_ready(self, failure: Failure) -> None:
         if not failure.check(RedisUnavailable):  # type: ignore[no-untyped-call]
-            self.log.failure("preparing the Redis connection failed", failure)
+            self.log.failure("preparing the Redis connection failed", failure, event_kind="node")
         # Otherwise the connection went down again: the next _commands_up retries.
 
     def _commands_down(self, reason: str) -> None:
@@ -193,6 +203,7 @@ class RedisNode:
                 lost="lost" if self._was_up else "cannot reach",
                 redis=str(self.address),
                 reason=reason,
+                event_kind="node",
             )
 
     def _feed_up(self) -> None:
@@ -258,10 +269,15 @@ class RedisNode:
                 "for too long, or Redis lost its data): its members' nicknames are not held "
                 "there any more",
                 node=self.node_id,
+                event_kind="node",
             )
         self._registered = True
         if freed:
-            self.log.info("freed {count} nicknames of a node silent for too long", count=len(freed))
+            self.log.info(
+                "freed {count} nicknames of a node silent for too long",
+                count=len(freed),
+                event_kind="node",
+            )
         self._announce_left(freed)
 
     def _renewed(self, sent: float) -> None:
@@ -277,6 +293,7 @@ class RedisNode:
             self.log.info(
                 "node {node} renewed its presence in Redis: it takes members again",
                 node=self.node_id,
+                event_kind="node",
             )
 
     def _fence(self) -> None:
@@ -291,6 +308,7 @@ class RedisNode:
             node=self.node_id,
             seconds=self._timeout * FENCE_AFTER,
             count=len(places),
+            event_kind="node",
         )
         now = rfc3339_millis(self._reactor.seconds())
         for key, encoded in places:
@@ -298,7 +316,7 @@ class RedisNode:
 
     def _beat_failed(self, failure: Failure) -> None:
         if not failure.check(RedisUnavailable):  # type: ignore[no-untyped-call]
-            self.log.failure("heartbeat failed", failure)
+            self.log.failure("heartbeat failed", failure, event_kind="node")
 
     def _announce_left(self, freed: Sequence[Sequence[bytes]]) -> None:
         """Tell every node that these members (of a dead or departing node) left: each
@@ -325,7 +343,9 @@ class RedisNode:
         if self._commands.up:
             gone = self._commands.run(DEPART, Keys.all, (self.node_id,))
             gone.addCallback(self._announce_left)
-            gone.addErrback(lambda failure: self.log.failure("leaving Redis failed", failure))
+            gone.addErrback(
+                lambda failure: self.log.failure("leaving Redis failed", failure, event_kind="node")
+            )
             gone.addCallback(lambda _: self.writer.idle())
         else:  # the others free this node's nicknames once it has been silent long enough
             gone = succeed(None)

@@ -207,7 +207,7 @@ class FeedReader:
         if failure.check(RedisUnavailable):  # type: ignore[no-untyped-call]
             self.read()  # waits for the connection when it is down
         else:
-            self.log.failure("reading the Redis feed failed", failure)
+            self.log.failure("reading the Redis feed failed", failure, event_kind="node")
             self._reactor.callLater(RETRY_DELAY, self.read)
 
     def _dispatch(self, fields: list[bytes]) -> None:

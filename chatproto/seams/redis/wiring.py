@@ -64,7 +64,7 @@ class Seams(NamedTuple):
     presence: RedisPresence
     rooms: RedisRooms
     moderation: RedisModeration
-    service: Service
+    service: NodeService
 
 
 class NodeService(Service):

@@ -220,7 +220,7 @@ class FeedWriter:
     def _refused(self, failure: Failure, batch: list[_Write]) -> None:
         self._in_flight = False
         if not failure.check(RedisUnavailable):  # type: ignore[no-untyped-call]
-            self.log.failure("Redis refused the writes of a turn", failure)
+            self.log.failure("Redis refused the writes of a turn", failure, event_kind="node")
         # A kept write goes back to the front, in order, for the next try.
         self._queue.extendleft(reversed([w for w in batch if w.done is None]))
         for write in batch:
@@ -243,7 +243,9 @@ class FeedWriter:
             (kept if write.done is None else failed).append(write)
         dropped = len(kept) - MAX_KEPT
         if dropped > 0:
-            self.log.error("Redis is down: {count} notices dropped", count=dropped)
+            self.log.error(
+                "Redis is down: {count} notices dropped", count=dropped, event_kind="node"
+            )
             for _ in range(dropped):
                 kept.popleft()
         self._queue = kept
