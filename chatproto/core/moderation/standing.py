@@ -22,6 +22,7 @@ from chatproto.core.moderation.audit import audit
 from chatproto.core.moderation.ledger import Ledger, RoomRules
 from chatproto.core.moderation.masks import ACCOUNT_PREFIX, Mask, account_key
 from chatproto.core.moderation.policy import Action, Rank, may
+from chatproto.core.moderation.remote import Away, AwayMembers
 from chatproto.core.nicknames import InvalidNickname, holding_key, validate_nickname
 from chatproto.core.room import Room
 from chatproto.seams.moderation import (
@@ -34,6 +35,7 @@ from chatproto.seams.moderation import (
     Role,
     RoleEntry,
 )
+from chatproto.seams.sharedmoderation import ISharedModeration
 
 if TYPE_CHECKING:
     from chatproto.core.hall import Hall
@@ -53,6 +55,8 @@ class Standing:
         self.operators = frozenset(holding_key(name) for name in operators)
         self.store = store if store is not None else MemoryModerationStore()
         self.ledger = Ledger()
+        #: The members of this hall's rooms that other nodes hold.
+        self.away = AwayMembers(hall, ISharedModeration(self.store, None))
 
     def load(self, snapshot: ModerationSnapshot) -> None:
         """Take in what the store held (start-up, before the doors open)."""
@@ -62,8 +66,9 @@ class Standing:
         """Whether C{member} is logged in to an account of `--operators`."""
         return member.account is not None and account_key(member.account) in self.operators
 
-    def rank(self, member: IMember, room: Room) -> Rank:
-        """C{member}'s standing in C{room}."""
+    def rank(self, member: IMember | Away, room: Room) -> Rank:
+        """C{member}'s standing in C{room} (another node's member: as far as its
+        account tells, see L{chatproto.core.moderation.remote})."""
         account = account_key(member.account) if member.account is not None else None
         if account is not None and account in self.operators:
             return Rank.SERVER_OPERATOR
