@@ -152,3 +152,27 @@ async def test_a_server_operator_on_another_node_is_not_kicked(
     refusal = await refused(alice, {"command": "kick", "room": "#rust", "user": "root"})
     assert refusal["code"] == "not-permitted"
     assert in_rust(b, "root")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_mute_and_a_deop_reach_a_member_of_another_node(
+    two_nodes: tuple[Node, Node],
+) -> None:
+    a, b = two_nodes
+    alice, _ = await two_in_rust(a, b)
+    dave = await account_in_rust(b, a, "dave")
+    alice.send_json({"command": "op", "room": "#rust", "user": "dave"})
+    await in_room(dave, "#rust", "moderation")
+    rules = b.room.moderation.ledger.rules("#rust")
+    await until(lambda: rules.roles, "node b to hear of the op")
+    alice.send_json({"command": "deop", "room": "#rust", "user": "dave"})
+    await in_room(dave, "#rust", "moderation")
+    await until(lambda: not rules.roles, "node b to hear of the deop")
+    kick = {"command": "kick", "room": "#rust", "user": "bob"}
+    assert (await refused(dave, kick))["code"] == "not-permitted"
+    # The mute holds for dave's account, as on one node.
+    alice.send_json({"command": "mute", "room": "#rust", "user": "dave"})
+    await in_room(dave, "#rust", "moderation")
+    await until(lambda: "account:dave" in rules.mutes, "node b to hear of the mute")
+    muted = await refused(dave, {"message": "hi", "room": "#rust"})
+    assert muted["code"] == "muted"

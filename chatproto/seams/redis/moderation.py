@@ -174,7 +174,7 @@ class RedisModeration:
         try:
             described = json.loads(change)
             if "order" in described:
-                told = Order(**described["order"])
+                told = _order(described["order"])
             else:
                 entry, kept = _entry(described["entry"]), described["kept"] is True
                 told = None if entry is None else ModerationChange(entry, kept)
@@ -229,6 +229,18 @@ def _fields(entry: ModerationEntry) -> dict[str, Any]:
 def _value(entry: ModerationEntry) -> str:
     """C{entry} as the JSON the hash keeps (the same text for equal entries)."""
     return json.dumps(_fields(entry), sort_keys=True)
+
+
+def _order(described: dict[str, Any]) -> Order | None:
+    """The order a change's object describes; None for one this version cannot read."""
+    order = Order(**described)
+    texts = (order.action, order.room, order.target, order.by)
+    optional = (order.comment, order.receipt)
+    if all(isinstance(text, str) for text in texts) and all(
+        text is None or isinstance(text, str) for text in optional
+    ):
+        return order
+    return None
 
 
 def _entry(described: bytes | dict[str, Any]) -> ModerationEntry | None:
