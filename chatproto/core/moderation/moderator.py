@@ -386,7 +386,7 @@ class Moderation(Standing):
             raise _full(f"{room.name} has {MAX_ROLES_PER_ROOM} operators and voices already")
         if target.account is None:
             entry = None
-            write = self._until_gone(action, role, room, target, member, comment)
+            write = self.hold_until_gone(action, role, room, target, member, comment)
         else:
             entry = RoleEntry(room.key, account_key(target.account), role)
             write = self.store.put_role(entry)
@@ -418,7 +418,7 @@ class Moderation(Standing):
         writes = []
         if target is not None:
             account = account_key(target.account) if target.account is not None else None
-            writes.append(self._until_gone(action, role, room, target, member, comment))
+            writes.append(self.hold_until_gone(action, role, room, target, member, comment))
         else:
             account = holding_key(valid_nickname(user))
         entries = [RoleEntry(room.key, account, role)] if account is not None else []
@@ -433,28 +433,6 @@ class Moderation(Standing):
             audit(member.nickname, action, room.name, user=user, comment=comment)
 
         return self._stored(_all(writes), apply)
-
-    def _until_gone(
-        self,
-        action: Action,
-        role: Role,
-        room: Room,
-        target: IMember | Away,
-        member: IMember,
-        comment: str | None,
-    ) -> Deferred[None]:
-        """Give (op, voice) or take (deop, devoice) C{target}'s C{role} held until it
-        leaves the room: here, or through an order to the node holding it."""
-        if isinstance(target, Away):
-            return self.away.order(action, room, target, member, comment)
-        rules = self.ledger.rules(room.key)
-        present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
-        if target.key is not None:
-            if action in (Action.OP, Action.VOICE):
-                present.add(target.key)
-            else:
-                present.discard(target.key)
-        return succeed(None)
 
     def _switch(
         self,

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
 from chatproto.core.errors import ErrorCode, PacketRejected
@@ -206,6 +206,28 @@ class Standing:
             rules.present_voices.discard(member.key)
             if rules.empty:
                 self.ledger.forget(room.key)
+
+    def hold_until_gone(
+        self,
+        action: Action,
+        role: Role,
+        room: Room,
+        target: IMember | Away,
+        member: IMember,
+        comment: str | None,
+    ) -> Deferred[None]:
+        """Give (op, voice) or take (deop, devoice) C{target}'s C{role} held until it
+        leaves C{room}: here, or through an order of C{member} to the node holding it."""
+        if isinstance(target, Away):
+            return self.away.order(action, room, target, member, comment)
+        rules = self.ledger.rules(room.key)
+        present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
+        if target.key is not None:
+            if action in (Action.OP, Action.VOICE):
+                present.add(target.key)
+            else:
+                present.discard(target.key)
+        return succeed(None)
 
     def holds(self, key: str) -> bool:
         """Whether the room C{key} holds durable moderation (a ban, a mute, a founder, a
