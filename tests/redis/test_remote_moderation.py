@@ -18,8 +18,9 @@ from tests.accounts.test_wire import PASSWORD, greeted, logged_in
 from tests.loopback import RawClient, connect
 from tests.redis.nodes import CONFIG, Node, joined, start_node, stop_nodes, until
 from tests.redis.server import RedisServer
+from tests.redis.test_irc import irc_client, irc_door
 from tests.redis.test_moderation import refused, two_in_rust
-from tests.redis.test_rooms import enter, in_room
+from tests.redis.test_rooms import enter, in_room, members_in_redis
 
 #: The nodes' limits: `root` operates the server.
 OPERATED = replace(CONFIG, operators=frozenset({"root"}))
@@ -176,3 +177,24 @@ async def test_a_mute_and_a_deop_reach_a_member_of_another_node(
     await until(lambda: "account:dave" in rules.mutes, "node b to hear of the mute")
     muted = await refused(dave, {"message": "hi", "room": "#rust"})
     assert muted["code"] == "muted"
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_irc_kick_reaches_a_member_of_another_node(
+    two_nodes: tuple[Node, Node],
+) -> None:
+    a, b = two_nodes
+    door = await irc_door(a)
+    irma = await irc_client(door, "irma")
+    irma.send("JOIN #rust")
+    await irma.until(lambda line: " 366 " in line)
+    await until(lambda: members_in_redis(a, "#rust"), "irma's join to reach Redis")
+    bob, _ = await joined(b, "bob")
+    await enter(bob, "#rust")
+    await listed(a, "bob")
+    irma.send("KICK #rust bob :out")
+    kicked = await irma.until(lambda line: " KICK " in line)
+    assert kicked[-1] == ":irma!irma@chatproto KICK #rust bob :out"
+    leave = await in_room(bob, "#rust", "leave")
+    assert (leave["reason"], leave["by"], leave["comment"]) == ("kicked", "irma", "out")
+    await door.stopListening()

@@ -87,15 +87,16 @@ def perform(hall: Hall, order: Order) -> None:
         return
     if room.members.get(member.key) is not member:
         return
+    if order.action == Action.KICK:
+        moderated = {"by": order.by}
+        if order.comment is not None:
+            moderated["comment"] = order.comment
+        record = hall.remove_from_room(room, member, LeaveReason.KICKED, **moderated)
+        if order.receipt is not None:
+            hall.send_to(order.receipt, record)
+        return
     rules = hall.moderation.ledger.rules(room.key)
     match order.action:
-        case Action.KICK:
-            moderated = {"by": order.by}
-            if order.comment is not None:
-                moderated["comment"] = order.comment
-            record = hall.remove_from_room(room, member, LeaveReason.KICKED, **moderated)
-            if order.receipt is not None:
-                hall.send_to(order.receipt, record)
         case Action.OP:
             rules.present_operators.add(member.key)
         case Action.VOICE:
