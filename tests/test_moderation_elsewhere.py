@@ -24,6 +24,7 @@ from chatproto.seams.sharedmoderation import (
     ISharedModeration,
     ModerationChange,
     ModerationEntry,
+    Order,
 )
 from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores
 
@@ -41,8 +42,11 @@ class SharedStore(MemoryModerationStore):
         self.watchers.append(changed)
 
     def arrive(self, entry: ModerationEntry, kept: bool = True) -> None:
+        self.told(ModerationChange(entry, kept))
+
+    def told(self, change: ModerationChange | Order) -> None:
         for watcher in self.watchers:
-            watcher(ModerationChange(entry, kept))
+            watcher(change)
 
 
 def of_room(frames: list[Any], event: str) -> list[tuple[Any, ...]]:
@@ -108,3 +112,20 @@ class ChangesElsewhereTests(SynchronousTestCase):
         self.carol.send_json({"command": "topic", "room": "#rust", "topic": "mine"})
         frames = self.carol.received()
         self.assertEqual((frames[-2]["message"], frames[-1]["code"]), ("hi", "not-permitted"))
+
+    def test_an_order_for_a_member_here_is_carried_out(self) -> None:
+        self.store.told(Order("kick", "#rust", "dave", "alice", None, None))  # not here
+        self.store.told(Order("kick", "#rust", "carol", "alice", "out", None))
+        expected = [("#rust", "carol", "kicked", "alice")]
+        self.assertEqual(of_room(self.bob.received(), "leave"), expected)
+        self.assertEqual(of_room(self.carol.received(), "leave"), expected)
+        self.store.told(Order("kick", "#rust", "carol", "alice", None, None))  # gone already
+        self.assertEqual(of_room(self.bob.received(), "leave"), [])
+        self.store.arrive(FlagEntry("#rust", Flag.MODERATED))
+        self.carol.send_json({"command": "join", "room": "#rust"})
+        self.store.told(Order("voice", "#rust", "carol", "alice", None, None))
+        self.carol.send_json({"message": "voiced", "room": "#rust"})
+        self.store.told(Order("devoice", "#rust", "carol", "alice", None, None))
+        self.carol.send_json({"message": "not", "room": "#rust"})
+        frames = self.carol.received()
+        self.assertEqual((frames[-2]["message"], frames[-1]["code"]), ("voiced", "muted"))

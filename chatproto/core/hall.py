@@ -1034,6 +1034,10 @@ class Hall:
         self.observer.refused(code)
         self.log.info("error {code} for {who}", code=str(code), who=who, event_kind="error")
 
+    def send_to(self, key: str, record: bytes) -> None:
+        """Send C{record} to the member holding C{key}, on whichever node."""
+        self._hub.publish(RoomEvent(record, to_key=key))
+
     def unicast(self, member: IMember, record: bytes) -> None:
         """Send C{record} to one member after its share of what is queued before it.
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from zope.interface import implementer
 from chatproto.seams.redis.address import RedisAddress, parse_redis_url
 from chatproto.seams.redis.client import RedisUnavailable
 from chatproto.seams.redis.joinorder import JoinOrder
+from chatproto.seams.redis.moderation import RedisModeration
 from chatproto.seams.redis.presence import RedisPresence
 from chatproto.seams.redis.writer import MAX_QUEUED, FeedWriter
 from chatproto.seams.rooms import (
@@ -30,6 +33,7 @@ from chatproto.seams.rooms import (
     TooManyRooms,
     TopicChanged,
 )
+from chatproto.seams.sharedmoderation import Order
 from chatproto.service import Options
 from tests.certs import make_certificate
 from tests.fakes import FakeClient, MemoryRoomStores, make_room
@@ -334,3 +338,26 @@ class SharedRoomOpeningTests(SynchronousTestCase):
         self.stores.pending["#rust"].callback(OpenedRoom("#rust", True))
         self.assertNotIn("#rust", self.hall.registry.rooms)
         self.assertNotIn("#rust", self.stores.histories)  # closed and forgotten
+
+
+class OrderTests(SynchronousTestCase):
+    """Orders for the node holding a member come off the feed as the node sent them."""
+
+    def setUp(self) -> None:
+        self.moderation = RedisModeration(connection=None, node_id="a")  # type: ignore[arg-type]  # nothing is sent
+        self.told: list[Any] = []
+        self.moderation.watch(self.told.append)
+
+    def test_an_order_of_another_node_is_told(self) -> None:
+        order = Order("kick", "#rust", "bob", "alice", None, None)
+        self.moderation.changed(json.dumps({"order": asdict(order)}).encode(), "b")
+        self.moderation.changed(json.dumps({"order": asdict(order)}).encode(), "a")  # its own
+        self.assertEqual(self.told, [order])
+
+    def test_an_order_this_version_cannot_read_is_logged_and_ignored(self) -> None:
+        with capturedLogs() as events:
+            unknown_target = {**asdict(Order("kick", "#r", "bob", "a", None, None)), "target": 5}
+            for described in ({"action": "kick"}, unknown_target):
+                self.moderation.changed(json.dumps({"order": described}).encode(), "b")
+        self.assertEqual(self.told, [])
+        self.assertEqual(len(events), 2)

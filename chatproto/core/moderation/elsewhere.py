@@ -6,7 +6,9 @@ another node made, and of everything the store held when this node started; each
 goes into the ledger here, and a new ban is enforced on this node's members: those it
 matches leave the room with reason `banned` (a server-wide ban: every room, and their
 connections close), as on the node that set it. The `moderation` notice itself comes
-through the room, from the node that set it.
+through the room, from the node that set it. An order for a member this node holds
+(a kick, a role held until it leaves) is carried out here
+(L{chatproto.core.moderation.remote.perform}).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from chatproto.core.errors import PacketRejected
 from chatproto.core.moderation.masks import parse_mask
+from chatproto.core.moderation.remote import perform
 from chatproto.seams.moderation import SERVER_SCOPE, BanEntry, FlagEntry, MuteEntry, RoleEntry
-from chatproto.seams.sharedmoderation import ModerationChange
+from chatproto.seams.sharedmoderation import ModerationChange, Order
 
 if TYPE_CHECKING:
     from chatproto.core.hall import Hall
@@ -28,8 +31,12 @@ class ChangesElsewhere:
     def __init__(self, hall: Hall) -> None:
         self._hall = hall
 
-    def apply(self, change: ModerationChange) -> None:
-        """Take C{change} into the ledger (and enforce a new ban here)."""
+    def apply(self, change: ModerationChange | Order) -> None:
+        """Take C{change} into the ledger (and enforce a new ban here), or carry out an
+        order."""
+        if isinstance(change, Order):
+            perform(self._hall, change)
+            return
         ledger = self._hall.moderation.ledger
         entry, kept = change.entry, change.kept
         match entry:

@@ -40,6 +40,7 @@ from chatproto.core.moderation.notices import (
     redact_notice,
 )
 from chatproto.core.moderation.policy import Action, Rank, may
+from chatproto.core.moderation.remote import Away
 from chatproto.core.moderation.standing import (
     Standing,
     member_matches,
@@ -100,12 +101,19 @@ class Moderation(Standing):
         room = self._room(room_name)
         target = self._present(room, user)
         self._require(Action.KICK, member, room, self.rank(target, room))
-        record = self._hall.remove_from_room(
-            room, target, LeaveReason.KICKED, **_by(member.nickname, comment)
+        if isinstance(target, Away):  # its node takes it out of the room
+            done = self.away.order(Action.KICK, room, target, member, comment)
+        else:
+            record = self._hall.remove_from_room(
+                room, target, LeaveReason.KICKED, **_by(member.nickname, comment)
+            )
+            self._to_outsider(room, member, record)
+            done = succeed(None)
+        return done.addCallback(
+            lambda _: audit(
+                member.nickname, Action.KICK, room.name, user=target.nickname, comment=comment
+            )
         )
-        self._to_outsider(room, member, record)
-        audit(member.nickname, Action.KICK, room.name, user=target.nickname, comment=comment)
-        return succeed(None)
 
     def mute(
         self,
@@ -377,10 +385,8 @@ class Moderation(Standing):
         if rules.role_count() >= MAX_ROLES_PER_ROOM:  # the `operators` of a welcome fit
             raise _full(f"{room.name} has {MAX_ROLES_PER_ROOM} operators and voices already")
         if target.account is None:
-            present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
-            present.add(target.key)
-            write = succeed(None)
             entry = None
+            write = self.hold_until_gone(action, role, room, target, member, comment)
         else:
             entry = RoleEntry(room.key, account_key(target.account), role)
             write = self.store.put_role(entry)
@@ -409,17 +415,16 @@ class Moderation(Standing):
         )
         self._require(action, member, room, target_rank)
         rules = self.ledger.rules(room.key)
+        writes = []
         if target is not None:
             account = account_key(target.account) if target.account is not None else None
-            present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
-            if target.key is not None:
-                present.discard(target.key)
+            writes.append(self.hold_until_gone(action, role, room, target, member, comment))
         else:
             account = holding_key(valid_nickname(user))
         entries = [RoleEntry(room.key, account, role)] if account is not None else []
         if account is not None and role is Role.OPERATOR and rules.founder == account:
             entries.append(RoleEntry(room.key, account, Role.FOUNDER))
-        writes = [self.store.drop_role(entry) for entry in entries]
+        writes += [self.store.drop_role(entry) for entry in entries]
 
         def apply() -> None:
             for entry in entries:
@@ -530,13 +535,16 @@ class Moderation(Standing):
             raise PacketRejected(ErrorCode.NOT_IN_ROOM, f"There is no room {room_name}")
         return room
 
-    def _present_or_none(self, room: Room, user: str) -> IMember | None:
-        """This node's member C{user} if it is in C{room}."""
+    def _present_or_none(self, room: Room, user: str) -> IMember | Away | None:
+        """The member C{user} if it is in C{room}: this node's, or another node's
+        (L{Away})."""
         member = self._hall.local_member(user)
-        return member if member is not None and room.key in member.rooms else None
+        if member is not None and room.key in member.rooms:
+            return member
+        return self.away.find(room, user)
 
-    def _present(self, room: Room, user: str) -> IMember:
-        """This node's member C{user}, who must be in C{room}.
+    def _present(self, room: Room, user: str) -> IMember | Away:
+        """The member C{user}, who must be in C{room} (on this node or another).
 
         @raise PacketRejected: C{no-such-user}.
         """

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
 from chatproto.core.errors import ErrorCode, PacketRejected
@@ -22,6 +22,7 @@ from chatproto.core.moderation.audit import audit
 from chatproto.core.moderation.ledger import Ledger, RoomRules
 from chatproto.core.moderation.masks import ACCOUNT_PREFIX, Mask, account_key
 from chatproto.core.moderation.policy import Action, Rank, may
+from chatproto.core.moderation.remote import Away, AwayMembers
 from chatproto.core.nicknames import InvalidNickname, holding_key, validate_nickname
 from chatproto.core.room import Room
 from chatproto.seams.moderation import (
@@ -34,6 +35,7 @@ from chatproto.seams.moderation import (
     Role,
     RoleEntry,
 )
+from chatproto.seams.sharedmoderation import ISharedModeration
 
 if TYPE_CHECKING:
     from chatproto.core.hall import Hall
@@ -52,6 +54,8 @@ class Standing:
         self.appoint(operators)
         self.store = store if store is not None else MemoryModerationStore()
         self.ledger = Ledger()
+        #: The members of this hall's rooms that other nodes hold.
+        self.away = AwayMembers(hall, ISharedModeration(self.store, None))
 
     def appoint(self, operators: Iterable[str]) -> None:
         """Make the accounts named C{operators} the server operators (at start, and when
@@ -67,8 +71,9 @@ class Standing:
         """Whether C{member} is logged in to an account of `--operators`."""
         return member.account is not None and account_key(member.account) in self.operators
 
-    def rank(self, member: IMember, room: Room) -> Rank:
-        """C{member}'s standing in C{room}."""
+    def rank(self, member: IMember | Away, room: Room) -> Rank:
+        """C{member}'s standing in C{room} (another node's member: as far as its
+        account tells, see L{chatproto.core.moderation.remote})."""
         account = account_key(member.account) if member.account is not None else None
         if account is not None and account in self.operators:
             return Rank.SERVER_OPERATOR
@@ -206,6 +211,28 @@ class Standing:
             rules.present_voices.discard(member.key)
             if rules.empty:
                 self.ledger.forget(room.key)
+
+    def hold_until_gone(
+        self,
+        action: Action,
+        role: Role,
+        room: Room,
+        target: IMember | Away,
+        member: IMember,
+        comment: str | None,
+    ) -> Deferred[None]:
+        """Give (op, voice) or take (deop, devoice) C{target}'s C{role} held until it
+        leaves C{room}: here, or through an order of C{member} to the node holding it."""
+        if isinstance(target, Away):
+            return self.away.order(action, room, target, member, comment)
+        rules = self.ledger.rules(room.key)
+        present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
+        if target.key is not None:
+            if action in (Action.OP, Action.VOICE):
+                present.add(target.key)
+            else:
+                present.discard(target.key)
+        return succeed(None)
 
     def holds(self, key: str) -> bool:
         """Whether the room C{key} holds durable moderation (a ban, a mute, a founder, a

@@ -11,7 +11,8 @@ in one order, so every other node applies each change once, in the order they we
 made; the node that made a change has applied it already and skips it. A node reads
 the whole hash once, when it first reaches Redis, before it takes any member
 (L{RedisModeration.load}); what the feed brings after that converges on the same
-state, since each change sets or removes one entry.
+state, since each change sets or removes one entry. An order for the node holding a
+member (L{Order}) is an C{M} entry too, C{{"order": ...}}, that writes nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from chatproto.seams.sharedmoderation import (
     ISharedModeration,
     ModerationChange,
     ModerationEntry,
+    Order,
 )
 
 MODERATION: Final = PREFIX + "moderation"
@@ -155,22 +157,35 @@ class RedisModeration:
             for entry in entries:
                 self._tell(ModerationChange(entry, True))
 
+    def order(self, order: Order) -> Deferred[None]:
+        """See L{ISharedModeration.order}: an C{M} entry on the feed."""
+        described = json.dumps({"order": asdict(order)})
+        done = self._connection.execute(
+            "XADD", Keys.feed, "MAXLEN", "~", FEED_LENGTH, "*", "M", described, "N", self._node_id
+        )
+        return done.addCallback(lambda _: None)
+
     def changed(self, change: bytes, node_id: str) -> None:
-        """The feed brought a change the node C{node_id} made: to the watchers, unless
-        this node made it (it applied it already)."""
+        """The feed brought a change (or an order) the node C{node_id} made: to the
+        watchers, unless this node made it (it applied it already)."""
         if node_id == self._node_id:
             return
+        told: ModerationChange | Order | None
         try:
             described = json.loads(change)
-            entry, kept = _entry(described["entry"]), described["kept"] is True
+            if "order" in described:
+                told = _order(described["order"])
+            else:
+                entry, kept = _entry(described["entry"]), described["kept"] is True
+                told = None if entry is None else ModerationChange(entry, kept)
         except (ValueError, KeyError, TypeError):
-            entry = None
-        if entry is None:
+            told = None
+        if told is None:
             self.log.error("a moderation change this version cannot read was ignored")
             return
-        self._tell(ModerationChange(entry, kept))
+        self._tell(told)
 
-    def _tell(self, change: ModerationChange) -> None:
+    def _tell(self, change: ModerationChange | Order) -> None:
         for watcher in self._watchers:
             watcher(change)
 
@@ -214,6 +229,18 @@ def _fields(entry: ModerationEntry) -> dict[str, Any]:
 def _value(entry: ModerationEntry) -> str:
     """C{entry} as the JSON the hash keeps (the same text for equal entries)."""
     return json.dumps(_fields(entry), sort_keys=True)
+
+
+def _order(described: dict[str, Any]) -> Order | None:
+    """The order a change's object describes; None for one this version cannot read."""
+    order = Order(**described)
+    texts = (order.action, order.room, order.target, order.by)
+    optional = (order.comment, order.receipt)
+    if all(isinstance(text, str) for text in texts) and all(
+        text is None or isinstance(text, str) for text in optional
+    ):
+        return order
+    return None
 
 
 def _entry(described: bytes | dict[str, Any]) -> ModerationEntry | None:
