@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.python.failure import Failure
@@ -59,9 +59,6 @@ from chatproto.seams.moderation import (
     Role,
     RoleEntry,
 )
-
-if TYPE_CHECKING:
-    pass
 
 #: The longest timed ban or mute, in seconds (a year); longer ones are refused.
 MAX_SECONDS = 365 * 24 * 3600
@@ -118,12 +115,10 @@ class Moderation(Standing):
         """Mute C{user} in the room (its account when logged in, else its nickname), for
         C{seconds} or until `unmute`."""
         room = self._room(room_name)
-        target = self._present_or_none(room, user)
+        target, target_rank = self._target(room, user)
         if target is not None:
-            target_rank: Rank | None = self.rank(target, room)
             key = mute_targets(target.nickname, target.account)[0]
         else:
-            target_rank = self._rank_of_name(room, user)
             key = holding_key(valid_nickname(user))
         self._require(Action.MUTE, member, room, target_rank)
         rules = self.ledger.rules(room.key)
@@ -135,8 +130,9 @@ class Moderation(Standing):
 
         def apply() -> None:
             self.ledger.rules(room.key).mutes[key] = entry
-            self._announce(room, member, Action.MUTE, user=user, seconds=seconds, comment=comment)
-            audit(member.nickname, Action.MUTE, room.name, user=user, comment=comment, until=until)
+            self._report(
+                room, member, Action.MUTE, until=until, user=user, seconds=seconds, comment=comment
+            )
 
         return self._stored(self.store.put_mute(entry), apply)
 
@@ -158,10 +154,9 @@ class Moderation(Standing):
         def apply() -> None:
             for key in found:
                 self.ledger.rules(room.key).mutes.pop(key, None)
-            self._announce(
+            self._report(
                 room, member, Action.UNMUTE, changed=bool(found), user=user, comment=comment
             )
-            audit(member.nickname, Action.UNMUTE, room.name, user=user, comment=comment)
 
         return self._stored(_all(writes), apply)
 
@@ -199,18 +194,16 @@ class Moderation(Standing):
 
         def apply() -> None:
             self.ledger.rules(scope).bans[parsed.key] = (parsed, entry)
-            self._announce(
-                room, member, Action.BAN, mask=parsed.text, seconds=seconds, comment=comment
+            self._report(
+                room,
+                member,
+                Action.BAN,
+                until=until,
+                mask=parsed.text,
+                seconds=seconds,
+                comment=comment,
             )
             self.enforce(room, parsed, member.nickname, comment, member)
-            audit(
-                member.nickname,
-                Action.BAN,
-                None if room is None else room.name,
-                mask=parsed.text,
-                comment=comment,
-                until=until,
-            )
 
         return self._stored(_all(writes), apply)
 
@@ -236,11 +229,9 @@ class Moderation(Standing):
 
         def apply() -> None:
             self.ledger.rules(scope).bans.pop(parsed.key, None)
-            self._announce(
+            self._report(
                 room, member, Action.UNBAN, changed=bool(found), mask=parsed.text, comment=comment
             )
-            where = None if room is None else room.name
-            audit(member.nickname, Action.UNBAN, where, mask=parsed.text, comment=comment)
 
         return self._stored(write, apply)
 
@@ -377,8 +368,7 @@ class Moderation(Standing):
         if rules.role_count() >= MAX_ROLES_PER_ROOM:  # the `operators` of a welcome fit
             raise _full(f"{room.name} has {MAX_ROLES_PER_ROOM} operators and voices already")
         if target.account is None:
-            present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
-            present.add(target.key)
+            rules.present(role).add(target.key)
             write = succeed(None)
             entry = None
         else:
@@ -388,8 +378,7 @@ class Moderation(Standing):
         def apply() -> None:
             if entry is not None:
                 self.ledger.grant(entry)
-            self._announce(room, member, action, user=target.nickname, comment=comment)
-            audit(member.nickname, action, room.name, user=target.nickname, comment=comment)
+            self._report(room, member, action, user=target.nickname, comment=comment)
 
         return self._stored(write, apply)
 
@@ -403,17 +392,13 @@ class Moderation(Standing):
         comment: str | None,
     ) -> Deferred[None]:
         room = self._room(room_name)
-        target = self._present_or_none(room, user)
-        target_rank = (
-            self.rank(target, room) if target is not None else self._rank_of_name(room, user)
-        )
+        target, target_rank = self._target(room, user)
         self._require(action, member, room, target_rank)
         rules = self.ledger.rules(room.key)
         if target is not None:
             account = account_key(target.account) if target.account is not None else None
-            present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
             if target.key is not None:
-                present.discard(target.key)
+                rules.present(role).discard(target.key)
         else:
             account = holding_key(valid_nickname(user))
         entries = [RoleEntry(room.key, account, role)] if account is not None else []
@@ -424,8 +409,7 @@ class Moderation(Standing):
         def apply() -> None:
             for entry in entries:
                 self.ledger.revoke(entry)
-            self._announce(room, member, action, user=user, comment=comment)
-            audit(member.nickname, action, room.name, user=user, comment=comment)
+            self._report(room, member, action, user=user, comment=comment)
 
         return self._stored(_all(writes), apply)
 
@@ -449,8 +433,7 @@ class Moderation(Standing):
                 flags.add(flag)
             else:
                 flags.discard(flag)
-            self._announce(room, member, action, on=on, comment=comment)
-            audit(member.nickname, action, room.name, comment=comment, user=None)
+            self._report(room, member, action, on=on, comment=comment)
 
         return self._stored(write, apply)
 
@@ -482,6 +465,27 @@ class Moderation(Standing):
                 continue
             if member_matches(mask, member):
                 hall.remove_from_room(room, member, LeaveReason.BANNED, **extra)
+
+    def _report(
+        self,
+        room: Room | None,
+        member: IMember,
+        action: Action,
+        changed: bool = True,
+        until: float | None = None,
+        **given: Any,
+    ) -> None:
+        """Announce an accepted C{action} (L{_announce}) and log it (lasting C{until})."""
+        self._announce(room, member, action, changed, **given)
+        audit(
+            member.nickname,
+            action,
+            None if room is None else room.name,
+            user=given.get("user"),
+            mask=given.get("mask"),
+            comment=given.get("comment"),
+            until=until,
+        )
 
     def _announce(
         self,
@@ -534,6 +538,14 @@ class Moderation(Standing):
         """This node's member C{user} if it is in C{room}."""
         member = self._hall.local_member(user)
         return member if member is not None and room.key in member.rooms else None
+
+    def _target(self, room: Room, user: str) -> tuple[IMember | None, Rank]:
+        """This node's member C{user} if it is in C{room}, and the rank it holds there
+        (absent: the rank its name holds)."""
+        target = self._present_or_none(room, user)
+        if target is None:
+            return None, self._rank_of_name(room, user)
+        return target, self.rank(target, room)
 
     def _present(self, room: Room, user: str) -> IMember:
         """This node's member C{user}, who must be in C{room}.
