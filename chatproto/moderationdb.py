@@ -11,8 +11,7 @@ once, at start-up, before the server has threads (L{read_snapshot}).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import Final
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
@@ -20,7 +19,6 @@ from twisted.internet.interfaces import IReactorFromThreads
 from zope.interface import implementer
 
 from chatproto.accounts.sqlite import connect_wal
-from chatproto.accounts.workers import Workers
 from chatproto.seams.moderation import (
     BanEntry,
     Flag,
@@ -31,6 +29,7 @@ from chatproto.seams.moderation import (
     Role,
     RoleEntry,
 )
+from chatproto.sqlitefile import SQLiteFile
 
 #: Writes queued at most; more fail at once (`unavailable`). Each connection has one
 #: moderation command in flight at a time, so this is reached only under attack.
@@ -50,14 +49,12 @@ _SCHEMA: Final = (
         room TEXT NOT NULL, flag TEXT NOT NULL, PRIMARY KEY (room, flag))""",
 )
 
-_T = TypeVar("_T")
-
 
 def read_snapshot(path: str) -> ModerationSnapshot:
     """Create the moderation tables in the SQLite file C{path} if needed and read them,
     now, in this thread (start-up, before the server has threads); fails with
     L{sqlite3.Error} or L{chatproto.accounts.sqlite.UnusableDatabase}."""
-    connection = connect_wal(path, _prepare)
+    connection = _connect(path)
     try:
         return _load(connection)
     finally:
@@ -71,14 +68,12 @@ class SQLiteModerationStore(Service):
 
     def __init__(self, reactor: IReactorFromThreads, path: str) -> None:
         self.path = path
-        self._workers = Workers(reactor, "chatproto-moderation-db", 1, MAX_WAITING)
-        self._connection: sqlite3.Connection | None = None
+        self._file = SQLiteFile(reactor, path, _connect, "chatproto-moderation-db", MAX_WAITING)
 
     def startService(self) -> None:
         """Start the worker thread and open the file in it."""
         super().startService()  # type: ignore[no-untyped-call]
-        self._workers.start()
-        self._workers.run(self._open)
+        self._file.open()
 
     def stopService(self) -> Deferred[None]:
         """Finish the writes given, close the file, stop the thread."""
@@ -87,11 +82,11 @@ class SQLiteModerationStore(Service):
 
     def load(self) -> Deferred[ModerationSnapshot]:
         """See L{IModerationStore.load}."""
-        return self._run(_load)
+        return self._file.run(_load)
 
     def put_ban(self, ban: BanEntry) -> Deferred[None]:
         """See L{IModerationStore.put_ban}."""
-        return self._run(
+        return self._file.run(
             _execute,
             "INSERT OR REPLACE INTO moderation_bans VALUES (?, ?, ?, ?, ?)",
             (ban.scope, ban.mask, ban.by, ban.comment, ban.until),
@@ -99,13 +94,13 @@ class SQLiteModerationStore(Service):
 
     def drop_ban(self, scope: str, mask: str) -> Deferred[None]:
         """See L{IModerationStore.drop_ban}."""
-        return self._run(
+        return self._file.run(
             _execute, "DELETE FROM moderation_bans WHERE scope = ? AND mask = ?", (scope, mask)
         )
 
     def put_mute(self, mute: MuteEntry) -> Deferred[None]:
         """See L{IModerationStore.put_mute}."""
-        return self._run(
+        return self._file.run(
             _execute,
             "INSERT OR REPLACE INTO moderation_mutes VALUES (?, ?, ?, ?)",
             (mute.room, mute.target, mute.by, mute.until),
@@ -113,17 +108,17 @@ class SQLiteModerationStore(Service):
 
     def drop_mute(self, room: str, target: str) -> Deferred[None]:
         """See L{IModerationStore.drop_mute}."""
-        return self._run(
+        return self._file.run(
             _execute, "DELETE FROM moderation_mutes WHERE room = ? AND target = ?", (room, target)
         )
 
     def put_role(self, entry: RoleEntry) -> Deferred[None]:
         """See L{IModerationStore.put_role} (a room has one founder: a new one replaces)."""
-        return self._run(_put_role, entry)
+        return self._file.run(_put_role, entry)
 
     def drop_role(self, entry: RoleEntry) -> Deferred[None]:
         """See L{IModerationStore.drop_role}."""
-        return self._run(
+        return self._file.run(
             _execute,
             "DELETE FROM moderation_roles WHERE room = ? AND account = ? AND role = ?",
             (entry.room, entry.account, str(entry.role)),
@@ -131,7 +126,7 @@ class SQLiteModerationStore(Service):
 
     def put_flag(self, entry: FlagEntry) -> Deferred[None]:
         """See L{IModerationStore.put_flag}."""
-        return self._run(
+        return self._file.run(
             _execute,
             "INSERT OR IGNORE INTO moderation_flags VALUES (?, ?)",
             (entry.room, str(entry.flag)),
@@ -139,7 +134,7 @@ class SQLiteModerationStore(Service):
 
     def drop_flag(self, entry: FlagEntry) -> Deferred[None]:
         """See L{IModerationStore.drop_flag}."""
-        return self._run(
+        return self._file.run(
             _execute,
             "DELETE FROM moderation_flags WHERE room = ? AND flag = ?",
             (entry.room, str(entry.flag)),
@@ -147,29 +142,12 @@ class SQLiteModerationStore(Service):
 
     def close(self) -> Deferred[None]:
         """See L{IModerationStore.close}: the writes given first."""
+        return self._file.close()
 
-        def stop(result: _T) -> _T:
-            self._workers.stop()
-            return result
 
-        return self._workers.run(self._close).addBoth(stop)
-
-    def _open(self) -> None:
-        self._connection = connect_wal(self.path, _prepare)
-
-    def _close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-    def _run(self, query: Callable[..., _T], *args: object) -> Deferred[_T]:
-        return self._workers.run(self._in_transaction, query, *args)
-
-    def _in_transaction(self, query: Callable[..., _T], *args: object) -> _T:
-        """Run C{query(connection, *args)} in one transaction (committed unless it raises)."""
-        assert self._connection is not None, "the store is closed"
-        with self._connection:
-            return query(self._connection, *args)
+def _connect(path: str) -> sqlite3.Connection:
+    """Connect (see L{connect_wal}) and create the moderation tables if needed."""
+    return connect_wal(path, _prepare)
 
 
 def _prepare(connection: sqlite3.Connection, path: str) -> None:

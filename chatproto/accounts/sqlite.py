@@ -16,17 +16,17 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Final, TypeVar
+from typing import Final
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorFromThreads
 from zope.interface import implementer
 
 from chatproto.accounts.emptiness import NoAccountsWatch
-from chatproto.accounts.workers import Workers
 from chatproto.core.nicknames import nickname_key
 from chatproto.core.skeletons import UNICODE_VERSION, skeleton
 from chatproto.seams.accounts import Account, AccountExists, IAccountStore, NoSuchAccount
+from chatproto.sqlitefile import SQLiteFile
 
 #: The schema this code writes (SQLite's user_version).
 SCHEMA_VERSION: Final = 1
@@ -46,8 +46,6 @@ _SCHEMA: Final = (
     "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 
-_T = TypeVar("_T")
-
 
 class UnusableDatabase(Exception):
     """The file is not an account database this version can use; the message says why."""
@@ -59,39 +57,36 @@ class SQLiteAccountStore:
 
     def __init__(self, reactor: IReactorFromThreads, path: str) -> None:
         self.path = path
-        self._workers = Workers(reactor, "chatproto-accounts-db", 1, MAX_WAITING)
-        self._connection: sqlite3.Connection | None = None
+        self._file = SQLiteFile(reactor, path, _connect, "chatproto-accounts-db", MAX_WAITING)
         self._no_accounts: NoAccountsWatch | None = None
 
     @classmethod
     def open(cls, reactor: IReactorFromThreads, path: str) -> Deferred[SQLiteAccountStore]:
         """Open (creating it if needed) the account database at C{path}; fails with
         L{UnusableDatabase} or L{sqlite3.Error} when it cannot be used."""
-        store = cls(reactor, path)
-        store._workers.start()
+        return Deferred.fromCoroutine(cls(reactor, path)._opened(reactor))
 
-        def opened(_: object) -> SQLiteAccountStore:
-            # The file and its WAL exist now (the connection stays open).
-            store._no_accounts = NoAccountsWatch(reactor, [path, path + "-wal"])
-            return store
-
-        def failed(reason: _T) -> _T:
-            store._workers.stop()
-            return reason
-
-        return store._workers.run(store._open).addCallbacks(opened, failed)
+    async def _opened(self, reactor: IReactorFromThreads) -> SQLiteAccountStore:
+        try:
+            await self._file.open()
+        except BaseException:
+            await self._file.close()  # stops the thread again
+            raise
+        # The file and its WAL exist now (the connection stays open).
+        self._no_accounts = NoAccountsWatch(reactor, [self.path, self.path + "-wal"])
+        return self
 
     def add(self, name: str, password_hash: str) -> Deferred[None]:
         """See L{IAccountStore.add}."""
         key = nickname_key(name)
-        return self._run(_add, key, skeleton(key), name, password_hash)
+        return self._file.run(_add, key, skeleton(key), name, password_hash)
 
     def find(self, nickname: str) -> Deferred[Account | None]:
         """See L{IAccountStore.find}; at once when the database is known to be empty."""
         watch = self._no_accounts
         if watch is None:
             key = nickname_key(nickname)
-            return self._run(_find, key, skeleton(key))
+            return self._file.run(_find, key, skeleton(key))
         if watch.known_empty():
             return succeed(None)
         token = watch.before_query()
@@ -102,50 +97,28 @@ class SQLiteAccountStore:
             return account
 
         key = nickname_key(nickname)
-        return self._run(_find_or_none_at_all, key, skeleton(key)).addCallback(found)
+        return self._file.run(_find_or_none_at_all, key, skeleton(key)).addCallback(found)
 
     def set_password_hash(
         self, name: str, password_hash: str, replacing: str | None = None
     ) -> Deferred[None]:
         """See L{IAccountStore.set_password_hash}."""
-        return self._run(_set_hash, nickname_key(name), password_hash, replacing)
+        return self._file.run(_set_hash, nickname_key(name), password_hash, replacing)
 
     def delete(self, name: str) -> Deferred[None]:
         """See L{IAccountStore.delete}."""
-        return self._run(_delete, nickname_key(name))
+        return self._file.run(_delete, nickname_key(name))
 
     def names(self) -> Deferred[Sequence[str]]:
         """See L{IAccountStore.names}."""
-        return self._run(_names)
+        return self._file.run(_names)
 
     def close(self) -> Deferred[None]:
         """Close the file, then stop the worker thread."""
         if self._no_accounts is not None:
             self._no_accounts.close()
             self._no_accounts = None
-
-        def stop(result: _T) -> _T:
-            self._workers.stop()
-            return result
-
-        return self._workers.run(self._close).addBoth(stop)
-
-    def _open(self) -> None:
-        self._connection = _connect(self.path)
-
-    def _close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-    def _run(self, query: Callable[..., _T], *args: object) -> Deferred[_T]:
-        return self._workers.run(self._in_transaction, query, *args)
-
-    def _in_transaction(self, query: Callable[..., _T], *args: object) -> _T:
-        """Run C{query(connection, *args)} in one transaction (committed unless it raises)."""
-        assert self._connection is not None, "the store is closed"
-        with self._connection:
-            return query(self._connection, *args)
+        return self._file.close()
 
 
 def prepare_database(path: str) -> None:

@@ -33,6 +33,15 @@ def number_field(packet: dict[str, Any], key: str) -> float | None:
     return None
 
 
+def object_list(packet: dict[str, Any], key: str, most: int) -> list[dict[str, Any]]:
+    """The objects among the first C{most} items of the list C{packet[key]} (anything
+    else, and any item past C{most}, is skipped)."""
+    value = packet.get(key)
+    if not isinstance(value, list):
+        return []
+    return [entry for entry in value[:most] if isinstance(entry, dict)]
+
+
 def string_list(packet: dict[str, Any], key: str) -> list[str]:
     """The strings in the list C{packet[key]} (anything else in it is skipped)."""
     value = packet.get(key)
@@ -180,12 +189,9 @@ class RoomInfo:
     @classmethod
     def listed(cls, notice: Notice) -> list[RoomInfo]:
         """The rooms a C{rooms} notice lists (entries that are not rooms are skipped)."""
-        entries = notice.packet.get("rooms")
-        if not isinstance(entries, list):
-            return []
         rooms = []
-        for entry in entries[:MAX_ROOMS_LISTED]:
-            if isinstance(entry, dict) and (name := string_field(entry, "room")) is not None:
+        for entry in object_list(notice.packet, "rooms", MAX_ROOMS_LISTED):
+            if (name := string_field(entry, "room")) is not None:
                 rooms.append(
                     cls(name, int_field(entry, "users") or 0, string_field(entry, "topic") or "")
                 )

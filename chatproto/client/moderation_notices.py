@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from chatproto.client.incoming import Notice, int_field, number_field, string_field, time_field
+from chatproto.client.incoming import (
+    Notice,
+    int_field,
+    number_field,
+    object_list,
+    string_field,
+    time_field,
+)
 
 #: A C{bans} notice lists at most this many bans; more from a hostile server are ignored.
 MAX_BANS_LISTED: Final = 1000
@@ -125,12 +132,9 @@ class Ban:
     @classmethod
     def listed(cls, notice: Notice) -> list[Ban]:
         """The bans a C{bans} notice lists (entries without a mask are skipped)."""
-        entries = notice.packet.get("bans")
-        if not isinstance(entries, list):
-            return []
         bans = []
-        for entry in entries[:MAX_BANS_LISTED]:
-            if isinstance(entry, dict) and (mask := string_field(entry, "mask")) is not None:
+        for entry in object_list(notice.packet, "bans", MAX_BANS_LISTED):
+            if (mask := string_field(entry, "mask")) is not None:
                 bans.append(
                     cls(
                         mask,

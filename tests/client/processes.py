@@ -161,6 +161,11 @@ class Tmux:
         """Type C{text} literally."""
         self._tmux("send-keys", "-t", "chat", "-l", text)
 
+    def enter(self, line: str) -> None:
+        """Type C{line} literally, then press Enter."""
+        self.type(line)
+        self.keys("Enter")
+
     def screen(self) -> list[str]:
         """The visible lines, trailing blanks removed."""
         lines = self._tmux("capture-pane", "-p", "-t", "chat").rstrip("\n").split("\n")

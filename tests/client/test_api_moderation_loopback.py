@@ -3,6 +3,8 @@ section 14): the creator of a room operates it, and every command is answered.""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest_twisted
@@ -58,13 +60,24 @@ async def refused(waiting: Any) -> ChatError:
     raise AssertionError("the request was not refused")
 
 
-@pytest_twisted.ensureDeferred
-async def test_the_creator_of_a_room_kicks_mutes_bans_and_redacts() -> None:
+@asynccontextmanager
+async def alice_and_bob() -> AsyncIterator[tuple[Watcher, Watcher]]:
+    """alice and bob, connected to a server of their own; they leave and it stops after."""
     server = await start_server()
     alice, bob = Watcher("alice"), Watcher("bob")
     try:
         await alice.connect(server.endpoint)
         await bob.connect(server.endpoint)
+        yield alice, bob
+    finally:
+        await alice.leave()
+        await bob.leave()
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_creator_of_a_room_kicks_mutes_bans_and_redacts() -> None:
+    async with alice_and_bob() as (alice, bob):
         created = await within_deadline(alice.join(ROOM))
         assert created.users.operators == ["alice"]
         joined = await within_deadline(bob.join(ROOM))
@@ -118,19 +131,11 @@ async def test_the_creator_of_a_room_kicks_mutes_bans_and_redacts() -> None:
         await within_deadline(alice.unban("bob", room=ROOM))
         assert await within_deadline(alice.bans(room=ROOM)) == []
         await within_deadline(bob.join(ROOM))
-    finally:
-        await alice.leave()
-        await bob.leave()
-        await server.stop()
 
 
 @pytest_twisted.ensureDeferred
 async def test_a_member_redacts_its_own_message_and_it_is_gone() -> None:
-    server = await start_server()
-    alice, bob = Watcher("alice"), Watcher("bob")
-    try:
-        await alice.connect(server.endpoint)
-        await bob.connect(server.endpoint)
+    async with alice_and_bob() as (alice, bob):
         await within_deadline(alice.join(ROOM))
         await within_deadline(bob.join(ROOM))
         said = await within_deadline(bob.send("oops", room=ROOM))
@@ -145,10 +150,6 @@ async def test_a_member_redacts_its_own_message_and_it_is_gone() -> None:
         )
         history = await within_deadline(alice.history(ROOM))
         assert "oops" not in [message.text for message in history]
-    finally:
-        await alice.leave()
-        await bob.leave()
-        await server.stop()
 
 
 class Listener(Watcher):

@@ -17,6 +17,16 @@ LISTED_302 = (
     " multi-prefix sasl=PLAIN server-time"
 )
 LISTED = LISTED_302.replace("sasl=PLAIN", "sasl")
+#: The 005 lines (ISUPPORT) of alice's welcome.
+ISUPPORT_TO_ALICE = [
+    ":irc.test 005 alice ACCOUNTEXTBAN=a CASEMAPPING=rfc8265 CHANLIMIT=#:20"
+    " CHANMODES=bq,,,mnt CHANNELLEN=33 CHANTYPES=# CHATHISTORY=100 CLIENTTAGDENY=*"
+    " EXTBAN=$,a MODES=4 MSGREFTYPES=msgid,timestamp NETWORK=chatproto NICKLEN=32"
+    " :are supported by this server",
+    ":irc.test 005 alice PREFIX=(ov)@+"
+    " TARGMAX=JOIN:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
+    " :are supported by this server",
+]
 
 
 def wire(messages: Iterable[Message]) -> list[str]:

@@ -23,7 +23,7 @@ from chatproto.doors.irc.replies import (
     Replies,
     RoomTopic,
 )
-from tests.irc.helpers import REPLIES, SERVER, wire
+from tests.irc.helpers import ISUPPORT_TO_ALICE, REPLIES, SERVER, wire
 
 
 def assert_fits(test: SynchronousTestCase, messages: list[Message]) -> None:
@@ -43,13 +43,7 @@ class WelcomeTests(SynchronousTestCase):
                 ":irc.test 002 alice :Your host is irc.test, running version chatproto-0.1.0",
                 ":irc.test 003 alice :This server was created 2026-11-24T03:00:00.000Z",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i bmnoqtv",
-                ":irc.test 005 alice ACCOUNTEXTBAN=a CASEMAPPING=rfc8265 CHANLIMIT=#:20"
-                " CHANMODES=bq,,,mnt CHANNELLEN=33 CHANTYPES=# CHATHISTORY=100 CLIENTTAGDENY=*"
-                " EXTBAN=$,a MODES=4 MSGREFTYPES=msgid,timestamp NETWORK=chatproto NICKLEN=32"
-                " :are supported by this server",
-                ":irc.test 005 alice PREFIX=(ov)@+"
-                " TARGMAX=JOIN:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
-                " :are supported by this server",
+                *ISUPPORT_TO_ALICE,
                 ":irc.test 375 alice :- irc.test Message of the day - ",
                 ":irc.test 372 alice :- #chat is this server's room for everyone on it (IRC,"
                 " browser and terminal alike); /join #name joins or makes another, /list shows"

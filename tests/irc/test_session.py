@@ -18,7 +18,7 @@ from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.seams.presence import IPresence, LocalPresence
 from tests.fakes import FakeClient, MemoryHistory, make_room
 from tests.irc.fakes import SERVER, FakeIrcClient
-from tests.irc.helpers import LISTED_302
+from tests.irc.helpers import ISUPPORT_TO_ALICE, LISTED_302
 
 STAMP = "2026-11-24T03:30:44.123Z"
 
@@ -51,13 +51,7 @@ class RegistrationTests(SynchronousTestCase):
                 ":irc.test 002 alice :Your host is irc.test, running version chatproto-0.1.0",
                 ":irc.test 003 alice :This server was created today",
                 ":irc.test 004 alice irc.test chatproto-0.1.0 i bmnoqtv",
-                ":irc.test 005 alice ACCOUNTEXTBAN=a CASEMAPPING=rfc8265 CHANLIMIT=#:20"
-                " CHANMODES=bq,,,mnt CHANNELLEN=33 CHANTYPES=# CHATHISTORY=100 CLIENTTAGDENY=*"
-                " EXTBAN=$,a MODES=4 MSGREFTYPES=msgid,timestamp NETWORK=chatproto NICKLEN=32"
-                " :are supported by this server",
-                ":irc.test 005 alice PREFIX=(ov)@+"
-                " TARGMAX=JOIN:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,WHOIS:1 UTF8ONLY"
-                " :are supported by this server",
+                *ISUPPORT_TO_ALICE,
             ],
         )
         self.assertEqual([text.split()[1] for text in lines[6:9]], ["375", "372", "376"])

@@ -5,6 +5,7 @@ keeps its account wherever it is used, and IRC clients of every node see the acc
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest_twisted
 from twisted.internet import reactor
@@ -18,7 +19,7 @@ from chatproto.seams.redis.address import parse_redis_url
 from tests.accounts.test_wire import PASSWORD, greeted, logged_in
 from tests.irc.clients import connect_irc
 from tests.irc.fakes import SERVER
-from tests.loopback import connect
+from tests.loopback import Conversation, connect
 from tests.redis.nodes import Node, start_node, stop_nodes, until
 from tests.redis.server import RedisServer
 
@@ -40,14 +41,21 @@ async def two_nodes(redis_server: RedisServer) -> AsyncIterator[tuple[Node, Node
         hashing.stopService()
 
 
+async def alice_on(node: Node, seen_by: Node) -> tuple[Conversation, dict[str, Any]]:
+    """alice logged in with PASSWORD on C{node}, once C{seen_by} has heard of her; her
+    welcome."""
+    client = await greeted(await connect(node.port))
+    welcome = await logged_in(client, {"nickname": "alice", "password": PASSWORD})
+    await until(lambda: seen_by.room.everyone() == [b'"alice"'], "the other node to hear of alice")
+    return client, welcome
+
+
 @pytest_twisted.ensureDeferred
 async def test_a_password_login_on_another_node_takes_the_place_over(
     two_nodes: tuple[Node, Node],
 ) -> None:
     a, b = two_nodes
-    first = await greeted(await connect(a.port))
-    await logged_in(first, {"nickname": "alice", "password": PASSWORD})
-    await until(lambda: b.room.everyone() == [b'"alice"'], "node b to hear of alice")
+    first, _ = await alice_on(a, seen_by=b)
     second = await greeted(await connect(b.port))
     welcome = await logged_in(second, {"nickname": "ALICE", "password": PASSWORD})
     assert (welcome["account"], welcome["users"]) == ("alice", ["alice"])
@@ -61,9 +69,8 @@ async def test_a_token_alone_on_another_node_keeps_the_account(
     two_nodes: tuple[Node, Node],
 ) -> None:
     a, b = two_nodes
-    first = await greeted(await connect(a.port))
-    token = (await logged_in(first, {"nickname": "alice", "password": PASSWORD}))["resume_token"]
-    await until(lambda: b.room.everyone() == [b'"alice"'], "node b to hear of alice")
+    first, first_welcome = await alice_on(a, seen_by=b)
+    token = first_welcome["resume_token"]
     resumed = await greeted(await connect(b.port))
     welcome = await logged_in(resumed, {"nickname": "alice", "token": token})
     assert welcome["account"] == "alice"

@@ -10,6 +10,7 @@ from twisted.internet.interfaces import IListeningPort
 from chatproto.doors.irc.protocol import IrcFactory
 from tests.irc.clients import RawIrcClient, connect_irc
 from tests.irc.fakes import SERVER
+from tests.loopback import RawClient
 from tests.redis.nodes import Node, joined, start_node, stop_nodes, until
 from tests.redis.server import RedisServer
 from tests.redis.test_rooms import enter, in_room, members_in_redis
@@ -30,13 +31,20 @@ async def irc_client(door: IListeningPort, nickname: str, *capabilities: str) ->
     return client
 
 
+async def alice_in_rust(node: Node) -> RawClient:
+    """alice, joined on C{node}, in #rust, whose topic she has set to `crabs`."""
+    alice, _ = await joined(node, "alice")
+    await enter(alice, "#rust")
+    alice.send_json({"command": "topic", "room": "#rust", "topic": "crabs"})
+    await in_room(alice, "#rust", "topic")
+    return alice
+
+
 @pytest_twisted.ensureDeferred
 async def test_list_shows_the_rooms_of_every_node(redis_server: RedisServer) -> None:
     a, b = [await start_node(redis_server.url) for _ in range(2)]
     door = await irc_door(b)
-    alice, _ = await joined(a, "alice")
-    await enter(alice, "#rust")
-    alice.send_json({"command": "topic", "room": "#rust", "topic": "crabs"})
+    await alice_in_rust(a)
     await until(lambda: members_in_redis(a, "#rust"), "alice's join to reach Redis")
     dave = await irc_client(door, "dave")
     await until(lambda: len(b.redis.presence.listed()) == 2, "node b to hear of alice")
@@ -85,10 +93,7 @@ async def test_own_messages_come_back_with_echo_message_only(redis_server: Redis
 async def test_names_who_and_topic_of_a_room_of_another_node(redis_server: RedisServer) -> None:
     a, b = [await start_node(redis_server.url) for _ in range(2)]
     door = await irc_door(b)
-    alice, _ = await joined(a, "alice")
-    await enter(alice, "#rust")
-    alice.send_json({"command": "topic", "room": "#rust", "topic": "crabs"})
-    await in_room(alice, "#rust", "topic")
+    await alice_in_rust(a)
     dave = await irc_client(door, "dave")
     dave.send("NAMES #Rust,#go", "TOPIC #rust", "WHO #rust", "TOPIC #go")
     # Redis answers in order: the answers come as the commands went.

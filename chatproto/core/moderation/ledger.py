@@ -64,6 +64,10 @@ class RoomRules:
             del self.mutes[mute.target]
         return bans, mutes
 
+    def present(self, role: Role) -> set[str]:
+        """The members holding C{role} (operator or voice) until they leave the room."""
+        return self.present_operators if role is Role.OPERATOR else self.present_voices
+
     def role_count(self) -> int:
         """How many roles the room holds, durable or until their members leave (their
         bound: L{MAX_ROLES_PER_ROOM}, the creator included)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.python.failure import Failure
@@ -60,9 +60,6 @@ from chatproto.seams.moderation import (
     Role,
     RoleEntry,
 )
-
-if TYPE_CHECKING:
-    pass
 
 #: The longest timed ban or mute, in seconds (a year); longer ones are refused.
 MAX_SECONDS = 365 * 24 * 3600
@@ -126,12 +123,10 @@ class Moderation(Standing):
         """Mute C{user} in the room (its account when logged in, else its nickname), for
         C{seconds} or until `unmute`."""
         room = self._room(room_name)
-        target = self._present_or_none(room, user)
+        target, target_rank = self._target(room, user)
         if target is not None:
-            target_rank: Rank | None = self.rank(target, room)
             key = mute_targets(target.nickname, target.account)[0]
         else:
-            target_rank = self._rank_of_name(room, user)
             key = holding_key(valid_nickname(user))
         self._require(Action.MUTE, member, room, target_rank)
         rules = self.ledger.rules(room.key)
@@ -143,8 +138,9 @@ class Moderation(Standing):
 
         def apply() -> None:
             self.ledger.rules(room.key).mutes[key] = entry
-            self._announce(room, member, Action.MUTE, user=user, seconds=seconds, comment=comment)
-            audit(member.nickname, Action.MUTE, room.name, user=user, comment=comment, until=until)
+            self._report(
+                room, member, Action.MUTE, until=until, user=user, seconds=seconds, comment=comment
+            )
 
         return self._stored(self.store.put_mute(entry), apply)
 
@@ -166,10 +162,9 @@ class Moderation(Standing):
         def apply() -> None:
             for key in found:
                 self.ledger.rules(room.key).mutes.pop(key, None)
-            self._announce(
+            self._report(
                 room, member, Action.UNMUTE, changed=bool(found), user=user, comment=comment
             )
-            audit(member.nickname, Action.UNMUTE, room.name, user=user, comment=comment)
 
         return self._stored(_all(writes), apply)
 
@@ -207,18 +202,16 @@ class Moderation(Standing):
 
         def apply() -> None:
             self.ledger.rules(scope).bans[parsed.key] = (parsed, entry)
-            self._announce(
-                room, member, Action.BAN, mask=parsed.text, seconds=seconds, comment=comment
+            self._report(
+                room,
+                member,
+                Action.BAN,
+                until=until,
+                mask=parsed.text,
+                seconds=seconds,
+                comment=comment,
             )
             self.enforce(room, parsed, member.nickname, comment, member)
-            audit(
-                member.nickname,
-                Action.BAN,
-                None if room is None else room.name,
-                mask=parsed.text,
-                comment=comment,
-                until=until,
-            )
 
         return self._stored(_all(writes), apply)
 
@@ -244,11 +237,9 @@ class Moderation(Standing):
 
         def apply() -> None:
             self.ledger.rules(scope).bans.pop(parsed.key, None)
-            self._announce(
+            self._report(
                 room, member, Action.UNBAN, changed=bool(found), mask=parsed.text, comment=comment
             )
-            where = None if room is None else room.name
-            audit(member.nickname, Action.UNBAN, where, mask=parsed.text, comment=comment)
 
         return self._stored(write, apply)
 
@@ -394,8 +385,7 @@ class Moderation(Standing):
         def apply() -> None:
             if entry is not None:
                 self.ledger.grant(entry)
-            self._announce(room, member, action, user=target.nickname, comment=comment)
-            audit(member.nickname, action, room.name, user=target.nickname, comment=comment)
+            self._report(room, member, action, user=target.nickname, comment=comment)
 
         return self._stored(write, apply)
 
@@ -409,10 +399,7 @@ class Moderation(Standing):
         comment: str | None,
     ) -> Deferred[None]:
         room = self._room(room_name)
-        target = self._present_or_none(room, user)
-        target_rank = (
-            self.rank(target, room) if target is not None else self._rank_of_name(room, user)
-        )
+        target, target_rank = self._target(room, user)
         self._require(action, member, room, target_rank)
         rules = self.ledger.rules(room.key)
         writes = []
@@ -429,8 +416,7 @@ class Moderation(Standing):
         def apply() -> None:
             for entry in entries:
                 self.ledger.revoke(entry)
-            self._announce(room, member, action, user=user, comment=comment)
-            audit(member.nickname, action, room.name, user=user, comment=comment)
+            self._report(room, member, action, user=user, comment=comment)
 
         return self._stored(_all(writes), apply)
 
@@ -454,8 +440,7 @@ class Moderation(Standing):
                 flags.add(flag)
             else:
                 flags.discard(flag)
-            self._announce(room, member, action, on=on, comment=comment)
-            audit(member.nickname, action, room.name, comment=comment, user=None)
+            self._report(room, member, action, on=on, comment=comment)
 
         return self._stored(write, apply)
 
@@ -487,6 +472,27 @@ class Moderation(Standing):
                 continue
             if member_matches(mask, member):
                 hall.remove_from_room(room, member, LeaveReason.BANNED, **extra)
+
+    def _report(
+        self,
+        room: Room | None,
+        member: IMember,
+        action: Action,
+        changed: bool = True,
+        until: float | None = None,
+        **given: Any,
+    ) -> None:
+        """Announce an accepted C{action} (L{_announce}) and log it (lasting C{until})."""
+        self._announce(room, member, action, changed, **given)
+        audit(
+            member.nickname,
+            action,
+            None if room is None else room.name,
+            user=given.get("user"),
+            mask=given.get("mask"),
+            comment=given.get("comment"),
+            until=until,
+        )
 
     def _announce(
         self,
@@ -542,6 +548,14 @@ class Moderation(Standing):
         if member is not None and room.key in member.rooms:
             return member
         return self.away.find(room, user)
+
+    def _target(self, room: Room, user: str) -> tuple[IMember | Away | None, Rank]:
+        """The member C{user} if it is in C{room} (on this node or another), and the rank
+        it holds there (absent: the rank its name holds)."""
+        target = self._present_or_none(room, user)
+        if target is None:
+            return None, self._rank_of_name(room, user)
+        return target, self.rank(target, room)
 
     def _present(self, room: Room, user: str) -> IMember | Away:
         """The member C{user}, who must be in C{room} (on this node or another).

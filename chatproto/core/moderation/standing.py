@@ -225,8 +225,7 @@ class Standing:
         leaves C{room}: here, or through an order of C{member} to the node holding it."""
         if isinstance(target, Away):
             return self.away.order(action, room, target, member, comment)
-        rules = self.ledger.rules(room.key)
-        present = rules.present_operators if role is Role.OPERATOR else rules.present_voices
+        present = self.ledger.rules(room.key).present(role)
         if target.key is not None:
             if action in (Action.OP, Action.VOICE):
                 present.add(target.key)
