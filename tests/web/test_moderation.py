@@ -141,4 +141,6 @@ def test_redacted_messages_disappear_from_every_page(
     late = open_page(server)
     late.join("carol")
     late.enter_room(ROOM)
+    late.type("hello")  # its echo comes after the room's replay
+    late.wait_for_chat("carol: hello")
     assert late.earlier_lines() == ["alice: from alice"]  # never replayed again
