@@ -92,16 +92,23 @@ _EVERYONE: Final = frozenset({"*", "0"})
 
 
 class IrcDoor:
-    """What every session of one IRC door shares: the server, its replies, its ping timer.
+    """What every session of one IRC door shares: the server, its replies, where members
+    are looked up (C{directory}), its ping timer.
 
     C{ping_interval} is how long a registered client may stay silent before the server
     pings it, C{ping_timeout} how long it then has to say anything (section 10: 60, 60).
     """
 
     def __init__(
-        self, server: ServerInfo, ping_interval: float = 60.0, ping_timeout: float = 60.0
+        self,
+        server: ServerInfo,
+        directory: MemberDirectory,
+        ping_interval: float = 60.0,
+        ping_timeout: float = 60.0,
     ) -> None:
         self.server = server
+        #: Where members' accounts and identities are looked up.
+        self.directory = directory
         self.replies = Replies(server)
         self.moderation = ModerationReplies(self.replies)
         self.commands = LocalCommands(self.replies)
@@ -126,7 +133,6 @@ class IrcSession(Connection):
         "_last_heard",
         "_pinged_at",
         "_quits",
-        "directory",
         "door",
         "entrance_label",
         "identity",
@@ -148,8 +154,6 @@ class IrcSession(Connection):
         #: The label of a JOIN whose answer is the room's entrance.
         self.entrance_label: str | None = None
         self.door = door
-        #: Where members' accounts and identities are looked up.
-        self.directory = MemberDirectory(hall)
         self.registration = Registration(door.replies)
         #: SASL, and the account it proved, before registration.
         self.login = IrcLogin()
@@ -275,7 +279,7 @@ class IrcSession(Connection):
 
     def _adopt_capabilities(self) -> None:
         """Encode with the codec of the client's capabilities (shared with its like)."""
-        shared = codec_for(self.door.server, self.registration.capabilities, self.directory)
+        shared = codec_for(self.door.server, self.registration.capabilities, self.door.directory)
         labels = self.codec
         if isinstance(labels, LabellingCodec):  # copies awaited: labelled as they come
             labels.shared = shared
@@ -548,7 +552,7 @@ class IrcSession(Connection):
         found = next((name for name in self._members() if nickname_key(name) == key), None)
         identity = self._identity_of(found) if found is not None else None
         answer = replies.whois(self.nickname, target, identity)
-        account = self.directory.account_of(found) if found is not None else None
+        account = self.door.directory.account_of(found) if found is not None else None
         if found is not None and account is not None:
             answer.insert(-1, whois_account(self, found, account))
         self.reply(answer)
@@ -559,7 +563,7 @@ class IrcSession(Connection):
 
     def _identity_of(self, nickname: str) -> MemberIdentity:
         """What WHO and WHOIS show of C{nickname} (L{MemberDirectory.identity_of})."""
-        return self.directory.identity_of(nickname)
+        return self.door.directory.identity_of(nickname)
 
     # -- idle ping ---------------------------------------------------------------
 
