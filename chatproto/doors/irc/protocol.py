@@ -16,7 +16,6 @@ from zope.interface import implementer
 
 from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ILink
-from chatproto.doors.irc.accountcaps import MemberDirectory
 from chatproto.doors.irc.accountnotify import account_changed
 from chatproto.doors.irc.framing import LineFramer, Overlong
 from chatproto.doors.irc.identity import ServerInfo
@@ -119,6 +118,6 @@ class IrcFactory(ServerFactory[IrcProtocol]):
         ping_timeout: float = 60.0,
     ) -> None:
         self.hall = hall
-        self.door = IrcDoor(server, MemberDirectory(hall), ping_interval, ping_timeout)
+        self.door = IrcDoor(server, hall, ping_interval, ping_timeout)
         hall.watch_accounts(account_changed)
         self.keepalive = keepalive if keepalive is not None else Keepalive()

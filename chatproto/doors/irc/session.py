@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall
 from twisted.python.failure import Failure
 
 from chatproto.core.connection import Connection, ConnectionState
@@ -55,6 +54,7 @@ from chatproto.doors.irc.identity import (
     looks_like_channel,
     mask_matches,
 )
+from chatproto.doors.irc.idlewatch import IdleWatches, Watch
 from chatproto.doors.irc.labels import label_of, labelled
 from chatproto.doors.irc.logins import IrcLogin, authenticate, sign_in, whois_account
 from chatproto.doors.irc.mapping import channel_of, replay_lines
@@ -92,8 +92,8 @@ _EVERYONE: Final = frozenset({"*", "0"})
 
 
 class IrcDoor:
-    """What every session of one IRC door shares: the server, its replies, where members
-    are looked up (C{directory}), its ping timer.
+    """What every session of one IRC door of C{hall} shares: the server, its replies,
+    where members are looked up, its ping timer.
 
     C{ping_interval} is how long a registered client may stay silent before the server
     pings it, C{ping_timeout} how long it then has to say anything (section 10: 60, 60).
@@ -102,13 +102,15 @@ class IrcDoor:
     def __init__(
         self,
         server: ServerInfo,
-        directory: MemberDirectory,
+        hall: Hall,
         ping_interval: float = 60.0,
         ping_timeout: float = 60.0,
     ) -> None:
         self.server = server
         #: Where members' accounts and identities are looked up.
-        self.directory = directory
+        self.directory = MemberDirectory(hall)
+        #: Every session's idle check, under one timer.
+        self.idle = IdleWatches(hall.reactor)
         self.replies = Replies(server)
         self.moderation = ModerationReplies(self.replies)
         self.commands = LocalCommands(self.replies)
@@ -146,7 +148,7 @@ class IrcSession(Connection):
         self._handling: Message | None = None
         #: When the server pinged the silent client, until it says anything.
         self._pinged_at: float | None = None
-        self._idle_watch: IDelayedCall | None = None
+        self._idle_watch: Watch | None = None
         #: What WHO and WHOIS show of this client, once registered.
         self.identity: MemberIdentity | None = None
         #: The label of the command being handled, until its answer is written.
@@ -568,7 +570,7 @@ class IrcSession(Connection):
     # -- idle ping ---------------------------------------------------------------
 
     def _watch_idle(self, delay: float) -> None:
-        self._idle_watch = self._clock.callLater(delay, self._idle_check)
+        self._idle_watch = self.door.idle.watch(delay, self._idle_check)
 
     def _idle_check(self) -> None:
         """Ping a client silent for the ping interval; drop one silent since the ping."""
@@ -615,7 +617,7 @@ class IrcSession(Connection):
     def lost(self) -> None:
         """The transport is gone: stop the ping timer, then leave (`disconnected`)."""
         watch = self._idle_watch
-        if watch is not None and watch.active():
+        if watch is not None:
             watch.cancel()
         self._idle_watch = None
         super().lost()
