@@ -37,8 +37,19 @@ class IdleWatchesTests(SynchronousTestCase):
         self.assertEqual(self.called, [("first", 5), ("again", 15)])
 
     def test_a_cancelled_check_is_not_called(self) -> None:
-        self.watches.watch(5, lambda: self.note("kept")).cancel()
         self.watches.watch(5, lambda: self.note("kept"))
-        self.clock.advance(5)
-        self.assertEqual(self.called, [("kept", 5)])
-        self.assertEqual(len(self.clock.getDelayedCalls()), 0)
+        self.watches.cancel(self.watches.watch(5, lambda: self.note("cancelled")))
+        self.watches.watch(6, lambda: self.note("kept too"))
+        self.clock.pump([5, 1])
+        self.assertEqual(self.called, [("kept", 5), ("kept too", 6)])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_cancelled_checks_do_not_pile_up(self) -> None:
+        """Connections that come and go within the interval leave no entries behind."""
+        kept = self.watches.watch(60, lambda: self.note("kept"))
+        for _ in range(1000):
+            self.watches.cancel(self.watches.watch(60, lambda: self.note("gone")))
+        self.assertLessEqual(len(self.watches), 3)
+        self.clock.advance(60)
+        self.assertEqual(self.called, [("kept", 60)])
+        self.assertIsNotNone(kept.check)

@@ -28,10 +28,6 @@ class Watch:
     def __lt__(self, other: Watch) -> bool:
         return (self.when, self.order) < (other.when, other.order)
 
-    def cancel(self) -> None:
-        """Do not call the check (its place is dropped when its time comes)."""
-        self.check = None
-
 
 class IdleWatches:
     """Calls each check at its time, in the order asked among those due together, as
@@ -42,6 +38,7 @@ class IdleWatches:
         self._pending: list[Watch] = []
         self._order = count()
         self._timer: IDelayedCall | None = None
+        self._cancelled = 0
 
     def watch(self, delay: float, check: Callable[[], None]) -> Watch:
         """Call C{check} in C{delay} seconds (unless the returned L{Watch} is cancelled)."""
@@ -54,13 +51,31 @@ class IdleWatches:
             timer.reset(delay)
         return entry
 
+    def __len__(self) -> int:
+        """How many places the checks hold, cancelled ones not dropped yet included."""
+        return len(self._pending)
+
+    def cancel(self, entry: Watch) -> None:
+        """Do not call the check of C{entry}. Its place is dropped when its time comes,
+        or at once for all of them when more than half the places are cancelled ones (as
+        Twisted's reactor does), so that connections that come and go leave no pile."""
+        entry.check = None
+        self._cancelled += 1
+        pending = self._pending
+        if self._cancelled > len(pending) // 2:
+            pending[:] = [kept for kept in pending if kept.check is not None]
+            heapq.heapify(pending)
+            self._cancelled = 0
+
     def _fire(self) -> None:
         """Call every check that is due, then wait for the next one."""
         self._timer = None
         pending, now = self._pending, self._clock.seconds()
         while pending and pending[0].when <= now:
             check = heapq.heappop(pending).check
-            if check is not None:
+            if check is None:
+                self._cancelled -= 1
+            else:
                 check()
         if pending and self._timer is None:
             self._timer = self._clock.callLater(max(0.0, pending[0].when - now), self._fire)

@@ -618,7 +618,7 @@ class IrcSession(Connection):
         """The transport is gone: stop the ping timer, then leave (`disconnected`)."""
         watch = self._idle_watch
         if watch is not None:
-            watch.cancel()
+            self.door.idle.cancel(watch)
         self._idle_watch = None
         super().lost()
 
