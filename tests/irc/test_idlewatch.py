@@ -53,3 +53,13 @@ class IdleWatchesTests(SynchronousTestCase):
         self.clock.advance(60)
         self.assertEqual(self.called, [("kept", 60)])
         self.assertIsNotNone(kept.check)
+
+    def test_a_check_that_fails_does_not_stop_the_others(self) -> None:
+        def fails() -> None:
+            raise ZeroDivisionError()
+
+        self.watches.watch(5, fails)
+        self.watches.watch(5, lambda: self.note("still called"))
+        self.assertRaises(ZeroDivisionError, self.clock.advance, 5)  # the reactor logs it
+        self.clock.advance(0)
+        self.assertEqual(self.called, [("still called", 5)])

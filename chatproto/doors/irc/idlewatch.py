@@ -59,6 +59,8 @@ class IdleWatches:
         """Do not call the check of C{entry}. Its place is dropped when its time comes,
         or at once for all of them when more than half the places are cancelled ones (as
         Twisted's reactor does), so that connections that come and go leave no pile."""
+        if entry.check is None:
+            return
         entry.check = None
         self._cancelled += 1
         pending = self._pending
@@ -68,14 +70,18 @@ class IdleWatches:
             self._cancelled = 0
 
     def _fire(self) -> None:
-        """Call every check that is due, then wait for the next one."""
+        """Call every check that is due, then wait for the next one (also after a check
+        that raised: the reactor logs it, the others still run)."""
         self._timer = None
         pending, now = self._pending, self._clock.seconds()
-        while pending and pending[0].when <= now:
-            check = heapq.heappop(pending).check
-            if check is None:
-                self._cancelled -= 1
-            else:
-                check()
-        if pending and self._timer is None:
-            self._timer = self._clock.callLater(max(0.0, pending[0].when - now), self._fire)
+        try:
+            while pending and pending[0].when <= now:
+                check = heapq.heappop(pending).check
+                if check is None:
+                    self._cancelled -= 1
+                else:
+                    check()
+        finally:
+            if pending and self._timer is None:
+                delay = max(0.0, pending[0].when - now)
+                self._timer = self._clock.callLater(delay, self._fire)
