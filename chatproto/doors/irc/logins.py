@@ -60,7 +60,7 @@ REGISTERED_TEXT: Final = "Nickname is registered; use SASL, PASS or another nick
 ALREADY_LOGGED_IN: Final = "You are already logged in"
 
 
-@dataclass
+@dataclass(slots=True)
 class IrcLogin:
     """One connection's logins before it is registered: its SASL exchange, and the
     account SASL proved (None: none yet)."""

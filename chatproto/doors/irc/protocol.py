@@ -118,6 +118,6 @@ class IrcFactory(ServerFactory[IrcProtocol]):
         ping_timeout: float = 60.0,
     ) -> None:
         self.hall = hall
-        self.door = IrcDoor(server, ping_interval, ping_timeout, lambda: hall.config.motd)
+        self.door = IrcDoor(server, hall, ping_interval, ping_timeout, lambda: hall.config.motd)
         hall.watch_accounts(account_changed)
         self.keepalive = keepalive if keepalive is not None else Keepalive()

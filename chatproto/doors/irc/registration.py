@@ -65,6 +65,19 @@ class Registration:
     gave in C{PASS} (None: none).
     """
 
+    # One per connection for its life: slots, not an attribute dict (docs/performance.md,
+    # "Memory per idle client").
+    __slots__ = (
+        "_replies",
+        "_validate",
+        "capabilities",
+        "nickname",
+        "password",
+        "phase",
+        "realname",
+        "username",
+    )
+
     def __init__(
         self, replies: Replies, validate: Callable[[str], str] = validate_nickname
     ) -> None:

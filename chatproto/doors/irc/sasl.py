@@ -74,6 +74,8 @@ ERR_SASLABORTED: Final = "906"
 class SaslExchange:
     """One client's AUTHENTICATE lines, in order (one exchange at a time)."""
 
+    __slots__ = ("_chunks", "_size", "started")
+
     def __init__(self) -> None:
         #: Whether PLAIN was chosen and its payload is being received.
         self.started = False

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall
 from twisted.python.failure import Failure
 
 from chatproto.core.connection import Connection, ConnectionState
@@ -55,6 +54,7 @@ from chatproto.doors.irc.identity import (
     looks_like_channel,
     mask_matches,
 )
+from chatproto.doors.irc.idlewatch import IdleWatches, Watch
 from chatproto.doors.irc.labels import label_of, labelled
 from chatproto.doors.irc.logins import IrcLogin, authenticate, sign_in, whois_account
 from chatproto.doors.irc.mapping import channel_of, replay_lines
@@ -92,7 +92,8 @@ _EVERYONE: Final = frozenset({"*", "0"})
 
 
 class IrcDoor:
-    """What every session of one IRC door shares: the server, its replies, its ping timer.
+    """What every session of one IRC door of C{hall} shares: the server, its replies,
+    where members are looked up, its ping timer.
 
     C{ping_interval} is how long a registered client may stay silent before the server
     pings it, C{ping_timeout} how long it then has to say anything (section 10: 60, 60).
@@ -102,11 +103,16 @@ class IrcDoor:
     def __init__(
         self,
         server: ServerInfo,
+        hall: Hall,
         ping_interval: float = 60.0,
         ping_timeout: float = 60.0,
         motd: Callable[[], str] = str,
     ) -> None:
         self.server = server
+        #: Where members' accounts and identities are looked up.
+        self.directory = MemberDirectory(hall)
+        #: Every session's idle check, under one timer.
+        self.idle = IdleWatches(hall.reactor)
         self.replies = Replies(server, motd)
         self.moderation = ModerationReplies(self.replies)
         self.commands = LocalCommands(self.replies)
@@ -131,7 +137,6 @@ class IrcSession(Connection):
         "_last_heard",
         "_pinged_at",
         "_quits",
-        "directory",
         "door",
         "entrance_label",
         "identity",
@@ -145,7 +150,7 @@ class IrcSession(Connection):
         self._handling: Message | None = None
         #: When the server pinged the silent client, until it says anything.
         self._pinged_at: float | None = None
-        self._idle_watch: IDelayedCall | None = None
+        self._idle_watch: Watch | None = None
         #: What WHO and WHOIS show of this client, once registered.
         self.identity: MemberIdentity | None = None
         #: The label of the command being handled, until its answer is written.
@@ -153,8 +158,6 @@ class IrcSession(Connection):
         #: The label of a JOIN whose answer is the room's entrance.
         self.entrance_label: str | None = None
         self.door = door
-        #: Where members' accounts and identities are looked up.
-        self.directory = MemberDirectory(hall)
         self.registration = Registration(door.replies)
         #: SASL, and the account it proved, before registration.
         self.login = IrcLogin()
@@ -280,7 +283,7 @@ class IrcSession(Connection):
 
     def _adopt_capabilities(self) -> None:
         """Encode with the codec of the client's capabilities (shared with its like)."""
-        shared = codec_for(self.door.server, self.registration.capabilities, self.directory)
+        shared = codec_for(self.door.server, self.registration.capabilities, self.door.directory)
         labels = self.codec
         if isinstance(labels, LabellingCodec):  # copies awaited: labelled as they come
             labels.shared = shared
@@ -553,7 +556,7 @@ class IrcSession(Connection):
         found = next((name for name in self._members() if nickname_key(name) == key), None)
         identity = self._identity_of(found) if found is not None else None
         answer = replies.whois(self.nickname, target, identity)
-        account = self.directory.account_of(found) if found is not None else None
+        account = self.door.directory.account_of(found) if found is not None else None
         if found is not None and account is not None:
             answer.insert(-1, whois_account(self, found, account))
         self.reply(answer)
@@ -564,12 +567,12 @@ class IrcSession(Connection):
 
     def _identity_of(self, nickname: str) -> MemberIdentity:
         """What WHO and WHOIS show of C{nickname} (L{MemberDirectory.identity_of})."""
-        return self.directory.identity_of(nickname)
+        return self.door.directory.identity_of(nickname)
 
     # -- idle ping ---------------------------------------------------------------
 
     def _watch_idle(self, delay: float) -> None:
-        self._idle_watch = self._clock.callLater(delay, self._idle_check)
+        self._idle_watch = self.door.idle.watch(delay, self._idle_check)
 
     def _idle_check(self) -> None:
         """Ping a client silent for the ping interval; drop one silent since the ping."""
@@ -616,8 +619,8 @@ class IrcSession(Connection):
     def lost(self) -> None:
         """The transport is gone: stop the ping timer, then leave (`disconnected`)."""
         watch = self._idle_watch
-        if watch is not None and watch.active():
-            watch.cancel()
+        if watch is not None:
+            self.door.idle.cancel(watch)
         self._idle_watch = None
         super().lost()
 

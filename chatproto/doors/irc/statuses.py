@@ -16,6 +16,8 @@ def shown_members(moderation: Moderation, room: Room, users: Sequence[str]) -> l
     """C{users} of C{room} as NAMES lists them: C{@} before its operators, C{+} before
     its voiced members."""
     prefixes = prefixes_in(moderation, room)
+    if not prefixes:  # most rooms: a look-up per member for nothing, on every join
+        return list(users)
     return [prefixes.get(user, "") + user for user in users]
 
 
