@@ -14,19 +14,25 @@ error codes, drop reasons, message kinds, login results, moderation actions.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterable
 
 from prometheus_client import (
     CollectorRegistry,
     Counter,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.utils import floatToGoString
 from twisted.application.service import Service
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from zope.interface import implementer
@@ -63,34 +69,15 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         #: Where the metrics are kept (what `/metrics` shows).
         self.registry = registry
-        self._accepted = Counter(
-            "chatproto_messages_accepted",
-            "Messages accepted: public ones once stored, private ones once sent",
-            ["kind"],
-            registry=registry,
-        )
+        # The hot path (every message, every turn) counts in plain numbers, read at each
+        # scrape (L{HotPath}): prometheus_client's own metrics take a lock per update,
+        # which cost the fan-out a tenth of its deliveries (docs/performance.md).
+        self._hot = HotPath()
+        registry.register(self._hot)
         self._refused = Counter(
             "chatproto_refusals",
             "Frames refused with an error notice, by error code",
             ["code"],
-            registry=registry,
-        )
-        self._delivered = Counter(
-            "chatproto_deliveries",
-            "Messages written to members: one per message per recipient, the sender's copy"
-            " included",
-            registry=registry,
-        )
-        self._turns = Histogram(
-            "chatproto_fanout_turn_seconds",
-            "Time the fan-out takes to end a reactor turn (encode and write every batch)",
-            buckets=TURN_BUCKETS,
-            registry=registry,
-        )
-        self._stored = Histogram(
-            "chatproto_store_write_seconds",
-            "Time the history store takes to answer a message's write",
-            buckets=STORE_BUCKETS,
             registry=registry,
         )
         self._dropped = Counter(
@@ -113,7 +100,6 @@ class Metrics:
         )
         # Every label value shows from the start, at 0: a dashboard's rate() needs it.
         # The children are kept: labels() takes a lock and builds a key on every call.
-        self._accepted_by = {kind: self._accepted.labels(kind) for kind in ("public", "private")}
         self._refused_by = {str(code): self._refused.labels(str(code)) for code in ErrorCode}
         for reason in DROP_REASONS:
             self._dropped.labels(reason)
@@ -124,7 +110,7 @@ class Metrics:
 
     def accepted(self, kind: str) -> None:
         """Count an accepted message."""
-        self._accepted_by[kind].inc()
+        self._hot.accepted[kind] += 1
 
     def refused(self, code: str) -> None:
         """Count a refused frame."""
@@ -132,16 +118,15 @@ class Metrics:
 
     def delivered(self, count: int) -> None:
         """Count a batch's deliveries."""
-        if count:
-            self._delivered.inc(count)
+        self._hot.deliveries += count
 
     def turn_ended(self, seconds: float) -> None:
         """Record how long a turn's end took."""
-        self._turns.observe(seconds)
+        self._hot.turns.observe(seconds)
 
     def stored(self, seconds: float) -> None:
         """Record how long a store write took."""
-        self._stored.observe(seconds)
+        self._hot.stores.observe(seconds)
 
     def dropped(self, reason: str) -> None:
         """Count a connection cut off."""
@@ -190,6 +175,69 @@ def door_of(place: Place) -> str:
     if isinstance(place, PacketSession):
         return "websocket" if place.codec is WEBSOCKET_CODEC else "tcp"
     return "web"
+
+
+class PlainHistogram:
+    """A histogram in plain numbers, observed on the reactor thread: a count per bucket
+    and the sum, made cumulative only when Prometheus scrapes."""
+
+    def __init__(self, buckets: tuple[float, ...]) -> None:
+        self.buckets = buckets
+        #: How many observations fell in each bucket (the last: above every bound).
+        self.counts = [0] * (len(buckets) + 1)
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        """Count one observation (a bucket holds what is less than or equal to it)."""
+        self.counts[bisect_left(self.buckets, seconds)] += 1
+        self.total += seconds
+
+    def family(self, name: str, documentation: str) -> HistogramMetricFamily:
+        """The histogram as Prometheus shows it: cumulative buckets, `+Inf`, the sum."""
+        counts, running, shown = list(self.counts), 0, []
+        bounds = (*map(floatToGoString, self.buckets), "+Inf")
+        for bound, count in zip(bounds, counts, strict=True):
+            running += count
+            shown.append((bound, running))
+        return HistogramMetricFamily(name, documentation, buckets=shown, sum_value=self.total)
+
+
+class HotPath:
+    """What the room reports on its hot path (messages accepted, deliveries, the fan-out
+    turn's and the store write's durations), counted in plain numbers and read at each
+    scrape. The scrape runs in a thread of the reactor's pool: it copies the numbers,
+    so one scrape may see a count a message ahead of a sum, never a torn number."""
+
+    def __init__(self) -> None:
+        self.accepted = dict.fromkeys(("public", "private"), 0)
+        self.deliveries = 0
+        self.turns = PlainHistogram(TURN_BUCKETS)
+        self.stores = PlainHistogram(STORE_BUCKETS)
+
+    def collect(self) -> Iterable[Metric]:
+        """The hot path's counters and histograms."""
+        accepted = CounterMetricFamily(
+            "chatproto_messages_accepted",
+            "Messages accepted: public ones once stored, private ones once sent",
+            labels=["kind"],
+        )
+        for kind, count in list(self.accepted.items()):
+            accepted.add_metric([kind], count)
+        yield accepted
+        yield CounterMetricFamily(
+            "chatproto_deliveries",
+            "Messages written to members: one per message per recipient, the sender's copy"
+            " included",
+            value=self.deliveries,
+        )
+        yield self.turns.family(
+            "chatproto_fanout_turn_seconds",
+            "Time the fan-out takes to end a reactor turn (encode and write every batch)",
+        )
+        yield self.stores.family(
+            "chatproto_store_write_seconds",
+            "Time the history store takes to answer a message's write",
+        )
 
 
 class RoomCollector:

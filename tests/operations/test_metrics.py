@@ -112,3 +112,19 @@ def test_no_label_holds_a_nickname_or_a_room_name() -> None:
     assert value(registry, "chatproto_rooms") == 2
     assert b"alice" not in exposition
     assert b"secret-plans" not in exposition
+
+
+def test_the_histograms_buckets_are_cumulative_and_hold_their_bound() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    for seconds in (0.0001, 0.0003, 2.0):
+        metrics.turn_ended(seconds)
+    name = "chatproto_fanout_turn_seconds"
+    assert value(registry, f"{name}_bucket", le="0.0001") == 1  # a bound holds itself
+    assert value(registry, f"{name}_bucket", le="0.0005") == 2
+    assert value(registry, f"{name}_bucket", le="1.0") == 2
+    assert value(registry, f"{name}_bucket", le="+Inf") == 3
+    assert value(registry, f"{name}_count") == 3
+    assert value(registry, f"{name}_sum") == 2.0004
+    text = generate_latest(registry).decode()
+    assert f'{name}_bucket{{le="0.00025"}} 1.0' in text
