@@ -93,6 +93,13 @@ class ChangesElsewhereTests(SynchronousTestCase):
         self.bob.send_json({"command": "join", "room": "#rust"})
         self.assertEqual(self.bob.received()[-1]["event"], "welcome")
 
+    def test_a_ban_is_kept_by_its_masks_key_whatever_its_spelling(self) -> None:
+        self.store.arrive(BanEntry("#rust", "Bob", "alice", "", None))
+        self.store.arrive(BanEntry("#rust", "BOB", "", "", None), kept=False)
+        self.assertEqual(self.hall.moderation.ledger.rules("#rust").bans, {})
+        self.bob.send_json({"command": "join", "room": "#rust"})
+        self.assertEqual(self.bob.received()[-1]["event"], "welcome")
+
     def test_a_server_ban_closes_the_connections_it_matches(self) -> None:
         self.store.arrive(BanEntry(SERVER_SCOPE, "bob", "alice", "", None))
         self.assertEqual(

@@ -62,14 +62,14 @@ class ChangesElsewhere:
     def _ban(self, ban: BanEntry, kept: bool) -> None:
         moderation = self._hall.moderation
         bans = moderation.ledger.rules(ban.scope).bans
-        if not kept:
-            bans.pop(ban.mask, None)
-            return
         try:
             mask = parse_mask(ban.mask)
         except PacketRejected:  # written by a newer version: not ours
             return
-        bans[ban.mask] = (mask, ban)
+        if not kept:
+            bans.pop(mask.key, None)
+            return
+        bans[mask.key] = (mask, ban)  # by the mask's key, as every ban is kept
         if ban.scope == SERVER_SCOPE:
             moderation.enforce(None, mask, ban.by, ban.comment or None)
             return
