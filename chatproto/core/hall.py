@@ -588,8 +588,9 @@ class Hall:
         """C{member}, joined, logged in to C{account} (None: out of its account): every
         watcher is told (the IRC door's account-notify)."""
         member.account = account
-        if member.key is not None:
-            self._presence.set_account(member.key, account)
+        if member.key is None or self._members.get(member.key) is not member:
+            return  # it left (while its password was hashed): its place is not its own
+        self._presence.set_account(member.key, account)
         for watcher in self._account_watchers:
             watcher(member)
 
