@@ -16,6 +16,7 @@ from typing import Final
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from chatproto.accounts.sqlite import connect_wal
@@ -61,6 +62,9 @@ def read_snapshot(path: str) -> ModerationSnapshot:
         connection.close()
 
 
+_log = Logger("chatproto.moderation")
+
+
 @implementer(IModerationStore)
 class SQLiteModerationStore(Service):
     """Moderation in the SQLite file at C{path}; a service: its worker thread runs while
@@ -73,7 +77,16 @@ class SQLiteModerationStore(Service):
     def startService(self) -> None:
         """Start the worker thread and open the file in it."""
         super().startService()  # type: ignore[no-untyped-call]
-        self._file.open()
+        # Start-up read the file already (read_snapshot): an open failing now is a file
+        # gone bad since; every change then answers `unavailable`, and the log says why.
+        self._file.open().addErrback(
+            lambda failure: _log.failure(
+                "the moderation database {path} cannot be opened",
+                failure,
+                path=self.path,
+                event_kind="store",
+            )
+        )
 
     def stopService(self) -> Deferred[None]:
         """Finish the writes given, close the file, stop the thread."""
