@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from chatproto.core.connection import Connection, ConnectionState
@@ -89,6 +90,9 @@ CLOSING_TEXTS: Final = {
 }
 #: WHO masks that mean everyone.
 _EVERYONE: Final = frozenset({"*", "0"})
+
+
+_log = Logger("chatproto.irc")
 
 
 class IrcDoor:
@@ -270,11 +274,18 @@ class IrcSession(Connection):
             self.reply(self.registration.nickname_refused(refusal).replies)
 
     def _join_refused(self, failure: Failure) -> None:
-        """A server-wide ban matches the client (section 14): 465, then the close."""
-        failure.trap(PacketRejected)  # type: ignore[no-untyped-call]
-        assert isinstance(failure.value, PacketRejected)
+        """A server-wide ban matches the client (section 14): 465, then the close. A
+        failure of anything else is logged, and the client, told the nickname cannot be
+        judged now, chooses again (as the packet doors answer `unavailable`)."""
         moderation, replies = self.door.moderation, self.door.replies
         me = self.registration.nickname or NO_NICKNAME
+        if not isinstance(failure.value, PacketRejected):
+            _log.failure("joining failed", failure, event_kind="error")
+            detail = "The nickname cannot be judged now"
+            self._join_answered(
+                replies.core_error(me, ErrorCode.UNAVAILABLE, detail, command="NICK")
+            )
+            return
         self._farewell = [
             moderation.banned_from_server(me, failure.value.detail),
             replies.closing_link("Banned"),
