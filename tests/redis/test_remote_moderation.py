@@ -58,11 +58,14 @@ async def account_in_rust(node: Node, seen_by: Node, name: str) -> RawClient:
     return client
 
 
-async def listed(node: Node, nickname: str) -> None:
-    """Wait until C{node} lists C{nickname} in #rust."""
+async def listed(node: Node, nickname: str, present: bool = True) -> None:
+    """Wait until C{node} lists C{nickname} in #rust (not C{present}: no longer lists it)."""
     room = node.room.room_named("#rust")
     assert room is not None
-    await until(lambda: nickname in node.room.users_of(room), f"{nickname} listed in #rust")
+    await until(
+        lambda: (nickname in node.room.users_of(room)) is present,
+        f"{nickname} {'listed' if present else 'gone'} in #rust",
+    )
 
 
 def in_rust(node: Node, nickname: str) -> bool:
@@ -123,6 +126,7 @@ async def test_an_op_on_one_node_lets_a_member_of_another_operate(
     await until(lambda: b.room.moderation.ledger.rules("#rust").roles, "node b to hear of it")
     dave.send_json({"command": "kick", "room": "#rust", "user": "bob"})
     assert (await in_room(bob, "#rust", "leave"))["by"] == "dave"
+    await listed(a, "bob", present=False)  # node a has seen him go before he comes back
     await enter(bob, "#rust")
     # bob is not: he operates while he stays in the room, as node b knows.
     await listed(a, "bob")
