@@ -356,6 +356,19 @@ class ModerationTests(SynchronousTestCase):
             ],
         )
 
+    def test_a_redaction_that_fails_unexpectedly_is_answered(self) -> None:
+        self.bob.send_json({"message": "oops", "room": "#rust"})
+        self.settle()
+        msgid = msgid_for("#rust", self.rust.last_id)
+        answers: list[Deferred[bool]] = []
+        self.rust.answers = answers
+        self.alice.send(f"REDACT #rust {msgid}", "PING :after")
+        answers[0].errback(RuntimeError("the disk is on fire"))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        lines = self.alice.lines()
+        self.assertIn("REDACT refused (unavailable)", lines[0])
+        self.assertEqual(lines[1], ":irc.test PONG irc.test after")
+
     # From another door ------------------------------------------------------------
 
     def test_a_packet_door_operator_seen_on_irc(self) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from chatproto.core.errors import ErrorCode, PacketRejected
@@ -51,6 +52,9 @@ _REDACT_CODES: Final = {
 #: A command of the core's moderation, ready to run: raises or fails with
 #: L{PacketRejected} when refused.
 _Act = Callable[[], Deferred[None]]
+
+
+_log = Logger("chatproto.irc")
 
 
 def kick(session: IrcSession, message: Message) -> None:
@@ -216,9 +220,20 @@ def _act(
 
 def _later(failure: Failure, session: IrcSession, command: str, room: Room, argument: str) -> None:
     """A refusal that came once the store answered."""
-    failure.trap(PacketRejected)  # type: ignore[no-untyped-call]
-    assert isinstance(failure.value, PacketRejected)
+    if not isinstance(failure.value, PacketRejected):
+        session.reply([_unanswerable(session, command, failure)])
+        return
     session.reply([_refusal(session, command, room, argument, failure.value)])
+
+
+def _unanswerable(session: IrcSession, command: str, failure: Failure) -> Message:
+    """The reply to a command that failed for another reason than a refusal (logged):
+    the client is told it cannot be done now, as the packet doors answer `unavailable`."""
+    _log.failure("{command} failed", failure, command=command, event_kind="error")
+    detail = "Moderation cannot be changed now"
+    return session.door.replies.core_error(
+        session.nickname, ErrorCode.UNAVAILABLE, detail, command=command
+    )
 
 
 def _refusal(
@@ -255,7 +270,7 @@ def _answer(session: IrcSession, replies: list[Message], waits: list[Deferred[No
         session.reply(shown)
     if waits:
         session.hold_reading()
-        gatherResults(waits).addBoth(lambda _: session.release_reading())
+        gatherResults(waits, consumeErrors=True).addBoth(lambda _: session.release_reading())
 
 
 def _hold_until(
@@ -264,8 +279,9 @@ def _hold_until(
     """Read nothing more until C{done} is answered; its refusal is C{refused}'s."""
 
     def failed(failure: Failure) -> None:
-        failure.trap(PacketRejected)  # type: ignore[no-untyped-call]
-        assert isinstance(failure.value, PacketRejected)
+        if not isinstance(failure.value, PacketRejected):
+            session.reply([_unanswerable(session, "REDACT", failure)])
+            return
         session.reply([refused(failure.value)])
 
     _answer(session, [], [done.addErrback(failed)])
