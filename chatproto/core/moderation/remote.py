@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.member import IMember, LeaveReason
@@ -25,6 +27,9 @@ from chatproto.seams.sharedmoderation import ISharedModeration, Order
 
 if TYPE_CHECKING:
     from chatproto.core.hall import Hall
+
+
+_log = Logger("chatproto.moderation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +77,8 @@ class AwayMembers:
             issuer.key if outside else None,
         )
 
-        def unsent(_: object) -> None:
+        def unsent(failure: Failure) -> None:
+            _log.failure("an order to another node failed", failure, event_kind="node")
             raise PacketRejected(ErrorCode.UNAVAILABLE, "The order could not be sent")
 
         return self._shared.order(order).addErrback(unsent)
