@@ -339,15 +339,21 @@ class ModerationTests(SynchronousTestCase):
             ],
         )
 
-    def test_lines_after_a_redaction_wait_for_the_store(self) -> None:
+    def redact_then_ping(self) -> tuple[str, Deferred[bool]]:
+        """bob says something in #rust; alice redacts it, then pings: the msgid and the
+        store's answer to the redaction, which the test gives."""
         self.bob.send_json({"message": "oops", "room": "#rust"})
         self.settle()
         msgid = msgid_for("#rust", self.rust.last_id)
         answers: list[Deferred[bool]] = []
         self.rust.answers = answers
         self.alice.send(f"REDACT #rust {msgid}", "PING :after")
+        return msgid, answers[0]
+
+    def test_lines_after_a_redaction_wait_for_the_store(self) -> None:
+        msgid, answer = self.redact_then_ping()
         self.assertEqual(self.alice.lines(), [])
-        answers[0].callback(True)
+        answer.callback(True)
         self.assertEqual(
             self.alice.lines(),
             [
@@ -357,13 +363,8 @@ class ModerationTests(SynchronousTestCase):
         )
 
     def test_a_redaction_that_fails_unexpectedly_is_answered(self) -> None:
-        self.bob.send_json({"message": "oops", "room": "#rust"})
-        self.settle()
-        msgid = msgid_for("#rust", self.rust.last_id)
-        answers: list[Deferred[bool]] = []
-        self.rust.answers = answers
-        self.alice.send(f"REDACT #rust {msgid}", "PING :after")
-        answers[0].errback(RuntimeError("the disk is on fire"))
+        _, answer = self.redact_then_ping()
+        answer.errback(RuntimeError("the disk is on fire"))
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
         lines = self.alice.lines()
         self.assertIn("REDACT refused (unavailable)", lines[0])
