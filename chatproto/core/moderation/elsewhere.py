@@ -43,11 +43,10 @@ class ChangesElsewhere:
             case BanEntry():
                 self._ban(entry, kept)
             case MuteEntry():
-                mutes = ledger.rules(entry.room).mutes
                 if kept:
-                    mutes[entry.target] = entry
-                else:
-                    mutes.pop(entry.target, None)
+                    ledger.rules(entry.room).put_mute(entry)
+                elif (rules := ledger.peek(entry.room)) is not None:
+                    rules.mutes.pop(entry.target, None)
             case RoleEntry() if kept:
                 ledger.grant(entry)
             case RoleEntry():
@@ -61,15 +60,16 @@ class ChangesElsewhere:
 
     def _ban(self, ban: BanEntry, kept: bool) -> None:
         moderation = self._hall.moderation
-        bans = moderation.ledger.rules(ban.scope).bans
         try:
             mask = parse_mask(ban.mask)
         except PacketRejected:  # written by a newer version: not ours
             return
         if not kept:
-            bans.pop(mask.key, None)
+            rules = moderation.ledger.peek(ban.scope)
+            if rules is not None:
+                rules.bans.pop(mask.key, None)
             return
-        bans[mask.key] = (mask, ban)  # by the mask's key, as every ban is kept
+        moderation.ledger.rules(ban.scope).put_ban(mask, ban)
         if ban.scope == SERVER_SCOPE:
             moderation.enforce(None, mask, ban.by, ban.comment or None)
             return

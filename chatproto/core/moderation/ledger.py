@@ -4,11 +4,13 @@ server-wide bans, every list bounded (docs/moderation.md).
 The ledger is a plain record of facts; who may change it is
 L{chatproto.core.moderation.policy}'s to say, and writing it through to the
 store is L{chatproto.core.moderation.moderator.Moderation}'s. A timed entry
-whose time is over is dropped when it is next looked at (L{RoomRules.expired}).
+whose time is over is dropped when it is next looked at (L{RoomRules.expired}); each
+room keeps its earliest end, so that a look before it costs nothing.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -38,12 +40,15 @@ class RoomRules:
     """One room's moderation (or the server's, for L{SERVER_SCOPE}: bans only).
 
     Accounts and nicknames are kept by their holding keys
-    (L{chatproto.core.nicknames.holding_key})."""
+    (L{chatproto.core.nicknames.holding_key}). A ban or mute is added through
+    L{put_ban} or L{put_mute}, which keep L{next_expiry}."""
 
     #: Bans by their mask's key, in the order they were set.
     bans: dict[str, tuple[Mask, BanEntry]] = field(default_factory=dict)
     #: Mutes by target (`account:KEY` or a nickname's key).
     mutes: dict[str, MuteEntry] = field(default_factory=dict)
+    #: No timed ban or mute ends before this time (infinity: none is timed).
+    next_expiry: float = math.inf
     #: The founder's account key, if the room has one.
     founder: str | None = None
     #: Durable roles: account key to its roles (operator, voice).
@@ -54,14 +59,29 @@ class RoomRules:
     present_operators: set[str] = field(default_factory=set)
     present_voices: set[str] = field(default_factory=set)
 
+    def put_ban(self, mask: Mask, ban: BanEntry) -> None:
+        """Set (or replace) the ban of C{mask}."""
+        self.bans[mask.key] = (mask, ban)
+        self._ends(ban.until)
+
+    def put_mute(self, mute: MuteEntry) -> None:
+        """Set (or replace) the mute of C{mute.target}."""
+        self.mutes[mute.target] = mute
+        self._ends(mute.until)
+
     def expired(self, now: float) -> tuple[list[BanEntry], list[MuteEntry]]:
         """Drop the bans and mutes whose time is over at C{now}; they are returned, for
-        the store to drop too."""
+        the store to drop too. Before L{next_expiry} nothing is over: no list is read."""
+        if now < self.next_expiry:
+            return [], []
         over = [key for key, (_, ban) in self.bans.items() if _over(ban.until, now)]
         bans = [self.bans.pop(key)[1] for key in over]
         mutes = [mute for mute in self.mutes.values() if _over(mute.until, now)]
         for mute in mutes:
             del self.mutes[mute.target]
+        ends = [ban.until for _, ban in self.bans.values()]
+        ends += [mute.until for mute in self.mutes.values()]
+        self.next_expiry = min((end for end in ends if end is not None), default=math.inf)
         return bans, mutes
 
     def present(self, role: Role) -> set[str]:
@@ -73,6 +93,11 @@ class RoomRules:
         bound: L{MAX_ROLES_PER_ROOM}, the creator included)."""
         durable = sum(len(roles) for roles in self.roles.values())
         return durable + len(self.present_operators) + len(self.present_voices)
+
+    def _ends(self, until: float | None) -> None:
+        """A timed entry ending at C{until} was added: the next expiry may come sooner."""
+        if until is not None:
+            self.next_expiry = min(self.next_expiry, until)
 
     @property
     def empty(self) -> bool:
@@ -117,9 +142,9 @@ class Ledger:
                 mask = parse_mask(ban.mask)
             except PacketRejected:  # written by hand, or by a newer version: not ours
                 continue
-            self.rules(ban.scope).bans[mask.key] = (mask, ban)
+            self.rules(ban.scope).put_ban(mask, ban)
         for mute in snapshot.mutes:
-            self.rules(mute.room).mutes[mute.target] = mute
+            self.rules(mute.room).put_mute(mute)
         for entry in snapshot.roles:
             self.grant(entry)
         for flag in snapshot.flags:
@@ -135,7 +160,9 @@ class Ledger:
 
     def revoke(self, entry: RoleEntry) -> None:
         """Forget a durable role."""
-        rules = self.rules(entry.room)
+        rules = self.peek(entry.room)
+        if rules is None:
+            return
         if entry.role is Role.FOUNDER:
             if rules.founder == entry.account:
                 rules.founder = None

@@ -129,15 +129,14 @@ class Moderation(Standing):
         else:
             key = holding_key(valid_nickname(user))
         self._require(Action.MUTE, member, room, target_rank)
-        rules = self.ledger.rules(room.key)
-        self._expire(room.key, rules)
-        if key not in rules.mutes and len(rules.mutes) >= MAX_MUTES_PER_ROOM:
+        mutes = self._in_force(room.key).mutes
+        if key not in mutes and len(mutes) >= MAX_MUTES_PER_ROOM:
             raise _full(f"{room.name} has {MAX_MUTES_PER_ROOM} mutes already: unmute one")
         until = self._until(seconds)
         entry = MuteEntry(room.key, key, member.nickname, until)
 
         def apply() -> None:
-            self.ledger.rules(room.key).mutes[key] = entry
+            self.ledger.rules(room.key).put_mute(entry)
             self._report(
                 room, member, Action.MUTE, until=until, user=user, seconds=seconds, comment=comment
             )
@@ -155,13 +154,13 @@ class Moderation(Standing):
             keys = mute_targets(target.nickname, target.account)
         else:
             keys = [holding_key(valid_nickname(user)), ACCOUNT_PREFIX + holding_key(user)]
-        rules = self.ledger.rules(room.key)
-        found = [key for key in keys if key in rules.mutes]
+        mutes = self._in_force(room.key).mutes
+        found = [key for key in keys if key in mutes]
         writes = [self.store.drop_mute(room.key, key) for key in found]
 
         def apply() -> None:
             for key in found:
-                self.ledger.rules(room.key).mutes.pop(key, None)
+                self._in_force(room.key).mutes.pop(key, None)
             self._report(
                 room, member, Action.UNMUTE, changed=bool(found), user=user, comment=comment
             )
@@ -189,10 +188,9 @@ class Moderation(Standing):
             room = self._room(room_name)
             self._require(Action.BAN, member, room, self._protected_rank(room, parsed))
             scope, limit = room.key, MAX_BANS_PER_ROOM
-        rules = self.ledger.rules(scope)
-        self._expire(scope, rules)
-        replaced = rules.bans.get(parsed.key)
-        if replaced is None and len(rules.bans) >= limit:
+        bans = self._in_force(scope).bans
+        replaced = bans.get(parsed.key)
+        if replaced is None and len(bans) >= limit:
             raise _full(f"{limit} bans are set already: unban one")
         until = self._until(seconds)
         entry = BanEntry(scope, parsed.text, member.nickname, comment or "", until)
@@ -201,7 +199,7 @@ class Moderation(Standing):
             writes.insert(0, self.store.drop_ban(scope, replaced[1].mask))
 
         def apply() -> None:
-            self.ledger.rules(scope).bans[parsed.key] = (parsed, entry)
+            self.ledger.rules(scope).put_ban(parsed, entry)
             self._report(
                 room,
                 member,
@@ -231,12 +229,11 @@ class Moderation(Standing):
         else:
             self._require(Action.UNBAN, member, room)
         scope = SERVER_SCOPE if room is None else room.key
-        rules = self.ledger.rules(scope)
-        found = rules.bans.get(parsed.key)
+        found = self._in_force(scope).bans.get(parsed.key)
         write = self.store.drop_ban(scope, found[1].mask) if found else succeed(None)
 
         def apply() -> None:
-            self.ledger.rules(scope).bans.pop(parsed.key, None)
+            self._in_force(scope).bans.pop(parsed.key, None)
             self._report(
                 room, member, Action.UNBAN, changed=bool(found), mask=parsed.text, comment=comment
             )
@@ -254,9 +251,7 @@ class Moderation(Standing):
             room = self._room(room_name)
             self._require(Action.BANS, member, room)
             scope, field = room.key, room.field
-        rules = self.ledger.peek(scope)
-        if rules is not None:
-            self._expire(scope, rules)
+        rules = self._in_force(scope)
         self._hall.unicast(member, bans_notice(self._hall.timestamp(), field, rules))
         return succeed(None)
 
@@ -264,11 +259,7 @@ class Moderation(Standing):
         """The bans of C{room} (None: the server-wide ones) in force, oldest first (a door
         that lists bans in its own way, IRC's 367, reads this)."""
         scope = SERVER_SCOPE if room is None else room.key
-        rules = self.ledger.peek(scope)
-        if rules is None:
-            return []
-        self._expire(scope, rules)
-        return [ban for _, ban in rules.bans.values()]
+        return [ban for _, ban in self._in_force(scope).bans.values()]
 
     def redact(
         self, member: IMember, room_name: str | None, message_id: int, comment: str | None = None
@@ -372,8 +363,8 @@ class Moderation(Standing):
         target = self._present(room, user)
         self._require(action, member, room, self.rank(target, room))
         assert target.key is not None
-        rules = self.ledger.rules(room.key)
-        if rules.role_count() >= MAX_ROLES_PER_ROOM:  # the `operators` of a welcome fit
+        # Bounded, so that the `operators` of a welcome fit.
+        if self._in_force(room.key).role_count() >= MAX_ROLES_PER_ROOM:
             raise _full(f"{room.name} has {MAX_ROLES_PER_ROOM} operators and voices already")
         if target.account is None:
             entry = None
@@ -401,7 +392,6 @@ class Moderation(Standing):
         room = self._room(room_name)
         target, target_rank = self._target(room, user)
         self._require(action, member, room, target_rank)
-        rules = self.ledger.rules(room.key)
         writes = []
         if target is not None:
             account = account_key(target.account) if target.account is not None else None
@@ -409,7 +399,7 @@ class Moderation(Standing):
         else:
             account = holding_key(valid_nickname(user))
         entries = [RoleEntry(room.key, account, role)] if account is not None else []
-        if account is not None and role is Role.OPERATOR and rules.founder == account:
+        if account is not None and role is Role.OPERATOR and self._founder(room) == account:
             entries.append(RoleEntry(room.key, account, Role.FOUNDER))
         writes += [self.store.drop_role(entry) for entry in entries]
 

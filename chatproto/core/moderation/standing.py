@@ -225,12 +225,11 @@ class Standing:
         leaves C{room}: here, or through an order of C{member} to the node holding it."""
         if isinstance(target, Away):
             return self.away.order(action, room, target, member, comment)
-        present = self.ledger.rules(room.key).present(role)
         if target.key is not None:
             if action in (Action.OP, Action.VOICE):
-                present.add(target.key)
+                self.ledger.rules(room.key).present(role).add(target.key)
             else:
-                present.discard(target.key)
+                self._in_force(room.key).present(role).discard(target.key)
         return succeed(None)
 
     def holds(self, key: str) -> bool:
@@ -276,14 +275,20 @@ class Standing:
     def _matching_ban(
         self, scope: str, nickname: str, account: str | None, host: str | None
     ) -> BanEntry | None:
-        rules = self.ledger.peek(scope)
-        if rules is None or not rules.bans:
-            return None
-        self._expire(scope, rules)
-        for mask, ban in rules.bans.values():
+        for mask, ban in self._in_force(scope).bans.values():
             if mask.matches(nickname, account, host):
                 return ban
         return None
+
+    def _in_force(self, scope: str) -> RoomRules:
+        """The rules of C{scope} with what is over dropped; with none, an empty one that
+        the ledger does not keep (a look creates nothing; a change goes through
+        L{Ledger.rules})."""
+        rules = self.ledger.peek(scope)
+        if rules is None:
+            return RoomRules()
+        self._expire(scope, rules)
+        return rules
 
     def _expire(self, scope: str, rules: RoomRules) -> None:
         """Drop the bans and mutes of C{scope} whose time is over, in the store too."""
