@@ -90,6 +90,23 @@ class ModerationTests(SynchronousTestCase):
         )
         self.assertEqual(self.bob_events(), [])
 
+    def test_a_refused_kick_looks_up_only_the_nickname_it_names(self) -> None:
+        FakeIrcClient(self.room, self.factory).register("dave")
+        self.settle()
+
+        def everyone() -> list[bytes]:
+            raise AssertionError("a refused KICK read every member's nickname")
+
+        self.patch(self.room, "everyone", everyone)
+        self.alice.send("KICK #rust DAVE", "KICK #rust nobody")
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                ":irc.test 441 alice DAVE #rust :They aren't on that channel",
+                ":irc.test 401 alice nobody :No such nick/channel",
+            ],
+        )
+
     # MODE -----------------------------------------------------------------------
 
     def test_modes_of_the_room(self) -> None:

@@ -25,6 +25,7 @@ from twisted.logger import Logger
 from chatproto.accounts.cred import LoginThrottled
 from chatproto.core.connection import ConnectionState
 from chatproto.core.nicknames import nickname_key
+from chatproto.core.reading import hold_reading_until
 from chatproto.doors.irc.capabilities import SASL
 from chatproto.doors.irc.identity import member_source
 from chatproto.doors.irc.message import Message
@@ -214,10 +215,7 @@ async def _sign_in(session: IrcSession, nickname: str) -> Message | None:
 def while_reading_held(session: IrcSession, work: Coroutine[Any, Any, None]) -> None:
     """Run C{work} (a login, an account command: a hash in another thread), reading
     nothing more from the client until it is done: one at a time per connection."""
-    done = Deferred.fromCoroutine(work)
-    if not done.called:
-        session.hold_reading()
-        done.addBoth(lambda _: session.release_reading())
+    hold_reading_until(session, Deferred.fromCoroutine(work))
 
 
 def whois_account(session: IrcSession, nickname: str, account: str) -> Message:

@@ -13,7 +13,6 @@ answers come in the order it asked.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
@@ -25,7 +24,7 @@ from chatproto.core.errors import ErrorCode, PacketRejected
 from chatproto.core.messages import check_comment
 from chatproto.core.moderation.policy import Action, may
 from chatproto.core.msgids import parse_msgid
-from chatproto.core.nicknames import nickname_key
+from chatproto.core.reading import hold_reading_until
 from chatproto.core.room import Room
 from chatproto.doors.irc.channels import existing_room
 from chatproto.doors.irc.identity import looks_like_channel
@@ -142,7 +141,7 @@ def redact(session: IrcSession, message: Message) -> None:
     except PacketRejected as rejected:
         session.reply([refused(rejected)])
         return
-    _hold_until(session, done, refused)
+    _answer_redaction(session, done, refused)
 
 
 def _room(session: IrcSession, name: str) -> Room | None:
@@ -252,16 +251,13 @@ def _refusal(
 
 
 def _is_anywhere(session: IrcSession, nickname: str) -> bool:
-    """Whether a member of any door holds C{nickname}."""
-    key = nickname_key(nickname)
-    return any(nickname_key(json.loads(name)) == key for name in session.hall.everyone())
+    """Whether a member of any door, on any node, holds C{nickname}."""
+    return not session.hall.is_free(nickname)
 
 
 def _answer(session: IrcSession, replies: list[Message], waits: list[Deferred[None]]) -> None:
     """Send C{replies} (each once), and read nothing more from the client until the
-    commands it waits for are answered (a Deferred that waits on another one, as a
-    redaction waits on the store, has been called but is not answered yet: the hold is
-    taken whatever C{called} says, and ends at once for what is answered already)."""
+    commands it waits for are answered."""
     shown: list[Message] = []
     for reply in replies:
         if reply not in shown:
@@ -269,11 +265,10 @@ def _answer(session: IrcSession, replies: list[Message], waits: list[Deferred[No
     if shown:
         session.reply(shown)
     if waits:
-        session.hold_reading()
-        gatherResults(waits, consumeErrors=True).addBoth(lambda _: session.release_reading())
+        hold_reading_until(session, gatherResults(waits, consumeErrors=True))
 
 
-def _hold_until(
+def _answer_redaction(
     session: IrcSession, done: Deferred[None], refused: Callable[[PacketRejected], Message]
 ) -> None:
     """Read nothing more until C{done} is answered; its refusal is C{refused}'s."""
@@ -284,7 +279,7 @@ def _hold_until(
             return
         session.reply([refused(failure.value)])
 
-    _answer(session, [], [done.addErrback(failed)])
+    hold_reading_until(session, done.addErrback(failed))
 
 
 #: The moderation commands, by name (MODE of a channel is dispatched by its target).

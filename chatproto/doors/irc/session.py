@@ -34,6 +34,7 @@ from chatproto.core.hall import Hall
 from chatproto.core.member import CloseReason, ILink, LeaveReason
 from chatproto.core.messages import check_message
 from chatproto.core.nicknames import nickname_key
+from chatproto.core.reading import hold_reading_until
 from chatproto.core.room import Room
 from chatproto.doors.irc.accountcaps import MemberDirectory, extended_join
 from chatproto.doors.irc.capabilities import EXTENDED_JOIN
@@ -257,10 +258,7 @@ class IrcSession(Connection):
         """Ask the room for the nickname, with the account the client proved (L{sign_in});
         a store that answers later holds the input."""
         answer = sign_in(self, nickname)
-        answer.addCallbacks(self._join_answered, self._join_refused)
-        if not answer.called:
-            self.hold_reading()
-            answer.addBoth(lambda _: self.release_reading())
+        hold_reading_until(self, answer.addCallbacks(self._join_answered, self._join_refused))
 
     def _join_answered(self, refusal: Message | None) -> None:
         if refusal is None:

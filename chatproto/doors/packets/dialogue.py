@@ -32,6 +32,7 @@ from chatproto.core.member import ILink
 from chatproto.core.messages import check_message, check_topic
 from chatproto.core.nicknames import InvalidNickname, validate_nickname
 from chatproto.core.notices import error_notice
+from chatproto.core.reading import hold_reading_until
 from chatproto.core.words import BYE, CONTROL_WORDS, HELLO, NICK, READY, RETRY
 from chatproto.doors.packets.codec import PacketCodec
 from chatproto.doors.packets.fields import is_count, room_of, text_field
@@ -110,7 +111,6 @@ class PacketSession(Connection):
         answer: Deferred[bool | None]
         if self.hall.accounts is None and choice.password is None:
             answer = self.hall.join(self, choice.nickname, choice.since, choice.token)  # type: ignore[assignment]
-            answer.addErrback(self._entry_refused, choice.json_form)
         else:
             answer = Deferred.fromCoroutine(
                 desk.enter(
@@ -123,22 +123,16 @@ class PacketSession(Connection):
                     choice.account,
                 )
             )
-            answer.addErrback(self._entry_refused, choice.json_form)
-        if answer.called:
-            answer.addCallback(self._join_answered, choice.json_form)
-        else:  # a store that answers later: read nothing more until it has
-            self._await_claim(answer, choice.json_form)
-
-    def _await_claim(self, answer: Deferred[bool | None], json_form: bool) -> None:
+        answer.addErrback(self._entry_refused, choice.json_form)
+        # A store that answers later: read nothing more until it has (frames read
+        # already are dropped while claiming).
         self._claiming = True
-        self.hold_reading()
+        answer.addCallback(self._claim_answered, choice.json_form)
+        hold_reading_until(self, answer)
 
-        def answered(joined: bool | None) -> None:
-            self._claiming = False
-            self._join_answered(joined, json_form)
-            self.release_reading()
-
-        answer.addCallback(answered)
+    def _claim_answered(self, joined: bool | None, json_form: bool) -> None:
+        self._claiming = False
+        self._join_answered(joined, json_form)
 
     def _entry_refused(self, failure: Failure, json_form: bool) -> None:
         """Say why an entrance was refused (None: told), to a client of the JSON form
@@ -294,7 +288,7 @@ class PacketSession(Connection):
         self._account_command(desk.unregister(self.hall, self, text_field(packet, "password")))
 
     def _account_command(self, command: Coroutine[Any, Any, None]) -> None:
-        """Run an account command (a hash in another thread): see L{_one_at_a_time}."""
+        """Run an account command (a hash in another thread): see L{one_at_a_time}."""
         self.one_at_a_time(Deferred.fromCoroutine(command), "Accounts cannot be changed now")
 
     def one_at_a_time(self, done: Deferred[None], unavailable: str) -> None:
@@ -310,19 +304,7 @@ class PacketSession(Connection):
                 _log.failure("command failed", failure, event_kind="error")
                 self.reject(ErrorCode.UNAVAILABLE, unavailable)
 
-        answered = False
-
-        def settled(_: object) -> None:
-            nonlocal answered
-            answered = True
-
-        # A refusal before any store is asked is answered at once. Deferred.called is
-        # no test of that: a Deferred waiting on another one (a redaction on the store)
-        # has been called and is still unanswered.
-        done.addErrback(refused).addBoth(settled)
-        if not answered:
-            self.hold_reading()
-            done.addBoth(lambda _: self.release_reading())
+        hold_reading_until(self, done.addErrback(refused))
 
 
 #: The `history` command's default and largest `limit` (docs/protocol.md section 12).
