@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import Clock
 from zope.interface import implementer
 
 from chatproto.core.hall import Hall
@@ -42,6 +43,13 @@ def member(
     client.protocol.session.account = account
     client.received()
     return client
+
+
+def clock_of(client: FakeClient) -> Clock:
+    """The fake clock of C{client}'s hall."""
+    clock = client.protocol.session.hall.reactor
+    assert isinstance(clock, Clock)
+    return clock
 
 
 def command(client: FakeClient, name: str, **fields: Any) -> list[Any]:

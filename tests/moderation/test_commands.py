@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
 from twisted.internet.defer import Deferred
-from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 
+from chatproto.core.moderation import ledger
 from chatproto.core.roomnames import room_key
 from chatproto.seams.moderation import MemoryModerationStore
 from tests.fakes import FakeClient, MemoryRoomStores
 from tests.moderation.helpers import (
     RedactableHistory,
+    clock_of,
     command,
     error_code,
     events,
     member,
     moderated_hall,
 )
-
-
-def clock_of(client: FakeClient) -> Clock:
-    clock = client.protocol.session.hall.reactor
-    assert isinstance(clock, Clock)
-    return clock
 
 
 class TestOperators:
@@ -186,6 +182,47 @@ class TestActions:
         self.bob.send_json({"message": "free", "room": "#r"})
         assert [f["message"] for f in self.carol.received()] == ["free"]
         assert self.store.snapshot.mutes == []  # the ended mute left the store too
+
+    def test_a_timed_mute_ends_exactly_on_time_among_100_timed_bans(self) -> None:
+        self.ban_100_for_an_hour()
+        command(self.op, "mute", room="#r", user="bob", seconds=60)
+        clock_of(self.bob).advance(59.5)
+        self.bob.send_json({"message": "early", "room": "#r"})
+        error = events(self.bob.received(), "error")[0]
+        assert (error["code"], error["retry_after"]) == ("muted", 1)
+        clock_of(self.bob).advance(0.5)
+        self.bob.send_json({"message": "on time", "room": "#r"})
+        assert [f["message"] for f in self.carol.received() if "id" in f] == ["on time"]
+        assert self.store.snapshot.mutes == []
+
+    def test_messages_read_no_ban_or_mute_until_one_may_have_ended(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        self.ban_100_for_an_hour()
+        command(self.op, "mute", room="#r", user="bob", seconds=60)
+        looked_at: list[float | None] = []  # the end of each entry read to see if over
+        over = ledger._over
+
+        def counted(until: float | None, now: float) -> bool:
+            looked_at.append(until)
+            return over(until, now)
+
+        monkeypatch.setattr(ledger, "_over", counted)
+        for _ in range(10):
+            self.carol.send_json({"message": "busy", "room": "#r"})
+        assert [f["message"] for f in self.op.received() if "id" in f] == ["busy"] * 10
+        assert looked_at == []
+        clock_of(self.bob).advance(60)  # the mute ends: the next look reads the lists once
+        self.bob.send_json({"message": "free", "room": "#r"})
+        self.carol.send_json({"message": "again", "room": "#r"})
+        assert [f["message"] for f in self.op.received() if "id" in f] == ["free", "again"]
+        assert len(looked_at) == 101
+        assert len(command(self.op, "bans", room="#r")[-1]["bans"]) == 100
+
+    def ban_100_for_an_hour(self) -> None:
+        """Fill #r's ban list with timed bans of nicknames nobody holds."""
+        for number in range(100):
+            command(self.op, "ban", room="#r", mask=f"nick{number}", seconds=3600)
 
     def test_a_mute_holds_for_the_account_across_reconnects_until_unmute(self) -> None:
         command(self.op, "mute", room="#r", user="carol")
@@ -355,6 +392,19 @@ def test_moderation_is_read_back_after_a_restart() -> None:
     assert error_code(command(carol, "topic", room="#a", topic="x")) == "not-permitted"
     carol.send_json({"message": "hi", "room": "#a"})
     assert error_code(carol.received()) == "muted"
+
+
+def test_a_refused_or_idle_command_leaves_no_room_rules_behind() -> None:
+    hall = moderated_hall()
+    root = member(hall, "root", 1, account="root")
+    member(hall, "bob", 2)
+    assert error_code(command(root, "mute", user="bob", seconds=0)) == "malformed"
+    assert error_code(command(root, "ban", mask="bob", seconds=0)) == "malformed"
+    assert events(command(root, "unmute", user="bob"), "moderation")
+    assert events(command(root, "unban", mask="bob"), "moderation")
+    assert events(command(root, "deop", user="bob"), "moderation")
+    assert events(command(root, "bans"), "bans")
+    assert hall.moderation.ledger.peek(hall.default_room.key) is None
 
 
 def test_a_room_with_a_ban_outlives_its_members() -> None:
