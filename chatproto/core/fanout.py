@@ -13,9 +13,13 @@ on that door but the few who need a different share:
   message, BYE) is first caught up with its share, so it sees everything in
   server order.
 
-Presence notices alone (join, leave, shutdown) may wait up to L{NOTICE_DELAY}
-for more company: during a storm of joins every member then gets one write
-per window instead of one per join. A chat message ends the window at once.
+Presence notices alone (join, leave, shutdown) may wait for more company:
+during a storm of joins every member then gets one write per window instead
+of one per join. A chat message ends the window at once. The window is
+L{NOTICE_DELAY} at least, and grows with what writing the last window's
+notices cost (L{notice_window}): in a room of 10,000 a window's writes take
+tens of milliseconds, and a fixed window would let notices alone take most of
+the core during a storm.
 
 Every room has its own batcher, and they all end their turns together, on
 one L{Turn}: a member of several rooms gets the shares of all of them in one
@@ -42,8 +46,21 @@ from chatproto.core.observer import QUIET, IRoomObserver
 from chatproto.seams.history import IHistoryStore
 from chatproto.seams.hub import RoomEvent
 
-#: How long a batch of notices only may wait for more records, in seconds.
+#: How long a batch of notices only waits for more records, at least, in seconds.
 NOTICE_DELAY = 0.025
+
+#: How long it waits at most: how late a join or leave notice may come in a storm.
+NOTICE_DELAY_MAX = 0.5
+
+#: A window's wait is this many times what writing the last window's notices took, so
+#: that notices alone keep to about a twentieth of the reactor's time in any room size.
+NOTICE_COST_FACTOR = 19
+
+
+def notice_window(last_cost: float) -> float:
+    """How long the next batch of notices only waits for company, in seconds, when
+    ending the last such batch took C{last_cost} seconds."""
+    return min(NOTICE_DELAY_MAX, max(NOTICE_DELAY, NOTICE_COST_FACTOR * last_cost))
 
 
 class Turn:
@@ -55,9 +72,17 @@ class Turn:
     turn's end took and how many messages each batch delivered.
     """
 
-    def __init__(self, reactor: IReactorTime, observer: IRoomObserver = QUIET) -> None:
+    def __init__(
+        self,
+        reactor: IReactorTime,
+        observer: IRoomObserver = QUIET,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self._reactor = reactor
         self.observer = observer
+        self._timer = timer
+        # How long the next batch of notices only waits (see notice_window).
+        self._notice_window = NOTICE_DELAY
         # The batchers with records waiting, in the order they asked (a dict as an
         # ordered set).
         self._due: dict[TurnBatcher, None] = {}
@@ -68,7 +93,7 @@ class Turn:
 
     def schedule(self, batcher: TurnBatcher, soon: bool) -> None:
         """Flush C{batcher} at the end of this turn (C{soon}: it holds a chat message)
-        or within L{NOTICE_DELAY} (notices only)."""
+        or within the notice window (notices only)."""
         self._due[batcher] = None
         call = self._call
         if soon:
@@ -79,21 +104,29 @@ class Turn:
                 self._call = self._reactor.callLater(0, self.flush)
                 self._call_is_delayed = False
         elif call is None:
-            self._call = self._reactor.callLater(NOTICE_DELAY, self.flush)
+            self._call = self._reactor.callLater(self._notice_window, self.flush)
             self._call_is_delayed = True
 
     def flush(self) -> None:
         """End the turn now: flush every waiting batcher, then write each member once."""
         call, self._call = self._call, None
+        notices_only = call is not None and self._call_is_delayed
         if call is not None and call.active():
             call.cancel()
         if self._writes is not None:  # already flushing: the loop below takes new ones
             return
-        started = time.perf_counter()
+        started = self._timer()
         if len(self._due) == 1:  # one room's batch: nothing to merge, written as it goes
             self._due.popitem()[0].flush()
-            self.observer.turn_ended(time.perf_counter() - started)
-            return
+        else:
+            self._merge_and_write()
+        cost = self._timer() - started
+        if notices_only:
+            self._notice_window = notice_window(cost)
+        self.observer.turn_ended(cost)
+
+    def _merge_and_write(self) -> None:
+        """Flush every waiting batcher, gathering each member's bytes, then write them."""
         self._writes = {}
         try:
             while self._due:
@@ -104,7 +137,6 @@ class Turn:
             writes, self._writes = self._writes, None
         for member, pieces in writes.items():
             member.send(pieces[0] if len(pieces) == 1 else b"".join(pieces))
-        self.observer.turn_ended(time.perf_counter() - started)
 
     @property
     def merging(self) -> bool:
