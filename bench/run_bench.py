@@ -291,23 +291,25 @@ def targets(
         found["chatproto"] = Target(
             "chatproto", [("chat", 0)], JOIN_INFLIGHT, chat_command(twistd, False)
         )
-        found["chatproto-rooms"] = Target(
-            "chatproto-rooms",
-            [("chat", 0)],
-            JOIN_INFLIGHT,
-            chat_command(twistd, False),
-            note=f"the TCP door; {ROOMS} rooms of 10 flooded at once, one sender each; room "
-            "latency probes in one room of 10 while the others are quiet",
-            loadgen_args=ROOMS_LOADGEN_ARGS,
-        )
-        found["chatproto-metrics"] = Target(
-            "chatproto-metrics",
-            [("chat", 0)],
-            JOIN_INFLIGHT,
-            chat_command(twistd, False, metrics=True),
-            ports=2,
-            note="the TCP door with --metrics-port: every metric counted (none scraped)",
-        )
+        if "chatproto-rooms" in wanted:
+            found["chatproto-rooms"] = Target(
+                "chatproto-rooms",
+                [("chat", 0)],
+                JOIN_INFLIGHT,
+                chat_command(twistd, False),
+                note=f"the TCP door; {ROOMS} rooms of 10 flooded at once, one sender each; "
+                "room latency probes in one room of 10 while the others are quiet",
+                loadgen_args=ROOMS_LOADGEN_ARGS,
+            )
+        if "chatproto-metrics" in wanted:
+            found["chatproto-metrics"] = Target(
+                "chatproto-metrics",
+                [("chat", 0)],
+                JOIN_INFLIGHT,
+                chat_command(twistd, False, metrics=True),
+                ports=2,
+                note="the TCP door with --metrics-port: every metric counted (none scraped)",
+            )
         if IRC_DOOR in wanted:
             found[IRC_DOOR] = Target(
                 IRC_DOOR, [("irc", 0)], JOIN_INFLIGHT, irc_door_command(twistd), ports=2
