@@ -880,9 +880,7 @@ def measure_idle(
 def measure_logins(log: Path, args: argparse.Namespace) -> dict[str, Any] | str:
     """One run of L{bench.logins} C{--server} (the server on CPU 0, the clients on CPU 1);
     its figures, or why it failed."""
-    busiest = wait_for_quiet(args.quiet_wait)
-    if busiest >= 0.10:
-        print(f"[bench] cores busy ({busiest:.0%}): measuring anyway", file=sys.stderr)
+    wait_for_quiet_cores(args)
     print("[bench] logins: bench.logins --server", file=sys.stderr, flush=True)
     command = ["taskset", "-c", LOADGEN_CPU, sys.executable, "-m", "bench.logins"]
     command += ["--server", "--server-cpu", SERVER_CPU]
@@ -891,7 +889,12 @@ def measure_logins(log: Path, args: argparse.Namespace) -> dict[str, Any] | str:
         server_log.flush()
         try:
             done = subprocess.run(
-                command, cwd=ROOT, stdout=subprocess.PIPE, stderr=server_log, timeout=600
+                command,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=server_log,
+                timeout=600,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             return f"bench.logins took more than 600 s: see {log}"
@@ -919,6 +922,13 @@ def write_peer_configs(directory: Path, ports: dict[str, int]) -> None:
     print(f"  taskset -c 0 {user} inspircd --config {directory / 'inspircd.conf'} --nofork --nopid")
 
 
+def wait_for_quiet_cores(args: argparse.Namespace) -> None:
+    """Wait (up to C{args.quiet_wait} s) for both cores to be quiet; say if they are not."""
+    busiest = wait_for_quiet(args.quiet_wait)
+    if busiest >= 0.10:
+        print(f"[bench] cores busy ({busiest:.0%}): measuring anyway", file=sys.stderr)
+
+
 def measure(
     target: Target,
     loadgen_args: Sequence[str],
@@ -934,9 +944,7 @@ def measure(
     """
     best: dict[str, Any] | None = None
     for attempt in range(args.noisy_retries + 1):
-        busiest = wait_for_quiet(args.quiet_wait)
-        if busiest >= 0.10:
-            print(f"[bench] cores busy ({busiest:.0%}): measuring anyway", file=sys.stderr)
+        wait_for_quiet_cores(args)
         again = f" (again: others used {best['others_cpu']:.2f} cores)" if best else ""
         print(f"[bench] run {label}: {target.name}{again}", file=sys.stderr, flush=True)
         try:
