@@ -8,6 +8,8 @@
   of Python files that the repository's own checks would read.
 - The Node peer's pinned ``ws`` package, installed with npm into
   bench/results/ (git-ignored).
+- The Go peer (bench/peers/go-hub), built by ``make bench`` (bench/bench.mk) into
+  bench/results/go-hub against Debian's gorilla/websocket; here only its versions.
 
 Each install is done once and reused while its stamp file says it is complete.
 """
@@ -29,6 +31,10 @@ RESULTS: Final = HERE / "results"
 CACHE: Final = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chatproto-bench"
 #: The pinned version of the Node peer's WebSocket library.
 WS_VERSION: Final = "8.23.0"
+#: The Go peer's binary, where bench/bench.mk builds it.
+GO_HUB: Final = RESULTS / "go-hub"
+#: The Debian package the Go peer is built against.
+GORILLA_PACKAGE: Final = "golang-github-gorilla-websocket-dev"
 
 
 class BuildError(Exception):
@@ -126,4 +132,27 @@ def node_version() -> str:
     if not node:
         return "?"
     done = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "?"
+
+
+def go_version() -> str:
+    """The version of go on PATH (as C{go version} names it, e.g. go1.19.8), or '?'."""
+    go = shutil.which("go")
+    if not go:
+        return "?"
+    done = subprocess.run([go, "version"], capture_output=True, text=True, check=False)
+    words = done.stdout.split()
+    return words[2] if len(words) > 2 else "?"
+
+
+def gorilla_version() -> str:
+    """The version of the installed Debian gorilla/websocket package, or '?'."""
+    if not shutil.which("dpkg-query"):
+        return "?"
+    done = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Version}", GORILLA_PACKAGE],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.stdout.strip() or "?"

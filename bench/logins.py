@@ -1,6 +1,6 @@
 """What logins cost (docs/accounts.md): argon2id speed per core, and the reactor under a storm.
 
-    .venv/bin/python -m bench.logins [--seconds 10] [--rate 50] [--server]
+    .venv/bin/python -m bench.logins [--seconds 10] [--rate 50] [--server [--server-cpu 0]]
 
 1. Hashes and verifications per second in one thread (one core), with this version's
    parameters (L{chatproto.accounts.hashing}).
@@ -12,7 +12,12 @@
    folder, the word-packet door on loopback): a chat client's round trip (a message
    every 50 ms until its own copy comes back), idle, then while C{--rate} clients a
    second connect and log in with the JSON nickname frame for C{--seconds}; its p99
-   is the chat p99 under a login storm, beside how many logins the server did.
+   is the chat p99 under a login storm, beside how many logins the server did, and this
+   process's own CPU during the storm (it runs the chat client and the logging-in clients).
+   C{--server-cpu} pins the server to one core (C{make bench} pins it to CPU 0 and this
+   process to CPU 1).
+
+The last line of output is one JSON object with every figure (C{make bench} reads it).
 """
 
 from __future__ import annotations
@@ -87,15 +92,28 @@ async def lateness(clock: IReactorTime, seconds: float) -> list[float]:
     return await finished
 
 
-def summary(late: list[float], counted: str = "ticks") -> str:
-    """Max and p99 of a list of durations, in milliseconds, over how many C{counted}."""
+def spread(late: list[float]) -> dict[str, float]:
+    """Max and p99 of a list of durations, in milliseconds, and how many there were."""
     p99 = statistics.quantiles(late, n=100, method="inclusive")[98] if len(late) >= 2 else late[0]
-    return f"max {max(late) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms over {len(late)} {counted}"
+    return {
+        "max_ms": round(max(late) * 1000, 2),
+        "p99_ms": round(p99 * 1000, 2),
+        "count": len(late),
+    }
 
 
-async def storm(reactor: Any, arguments: argparse.Namespace) -> None:
+def summary(figures: dict[str, float], counted: str = "ticks") -> str:
+    """L{spread}'s figures in words, over how many C{counted}."""
+    return (
+        f"max {figures['max_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms"
+        f" over {figures['count']:.0f} {counted}"
+    )
+
+
+async def storm(reactor: Any, arguments: argparse.Namespace, figures: dict[str, Any]) -> None:
     """Measure the reactor idle, then under C{arguments.rate} logins per second."""
-    print(f"reactor idle: {summary(await lateness(reactor, 2.0))}")
+    figures["reactor_idle"] = spread(await lateness(reactor, 2.0))
+    print(f"reactor idle: {summary(figures['reactor_idle'])}")
     with tempfile.TemporaryDirectory() as folder:
         store = await SQLiteAccountStore.open(reactor, str(Path(folder) / "bench.sqlite3"))
         hashing = PasswordHashing(reactor)
@@ -124,10 +142,17 @@ async def storm(reactor: Any, arguments: argparse.Namespace) -> None:
         logins = task.LoopingCall(start_one)
         logins.clock = reactor
         logins.start(1 / arguments.rate)
-        late = await lateness(reactor, arguments.seconds)
+        figures["reactor_storm"] = spread(await lateness(reactor, arguments.seconds))
         logins.stop()
         await defer.gatherResults(started)
-        print(f"reactor with {arguments.rate:.0f} logins/s: {summary(late)}")
+        print(f"reactor with {arguments.rate:.0f} logins/s: {summary(figures['reactor_storm'])}")
+        figures["portal_logins"] = {
+            "rate": arguments.rate,
+            "started": len(started),
+            "done": len(done),
+            "refused": len(failed),
+            "median_ms": round(statistics.median(done) * 1000, 1),
+        }
         print(
             f"logins: {len(started)} started, {len(done)} done, {len(failed)} refused"
             f" {sorted({type(e).__name__ for e in failed})}; each took a median"
@@ -185,9 +210,18 @@ async def chat_round_trips(reactor: Any, port: int, seconds: float) -> list[floa
     return trips
 
 
-async def log_in_over_the_wire(reactor: Any, port: int, outcomes: list[str]) -> None:
+async def measured_round_trips(reactor: Any, port: int, seconds: float) -> dict[str, float]:
+    """L{chat_round_trips}' max and p99, with this process's CPU share meanwhile (the
+    chat client's, and the logging-in clients' during a storm)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    trips = await chat_round_trips(reactor, port, seconds)
+    share = (time.process_time() - cpu) / (time.perf_counter() - wall)
+    return {**spread(trips), "gen_cpu": round(share, 3)}
+
+
+async def log_in_over_the_wire(reactor: Any, port: int, outcomes: list[tuple[str, float]]) -> None:
     """Connect, log in to alice with the JSON nickname frame, note READY or the error
-    code, and leave."""
+    code and when it came, and leave."""
     answered: defer.Deferred[str] = defer.Deferred()
     choice = json.dumps({"nickname": "alice", "password": PASSWORD})
 
@@ -200,11 +234,13 @@ async def log_in_over_the_wire(reactor: Any, port: int, outcomes: list[str]) -> 
             answered.callback(json.loads(text).get("code", "error"))
 
     client = await _connected(reactor, port, received)
-    outcomes.append(await answered.addTimeout(60, reactor))
+    outcomes.append((await answered.addTimeout(60, reactor), reactor.seconds()))
     client.send("BYE")
 
 
-async def server_storm(reactor: Any, arguments: argparse.Namespace) -> None:
+async def server_storm(
+    reactor: Any, arguments: argparse.Namespace, figures: dict[str, Any]
+) -> None:
     """Chat round trips against a real server, idle then under the login storm."""
     with tempfile.TemporaryDirectory() as folder:
         database = str(Path(folder) / "accounts.sqlite3")
@@ -214,17 +250,18 @@ async def server_storm(reactor: Any, arguments: argparse.Namespace) -> None:
             input=PASSWORD + "\n", text=True, check=True,
         )  # fmt: skip
         log = Path(folder) / "server.log"  # a file: a pipe left unread would stall it
+        pin = ["taskset", "-c", arguments.server_cpu] if arguments.server_cpu else []
         server = subprocess.Popen(
-            [str(bin_folder / "twistd"), "--pidfile=", "-n", "--logfile", str(log), "chat",
+            [*pin, str(bin_folder / "twistd"), "--pidfile=", "-n", "--logfile", str(log), "chat",
              "--port", "tcp:0:interface=127.0.0.1", "--history-file", "h.jsonl",
              "--accounts-db", database, "--rate", "0", "--shutdown-grace", "0"],
             cwd=folder,
         )  # fmt: skip
         try:
             port = await _listening_port(reactor, log)
-            idle = await chat_round_trips(reactor, port, 3.0)
-            print(f"chat round trip, idle: {summary(idle, 'messages')}")
-            outcomes: list[str] = []
+            figures["chat_idle"] = await measured_round_trips(reactor, port, 3.0)
+            print(f"chat round trip, idle: {summary(figures['chat_idle'], 'messages')}")
+            outcomes: list[tuple[str, float]] = []
             started: list[defer.Deferred[None]] = []
 
             def start_one() -> None:
@@ -232,17 +269,32 @@ async def server_storm(reactor: Any, arguments: argparse.Namespace) -> None:
 
             logins = task.LoopingCall(start_one)
             logins.clock = reactor
+            storm_began = reactor.seconds()
             logins.start(1 / arguments.rate)
-            trips = await chat_round_trips(reactor, port, arguments.seconds)
+            figures["chat_storm"] = await measured_round_trips(reactor, port, arguments.seconds)
             logins.stop()
             await defer.gatherResults(started)
-            counts = {outcome: outcomes.count(outcome) for outcome in sorted(set(outcomes))}
+            answers = [outcome for outcome, _when in outcomes]
+            counts = {outcome: answers.count(outcome) for outcome in sorted(set(answers))}
+            # Until the last login went through: the offered rate when the server keeps up,
+            # its capacity when they queue (the queue drains after the storm).
+            ready = [when for outcome, when in outcomes if outcome == "READY"]
+            busy = max(ready, default=storm_began) - storm_began
+            figures["server_logins"] = {
+                "rate": arguments.rate,
+                "seconds": arguments.seconds,
+                "started": len(started),
+                "answers": counts,
+                "logins_per_s": round(len(ready) / busy, 1) if busy else 0.0,
+            }
             print(
-                f"chat round trip with {arguments.rate:.0f} logins/s: {summary(trips, 'messages')}"
+                f"chat round trip with {arguments.rate:.0f} logins/s:"
+                f" {summary(figures['chat_storm'], 'messages')};"
+                f" this process's CPU {figures['chat_storm']['gen_cpu']:.0%}"
             )
             print(
                 f"logins: {len(started)} started; answers {counts}; the server logged in"
-                f" {counts.get('READY', 0) / arguments.seconds:.1f}/s"
+                f" {figures['server_logins']['logins_per_s']:.1f}/s"
             )
         finally:
             server.terminate()
@@ -271,19 +323,31 @@ def main() -> None:
     parser.add_argument(
         "--server", action="store_true", help="also measure chat against a real server"
     )
+    parser.add_argument("--server-cpu", metavar="CPU", help="pin the server to this core")
     arguments = parser.parse_args()
+    figures: dict[str, Any] = {
+        "argon2id": {"memory_kib": MEMORY_KIB, "iterations": ITERATIONS, "lanes": LANES},
+        "hashing_threads": THREADS,
+        "load_average": round(os.getloadavg()[0], 2),
+    }
     print(f"argon2id m={MEMORY_KIB} KiB, t={ITERATIONS}, p={LANES}; {THREADS} hashing threads")
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (others' work skews it)")
     hashes, verifications = per_core_speed()
+    figures["per_core"] = {
+        "hashes_per_s": round(hashes, 1),
+        "verifications_per_s": round(verifications, 1),
+    }
     print(f"one core: {hashes:.1f} hashes/s, {verifications:.1f} verifications/s")
-    task.react(lambda reactor: defer.ensureDeferred(measure(reactor, arguments)))
+    task.react(lambda reactor: defer.ensureDeferred(measure(reactor, arguments, figures)))
 
 
-async def measure(reactor: Any, arguments: argparse.Namespace) -> None:
-    """The reactor's lateness under a storm; with C{--server}, chat under one too."""
-    await storm(reactor, arguments)
+async def measure(reactor: Any, arguments: argparse.Namespace, figures: dict[str, Any]) -> None:
+    """The reactor's lateness under a storm; with C{--server}, chat under one too; then
+    every figure as one JSON line."""
+    await storm(reactor, arguments, figures)
     if arguments.server:
-        await server_storm(reactor, arguments)
+        await server_storm(reactor, arguments, figures)
+    print(json.dumps(figures, separators=(",", ":")))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 Targets: our TCP door (``chatproto``), our WebSocket door (``chatproto-ws``),
 one room with half the clients on each door (``chatproto-mixed``), the TCP
 door of an earlier commit (``baseline``, with ``--baseline-rev REV``), and the
-peers: a Node.js ``ws`` broadcast server (``node-ws``) for the WebSocket door,
-ngIRCd and InspIRCd for the TCP door.
+peers: a Node.js ``ws`` broadcast server (``node-ws``) and a Go gorilla/websocket hub
+(``go-ws``) for the WebSocket door, ngIRCd and InspIRCd for the TCP and IRC doors.
 
 Each run starts a fresh server pinned to CPU 0 (``taskset -c 0``) on free
 loopback ports, runs the load generator (L{bench.loadgen}) pinned to CPU 1,
@@ -17,7 +17,14 @@ bench-peers``), as the unprivileged user ``irc`` (via setpriv) when we are root,
 with the loopback-only configurations rendered from bench/peers/*.conf.in. The
 Node peer (bench/peers/ws-broadcast.js) runs with the ``ws`` version pinned in
 L{bench.builds}, which installs it with npm on first use, and the baseline
-commit into a virtualenv of its own.
+commit into a virtualenv of its own. The Go peer (bench/peers/go-hub) is built by
+``make bench`` into bench/results/go-hub.
+
+Issue 21's figures (L{bench.issue21}) close the output: joins/s, handshake p99, KiB per
+idle client and chat p99 of every door beside the peers', with the goals; with
+C{--idle-10k}, once per door (not per run), the memory of 10,000 idle clients; with
+C{--logins}, once, L{bench.logins} against a server pinned like the others (argon2id
+verifications/s, logins/s, chat p99 idle and during a login storm).
 
 Other processes on the two cores skew every figure: before each run the
 runner waits (a while) for both cores to be quiet, and it reports how much CPU
@@ -41,12 +48,32 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench.adapters import IrcAdapter
-from bench.builds import WS_VERSION, BuildError, install_commit, install_node_ws, node_version
+from bench.builds import (
+    GO_HUB,
+    WS_VERSION,
+    BuildError,
+    go_version,
+    gorilla_version,
+    install_commit,
+    install_node_ws,
+    node_version,
+)
+from bench.figures import fmt, number
+from bench.issue21 import (
+    GOAL_INFLIGHT,
+    IDLE_CLIENTS,
+    IDLE_PHASE,
+    IRC_PEERS,
+    goal_lines,
+    goal_report,
+    logins_lines,
+    summary_table,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -97,6 +124,7 @@ TARGET_NAMES = [
     "chatproto-ws",
     "chatproto-mixed",
     "node-ws",
+    "go-ws",
 ]
 #: The many-room configuration (docs/performance.md, "Rooms"): the N=1000 clients dealt
 #: into 100 rooms of 10 (each also joins 9 rooms shared by more: 10 room joins a client),
@@ -110,9 +138,15 @@ ROOMS_LOADGEN_ARGS = [
     "--phases",
     "joins,room-joins,flood,latency,rooms-flood,rooms-latency",
 ]
-IRC_PEERS = ["ngircd", "inspircd"]
 #: Our IRC door, measured beside the IRC peers with the same generator.
 IRC_DOOR = "chatproto-irc"
+#: Handshakes in flight in the joins phase, the goal's (ngIRCd takes fewer, see its note).
+JOIN_INFLIGHT = GOAL_INFLIGHT
+#: The one-run phase of C{--idle-10k}: L{IDLE_CLIENTS} clients join (a generous time limit:
+#: each join notifies every member, so joins slow down as the room grows) and stay idle.
+IDLE_LOADGEN_ARGS = ["--clients", str(IDLE_CLIENTS), "--phases", "joins,rss", "--join-limit", "900"]
+#: Our doors measured in that phase.
+IDLE_DOORS = ["chatproto", "chatproto-ws", IRC_DOOR]
 
 
 def free_ports(count: int) -> list[int]:
@@ -254,35 +288,41 @@ def targets(
     if not Path(twistd).exists():
         missing["chatproto"] = f"no {twistd} (run `make install`)"
     else:
-        found["chatproto"] = Target("chatproto", [("chat", 0)], 32, chat_command(twistd, False))
-        found["chatproto-rooms"] = Target(
-            "chatproto-rooms",
-            [("chat", 0)],
-            32,
-            chat_command(twistd, False),
-            note=f"the TCP door; {ROOMS} rooms of 10 flooded at once, one sender each; room "
-            "latency probes in one room of 10 while the others are quiet",
-            loadgen_args=ROOMS_LOADGEN_ARGS,
+        found["chatproto"] = Target(
+            "chatproto", [("chat", 0)], JOIN_INFLIGHT, chat_command(twistd, False)
         )
-        found["chatproto-metrics"] = Target(
-            "chatproto-metrics",
-            [("chat", 0)],
-            32,
-            chat_command(twistd, False, metrics=True),
-            ports=2,
-            note="the TCP door with --metrics-port: every metric counted (none scraped)",
-        )
+        if "chatproto-rooms" in wanted:
+            found["chatproto-rooms"] = Target(
+                "chatproto-rooms",
+                [("chat", 0)],
+                JOIN_INFLIGHT,
+                chat_command(twistd, False),
+                note=f"the TCP door; {ROOMS} rooms of 10 flooded at once, one sender each; "
+                "room latency probes in one room of 10 while the others are quiet",
+                loadgen_args=ROOMS_LOADGEN_ARGS,
+            )
+        if "chatproto-metrics" in wanted:
+            found["chatproto-metrics"] = Target(
+                "chatproto-metrics",
+                [("chat", 0)],
+                JOIN_INFLIGHT,
+                chat_command(twistd, False, metrics=True),
+                ports=2,
+                note="the TCP door with --metrics-port: every metric counted (none scraped)",
+            )
         if IRC_DOOR in wanted:
-            found[IRC_DOOR] = Target(IRC_DOOR, [("irc", 0)], 32, irc_door_command(twistd), ports=2)
+            found[IRC_DOOR] = Target(
+                IRC_DOOR, [("irc", 0)], JOIN_INFLIGHT, irc_door_command(twistd), ports=2
+            )
         if {"chatproto-ws", "chatproto-mixed"} & set(wanted):
             if has_websocket_door(twistd):
                 found["chatproto-ws"] = Target(
-                    "chatproto-ws", [("ws", 1)], 32, chat_command(twistd, True), ports=2
+                    "chatproto-ws", [("ws", 1)], JOIN_INFLIGHT, chat_command(twistd, True), ports=2
                 )
                 found["chatproto-mixed"] = Target(
                     "chatproto-mixed",
                     [("chat", 0), ("ws", 1)],
-                    32,
+                    JOIN_INFLIGHT,
                     chat_command(twistd, True),
                     ports=2,
                     note="clients alternate between the TCP and the WebSocket door; "
@@ -303,7 +343,7 @@ def targets(
                 found["baseline"] = Target(
                     "baseline",
                     [("chat", 0)],
-                    32,
+                    JOIN_INFLIGHT,
                     chat_command(str(old_twistd), False),
                     note=f"the TCP door of {baseline_rev} ({commit[:12]})",
                 )
@@ -317,11 +357,23 @@ def targets(
             found["node-ws"] = Target(
                 "node-ws",
                 [("ws-broadcast", 0)],
-                32,
+                JOIN_INFLIGHT,
                 lambda ports, _directory: ["node", script, str(ports[0])],
                 env={"NODE_PATH": str(modules)},
                 note=f"ws {WS_VERSION}; a join is the bare WebSocket upgrade (no nickname, "
                 "no welcome): its joins/s is not comparable",
+            )
+    if "go-ws" in wanted:
+        if not GO_HUB.exists():
+            missing["go-ws"] = f"no {GO_HUB} (`make bench` builds it)"
+        else:
+            found["go-ws"] = Target(
+                "go-ws",
+                [("ws-broadcast", 0)],
+                JOIN_INFLIGHT,
+                lambda ports, _directory: [str(GO_HUB), str(ports[0])],
+                note=f"gorilla/websocket {gorilla_version()} hub, {go_version()}; a join is the "
+                "bare WebSocket upgrade, as node-ws's",
             )
     ngircd = find_program("ngircd")
     if ngircd:
@@ -508,8 +560,14 @@ def run_once(
 #: (label, path in a run's JSON, better direction: +1 higher is better, -1 lower is better)
 METRICS: list[tuple[str, tuple[str, str], int]] = [
     ("joins/s N={big}", ("joins", "joins_per_s"), 1),
+    ("  handshakes in flight", ("joins", "inflight"), 0),
+    ("  handshake p50 ms", ("joins", "handshake_p50_ms"), -1),
+    ("  handshake p99 ms", ("joins", "handshake_p99_ms"), -1),
     ("  generator CPU", ("joins", "gen_cpu"), 0),
     ("RSS KiB per idle client N={big}", ("rss", "kib_per_client"), -1),
+    (f"RSS KiB per idle client N={IDLE_CLIENTS:,} (1 run)", (IDLE_PHASE, "kib_per_client"), -1),
+    (f"  joins/s N={IDLE_CLIENTS:,}", (IDLE_PHASE, "joins_per_s"), 1),
+    ("  generator CPU", (IDLE_PHASE, "gen_cpu"), 0),
     ("deliveries/s N={big}", ("flood", "deliveries_per_s"), 1),
     ("  server core busy", ("flood", "server_core"), 0),
     ("  server core ns per delivery", ("flood", "server_ns_per_delivery"), -1),
@@ -563,15 +621,6 @@ def medians(runs: Sequence[dict[str, Any]]) -> dict[str, float]:
     return result
 
 
-def fmt(value: float | None) -> str:
-    """A figure for the table."""
-    if value is None:
-        return "-"
-    if abs(value) >= 100 or value == int(value):
-        return f"{value:,.0f}"
-    return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
-
-
 @dataclass(frozen=True)
 class Table:
     """One side-by-side table: its targets, and the ratios worth a column."""
@@ -598,12 +647,13 @@ TABLES = [
         [("chatproto", peer) for peer in IRC_PEERS] + [(IRC_DOOR, peer) for peer in IRC_PEERS],
     ),
     Table(
-        "the doors and the Node ws peer",
+        "the doors and the WebSocket peers (Node ws, Go gorilla/websocket)",
         [n for n in TARGET_NAMES if n not in ("chatproto-rooms", "chatproto-metrics")],
         [
             ("chatproto", "baseline"),
             ("chatproto-ws", "chatproto"),
             ("chatproto-ws", "node-ws"),
+            ("chatproto-ws", "go-ws"),
             ("chatproto-mixed", "chatproto"),
         ],
     ),
@@ -742,8 +792,8 @@ def describe_door_goal(goal: RatioGoal, check: dict[str, Any] | None, why: str) 
     margin = check["ratio"] / goal.factor - 1
     verdict = f"ok by {margin:.0%}" if check["met"] else f"MISSED by {-margin:.0%}"
     text = (
-        f"{goal.name} {verdict} ({goal.numerator} {_number(a)} / {goal.denominator} "
-        f"{_number(b)} = {check['ratio']:.2f}x, needs {'>' if goal.strict else '>='}"
+        f"{goal.name} {verdict} ({goal.numerator} {number(a)} / {goal.denominator} "
+        f"{number(b)} = {check['ratio']:.2f}x, needs {'>' if goal.strict else '>='}"
         f"{goal.factor:g}x)"
     )
     costs = check["server_ns_per_delivery"]
@@ -759,11 +809,7 @@ def describe_goal(name: str, check: tuple[bool, float, float]) -> str:
     """One goal's verdict, with by how much it is met or missed."""
     met, measured, target = check
     verdict = "ok" if met else "MISSED"
-    return f"{name} {verdict} ({_number(measured)} vs {_number(target)}: {measured / target:.2f}x)"
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if value >= 1000 else f"{value:g}"
+    return f"{name} {verdict} ({number(measured)} vs {number(target)}: {measured / target:.2f}x)"
 
 
 def environment(available: dict[str, Target]) -> dict[str, str]:
@@ -778,6 +824,9 @@ def environment(available: dict[str, Target]) -> dict[str, str]:
     if "node-ws" in available:
         info["node"] = node_version()
         info["ws"] = WS_VERSION
+    if "go-ws" in available:
+        info["go"] = go_version()
+        info["gorilla_websocket"] = gorilla_version()
     if "baseline" in available:
         info["baseline"] = available["baseline"].note
     for name, flag in (("ngircd", "--version"), ("inspircd", "--version")):
@@ -787,6 +836,73 @@ def environment(available: dict[str, Target]) -> dict[str, str]:
             lines = (out.stdout or out.stderr).strip().splitlines()
             info[name] = lines[0] if lines else "?"
     return info
+
+
+# -- issue 21's one-run measurements ------------------------------------------------------
+
+
+def with_room_for_idle_clients(target: Target) -> Target:
+    """C{target} (one of our doors) admitting L{IDLE_CLIENTS} clients and a few more
+    (C{--max-clients}: its default is exactly 10,000), joined with the goal's handshakes in
+    flight, for the C{--idle-10k} phase."""
+
+    def command(ports: Sequence[int], directory: Path) -> list[str]:
+        return [*target.command(ports, directory), "--max-clients", str(IDLE_CLIENTS + 200)]
+
+    return replace(target, command=command, inflight=GOAL_INFLIGHT, loadgen_args=[])
+
+
+def idle_figures(result: dict[str, Any]) -> dict[str, Any]:
+    """The C{idle10k} figures of one run at L{IDLE_CLIENTS}: its joins phase's (joins/s,
+    handshake times, the generator's CPU) and its memory per idle client."""
+    return {**result.get("joins", {}), **result.get("rss", {})}
+
+
+def measure_idle(
+    names: Sequence[str], available: dict[str, Target], log: Path, args: argparse.Namespace
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """One run of each of our doors among C{names} with L{IDLE_CLIENTS} idle clients (not
+    repeated when noisy: memory hardly moves with the machine's load); their figures, and
+    the errors of those that failed."""
+    once = argparse.Namespace(**{**vars(args), "noisy_retries": 0})
+    figures: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    for name in [n for n in IDLE_DOORS if n in names]:
+        target = with_room_for_idle_clients(available[name])
+        result = measure(target, IDLE_LOADGEN_ARGS, log, once, f"{IDLE_CLIENTS:,} idle")
+        if isinstance(result, str):
+            errors[name] = result
+        else:
+            figures[name] = idle_figures(result)
+    return figures, errors
+
+
+def measure_logins(log: Path, args: argparse.Namespace) -> dict[str, Any] | str:
+    """One run of L{bench.logins} C{--server} (the server on CPU 0, the clients on CPU 1);
+    its figures, or why it failed."""
+    wait_for_quiet_cores(args)
+    print("[bench] logins: bench.logins --server", file=sys.stderr, flush=True)
+    command = ["taskset", "-c", LOADGEN_CPU, sys.executable, "-m", "bench.logins"]
+    command += ["--server", "--server-cpu", SERVER_CPU]
+    with open(log, "ab") as server_log:
+        server_log.write(f"\n=== {' '.join(command)}\n".encode())
+        server_log.flush()
+        try:
+            done = subprocess.run(
+                command,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=server_log,
+                timeout=600,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return f"bench.logins took more than 600 s: see {log}"
+    lines = done.stdout.decode().strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return f"bench.logins failed (exit status {done.returncode}): see {log}"
+    figures: dict[str, Any] = json.loads(lines[-1])
+    return figures
 
 
 # -- command line ------------------------------------------------------------------------
@@ -806,6 +922,13 @@ def write_peer_configs(directory: Path, ports: dict[str, int]) -> None:
     print(f"  taskset -c 0 {user} inspircd --config {directory / 'inspircd.conf'} --nofork --nopid")
 
 
+def wait_for_quiet_cores(args: argparse.Namespace) -> None:
+    """Wait (up to C{args.quiet_wait} s) for both cores to be quiet; say if they are not."""
+    busiest = wait_for_quiet(args.quiet_wait)
+    if busiest >= 0.10:
+        print(f"[bench] cores busy ({busiest:.0%}): measuring anyway", file=sys.stderr)
+
+
 def measure(
     target: Target,
     loadgen_args: Sequence[str],
@@ -821,9 +944,7 @@ def measure(
     """
     best: dict[str, Any] | None = None
     for attempt in range(args.noisy_retries + 1):
-        busiest = wait_for_quiet(args.quiet_wait)
-        if busiest >= 0.10:
-            print(f"[bench] cores busy ({busiest:.0%}): measuring anyway", file=sys.stderr)
+        wait_for_quiet_cores(args)
         again = f" (again: others used {best['others_cpu']:.2f} cores)" if best else ""
         print(f"[bench] run {label}: {target.name}{again}", file=sys.stderr, flush=True)
         try:
@@ -846,7 +967,7 @@ def skip_reason(name: str, available: dict[str, Target], missing: dict[str, str]
         return missing[name]
     if name in available:
         return "every run failed"
-    if name in [*TARGET_NAMES, *IRC_PEERS]:
+    if name in [*TARGET_NAMES, IRC_DOOR, *IRC_PEERS]:
         return "not in --targets"
     return "unknown target"
 
@@ -883,6 +1004,17 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         "its own virtualenv under $XDG_CACHE_HOME/chatproto-bench/",
     )
     add_noise_options(p)
+    p.add_argument(
+        "--idle-10k",
+        action="store_true",
+        help=f"once per door: the server's memory with {IDLE_CLIENTS:,} idle clients "
+        f"({GOAL_INFLIGHT} handshakes in flight)",
+    )
+    p.add_argument(
+        "--logins",
+        action="store_true",
+        help="once: bench.logins --server (argon2id, logins/s, chat p99 during a login storm)",
+    )
     p.add_argument("--write-peer-configs", metavar="DIR", help="only render the peer configs")
     return p.parse_known_args(argv)
 
@@ -920,11 +1052,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failures[name].append(result)
             else:
                 runs[name].append(result)
+    idle, idle_errors = measure_idle(names, available, log, args) if args.idle_10k else ({}, {})
+    for name, error in idle_errors.items():
+        failures[name].append(f"{IDLE_CLIENTS:,} idle: {error}")
+    logins = measure_logins(log, args) if args.logins else None
     names = [n for n in names if runs[n]]
     if not names:
         print("[bench] every run failed", file=sys.stderr)
         return 1
-    meds = {n: medians(runs[n]) for n in names}
+    meds = {n: medians([*runs[n], {IDLE_PHASE: idle[n]}] if n in idle else runs[n]) for n in names}
     print()
     print(f"median of {args.runs} runs; server on CPU {SERVER_CPU}, generator on CPU {LOADGEN_CPU}")
     first = runs[names[0]][0]
@@ -953,6 +1089,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             absent = [n for n in (goal.numerator, goal.denominator) if n not in meds]
             why = "; ".join(f"{n}: {skip_reason(n, available, missing)}" for n in absent)
             print("  " + describe_door_goal(goal, door_checks.get(goal.name), why))
+    print("\nissue 21: joins, handshakes, memory, chat p99 (generator CPU beside each figure)")
+    print(summary_table(meds, big))
+    if not args.idle_10k:
+        print(f"(KiB per idle client at N={IDLE_CLIENTS:,}: skipped, BENCH_10K=no)")
+    print("issue 21 goals:")
+    for line in goal_lines(meds, big):
+        print("  " + line)
+    if isinstance(logins, dict):
+        print(
+            "\nissue 21 item 6: logins (bench.logins --server, server on CPU 0, clients on CPU 1)"
+        )
+        print("\n".join(logins_lines(logins)))
+    elif logins is not None:
+        print(f"\nissue 21 item 6: logins: {logins}")
     report = {
         "runs": args.runs,
         "loadgen_args": loadgen_args,
@@ -961,6 +1111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "goals": checks,
         "door_goals": door_checks,
         "irc_goals": irc_checks,
+        "issue21_goals": goal_report(meds, big),
+        "idle_10k": idle,
+        "logins": logins,
         "skipped": {n: skip_reason(n, available, missing) for n in wanted if n not in names},
         "failures": {n: f for n, f in failures.items() if f},
         "raw": runs,
