@@ -22,39 +22,40 @@ from chatproto.doors.websocket.origins import request_allowed
 MAX_HEAD_BYTES: Final = 8192
 #: The most header lines a request handed to autobahn may have (Twisted Web allows 500).
 MAX_HEADER_LINES: Final = 100
-#: The request line of a GET of /chat, with or without a query.
-_REQUEST_LINE: Final = re.compile(rb"GET /chat(?:\?[!-~]*)? HTTP/1\.1")
-#: A header line: a token, a colon, then visible characters, spaces and tabs only.
-_HEADER_LINE: Final = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([\t\x20-\x7e\x80-\xff]*)")
-#: Headers Twisted Web acts on before the resource sees the request (a body to
-#: refuse, a 100 Continue to send): their requests go to Twisted Web.
-_ANSWERED_BY_TWISTED_WEB: Final = frozenset((b"content-length", b"transfer-encoding", b"expect"))
+#: A GET of /chat (with or without a query) in HTTP/1.1, then header lines, each a
+#: token, a colon, and visible characters, spaces and tabs only.
+_PLAIN_HEAD: Final = re.compile(
+    rb"GET /chat(?:\?[!-~]*)? HTTP/1\.1"
+    rb"(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*)" + b"{0,%d}" % MAX_HEADER_LINES
+)
+#: The headers read here: the Origin and Host of the origin check, and those
+#: Twisted Web acts on before the resource sees the request (a body to refuse, a
+#: 100 Continue to send), whose requests go to Twisted Web.
+_READ_HEADERS: Final = re.compile(
+    rb"\r\n(origin|host|content-length|transfer-encoding|expect):([^\r]*)", re.IGNORECASE
+)
 
 
 def is_plain_chat_request(head: bytes, origins: frozenset[str]) -> bool:
     """Whether C{head} (the request line and header lines, without the empty line)
-    asks for C{/chat}, from a page C{origins} allows (see
-    L{request_allowed}), in lines that need no
-    leniency: C{GET}, HTTP/1.1, no continuation lines, no control characters,
-    at most L{MAX_HEADER_LINES} headers, none that Twisted Web answers itself.
+    asks for C{/chat}, from a page C{origins} allows (see L{request_allowed}), in
+    lines that need no leniency: C{GET}, HTTP/1.1, no continuation lines, no
+    control characters, at most L{MAX_HEADER_LINES} headers, none that Twisted
+    Web acts on itself (C{Content-Length}, C{Transfer-Encoding}, C{Expect}).
 
     Whether it is a valid upgrade (its Upgrade header, its key, its version) is
     autobahn's to say, as it was when Twisted Web handed every such request over.
     """
-    request_line, *lines = head.split(b"\r\n")
-    if _REQUEST_LINE.fullmatch(request_line) is None or len(lines) > MAX_HEADER_LINES:
+    if _PLAIN_HEAD.fullmatch(head) is None:
         return False
     host: bytes | None = None
     origin_values: list[bytes] = []
-    for line in lines:
-        header = _HEADER_LINE.fullmatch(line)
-        if header is None:
-            return False
-        name, value = header.group(1).lower(), header.group(2).strip(b" \t")
-        if name in _ANSWERED_BY_TWISTED_WEB:
-            return False
+    for name, value in _READ_HEADERS.findall(head):
+        name = name.lower()
         if name == b"host":
-            host = value  # Twisted Web reads the last
+            host = value.strip(b" \t")  # Twisted Web reads the last
         elif name == b"origin":
-            origin_values.append(value)
+            origin_values.append(value.strip(b" \t"))
+        else:
+            return False
     return request_allowed(origin_values, host, origins)
