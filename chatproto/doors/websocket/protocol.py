@@ -67,14 +67,15 @@ _DOOR_SLOTS = (
 )
 #: The base classes' values of the slotted names that they hold as class attributes.
 _CLASS_DEFAULTS = class_defaults(WebSocketServerProtocol, LIBRARY_SLOTS)
-#: What autobahn keeps of the upgrade (the request, its headers, path, origin,
-#: subprotocols and extensions, the response) for the connection's life, though
-#: nothing reads it after the handshake: about 1.5 KiB a connection, dropped.
-_HANDSHAKE_ONLY = (
+#: What autobahn keeps for the connection's life though nothing reads it once the
+#: connection is open: the upgrade's request, headers, path, origin, subprotocols,
+#: extensions and response, and its description of the transport (for WAMP
+#: sessions); about 1.8 KiB a connection, dropped.
+_UNREAD_AFTER_OPEN = (
     *("http_request_data", "http_response_data", "http_headers", "http_status_line"),
     *("http_request_uri", "http_request_path", "http_request_params", "http_request_host"),
     *("websocket_origin", "websocket_protocols", "websocket_extensions", "_wskey"),
-    "websocket_extensions_in_use",
+    *("websocket_extensions_in_use", "_transport_details"),
 )
 #: autobahn makes a UTF-8 validator per connection and consults it only when
 #: C{utf8validateIncoming} is on; it is off here (the dialogue answers text that is
@@ -110,6 +111,9 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
         for name, value in _CLASS_DEFAULTS:
             setattr(self, name, value)
         super().__init__()
+        # autobahn's event listeners (`on("message", ...)`): nothing here registers
+        # any, and without listeners autobahn reads neither the events nor the results.
+        self._valid_events = self._results = None
         self.session = None
         self._socket = None
         # autobahn sets them once the upgrade is done; read before that too.
@@ -146,7 +150,7 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
         transport.unregisterProducer()
         transport.registerProducer(self, True)
         self._socket = direct_socket(transport)
-        for name in _HANDSHAKE_ONLY:
+        for name in _UNREAD_AFTER_OPEN:
             delattr(self, name)
         self.session.start()
 
