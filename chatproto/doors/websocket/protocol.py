@@ -70,7 +70,7 @@ _CLASS_DEFAULTS = class_defaults(WebSocketServerProtocol, LIBRARY_SLOTS)
 #: What autobahn keeps for the connection's life though nothing reads it once the
 #: connection is open: the upgrade's request, headers, path, origin, subprotocols,
 #: extensions and response, and its description of the transport (for WAMP
-#: sessions); about 1.8 KiB a connection, dropped.
+#: sessions); about 1.9 KiB a connection, dropped.
 _UNREAD_AFTER_OPEN = (
     *("http_request_data", "http_response_data", "http_headers", "http_status_line"),
     *("http_request_uri", "http_request_path", "http_request_params", "http_request_host"),

@@ -1,9 +1,9 @@
 """The names autobahn and Twisted set on a WebSocket connection, for its C{__slots__}.
 
 autobahn's protocol keeps about seventy attributes per connection in the
-instance's dict (1.5 KiB each); in slots they take 8 bytes each
+instance's dict (1.5 KiB a connection); in slots they take 8 bytes each
 (docs/performance.md, "Third pass"). A name missing here would land in the
-dict again: C{tests/test_websocket_slots.py} runs connections through their
+dict again: C{tests/test_websocket_upgrade.py} runs connections through their
 whole life and checks that none does.
 """
 
