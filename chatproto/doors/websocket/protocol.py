@@ -337,6 +337,10 @@ class ChatWebSocketFactory(WebSocketServerFactory):
             utf8validateIncoming=False,
             autoPingInterval=ping_interval,
             autoPingTimeout=ping_interval,
+            # autobahn is handed whole request heads only (the HTTP connection's
+            # REQUEST_SECONDS bounds the wait for one) and answers each in the same
+            # call: its opening-handshake timer would be set and cancelled for nothing.
+            openHandshakeTimeout=0,
             # Compression would make frames differ per member: never negotiated.
             perMessageCompressionAccept=lambda offers: None,
         )
