@@ -14,7 +14,12 @@ that takes a body, so its HTTP connection:
   the upgrade, with any bytes
   that came in the same read as the upgrade request (they are the chat
   connection's, not a next HTTP request to hold);
-- sends no C{Server} header (no library version).
+- sends no C{Server} header (no library version);
+- reads the first request's head whole (at most
+  L{upgrade.MAX_HEAD_BYTES<chatproto.doors.websocket.upgrade.MAX_HEAD_BYTES>})
+  and gives a plain request for C{/chat} straight to autobahn, which parses it
+  once (L{chatproto.doors.websocket.upgrade}); every other request goes to
+  Twisted Web as it came.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IProtocol, IReactorTime
 from twisted.internet.protocol import connectionDone
+from twisted.protocols.policies import ProtocolWrapper
 from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel, Request
 from twisted.web.http_headers import Headers
@@ -31,9 +37,11 @@ from twisted.web.http_headers import Headers
 from chatproto.core.member import CloseReason
 from chatproto.core.once import Once
 from chatproto.doors.sockets import describe_peer, peer_host
+from chatproto.doors.websocket.upgrade import MAX_HEAD_BYTES, is_plain_chat_request
 
 if TYPE_CHECKING:
     from chatproto.core.hall import Hall
+    from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 
 #: Seconds a request has from the connection (or the previous answer) to be answered.
 REQUEST_SECONDS = 10.0
@@ -105,13 +113,16 @@ class ChatHTTPChannel(HTTPChannel):
     """One HTTP connection to the web door, until it is closed or upgraded.
 
     C{room}: whose admission counts the connection; C{clock}: what its
-    deadlines run on. The site that builds the channel sets both (as Twisted
-    sets C{site}).
+    deadlines run on; C{sockets}: who builds the chat connection of an upgrade.
+    The site that builds the channel sets them (as Twisted sets C{site}).
     """
 
     hall: Hall
     clock: IReactorTime
     overflow: Overflow
+    sockets: ChatWebSocketFactory
+    # The first request's head so far; None once it went to autobahn or Twisted Web.
+    _head: bytes | None = b""
     _place: WaitingPlace | None = None
     # The protocol that took the connection over at the upgrade.
     _upgraded_to: IProtocol | None = None
@@ -132,6 +143,43 @@ class ChatHTTPChannel(HTTPChannel):
             self._refuse(b"503 Service Unavailable", b"The server is full.\n")
             return
         self._start_clock()
+
+    def dataReceived(self, data: bytes) -> None:
+        """Read the first request's head whole: a plain request for C{/chat} goes
+        straight to autobahn, anything else (or a head over L{MAX_HEAD_BYTES}) to
+        Twisted Web, as it came."""
+        if self._head is None:
+            super().dataReceived(data)  # type: ignore[no-untyped-call]
+            return
+        data = self._head + data
+        end = data.find(b"\r\n\r\n")
+        if end < 0 and len(data) <= MAX_HEAD_BYTES:
+            self._head = data
+            return
+        self._head = None
+        if (
+            0 <= end <= MAX_HEAD_BYTES - 4
+            and not self._refused
+            and is_plain_chat_request(data[:end], self.sockets.origins)
+        ):
+            self._hand_to_autobahn(data)
+        else:
+            super().dataReceived(data)  # type: ignore[no-untyped-call]
+
+    def _hand_to_autobahn(self, data: bytes) -> None:
+        """Give the connection, and everything read from it, to a new chat connection
+        (as autobahn's own resource does, without the request Twisted Web would build)."""
+        transport: Any = self.transport
+        protocol: Any = self.sockets.buildProtocol(transport.getPeer())
+        self.upgrading()
+        self.transport = None
+        # Under TLS, the connection's bytes come through a wrapping protocol.
+        if isinstance(transport, ProtocolWrapper):
+            transport.wrappedProtocol = protocol
+        else:
+            transport.protocol = protocol
+        protocol.makeConnection(transport)
+        protocol.dataReceived(data)
 
     def allHeadersReceived(self) -> None:
         """Refuse a request that announces a body, before any of it is read or stored."""

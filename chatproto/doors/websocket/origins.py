@@ -8,6 +8,7 @@ Requests without an Origin header come from programs, not pages: allowed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 
@@ -34,3 +35,15 @@ def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]
         return False
     netloc = urlsplit(origin).netloc
     return bool(netloc) and netloc == host.strip().lower()
+
+
+def request_allowed(origins: Sequence[bytes], host: bytes | None, allowed: frozenset[str]) -> bool:
+    """Whether a request with these Origin header values (none, or exactly one) made to
+    C{host} (its Host header, the last if repeated) may upgrade."""
+    if len(origins) > 1:
+        return False
+    return origin_allowed(
+        origins[0].decode("latin-1") if origins else None,
+        None if host is None else host.decode("latin-1"),
+        allowed,
+    )

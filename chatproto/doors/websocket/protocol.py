@@ -21,6 +21,7 @@ from typing import Any
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionRequest
+from autobahn.websocket.utf8validator import Utf8Validator
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from zope.interface import implementer
 
@@ -32,6 +33,7 @@ from chatproto.doors.packets.dialogue import PacketSession
 from chatproto.doors.sockets import Keepalive, describe_peer, peer_host, tune_socket
 from chatproto.doors.tcp.fastwrite import direct_socket, send_now
 from chatproto.doors.websocket.framing import pong_frame, text_frame
+from chatproto.doors.websocket.slots import LIBRARY_SLOTS, class_defaults
 
 #: The subprotocol a client may offer (docs/protocol.md section 9).
 SUBPROTOCOL = "chatproto.v1"
@@ -54,29 +56,80 @@ MESSAGE_SECONDS = 30.0
 UNLOGGED_PEER = "(address not logged)"
 
 
+#: The door's own attributes of a connection, beside the libraries' (L{LIBRARY_SLOTS}).
+_DOOR_SLOTS = (
+    "session",
+    "_socket",
+    "_message_frames",
+    "_message_began",
+    "_message_check",
+    "_unread",
+)
+#: The base classes' values of the slotted names that they hold as class attributes.
+_CLASS_DEFAULTS = class_defaults(WebSocketServerProtocol, LIBRARY_SLOTS)
+#: What autobahn keeps for the connection's life though nothing reads it once the
+#: connection is open: the upgrade's request, headers, path, origin, subprotocols,
+#: extensions and response, and its description of the transport (for WAMP
+#: sessions); about 1.9 KiB a connection, dropped.
+_UNREAD_AFTER_OPEN = (
+    *("http_request_data", "http_response_data", "http_headers", "http_status_line"),
+    *("http_request_uri", "http_request_path", "http_request_params", "http_request_host"),
+    *("websocket_origin", "websocket_protocols", "websocket_extensions", "_wskey"),
+    *("websocket_extensions_in_use", "_transport_details"),
+)
+#: autobahn makes a UTF-8 validator per connection and consults it only when
+#: C{utf8validateIncoming} is on; it is off here (the dialogue answers text that is
+#: not UTF-8), so every connection keeps this one instead.
+_UNUSED_VALIDATOR = Utf8Validator()
+#: autobahn queues output only for chopped or synchronous sends, which the door never
+#: asks for; a connection's queue is this empty tuple instead of a deque of its own
+#: (about 700 bytes). Should autobahn ever queue, appending to it fails loudly.
+_NO_SEND_QUEUE = ()
+
+
 @implementer(IPushProducer, ILink)
 class ChatWebSocketProtocol(WebSocketServerProtocol):
-    """One chat connection over WebSocket, in front of a L{PacketSession}."""
+    """One chat connection over WebSocket, in front of a L{PacketSession}.
+
+    Its attributes, autobahn's included, are slots: none lands in a dict of its own.
+    """
+
+    __slots__ = (*LIBRARY_SLOTS, *_DOOR_SLOTS)
 
     factory: ChatWebSocketFactory
-    session: PacketSession | None = None
-    _socket: socket.socket | None = None
-    # autobahn sets it once the upgrade is done; read before that too.
-    inside_message = False
+    session: PacketSession | None
+    _socket: socket.socket | None
     # The message being received: its frames so far, and when its first one began.
-    _message_frames = 0
-    _message_began = 0.0
-    _message_check: IDelayedCall | None = None
+    _message_frames: int
+    _message_began: float
+    _message_check: IDelayedCall | None
+    # Messages autobahn had already read when reading was paused: at most one
+    # read's worth, since the transport reads nothing more meanwhile.
+    _unread: deque[tuple[bytes, bool]] | None
 
     def __init__(self) -> None:
+        for name, value in _CLASS_DEFAULTS:
+            setattr(self, name, value)
         super().__init__()
-        # Messages autobahn had already read when reading was paused: at most one
-        # read's worth, since the transport reads nothing more meanwhile.
-        self._unread: deque[tuple[bytes, bool]] | None = None
+        # autobahn's event listeners (`on("message", ...)`): nothing here registers
+        # any, and without listeners autobahn reads neither the events nor the results.
+        self._valid_events = self._results = None
+        self.session = None
+        self._socket = None
+        # autobahn sets them once the upgrade is done; read before that too.
+        self.inside_message = False
+        self.current_frame = None  # type: ignore[assignment]  # as autobahn sets it
+        self._message_frames = 0
+        self._message_began = 0.0
+        self._message_check = None
+        self._unread = None
 
     def connectionMade(self) -> None:
-        """Keep the peer's address out of autobahn's log lines unless --log-addresses."""
+        """Keep the peer's address out of autobahn's log lines unless --log-addresses;
+        share what autobahn made for this connection but never uses here."""
         super().connectionMade()
+        self.utf8validator = _UNUSED_VALIDATOR
+        self.send_queue = _NO_SEND_QUEUE  # type: ignore[assignment]
         if not self.factory.hall.config.log_addresses:
             self.peer = UNLOGGED_PEER
 
@@ -97,10 +150,8 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
         transport.unregisterProducer()
         transport.registerProducer(self, True)
         self._socket = direct_socket(transport)
-        # autobahn keeps the upgrade's request and response for the connection's life;
-        # nothing reads them after the handshake (about 1 KiB a connection).
-        del self.http_request_data, self.http_response_data
-        del self.http_headers
+        for name in _UNREAD_AFTER_OPEN:
+            delattr(self, name)
         self.session.start()
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
@@ -142,7 +193,13 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
 
     def dataReceived(self, data: bytes) -> None:
         """Read on; a message left unfinished by this read gets its deadline watched."""
-        super().dataReceived(data)
+        # autobahn's own dataReceived only adds a debug line, whose arguments it
+        # computes (hltype) on every read whether or not anything logs them.
+        self._dataReceived(data)
+        if self.current_frame is None:
+            # autobahn makes an unmasker for each frame and keeps the last one
+            # (about 200 bytes) until the next frame replaces it.
+            self.current_frame_masker = None
         if self.inside_message and self._message_check is None:
             self._watch_message()
 
@@ -280,6 +337,10 @@ class ChatWebSocketFactory(WebSocketServerFactory):
             utf8validateIncoming=False,
             autoPingInterval=ping_interval,
             autoPingTimeout=ping_interval,
+            # autobahn is handed whole request heads only (the HTTP connection's
+            # REQUEST_SECONDS bounds the wait for one) and answers each in the same
+            # call: its opening-handshake timer would be set and cancelled for nothing.
+            openHandshakeTimeout=0,
             # Compression would make frames differ per member: never negotiated.
             perMessageCompressionAccept=lambda offers: None,
         )

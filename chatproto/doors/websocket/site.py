@@ -25,7 +25,7 @@ from twisted.web.static import File
 from zope.interface import provider
 
 from chatproto.doors.websocket.channel import ChatHTTPChannel, Overflow
-from chatproto.doors.websocket.origins import origin_allowed
+from chatproto.doors.websocket.origins import request_allowed
 from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 
 #: What the page may load: its own files, and its own WebSocket.
@@ -82,16 +82,8 @@ class ChatSocketResource(WebSocketResource):
 
     def render(self, request: Request) -> Any:
         """Refuse a foreign origin with 403; otherwise hand the connection to autobahn."""
-        origins = request.requestHeaders.getRawHeaders(b"origin")
-        host = request.getHeader(b"host")
-        if origins is not None and (
-            len(origins) != 1
-            or not origin_allowed(
-                origins[0].decode("latin-1"),
-                None if host is None else host.decode("latin-1"),
-                self._sockets.origins,
-            )
-        ):
+        origins = request.requestHeaders.getRawHeaders(b"origin", [])
+        if not request_allowed(origins, request.getHeader(b"host"), self._sockets.origins):
             request.setResponseCode(403)
             request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
             return b"This page's origin may not chat here.\n"
@@ -130,6 +122,7 @@ class ChatSite(Site):
             logFormatter=None if hall.config.log_addresses else access_line_without_address,
         )
         self.hall = hall
+        self.sockets = sockets
         self.overflow = Overflow()
         self.displayTracebacks = False
 
@@ -139,6 +132,7 @@ class ChatSite(Site):
         channel.hall = self.hall
         channel.clock = self.reactor
         channel.overflow = self.overflow
+        channel.sockets = self.sockets
         return channel
 
 
