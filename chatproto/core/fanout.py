@@ -195,10 +195,8 @@ class TurnBatcher:
         self._waiting_next: list[Deferred[None]] = []
         #: The newest message id any member may have seen or has queued.
         self.visible_id = history.last_id
-        # Each record of one batch (the list object) encoded once per codec, for the
-        # members that get a share of it (see _write_share).
-        self._encoded_batch: list[RoomEvent] | None = None
-        self._encodings: dict[ICodec, list[bytes]] = {}
+        # What the shares of the batch being delivered or caught up with are cut from.
+        self._shares: _Shares | None = None
 
     def queue(self, entry: RoomEvent) -> None:
         """Add a record to this turn's batch."""
@@ -304,7 +302,7 @@ class TurnBatcher:
         try:
             self._deliver_to_each(batch, cursors)
         finally:
-            self._encoded_batch, self._encodings = None, {}
+            self._shares = None
 
     def _deliver_to_each(self, batch: list[RoomEvent], cursors: dict[IMember, int]) -> None:
         records = [entry.record for entry in batch]
@@ -356,24 +354,55 @@ class TurnBatcher:
         members get a share: in a storm of joins or leaves every joiner or leaver gets
         one, of up to every record of the window (encoding each anew cost N^2
         encodings: docs/performance.md)."""
+        shares = self._shares
+        if shares is None or shares.batch is not batch:
+            shares = self._shares = _Shares(batch)
+        shares.index()
         key = member.key
         codec = member.codec
-        echoes = codec.echoes_sender
-        encoded = self._encoded(batch, codec)
-        share = [
-            index
-            for index in range(start, len(batch))
-            if batch[index].skip_key != key and (echoes or batch[index].sender_key != key)
-        ]
-        if share:
-            self._turn.send(member, b"".join([encoded[index] for index in share]))
-        return sum(batch[index].message_id is not None for index in share)
+        encoded = shares.encoded(codec)
+        messages = shares.messages_before[-1] - shares.messages_before[start]
+        if key not in shares.named:  # no record skips it or is its own: all of them
+            data = b"".join(encoded[start:])
+        else:
+            echoes = codec.echoes_sender
+            kept = []
+            for index in range(start, len(batch)):
+                entry = batch[index]
+                if entry.skip_key == key or (entry.sender_key == key and not echoes):
+                    messages -= entry.message_id is not None
+                else:
+                    kept.append(encoded[index])
+            data = b"".join(kept)
+        if data:
+            self._turn.send(member, data)
+        return messages
 
-    def _encoded(self, batch: list[RoomEvent], codec: ICodec) -> list[bytes]:
-        """Every record of C{batch} (a list that only grows) encoded by C{codec}."""
-        if self._encoded_batch is not batch:
-            self._encoded_batch, self._encodings = batch, {}
-        encoded = self._encodings.setdefault(codec, [])
-        for entry in batch[len(encoded) :]:
+
+class _Shares:
+    """What the members' shares of one batch (a list that only grows) are cut from: each
+    record encoded once per codec, the number of messages before each record, and the
+    keys of the members a record skips or was sent by."""
+
+    def __init__(self, batch: list[RoomEvent]) -> None:
+        self.batch = batch
+        self.encodings: dict[ICodec, list[bytes]] = {}
+        #: Messages among the first i records, for every i (the last: all of them).
+        self.messages_before = [0]
+        self.named: set[str] = set()
+
+    def index(self) -> None:
+        """Count and name the records added since the last call."""
+        counted = self.messages_before
+        for entry in self.batch[len(counted) - 1 :]:
+            counted.append(counted[-1] + (entry.message_id is not None))
+            for key in (entry.skip_key, entry.sender_key):
+                if key is not None:
+                    self.named.add(key)
+
+    def encoded(self, codec: ICodec) -> list[bytes]:
+        """Every record of the batch encoded by C{codec}."""
+        encoded = self.encodings.setdefault(codec, [])
+        for entry in self.batch[len(encoded) :]:
             encoded.append(codec.encode(entry.record))
         return encoded
