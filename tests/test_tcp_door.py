@@ -18,42 +18,45 @@ from tests.conftest import RunningServer, running_server
 from tests.loopback import RawClient, connect
 
 
-@pytest.fixture
-def direct_writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
-    """Record (bytes offered, bytes left for Twisted's buffer) of every fast-path write."""
-    calls: list[tuple[int, int]] = []
-    real = tcp_door.send_now
+class SpySocket:
+    """A server socket that records (bytes offered, bytes taken) of every send, and with
+    C{most} takes at most that many bytes per send, as a full kernel buffer would."""
 
-    def spy(transport: Any, sock: socket.socket, data: bytes) -> bytes:
-        left = real(transport, sock, data)
-        calls.append((len(data), len(left)))
-        return left
-
-    monkeypatch.setattr(tcp_door, "send_now", spy)
-    yield calls
-
-
-class PartialSocket:
-    """A server socket that takes at most a few bytes per send, as a full kernel buffer
-    would: every large write is a partial send."""
-
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, sends: list[tuple[int, int]], most: int) -> None:
         self._sock = sock
+        self._sends = sends
+        self._most = most
 
     def send(self, data: bytes) -> int:
-        return self._sock.send(data[:1000])
+        sent = self._sock.send(data[: self._most])
+        self._sends.append((len(data), sent))
+        return sent
+
+
+def spy_on_direct_sends(monkeypatch: pytest.MonkeyPatch, most: int) -> list[tuple[int, int]]:
+    """Record (bytes offered, bytes taken) of every send straight to a stream door's
+    socket (the fan-out's and the link's), taking at most C{most} bytes each."""
+    sends: list[tuple[int, int]] = []
+    real = tcp_door.direct_socket
+
+    def spy(transport: object) -> Any:
+        sock = real(transport)
+        return None if sock is None else SpySocket(sock, sends, most)
+
+    monkeypatch.setattr(tcp_door, "direct_socket", spy)
+    return sends
 
 
 @pytest.fixture
-def partial_sends(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the TCP door's direct writes partial."""
-    real = tcp_door.direct_socket
+def direct_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Every direct send, whole (see L{spy_on_direct_sends})."""
+    return spy_on_direct_sends(monkeypatch, 1 << 30)
 
-    def direct(transport: object) -> Any:
-        sock = real(transport)
-        return None if sock is None else PartialSocket(sock)
 
-    monkeypatch.setattr(tcp_door, "direct_socket", direct)
+@pytest.fixture
+def partial_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Every direct send, each taking at most 1000 bytes: every large write is partial."""
+    return spy_on_direct_sends(monkeypatch, 1000)
 
 
 @pytest.fixture
@@ -83,12 +86,12 @@ async def test_fan_out_writes_straight_to_an_idle_socket(
     sender.send_json({"message": "fast"})
     assert (await reader.next_chat())["message"] == "fast"
     # Both copies went out whole through the socket, none through Twisted's buffer.
-    assert [left for _, left in direct_writes] == [0, 0]
+    assert [offered - taken for offered, taken in direct_writes] == [0, 0]
 
 
 @pytest_twisted.ensureDeferred
 async def test_byte_order_survives_partial_sends(
-    partial_sends: None, big_server: RunningServer, direct_writes: list[tuple[int, int]]
+    partial_writes: list[tuple[int, int]], big_server: RunningServer
 ) -> None:
     reader, sender = await reader_and_sender(big_server)
     texts = [f"{n:04d}" + chr(0x41 + n % 26) * 12000 for n in range(30)]
@@ -96,7 +99,7 @@ async def test_byte_order_survives_partial_sends(
         sender.send_json({"message": text})
     assert [(await reader.next_chat())["message"] for _ in texts] == texts
     assert [(await sender.next_chat())["message"] for _ in texts] == texts
-    assert any(0 < left < offered for offered, left in direct_writes), "no partial send"
+    assert any(0 < taken < offered for offered, taken in partial_writes), "no partial send"
 
 
 @pytest_twisted.ensureDeferred

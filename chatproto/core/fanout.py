@@ -13,6 +13,13 @@ on that door but the few who need a different share:
   message, BYE) is first caught up with its share, so it sees everything in
   server order.
 
+A member's bytes go straight to its transport's socket while nothing waits for it
+(L{write_as_is}, L{chatproto.core.outbox.Outbox.direct}): one system call per member,
+with no call into its session, outbox or link in between (the last of 1,000 members waits
+for the 999 writes before it: docs/performance.md). Only bytes that some member's own
+L{IMember.send} may change (L{ICodec.same_for_all}: the IRC door's quit filter) go
+through it.
+
 Presence notices alone (join, leave, shutdown) may wait for more company:
 during a storm of joins every member then gets one write per window instead
 of one per join. A chat message ends the window at once. The window is
@@ -34,7 +41,7 @@ nobody and their senders are told `unavailable` (docs/protocol.md section 6).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -88,8 +95,10 @@ class Turn:
         self._due: dict[TurnBatcher, None] = {}
         self._call: IDelayedCall | None = None
         self._call_is_delayed = False
-        # Set while flushing: each member's bytes, written once the batchers are done.
+        # Set while flushing: each member's bytes, written once the batchers are done,
+        # and the members some of whose bytes are not for everyone as they are.
         self._writes: dict[IMember, list[bytes]] | None = None
+        self._tailored: set[IMember] = set()
 
     def schedule(self, batcher: TurnBatcher, soon: bool) -> None:
         """Flush C{batcher} at the end of this turn (C{soon}: it holds a chat message)
@@ -135,8 +144,13 @@ class Turn:
                 batcher.flush()
         finally:
             writes, self._writes = self._writes, None
+            tailored, self._tailored = self._tailored, set()
         for member, pieces in writes.items():
-            member.send(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+            data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            if member in tailored:
+                member.send(data)
+            else:
+                write_as_is(member, data)
 
     @property
     def merging(self) -> bool:
@@ -144,19 +158,43 @@ class Turn:
         member's bytes, to write them once."""
         return self._writes is not None
 
-    def send(self, member: IMember, data: bytes) -> None:
-        """Write C{data} to C{member}: with the rest of its share when the turn is
+    def send(self, member: IMember, data: bytes, as_is: bool = False) -> None:
+        """Write C{data} to C{member} (C{as_is}: bytes its codec says go to everyone as
+        they are, L{ICodec.same_for_all}): with the rest of its share when the turn is
         ending for several rooms, else at once."""
         writes = self._writes
         if writes is None:
-            member.send(data)
-        else:
-            writes.setdefault(member, []).append(data)
+            if as_is:
+                write_as_is(member, data)
+            else:
+                member.send(data)
+            return
+        writes.setdefault(member, []).append(data)
+        if not as_is:
+            self._tailored.add(member)
+
+
+def write_as_is(member: IMember, data: bytes) -> None:
+    """Write C{data}, bytes for every member as they are, to C{member}: straight to its
+    transport while nothing waits for it (one system call per member and turn: the
+    fan-out's cost, docs/performance.md), else after what waits."""
+    outbox = member.outbox
+    outlet = outbox.direct
+    if outlet is None:
+        outbox.send(data)
+        return
+    try:
+        sent = outlet.send(data)
+    except OSError:  # EAGAIN, or an error the transport's own write reports
+        sent = 0
+    if sent < len(data):
+        outbox.send(data[sent:])
 
 
 class TurnBatcher:
     """One room's outgoing queue of room-wide records (see the module docstring).
 
+    C{members} are the room's members by holding key, as they are at each turn's end.
     C{lost} is called with the sender key of each message whose fsync failed.
     C{turn} is the turn end it shares with the other rooms' batchers (its own
     by default).
@@ -168,13 +206,13 @@ class TurnBatcher:
         self,
         reactor: IReactorTime,
         history: IHistoryStore,
-        recipients: Callable[[], Iterable[tuple[str, IMember]]],
+        members: Mapping[str, IMember],
         lost: Callable[[str], None],
         turn: Turn | None = None,
     ) -> None:
         self._turn = turn if turn is not None else Turn(reactor)
         self._history = history
-        self._recipients = recipients
+        self._members = members
         self._lost = lost
         self._durable = bool(history.durable_before_delivery)
         self._pending: list[RoomEvent] = []
@@ -189,10 +227,8 @@ class TurnBatcher:
         self._waiting_next: list[Deferred[None]] = []
         #: The newest message id any member may have seen or has queued.
         self.visible_id = history.last_id
-        # Each record of one batch (the list object) encoded once per codec, for the
-        # members that get a share of it (see _write_share).
-        self._encoded_batch: list[RoomEvent] | None = None
-        self._encodings: dict[ICodec, list[bytes]] = {}
+        # What the shares of the batch being delivered or caught up with are cut from.
+        self._shares: _Shares | None = None
 
     def queue(self, entry: RoomEvent) -> None:
         """Add a record to this turn's batch."""
@@ -298,34 +334,51 @@ class TurnBatcher:
         try:
             self._deliver_to_each(batch, cursors)
         finally:
-            self._encoded_batch, self._encodings = None, {}
+            self._shares = None
 
     def _deliver_to_each(self, batch: list[RoomEvent], cursors: dict[IMember, int]) -> None:
         records = [entry.record for entry in batch]
-        encoded: dict[ICodec, bytes] = {}
-        skipping = {entry.skip_key for entry in batch if entry.skip_key is not None}
-        senders = {entry.sender_key for entry in batch if entry.sender_key is not None}
+        sharing = self._sharing(batch, cursors)
         merging = self._turn.merging  # the hot loop: a test, not a call, per member
-        recipients = list(self._recipients())
+        recipients = list(self._members.values())
+        # Each codec's bytes of the batch, and whether they go to every member as they are.
+        encoded: dict[ICodec, tuple[bytes, bool]] = {}
         # Counted once per batch: the members sent the whole batch times its messages,
         # plus what the others' own shares held.
         messages = sum(entry.message_id is not None for entry in batch)
-        whole, in_shares = len(recipients), 0
-        for key, member in recipients:
-            start = cursors.get(member, 0)
-            codec = member.codec
-            if start or key in skipping or (key in senders and not codec.echoes_sender):
-                in_shares += self._write_share(member, batch, start)
-                whole -= 1
+        shares = in_shares = 0
+        for member in recipients:
+            if sharing and member in sharing:
+                in_shares += self._write_share(member, batch, cursors.get(member, 0))
+                shares += 1
                 continue
-            data = encoded.get(codec)
-            if data is None:
-                data = encoded[codec] = codec.encode_batch(records)
+            codec = member.codec
+            coded = encoded.get(codec)
+            if coded is None:
+                data = codec.encode_batch(records)
+                coded = encoded[codec] = (data, codec.same_for_all(data))
+            data, as_is = coded
             if merging:
-                self._turn.send(member, data)
+                self._turn.send(member, data, as_is)
+            elif as_is:
+                write_as_is(member, data)
             else:
                 member.send(data)
-        self._turn.observer.delivered(whole * messages + in_shares)
+        self._turn.observer.delivered((len(recipients) - shares) * messages + in_shares)
+
+    def _sharing(self, batch: list[RoomEvent], cursors: dict[IMember, int]) -> set[IMember]:
+        """The members whose share is not the whole batch: joined during it (C{cursors}),
+        skipped by one of its records, or senders whose codec leaves their own out."""
+        sharing = set(cursors)
+        members = self._members
+        for entry in batch:
+            skipped = members.get(entry.skip_key) if entry.skip_key is not None else None
+            if skipped is not None:
+                sharing.add(skipped)
+            sender = members.get(entry.sender_key) if entry.sender_key is not None else None
+            if sender is not None and not sender.codec.echoes_sender:
+                sharing.add(sender)
+        return sharing
 
     def _write_share(self, member: IMember, batch: list[RoomEvent], start: int) -> int:
         """Write C{member} the records of C{batch} from C{start} that are for it, and say
@@ -333,24 +386,55 @@ class TurnBatcher:
         members get a share: in a storm of joins or leaves every joiner or leaver gets
         one, of up to every record of the window (encoding each anew cost N^2
         encodings: docs/performance.md)."""
+        shares = self._shares
+        if shares is None or shares.batch is not batch:
+            shares = self._shares = _Shares(batch)
+        shares.index()
         key = member.key
         codec = member.codec
-        echoes = codec.echoes_sender
-        encoded = self._encoded(batch, codec)
-        share = [
-            index
-            for index in range(start, len(batch))
-            if batch[index].skip_key != key and (echoes or batch[index].sender_key != key)
-        ]
-        if share:
-            self._turn.send(member, b"".join([encoded[index] for index in share]))
-        return sum(batch[index].message_id is not None for index in share)
+        encoded = shares.encoded(codec)
+        messages = shares.messages_before[-1] - shares.messages_before[start]
+        if key not in shares.named:  # no record skips it or is its own: all of them
+            data = b"".join(encoded[start:])
+        else:
+            echoes = codec.echoes_sender
+            kept = []
+            for index in range(start, len(batch)):
+                entry = batch[index]
+                if entry.skip_key == key or (entry.sender_key == key and not echoes):
+                    messages -= entry.message_id is not None
+                else:
+                    kept.append(encoded[index])
+            data = b"".join(kept)
+        if data:
+            self._turn.send(member, data)
+        return messages
 
-    def _encoded(self, batch: list[RoomEvent], codec: ICodec) -> list[bytes]:
-        """Every record of C{batch} (a list that only grows) encoded by C{codec}."""
-        if self._encoded_batch is not batch:
-            self._encoded_batch, self._encodings = batch, {}
-        encoded = self._encodings.setdefault(codec, [])
-        for entry in batch[len(encoded) :]:
+
+class _Shares:
+    """What the members' shares of one batch (a list that only grows) are cut from: each
+    record encoded once per codec, the number of messages before each record, and the
+    keys of the members a record skips or was sent by."""
+
+    def __init__(self, batch: list[RoomEvent]) -> None:
+        self.batch = batch
+        self.encodings: dict[ICodec, list[bytes]] = {}
+        #: Messages among the first i records, for every i (the last: all of them).
+        self.messages_before = [0]
+        self.named: set[str] = set()
+
+    def index(self) -> None:
+        """Count and name the records added since the last call."""
+        counted = self.messages_before
+        for entry in self.batch[len(counted) - 1 :]:
+            counted.append(counted[-1] + (entry.message_id is not None))
+            for key in (entry.skip_key, entry.sender_key):
+                if key is not None:
+                    self.named.add(key)
+
+    def encoded(self, codec: ICodec) -> list[bytes]:
+        """Every record of the batch encoded by C{codec}."""
+        encoded = self.encodings.setdefault(codec, [])
+        for entry in self.batch[len(encoded) :]:
             encoded.append(codec.encode(entry.record))
         return encoded

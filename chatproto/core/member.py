@@ -16,6 +16,7 @@ from twisted.internet.defer import Deferred
 from zope.interface import Attribute, Interface
 
 if TYPE_CHECKING:
+    from chatproto.core.outbox import Outbox
     from chatproto.core.room import Room
 
 
@@ -63,6 +64,12 @@ class ICodec(Interface):
     def encode_replayed(record: bytes) -> bytes:
         """A stored chat record as a replay shows it."""
 
+    def same_for_all(data: bytes) -> bool:
+        """Whether C{data}, records this codec encoded, goes to every member as it is:
+        fan-out then writes it to the member's outbox, or straight to its transport
+        (L{IMember.outbox}); otherwise through L{IMember.send}, which may change it (the
+        IRC door drops a QUIT a client was already shown)."""
+
 
 class ILink(Interface):
     """The door's side of one connection: its transport, as the core uses it."""
@@ -96,6 +103,7 @@ class IMember(Interface):
         resume_token: str | None
         account: str | None
         rooms: dict[str, Room]
+        outbox: Outbox
     else:
         key = Attribute("The holding key (str, section 3's skeleton of the key) once joined.")
         nickname = Attribute("The display nickname (str) once joined, else ''.")
@@ -106,6 +114,9 @@ class IMember(Interface):
         resume_token = Attribute("The secret (str) that lets it take its place back, once joined.")
         account = Attribute("The name (str) of the account it is logged in to, else None.")
         rooms = Attribute("The rooms it is in (dict: room key to Room), in the order it joined.")
+        outbox = Attribute(
+            "Its Outbox: what it is owed, and (Outbox.direct) where bytes may go at once."
+        )
 
     def enter(replay: Deferred[Iterator[bytes]], welcome: bytes, tail: Sequence[bytes]) -> None:
         """The member has joined: send its acceptance, the C{replay} records (stored form,

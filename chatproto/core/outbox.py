@@ -6,21 +6,38 @@ bound the member is cut off as slow, the others unaffected. A replay is
 streamed at the reader's pace, with what is sent meanwhile held behind it
 against the same bound, so a resuming client that does not read costs the
 server a bounded amount, however much history it asked for.
+
+While nothing waits, in the outbox or in the door's transport, the outbox shows the
+door's L{Outlet} as L{Outbox.direct}: the fan-out writes a turn's bytes straight to
+it, one call per member (docs/performance.md, "Third pass").
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 #: A streamed replay is written in pieces of about this size.
 STREAM_CHUNK_BYTES = 65536
 
 
+class Outlet(Protocol):
+    """Where a door writes at once (a non-blocking socket): takes what it can of C{data}
+    now and says how many bytes it took; raises L{OSError} when it takes nothing."""
+
+    def send(self, data: bytes, /) -> int:
+        """Write what fits of C{data} now; the number of bytes written."""
+
+
 class Outbox:
     """Writes to one connection through C{write}; calls C{overflowed} past C{limit} bytes
     owed (0: no limit) and C{streamed} when a stream that L{close_after_stream} waits
-    for is done."""
+    for is done.
+
+    Its door tells it when its transport has nothing queued (L{open_outlet}) and when
+    it has (L{close_outlet}).
+    """
 
     # One per connection: no per-instance dict (memory per idle client).
     __slots__ = (
@@ -30,12 +47,14 @@ class Outbox:
         "_held_bytes",
         "_holding",
         "_limit",
+        "_outlet",
         "_overflowed",
         "_paused",
         "_queued_while_paused",
         "_stopped",
         "_streamed",
         "_write_out",
+        "direct",
     )  # fmt: skip
 
     def __init__(
@@ -60,6 +79,12 @@ class Outbox:
         self._held_bytes = 0
         self._close_when_streamed = False
         self._stopped = False
+        # The door's outlet while its transport has nothing queued.
+        self._outlet: Outlet | None = None
+        #: The door's outlet while nothing waits here or in the transport, else None:
+        #: bytes for this member may be written to it at once, what it does not take
+        #: handed to L{send}.
+        self.direct: Outlet | None = None
 
     @property
     def streaming(self) -> bool:
@@ -83,6 +108,7 @@ class Outbox:
         if not self._holding:
             self._holding = True
             self._held = []
+            self.direct = None
 
     def stream(self, pieces: Iterator[bytes]) -> None:
         """Write C{pieces} as fast as the reader takes them, then what was held; while
@@ -97,6 +123,7 @@ class Outbox:
         if not self._holding:
             self._holding = True
             self._held = []
+            self.direct = None
         self._backlog = pieces
         self._pump()
 
@@ -113,12 +140,14 @@ class Outbox:
         self._holding = False
         self._backlog = None
         self._held = []
+        self._outlet = self.direct = None
 
     def pause(self) -> None:
         """The transport's buffer is full: count what waits from now on."""
         if not self._paused:
             self._paused = True
             self._queued_while_paused = 0
+            self.direct = None
 
     def resume(self) -> None:
         """The transport's buffer is empty again: go on with the stream, if any."""
@@ -126,6 +155,22 @@ class Outbox:
         self._queued_while_paused = 0
         if self._backlog is not None:
             self._pump()
+        self._show_outlet()
+
+    def open_outlet(self, outlet: Outlet) -> None:
+        """The transport has nothing queued: while this outbox holds nothing either,
+        bytes may go straight to C{outlet} (L{direct})."""
+        if self._outlet is None:
+            self._outlet = outlet
+            self._show_outlet()
+
+    def close_outlet(self) -> None:
+        """The transport has bytes queued, or is closing: everything goes through L{send}."""
+        self._outlet = self.direct = None
+
+    def _show_outlet(self) -> None:
+        idle = not (self._paused or self._holding or self._stopped)
+        self.direct = self._outlet if idle else None
 
     def _pump(self) -> None:
         while self._backlog is not None and not self._paused and not self._stopped:
@@ -143,6 +188,7 @@ class Outbox:
                 self._held = []
                 self._held_bytes = 0
                 self._write(b"".join(chunk))
+                self._show_outlet()
                 if self._close_when_streamed:
                     self._streamed()
                 return

@@ -92,7 +92,7 @@ class RoomRegistry:
         def lost(sender_key: str) -> None:
             self._lost(room, sender_key)
 
-        batcher = TurnBatcher(self._reactor, history, room.members.items, lost, self.turn)
+        batcher = TurnBatcher(self._reactor, history, room.members, lost, self.turn)
         room.open(history, batcher)
 
     def for_joining(self, key: str, name: str) -> Room:

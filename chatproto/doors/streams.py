@@ -4,7 +4,9 @@ A door's protocol mixes in L{StreamLink}: it writes straight to an idle TCP sock
 (L{chatproto.doors.tcp.fastwrite}), and it registers as a streaming producer on its
 transport only to learn when the transport's buffer is full and empty again, which its
 session's outbox needs to bound what waits for a client that does not read
-(C{--sendq-bytes}).
+(C{--sendq-bytes}). It tells the outbox whether the socket may be written at once (its
+outlet: open while Twisted has nothing queued for it), so that the fan-out can write
+to the socket without going through the session, the outbox and the link.
 """
 
 from __future__ import annotations
@@ -53,24 +55,36 @@ class StreamLink:
         self.transport.registerProducer(self, True)
         self._registered_as_producer = True
         self._socket = direct_socket(self.transport)
+        if self._socket is not None:
+            self.session.outbox.open_outlet(self._socket)
 
     def write(self, data: bytes) -> None:
-        """Send at once while Twisted has nothing queued, else queue as usual."""
-        if self._socket is not None:
-            data = send_now(self.transport, self._socket, data)
+        """Send at once while Twisted has nothing queued, else queue as usual (and the
+        outbox's outlet is closed until a write finds nothing queued again)."""
+        sock = self._socket
+        if sock is not None:
+            data = send_now(self.transport, sock, data)
             if not data:
+                self.session.outbox.open_outlet(sock)
                 return
+            self.session.outbox.close_outlet()
         self.transport.write(data)
 
     def abort(self) -> None:
         """Drop the connection now, unwritten output included."""
-        self._unregister_producer()
+        self._close_for_good()
         self.transport.abortConnection()
 
     def lose_connection(self) -> None:
         """Close after what was written."""
-        self._unregister_producer()
+        self._close_for_good()
         self.transport.loseConnection()
+
+    def _close_for_good(self) -> None:
+        # Nothing more goes to the socket past the transport (whose write drops it, or
+        # sends it before closing).
+        self.session.outbox.close_outlet()
+        self._unregister_producer()
 
     def _unregister_producer(self) -> None:
         # A paused producer left registered can keep a close from completing.

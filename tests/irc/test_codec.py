@@ -43,6 +43,14 @@ class EncodingTests(SynchronousTestCase):
             plain.encode_replayed(CHAT), b":bob!bob@chatproto PRIVMSG #chat :[03:30] hi\r\n"
         )
 
+    def test_only_lines_a_quit_filter_reads_need_each_clients_send(self) -> None:
+        plain = codec_for(SERVER, frozenset())
+        quit_notice = notice(STAMP, "leave", "carol left", user="carol", reason="bye")
+        join_notice = notice(STAMP, "join", "carol joined", user="carol")
+        self.assertTrue(plain.same_for_all(plain.encode_batch([CHAT, CHAT])))
+        self.assertFalse(plain.same_for_all(plain.encode_batch([CHAT, quit_notice])))
+        self.assertFalse(plain.same_for_all(plain.encode(join_notice)))
+
     def test_one_codec_per_live_capability_set(self) -> None:
         self.assertIs(
             codec_for(SERVER, frozenset({"batch", "multi-prefix"})), codec_for(SERVER, frozenset())

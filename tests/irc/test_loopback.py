@@ -286,3 +286,34 @@ async def test_three_doors_in_another_room(doors: Doors) -> None:
     assert await alice.until(lambda line: " PART " in line) == [
         ":alice!alice@chatproto PART #rust :bye rust"
     ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_chat_goes_straight_to_the_sockets_and_a_shared_quit_is_shown_once(
+    doors: Doors,
+) -> None:
+    """Chat lines reach every IRC client as they are (written straight to the sockets);
+    a QUIT from someone who shared two channels with a client reaches it once."""
+    alice = await connect_irc(doors.irc_port)
+    await alice.register("alice")
+    carol = await connect_irc(doors.irc_port)
+    await carol.register("carol")
+    for client, nickname in ((alice, "alice"), (carol, "carol")):
+        client.send("JOIN #rust")
+        await client.until(lambda line, me=nickname: f" 366 {me} #rust " in line)
+    await alice.until(lambda line: line == ":carol!carol@chatproto JOIN #rust")
+
+    carol.send("PRIVMSG #rust :in rust", "PRIVMSG #chat :in chat")
+    assert await alice.until(lambda line: line.endswith(" :in chat")) == [
+        ":carol!carol@chatproto PRIVMSG #rust :in rust",
+        ":carol!carol@chatproto PRIVMSG #chat :in chat",
+    ]
+    carol.send("QUIT :gone")
+    await carol.closed()
+    bob = await joined(doors.packet_port, "bob")
+    bob.send_json({"message": "after"})
+    assert await alice.until(lambda line: line.endswith(" :after")) == [
+        ":carol!carol@chatproto QUIT :gone",
+        ":bob!bob@chatproto JOIN #chat",
+        ":bob!bob@chatproto PRIVMSG #chat :after",
+    ]

@@ -16,6 +16,7 @@ from chatproto.operations.metrics import (
     process_registry,
 )
 from tests.fakes import FakeClient, MemoryHistory, MemoryRoomStores
+from tests.irc.fakes import FakeIrcClient
 
 
 def metered_room(**limits: Any) -> tuple[Hall, Clock, CollectorRegistry]:
@@ -76,6 +77,19 @@ def test_a_member_that_joins_mid_turn_is_counted_for_what_it_is_sent() -> None:
     alice.received()
     bob.received()
     assert value(registry, "chatproto_deliveries_total") == 1 + 2
+
+
+def test_a_sender_that_does_not_hear_its_own_is_not_counted_for_them() -> None:
+    hall, _, registry = metered_room(rate=0)
+    alice, bob = FakeIrcClient(hall), FakeClient(hall, port=40001)
+    alice.register("alice")  # an IRC client without echo-message
+    bob.join("bob")
+    alice.send("PRIVMSG #chat :one", "PRIVMSG #chat :two")
+    bob.send_json({"message": "three"})
+    heard = [line for line in alice.lines() if " PRIVMSG " in line]
+    assert heard == [":bob!bob@chatproto PRIVMSG #chat :three"]
+    bob.received()
+    assert value(registry, "chatproto_deliveries_total") == 2 + 2
 
 
 def test_drops_by_reason() -> None:

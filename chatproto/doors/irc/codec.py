@@ -37,6 +37,7 @@ from chatproto.doors.irc.mapping import (
 )
 from chatproto.doors.irc.message import Message, serialise
 from chatproto.doors.irc.modlines import moderation_lines
+from chatproto.doors.irc.quits import unfiltered
 
 #: The capabilities that change the bytes of live traffic.
 LIVE_CAPABILITIES: Final = frozenset(
@@ -112,6 +113,11 @@ class IrcCodec:
         packet = json.loads(record)
         channel = channel_of(packet, self.server.channel)
         return wire(chat_lines(packet, channel, self.capabilities, replayed=True))
+
+    def same_for_all(self, data: bytes) -> bool:
+        """Whether C{data} goes to every client as it is: it holds no line that a client's
+        quit filter may drop or learn from (L{unfiltered})."""
+        return unfiltered(data)
 
     def messages(self, packet: dict[str, Any]) -> list[Message]:
         """The IRC messages that carry one record, with its member's account as the

@@ -136,3 +136,7 @@ class LabellingCodec:
     def encode_replayed(self, record: bytes) -> bytes:
         """A stored record replayed: never an awaited copy."""
         return self.shared.encode_replayed(record)
+
+    def same_for_all(self, data: bytes) -> bool:
+        """As the shared codec (a label changes no client's quit filter)."""
+        return self.shared.same_for_all(data)

@@ -64,6 +64,13 @@ def _scan(data: bytes) -> _LastScan:
     return last
 
 
+def unfiltered(data: bytes) -> bool:
+    """Whether no client's filter changes C{data}: it holds no QUIT line, nor a JOIN
+    line that makes a remembered quitter news again."""
+    scanned = _scan(data)
+    return not (scanned.has_quit or scanned.has_join)
+
+
 class QuitFilter:
     """Drops a client's repeated QUITs of one departure (see the module docstring)."""
 

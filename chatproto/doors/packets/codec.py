@@ -38,3 +38,7 @@ class PacketCodec:
     def encode_replayed(self, record: bytes) -> bytes:
         """A stored record marked as history, framed."""
         return self._wrap(replayed(record))
+
+    def same_for_all(self, data: bytes) -> bool:
+        """True: every member of a packet door gets the same bytes."""
+        return True
