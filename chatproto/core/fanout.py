@@ -394,18 +394,19 @@ class TurnBatcher:
         codec = member.codec
         encoded = shares.encoded(codec)
         messages = shares.messages_before[-1] - shares.messages_before[start]
-        if key not in shares.named:  # no record skips it or is its own: all of them
-            data = b"".join(encoded[start:])
-        else:
-            echoes = codec.echoes_sender
-            kept = []
-            for index in range(start, len(batch)):
-                entry = batch[index]
-                if entry.skip_key == key or (entry.sender_key == key and not echoes):
-                    messages -= entry.message_id is not None
-                else:
-                    kept.append(encoded[index])
-            data = b"".join(kept)
+        echoes = codec.echoes_sender
+        # Cut around the few records not for it (its own join notice, its own messages
+        # when its door does not echo them): slices, not a test per record, since in a
+        # storm every joiner's share is up to the whole window.
+        pieces: list[bytes] = []
+        begin = start
+        for index in shares.named.get(key, ()) if key is not None else ():
+            entry = batch[index]
+            if index >= start and (entry.skip_key == key or not echoes):
+                pieces += encoded[begin:index]
+                messages -= entry.message_id is not None
+                begin = index + 1
+        data = b"".join(encoded[begin:] if not pieces else pieces + encoded[begin:])
         if data:
             self._turn.send(member, data)
         return messages
@@ -413,24 +414,27 @@ class TurnBatcher:
 
 class _Shares:
     """What the members' shares of one batch (a list that only grows) are cut from: each
-    record encoded once per codec, the number of messages before each record, and the
-    keys of the members a record skips or was sent by."""
+    record encoded once per codec, the number of messages before each record, and for
+    each member a record skips or was sent by, the indexes of those records."""
 
     def __init__(self, batch: list[RoomEvent]) -> None:
         self.batch = batch
         self.encodings: dict[ICodec, list[bytes]] = {}
         #: Messages among the first i records, for every i (the last: all of them).
         self.messages_before = [0]
-        self.named: set[str] = set()
+        self.named: dict[str, list[int]] = {}
 
     def index(self) -> None:
         """Count and name the records added since the last call."""
         counted = self.messages_before
-        for entry in self.batch[len(counted) - 1 :]:
+        named = self.named
+        for index in range(len(counted) - 1, len(self.batch)):
+            entry = self.batch[index]
             counted.append(counted[-1] + (entry.message_id is not None))
-            for key in (entry.skip_key, entry.sender_key):
-                if key is not None:
-                    self.named.add(key)
+            if entry.skip_key is not None:
+                named.setdefault(entry.skip_key, []).append(index)
+            if entry.sender_key is not None and entry.sender_key != entry.skip_key:
+                named.setdefault(entry.sender_key, []).append(index)
 
     def encoded(self, codec: ICodec) -> list[bytes]:
         """Every record of the batch encoded by C{codec}."""
