@@ -10,8 +10,8 @@ L{SlottedTransports} makes a listening TCP port (the `tcp:`, `tcp6:` and `ssl:` 
 TLS runs in a protocol above it) build one for each connection it accepts.
 
 A slot hides a class attribute of the same name in a base class (C{connected = 0},
-C{producer = None}...): reading it before it is set raises instead of giving the class's
-value. So a new L{SlottedServer} first copies every such default into its slot. An
+C{producer = None}...), so a new L{SlottedServer} first copies every such default into
+its slot (L{chatproto.doors.slots}). An
 attribute not listed goes, as before, into the instance's dict (made only then): the
 lambdas C{abortConnection} puts over C{doRead} and C{doWrite}, for example, which must
 not be slots since they stand for methods. tests/test_transport.py checks that a
@@ -28,6 +28,8 @@ from twisted.internet import tcp
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamServerEndpoint
 from zope.interface import implementer
+
+from chatproto.doors.slots import fill_defaults, shadowed_defaults
 
 
 def _closed_fileno() -> int:
@@ -75,8 +77,7 @@ class SlottedServer(tcp.Server):
         sessionno: int,
         reactor: Any,
     ) -> None:
-        for name, value in _SHADOWED_DEFAULTS:
-            setattr(self, name, value)
+        fill_defaults(self, _SHADOWED_DEFAULTS)
         super().__init__(sock, protocol, client, server, sessionno, reactor)
 
     # Twisted sets C{fileno} to the socket's bound method and deletes it with the socket,
@@ -99,12 +100,7 @@ class SlottedServer(tcp.Server):
         """Twisted deletes it with the socket: the getter then answers -1."""
 
 
-#: The slots that hide a class attribute of a base, with that attribute's value.
-_SHADOWED_DEFAULTS = tuple(
-    (name, getattr(tcp.Server, name))
-    for name in SlottedServer.__slots__
-    if hasattr(tcp.Server, name)
-)
+_SHADOWED_DEFAULTS = shadowed_defaults(SlottedServer)
 
 
 def use_slotted_transport(port: IListeningPort) -> IListeningPort:
