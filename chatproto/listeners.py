@@ -25,6 +25,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python import usage
 
+from chatproto.doors.transport import SlottedTransports
 from chatproto.operations.tls import switchable
 
 #: The listen backlog given to tcp, tcp6 and ssl endpoints that name none.
@@ -104,13 +105,14 @@ class OptionListener(StreamServerEndpointService):
     daemonizing twistd, lets twistd report the failure.
 
     With an `ssl:` endpoint, L{reload_certificate} reads its key and certificate again
-    for the connections made after it."""
+    for the connections made after it. A TCP port's connections get slotted transports
+    (L{SlottedTransports}: less memory per client)."""
 
     _raiseSynchronously = True  # a refused listen raises in privilegedStartService
 
     def __init__(self, option: str, typed: str, factory: Factory[Any], reactor: Any) -> None:
         endpoint = endpoint_for(option, typed, reactor)
-        super().__init__(endpoint, factory)  # type: ignore[no-untyped-call]
+        super().__init__(SlottedTransports(endpoint), factory)  # type: ignore[no-untyped-call]
         self.option = option
         self.typed = typed
         self._reactor = reactor

@@ -12,16 +12,24 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import globalLogPublisher
 
 from chatproto.accounts.manager import Accounts
 from chatproto.core.config import RoomConfig
 from chatproto.core.hall import Hall
 from chatproto.doors.tcp.protocol import WordPacketFactory
+from chatproto.doors.transport import SlottedTransports
 from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 from chatproto.doors.websocket.site import chat_site
 from chatproto.history import JsonLinesHistory
 from chatproto.roomfiles import RoomFiles
+
+
+def server_endpoint(description: str = "tcp:0:interface=127.0.0.1") -> IStreamServerEndpoint:
+    """The endpoint C{description} names, with slotted transports as the server's
+    listeners have (L{SlottedTransports})."""
+    return SlottedTransports(serverFromString(reactor, description))
 
 
 @dataclass
@@ -51,14 +59,10 @@ def running_server(
     rooms = RoomFiles(str(path), retain=10000, fsync="never")
     room = Hall(config, history, reactor, room_stores=rooms, accounts=accounts)
     factory = WordPacketFactory(room)
-    listening = pytest_twisted.blockon(
-        serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
-    )
+    listening = pytest_twisted.blockon(server_endpoint().listen(factory))
     sockets = ChatWebSocketFactory(room, **websocket)
     site = chat_site(sockets)
-    web = pytest_twisted.blockon(
-        serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(site)
-    )
+    web = pytest_twisted.blockon(server_endpoint().listen(site))
     try:
         yield RunningServer(
             room, factory, listening.getHost().port, path, web.getHost().port, sockets

@@ -9,7 +9,6 @@ from twisted.internet import reactor, ssl
 from twisted.internet.endpoints import (
     TCP4ClientEndpoint,
     connectProtocol,
-    serverFromString,
     wrapClientTLS,
 )
 
@@ -20,6 +19,7 @@ from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 from chatproto.doors.websocket.site import chat_site
 from chatproto.service import Options
 from tests.certs import make_certificate
+from tests.conftest import server_endpoint
 from tests.fakes import MemoryHistory
 from tests.loopback import RawClient
 from tests.websocket_client import connect_ws
@@ -34,7 +34,7 @@ async def test_chat_over_tls_with_hostname_check(tmp_path: Path) -> None:
          "--history-file", str(tmp_path / "h.jsonl")]
     )  # fmt: skip
     room = Hall(RoomConfig(), MemoryHistory(), reactor)
-    port = await serverFromString(reactor, options["port"]).listen(WordPacketFactory(room))
+    port = await server_endpoint(options["port"]).listen(WordPacketFactory(room))
     try:
         trust = ssl.Certificate.loadPEM(cert.read_bytes())
 
@@ -63,7 +63,7 @@ async def test_client_that_never_starts_tls_is_cut_at_the_handshake_timeout(
     cert, key = make_certificate(tmp_path)
     description = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
     room = Hall(RoomConfig(handshake_timeout=0.2, max_clients=1), MemoryHistory(), reactor)
-    port = await serverFromString(reactor, description).listen(WordPacketFactory(room))
+    port = await server_endpoint(description).listen(WordPacketFactory(room))
     try:
         tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
         silent = await connectProtocol(tcp, RawClient())  # speaks no TLS at all
@@ -78,7 +78,7 @@ async def test_the_web_door_over_tls_hands_its_place_to_the_chat_socket(tmp_path
     cert, key = make_certificate(tmp_path)
     room = Hall(RoomConfig(max_clients=1), MemoryHistory(), reactor)
     endpoint = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
-    port = await serverFromString(reactor, endpoint).listen(chat_site(ChatWebSocketFactory(room)))
+    port = await server_endpoint(endpoint).listen(chat_site(ChatWebSocketFactory(room)))
     try:
         trust = ssl.Certificate.loadPEM(cert.read_bytes())
         tls = ssl.optionsForClientTLS("localhost", trustRoot=trust)

@@ -88,7 +88,7 @@ class Connection:
         self.rooms: dict[str, Room] = {}
         config = hall.config
         self._bucket = TokenBucket(config.rate, config.burst, hall.reactor) if config.rate else None
-        self.outbox = Outbox(link.write, config.sendq_bytes, self._too_slow, self._close_now)
+        self.outbox = Outbox(link.write, config.sendq_bytes, self)
         self._gone = Once()
 
     # -- life --------------------------------------------------------------
@@ -279,7 +279,8 @@ class Connection:
             self.outbox.stop()
             self.link.close(_CLOSE_FOR[reason])
 
-    def _too_slow(self) -> None:
+    def outbox_overflowed(self) -> None:
+        """More than --sendq-bytes is owed: drop the member as too slow."""
         self.drop(LeaveReason.SLOW)
 
     _close_reason = CloseReason.BYE
@@ -291,9 +292,10 @@ class Connection:
         self._cancel_handshake_timer()
         self._close_reason = reason
         if not self.outbox.close_after_stream():
-            self._close_now()
+            self.outbox_streamed()
 
-    def _close_now(self) -> None:
+    def outbox_streamed(self) -> None:
+        """What the member was owed is written: close now."""
         self.link.close(self._close_reason)
 
     def evict(self) -> None:

@@ -30,16 +30,26 @@ class Outlet(Protocol):
         """Write what fits of C{data} now; the number of bytes written."""
 
 
+class OutboxOwner(Protocol):
+    """Whom an outbox tells when its member is too slow or a stream is written."""
+
+    def outbox_overflowed(self) -> None:
+        """More than the limit is owed: the member is cut off as slow."""
+
+    def outbox_streamed(self) -> None:
+        """The stream that L{Outbox.close_after_stream} waited for is written."""
+
+
 class Outbox:
-    """Writes to one connection through C{write}; calls C{overflowed} past C{limit} bytes
-    owed (0: no limit) and C{streamed} when a stream that L{close_after_stream} waits
-    for is done.
+    """Writes to one connection through C{write}; tells C{owner} past C{limit} bytes
+    owed (0: no limit) and when a stream that L{close_after_stream} waits for is done.
 
     Its door tells it when its transport has nothing queued (L{open_outlet}) and when
     it has (L{close_outlet}).
     """
 
-    # One per connection: no per-instance dict (memory per idle client).
+    # One per connection: no per-instance dict (memory per idle client), and the owner
+    # rather than two bound methods of it (64 bytes each).
     __slots__ = (
         "_backlog",
         "_close_when_streamed",
@@ -48,26 +58,18 @@ class Outbox:
         "_holding",
         "_limit",
         "_outlet",
-        "_overflowed",
+        "_owner",
         "_paused",
         "_queued_while_paused",
         "_stopped",
-        "_streamed",
         "_write_out",
         "direct",
     )  # fmt: skip
 
-    def __init__(
-        self,
-        write: Callable[[bytes], None],
-        limit: int,
-        overflowed: Callable[[], None],
-        streamed: Callable[[], None],
-    ) -> None:
+    def __init__(self, write: Callable[[bytes], None], limit: int, owner: OutboxOwner) -> None:
         self._write_out = write
         self._limit = limit
-        self._overflowed = overflowed
-        self._streamed = streamed
+        self._owner = owner
         # Set while the transport's buffer is over its size; bytes written since.
         self._paused = False
         self._queued_while_paused = 0
@@ -99,7 +101,7 @@ class Outbox:
             self._held.append(data)
             self._held_bytes += len(data)
             if self._held_bytes > self._limit > 0:
-                self._overflowed()
+                self._owner.outbox_overflowed()
         else:
             self._write(data)
 
@@ -190,7 +192,7 @@ class Outbox:
                 self._write(b"".join(chunk))
                 self._show_outlet()
                 if self._close_when_streamed:
-                    self._streamed()
+                    self._owner.outbox_streamed()
                 return
             self._write(b"".join(chunk))
 
@@ -198,7 +200,7 @@ class Outbox:
         if self._paused:
             self._queued_while_paused += len(data)
             if self._queued_while_paused > self._limit > 0:
-                self._overflowed()
+                self._owner.outbox_overflowed()
                 return
         if data:
             self._write_out(data)

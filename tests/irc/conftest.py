@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import pytest
 import pytest_twisted
-from twisted.internet import reactor
-from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory
 
@@ -16,7 +14,7 @@ from chatproto.core.hall import Hall
 from chatproto.doors.irc.protocol import IrcFactory
 from chatproto.doors.websocket.protocol import ChatWebSocketFactory
 from chatproto.doors.websocket.site import chat_site
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, server_endpoint
 from tests.irc.fakes import SERVER
 
 
@@ -32,9 +30,7 @@ class Doors:
 
 def listen(factory: Factory) -> IListeningPort:  # type: ignore[type-arg]
     """Listen on a free loopback port (for synchronous fixtures)."""
-    port: IListeningPort = pytest_twisted.blockon(
-        serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
-    )
+    port: IListeningPort = pytest_twisted.blockon(server_endpoint().listen(factory))
     return port
 
 

@@ -45,6 +45,8 @@ class LineFramer:
     Holds at most one incomplete line of bounded size between calls.
     """
 
+    __slots__ = ("_discarding", "_pending")  # one per connection: no dict
+
     def __init__(self) -> None:
         self._pending = b""
         self._discarding = False

@@ -21,6 +21,7 @@ A reply to a client is written after its share of everything the room queued bef
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
@@ -151,8 +152,9 @@ class IrcSession(Connection):
 
     def __init__(self, hall: Hall, link: ILink, door: IrcDoor, peer: str, host: str | None) -> None:
         super().__init__(hall, link, codec_for(door.server, frozenset()), peer, host)
-        #: The command being handled, which a refusal names (None: a line that did not parse).
-        self._handling: Message | None = None
+        #: The command being handled, which a refusal names (None: a line that did not parse);
+        #: its name only, interned: an idle client keeps no parsed line (docs/performance.md).
+        self._handling: str | None = None
         #: When the server pinged the silent client, until it says anything.
         self._pinged_at: float | None = None
         self._idle_watch: Watch | None = None
@@ -194,7 +196,7 @@ class IrcSession(Connection):
                 self.reply(parsed)
             return
         if isinstance(parsed, Message):
-            self._handling = parsed
+            self._handling = sys.intern(parsed.command)
             # QUIT is BYE: never refused (docs/protocol.md section 7).
             if parsed.command == "QUIT" or self.allow():
                 self._command(parsed)
@@ -401,13 +403,13 @@ class IrcSession(Connection):
     def reject(self, code: ErrorCode, detail: str, **extra: Any) -> None:
         """Answer a refused command with its numeric, or a server NOTICE naming the code
         (nothing for a NOTICE: it never causes an automatic reply)."""
-        message = self._handling
-        if self.state is not ConnectionState.JOINED or (message and message.command == NOTICE):
+        handling = self._handling
+        if self.state is not ConnectionState.JOINED or handling == NOTICE:
             return
         retry_after = extra.get("retry_after")
         if retry_after is not None:
             detail = f"{detail} (retry after {retry_after} s)"
-        command = message.command if message is not None else "*"
+        command = handling if handling is not None else "*"
         replies = self.door.replies
         self.reply([replies.core_error(self.nickname, code, detail, command=command)])
 

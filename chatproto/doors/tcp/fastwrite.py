@@ -20,13 +20,18 @@ from typing import Any
 
 from twisted.internet import tcp
 
+from chatproto.doors.transport import SlottedServer
+
+#: The transports whose buffers L{send_now} knows: Twisted's and ours (same attributes).
+_PLAIN_TCP = (tcp.Server, SlottedServer)
+
 
 def direct_socket(transport: object) -> socket.socket | None:
     """The socket behind a plain TCP server transport whose buffers we can see, else None.
 
     TLS and UNIX transports, and anything unexpected, get None.
     """
-    if type(transport) is not tcp.Server:
+    if type(transport) not in _PLAIN_TCP:
         return None
     if not (hasattr(transport, "dataBuffer") and hasattr(transport, "_tempDataLen")):
         return None
