@@ -35,6 +35,7 @@ class BigWriter(Protocol):
         self.unreadable: list[str] = []
         self.fresh_dict: dict[str, Any] = {}
         self.fileno_was_the_socket_s = False
+        self.names: tuple[str, str] = ("", "")
         self.paused = False
         self.gone: Deferred[None] = Deferred()
 
@@ -43,6 +44,7 @@ class BigWriter(Protocol):
         self.unreadable = [n for n in SlottedServer.__slots__ if not hasattr(transport, n)]
         self.fresh_dict = dict(vars(transport))
         self.fileno_was_the_socket_s = transport.fileno() == transport.getHandle().fileno()
+        self.names = (transport.logstr, repr(transport))
         transport.registerProducer(self, True)
         transport.pauseProducing()  # reading stops and starts again
         transport.resumeProducing()
@@ -83,8 +85,9 @@ async def test_a_connection_life_leaves_nothing_outside_the_slots() -> None:
     server = BigWriter()
     endpoint = SlottedTransports(serverFromString(reactor, "tcp:0:interface=127.0.0.1"))
     port = await endpoint.listen(one_protocol(server))
+    number = port.getHost().port
     try:
-        await read_until_closed(port.getHost().port, server)
+        await read_until_closed(number, server)
     finally:
         await port.stopListening()
     transport: Any = server.transport
@@ -96,6 +99,11 @@ async def test_a_connection_life_leaves_nothing_outside_the_slots() -> None:
     assert vars(transport) == {}  # ... and still nothing landed in the dict
     assert not hasattr(transport, "socket")
     assert transport.fileno() == -1  # what Twisted's transport answers once closed
+    # Its log prefix and repr read as Twisted formats them, fresh and once closed.
+    session = transport.sessionno
+    expected = (f"BigWriter,{session},127.0.0.1", f"<BigWriter #{session} on {number}>")
+    assert server.names == expected
+    assert (transport.logstr, repr(transport)) == expected
 
 
 def test_no_slot_hides_a_method() -> None:

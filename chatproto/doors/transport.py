@@ -16,6 +16,10 @@ attribute not listed goes, as before, into the instance's dict (made only then):
 lambdas C{abortConnection} puts over C{doRead} and C{doWrite}, for example, which must
 not be slots since they stand for methods. tests/test_transport.py checks that a
 connection's life puts nothing in the dict, so the list follows Twisted's.
+
+The log prefix and C{repr} that Twisted formats for every connection (C{logstr},
+C{repstr}: about 160 bytes together) are formatted when read instead, from the shared
+parts kept in slots.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ class SlottedServer(tcp.Server):
     __slots__ = (
         "_aborting",
         "_addressType",
+        "_log_prefix",
+        "_port_number",
+        "_protocol_name",
         "_tempDataBuffer",
         "_tempDataLen",
         "_writeDisconnected",
@@ -55,13 +62,11 @@ class SlottedServer(tcp.Server):
         "disconnected",
         "disconnecting",
         "hostname",
-        "logstr",
         "offset",
         "producer",
         "producerPaused",
         "protocol",
         "reactor",
-        "repstr",
         "server",
         "sessionno",
         "socket",
@@ -78,7 +83,31 @@ class SlottedServer(tcp.Server):
         reactor: Any,
     ) -> None:
         fill_defaults(self, _SHADOWED_DEFAULTS)
+        # Shared strings (a class's name, a protocol's prefix), not two made per connection.
+        self._log_prefix = self._getLogPrefix(protocol)
+        self._protocol_name = type(protocol).__name__
+        self._port_number = server._realPortNumber  # the port's own int, shared
         super().__init__(sock, protocol, client, server, sessionno, reactor)
+
+    # Twisted formats C{logstr} and C{repstr} for every connection (about 160 bytes
+    # together) from parts the transport keeps anyway; they are formatted when asked.
+    @property
+    def logstr(self) -> str:
+        """The prefix of this connection's log events, as Twisted's."""
+        return f"{self._log_prefix},{self.sessionno},{self.hostname}"
+
+    @logstr.setter
+    def logstr(self, formatted: str) -> None:
+        """Twisted sets it from the same parts in C{__init__}: nothing to keep."""
+
+    @property
+    def repstr(self) -> str:
+        """This connection's C{repr}, as Twisted's."""
+        return f"<{self._protocol_name} #{self.sessionno} on {self._port_number}>"
+
+    @repstr.setter
+    def repstr(self, formatted: str) -> None:
+        """Twisted sets it from the same parts in C{__init__}: nothing to keep."""
 
     # Twisted sets C{fileno} to the socket's bound method and deletes it with the socket,
     # falling back to FileDescriptor's (-1). The socket's is reached through the socket
