@@ -174,11 +174,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         steps.update(run_steps)
         for step, counter in run_leaves.items():
             leaves[step].update(counter)
-        cpu_us = joins["server_cpu"] * joins["seconds"] / joins["clients"] * 1e6
+        # The server's CPU is read from /proc in clock ticks: a phase under 0.2 s has none.
+        cpu = joins.get("server_cpu")
+        cpu_text = (
+            f"{cpu * joins['seconds'] / joins['clients'] * 1e6:.0f} us per join"
+            if cpu is not None
+            else "not read (a phase under 0.2 s)"
+        )
         print(
             f"run {run + 1}: {joins['joins_per_s']:,} joins/s, handshake p50/p99 "
             f"{joins['handshake_p50_ms']} / {joins['handshake_p99_ms']} ms, server CPU "
-            f"{cpu_us:.0f} us per join, load average {os.getloadavg()[0]:.1f}"
+            f"{cpu_text}, load average {os.getloadavg()[0]:.1f}"
         )
     total = sum(steps.values())
     print(f"{total} samples of the server's joins ({args.door} door, {args.runs} runs)")
