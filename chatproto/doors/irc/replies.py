@@ -246,10 +246,14 @@ class Replies:
             for start in range(0, len(tokens), TOKENS_PER_LINE)
         ]
 
+    def motd_text(self) -> str:
+        """--motd as it is now (a SIGHUP reload changes it); empty when none is set."""
+        return self._motd()
+
     def motd(self, me: str) -> list[Message]:
         """The message of the day (375, 372s, 376): --motd as it is now, each of its lines
         cut to fit; without one, a line saying where the client is."""
-        text = self._motd() or (
+        text = self.motd_text() or (
             f"{self.server.channel} is this server's room for everyone on it (IRC, browser"
             " and terminal alike); /join #name joins or makes another, /list shows them,"
             " /msg <nick> reaches one person."

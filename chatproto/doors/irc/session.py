@@ -38,6 +38,7 @@ from chatproto.core.nicknames import nickname_key
 from chatproto.core.reading import hold_reading_until
 from chatproto.core.room import Room
 from chatproto.doors.irc.accountcaps import MemberDirectory, extended_join
+from chatproto.doors.irc.burst import WelcomeBurst
 from chatproto.doors.irc.capabilities import EXTENDED_JOIN
 from chatproto.doors.irc.channels import (
     CHANNEL_COMMANDS,
@@ -120,6 +121,8 @@ class IrcDoor:
         #: Every session's idle check, under one timer.
         self.idle = IdleWatches(hall.reactor)
         self.replies = Replies(server, motd)
+        #: 001-005 and the MOTD, rendered once per nickname length.
+        self.welcome = WelcomeBurst(self.replies)
         self.moderation = ModerationReplies(self.replies)
         self.commands = LocalCommands(self.replies)
         self.ping_interval = ping_interval
@@ -311,7 +314,7 @@ class IrcSession(Connection):
         """001-005 and the MOTD, then (unless --no-irc-autojoin) the default room's JOIN
         with topic and names and its replay, then any shutdown notice: the room has
         joined the client (section 10)."""
-        yield wire(self.door.replies.welcome(self.nickname))
+        yield self.door.welcome.render(self.nickname)
         if self.door.server.autojoin:
             yield from self._room_entrance(replay, welcome)
         for record in tail:
