@@ -7,7 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from chatproto.doors.irc.burst import WelcomeBurst
 from chatproto.doors.irc.codec import wire
 from chatproto.doors.irc.replies import Replies
-from tests.irc.helpers import SERVER
+from tests.irc.helpers import REPLIES, SERVER
 
 #: Nicknames of different lengths and scripts, two of each length, and the longest.
 NICKNAMES = ("alice", "bobby", "zoé", "Ωmega", "日本語", "𝔵" * 32, "[a]`^{}|_-", "x")
@@ -52,3 +52,25 @@ class WelcomeBurstTests(SynchronousTestCase):
         for nickname in ("a b", ":alice"):
             self.assertRaises(ValueError, self.replies.welcome, nickname)
             self.assertRaises(ValueError, self.burst.render, nickname)
+
+
+class NamesWireTests(SynchronousTestCase):
+    """L{Replies.names_wire} writes exactly what L{Replies.names} builds."""
+
+    def assert_same_bytes(self, me: str, channel: str, members: list[str]) -> None:
+        self.assertEqual(
+            REPLIES.names_wire(me, channel, members), wire(REPLIES.names(me, channel, members))
+        )
+
+    def test_rooms_of_every_size_get_the_bytes_built_for_them(self) -> None:
+        for count in (0, 1, 2, 50, 1000):
+            members = [f"@op{count}", *(f"+user{n}" for n in range(count))]
+            self.assert_same_bytes("alice", "#chat", members[:count])
+            self.assert_same_bytes("𝔵" * 32, "#" + "r" * 32, members[:count])
+
+    def test_wide_characters_and_a_word_over_the_budget(self) -> None:
+        self.assert_same_bytes("bob", "#日本", ["日本語" * 10, "𝔵" * 200, "zoé", *"abc"])
+
+    def test_a_member_holding_a_line_breaker_is_made_safe_as_names_does(self) -> None:
+        self.assert_same_bytes("bob", "#chat", ["a\rb", "c\nd", "e\0f", "g"])
+        self.assertIn(b" :a\xef\xbf\xbdb ", REPLIES.names_wire("bob", "#chat", ["a\rb", "g"]))
