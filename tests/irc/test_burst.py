@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.doors.irc.burst import WelcomeBurst
+from chatproto.doors.irc.burst import MAX_KEPT_BYTES, WelcomeBurst
 from chatproto.doors.irc.codec import wire
 from chatproto.doors.irc.replies import Replies
 from tests.irc.helpers import REPLIES, SERVER
@@ -74,3 +74,14 @@ class NamesWireTests(SynchronousTestCase):
     def test_a_member_holding_a_line_breaker_is_made_safe_as_names_does(self) -> None:
         self.assert_same_bytes("bob", "#chat", ["a\rb", "c\nd", "e\0f", "g"])
         self.assertIn(b" :a\xef\xbf\xbdb ", REPLIES.names_wire("bob", "#chat", ["a\rb", "g"]))
+
+
+class WelcomeBurstBoundTests(SynchronousTestCase):
+    """A MOTD whose renderings would pass L{MAX_KEPT_BYTES} (830 KiB each here) is still
+    written, byte for byte."""
+
+    def test_a_motd_of_thousands_of_lines_past_the_bound_is_written_exactly(self) -> None:
+        replies = Replies(SERVER, lambda: "\n" * 4095)
+        burst = WelcomeBurst(replies)
+        for nickname in ("alice", "bobby", "x" * 128, "y" * 128):
+            self.assertEqual(burst.render(nickname), wire(replies.welcome(nickname)))

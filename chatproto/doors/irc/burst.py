@@ -10,6 +10,7 @@ writes.
 
 from __future__ import annotations
 
+import sys
 from typing import Final
 
 from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS
@@ -23,6 +24,9 @@ _STAND_IN: Final = "\x01"
 #: The most renderings one MOTD text keeps: one per UTF-8 length a nickname can have
 #: (the MOTD's lines are cut to fit beside the nickname, so its length changes them).
 MAX_RENDERINGS: Final = 4 * MAX_NICKNAME_CODE_POINTS
+#: The most memory the renderings of one MOTD hold: a --motd of thousands of short lines
+#: makes a burst of hundreds of KiB; one that would pass this is used once, not kept.
+MAX_KEPT_BYTES: Final = 1 << 20
 
 
 class WelcomeBurst:
@@ -34,6 +38,8 @@ class WelcomeBurst:
         self._motd: str | None = None
         #: The burst's bytes around each place of the nickname, by the nickname's length.
         self._pieces: dict[int, list[bytes]] = {}
+        #: The memory those hold, in bytes (L{MAX_KEPT_BYTES}).
+        self._kept = 0
 
     def render(self, me: str) -> bytes:
         """001-005 and the MOTD for C{me}, as L{Replies.welcome} would write them."""
@@ -42,14 +48,21 @@ class WelcomeBurst:
             return wire(self._replies.welcome(me))
         motd = self._replies.motd_text()
         if motd != self._motd:  # reloaded: the MOTD lines of every rendering changed
-            self._motd, self._pieces = motd, {}
+            self._motd, self._pieces, self._kept = motd, {}, 0
         pieces = self._pieces.get(len(encoded))
         if pieces is None:
             pieces = self._rendered(len(encoded))
             if pieces is None:
                 return wire(self._replies.welcome(me))
-            self._pieces[len(encoded)] = pieces
+            self._keep(len(encoded), pieces)
         return encoded.join(pieces)
+
+    def _keep(self, length: int, pieces: list[bytes]) -> None:
+        """Keep the rendering for nicknames of C{length} bytes, if it fits the bound."""
+        size = sys.getsizeof(pieces) + sum(map(sys.getsizeof, pieces))
+        if self._kept + size <= MAX_KEPT_BYTES:
+            self._pieces[length] = pieces
+            self._kept += size
 
     def _rendered(self, length: int) -> list[bytes] | None:
         """The burst's bytes around a nickname of C{length} bytes; None when the stand-in
