@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatproto.doors.irc.burst import MAX_KEPT_BYTES, WelcomeBurst
+from chatproto.doors.irc.burst import WelcomeBurst
 from chatproto.doors.irc.codec import wire
 from chatproto.doors.irc.replies import Replies
 from tests.irc.helpers import REPLIES, SERVER
