@@ -55,7 +55,12 @@ def pack_words(words: Iterable[str], budget: int) -> list[str]:
     names list of 1,000 nicknames costs a few dozen cuts, not a loop over them.
     """
     joined = " ".join(words).encode("utf-8")
-    texts: list[str] = []
+    return [text.decode("utf-8") for text in packed_words(joined, budget)]
+
+
+def packed_words(joined: bytes, budget: int) -> list[bytes]:
+    """L{pack_words} of words already joined with spaces and encoded, as bytes."""
+    texts: list[bytes] = []
     start, end = 0, len(joined)
     while start < end:
         if end - start <= budget:
@@ -66,6 +71,6 @@ def pack_words(words: Iterable[str], budget: int) -> list[str]:
                 cut = joined.find(b" ", start)
                 if cut == -1:
                     cut = end
-        texts.append(joined[start:cut].decode("utf-8"))
+        texts.append(joined[start:cut])
         start = cut + 1
     return texts

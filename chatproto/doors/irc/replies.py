@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Final
 
 from chatproto.core.nicknames import MAX_NICKNAME_CODE_POINTS
-from chatproto.doors.irc.fitting import pack_words, split_to_fit, text_budget
+from chatproto.doors.irc.codec import wire
+from chatproto.doors.irc.fitting import pack_words, packed_words, split_to_fit, text_budget
 from chatproto.doors.irc.identity import (
     CHANNEL_PREFIX,
     MEMBER_HOST,
@@ -24,7 +25,7 @@ from chatproto.doors.irc.identity import (
     ServerInfo,
     member_source,
 )
-from chatproto.doors.irc.message import Message, safe_text, safe_word
+from chatproto.doors.irc.message import Message, safe_text, safe_word, serialise
 from chatproto.doors.irc.modes import CHANNEL_MODE_LETTERS, MODE_TOKENS
 
 
@@ -246,10 +247,14 @@ class Replies:
             for start in range(0, len(tokens), TOKENS_PER_LINE)
         ]
 
+    def motd_text(self) -> str:
+        """--motd as it is now (a SIGHUP reload changes it); empty when none is set."""
+        return self._motd()
+
     def motd(self, me: str) -> list[Message]:
         """The message of the day (375, 372s, 376): --motd as it is now, each of its lines
         cut to fit; without one, a line saying where the client is."""
-        text = self._motd() or (
+        text = self.motd_text() or (
             f"{self.server.channel} is this server's room for everyone on it (IRC, browser"
             " and terminal alike); /join #name joins or makes another, /list shows them,"
             " /msg <nick> reaches one person."
@@ -277,12 +282,12 @@ class Replies:
     ) -> list[Message]:
         """What joining a room looks like: JOIN, the topic (332 and 333, or nothing when
         it has none), the names."""
+        return [*self.arrival(me, channel, topic), *self.names(me, channel, members)]
+
+    def arrival(self, me: str, channel: str, topic: RoomTopic) -> list[Message]:
+        """The first of L{join_burst}: JOIN, then the topic (or nothing when it has none)."""
         shown = self.topic(me, channel, topic) if topic.text else []
-        return [
-            _reply("JOIN", (channel,), member_source(me)),
-            *shown,
-            *self.names(me, channel, members),
-        ]
+        return [_reply("JOIN", (channel,), member_source(me)), *shown]
 
     def topic(self, me: str, channel: str, topic: RoomTopic) -> list[Message]:
         """332 with the room's topic (and 333, who set it and when, when known), or 331
@@ -305,6 +310,18 @@ class Replies:
             ),
             self.numeric(RPL_ENDOFNAMES, me, channel),
         ]
+
+    def names_wire(self, me: str, channel: str, members: Sequence[str]) -> bytes:
+        """The bytes of L{names}, each 353 written as its head and a text: a names list
+        of 1,000 members is not cut, decoded, made safe and checked again line by line.
+        Members holding a character no line may hold are made safe by L{names} itself."""
+        joined = " ".join(members)
+        if safe_text(joined) != joined:
+            return wire(self.names(me, channel, members))
+        head = serialise(self.numeric(RPL_NAMREPLY, me, "=", channel, text=""))[:-2]
+        budget = text_budget(self.numeric(RPL_NAMREPLY, me, "=", channel))
+        lines = [head + text + b"\r\n" for text in packed_words(joined.encode("utf-8"), budget)]
+        return b"".join([*lines, serialise(self.numeric(RPL_ENDOFNAMES, me, channel))])
 
     def listed(self, me: str, channel: str, users: int, topic: str) -> Message:
         """322: one room of a LIST, how many are in it and its topic."""

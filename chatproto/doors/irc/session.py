@@ -38,6 +38,7 @@ from chatproto.core.nicknames import nickname_key
 from chatproto.core.reading import hold_reading_until
 from chatproto.core.room import Room
 from chatproto.doors.irc.accountcaps import MemberDirectory, extended_join
+from chatproto.doors.irc.burst import WelcomeBurst
 from chatproto.doors.irc.capabilities import EXTENDED_JOIN
 from chatproto.doors.irc.channels import (
     CHANNEL_COMMANDS,
@@ -120,6 +121,8 @@ class IrcDoor:
         #: Every session's idle check, under one timer.
         self.idle = IdleWatches(hall.reactor)
         self.replies = Replies(server, motd)
+        #: 001-005 and the MOTD, rendered once per nickname length.
+        self.welcome = WelcomeBurst(self.replies)
         self.moderation = ModerationReplies(self.replies)
         self.commands = LocalCommands(self.replies)
         self.ping_interval = ping_interval
@@ -311,7 +314,7 @@ class IrcSession(Connection):
         """001-005 and the MOTD, then (unless --no-irc-autojoin) the default room's JOIN
         with topic and names and its replay, then any shutdown notice: the room has
         joined the client (section 10)."""
-        yield wire(self.door.replies.welcome(self.nickname))
+        yield self.door.welcome.render(self.nickname)
         if self.door.server.autojoin:
             yield from self._room_entrance(replay, welcome)
         for record in tail:
@@ -328,8 +331,14 @@ class IrcSession(Connection):
     ) -> Iterator[bytes]:
         """A room's JOIN, topic (332 and 333, or nothing) and names, then its replay; in
         a labelled-response batch, with C{label}."""
+        channel, shown, topic = self._arrival(welcome)
+        joined = self._joined(channel, topic)
         if label is not None:  # the replay is bounded (--history-replay): one answer
-            messages = [*self._room_lines(replay, welcome)]
+            messages = [
+                *joined,
+                *self.door.replies.names(self.nickname, channel, shown),
+                *self._replayed(replay, channel),
+            ]
             yield wire(
                 labelled(
                     messages,
@@ -340,14 +349,16 @@ class IrcSession(Connection):
                 )
             )
             return
-        for message in self._room_lines(replay, welcome):
+        yield wire(joined)
+        yield self.door.replies.names_wire(self.nickname, channel, shown)
+        for message in self._replayed(replay, channel):
             yield serialise(message)
 
-    def _room_lines(self, replay: Iterator[bytes], welcome: bytes) -> Iterator[Message]:
-        """A room's JOIN, topic and names, then its replay, as messages."""
-        replies, server = self.door.replies, self.door.server
+    def _arrival(self, welcome: bytes) -> tuple[str, list[str], RoomTopic]:
+        """The channel the C{welcome} of a room is about, its members as shown (with
+        their prefixes) and its topic."""
         packet: dict[str, Any] = json.loads(welcome)
-        channel = channel_of(packet, server.channel)
+        channel = channel_of(packet, self.door.server.channel)
         room = existing_room(self, channel)
         users: list[str] = packet["users"]
         if packet.get("truncated") and room is not None:  # too big to list in the welcome
@@ -355,14 +366,21 @@ class IrcSession(Connection):
         topic = topic_of(room) if room is not None else RoomTopic(packet.get("topic", ""))
         self._quits.seen(users)
         shown = shown_members(self.hall.moderation, room, users) if room is not None else users
-        capabilities = self.registration.capabilities
-        own_join, *burst = replies.join_burst(self.nickname, channel, shown, topic)
-        if EXTENDED_JOIN in capabilities:
+        return channel, shown, topic
+
+    def _joined(self, channel: str, topic: RoomTopic) -> list[Message]:
+        """The client's own JOIN of C{channel} (extended-join's, if enabled), then the
+        topic (332 and 333, or nothing)."""
+        own_join, *shown = self.door.replies.arrival(self.nickname, channel, topic)
+        if EXTENDED_JOIN in self.registration.capabilities:
             own_join = extended_join(own_join, self.account, self.registration.realname)
-        yield own_join
-        yield from burst
+        return [own_join, *shown]
+
+    def _replayed(self, replay: Iterator[bytes], channel: str) -> Iterator[Message]:
+        """The replay of C{channel}'s room, as messages."""
         records = (json.loads(record) for record in replay)
-        yield from replay_lines(records, server.name, channel, capabilities)
+        capabilities = self.registration.capabilities
+        yield from replay_lines(records, self.door.server.name, channel, capabilities)
 
     def next_batch_reference(self) -> str:
         """A batch reference this client has not seen yet (the replay's is C{history})."""
