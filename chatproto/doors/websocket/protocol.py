@@ -30,10 +30,11 @@ from chatproto.core.member import CloseReason, ILink
 from chatproto.core.records import MAX_PACKET_BYTES
 from chatproto.doors.packets.codec import PacketCodec
 from chatproto.doors.packets.dialogue import PacketSession
+from chatproto.doors.slots import fill_defaults, shadowed_defaults
 from chatproto.doors.sockets import Keepalive, describe_peer, peer_host, tune_socket
 from chatproto.doors.tcp.fastwrite import direct_socket, send_now
 from chatproto.doors.websocket.framing import pong_frame, text_frame
-from chatproto.doors.websocket.slots import LIBRARY_SLOTS, class_defaults
+from chatproto.doors.websocket.slots import LIBRARY_SLOTS
 
 #: The subprotocol a client may offer (docs/protocol.md section 9).
 SUBPROTOCOL = "chatproto.v1"
@@ -65,8 +66,6 @@ _DOOR_SLOTS = (
     "_message_check",
     "_unread",
 )
-#: The base classes' values of the slotted names that they hold as class attributes.
-_CLASS_DEFAULTS = class_defaults(WebSocketServerProtocol, LIBRARY_SLOTS)
 #: What autobahn keeps for the connection's life though nothing reads it once the
 #: connection is open: the upgrade's request, headers, path, origin, subprotocols,
 #: extensions and response, and its description of the transport (for WAMP
@@ -108,8 +107,7 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
     _unread: deque[tuple[bytes, bool]] | None
 
     def __init__(self) -> None:
-        for name, value in _CLASS_DEFAULTS:
-            setattr(self, name, value)
+        fill_defaults(self, _SHADOWED_DEFAULTS)
         super().__init__()
         # autobahn's event listeners (`on("message", ...)`): nothing here registers
         # any, and without listeners autobahn reads neither the events nor the results.
@@ -294,6 +292,10 @@ class ChatWebSocketProtocol(WebSocketServerProtocol):
 
     def stopProducing(self) -> None:
         """The connection is going away; onClose does the bookkeeping."""
+
+
+#: The class attributes of autobahn's and Twisted's protocols that its slots hide.
+_SHADOWED_DEFAULTS = shadowed_defaults(ChatWebSocketProtocol)
 
 
 class ChatWebSocketFactory(WebSocketServerFactory):

@@ -9,7 +9,7 @@ whole life and checks that none does.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 #: What autobahn's server and common protocol code (autobahn 26.10) and Twisted's
 #: protocol set on an instance; not the options, which the door's protocol class
@@ -97,13 +97,3 @@ LIBRARY_SLOTS: Final = (
     "wasServerConnectionDropTimeout",
     "wasServingFlashSocketPolicyFile",
 )
-
-
-def class_defaults(base: type, names: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
-    """The class attributes of C{base} among C{names}, with their values.
-
-    A slot hides a base class attribute of the same name (C{peer = None} on
-    autobahn's protocol, C{transport = None} on Twisted's): until it is set,
-    reading it raises. A slotted subclass sets these in C{__init__}.
-    """
-    return tuple((name, getattr(base, name)) for name in names if hasattr(base, name))
