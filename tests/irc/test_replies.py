@@ -80,8 +80,9 @@ class ChannelTests(SynchronousTestCase):
     """The join burst, the topic, the names."""
 
     def test_join_burst(self) -> None:
+        arrival = REPLIES.arrival("alice", "#chat", RoomTopic(""))
         self.assertEqual(
-            wire(REPLIES.join_burst("alice", "#chat", ["bob", "alice"], RoomTopic(""))),
+            wire([*arrival, *REPLIES.names("alice", "#chat", ["bob", "alice"])]),
             [
                 ":alice!alice@chatproto JOIN #chat",
                 ":irc.test 353 alice = #chat :bob alice",
@@ -90,7 +91,7 @@ class ChannelTests(SynchronousTestCase):
         )
         topic = RoomTopic("crabs", "bob", "1800000000")
         self.assertEqual(
-            wire(REPLIES.join_burst("alice", "#rust", ["bob", "alice"], topic))[1:3],
+            wire(REPLIES.arrival("alice", "#rust", topic))[1:3],
             [
                 ":irc.test 332 alice #rust :crabs",
                 ":irc.test 333 alice #rust bob 1800000000",

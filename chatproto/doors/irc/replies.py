@@ -277,15 +277,9 @@ class Replies:
 
     # Channels
 
-    def join_burst(
-        self, me: str, channel: str, members: Sequence[str], topic: RoomTopic
-    ) -> list[Message]:
-        """What joining a room looks like: JOIN, the topic (332 and 333, or nothing when
-        it has none), the names."""
-        return [*self.arrival(me, channel, topic), *self.names(me, channel, members)]
-
     def arrival(self, me: str, channel: str, topic: RoomTopic) -> list[Message]:
-        """The first of L{join_burst}: JOIN, then the topic (or nothing when it has none)."""
+        """What joining a room looks like before its names (L{names} or L{names_wire}):
+        JOIN, then the topic (332 and 333, or nothing when it has none)."""
         shown = self.topic(me, channel, topic) if topic.text else []
         return [_reply("JOIN", (channel,), member_source(me)), *shown]
 
