@@ -50,6 +50,7 @@ from twisted.python.failure import Failure
 
 from chatproto.core.member import ICodec, IMember
 from chatproto.core.observer import QUIET, IRoomObserver
+from chatproto.core.outbox import unsent
 from chatproto.seams.history import IHistoryStore
 from chatproto.seams.hub import RoomEvent
 
@@ -183,12 +184,9 @@ def write_as_is(member: IMember, data: bytes) -> None:
     if outlet is None:
         outbox.send(data)
         return
-    try:
-        sent = outlet.send(data)
-    except OSError:  # EAGAIN, or an error the transport's own write reports
-        sent = 0
-    if sent < len(data):
-        outbox.send(data[sent:])
+    rest = unsent(outlet, data)
+    if rest:
+        outbox.send(rest)
 
 
 class TurnBatcher:

@@ -30,6 +30,16 @@ class Outlet(Protocol):
         """Write what fits of C{data} now; the number of bytes written."""
 
 
+def unsent(outlet: Outlet, data: bytes) -> bytes:
+    """Write what C{outlet} takes of C{data} now; return the rest (all of it when it
+    takes nothing: EAGAIN, or an error the transport's own write will report)."""
+    try:
+        sent = outlet.send(data)
+    except OSError:
+        return data
+    return data[sent:] if sent < len(data) else b""
+
+
 class OutboxOwner(Protocol):
     """Whom an outbox tells when its member is too slow or a stream is written."""
 

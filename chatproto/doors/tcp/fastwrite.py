@@ -20,6 +20,7 @@ from typing import Any
 
 from twisted.internet import tcp
 
+from chatproto.core.outbox import unsent
 from chatproto.doors.transport import SlottedServer
 
 #: The transports whose buffers L{send_now} knows: Twisted's and ours (same attributes).
@@ -47,8 +48,4 @@ def send_now(transport: Any, sock: socket.socket, data: bytes) -> bytes:
     """
     if transport.dataBuffer or transport._tempDataLen or transport.disconnecting:
         return data
-    try:
-        sent = sock.send(data)
-    except OSError:  # EAGAIN, or an error that Twisted's own write will report
-        return data
-    return data[sent:] if sent < len(data) else b""
+    return unsent(sock, data)
